@@ -1,0 +1,18 @@
+"""Opaque public ids: a readable prefix plus 22 random base62 characters (about 131 bits)."""
+
+import secrets
+import string
+from functools import partial
+
+from django.db import models
+
+_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_public_id(prefix: str) -> str:
+    return f"{prefix}_" + "".join(secrets.choice(_ALPHABET) for _ in range(22))
+
+
+def public_id_field(prefix: str) -> models.CharField:
+    """The column every exposed model uses instead of leaking its integer primary key."""
+    return models.CharField(max_length=40, unique=True, editable=False, default=partial(new_public_id, prefix))

@@ -1,0 +1,113 @@
+"""Subscriptions, the Developer Platform add-on and the credit wallet."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.errors import ServiceError
+from accounts.models import Organization
+from accounts.services import audit_record
+
+from .access import invalidate_access_state
+from .models import LedgerEntry, Plan, PlatformAddon, Subscription, Wallet
+
+if TYPE_CHECKING:
+    from accounts.services import Actor
+
+
+@transaction.atomic
+def subscription_set(*, organization: Organization, plan_code: str, actor: Actor,
+                     status: str = Subscription.Status.ACTIVE) -> Subscription:
+    plan = Plan.objects.get(code=plan_code)
+    subscription, _ = Subscription.objects.update_or_create(
+        organization=organization, defaults={"plan": plan, "status": status}
+    )
+    audit_record(organization=organization, actor=actor, action="subscription.updated", target=subscription,
+                 metadata={"plan": plan.code, "status": status})
+    invalidate_access_state(organization.pk)
+    return subscription
+
+
+@transaction.atomic
+def addon_grant(*, organization: Organization, actor: Actor) -> PlatformAddon:
+    """Grant the Developer Platform add-on. Idempotent: granting an active add-on changes nothing."""
+    addon, _ = PlatformAddon.objects.select_for_update().get_or_create(organization=organization)
+    if not addon.is_active:
+        addon.granted_at = timezone.now()
+        addon.granted_by = actor if actor is not None and not hasattr(actor, "key_hash") else None
+        addon.revoked_at = addon.revoked_by = None
+        addon.save()
+        audit_record(organization=organization, actor=actor, action="addon.granted", target=organization)
+    invalidate_access_state(organization.pk)
+    return addon
+
+
+@transaction.atomic
+def addon_revoke(*, organization: Organization, actor: Actor) -> PlatformAddon:
+    addon, _ = PlatformAddon.objects.select_for_update().get_or_create(organization=organization)
+    if addon.is_active:
+        addon.revoked_at = timezone.now()
+        addon.revoked_by = actor if actor is not None and not hasattr(actor, "key_hash") else None
+        addon.save()
+        audit_record(organization=organization, actor=actor, action="addon.revoked", target=organization)
+    invalidate_access_state(organization.pk)
+    return addon
+
+
+def _post(*, wallet: Wallet, amount: Decimal, reason: str, reference: str | None, actor_label: str) -> LedgerEntry:
+    """Move the locked wallet by `amount` and write the ledger row; the caller holds the row lock."""
+    before = wallet.balance
+    wallet.balance = before + amount
+    wallet.save(update_fields=["balance", "updated_at"])
+    entry = LedgerEntry.objects.create(
+        wallet=wallet, amount=amount, reason=reason, reference=reference, actor_label=actor_label,
+        balance_after=wallet.balance,
+    )
+    if (before > 0) != (wallet.balance > 0):
+        invalidate_access_state(wallet.organization_id)
+    return entry
+
+
+def _actor_label(actor: Actor) -> str:
+    if actor is None:
+        return "system"
+    if hasattr(actor, "key_hash"):
+        return f"{actor.name} ({actor.masked})"
+    return actor.get_username()
+
+
+@transaction.atomic
+def wallet_credit(*, organization: Organization, amount: Decimal, reason: str, actor: Actor,
+                  reference: str | None = None) -> LedgerEntry:
+    if not isinstance(amount, Decimal) or amount <= 0:
+        raise ServiceError("A credit must be a positive amount.")
+    wallet = Wallet.objects.select_for_update().get(organization=organization)
+    if reference and LedgerEntry.objects.filter(reference=reference).exists():
+        return LedgerEntry.objects.get(reference=reference)
+    entry = _post(wallet=wallet, amount=amount, reason=reason, reference=reference, actor_label=_actor_label(actor))
+    audit_record(organization=organization, actor=actor, action="wallet.credited", target=entry,
+                 metadata={"amount": str(amount), "reason": reason})
+    return entry
+
+
+@transaction.atomic
+def wallet_debit(*, organization: Organization, amount: Decimal, reason: str, reference: str,
+                 allow_negative: bool = False) -> LedgerEntry | None:
+    """Charge the wallet once per `reference`. Returns None when the wallet cannot pay.
+
+    The row lock serialises concurrent debits, and the unique reference makes a retried charge a
+    no-op, so two workers can neither double-charge nor race the balance past zero.
+    """
+    if not isinstance(amount, Decimal) or amount <= 0:
+        raise ServiceError("A debit must be a positive amount.")
+    wallet = Wallet.objects.select_for_update().get(organization=organization)
+    existing = LedgerEntry.objects.filter(reference=reference).first()
+    if existing is not None:
+        return existing
+    if not allow_negative and wallet.balance < amount:
+        return None
+    return _post(wallet=wallet, amount=-amount, reason=reason, reference=reference, actor_label="metering")

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DeveloperConfig(AppConfig):
+    name = "developer"
+    verbose_name = "Developer platform"

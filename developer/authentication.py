@@ -1,0 +1,121 @@
+"""API-key authentication: `Authorization: Bearer <key>` or `x-api-key: <key>`.
+
+A warm request resolves the key from the cache by the SHA-256 of the secret, without a query.
+Revoking or rotating a key deletes its cache entry (see services), so the change is seen by every
+process on the next request. Failed guesses are limited per client IP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
+
+from .exceptions import ApiKeyRequired, InvalidApiKey, RateLimitExceeded
+from .keys import hash_secret, mode_of
+from .models import ApiKey
+from .ratelimit import limiter
+
+
+@dataclass(frozen=True)
+class KeyPrincipal:
+    """What a request knows about its key: enough for the gate, scopes and tenancy, no model."""
+
+    id: int
+    public_id: str
+    organization_id: int
+    name: str
+    mode: str
+    scopes: frozenset[str]
+    masked: str
+    expires_at: datetime | None
+    revoked: bool
+
+    # DRF treats request.user as a user object.
+    is_authenticated = True
+
+    @property
+    def is_live(self) -> bool:
+        return self.mode == "live"
+
+    def usable(self, now: datetime) -> bool:
+        return not self.revoked and (self.expires_at is None or now < self.expires_at)
+
+
+def key_cache_key(key_hash: str) -> str:
+    return f"apikey:v1:{key_hash}"
+
+
+def principal_for(key: ApiKey) -> KeyPrincipal:
+    return KeyPrincipal(
+        id=key.pk, public_id=key.public_id, organization_id=key.organization_id, name=key.name, mode=key.mode,
+        scopes=frozenset(key.scopes), masked=key.masked, expires_at=key.expires_at, revoked=key.revoked_at is not None,
+    )
+
+
+def lookup_principal(secret: str) -> KeyPrincipal | None:
+    key_hash = hash_secret(secret)
+    principal = cache.get(key_cache_key(key_hash))
+    if principal is None:
+        key = ApiKey.objects.filter(key_hash=key_hash).first()
+        if key is None:
+            return None
+        principal = principal_for(key)
+        cache.set(key_cache_key(key_hash), principal, settings.API_KEY_CACHE_SECONDS)
+    return principal
+
+
+def client_ip(request: Request) -> str:
+    """The caller's address; X-Forwarded-For is trusted only for the configured number of proxies."""
+    meta = request.META
+    hops = settings.NUM_TRUSTED_PROXIES
+    if hops:
+        forwarded = [part.strip() for part in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
+    return meta.get("REMOTE_ADDR", "unknown")
+
+
+def presented_secret(request: Request) -> str | None:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if header:
+        scheme, _, value = header.partition(" ")
+        return value.strip() if scheme.lower() == "bearer" else header.strip()
+    value = request.META.get("HTTP_X_API_KEY", "").strip()
+    return value or None
+
+
+def _record_failed_attempt(request: Request) -> None:
+    decision = limiter().hit(f"ip:{client_ip(request)}", limit=settings.UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE)
+    request._request.rate_limit = decision
+    if not decision.allowed:
+        raise RateLimitExceeded(decision.retry_after, "Too many requests with invalid API keys from this address.")
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    def authenticate(self, request: Request) -> tuple[KeyPrincipal, KeyPrincipal]:
+        secret = presented_secret(request)
+        if not secret:
+            raise ApiKeyRequired()
+        principal = lookup_principal(secret) if mode_of(secret) else None
+        now = timezone.now()
+        if principal is None or not principal.usable(now):
+            _record_failed_attempt(request)
+            raise InvalidApiKey()
+        _touch_last_used(principal, now)
+        return principal, principal
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+
+def _touch_last_used(principal: KeyPrincipal, now: datetime) -> None:
+    """At most one write per key per minute, whatever the request rate."""
+    resolution = settings.API_KEY_LAST_USED_RESOLUTION
+    if cache.add(f"apikey:used:{principal.id}", 1, int(resolution.total_seconds())):
+        ApiKey.objects.filter(pk=principal.id).update(last_used_at=now)

@@ -1,0 +1,20 @@
+from typing import Any
+
+from rest_framework.renderers import JSONRenderer
+
+
+class EnvelopeRenderer(JSONRenderer):
+    """Wraps a view's payload in `{success, data, pagination?, message}`; errors arrive pre-enveloped."""
+
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: dict | None = None) -> bytes:
+        response = (renderer_context or {}).get("response")
+        if response is not None and not getattr(response, "enveloped", False):
+            body: dict[str, Any] = {"success": True, "data": data}
+            pagination = getattr(response, "pagination", None)
+            if pagination is not None:
+                body["pagination"] = pagination
+            body["message"] = getattr(response, "message", "OK")
+            data = body
+        return super().render(data, accepted_media_type, renderer_context)
