@@ -111,3 +111,32 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount:+} {self.reason}"
+
+
+class Metric(models.TextChoices):
+    API_REQUESTS = "api_requests", "API requests"
+    WEBHOOK_ATTEMPTS = "webhook_attempts", "Webhook delivery attempts"
+    TOOL_INVOCATIONS = "tool_invocations", "Custom-tool invocations"
+    SMS_SEGMENTS = "sms_segments", "SMS segments"
+
+
+class UsageRecord(models.Model):
+    """One metered unit of work (a webhook attempt, a tool call, an SMS), idempotent on `reference`.
+
+    API requests are not recorded here one by one: they are counted in Redis (or buffered) and
+    flushed into rollups by a periodic task.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="usage_records")
+    api_key = models.ForeignKey("developer.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    metric = models.CharField(max_length=20, choices=Metric.choices)
+    quantity = models.PositiveIntegerField()
+    mode = models.CharField(max_length=4, choices=[("live", "Live"), ("test", "Test")])
+    reference = models.CharField(max_length=120, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "metric", "created_at"], name="usage_org_metric_time")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} {self.metric} ({self.mode}) {self.reference}"

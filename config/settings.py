@@ -100,6 +100,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+elif env.str("CACHE_URL", default=""):
+    CACHES = {"default": env.cache("CACHE_URL")}
 else:
     # Shared by the web server and the worker on one machine, so an invalidation in one process
     # (a revoked key, a funded wallet) is seen by the other at once.

@@ -1,0 +1,24 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from accounts.demo import DEMO_EMAIL, DEMO_PASSWORD, demo_organization, demo_test_key
+
+
+class Command(BaseCommand):
+    help = "Load the demo organisation (idempotent) and print how to reach it."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--port", default="8000")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        org = demo_organization()
+        secret = demo_test_key(org)
+        base = f"http://127.0.0.1:{opts['port']}"
+        self.stdout.write(
+            "\n"
+            f"  AI Phone 360 developer platform is starting on {base}/\n"
+            f"  Dashboard: {base}/settings/developer/   login {DEMO_EMAIL} / {DEMO_PASSWORD}\n"
+            f"  Demo test key: {secret}\n"
+            f"  Try: curl -H 'Authorization: Bearer {secret}' {base}/api/public/v1/keys\n"
+        )

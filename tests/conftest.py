@@ -1,0 +1,136 @@
+"""Shared fixtures: an organisation with an active plan, its people and its keys, and an API client."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.test import Client
+
+from accounts.models import Organization, Role
+from accounts.services import membership_set, organization_create, user_get_or_create
+from billing.services import addon_grant, subscription_set, wallet_credit
+from developer.ratelimit import limiter
+from developer.scopes import ALL_SCOPES
+from developer.services import api_key_create
+
+API = "/api/public/v1"
+
+
+def redis_available() -> bool:
+    if not settings.REDIS_URL:
+        return False
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def is_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache_and_limits() -> None:
+    cache.clear()
+    limiter().reset()
+
+
+def make_org(name: str = "Acme Dental", *, plan: str = "PRO", addon: bool = True,
+             credits: Decimal | None = Decimal("50")) -> Organization:
+    org = organization_create(name=name)
+    subscription_set(organization=org, plan_code=plan, actor=None)
+    if addon:
+        addon_grant(organization=org, actor=None)
+    if credits:
+        wallet_credit(organization=org, amount=credits, reason="Test credit", actor=None)
+    return org
+
+
+@pytest.fixture
+def org(db: Any) -> Organization:
+    return make_org()
+
+
+@pytest.fixture
+def other_org(db: Any) -> Organization:
+    return make_org("Other Business")
+
+
+@pytest.fixture
+def owner(org: Organization) -> Any:
+    user = user_get_or_create(email="owner@acme.test", password="correct-horse-battery")
+    membership_set(organization=org, user=user, role=Role.OWNER)
+    return user
+
+
+@pytest.fixture
+def viewer(org: Organization) -> Any:
+    user = user_get_or_create(email="viewer@acme.test", password="correct-horse-battery")
+    membership_set(organization=org, user=user, role=Role.VIEWER)
+    return user
+
+
+def make_key(org: Organization, *, mode: str = "live", scopes: list[str] | None = None, name: str = "Test key") -> str:
+    _, secret = api_key_create(organization=org, name=name, mode=mode, scopes=scopes or list(ALL_SCOPES), actor=None)
+    return secret
+
+
+@pytest.fixture
+def live_key(org: Organization) -> str:
+    return make_key(org, mode="live")
+
+
+@pytest.fixture
+def test_key(org: Organization) -> str:
+    return make_key(org, mode="test")
+
+
+class ApiClient:
+    """Django's test client speaking the public API: JSON in, parsed envelope out."""
+
+    def __init__(self, key: str | None = None) -> None:
+        self.client = Client()
+        self.key = key
+
+    def request(self, method: str, path: str, body: Any = None, *, key: str | None = None,
+                headers: dict[str, str] | None = None, raw: bytes | str | None = None) -> Any:
+        extra = dict(headers or {})
+        key = key if key is not None else self.key
+        if key:
+            extra.setdefault("Authorization", f"Bearer {key}")
+        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        kwargs: dict[str, Any] = {"headers": extra}
+        if data is not None:
+            kwargs.update(data=data, content_type="application/json")
+        response = getattr(self.client, method.lower())(API + path, **kwargs)
+        response.body = json.loads(response.content) if response.content else None
+        return response
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Any:
+        return self.request("POST", path, body, **kw)
+
+    def patch(self, path: str, body: Any = None, **kw: Any) -> Any:
+        return self.request("PATCH", path, body, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Any:
+        return self.request("DELETE", path, **kw)
+
+
+@pytest.fixture
+def api(live_key: str) -> ApiClient:
+    return ApiClient(live_key)
+
+
+@pytest.fixture
+def test_api(test_key: str) -> ApiClient:
+    return ApiClient(test_key)
