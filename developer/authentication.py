@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
+from . import fastcache
 from .exceptions import ApiKeyRequired, InvalidApiKey, RateLimitExceeded
 from .keys import hash_secret, mode_of
 from .models import ApiKey
@@ -60,13 +60,13 @@ def principal_for(key: ApiKey) -> KeyPrincipal:
 
 def lookup_principal(secret: str) -> KeyPrincipal | None:
     key_hash = hash_secret(secret)
-    principal = cache.get(key_cache_key(key_hash))
+    principal = fastcache.get(key_cache_key(key_hash))
     if principal is None:
         key = ApiKey.objects.filter(key_hash=key_hash).first()
         if key is None:
             return None
         principal = principal_for(key)
-        cache.set(key_cache_key(key_hash), principal, settings.API_KEY_CACHE_SECONDS)
+        fastcache.set(key_cache_key(key_hash), principal, settings.API_KEY_CACHE_SECONDS)
     return principal
 
 
@@ -107,15 +107,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         if principal is None or not principal.usable(now):
             _record_failed_attempt(request)
             raise InvalidApiKey()
-        _touch_last_used(principal, now)
         return principal, principal
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
-
-
-def _touch_last_used(principal: KeyPrincipal, now: datetime) -> None:
-    """At most one write per key per minute, whatever the request rate."""
-    resolution = settings.API_KEY_LAST_USED_RESOLUTION
-    if cache.add(f"apikey:used:{principal.id}", 1, int(resolution.total_seconds())):
-        ApiKey.objects.filter(pk=principal.id).update(last_used_at=now)

@@ -7,14 +7,28 @@ from typing import Any
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from billing.access import access_state
+from django.conf import settings
+from django.utils import timezone
 
+from billing.access import access_cache_key, refresh_access_state
+
+from . import fastcache
+from .models import ApiKey
 from .exceptions import BusinessSuspended, InsufficientScope, PlatformAddonRequired, SubscriptionRequired
 
 
 class AccessGate(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
-        state = access_state(request.auth.organization_id)
+        key = request.auth
+        # One round trip reads the gate state and claims this minute's last-used write for the key.
+        state, first_use_this_minute = fastcache.get_and_claim(
+            access_cache_key(key.organization_id), f"apikey:used:{key.id}",
+            int(settings.API_KEY_LAST_USED_RESOLUTION.total_seconds()),
+        )
+        if state is None:
+            state = refresh_access_state(key.organization_id)
+        if first_use_this_minute:
+            ApiKey.objects.filter(pk=key.id).update(last_used_at=timezone.now())
         request.access_state = state
         if state.suspended:
             raise BusinessSuspended()

@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -15,6 +14,7 @@ from accounts.errors import NotPermitted, ServiceError
 from accounts.models import Organization
 from accounts.services import audit_record
 
+from . import fastcache
 from .authentication import key_cache_key
 from .keys import PREFIXES, generate_secret, hash_secret
 from .models import ApiKey, Mode
@@ -78,9 +78,7 @@ def _ensure_key_may_grant(actor: Actor, *, mode: str, scopes: Iterable[str]) -> 
 
 def _forget(key: ApiKey) -> None:
     """Drop the key from every process's view now and after commit (the cache is shared)."""
-    cache_key = key_cache_key(key.key_hash)
-    cache.delete(cache_key)
-    transaction.on_commit(lambda: cache.delete(cache_key))
+    fastcache.forget(key_cache_key(key.key_hash))
 
 
 def _insert(*, organization: Organization, name: str, mode: str, scopes: list[str], actor: Actor,
