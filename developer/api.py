@@ -7,16 +7,19 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import extend_schema
+from drf_spectacular.views import SpectacularJSONAPIView
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Organization
-
 from . import services
 from .exceptions import ResourceNotFound, ValidationFailed
 from .models import ApiKey
+from .openapi import LIST_PARAMETERS
 from .public import PublicApiView, ok
+from .scopes import ALL_SCOPES
 
 
 def iso(value: datetime | None) -> str | None:
@@ -36,6 +39,46 @@ def api_key_json(key: ApiKey) -> dict[str, Any]:
         "expiresAt": iso(key.expires_at),
         "revokedAt": iso(key.revoked_at),
     }
+
+
+class ApiKeySerializer(serializers.Serializer):
+    """The documented shape of `api_key_json` (the OpenAPI contract; schemathesis checks they agree)."""
+
+    id = serializers.CharField(help_text="Opaque id, `key_…`.")
+    name = serializers.CharField()
+    mode = serializers.ChoiceField(choices=["live", "test"])
+    maskedKey = serializers.CharField(help_text="Prefix and last four characters, e.g. `aip_live_…abcd`.")
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=ALL_SCOPES))
+    status = serializers.ChoiceField(choices=["active", "expiring", "expired", "revoked"])
+    createdAt = serializers.DateTimeField()
+    lastUsedAt = serializers.DateTimeField(allow_null=True)
+    expiresAt = serializers.DateTimeField(allow_null=True)
+    revokedAt = serializers.DateTimeField(allow_null=True)
+
+
+class ApiKeyWithSecretSerializer(ApiKeySerializer):
+    secret = serializers.CharField(help_text="The full key. Shown only in this response; store it now.")
+
+
+class RotatedFromSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    expiresAt = serializers.DateTimeField(help_text="When the rotated-out key stops working.")
+
+
+class RotatedKeySerializer(ApiKeyWithSecretSerializer):
+    rotatedFrom = RotatedFromSerializer()
+
+
+class KeyCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    mode = serializers.ChoiceField(choices=["live", "test"])
+    scopes = serializers.MultipleChoiceField(choices=ALL_SCOPES, help_text="A non-empty subset of the scopes.")
+    expiresAt = serializers.DateTimeField(required=False, allow_null=True, help_text="Optional expiry in the future.")
+
+
+class KeyRotateSerializer(serializers.Serializer):
+    gracePeriod = serializers.ChoiceField(choices=list(services.GRACE_PERIODS),
+                                          help_text="How long the old key keeps working.")
 
 
 def json_body(request: Request) -> dict[str, Any]:
@@ -66,9 +109,13 @@ class _KeyView(PublicApiView):
 class KeyListCreate(_KeyView):
     required_scope = {"GET": "read:usage", "POST": "manage:config"}
 
+    @extend_schema(operation_id="listKeys", summary="List API keys (masked)", parameters=LIST_PARAMETERS,
+                   responses=ApiKeySerializer(many=True))
     def get(self, request: Request) -> Response:
         return self.paginate(self.org_queryset(ApiKey), api_key_json)
 
+    @extend_schema(operation_id="createKey", summary="Create an API key (the secret is returned once)",
+                   request=KeyCreateSerializer, responses={201: ApiKeyWithSecretSerializer})
     def post(self, request: Request) -> Response:
         body = json_body(request)
         actor = self.acting_key()
@@ -83,6 +130,8 @@ class KeyListCreate(_KeyView):
 class KeyRevoke(_KeyView):
     required_scope = "manage:config"
 
+    @extend_schema(operation_id="revokeKey", summary="Revoke an API key immediately", request=None,
+                   responses=ApiKeySerializer)
     def post(self, request: Request, key_id: str) -> Response:
         key = services.api_key_revoke(key=self.key_for(key_id), actor=self.acting_key())
         return ok(api_key_json(key), "API key revoked.")
@@ -91,6 +140,8 @@ class KeyRevoke(_KeyView):
 class KeyRotate(_KeyView):
     required_scope = "manage:config"
 
+    @extend_schema(operation_id="rotateKey", summary="Rotate an API key with a grace window",
+                   request=KeyRotateSerializer, responses={201: RotatedKeySerializer})
     def post(self, request: Request, key_id: str) -> Response:
         body = json_body(request)
         old = self.key_for(key_id)
@@ -100,6 +151,14 @@ class KeyRotate(_KeyView):
             {**api_key_json(new), "secret": secret, "rotatedFrom": {"id": old.public_id, "expiresAt": iso(old.expires_at)}},
             "API key rotated. Store the new secret now: it is shown only once.", status=201,
         )
+
+
+class OpenApiDocument(SpectacularJSONAPIView):
+    """The OpenAPI description, public like the docs it describes."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    throttle_classes: list = []
 
 
 class UnknownRoute(APIView):
