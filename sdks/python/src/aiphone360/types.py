@@ -1,0 +1,381 @@
+"""Typed views of the API's JSON objects.
+
+Each class is the wire JSON (a dict with camelCase keys) read through snake_case attributes: the
+annotations below are what editors and type checkers see; the values come straight from the API.
+Timestamps are ISO 8601 strings in UTC; money amounts are decimal strings ("0.40").
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from ._objects import ApiObject
+
+Mode = Literal["live", "test"]
+
+
+class Pagination(ApiObject):
+    next_cursor: str | None
+    has_more: bool
+    limit: int
+
+
+# --- Calls -------------------------------------------------------------------------------------
+
+class ContactRef(ApiObject):
+    id: str
+    name: str | None
+    phone_number: str
+
+
+class CallAgent(ApiObject):
+    id: str | None
+    name: str
+
+
+class Call(ApiObject):
+    id: str
+    direction: Literal["inbound", "outbound"]
+    from_: str
+    to: str
+    status: Literal["in_progress", "completed", "missed", "voicemail", "failed"]
+    started_at: str
+    ended_at: str | None
+    duration_seconds: int | None
+    summary: str | None
+    outcome: str | None
+    contact: ContactRef | None
+    agent: CallAgent | None
+    has_transcript: bool
+    has_recording: bool
+
+
+class Voicemail(ApiObject):
+    id: str
+    call_id: str
+    from_: str
+    transcription: str | None
+    duration_seconds: int
+    created_at: str
+
+
+class Appointment(ApiObject):
+    id: str
+    status: Literal["booked", "cancelled"]
+    service: str
+    starts_at: str
+    duration_minutes: int
+    contact: ContactRef | None
+    call_id: str | None
+    notes: str | None
+    created_at: str
+
+
+class CallDetail(Call):
+    voicemail: Voicemail | None
+    appointments: list[Appointment]
+
+
+class TranscriptTurn(ApiObject):
+    speaker: Literal["agent", "caller", "staff"]
+    text: str
+    offset_ms: int
+
+
+class Transcript(ApiObject):
+    call_id: str
+    turns: list[TranscriptTurn]
+
+
+class Recording(ApiObject):
+    call_id: str
+    recording_id: str
+    url: str
+    expires_at: str
+    content_type: str
+    duration_seconds: int
+    size_bytes: int
+
+
+# --- Contacts and messages ---------------------------------------------------------------------
+
+class Contact(ApiObject):
+    id: str
+    phone_number: str
+    name: str | None
+    email: str | None
+    company: str | None
+    sms_opted_out: bool
+    created_at: str
+    updated_at: str
+
+
+class MessageError(ApiObject):
+    code: str
+    message: str
+
+
+class Message(ApiObject):
+    id: str
+    direction: Literal["inbound", "outbound"]
+    from_: str
+    to: str
+    body: str
+    encoding: Literal["GSM-7", "UCS-2"]
+    segments: int
+    status: Literal["queued", "sent", "failed", "received"]
+    mode: Mode
+    test: bool
+    error: MessageError | None
+    contact_id: str | None
+    created_at: str
+    sent_at: str | None
+
+
+# --- AI config ---------------------------------------------------------------------------------
+
+class QuietHours(ApiObject):
+    start: str
+    end: str
+
+
+class AiConfig(ApiObject):
+    language: str
+    timezone: str
+    call_handling_mode: Literal["ai_first", "forward_first", "after_hours_only"]
+    greeting: str
+    business_hours: dict[str, list[dict[str, str]]]
+    voicemail_enabled: bool
+    sms_help_reply: str | None
+    sms_quiet_hours: QuietHours
+    updated_at: str
+
+
+# --- Webhooks ----------------------------------------------------------------------------------
+
+class WebhookEvent(ApiObject):
+    """What a receiver gets. Deduplicate on ``id``: delivery is at-least-once."""
+
+    id: str
+    type: str
+    created_at: str
+    business_id: str
+    data: ApiObject
+    livemode: bool
+
+
+class WebhookEndpoint(ApiObject):
+    id: str
+    url: str
+    description: str
+    events: list[str]
+    enabled: bool
+    disabled_at: str | None
+    disabled_reason: str | None
+    last_attempt_at: str | None
+    last_status: int | None
+    last_error: str | None
+    last_success_at: str | None
+    failing_since: str | None
+    disables_at: str | None
+    previous_secret_expires_at: str | None
+    created_at: str
+    updated_at: str
+    attempts_24h: int
+    success_rate_24h: float | None
+    secret: str  # only in the results of create and rotate_secret
+
+
+class WebhookDelivery(ApiObject):
+    id: str
+    webhook_id: str
+    event_id: str
+    event_type: str
+    livemode: bool
+    status: Literal["pending", "held", "succeeded", "failed", "expired"]
+    status_reason: str | None
+    attempt_count: int
+    last_response_status: int | None
+    next_attempt_at: str | None
+    held_since: str | None
+    replay_of: str | None
+    created_at: str
+    completed_at: str | None
+
+
+class AttemptRequest(ApiObject):
+    url: str
+    headers: dict[str, str]
+    body: str
+
+
+class AttemptResponse(ApiObject):
+    status: int | None
+    headers: dict[str, str]
+    body_excerpt: str
+
+
+class WebhookAttempt(ApiObject):
+    id: str
+    number: int
+    started_at: str
+    finished_at: str | None
+    duration_ms: int | None
+    succeeded: bool
+    error_class: str | None
+    error_message: str | None
+    request: AttemptRequest
+    response: AttemptResponse
+
+
+class WebhookDeliveryDetail(WebhookDelivery):
+    event: WebhookEvent
+    attempts: list[WebhookAttempt]
+
+
+class WebhookTestResult(ApiObject):
+    succeeded: bool
+    delivery: WebhookDelivery
+    attempt: WebhookAttempt | None
+
+
+class WebhookRecoverResult(ApiObject):
+    count: int
+    deliveries: list[WebhookDelivery]
+
+
+class Deleted(ApiObject):
+    id: str
+    deleted: bool
+
+
+# --- API keys ----------------------------------------------------------------------------------
+
+class RotatedFrom(ApiObject):
+    id: str
+    expires_at: str | None
+
+
+class ApiKey(ApiObject):
+    id: str
+    name: str
+    mode: Mode
+    masked_key: str
+    scopes: list[str]
+    status: Literal["active", "expiring", "expired", "revoked"]
+    created_at: str
+    last_used_at: str | None
+    expires_at: str | None
+    revoked_at: str | None
+    secret: str  # only in the results of create and rotate
+    rotated_from: RotatedFrom  # only in the result of rotate
+
+
+# --- Tools, agents, data fields ----------------------------------------------------------------
+
+class Tool(ApiObject):
+    id: str
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+    endpoint_url: str
+    auth: ApiObject  # {"type": ...} plus headerName / username, and the secret part masked
+    timeout_seconds: int
+    enabled: bool
+    last_invoked_at: str | None
+    last_invocation_status: Literal["pending", "running", "succeeded", "failed", "rejected", "refused"] | None
+    created_at: str
+    updated_at: str
+
+
+class AgentTools(ApiObject):
+    use_custom_tool_ids: list[str]
+    allow_payments: bool
+    allow_booking: bool
+    allow_transfer: bool
+    allow_knowledge_search: bool
+
+
+class Agent(ApiObject):
+    id: str
+    agent_key: str
+    display_name: str
+    instructions: str
+    match_hints: list[str]
+    tools: AgentTools
+    knowledge_base_ids: list[str]
+    is_default: bool
+    enabled: bool
+    created_at: str
+    updated_at: str
+
+
+class DataField(ApiObject):
+    id: str
+    key: str
+    label: str
+    type: Literal["text", "number", "date", "email", "phone", "choice"]
+    choices: list[str]
+    required: bool
+    agent_id: str | None
+    created_at: str
+    updated_at: str
+
+
+# --- Usage -------------------------------------------------------------------------------------
+
+class UsageLine(ApiObject):
+    metric: str
+    quantity: int
+    charges: str
+
+
+class KeyUsage(ApiObject):
+    key_id: str
+    name: str
+    masked_key: str | None
+    charges: str
+    metrics: list[UsageLine]
+
+
+class DayUsage(ApiObject):
+    date: str
+    charges: str
+    metrics: list[UsageLine]
+
+
+class ModeUsage(ApiObject):
+    charges: str
+    by_metric: list[UsageLine]
+    by_key: list[KeyUsage]
+    by_day: list[DayUsage]
+
+
+class QuotaLine(ApiObject):
+    metric: str
+    included: int
+    used: int
+    remaining: int
+    unit_size: int
+    unit_price: str
+
+
+class FreeQuota(ApiObject):
+    month: str
+    plan: str | None
+    metrics: list[QuotaLine]
+
+
+class Wallet(ApiObject):
+    balance: str
+    month_to_date_spend: str
+
+
+class Usage(ApiObject):
+    from_: str
+    to: str
+    currency: str
+    live: ModeUsage
+    test: ModeUsage
+    free_quota: FreeQuota
+    wallet: Wallet

@@ -1,0 +1,107 @@
+import { Core, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_MS } from "./core.js";
+import { Calls } from "./resources/calls.js";
+import { Config } from "./resources/config.js";
+import { Contacts } from "./resources/contacts.js";
+import { CrudResource } from "./resources/crud.js";
+import { Keys } from "./resources/keys.js";
+import { Sms } from "./resources/sms.js";
+import { UsageResource } from "./resources/usage.js";
+import { Webhooks } from "./resources/webhooks.js";
+import type {
+  Agent,
+  AgentCreateParams,
+  AgentUpdateParams,
+  DataField,
+  DataFieldCreateParams,
+  DataFieldListParams,
+  DataFieldUpdateParams,
+  Mode,
+  Tool,
+  ToolCreateParams,
+  ToolUpdateParams,
+  WebhookEvent,
+} from "./types.js";
+import { verifyWebhook, type VerifyWebhookOptions } from "./webhooks.js";
+
+export interface ClientOptions {
+  /** An `aip_live_…` or `aip_test_…` key. Default: the `AIP_KEY` environment variable. */
+  apiKey?: string | undefined;
+  /** Default: https://api.aiphone360.com/api/public/v1 (or the `AIP_BASE_URL` environment variable). */
+  baseUrl?: string;
+  /** Retries of network errors, timeouts, 429 and 5xx. Default 3; 0 turns retries off. */
+  maxRetries?: number;
+  /** Per-attempt timeout in milliseconds. Default 60,000. */
+  timeoutMs?: number;
+  /** A fetch implementation (default: the global fetch of Node ≥ 18). */
+  fetch?: typeof fetch;
+  /** Headers sent with every request. */
+  defaultHeaders?: Record<string, string>;
+}
+
+const KEY_PREFIXES: Record<string, Mode> = { aip_live_: "live", aip_test_: "test" };
+
+export class AiPhone360 {
+  /** `live` or `test`, from the key's prefix. Test keys never bill and never send real SMS. */
+  readonly mode: Mode;
+  readonly baseUrl: string;
+
+  readonly calls: Calls;
+  readonly contacts: Contacts;
+  readonly sms: Sms;
+  readonly config: Config;
+  readonly webhooks: Webhooks;
+  readonly keys: Keys;
+  readonly tools: CrudResource<Tool, ToolCreateParams, ToolUpdateParams>;
+  readonly agents: CrudResource<Agent, AgentCreateParams, AgentUpdateParams>;
+  readonly dataFields: CrudResource<DataField, DataFieldCreateParams, DataFieldUpdateParams, DataFieldListParams>;
+  readonly usage: UsageResource;
+
+  constructor(options: ClientOptions = {}) {
+    const apiKey = options.apiKey ?? process.env.AIP_KEY;
+    if (!apiKey) {
+      throw new TypeError("An API key is required: new AiPhone360({ apiKey: 'aip_live_…' }) or set AIP_KEY.");
+    }
+    const prefix = Object.keys(KEY_PREFIXES).find((p) => apiKey.startsWith(p));
+    if (!prefix) {
+      throw new TypeError("The API key must start with aip_live_ or aip_test_ (copy it whole from Settings → Developer).");
+    }
+    const fetchImpl = options.fetch ?? globalThis.fetch;
+    if (typeof fetchImpl !== "function") {
+      throw new TypeError("No fetch implementation: use Node 18 or later, or pass { fetch }.");
+    }
+    this.mode = KEY_PREFIXES[prefix]!;
+    this.baseUrl = (options.baseUrl ?? process.env.AIP_BASE_URL ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
+    const core = new Core({
+      apiKey,
+      baseUrl: this.baseUrl,
+      maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,
+      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      fetch: fetchImpl,
+      defaultHeaders: options.defaultHeaders ?? {},
+    });
+    this.calls = new Calls(core);
+    this.contacts = new Contacts(core);
+    this.sms = new Sms(core);
+    this.config = new Config(core);
+    this.webhooks = new Webhooks(core);
+    this.keys = new Keys(core);
+    this.tools = new CrudResource(core, "/tools");
+    this.agents = new CrudResource(core, "/agents");
+    this.dataFields = new CrudResource(core, "/data-fields");
+    this.usage = new UsageResource(core);
+  }
+
+  /**
+   * Verify a webhook delivery and return its event. Pass the RAW body (string or bytes), the
+   * `X-AIP-Signature` header and the endpoint's `whsec_…` secret. Throws `WebhookVerificationError`
+   * for a bad or missing signature, or a timestamp older than 5 minutes.
+   */
+  static verifyWebhook<TData = Record<string, unknown>>(
+    rawBody: string | Uint8Array,
+    signatureHeader: string | string[] | null | undefined,
+    secret: string | null | undefined,
+    options?: VerifyWebhookOptions,
+  ): WebhookEvent<TData> {
+    return verifyWebhook<TData>(rawBody, signatureHeader, secret, options);
+  }
+}

@@ -1,0 +1,30 @@
+import type { Core, RequestOptions } from "../core.js";
+import type { PagePromise } from "../pagination.js";
+import type { Contact, ContactCreateParams, ContactListParams, ContactUpdateParams } from "../types.js";
+
+const id = encodeURIComponent;
+
+export class Contacts {
+  constructor(private readonly core: Core) {}
+
+  /** Contacts, newest first. Scope `read:contacts`. */
+  list(params: ContactListParams = {}, options?: RequestOptions): PagePromise<Contact, ContactListParams> {
+    return this.core.list<Contact, ContactListParams>("/contacts", params, options);
+  }
+
+  /** Scope `read:contacts`. */
+  async get(contactId: string, options?: RequestOptions): Promise<Contact> {
+    return (await this.core.request<Contact>("GET", `/contacts/${id(contactId)}`, options)).data;
+  }
+
+  /** Scope `write:contacts`. `phoneNumber` is required and stored as E.164. */
+  async create(params: ContactCreateParams, options?: RequestOptions): Promise<Contact> {
+    return (await this.core.request<Contact>("POST", "/contacts", { ...options, body: params })).data;
+  }
+
+  /** Scope `write:contacts`. */
+  async update(contactId: string, params: ContactUpdateParams, options?: RequestOptions): Promise<Contact> {
+    return (await this.core.request<Contact>("PATCH", `/contacts/${id(contactId)}`, { ...options, body: params }))
+      .data;
+  }
+}

@@ -1,0 +1,33 @@
+import type { Core, RequestOptions } from "../core.js";
+import type { PagePromise } from "../pagination.js";
+import type { DeletedObject, ListParams } from "../types.js";
+
+const id = encodeURIComponent;
+
+/** list/get/create/update/delete on one collection path: tools, agents and data fields share it. */
+export class CrudResource<T, CreateParams, UpdateParams, LP extends ListParams = ListParams> {
+  constructor(
+    protected readonly core: Core,
+    private readonly path: string,
+  ) {}
+
+  list(params: LP = {} as LP, options?: RequestOptions): PagePromise<T, LP> {
+    return this.core.list<T, LP>(this.path, params, options);
+  }
+
+  async get(objectId: string, options?: RequestOptions): Promise<T> {
+    return (await this.core.request<T>("GET", `${this.path}/${id(objectId)}`, options)).data;
+  }
+
+  async create(params: CreateParams, options?: RequestOptions): Promise<T> {
+    return (await this.core.request<T>("POST", this.path, { ...options, body: params })).data;
+  }
+
+  async update(objectId: string, params: UpdateParams, options?: RequestOptions): Promise<T> {
+    return (await this.core.request<T>("PATCH", `${this.path}/${id(objectId)}`, { ...options, body: params })).data;
+  }
+
+  async delete(objectId: string, options?: RequestOptions): Promise<DeletedObject> {
+    return (await this.core.request<DeletedObject>("DELETE", `${this.path}/${id(objectId)}`, options)).data;
+  }
+}
