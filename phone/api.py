@@ -1,0 +1,187 @@
+"""Public API: calls (with transcript and recording), contacts, sending SMS, and the AI config."""
+
+from __future__ import annotations
+
+import datetime
+import time
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import Organization
+from developer.api import iso, json_body
+from developer.exceptions import ResourceNotFound, ValidationFailed
+from developer.idempotency import idempotent
+from developer.models import ApiKey
+from developer.public import PublicApiView, ok
+
+from . import recording_urls, services
+from .date_ranges import InvalidDateRange, parse_date_range
+from .models import Call, Contact, Direction, Message, Recording, SmsOptOut, TranscriptTurn
+from .payloads import ai_config_json, call_detail_json, call_json, contact_json, message_json, transcript_json
+
+SEARCH_MAX_LENGTH = 200
+
+
+class _PhoneView(PublicApiView):
+    def organization(self) -> Organization:
+        return Organization.objects.get(pk=self.request.auth.organization_id)
+
+    def search_term(self) -> str | None:
+        term = self.request.query_params.get("search")
+        if term is None or not term.strip():
+            return None
+        if len(term) > SEARCH_MAX_LENGTH:
+            raise ValidationFailed(fields={"search": [f"At most {SEARCH_MAX_LENGTH} characters."]})
+        return term.strip()
+
+
+# --- Calls ---------------------------------------------------------------------------------------
+
+class CallList(_PhoneView):
+    required_scope = "read:calls"
+    cursor_field = "started_at"
+
+    def get(self, request: Request) -> Response:
+        organization = self.organization()
+        calls = self.org_queryset(Call).select_related("contact").annotate(
+            has_transcript=Exists(TranscriptTurn.objects.filter(call=OuterRef("pk"))),
+            has_recording=Exists(Recording.objects.filter(call=OuterRef("pk"))),
+        )
+        direction = request.query_params.get("direction")
+        if direction is not None:
+            if direction not in Direction.values:
+                raise ValidationFailed(fields={"direction": ["Must be 'inbound' or 'outbound'."]})
+            calls = calls.filter(direction=direction)
+        date_range = request.query_params.get("dateRange")
+        if date_range is not None:
+            try:
+                window = parse_date_range(date_range, tz=organization.timezone, now=timezone.now())
+            except InvalidDateRange as exc:
+                raise ValidationFailed(fields={"dateRange": [str(exc)]}) from exc
+            calls = calls.filter(started_at__gte=window.start, started_at__lte=window.end)
+        term = self.search_term()
+        if term is not None:
+            calls = calls.search(term, region=services.organization_region(organization))
+        return self.paginate(calls, call_json)
+
+
+class _CallView(_PhoneView):
+    def call_for(self, call_id: str) -> Call:
+        return self.get_owned(self.org_queryset(Call).select_related("contact"), call_id, "call")
+
+
+class CallDetail(_CallView):
+    required_scope = "read:calls"
+
+    def get(self, request: Request, call_id: str) -> Response:
+        return ok(call_detail_json(self.call_for(call_id)))
+
+
+class CallTranscript(_CallView):
+    required_scope = "read:transcripts"
+
+    def get(self, request: Request, call_id: str) -> Response:
+        call = self.call_for(call_id)
+        turns = list(call.turns.order_by("position"))
+        if not turns:
+            raise ResourceNotFound(f"Call '{call_id}' has no transcript (yet): transcripts are ready shortly "
+                                   "after a call ends, announced by the transcript.ready event.")
+        return ok(transcript_json(call, turns))
+
+
+class CallRecording(_CallView):
+    required_scope = "read:recordings"
+
+    def get(self, request: Request, call_id: str) -> Response:
+        call = self.call_for(call_id)
+        recording = Recording.objects.filter(call=call).first()
+        if recording is None:
+            raise ResourceNotFound(f"Call '{call_id}' has no recording: it was not recorded, or the recording "
+                                   "was deleted under the business's retention policy.")
+        expires = int(time.time()) + settings.RECORDING_URL_TTL_SECONDS
+        path = reverse("phone:recording-media", args=[recording.public_id])
+        url = request.build_absolute_uri(f"{path}?{recording_urls.sign(recording.public_id, expires)}")
+        return ok({
+            "callId": call.public_id,
+            "recordingId": recording.public_id,
+            "url": url,
+            "expiresAt": iso(datetime.datetime.fromtimestamp(expires, tz=datetime.timezone.utc)),
+            "contentType": recording.content_type,
+            "durationSeconds": recording.duration_seconds,
+            "sizeBytes": recording.size_bytes,
+        }, f"Signed URL valid for {settings.RECORDING_URL_TTL_SECONDS // 60} minutes; no API key is needed to fetch it.")
+
+
+# --- Contacts ------------------------------------------------------------------------------------
+
+def _with_opt_out(contacts: QuerySet) -> QuerySet:
+    return contacts.annotate(sms_opted_out=Exists(SmsOptOut.objects.filter(
+        organization_id=OuterRef("organization_id"), phone_number=OuterRef("phone_number"))))
+
+
+class ContactListCreate(_PhoneView):
+    required_scope = {"GET": "read:contacts", "POST": "write:contacts"}
+
+    def get(self, request: Request) -> Response:
+        contacts = _with_opt_out(self.org_queryset(Contact))
+        term = self.search_term()
+        if term is not None:
+            contacts = contacts.search(term, region=services.organization_region(self.organization()))
+        return self.paginate(contacts, contact_json)
+
+    def post(self, request: Request) -> Response:
+        contact = services.contact_create(organization=self.organization(), data=json_body(request),
+                                          mode=request.auth.mode)
+        return ok(contact_json(contact), "Contact created.", status=201)
+
+
+class ContactDetail(_PhoneView):
+    required_scope = {"GET": "read:contacts", "PATCH": "write:contacts"}
+
+    def contact_for(self, contact_id: str) -> Contact:
+        return self.get_owned(_with_opt_out(self.org_queryset(Contact)).select_related("organization"),
+                              contact_id, "contact")
+
+    def get(self, request: Request, contact_id: str) -> Response:
+        return ok(contact_json(self.contact_for(contact_id)))
+
+    def patch(self, request: Request, contact_id: str) -> Response:
+        contact = services.contact_update(contact=self.contact_for(contact_id), data=json_body(request),
+                                          mode=request.auth.mode)
+        return ok(contact_json(contact), "Contact updated.")
+
+
+# --- Messages ------------------------------------------------------------------------------------
+
+class MessageCreate(_PhoneView):
+    required_scope = "write:sms"
+
+    @idempotent
+    def post(self, request: Request) -> Response:
+        message = services.sms_send(organization=self.organization(), data=json_body(request),
+                                    mode=request.auth.mode, api_key_id=request.auth.id)
+        if message.mode == Message.Mode.TEST:
+            note = ("Test mode: the message passed validation and compliance checks. Nothing was sent and "
+                    "nothing was charged.")
+        else:
+            note = f"Message accepted by the carrier ({message.segments} segment{'s' if message.segments > 1 else ''})."
+        return ok(message_json(message), note, status=201)
+
+
+# --- AI config -----------------------------------------------------------------------------------
+
+class AiConfigView(_PhoneView):
+    required_scope = {"GET": "read:usage", "PATCH": "manage:config"}
+
+    def get(self, request: Request) -> Response:
+        return ok(ai_config_json(services.ai_config_for(organization=self.organization())))
+
+    def patch(self, request: Request) -> Response:
+        actor = ApiKey.objects.get(pk=request.auth.id)
+        config = services.ai_config_update(organization=self.organization(), data=json_body(request), actor=actor)
+        return ok(ai_config_json(config), "AI config updated.")

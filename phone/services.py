@@ -1,0 +1,638 @@
+"""Every change to phone data: contacts, calls and what follows them, text messages, AI config.
+
+The public API, the carrier webhook, the simulator and admin all call these functions, so the
+same validation, compliance check, events, metering and audit apply whichever door is used.
+Events go through `webhooks.events.emit` inside the transaction that made the change.
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.errors import ServiceError
+from accounts.models import Organization
+from accounts.services import audit_record
+from billing.metering import record_usage
+from webhooks.events import emit
+
+from . import ai_config_rules as rules
+from .backends import OutboundSms, SmsBackendError, get_backend
+from .models import (
+    AiConfig,
+    Appointment,
+    BusinessNumber,
+    Call,
+    Contact,
+    Direction,
+    Message,
+    Recording,
+    SmsOptOut,
+    TranscriptTurn,
+    Voicemail,
+)
+from .payloads import (
+    ai_config_json,
+    appointment_json,
+    call_json,
+    contact_json,
+    message_json,
+    transcript_json,
+    voicemail_json,
+)
+from .phone_numbers import InvalidPhoneNumber, region_for_timezone, to_e164
+from .sms_encoding import sms_encoding
+from .sms_keywords import classify_inbound, in_quiet_hours
+
+if TYPE_CHECKING:
+    from accounts.services import Actor
+
+logger = logging.getLogger(__name__)
+
+LIVE, TEST = "live", "test"
+SMS_BODY_MAX_LENGTH = 1600
+
+
+# --- Numbers -------------------------------------------------------------------------------------
+
+def organization_region(organization: Organization) -> str:
+    """The region national-format numbers of this business are read in."""
+    return organization.country or region_for_timezone(organization.timezone)
+
+
+def phone_number_clean(raw: Any, *, organization: Organization, field: str) -> str:
+    """E.164 for user input, or a ValidationError naming `field`.
+
+    A number of possible length is accepted even where `phonenumbers` knows no assigned range:
+    the public docs' own examples use the fictional 555-01xx block (+15555550123), the
+    library's range metadata lags new allocations, and for texts the carrier is the final judge
+    (its refusal is reported back on the message). Too short, too long, letters or an unknown
+    country code are still refused here.
+    """
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValidationError({field: ["Give a phone number, e.g. +14155552671."]})
+    try:
+        return to_e164(raw, default_region=organization_region(organization), require_valid=False)
+    except InvalidPhoneNumber as exc:
+        raise ValidationError({field: [str(exc)]}) from exc
+
+
+def _reject_unknown_fields(data: Mapping[str, Any], allowed: Iterable[str]) -> None:
+    unknown = [name for name in data if name not in allowed]
+    if unknown:
+        raise ValidationError({name: ["Unknown field."] for name in unknown})
+
+
+# --- Contacts ------------------------------------------------------------------------------------
+
+CONTACT_FIELDS = ("phoneNumber", "name", "email", "company")
+
+
+def _contact_values(data: Mapping[str, Any], *, organization: Organization, partial: bool) -> dict[str, str]:
+    """Validate the wire fields present in `data`; returns model field values. All errors at once."""
+    _reject_unknown_fields(data, CONTACT_FIELDS)
+    errors: dict[str, list[str]] = {}
+    values: dict[str, str] = {}
+    if "phoneNumber" in data or not partial:
+        try:
+            values["phone_number"] = phone_number_clean(data.get("phoneNumber"), organization=organization,
+                                                        field="phoneNumber")
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    for wire, field, limit in (("name", "name", 200), ("company", "company", 200), ("email", "email", 254)):
+        if wire not in data:
+            continue
+        value = data[wire]
+        if value is None:
+            values[field] = ""
+        elif not isinstance(value, str):
+            errors[wire] = ["Must be a string or null."]
+        elif len(value.strip()) > limit:
+            errors[wire] = [f"At most {limit} characters."]
+        else:
+            values[field] = value.strip()
+    if values.get("email"):
+        try:
+            validate_email(values["email"])
+        except ValidationError:
+            errors["email"] = ["Must be a valid e-mail address."]
+        else:
+            values["email"] = _normalise_email(values["email"])
+    if errors:
+        raise ValidationError(errors)
+    return values
+
+
+def _normalise_email(email: str) -> str:
+    # The domain is case-insensitive; the local part is left as typed (it may be case-sensitive).
+    local, _, domain = email.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def _duplicate_number_error() -> ValidationError:
+    return ValidationError({"phoneNumber": ["Another contact of this business already has this phone number."]})
+
+
+def contact_create(*, organization: Organization, data: Mapping[str, Any], mode: str) -> Contact:
+    """Create a contact from wire fields (`phoneNumber` required; `name`, `email`, `company`)."""
+    values = _contact_values(data, organization=organization, partial=False)
+    if Contact.objects.filter(organization=organization, phone_number=values["phone_number"]).exists():
+        raise _duplicate_number_error()
+    try:
+        with transaction.atomic():
+            now = timezone.now()
+            contact = Contact.objects.create(organization=organization, created_at=now, updated_at=now, **values)
+            emit(organization=organization, type="contact.created", data=contact_json(contact), mode=mode)
+    except IntegrityError as exc:  # a concurrent create took the number first
+        raise _duplicate_number_error() from exc
+    return contact
+
+
+def contact_update(*, contact: Contact, data: Mapping[str, Any], mode: str) -> Contact:
+    """Apply wire fields; `contact.updated` fires (and updatedAt moves) only when something changed."""
+    organization = contact.organization
+    values = _contact_values(data, organization=organization, partial=True)
+    number = values.get("phone_number")
+    if number and number != contact.phone_number and Contact.objects.filter(
+        organization=organization, phone_number=number
+    ).exclude(pk=contact.pk).exists():
+        raise _duplicate_number_error()
+    try:
+        with transaction.atomic():
+            contact = Contact.objects.select_for_update().get(pk=contact.pk)
+            changed = [field for field, value in values.items() if getattr(contact, field) != value]
+            if not changed:
+                return contact
+            for field in changed:
+                setattr(contact, field, values[field])
+            contact.updated_at = timezone.now()
+            contact.save(update_fields=[*changed, "updated_at"])
+            emit(organization=organization, type="contact.updated",
+                 data={**contact_json(contact), "changedFields": sorted(_wire_name(f) for f in changed)}, mode=mode)
+    except IntegrityError as exc:
+        raise _duplicate_number_error() from exc
+    return contact
+
+
+def _wire_name(field: str) -> str:
+    return {"phone_number": "phoneNumber"}.get(field, field)
+
+
+def contact_for_number(*, organization: Organization, phone_number: str, mode: str, name: str = "") -> Contact:
+    """The business's contact for an E.164 number, created (with `contact.created`) on first contact."""
+    contact = Contact.objects.filter(organization=organization, phone_number=phone_number).first()
+    if contact is not None:
+        return contact
+    try:
+        with transaction.atomic():
+            now = timezone.now()
+            contact = Contact.objects.create(organization=organization, phone_number=phone_number, name=name,
+                                             created_at=now, updated_at=now)
+            emit(organization=organization, type="contact.created", data=contact_json(contact), mode=mode)
+    except IntegrityError:
+        contact = Contact.objects.get(organization=organization, phone_number=phone_number)
+    return contact
+
+
+# --- AI config -----------------------------------------------------------------------------------
+
+# Wire names the API may change, and the sensitive ones it must refuse by name.
+AI_CONFIG_WRITABLE = (
+    "language", "timezone", "callHandlingMode", "greeting", "businessHours", "voicemailEnabled",
+    "smsHelpReply", "smsQuietHours",
+)
+AI_CONFIG_SENSITIVE = (
+    "paymentsEnabled", "paymentLinkMaxAmount", "spamFilterLevel", "spamBlockedNumbers",
+    "piiRedactionEnabled", "piiRetentionDays",
+)
+# Any other field in these families is sensitive too, whatever a client chooses to call it.
+_SENSITIVE_PREFIXES = ("payment", "spam", "pii")
+
+
+def ai_config_for(*, organization: Organization) -> AiConfig:
+    config, _ = AiConfig.objects.select_related("organization").get_or_create(organization=organization)
+    return config
+
+
+def _is_sensitive(name: str) -> bool:
+    return name in AI_CONFIG_SENSITIVE or name.lower().startswith(_SENSITIVE_PREFIXES)
+
+
+def ai_config_update(*, organization: Organization, data: Mapping[str, Any], actor: Actor) -> AiConfig:
+    """Validate every field first (all errors at once), then write them together and audit the change."""
+    errors: dict[str, list[str]] = {}
+    for name in data:
+        if _is_sensitive(name):
+            errors[name] = ["This setting is sensitive (payments, spam or PII) and cannot be changed through "
+                            "the API. Change it in the AI Phone 360 app."]
+        elif name not in AI_CONFIG_WRITABLE:
+            errors[name] = [f"Unknown field. Writable fields: {', '.join(AI_CONFIG_WRITABLE)}."]
+    if not data and not errors:
+        errors["body"] = [f"Give at least one of: {', '.join(AI_CONFIG_WRITABLE)}."]
+
+    cleaners = {
+        "language": ("language", rules.clean_language),
+        "timezone": ("timezone", rules.clean_timezone),
+        "callHandlingMode": ("call_handling_mode",
+                             lambda v: rules.clean_choice(v, tuple(AiConfig.CallHandlingMode.values))),
+        "greeting": ("greeting", lambda v: rules.clean_text(v, max_length=rules.GREETING_MAX_LENGTH,
+                                                            allow_empty=False)),
+        "businessHours": ("business_hours", rules.clean_business_hours),
+        "voicemailEnabled": ("voicemail_enabled", rules.clean_bool),
+        "smsHelpReply": ("sms_help_reply", lambda v: rules.clean_text(v, max_length=rules.HELP_REPLY_MAX_LENGTH,
+                                                                      allow_empty=True)),
+        "smsQuietHours": ("sms_quiet_hours", rules.clean_quiet_hours),
+    }
+    values: dict[str, Any] = {}
+    for name, (field, clean) in cleaners.items():
+        if name not in data:
+            continue
+        try:
+            values[field] = clean(data[name])
+        except ValueError as exc:
+            errors[name] = [str(exc)]
+    if errors:
+        raise ValidationError(errors)
+
+    with transaction.atomic():
+        config = ai_config_for(organization=organization)
+        config = AiConfig.objects.select_for_update().select_related("organization").get(pk=config.pk)
+        before = ai_config_json(config)
+        if "timezone" in values:
+            # The business's one time zone; quiet hours and date filters read it from the organisation.
+            organization = config.organization
+            organization.timezone = values.pop("timezone")
+            organization.save(update_fields=["timezone"])
+        if "sms_quiet_hours" in values:
+            config.sms_quiet_hours_start, config.sms_quiet_hours_end = values.pop("sms_quiet_hours")
+        for field, value in values.items():
+            setattr(config, field, value)
+        config.save()
+        after = ai_config_json(config)
+        changed = sorted(name for name in data if before.get(name) != after.get(name))
+        if changed:
+            audit_record(organization=organization, actor=actor, action="ai_config.updated", target=config,
+                         metadata={"fields": changed})
+    return config
+
+
+# --- SMS compliance ------------------------------------------------------------------------------
+
+class SmsPurpose(enum.Enum):
+    STANDARD = "standard"
+    # The carrier-mandated answer to STOP/START/HELP: it must reach the person who just texted,
+    # even though they opted out a second ago or it is the middle of the night.
+    KEYWORD_REPLY = "keyword_reply"
+
+
+class ComplianceRefused(ServiceError):
+    """422 with one of the codes below; the message tells the caller what to do about it."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message, code=code, status=422)
+
+
+OPTED_OUT = "RECIPIENT_OPTED_OUT"
+QUIET_HOURS = "QUIET_HOURS"
+NO_SMS_NUMBER = "NO_SMS_NUMBER"
+
+
+def sms_compliance_check(
+    *, organization: Organization, to_number: str, purpose: SmsPurpose = SmsPurpose.STANDARD,
+    now: datetime.datetime | None = None,
+) -> BusinessNumber:
+    """The one chokepoint every outbound text passes (API, app, simulator, keyword replies).
+
+    Returns the number to send from, or raises ComplianceRefused:
+    - NO_SMS_NUMBER: the business has no SMS-capable number;
+    - RECIPIENT_OPTED_OUT: the recipient texted STOP (or STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT)
+      and has not texted START, YES or UNSTOP since;
+    - QUIET_HOURS: it is within the quiet-hours window (default 21:00-08:00), read in the business's
+      time zone as the public contract defines it.
+    """
+    sender = BusinessNumber.objects.filter(organization=organization, sms_capable=True).order_by("created_at",
+                                                                                                  "id").first()
+    if sender is None:
+        raise ComplianceRefused(
+            "This business has no SMS-capable phone number to send from. Add one in the AI Phone 360 app.",
+            code=NO_SMS_NUMBER)
+    if purpose is SmsPurpose.KEYWORD_REPLY:
+        return sender
+    opt_out = SmsOptOut.objects.filter(organization=organization, phone_number=to_number).first()
+    if opt_out is not None:
+        raise ComplianceRefused(
+            f"The recipient {to_number} opted out of texts from this business (replied {opt_out.keyword.upper()} "
+            f"on {opt_out.opted_out_at:%Y-%m-%d}). Nothing was sent; they must text START to opt back in.",
+            code=OPTED_OUT)
+    config = ai_config_for(organization=organization)
+    start, end = config.quiet_hours
+    local = (now or timezone.now()).astimezone(ZoneInfo(organization.timezone))
+    if in_quiet_hours(local.time(), start=start, end=end):
+        raise ComplianceRefused(
+            f"It is {local:%H:%M} in {organization.timezone}, inside this business's quiet hours "
+            f"({start:%H:%M}-{end:%H:%M}), when no texts are sent. Nothing was sent; retry after {end:%H:%M}.",
+            code=QUIET_HOURS)
+    return sender
+
+
+# --- Sending SMS ---------------------------------------------------------------------------------
+
+class SmsNotSent(ServiceError):
+    """The carrier did not take the message; it is stored as failed with the carrier's reason."""
+
+    def __init__(self, message: Message, error: SmsBackendError) -> None:
+        if error.permanent:
+            text, code, status = (f"The carrier refused message {message.public_id}: {error.message}",
+                                  "SMS_REJECTED", 422)
+        else:
+            text, code, status = (f"Message {message.public_id} was not sent: {error.message} "
+                                  "Nothing was charged; retry later.", "SMS_CARRIER_UNAVAILABLE", 502)
+        super().__init__(text, code=code, status=status)
+        self.sms = message
+
+
+def _clean_send(data: Mapping[str, Any], *, organization: Organization) -> tuple[str, str]:
+    _reject_unknown_fields(data, ("to", "body"))
+    errors: dict[str, list[str]] = {}
+    to_number = ""
+    try:
+        to_number = phone_number_clean(data.get("to"), organization=organization, field="to")
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    body = data.get("body")
+    if not isinstance(body, str) or not body.strip():
+        errors["body"] = ["Give the text to send (1 to 1,600 characters)."]
+    elif len(body) > SMS_BODY_MAX_LENGTH:
+        errors["body"] = [f"At most 1,600 characters (this one has {len(body):,})."]
+    if errors:
+        raise ValidationError(errors)
+    return to_number, body
+
+
+def sms_send(
+    *, organization: Organization, data: Mapping[str, Any], mode: str, api_key_id: int | None = None,
+    purpose: SmsPurpose = SmsPurpose.STANDARD, now: datetime.datetime | None = None,
+) -> Message:
+    """Validate, check compliance, then send `{to, body}`.
+
+    Test mode stops after the checks: a synthetic success is stored flagged as test, counted for
+    visibility as test usage and announced with a test-mode `sms.sent`; no carrier, no charge.
+    Live mode stores the message, hands it to the SMS backend, and only once the carrier accepts
+    it marks it sent, records its segments for billing and emits `sms.sent`, in one transaction.
+    """
+    to_number, body = _clean_send(data, organization=organization)
+    sender = sms_compliance_check(organization=organization, to_number=to_number, purpose=purpose, now=now)
+    encoding = sms_encoding(body)
+    contact = Contact.objects.filter(organization=organization, phone_number=to_number).first()
+    message = Message(
+        organization=organization, direction=Direction.OUTBOUND, mode=mode, from_number=sender.e164,
+        to_number=to_number, body=body, encoding=encoding.encoding, segments=encoding.segments,
+        contact=contact, api_key_id=api_key_id, status=Message.Status.QUEUED,
+    )
+    if mode == TEST:
+        with transaction.atomic():
+            message.status, message.sent_at = Message.Status.SENT, timezone.now()
+            message.save()
+            _sms_accounted(message)
+        return message
+
+    message.save()  # committed before the carrier call, so a crash mid-call leaves a trace
+    try:
+        accepted = get_backend().send(OutboundSms(reference=message.public_id, from_number=message.from_number,
+                                                  to_number=message.to_number, body=message.body))
+    except SmsBackendError as exc:
+        message.status, message.error_code, message.error_message = Message.Status.FAILED, exc.code, exc.message[:500]
+        message.save(update_fields=["status", "error_code", "error_message"])
+        logger.warning("SMS %s not sent: %s (%s)", message.public_id, exc.code, exc.message)
+        raise SmsNotSent(message, exc) from exc
+    with transaction.atomic():
+        message.status, message.sent_at = Message.Status.SENT, timezone.now()
+        message.provider_message_id = accepted.provider_message_id[:64]
+        message.save(update_fields=["status", "sent_at", "provider_message_id"])
+        _sms_accounted(message)
+    return message
+
+
+def _sms_accounted(message: Message) -> None:
+    record_usage(organization=message.organization, metric="sms_segments", quantity=message.segments,
+                 mode=message.mode, reference=f"sms:{message.public_id}", api_key_id=message.api_key_id)
+    emit(organization=message.organization, type="sms.sent", data=message_json(message), mode=message.mode)
+
+
+# --- Inbound SMS ---------------------------------------------------------------------------------
+
+class UnknownBusinessNumber(ServiceError):
+    def __init__(self, number: str) -> None:
+        super().__init__(f"No business on this platform owns {number}.", code="UNKNOWN_NUMBER", status=404)
+
+
+def _carrier_number(raw: str) -> str:
+    """Carriers send E.164 already; anything else (a short code, an alphanumeric sender) is kept as is."""
+    try:
+        return to_e164(raw, default_region="US", require_valid=False)
+    except InvalidPhoneNumber:
+        return raw.strip()[:20]
+
+
+def sms_receive(
+    *, to_number: str, from_number: str, body: str, provider_message_id: str = "",
+    received_at: datetime.datetime | None = None, mode: str = LIVE,
+) -> Message:
+    """Store an inbound text, apply STOP/START/HELP, emit `sms.received`, and answer a keyword.
+
+    A carrier retrying its webhook with the same message id gets the stored message back.
+    """
+    to_number, from_number = _carrier_number(to_number), _carrier_number(from_number)
+    number = BusinessNumber.objects.select_related("organization").filter(e164=to_number).first()
+    if number is None:
+        raise UnknownBusinessNumber(to_number)
+    organization = number.organization
+    if provider_message_id:
+        existing = Message.objects.filter(direction=Direction.INBOUND,
+                                          provider_message_id=provider_message_id).first()
+        if existing is not None:
+            return existing
+    keyword = classify_inbound(body)
+    encoding = sms_encoding(body)
+    received_at = received_at or timezone.now()
+    try:
+        with transaction.atomic():
+            opt_out_changed = _apply_keyword(organization=organization, phone_number=from_number, keyword=keyword,
+                                             body=body, at=received_at)
+            existed = Contact.objects.filter(organization=organization, phone_number=from_number).exists()
+            contact = contact_for_number(organization=organization, phone_number=from_number, mode=mode)
+            if opt_out_changed and existed:
+                emit(organization=organization, type="contact.updated",
+                     data={**contact_json(contact), "changedFields": ["smsOptedOut"]}, mode=mode)
+            message = Message.objects.create(
+                organization=organization, direction=Direction.INBOUND, mode=mode, from_number=from_number,
+                to_number=to_number, body=body, encoding=encoding.encoding, segments=encoding.segments,
+                status=Message.Status.RECEIVED, contact=contact, provider_message_id=provider_message_id[:64],
+                created_at=received_at,
+            )
+            emit(organization=organization, type="sms.received",
+                 data={**message_json(message), "keyword": keyword}, mode=mode)
+    except IntegrityError:
+        # The same carrier message arrived twice at once; the other request stored it.
+        return Message.objects.get(direction=Direction.INBOUND, provider_message_id=provider_message_id)
+
+    reply = keyword_reply(organization=organization, keyword=keyword, business_number=number.e164)
+    if reply:
+        try:
+            sms_send(organization=organization, data={"to": from_number, "body": reply}, mode=mode,
+                     purpose=SmsPurpose.KEYWORD_REPLY)
+        except ServiceError as exc:  # the inbound text is stored either way; the reply is best effort
+            logger.warning("Keyword reply to %s for %s failed: %s", from_number, organization.public_id, exc.message)
+    return message
+
+
+def _apply_keyword(*, organization: Organization, phone_number: str, keyword: str | None, body: str,
+                   at: datetime.datetime) -> bool:
+    """Record an opt-out or opt-in; returns whether the number's opt-out state changed."""
+    if keyword == "opt_out":
+        word = body.strip().strip("!.?,;:").split()[0].upper()[:20] if body.strip() else "STOP"
+        _, created = SmsOptOut.objects.get_or_create(organization=organization, phone_number=phone_number,
+                                                     defaults={"keyword": word, "opted_out_at": at})
+        return created
+    if keyword == "opt_in":
+        deleted, _ = SmsOptOut.objects.filter(organization=organization, phone_number=phone_number).delete()
+        return bool(deleted)
+    return False
+
+
+def keyword_reply(*, organization: Organization, keyword: str | None, business_number: str) -> str | None:
+    if keyword == "help":
+        config = ai_config_for(organization=organization)
+        return config.sms_help_reply or (
+            f"{organization.name}: for help call {business_number}. Msg & data rates may apply. "
+            "Reply STOP to unsubscribe.")
+    if keyword == "opt_out":
+        return (f"{organization.name}: you are unsubscribed and will receive no more texts from this number. "
+                "Reply START to resubscribe.")
+    if keyword == "opt_in":
+        return f"{organization.name}: you are resubscribed to texts. Reply HELP for help, STOP to unsubscribe."
+    return None
+
+
+# --- Calls ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Turn:
+    speaker: str
+    text: str
+    offset_ms: int
+
+
+def call_start(
+    *, organization: Organization, direction: str, from_number: str, to_number: str,
+    started_at: datetime.datetime | None = None, agent_public_id: str = "", agent_name: str = "",
+    contact_name: str = "", mode: str = LIVE,
+) -> Call:
+    """A call begins. The other party becomes (or already is) a contact; inbound calls emit `call.started`."""
+    if direction not in Direction.values:
+        raise ValueError(f"direction must be inbound or outbound, not {direction!r}")
+    with transaction.atomic():
+        counterpart = from_number if direction == Direction.INBOUND else to_number
+        contact = contact_for_number(organization=organization, phone_number=counterpart, name=contact_name,
+                                     mode=mode)
+        call = Call.objects.create(
+            organization=organization, direction=direction, from_number=from_number, to_number=to_number,
+            started_at=started_at or timezone.now(), status=Call.Status.IN_PROGRESS, contact=contact,
+            agent_public_id=agent_public_id, agent_name=agent_name,
+        )
+        if direction == Direction.INBOUND:
+            emit(organization=organization, type="call.started", data=call_json(call), mode=mode)
+    return call
+
+
+def call_transcript_save(*, call: Call, turns: Iterable[Turn], mode: str = LIVE) -> list[TranscriptTurn]:
+    rows = [
+        TranscriptTurn(call=call, position=index, speaker=turn.speaker, text=turn.text, offset_ms=turn.offset_ms)
+        for index, turn in enumerate(sorted(turns, key=lambda t: t.offset_ms))
+    ]
+    if not rows:
+        raise ValueError("A transcript needs at least one turn.")
+    with transaction.atomic():
+        if call.turns.exists():
+            raise ServiceError(f"Call {call.public_id} already has a transcript.")
+        TranscriptTurn.objects.bulk_create(rows)
+        emit(organization=call.organization, type="transcript.ready", data=transcript_json(call, rows), mode=mode)
+    return rows
+
+
+def call_recording_attach(*, call: Call, audio: bytes, duration_seconds: int,
+                          content_type: str = "audio/wav", extension: str = ".wav") -> Recording:
+    recording = Recording(call=call, content_type=content_type, duration_seconds=duration_seconds,
+                          size_bytes=len(audio))
+    recording.audio.save(f"recording{extension}", ContentFile(audio), save=True)
+    return recording
+
+
+def voicemail_create(*, call: Call, transcription: str, duration_seconds: int, mode: str = LIVE) -> Voicemail:
+    with transaction.atomic():
+        voicemail = Voicemail.objects.create(
+            organization=call.organization, call=call, from_number=call.from_number, transcription=transcription,
+            duration_seconds=duration_seconds, created_at=call.ended_at or timezone.now(),
+        )
+        emit(organization=call.organization, type="voicemail.created", data=voicemail_json(voicemail), mode=mode)
+    return voicemail
+
+
+def appointment_book(
+    *, organization: Organization, contact: Contact, service: str, starts_at: datetime.datetime,
+    duration_minutes: int = 30, call: Call | None = None, notes: str = "", mode: str = LIVE,
+) -> Appointment:
+    if contact.organization_id != organization.pk or (call is not None and call.organization_id != organization.pk):
+        raise ValueError("The contact and call must belong to the organisation.")
+    with transaction.atomic():
+        appointment = Appointment.objects.create(
+            organization=organization, contact=contact, call=call, service=service, starts_at=starts_at,
+            duration_minutes=duration_minutes, notes=notes,
+        )
+        emit(organization=organization, type="appointment.booked", data=appointment_json(appointment), mode=mode)
+    return appointment
+
+
+def call_complete(
+    *, call: Call, ended_at: datetime.datetime, status: str = Call.Status.COMPLETED, summary: str = "",
+    outcome: str = "", mode: str = LIVE,
+) -> Call:
+    """The call ended and post-call processing (summary, outcome) finished: emits `call.completed`."""
+    if status == Call.Status.IN_PROGRESS or status not in Call.Status.values:
+        raise ValueError(f"A finished call cannot have status {status!r}.")
+    if ended_at < call.started_at:
+        raise ValueError("A call cannot end before it starts.")
+    with transaction.atomic():
+        call.ended_at, call.status, call.summary, call.outcome = ended_at, status, summary, outcome
+        call.duration_seconds = int((ended_at - call.started_at).total_seconds())
+        call.save(update_fields=["ended_at", "status", "summary", "outcome", "duration_seconds"])
+        emit(organization=call.organization, type="call.completed", data=call_json(call), mode=mode)
+    return call
+
+
+# --- Business numbers ----------------------------------------------------------------------------
+
+def business_number_add(*, organization: Organization, number: str, label: str = "", sms_capable: bool = True,
+                        voice_capable: bool = True, actor: Actor = None) -> BusinessNumber:
+    e164 = phone_number_clean(number, organization=organization, field="number")
+    if BusinessNumber.objects.filter(e164=e164).exclude(organization=organization).exists():
+        raise ValidationError({"number": ["This number belongs to another business."]})
+    with transaction.atomic():
+        business_number, created = BusinessNumber.objects.get_or_create(
+            organization=organization, e164=e164,
+            defaults={"label": label, "sms_capable": sms_capable, "voice_capable": voice_capable})
+        if created:
+            audit_record(organization=organization, actor=actor, action="phone_number.added",
+                         target=business_number)
+    return business_number

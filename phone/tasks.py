@@ -1,0 +1,9 @@
+from celery import shared_task
+
+from developer.idempotency import idempotency_prune
+
+
+@shared_task(name="phone.prune_idempotency_keys")
+def prune_idempotency_keys() -> int:
+    """Hourly: forget Idempotency-Keys past their 24-hour retention (POST /messages is their main user)."""
+    return idempotency_prune()
