@@ -1,0 +1,214 @@
+"""Webhook throughput: N events fanned out to M endpoints through real Celery workers to a local receiver.
+
+    .venv/bin/python bench/webhook_throughput.py [--events 300] [--endpoints 4] [--concurrency 8]
+
+Uses PostgreSQL and Redis (DATABASE_URL / REDIS_URL / CELERY_BROKER_URL, defaults from bench/_server.py).
+Prints deliveries/s and emit-to-receipt latency (p50/p95), a plain httpx POST loop to the same receiver
+as the ceiling, their ratio (target >= 0.3) and whether every (event, endpoint) pair arrived with a
+valid signature. A figure to read, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench._server import PYTHON, bench_env, prepare_database  # noqa: E402
+
+
+class Receipts:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.first_seen: dict[tuple[str, str], float] = {}
+        self.total = 0
+        self.bad_signatures = 0
+        self.secrets: dict[str, str] = {}  # path -> secret
+        self.all_arrived = threading.Event()
+        self.expected = 0
+
+
+def start_receiver(receipts: Receipts) -> ThreadingHTTPServer:
+    from webhooks.signing import SignatureError, verify
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            if self.path == "/ceiling":  # the plain httpx loop: answered the same way, not counted
+                self._answer()
+                return
+            now = time.time()
+            event_id = self.headers.get("X-AIP-Event-Id", "")
+            secret = receipts.secrets.get(self.path)
+            ok = True
+            if secret is not None:
+                try:
+                    verify(header=self.headers.get("X-AIP-Signature", ""), body=body, secret=secret)
+                except SignatureError:
+                    ok = False
+            with receipts.lock:
+                receipts.total += 1
+                receipts.bad_signatures += not ok
+                receipts.first_seen.setdefault((event_id, self.path), now)
+                if receipts.expected and len(receipts.first_seen) >= receipts.expected:
+                    receipts.all_arrived.set()
+            self._answer()
+
+        def _answer(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    server.request_queue_size = 1024
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+
+
+def ceiling(url: str, count: int) -> float:
+    """A plain httpx POST loop to the same receiver: what one process does with no queue or database."""
+    import httpx
+
+    body = b'{"id":"evt_ceiling","type":"call.completed","data":{}}'
+    started = time.perf_counter()
+    with httpx.Client() as client:
+        for _ in range(count):
+            client.post(url, content=body, headers={"Content-Type": "application/json"}).raise_for_status()
+    return count / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=300)
+    parser.add_argument("--endpoints", type=int, default=4)
+    parser.add_argument("--concurrency", type=int, default=8, help="worker processes (prefork)")
+    parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--mode", choices=["live", "test"], default="live",
+                        help="live attempts are metered and charged beyond the free quota; test ones only counted")
+    args = parser.parse_args()
+
+    env = bench_env(OUTBOUND_ALLOW_LOOPBACK="true", CELERY_TASK_ALWAYS_EAGER="false", ROOT_URLCONF="config.urls")
+    os.environ.update(env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    prepare_database(env)
+
+    import django
+
+    django.setup()
+    from decimal import Decimal
+
+    from accounts.services import organization_create
+    from billing.services import addon_grant, subscription_set, wallet_credit
+    from webhooks.events import emit
+    from webhooks.models import Delivery
+    from webhooks.services import endpoint_create
+
+    receipts = Receipts()
+    server = start_receiver(receipts)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+
+    org = organization_create(name=f"Webhook bench {time.time():.0f}")
+    subscription_set(organization=org, plan_code="ENTERPRISE", actor=None)
+    addon_grant(organization=org, actor=None)
+    wallet_credit(organization=org, amount=Decimal("100000"), reason="Bench credit", actor=None)
+    for i in range(args.endpoints):
+        endpoint, secret = endpoint_create(organization=org, url=f"{base}/hook/{i}", events=["*"], actor=None)
+        receipts.secrets[f"/hook/{i}"] = secret
+
+    worker = subprocess.Popen(
+        [PYTHON, "-m", "celery", "-A", "config", "worker", f"--concurrency={args.concurrency}", "--without-gossip",
+         "--without-mingle", f"--loglevel={os.environ.get('BENCH_WORKER_LOGLEVEL', 'WARNING')}"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(os.environ.get("BENCH_WORKER_LOG", os.devnull), "w"),
+    )
+    try:
+        # Warm-up: one event through the whole path, so worker start-up is not measured.
+        receipts.expected = args.endpoints
+        warm = emit(organization=org, type="call.started", data={"warmup": True}, mode="live")
+        if not receipts.all_arrived.wait(120):
+            raise SystemExit("the worker never delivered the warm-up event")
+        with receipts.lock:
+            receipts.first_seen.clear()
+            receipts.total = 0
+            receipts.all_arrived.clear()
+            receipts.expected = args.events * args.endpoints
+
+        # The machine may be shared: measure the ceiling just before and just after, and use the mean.
+        ceiling_count = min(2000, max(500, args.events * args.endpoints))
+        loop_before = ceiling(f"{base}/ceiling", ceiling_count)
+        emitted_at: dict[str, float] = {}
+        started = time.perf_counter()
+        wall_start = time.time()
+        for n in range(args.events):
+            event = emit(organization=org, type="call.completed", data={"callId": f"call_{n}"}, mode=args.mode)
+            emitted_at[event.public_id] = time.time()
+        emit_seconds = time.perf_counter() - started
+        arrived = receipts.all_arrived.wait(args.timeout)
+        elapsed = time.perf_counter() - started
+    finally:
+        worker.terminate()  # warm shutdown of the main process: running tasks finish and record their results
+        worker.wait(60)
+
+    with receipts.lock:
+        seen = dict(receipts.first_seen)
+        total = receipts.total
+        bad = receipts.bad_signatures
+    expected_pairs = {(event_id, f"/hook/{i}") for event_id in emitted_at for i in range(args.endpoints)}
+    missing = expected_pairs - set(seen)
+    if arrived:
+        elapsed = max(seen.values()) - wall_start
+    latencies = [seen[pair] - emitted_at[pair[0]] for pair in expected_pairs if pair in seen]
+    deliveries = len(expected_pairs) - len(missing)
+    rate = deliveries / elapsed
+    measured = Delivery.objects.filter(organization=org).exclude(event=warm)
+    settle = time.monotonic() + 30  # the last results are written just after their requests arrive
+    while measured.filter(status=Delivery.Status.SUCCEEDED).count() < deliveries and time.monotonic() < settle:
+        time.sleep(0.2)
+    succeeded = measured.filter(status=Delivery.Status.SUCCEEDED).count()
+    loop_after = ceiling(f"{base}/ceiling", ceiling_count)
+    loop_rate = (loop_before + loop_after) / 2
+
+    print(f"events={args.events} endpoints={args.endpoints} deliveries={len(expected_pairs)} mode={args.mode} "
+          f"worker concurrency={args.concurrency} db={env['DATABASE_URL'].split('@')[-1]} "
+          f"broker={env['CELERY_BROKER_URL']}")
+    print(f"emit loop:         {args.events / emit_seconds:8.1f} events/s ({emit_seconds:.2f} s, "
+          f"{len(expected_pairs) / emit_seconds:.1f} deliveries written/s)")
+    print(f"pipeline:          {rate:8.1f} deliveries/s over {elapsed:.2f} s")
+    if latencies:
+        print(f"emit→receipt:      p50 {statistics.median(latencies) * 1000:7.1f} ms   "
+              f"p95 {percentile(latencies, 95) * 1000:7.1f} ms   max {max(latencies) * 1000:7.1f} ms")
+    print(f"httpx POST loop:   {loop_rate:8.1f} requests/s (ceiling, same receiver; {loop_before:.0f} before, "
+          f"{loop_after:.0f} after)")
+    print(f"ratio:             {rate / loop_rate:8.2f}  (target >= 0.3)")
+    print(f"arrived:           {deliveries}/{len(expected_pairs)} pairs, {total} requests "
+          f"({total - deliveries} duplicates), {bad} bad signatures, {succeeded} rows succeeded"
+          + ("  — ALL ARRIVED" if not missing else f"  — {len(missing)} MISSING"))
+    server.shutdown()
+    if missing or bad:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""The transactional outbox: ``emit`` is how every service announces a change.
+
+Call it inside the transaction that made the change. It writes the ``Event`` and one ``Delivery``
+per enabled endpoint subscribed to the type; the deliveries are enqueued only after that
+transaction commits, so a rolled-back change is never announced, and the beat sweep re-enqueues
+anything the broker loses.
+
+The payload is exactly ``{id, type, createdAt, businessId, data, livemode}``: the five fields of
+the public contract plus ``livemode`` (``false`` for events caused through a test key or test
+data), the same flag Stripe's receivers already know. Test-mode events reach the same endpoints,
+flagged in the body and in the ``X-AIP-Mode`` header, and are never billed or held.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Organization
+
+from .models import Delivery, Endpoint, Event
+
+EVENT_TYPES: dict[str, str] = {
+    "call.started": "An inbound call begins.",
+    "call.completed": "A call ends and post-call processing finishes (incl. summary).",
+    "transcript.ready": "The transcript is available.",
+    "sms.received": "An inbound text arrives.",
+    "sms.sent": "An outbound text is sent.",
+    "voicemail.created": "A voicemail is recorded.",
+    "contact.created": "A contact is created.",
+    "contact.updated": "A contact is meaningfully changed.",
+    "appointment.booked": "An appointment is booked.",
+}
+# Sent only by "Send test event"; not subscribable and never emitted by a service.
+TEST_EVENT_TYPE = "webhook.test"
+MODES = ("live", "test")
+
+
+def iso_timestamp(value: Any) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def render_body(*, event: Event, organization: Organization, data: dict[str, Any]) -> str:
+    """The exact JSON text sent for ``event``; stored once so every retry sends the same bytes."""
+    payload = {
+        "id": event.public_id,
+        "type": event.type,
+        "createdAt": iso_timestamp(event.created_at),
+        "businessId": organization.public_id,
+        "data": data,
+        "livemode": event.mode == "live",
+    }
+    return json.dumps(payload, cls=DjangoJSONEncoder, separators=(",", ":"), ensure_ascii=False)
+
+
+def emit(*, organization: Organization, type: str, data: dict[str, Any], mode: str) -> Event:
+    """Record an event and its deliveries in the caller's transaction; deliver after commit."""
+    if type not in EVENT_TYPES:
+        raise ValueError(f"Unknown webhook event type {type!r}; expected one of {', '.join(EVENT_TYPES)}")
+    if mode not in MODES:
+        raise ValueError(f"mode must be 'live' or 'test', not {mode!r}")
+    if not isinstance(data, dict):
+        raise ValueError("data must be a dict")
+
+    with transaction.atomic():
+        event = _create_event(organization=organization, type=type, data=data, mode=mode)
+        endpoints = [
+            e for e in Endpoint.objects.filter(organization=organization, enabled=True) if e.subscribes_to(type)
+        ]
+        if endpoints:
+            deliveries_create(event=event, endpoints=endpoints)
+    return event
+
+
+def _create_event(*, organization: Organization, type: str, data: dict[str, Any], mode: str) -> Event:
+    event = Event(organization=organization, type=type, mode=mode, created_at=timezone.now())
+    event.body = render_body(event=event, organization=organization, data=data)
+    event.save()
+    return event
+
+
+def deliveries_create(
+    *, event: Event, endpoints: list[Endpoint], replay_of: Delivery | None = None
+) -> list[Delivery]:
+    """Write one pending (or held) delivery of ``event`` per endpoint and enqueue them after commit."""
+    # Imported here: services imports this module.
+    from .services import delivery_initial_state
+
+    now = timezone.now()
+    status, held_since = delivery_initial_state(event=event, now=now)
+    deliveries = [
+        Delivery(
+            organization_id=event.organization_id,
+            endpoint=endpoint,
+            event=event,
+            replay_of=replay_of,
+            status=status,
+            held_since=held_since,
+            next_attempt_at=now if status == Delivery.Status.PENDING else None,
+            queued_at=now if status == Delivery.Status.PENDING else None,
+            created_at=now,
+        )
+        for endpoint in endpoints
+    ]
+    Delivery.objects.bulk_create(deliveries)
+    if status == Delivery.Status.PENDING:
+        from .tasks import enqueue_deliveries
+
+        ids = [d.pk for d in deliveries]
+        transaction.on_commit(lambda: enqueue_deliveries(ids))
+    return deliveries

@@ -1,0 +1,180 @@
+"""Webhook endpoints, the event outbox, deliveries and their attempts.
+
+The database is the only record of work: an ``Event`` and its ``Delivery`` rows are written in the
+transaction that changed state, a delivery's ``next_attempt_at`` says when it is due, and a worker
+claims it with a conditional update. The broker only carries delivery ids, so anything it loses is
+found again by the sweep.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+
+from accounts.ids import public_id_field
+from accounts.models import Organization
+
+from . import crypto
+
+
+class Endpoint(models.Model):
+    """A customer URL that receives signed events of the types it subscribed to (or ``*``)."""
+
+    public_id = public_id_field("whk")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    url = models.CharField(max_length=2048)
+    description = models.CharField(max_length=500, blank=True)
+    events = models.JSONField(default=list, help_text='Subscribed event types, or ["*"] for all.')
+    enabled = models.BooleanField(default=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(max_length=500, blank=True)
+
+    # Secrets are Fernet-encrypted (see crypto.py); during a rotation the previous one still signs.
+    secret_encrypted = models.TextField()
+    previous_secret_encrypted = models.TextField(blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+
+    # Health, updated by every finished attempt.
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    failing_since = models.DateTimeField(
+        null=True, blank=True, help_text="First failed attempt since the last success."
+    )
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-public_id"]
+        indexes = [models.Index(fields=["organization", "-created_at", "-public_id"], name="whk_org_page")]
+        verbose_name = "webhook endpoint"
+
+    def __str__(self) -> str:
+        return self.url
+
+    @property
+    def secret(self) -> str:
+        return crypto.decrypt(self.secret_encrypted)
+
+    def signing_secrets(self, now: datetime) -> list[str]:
+        """The secrets a delivery made at ``now`` is signed with: old first while it overlaps, then new."""
+        secrets = []
+        if self.previous_secret_encrypted and self.previous_secret_expires_at and now < self.previous_secret_expires_at:
+            secrets.append(crypto.decrypt(self.previous_secret_encrypted))
+        secrets.append(self.secret)
+        return secrets
+
+    def subscribes_to(self, event_type: str) -> bool:
+        return "*" in self.events or event_type in self.events
+
+    def disable(self, *, reason: str, now: datetime | None = None) -> None:
+        self.enabled = False
+        self.disabled_at = now or timezone.now()
+        self.disabled_reason = reason[:500]
+        self.save(update_fields=["enabled", "disabled_at", "disabled_reason", "updated_at"])
+
+
+class Event(models.Model):
+    """One announced change. ``body`` holds the exact JSON bytes every delivery of it sends."""
+
+    public_id = public_id_field("evt")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhook_events")
+    type = models.CharField(max_length=64)
+    mode = models.CharField(max_length=4, choices=[("live", "Live"), ("test", "Test")])
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-public_id"]
+        indexes = [models.Index(fields=["organization", "-created_at"], name="evt_org_created")]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.public_id}"
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return json.loads(self.body)
+
+    @property
+    def is_live(self) -> bool:
+        return self.mode == "live"
+
+
+class Delivery(models.Model):
+    """One event on its way to one endpoint, across all of its attempts."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"  # due at next_attempt_at (first try or a retry)
+        HELD = "held", "Held"  # a live organisation's wallet is empty; waits for funds
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"  # retries exhausted, 410, or the endpoint was disabled
+        EXPIRED = "expired", "Expired"  # held for longer than the hold limit
+
+    public_id = public_id_field("del")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    replay_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    status_reason = models.CharField(max_length=500, blank=True)
+    attempt_count = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # A worker's claim on the row; a claim that outlives this was lost with its worker.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    # When the last task for this row was due to run; the sweep re-sends one that never ran.
+    queued_at = models.DateTimeField(null=True, blank=True)
+    held_since = models.DateTimeField(null=True, blank=True)
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-public_id"]
+        indexes = [
+            models.Index(fields=["endpoint", "-created_at", "-public_id"], name="del_endpoint_page"),
+            models.Index(fields=["status", "next_attempt_at"], name="del_due"),
+            models.Index(fields=["organization", "status", "created_at"], name="del_org_status"),
+        ]
+        verbose_name_plural = "deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.public_id} ({self.status})"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED, self.Status.EXPIRED)
+
+
+class Attempt(models.Model):
+    """One HTTP request of a delivery: what was sent (no secrets) and what came back."""
+
+    public_id = public_id_field("att")
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveIntegerField()
+    request_url = models.CharField(max_length=2048)
+    request_headers = models.JSONField(default=dict)
+    request_body = models.TextField()
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    response_body_excerpt = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    succeeded = models.BooleanField(default=False)
+    error_class = models.CharField(max_length=40, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["number", "id"]
+        constraints = [models.UniqueConstraint(fields=["delivery", "number"], name="attempt_number_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.delivery.public_id} #{self.number}"

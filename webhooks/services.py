@@ -1,0 +1,726 @@
+"""Every webhook state change: endpoints, delivery attempts, holds, replay, recover, sweep and prune.
+
+The public API, the dashboard, the admin and the Celery tasks all call these functions, so
+validation, auditing and metering are the same whichever door is used.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Case, Count, DateTimeField, F, PositiveSmallIntegerField, Q, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from accounts.errors import ServiceError
+from accounts.models import Organization
+from accounts.services import audit_record
+from billing.access import access_state, load_access_state
+from billing.metering import record_usage
+
+from . import crypto, outbound, policy
+from .events import EVENT_TYPES, TEST_EVENT_TYPE, deliveries_create, iso_timestamp, render_body
+from .models import Attempt, Delivery, Endpoint, Event
+from .signing import HEADER_NAME, generate_secret, sign
+
+if TYPE_CHECKING:
+    from accounts.services import Actor
+
+logger = logging.getLogger(__name__)
+
+DELIVERY_TIMEOUT_SECONDS = 15
+RESPONSE_EXCERPT_BYTES = 4096
+USER_AGENT = "AIPhone360-Webhooks/1.0"
+# A claim outlives the longest possible attempt (15 s total) with room to write its result.
+CLAIM_LEASE = timedelta(seconds=60)
+# A task sent this long ago whose delivery is still unclaimed is presumed lost and sent again.
+REQUEUE_AFTER = timedelta(minutes=2)
+# Short waits ride on a Celery countdown (far below the broker's visibility timeout); longer
+# ones wait in next_attempt_at for the sweep.
+MAX_COUNTDOWN = timedelta(minutes=5)
+SWEEP_BATCH = 500
+# Deliveries per task when a batch is queued (fan-out, sweep, release) and requests in flight at once.
+TASK_BATCH = 20
+MAX_PARALLEL_REQUESTS = 8
+HOLD_LIMIT = timedelta(days=30)
+RETENTION = timedelta(days=30)
+AUTO_DISABLE_AFTER = timedelta(days=5)
+MAX_ENDPOINTS_PER_ORGANIZATION = 20
+# How long the previous secret keeps signing after a rotation (same choices as API key grace).
+SECRET_OVERLAPS: dict[str, timedelta] = {
+    "now": timedelta(0),
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "3d": timedelta(days=3),
+    "7d": timedelta(days=7),
+}
+SECRET_OVERLAP_LABELS: dict[str, str] = {
+    "now": "Immediately", "1h": "1 hour", "24h": "24 hours", "3d": "3 days", "7d": "7 days",
+}
+_UNSET: Any = object()
+
+
+# ---------------------------------------------------------------------------------------------
+# Endpoints
+
+
+def _clean_url(url: object) -> str:
+    if not isinstance(url, str) or not url.strip():
+        raise ValidationError({"url": ["Give the public https URL that should receive events."]})
+    url = url.strip()
+    if len(url) > outbound.MAX_URL_LENGTH:
+        raise ValidationError({"url": [f"At most {outbound.MAX_URL_LENGTH} characters."]})
+    try:
+        outbound.validate_url(url)
+    except outbound.OutboundRefused as exc:
+        raise ValidationError({"url": [exc.reason]}) from None
+    return url
+
+
+def clean_events(events: object) -> list[str]:
+    """A non-empty list of known types, or exactly ``["*"]``; returned deduplicated in spec order."""
+    valid = ", ".join(EVENT_TYPES)
+    if not isinstance(events, (list, tuple)) or not events:
+        raise ValidationError({"events": [f'Give a non-empty list of event types ({valid}) or ["*"].']})
+    if not all(isinstance(e, str) for e in events):
+        raise ValidationError({"events": ["Every event type must be a string."]})
+    if "*" in events:
+        if len(set(events)) != 1:
+            raise ValidationError({"events": ['"*" subscribes to every type; send it alone.']})
+        return ["*"]
+    unknown = [e for e in events if e not in EVENT_TYPES]
+    if unknown:
+        raise ValidationError({"events": [f"Unknown event type(s): {', '.join(unknown)}. Valid types: {valid}."]})
+    return [e for e in EVENT_TYPES if e in events]
+
+
+def _clean_description(description: object) -> str:
+    if description is None:
+        return ""
+    if not isinstance(description, str):
+        raise ValidationError({"description": ["Must be a string."]})
+    if len(description.strip()) > 500:
+        raise ValidationError({"description": ["At most 500 characters."]})
+    return description.strip()
+
+
+def _collect(**checks: Any) -> dict[str, Any]:
+    """Run each cleaner, reporting every bad field at once rather than the first."""
+    cleaned: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for name, (cleaner, value) in checks.items():
+        try:
+            cleaned[name] = cleaner(value)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+@transaction.atomic
+def endpoint_create(
+    *, organization: Organization, url: object, events: object, description: object = None, actor: Actor
+) -> tuple[Endpoint, str]:
+    """Register an endpoint; returns it with its ``whsec_`` secret, which is shown only this once."""
+    cleaned = _collect(
+        url=(_clean_url, url), events=(clean_events, events), description=(_clean_description, description)
+    )
+    # Lock the organisation row so two concurrent creates cannot both pass the limit.
+    Organization.objects.select_for_update().filter(pk=organization.pk).first()
+    if Endpoint.objects.filter(organization=organization).count() >= MAX_ENDPOINTS_PER_ORGANIZATION:
+        raise ServiceError(
+            f"An organization can have at most {MAX_ENDPOINTS_PER_ORGANIZATION} webhook endpoints; "
+            "delete one you no longer use."
+        )
+    secret = generate_secret()
+    endpoint = Endpoint.objects.create(
+        organization=organization,
+        url=cleaned["url"],
+        events=cleaned["events"],
+        description=cleaned["description"],
+        secret_encrypted=crypto.encrypt(secret),
+    )
+    audit_record(organization=organization, actor=actor, action="webhook.created", target=endpoint,
+                 metadata={"url": endpoint.url, "events": endpoint.events})
+    return endpoint, secret
+
+
+@transaction.atomic
+def endpoint_update(
+    *,
+    endpoint: Endpoint,
+    actor: Actor,
+    url: object = _UNSET,
+    events: object = _UNSET,
+    description: object = _UNSET,
+    enabled: object = _UNSET,
+) -> Endpoint:
+    """Change any of url, events, description, enabled. Re-enabling clears the failure record."""
+    checks: dict[str, Any] = {}
+    if url is not _UNSET:
+        checks["url"] = (_clean_url, url)
+    if events is not _UNSET:
+        checks["events"] = (clean_events, events)
+    if description is not _UNSET:
+        checks["description"] = (_clean_description, description)
+    if enabled is not _UNSET:
+        checks["enabled"] = (_clean_enabled, enabled)
+    cleaned = _collect(**checks)
+
+    endpoint = Endpoint.objects.select_for_update().get(pk=endpoint.pk)
+    changes: dict[str, Any] = {}
+    for field in ("url", "events", "description"):
+        if field in cleaned and cleaned[field] != getattr(endpoint, field):
+            changes[field] = cleaned[field]
+            setattr(endpoint, field, cleaned[field])
+    if "enabled" in cleaned and cleaned["enabled"] != endpoint.enabled:
+        changes["enabled"] = cleaned["enabled"]
+        if cleaned["enabled"]:
+            endpoint.enabled = True
+            endpoint.disabled_at, endpoint.disabled_reason = None, ""
+            endpoint.failing_since = None  # a fresh start: five more days before auto-disable
+        else:
+            _endpoint_disable(endpoint, reason="Disabled by a user.", now=timezone.now())
+    if changes:
+        endpoint.save()
+        audit_record(organization=endpoint.organization, actor=actor, action="webhook.updated", target=endpoint,
+                     metadata={"changes": list(changes)})
+    return endpoint
+
+
+def _clean_enabled(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError({"enabled": ["Must be true or false."]})
+    return value
+
+
+@transaction.atomic
+def endpoint_delete(*, endpoint: Endpoint, actor: Actor) -> None:
+    """Delete the endpoint with its delivery history; undelivered events to it are dropped."""
+    audit_record(organization=endpoint.organization, actor=actor, action="webhook.deleted", target=endpoint,
+                 metadata={"url": endpoint.url})
+    endpoint.delete()
+
+
+@transaction.atomic
+def endpoint_rotate_secret(*, endpoint: Endpoint, overlap: object, actor: Actor) -> tuple[Endpoint, str]:
+    """Issue a new secret; the current one keeps signing (alongside) until the overlap ends."""
+    if overlap not in SECRET_OVERLAPS:
+        raise ValidationError({"overlap": [f"Must be one of: {', '.join(SECRET_OVERLAPS)}."]})
+    endpoint = Endpoint.objects.select_for_update().get(pk=endpoint.pk)
+    now = timezone.now()
+    secret = generate_secret()
+    if SECRET_OVERLAPS[overlap]:
+        endpoint.previous_secret_encrypted = endpoint.secret_encrypted
+        endpoint.previous_secret_expires_at = now + SECRET_OVERLAPS[overlap]
+    else:
+        endpoint.previous_secret_encrypted, endpoint.previous_secret_expires_at = "", None
+    endpoint.secret_encrypted = crypto.encrypt(secret)
+    endpoint.save()
+    audit_record(organization=endpoint.organization, actor=actor, action="webhook.secret_rotated", target=endpoint,
+                 metadata={"overlap": overlap})
+    return endpoint, secret
+
+
+def endpoint_reveal_secret(*, endpoint: Endpoint, actor: Actor) -> str:
+    """The current secret, for an owner or admin in the dashboard; every reveal is audited."""
+    audit_record(organization=endpoint.organization, actor=actor, action="webhook.secret_revealed",
+                 target=endpoint)
+    return endpoint.secret
+
+
+def _endpoint_disable(endpoint: Endpoint, *, reason: str, now: datetime) -> None:
+    """Disable and fail whatever was still waiting for it, so the log says why and recover can re-send."""
+    endpoint.disable(reason=reason, now=now)
+    Delivery.objects.filter(
+        endpoint=endpoint, status__in=[Delivery.Status.PENDING, Delivery.Status.HELD], claimed_until__isnull=True
+    ).update(
+        status=Delivery.Status.FAILED, status_reason=f"Endpoint disabled: {reason}"[:500],
+        next_attempt_at=None, completed_at=now,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Test sends, replay, recover
+
+
+def endpoint_send_test(*, endpoint: Endpoint, actor: Actor) -> Delivery:
+    """Send a ``webhook.test`` event now, outside the queue, and return the delivery with its attempt.
+
+    Test sends are test mode (flagged, never billed, never held) and are not retried.
+    """
+    with transaction.atomic():
+        now = timezone.now()
+        event = Event(organization=endpoint.organization, type=TEST_EVENT_TYPE, mode="test", created_at=now)
+        event.body = render_body(event=event, organization=endpoint.organization, data={
+            "message": "A test event sent from AI Phone 360 to check this endpoint.",
+            "endpointId": endpoint.public_id,
+        })
+        event.save()
+        delivery = Delivery.objects.create(
+            organization=endpoint.organization, endpoint=endpoint, event=event, status=Delivery.Status.PENDING,
+            next_attempt_at=now, queued_at=now, created_at=now,
+        )
+        audit_record(organization=endpoint.organization, actor=actor, action="webhook.test_sent", target=endpoint,
+                     metadata={"delivery": delivery.public_id})
+    delivery_attempt(delivery_id=delivery.pk)
+    delivery.refresh_from_db()
+    return delivery
+
+
+@transaction.atomic
+def delivery_replay(*, delivery: Delivery, actor: Actor) -> Delivery:
+    """Send the same event (same ``evt_`` id and body) to the same endpoint as a new delivery."""
+    endpoint = delivery.endpoint
+    if not endpoint.enabled:
+        raise ServiceError("This endpoint is disabled; enable it before replaying deliveries.",
+                           code="ENDPOINT_DISABLED", status=409)
+    (replay,) = deliveries_create(event=delivery.event, endpoints=[endpoint], replay_of=delivery)
+    audit_record(organization=endpoint.organization, actor=actor, action="webhook.delivery_replayed",
+                 target=endpoint, metadata={"delivery": delivery.public_id, "replay": replay.public_id})
+    return replay
+
+
+@transaction.atomic
+def endpoint_recover(*, endpoint: Endpoint, since: datetime, actor: Actor) -> list[Delivery]:
+    """Re-send every failed delivery to this endpoint created at or after ``since`` (once each)."""
+    if not endpoint.enabled:
+        raise ServiceError("This endpoint is disabled; enable it before recovering deliveries.",
+                           code="ENDPOINT_DISABLED", status=409)
+    failed = (
+        Delivery.objects.filter(endpoint=endpoint, status=Delivery.Status.FAILED, created_at__gte=since)
+        .exclude(replays__isnull=False)
+        .select_related("event")
+        .order_by("created_at", "id")
+    )
+    replays = [
+        deliveries_create(event=delivery.event, endpoints=[endpoint], replay_of=delivery)[0] for delivery in failed
+    ]
+    audit_record(organization=endpoint.organization, actor=actor, action="webhook.recovered", target=endpoint,
+                 metadata={"since": iso_timestamp(since), "count": len(replays)})
+    return replays
+
+
+# ---------------------------------------------------------------------------------------------
+# Delivery
+
+
+def delivery_initial_state(*, event: Event, now: datetime) -> tuple[str, datetime | None]:
+    """A live event of an organisation that cannot pay waits as held; everything else goes out."""
+    if event.is_live and not access_state(event.organization_id).has_credits:
+        return Delivery.Status.HELD, now
+    return Delivery.Status.PENDING, None
+
+
+@dataclass(frozen=True)
+class _Claim:
+    delivery: Delivery
+    attempt: Attempt
+    headers: dict[str, str]
+
+
+def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> Attempt | None:
+    """Claim a due delivery, POST it once, record the attempt and schedule what comes next.
+
+    Returns None when there was nothing to do: the delivery is not due, already claimed by
+    another worker, finished, or was just held or failed without a request.
+    """
+    attempts = deliveries_attempt(delivery_ids=[delivery_id], now=now)
+    return attempts[0] if attempts else None
+
+
+def deliveries_attempt(*, delivery_ids: list[int], now: datetime | None = None) -> list[Attempt]:
+    """Attempt several due deliveries at once (an event's fan-out, a released hold).
+
+    One transaction claims them all and one records every result, so a batch costs two commits
+    instead of two per delivery. Requests to different endpoints go out concurrently; requests to
+    the same endpoint go one after another, oldest first.
+    """
+    now = now or timezone.now()
+    claims = _claim_many(delivery_ids, now=now)
+    if not claims:
+        return []
+    by_endpoint: dict[int, list[_Claim]] = {}
+    for claim in claims:
+        by_endpoint.setdefault(claim.delivery.endpoint_id, []).append(claim)
+    groups = list(by_endpoint.values())
+    if len(groups) == 1:
+        results = [_send_in_order(groups[0], now=now)]
+    else:
+        with ThreadPoolExecutor(max_workers=min(len(groups), MAX_PARALLEL_REQUESTS)) as pool:
+            results = list(pool.map(lambda group: _send_in_order(group, now=now), groups))
+    sent = [item for group in results for item in group]
+    with transaction.atomic():
+        _finish_successes([item for item in sent if item[1].succeeded], now=now)
+        for claim, outcome, response, duration_ms in sent:
+            if not outcome.succeeded:
+                _finish(claim, outcome=outcome, response=response, duration_ms=duration_ms,
+                        now=now + timedelta(milliseconds=duration_ms))
+    return [claim.attempt for claim in claims]
+
+
+_Sent = tuple[_Claim, policy.Outcome, outbound.OutboundResponse | None, int]
+
+
+def _send_in_order(claims: list[_Claim], *, now: datetime) -> list[_Sent]:
+    """POST each claim in turn. No database access here: this may run on a helper thread."""
+    return [_send(claim, now=now) for claim in claims]
+
+
+def _send(claim: _Claim, *, now: datetime) -> _Sent:
+    started = time.monotonic()
+    response = None
+    try:
+        response = outbound.post(
+            claim.delivery.endpoint.url,
+            body=claim.delivery.event.body.encode("utf-8"),
+            headers=claim.headers,
+            timeout=DELIVERY_TIMEOUT_SECONDS,
+            max_bytes=RESPONSE_EXCERPT_BYTES,
+            truncate=True,
+        )
+    except outbound.OutboundRefused as exc:
+        outcome = policy.classify_error("refused", f"Refused before connecting: {exc.reason}")
+    except outbound.OutboundError as exc:
+        outcome = policy.classify_error(exc.kind, str(exc))
+    else:
+        outcome = policy.classify_response(response.status, response.headers, now=now)
+    duration_ms = response.elapsed_ms if response else int((time.monotonic() - started) * 1000)
+    return claim, outcome, response, duration_ms
+
+
+def _claim_many(delivery_ids: list[int], *, now: datetime) -> list[_Claim]:
+    """Lock the due, unclaimed rows among ``delivery_ids``; hold or fail those that cannot go; claim the rest."""
+    with transaction.atomic():
+        # SKIP LOCKED: a row another worker is claiming right now is simply theirs.
+        rows = list(
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("event", "endpoint", "organization")
+            .filter(pk__in=delivery_ids, status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+            .order_by("created_at", "id")
+        )
+        can_pay: dict[int, bool] = {}
+        disabled, held, ready = [], [], []
+        for delivery in rows:
+            event = delivery.event
+            if not delivery.endpoint.enabled and event.type != TEST_EVENT_TYPE:
+                disabled.append(delivery)
+                continue
+            if event.is_live and event.organization_id not in can_pay:
+                can_pay[event.organization_id] = access_state(event.organization_id).has_credits
+            if event.is_live and not can_pay[event.organization_id]:
+                held.append(delivery)
+            else:
+                ready.append(delivery)
+
+        for delivery in disabled:
+            Delivery.objects.filter(pk=delivery.pk).update(
+                status=Delivery.Status.FAILED, next_attempt_at=None, completed_at=now,
+                status_reason=f"Endpoint disabled: {delivery.endpoint.disabled_reason}"[:500])
+        if held:
+            Delivery.objects.filter(pk__in=[d.pk for d in held]).update(
+                status=Delivery.Status.HELD, held_since=Coalesce(F("held_since"), Value(now)), next_attempt_at=None,
+                status_reason="Held: the organization's wallet is empty.")
+        if not ready:
+            return []
+
+        Delivery.objects.filter(pk__in=[d.pk for d in ready]).update(
+            claimed_until=now + CLAIM_LEASE, attempt_count=F("attempt_count") + 1, held_since=None)
+        claims = []
+        for delivery in ready:
+            delivery.attempt_count += 1
+            delivery.claimed_until = now + CLAIM_LEASE
+            headers = _request_headers(delivery, number=delivery.attempt_count, now=now)
+            attempt = Attempt(delivery=delivery, number=delivery.attempt_count, request_url=delivery.endpoint.url,
+                              request_headers=headers, request_body=delivery.event.body, started_at=now)
+            claims.append(_Claim(delivery=delivery, attempt=attempt, headers=headers))
+        Attempt.objects.bulk_create([claim.attempt for claim in claims])
+        for claim in claims:
+            # Metered when the request is about to leave: every attempt counts, including retries.
+            record_usage(organization=claim.delivery.organization, metric="webhook_attempts", quantity=1,
+                         mode=claim.delivery.event.mode, reference=f"webhook-attempt:{claim.attempt.public_id}")
+    return claims
+
+
+def _claim(delivery_id: int, *, now: datetime) -> _Claim | None:
+    claims = _claim_many([delivery_id], now=now)
+    return claims[0] if claims else None
+
+
+def _request_headers(delivery: Delivery, *, number: int, now: datetime) -> dict[str, str]:
+    event = delivery.event
+    timestamp = int(now.timestamp())
+    signature = sign(secrets=delivery.endpoint.signing_secrets(now), body=event.body.encode("utf-8"),
+                     timestamp=timestamp)
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        HEADER_NAME: signature,
+        "X-AIP-Event-Id": event.public_id,
+        "X-AIP-Event-Type": event.type,
+        "X-AIP-Delivery-Id": delivery.public_id,
+        "X-AIP-Attempt": str(number),
+        "X-AIP-Mode": event.mode,
+    }
+
+
+def _excerpt(body: bytes) -> str:
+    # PostgreSQL text cannot hold NUL; the excerpt is for people, so replace it.
+    return body[:RESPONSE_EXCERPT_BYTES].decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+
+
+def _kept_response_headers(headers: dict[str, str]) -> dict[str, str]:
+    return {name: value[:500] for name, value in list(headers.items())[:50]}
+
+
+_RESULT_FIELDS = ("response_status", "response_headers", "response_body_excerpt", "duration_ms", "succeeded",
+                  "error_class", "error_message", "finished_at")
+
+
+def _record_result(attempt: Attempt, *, outcome: policy.Outcome, response: outbound.OutboundResponse | None,
+                   duration_ms: int, now: datetime) -> dict[str, Any]:
+    """Set what came back on the (unsaved) attempt and return the same values for an update."""
+    result = {
+        "response_status": response.status if response else None,
+        "response_headers": _kept_response_headers(response.headers) if response else {},
+        "response_body_excerpt": _excerpt(response.body) if response else "",
+        "duration_ms": duration_ms,
+        "succeeded": outcome.succeeded,
+        "error_class": outcome.error_class,
+        "error_message": outcome.message[:500],
+        "finished_at": now,
+    }
+    for field, value in result.items():
+        setattr(attempt, field, value)
+    return result
+
+
+def _finish_successes(sent: list[_Sent], *, now: datetime) -> None:
+    """Record a batch's successes in a few statements: the common case of a healthy endpoint."""
+    if not sent:
+        return
+    finished: dict[int, tuple[datetime, int]] = {}  # delivery pk -> (finish time, status)
+    for claim, outcome, response, duration_ms in sent:
+        at = now + timedelta(milliseconds=duration_ms)
+        _record_result(claim.attempt, outcome=outcome, response=response, duration_ms=duration_ms, now=at)
+        finished[claim.delivery.pk] = (at, response.status if response else 200)
+    Attempt.objects.bulk_update([claim.attempt for claim, *_ in sent], _RESULT_FIELDS)
+
+    # Each row only if it is still this attempt's (see _finish).
+    mine = Q()
+    for claim, *_ in sent:
+        mine |= Q(pk=claim.delivery.pk, attempt_count=claim.attempt.number)
+    Delivery.objects.filter(mine, status=Delivery.Status.PENDING).update(
+        status=Delivery.Status.SUCCEEDED, status_reason="", next_attempt_at=None, claimed_until=None,
+        completed_at=Case(*[When(pk=pk, then=Value(at)) for pk, (at, _) in finished.items()],
+                          output_field=DateTimeField()),
+        last_status=Case(*[When(pk=pk, then=Value(code)) for pk, (_, code) in finished.items()],
+                         output_field=PositiveSmallIntegerField()),
+    )
+    latest: dict[int, tuple[datetime, int]] = {}
+    for claim, *_ in sent:
+        at, code = finished[claim.delivery.pk]
+        if claim.delivery.endpoint_id not in latest or at >= latest[claim.delivery.endpoint_id][0]:
+            latest[claim.delivery.endpoint_id] = (at, code)
+    for endpoint_id, (at, code) in latest.items():
+        Endpoint.objects.filter(pk=endpoint_id).update(last_attempt_at=at, last_status=code, last_error="",
+                                                       last_success_at=at, failing_since=None)
+
+
+def _finish(claim: _Claim, *, outcome: policy.Outcome, response: outbound.OutboundResponse | None,
+            duration_ms: int, now: datetime) -> None:
+    """Record a failed attempt; disable the endpoint if it must be; schedule the retry or give up."""
+    if outcome.succeeded:
+        _finish_successes([(claim, outcome, response, duration_ms)], now=now - timedelta(milliseconds=duration_ms))
+        return
+    delivery, attempt = claim.delivery, claim.attempt
+    number = attempt.number
+    status = response.status if response else None
+    result = _record_result(attempt, outcome=outcome, response=response, duration_ms=duration_ms, now=now)
+
+    with transaction.atomic(savepoint=False):
+        Attempt.objects.filter(pk=attempt.pk).update(**result)
+        # Guarded by the attempt number: if the claim expired and another worker took over,
+        # this late result is kept in the log but does not move the delivery.
+        mine = Delivery.objects.filter(pk=delivery.pk, attempt_count=number, status=Delivery.Status.PENDING)
+        endpoint_row = Endpoint.objects.filter(pk=delivery.endpoint_id)
+        endpoint_row.update(last_attempt_at=now, last_status=status, last_error=outcome.message[:500],
+                            failing_since=Coalesce(F("failing_since"), Value(now)))
+        endpoint = endpoint_row.select_for_update().first()
+        if endpoint is None:
+            return  # deleted while the request was in flight, with its deliveries
+        if outcome.disable_endpoint and endpoint.enabled:
+            _endpoint_disable(endpoint, reason=outcome.message, now=now)
+        elif endpoint.enabled and endpoint.failing_since and now - endpoint.failing_since >= AUTO_DISABLE_AFTER:
+            since = endpoint.failing_since.strftime("%Y-%m-%d %H:%M UTC")
+            _endpoint_disable(endpoint, now=now, reason=(
+                f"Every attempt since {since} failed (for {AUTO_DISABLE_AFTER.days} days); "
+                f"last error: {outcome.message}"))
+
+        retries = outcome.retryable and delivery.event.type != TEST_EVENT_TYPE
+        delay = policy.retry_delay(number, retry_after=outcome.retry_after) if retries and endpoint.enabled else None
+        if delay is None:
+            reason = outcome.message
+            if not endpoint.enabled:
+                reason = f"Endpoint disabled: {endpoint.disabled_reason}"
+            elif retries:
+                reason = f"Gave up after {number} attempts; last error: {outcome.message}"
+            mine.update(status=Delivery.Status.FAILED, status_reason=reason[:500], next_attempt_at=None,
+                        claimed_until=None, completed_at=now, last_status=status)
+            return
+
+        due = now + delay
+        short = delay <= MAX_COUNTDOWN
+        moved = mine.update(next_attempt_at=due, claimed_until=None, last_status=status,
+                            queued_at=due if short else None,
+                            status_reason=f"Attempt {number} failed: {outcome.message}"[:500])
+        if moved and short:
+            from .tasks import enqueue_deliveries
+
+            transaction.on_commit(lambda: enqueue_deliveries([delivery.pk], countdown=delay.total_seconds()))
+
+
+# ---------------------------------------------------------------------------------------------
+# Holds, sweep and retention
+
+
+def deliveries_release_held(*, organization: Organization, now: datetime | None = None) -> int:
+    """Send an organisation's held deliveries, oldest first, once its wallet can pay again.
+
+    Billing calls this when funds arrive; the sweep calls it too in case that call was missed.
+    Reads the wallet fresh (not the cached gate state) and does nothing while it is still empty.
+    """
+    if not load_access_state(organization.pk).has_credits:
+        return 0
+    now = now or timezone.now()
+    with transaction.atomic():
+        ids = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(organization=organization, status=Delivery.Status.HELD)
+            .order_by("created_at", "id")
+            .values_list("pk", flat=True)
+        )
+        if not ids:
+            return 0
+        # held_since stays until the delivery is attempted: re-held at once, its 30 days keep counting.
+        Delivery.objects.filter(pk__in=ids, status=Delivery.Status.HELD).update(
+            status=Delivery.Status.PENDING, next_attempt_at=now, queued_at=now, status_reason=""
+        )
+        from .tasks import enqueue_deliveries
+
+        transaction.on_commit(lambda: enqueue_deliveries(ids))
+    logger.info("released %d held webhook deliveries of organization %s", len(ids), organization.public_id)
+    return len(ids)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    requeued: int
+    lost_attempts: int
+    expired: int
+    released: int
+
+
+def deliveries_sweep(*, now: datetime | None = None) -> SweepResult:
+    """Re-send what is due but not in the broker, recover lost claims, expire and release holds."""
+    now = now or timezone.now()
+    from .tasks import enqueue_deliveries
+
+    due = (
+        Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+        .filter(Q(queued_at__isnull=True) | Q(queued_at__lte=now - REQUEUE_AFTER))
+    )
+    lost_attempts = 0
+    with transaction.atomic():
+        ids = list(due.order_by("next_attempt_at", "id").values_list("pk", flat=True)[:SWEEP_BATCH])
+        if ids:
+            # A claim that expired belongs to a worker that died mid-attempt: close its attempt.
+            lost_attempts = Attempt.objects.filter(
+                delivery_id__in=ids, finished_at__isnull=True, delivery__claimed_until__lte=now
+            ).update(finished_at=now, error_class="worker_lost",
+                     error_message="The worker stopped before this attempt finished; it is retried.")
+            Delivery.objects.filter(pk__in=ids).filter(
+                Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
+            ).update(claimed_until=None, queued_at=now)
+            transaction.on_commit(lambda: enqueue_deliveries(ids))
+
+    expired = Delivery.objects.filter(status=Delivery.Status.HELD, held_since__lte=now - HOLD_LIMIT).update(
+        status=Delivery.Status.EXPIRED, next_attempt_at=None, completed_at=now,
+        status_reason=f"Expired: held for more than {HOLD_LIMIT.days} days while the organization's wallet "
+                      "was empty.",
+    )
+
+    released = 0
+    held_orgs = Delivery.objects.filter(status=Delivery.Status.HELD).values_list("organization_id", flat=True)
+    for organization in Organization.objects.filter(pk__in=held_orgs.distinct()):
+        if access_state(organization.pk).has_credits:
+            released += deliveries_release_held(organization=organization, now=now)
+    if ids or expired or released:
+        logger.info("webhook sweep: %d re-queued (%d lost attempts), %d expired, %d released",
+                    len(ids), lost_attempts, expired, released)
+    return SweepResult(requeued=len(ids), lost_attempts=lost_attempts, expired=expired, released=released)
+
+
+def deliveries_prune(*, now: datetime | None = None, batch: int = 1000) -> int:
+    """Delete finished deliveries (and their attempts) and orphaned events older than the retention.
+
+    In batches, each its own short transaction, so a large backlog never holds long locks.
+    """
+    now = now or timezone.now()
+    cutoff = now - RETENTION
+    finished = Delivery.objects.filter(
+        status__in=[Delivery.Status.SUCCEEDED, Delivery.Status.FAILED, Delivery.Status.EXPIRED],
+        created_at__lt=cutoff,
+    )
+    deleted = 0
+    while ids := list(finished.order_by("pk").values_list("pk", flat=True)[:batch]):
+        with transaction.atomic():
+            Attempt.objects.filter(delivery_id__in=ids).delete()
+            Delivery.objects.filter(replay_of_id__in=ids).update(replay_of=None)
+            _, counts = Delivery.objects.filter(pk__in=ids).delete()
+            deleted += counts.get(Delivery._meta.label, 0)
+    orphans = Event.objects.filter(created_at__lt=cutoff, deliveries__isnull=True)
+    while ids := list(orphans.order_by("pk").values_list("pk", flat=True)[:batch]):
+        Event.objects.filter(pk__in=ids).delete()
+    return deleted
+
+
+# ---------------------------------------------------------------------------------------------
+# Health, for the API and the dashboard
+
+
+@dataclass(frozen=True)
+class EndpointHealth:
+    attempts_24h: int
+    successes_24h: int
+
+    @property
+    def success_rate_24h(self) -> float | None:
+        return round(100 * self.successes_24h / self.attempts_24h, 1) if self.attempts_24h else None
+
+
+def endpoints_health(endpoints: list[Endpoint], *, now: datetime | None = None) -> dict[int, EndpointHealth]:
+    now = now or timezone.now()
+    rows = (
+        Attempt.objects.filter(delivery__endpoint__in=endpoints, started_at__gte=now - timedelta(hours=24),
+                               finished_at__isnull=False)
+        .values("delivery__endpoint_id")
+        .annotate(total=Count("id"), ok=Count("id", filter=Q(succeeded=True)))
+    )
+    found = {r["delivery__endpoint_id"]: EndpointHealth(r["total"], r["ok"]) for r in rows}
+    return {e.pk: found.get(e.pk, EndpointHealth(0, 0)) for e in endpoints}
+
+
+def disable_deadline(endpoint: Endpoint) -> datetime | None:
+    """When a failing endpoint will be disabled if nothing succeeds before then."""
+    return endpoint.failing_since + AUTO_DISABLE_AFTER if endpoint.enabled and endpoint.failing_since else None

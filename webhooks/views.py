@@ -1,0 +1,344 @@
+"""Settings → Developer → Webhooks: endpoints, health, secrets, test sends and the delivery log.
+
+Every action calls the same service as the public API (`webhooks.services`) with the signed-in
+user as the actor. Pages work as plain links and forms; with htmx the same views answer with a
+named partial of the page's template (dialogs, the inline test result, the live delivery log).
+"""
+
+from __future__ import annotations
+
+import secrets as _secrets
+from datetime import datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+from django_htmx.middleware import HtmxDetails
+
+from accounts.errors import ServiceError
+from developer.dashboard import dashboard_view, keyset_page, require_manager
+
+from . import services
+from .events import EVENT_TYPES, TEST_EVENT_TYPE
+from .models import Delivery, Endpoint
+
+DELIVERY_PAGE_SIZE = 25
+RECOVER_WINDOWS: dict[str, tuple[str, timedelta]] = {
+    "1h": ("Last hour", timedelta(hours=1)),
+    "24h": ("Last 24 hours", timedelta(hours=24)),
+    "3d": ("Last 3 days", timedelta(days=3)),
+    "7d": ("Last 7 days", timedelta(days=7)),
+    "30d": ("Last 30 days", timedelta(days=30)),
+}
+# Forms already used to create an endpoint in this session: a reload must not create another.
+_USED_FORMS_SESSION_KEY = "webhooks_used_forms"
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def _endpoint_for(request: HttpRequest, webhook_id: str) -> Endpoint:
+    """The endpoint with this public id in the acting organisation, or 404 (another business's too)."""
+    endpoint = Endpoint.objects.filter(organization=request.organization, public_id=webhook_id).first()
+    if endpoint is None:
+        raise Http404("No such webhook endpoint.")
+    return endpoint
+
+
+def _delivery_for(endpoint: Endpoint, delivery_id: str) -> Delivery:
+    delivery = (Delivery.objects.filter(endpoint=endpoint, public_id=delivery_id)
+                .select_related("event", "endpoint", "replay_of").first())
+    if delivery is None:
+        raise Http404("No such delivery.")
+    return delivery
+
+
+def _template(request: HtmxHttpRequest, page: str, partial: str) -> str:
+    return f"{page}#{partial}" if request.htmx else page
+
+
+# --- endpoints list ----------------------------------------------------------------------------------
+
+@require_GET
+@dashboard_view
+def endpoints(request: HtmxHttpRequest) -> HttpResponse:
+    rows = list(Endpoint.objects.filter(organization=request.organization))
+    health = services.endpoints_health(rows)
+    context = {
+        "rows": [(e, health[e.pk], services.disable_deadline(e)) for e in rows],
+        "event_types": EVENT_TYPES,
+    }
+    if request.htmx and request.htmx.target == "endpoint-table":
+        return render(request, "webhooks/endpoints.html#endpoint-table", context)
+    return render(request, "webhooks/endpoints.html", context)
+
+
+# --- create / edit -----------------------------------------------------------------------------------
+
+def _form_values(request: HttpRequest) -> dict[str, Any]:
+    events = request.POST.getlist("events")
+    return {
+        "url": request.POST.get("url", ""),
+        "description": request.POST.get("description", ""),
+        "events": ["*"] if request.POST.get("all_events") == "on" else events,
+        "all_events": request.POST.get("all_events") == "on",
+        "form_token": request.POST.get("form_token", ""),
+    }
+
+
+def _form_context(*, endpoint: Endpoint | None, values: dict[str, Any], errors: dict[str, list[str]] | None = None
+                  ) -> dict[str, Any]:
+    return {"endpoint": endpoint, "values": values, "errors": errors or {}, "event_types": EVENT_TYPES}
+
+
+@require_http_methods(["GET", "POST"])
+@dashboard_view
+def endpoint_create(request: HtmxHttpRequest) -> HttpResponse:
+    require_manager(request)
+    template = _template(request, "webhooks/endpoint_form.html", "endpoint-form")
+    if request.method == "GET":
+        values = {"url": "", "description": "", "events": [], "all_events": False,
+                  "form_token": _secrets.token_urlsafe(16)}
+        return render(request, template, _form_context(endpoint=None, values=values))
+
+    values = _form_values(request)
+    token = values["form_token"]
+    if token and token in request.session.get(_USED_FORMS_SESSION_KEY, []):
+        messages.info(request, "That endpoint was already created; its secret can be revealed on its page.")
+        return HttpResponseClientRedirect(reverse("webhooks:endpoints")) if request.htmx else redirect(
+            "webhooks:endpoints")
+    try:
+        endpoint, secret = services.endpoint_create(
+            organization=request.organization, url=values["url"], events=values["events"],
+            description=values["description"], actor=request.user,
+        )
+    except (ValidationError, ServiceError) as exc:
+        errors = exc.message_dict if isinstance(exc, ValidationError) else {"form": [exc.message]}
+        return render(request, template, _form_context(endpoint=None, values=values, errors=errors), status=400)
+    request.session[_USED_FORMS_SESSION_KEY] = [*request.session.get(_USED_FORMS_SESSION_KEY, []), token][-20:]
+    context = {"endpoint": endpoint, "secret": secret, "created": True}
+    response = render(request, _template(request, "webhooks/secret.html", "secret-panel"), context, status=201)
+    response["Cache-Control"] = "no-store"
+    if request.htmx:
+        trigger_client_event(response, "endpoints-changed")
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@dashboard_view
+def endpoint_edit(request: HtmxHttpRequest, webhook_id: str) -> HttpResponse:
+    require_manager(request)
+    endpoint = _endpoint_for(request, webhook_id)
+    template = _template(request, "webhooks/endpoint_form.html", "endpoint-form")
+    if request.method == "GET":
+        values = {"url": endpoint.url, "description": endpoint.description, "events": endpoint.events,
+                  "all_events": endpoint.events == ["*"]}
+        return render(request, template, _form_context(endpoint=endpoint, values=values))
+    values = _form_values(request)
+    try:
+        services.endpoint_update(endpoint=endpoint, url=values["url"], events=values["events"],
+                                 description=values["description"], actor=request.user)
+    except ValidationError as exc:
+        return render(request, template, _form_context(endpoint=endpoint, values=values, errors=exc.message_dict),
+                      status=400)
+    messages.success(request, "Endpoint saved.")
+    detail = reverse("webhooks:endpoint", args=[endpoint.public_id])
+    return HttpResponseClientRedirect(detail) if request.htmx else redirect(detail)
+
+
+# --- one endpoint: health, actions and the delivery log ----------------------------------------------
+
+def _log_filters(request: HttpRequest) -> dict[str, str]:
+    return {name: request.GET.get(name, "").strip() for name in ("status", "event_type", "date_from", "date_to")}
+
+
+def _filtered_deliveries(endpoint: Endpoint, filters: dict[str, str]) -> Any:
+    deliveries = Delivery.objects.filter(endpoint=endpoint).select_related("event", "replay_of")
+    if filters["status"] in Delivery.Status.values:
+        deliveries = deliveries.filter(status=filters["status"])
+    if filters["event_type"] in (*EVENT_TYPES, TEST_EVENT_TYPE):
+        deliveries = deliveries.filter(event__type=filters["event_type"])
+    zone = timezone.get_current_timezone()
+    start, end = parse_date(filters["date_from"] or ""), parse_date(filters["date_to"] or "")
+    if start:
+        deliveries = deliveries.filter(created_at__gte=datetime.combine(start, time.min, tzinfo=zone))
+    if end:
+        deliveries = deliveries.filter(created_at__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone))
+    return deliveries
+
+
+def _detail_context(request: HttpRequest, endpoint: Endpoint, **extra: Any) -> dict[str, Any]:
+    filters = _log_filters(request)
+    page = keyset_page(_filtered_deliveries(endpoint, filters), cursor=request.GET.get("cursor"),
+                       limit=DELIVERY_PAGE_SIZE)
+    query = {k: v for k, v in filters.items() if v}
+    return {
+        "endpoint": endpoint,
+        "health": services.endpoints_health([endpoint])[endpoint.pk],
+        "disables_at": services.disable_deadline(endpoint),
+        "page": page,
+        "filters": filters,
+        "filters_active": bool(query),
+        "filter_query": urlencode(query),
+        "next_query": urlencode({**query, "cursor": page.next_cursor}) if page.next_cursor else "",
+        "statuses": Delivery.Status.choices,
+        "event_types": [*EVENT_TYPES, TEST_EVENT_TYPE],
+        "recover_windows": RECOVER_WINDOWS,
+        "overlaps": services.SECRET_OVERLAP_LABELS,
+        "now": timezone.now(),
+        **extra,
+    }
+
+
+@require_GET
+@dashboard_view
+def endpoint_detail(request: HtmxHttpRequest, webhook_id: str) -> HttpResponse:
+    endpoint = _endpoint_for(request, webhook_id)
+    context = _detail_context(request, endpoint)
+    if request.htmx and request.htmx.target == "delivery-log":
+        return render(request, "webhooks/endpoint_detail.html#delivery-log", context)
+    if request.htmx and request.htmx.target == "delivery-more":
+        return render(request, "webhooks/endpoint_detail.html#delivery-rows", context)
+    if request.htmx and request.htmx.target == "endpoint-health":
+        return render(request, "webhooks/endpoint_detail.html#endpoint-health", context)
+    return render(request, "webhooks/endpoint_detail.html", context)
+
+
+@require_POST
+@dashboard_view
+def endpoint_test(request: HtmxHttpRequest, webhook_id: str) -> HttpResponse:
+    require_manager(request)
+    endpoint = _endpoint_for(request, webhook_id)
+    delivery = services.endpoint_send_test(endpoint=endpoint, actor=request.user)
+    attempt = delivery.attempts.order_by("-number").first()
+    if request.htmx:
+        response = render(request, "webhooks/endpoint_detail.html#test-result",
+                          {"endpoint": endpoint, "test_delivery": delivery, "test_attempt": attempt})
+        trigger_client_event(response, "deliveries-changed")
+        return response
+    if delivery.status == Delivery.Status.SUCCEEDED:
+        messages.success(request, f"Test event delivered: the endpoint answered {attempt.response_status}.")
+    else:
+        messages.error(request, f"Test event failed: {delivery.status_reason}")
+    return redirect("webhooks:endpoint", webhook_id=endpoint.public_id)
+
+
+@require_POST
+@dashboard_view
+def endpoint_reveal_secret(request: HtmxHttpRequest, webhook_id: str) -> HttpResponse:
+    require_manager(request)
+    endpoint = _endpoint_for(request, webhook_id)
+    secret = services.endpoint_reveal_secret(endpoint=endpoint, actor=request.user)
+    response = render(request, _template(request, "webhooks/secret.html", "secret-panel"),
+                      {"endpoint": endpoint, "secret": secret, "revealed": True})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@dashboard_view
+def endpoint_rotate(request: HtmxHttpRequest, webhook_id: str) -> HttpResponse:
+    require_manager(request)
+    endpoint = _endpoint_for(request, webhook_id)
+    template = _template(request, "webhooks/actions.html", "rotate-form")
+    overlap = request.POST.get("overlap", "24h")
+    if request.method == "GET":
+        return render(request, template, {"endpoint": endpoint, "overlaps": services.SECRET_OVERLAP_LABELS,
+                                          "overlap": overlap})
+    try:
+        endpoint, secret = services.endpoint_rotate_secret(endpoint=endpoint, overlap=overlap, actor=request.user)
+    except ValidationError:
+        return render(request, template, {"endpoint": endpoint, "overlaps": services.SECRET_OVERLAP_LABELS,
+                                          "overlap": overlap, "error": "Choose how long the old secret keeps signing."},
+                      status=400)
+    response = render(request, _template(request, "webhooks/secret.html", "secret-panel"),
+                      {"endpoint": endpoint, "secret": secret, "rotated": True})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@dashboard_view
+def endpoint_toggle(request: HtmxHttpRequest, webhook_id: str) -> HttpResponse:
+    require_manager(request)
+    endpoint = _endpoint_for(request, webhook_id)
+    enable = request.POST.get("enabled") == "true"
+    services.endpoint_update(endpoint=endpoint, enabled=enable, actor=request.user)
+    messages.success(request, "Endpoint enabled." if enable else "Endpoint disabled; nothing is sent to it now.")
+    detail = reverse("webhooks:endpoint", args=[endpoint.public_id])
+    return HttpResponseClientRedirect(detail) if request.htmx else redirect(detail)
+
+
+@require_http_methods(["GET", "POST"])
+@dashboard_view
+def endpoint_delete(request: HtmxHttpRequest, webhook_id: str) -> HttpResponse:
+    require_manager(request)
+    endpoint = _endpoint_for(request, webhook_id)
+    if request.method == "GET":
+        return render(request, _template(request, "webhooks/actions.html", "delete-form"), {"endpoint": endpoint})
+    url = endpoint.url
+    services.endpoint_delete(endpoint=endpoint, actor=request.user)
+    messages.success(request, f"Deleted the endpoint {url}.")
+    listing = reverse("webhooks:endpoints")
+    return HttpResponseClientRedirect(listing) if request.htmx else redirect(listing)
+
+
+@require_http_methods(["GET", "POST"])
+@dashboard_view
+def endpoint_recover(request: HtmxHttpRequest, webhook_id: str) -> HttpResponse:
+    require_manager(request)
+    endpoint = _endpoint_for(request, webhook_id)
+    template = _template(request, "webhooks/actions.html", "recover-form")
+    window = request.POST.get("window", "24h")
+    context = {"endpoint": endpoint, "windows": RECOVER_WINDOWS, "window": window}
+    if request.method == "GET":
+        return render(request, template, context)
+    if window not in RECOVER_WINDOWS:
+        return render(request, template, {**context, "error": "Choose how far back to recover."}, status=400)
+    try:
+        replays = services.endpoint_recover(endpoint=endpoint, since=timezone.now() - RECOVER_WINDOWS[window][1],
+                                            actor=request.user)
+    except ServiceError as exc:
+        return render(request, template, {**context, "error": exc.message}, status=exc.status)
+    messages.success(request, f"Re-sending {len(replays)} failed deliver{'y' if len(replays) == 1 else 'ies'}.")
+    detail = reverse("webhooks:endpoint", args=[endpoint.public_id])
+    return HttpResponseClientRedirect(detail) if request.htmx else redirect(detail)
+
+
+# --- one delivery ------------------------------------------------------------------------------------
+
+@require_GET
+@dashboard_view
+def delivery_detail(request: HtmxHttpRequest, webhook_id: str, delivery_id: str) -> HttpResponse:
+    endpoint = _endpoint_for(request, webhook_id)
+    delivery = _delivery_for(endpoint, delivery_id)
+    return render(request, "webhooks/delivery_detail.html", {
+        "endpoint": endpoint, "delivery": delivery, "attempts": delivery.attempts.order_by("-number", "-id"),
+        "replays": delivery.replays.order_by("-created_at"),
+    })
+
+
+@require_POST
+@dashboard_view
+def delivery_replay(request: HtmxHttpRequest, webhook_id: str, delivery_id: str) -> HttpResponse:
+    require_manager(request)
+    endpoint = _endpoint_for(request, webhook_id)
+    delivery = _delivery_for(endpoint, delivery_id)
+    try:
+        replay = services.delivery_replay(delivery=delivery, actor=request.user)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        target = reverse("webhooks:delivery", args=[endpoint.public_id, delivery.public_id])
+    else:
+        messages.success(request, f"Replaying {delivery.event.public_id} as a new delivery.")
+        target = reverse("webhooks:delivery", args=[endpoint.public_id, replay.public_id])
+    return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
