@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .models import ApiKey
+from .models import ApiKey, RequestLog
 
 
 @admin.register(ApiKey)
@@ -19,6 +19,25 @@ class ApiKeyAdmin(admin.ModelAdmin):
     @admin.display(description="Status")
     def status_label(self, obj: ApiKey) -> str:
         return obj.status()
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(RequestLog)
+class RequestLogAdmin(admin.ModelAdmin):
+    """Staff see every organisation's requests, and the ones that named no known key at all."""
+
+    list_display = ["created_at", "organization", "method", "path", "status_code", "error_code", "key_masked",
+                    "mode", "latency_ms", "request_id"]
+    list_filter = ["mode", "status_code", "error_code"]
+    search_fields = ["request_id", "path", "organization__name", "key_masked"]
+    date_hierarchy = "created_at"
+    list_select_related = ["organization"]
+    readonly_fields = [f.name for f in RequestLog._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

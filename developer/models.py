@@ -72,3 +72,74 @@ class ApiKey(models.Model):
 
     def is_usable(self, now: datetime | None = None) -> bool:
         return self.status(now) in ("active", "expiring")
+
+
+class RequestLog(models.Model):
+    """One public-API request, as the Request logs page shows it. Written in batches, never on the request path.
+
+    `request_id` is the `X-Request-Id` the caller received; it is unique, so a batch flushed twice
+    (a retried flush, two flushers racing) inserts each request once.
+    """
+
+    request_id = models.CharField(max_length=40, unique=True)
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="request_logs",
+        help_text="Empty when the request named no key of any organisation.",
+    )
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    key_masked = models.CharField(max_length=40, blank=True)
+    mode = models.CharField(max_length=4, choices=Mode.choices, blank=True)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    query_string = models.CharField(max_length=1000, blank=True)
+    status_code = models.PositiveSmallIntegerField()
+    error_code = models.CharField(max_length=40, blank=True)
+    latency_ms = models.FloatField()
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-request_id"]
+        indexes = [
+            models.Index(fields=["organization", "-created_at", "-request_id"], name="reqlog_org_page"),
+            models.Index(fields=["organization", "api_key", "-created_at"], name="reqlog_org_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} → {self.status_code} ({self.request_id})"
+
+    @property
+    def status_class(self) -> str:
+        return f"{self.status_code // 100}xx"
+
+
+class IdempotencyRecord(models.Model):
+    """One `Idempotency-Key` a caller sent with a POST, and the response it got (see developer/idempotency.py).
+
+    Keys are scoped to the organisation and the key mode, so a test-mode retry can never replay a
+    live response. `locked_at` is set while the first request is still running.
+    """
+
+    class State(models.TextChoices):
+        IN_FLIGHT = "in_flight", "In flight"
+        COMPLETED = "completed", "Completed"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    mode = models.CharField(max_length=4, choices=Mode.choices)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and the canonical JSON body.")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.IN_FLIGHT)
+    locked_at = models.DateTimeField(null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_data = models.JSONField(null=True, blank=True)
+    response_message = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "mode", "key"], name="idempotency_unique_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.state})"

@@ -10,6 +10,8 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from billing.metering import count_api_request
+
 from .exceptions import InsufficientCredits, ResourceNotFound
 
 
@@ -36,6 +38,7 @@ class PublicApiView(APIView):
             response["X-RateLimit-Limit"] = str(decision.limit)
             response["X-RateLimit-Remaining"] = str(decision.remaining)
             response["X-RateLimit-Reset"] = str(decision.reset_at)
+        count_api_request(request, response)  # billing: a Redis counter (or in-memory buffer), no DB write
         return response
 
     # Tenancy: every lookup starts from the caller's organisation; another business's id is a 404.

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import api
+from . import api, views
 
 app_name = "developer"
 
@@ -12,4 +12,16 @@ api_urlpatterns = [
 
 catch_all_api_urlpatterns = [re_path(r"^.*$", api.UnknownRoute.as_view())]
 
-urlpatterns: list = []
+# Settings → Developer dashboard (server-rendered, htmx partials).
+urlpatterns = [
+    path("settings/developer/", views.home, name="home"),
+    path("settings/developer/organization/", views.choose_org, name="choose_org"),
+    path("settings/developer/keys/", views.keys, name="keys"),
+    path("settings/developer/keys/new/", views.key_create, name="key_create"),
+    path("settings/developer/keys/<str:key_id>/rotate/", views.key_rotate, name="key_rotate"),
+    path("settings/developer/keys/<str:key_id>/revoke/", views.key_revoke, name="key_revoke"),
+    path("settings/developer/logs/", views.logs, name="logs"),
+    path("settings/developer/logs/<str:request_id>/", views.log_detail, name="log_detail"),
+    path("settings/developer/audit/", views.audit, name="audit"),
+    path("", views.root),
+]

@@ -1,0 +1,128 @@
+"""The dashboard's request context: who is signed in, which organisation they act for, and their role.
+
+Every Settings → Developer page is decorated with `@dashboard_view`; it sets `request.organization`
+and `request.membership` from the organisation picked for this session (the org picker stores its
+id), so views start every queryset from `request.organization` and never from a URL parameter.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable
+from datetime import timezone as dt_timezone
+from datetime import tzinfo
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django_htmx.middleware import HtmxDetails
+
+from accounts.models import Membership, Organization
+
+from .cursor import InvalidCursor, decode_cursor, encode_cursor
+
+# The session key holding the id of the organisation the user acts for.
+SESSION_ORG_KEY = "developer_organization_id"
+
+View = Callable[..., HttpResponse]
+
+
+class HtmxHttpRequest(HttpRequest):
+    """The request type of dashboard views: django-htmx's details plus what `dashboard_view` sets."""
+
+    htmx: HtmxDetails
+    organization: Organization
+    membership: Membership
+
+
+def memberships_of(user: Any) -> list[Membership]:
+    return list(Membership.objects.filter(user=user).select_related("organization").order_by("organization__name"))
+
+
+def current_membership(request: HttpRequest) -> Membership | None:
+    """The membership for the organisation in the session, or the only one the user has."""
+    org_id = request.session.get(SESSION_ORG_KEY)
+    if org_id is not None:
+        membership = Membership.objects.filter(user=request.user, organization_id=org_id).select_related(
+            "organization").first()
+        if membership is not None:
+            return membership
+        # Removed from that organisation since: forget it and choose again.
+        request.session.pop(SESSION_ORG_KEY, None)
+    memberships = memberships_of(request.user)
+    if len(memberships) == 1:
+        request.session[SESSION_ORG_KEY] = memberships[0].organization_id
+        return memberships[0]
+    return None
+
+
+def _zone(name: str) -> tzinfo:
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return dt_timezone.utc
+
+
+def dashboard_view(view: View) -> View:
+    """login_required, then the organisation: no membership → a page saying so; several → the picker."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        membership = current_membership(request)
+        if membership is None:
+            if not Membership.objects.filter(user=request.user).exists():
+                return render(request, "developer/no_organization.html", status=403)
+            picker = reverse("developer:choose_org")
+            return redirect(f"{picker}?{urlencode({'next': request.get_full_path()})}")
+        request.organization = membership.organization
+        request.membership = membership
+        # Times on every page read in the business's own timezone.
+        with timezone.override(_zone(membership.organization.timezone)):
+            return view(request, *args, **kwargs)
+
+    return login_required(wrapper)
+
+
+def require_manager(request: HttpRequest) -> None:
+    """Owners and admins manage; a viewer's POST is refused with 403 whatever the page showed."""
+    membership = getattr(request, "membership", None)
+    if membership is None or not membership.can_manage:
+        raise PermissionDenied("Only owners and admins can change this.")
+
+
+# --- keyset paging for dashboard lists ------------------------------------------------------------
+
+@dataclass
+class Page:
+    rows: list[Any]
+    next_cursor: str | None
+    is_first: bool
+
+
+def keyset_page(queryset: QuerySet, *, cursor: str | None, limit: int = 50, time_field: str = "created_at",
+                id_field: str = "public_id") -> Page:
+    """Newest first on (time, id) with the same opaque cursors as the API; a bad cursor means page one."""
+    decoded = None
+    if cursor:
+        try:
+            decoded = decode_cursor(cursor)
+        except InvalidCursor:
+            decoded = None
+    if decoded is not None:
+        value, last_id = decoded
+        queryset = queryset.filter(**{f"{time_field}__lte": value}).filter(
+            Q(**{f"{time_field}__lt": value}) | Q(**{time_field: value, f"{id_field}__lt": last_id}))
+    rows = list(queryset.order_by(f"-{time_field}", f"-{id_field}")[: limit + 1])
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(getattr(rows[-1], time_field), getattr(rows[-1], id_field))
+    return Page(rows=rows, next_cursor=next_cursor, is_first=decoded is None)

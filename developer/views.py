@@ -1,0 +1,380 @@
+"""Settings → Developer dashboard: organisation picker, API keys, request logs and the audit log.
+
+Every key action calls the same service as the public API (`developer.services`), with the signed-in
+user as the actor. Each page works as plain links and forms; with htmx the same views answer with
+a named partial of the page's template.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+
+from accounts.errors import ServiceError
+from accounts.models import AuditEntry
+
+from . import services
+from .dashboard import (
+    SESSION_ORG_KEY, HtmxHttpRequest, dashboard_view, keyset_page, memberships_of, require_manager,
+)
+from .models import ApiKey, Mode, RequestLog
+from .scopes import ALL_SCOPES, READ_ONLY_SCOPES, SCOPES
+from .services import GRACE_LABELS, GRACE_PERIODS
+
+
+# Expiry choices offered when creating a key (the API accepts any future date-time).
+EXPIRY_CHOICES: dict[str, tuple[str, timedelta | None]] = {
+    "never": ("Never", None),
+    "7d": ("In 7 days", timedelta(days=7)),
+    "30d": ("In 30 days", timedelta(days=30)),
+    "90d": ("In 90 days", timedelta(days=90)),
+    "365d": ("In 1 year", timedelta(days=365)),
+}
+ACCESS_PRESETS: dict[str, tuple[str, tuple[str, ...] | None]] = {
+    "full": ("Full access", ALL_SCOPES),
+    "read": ("Read-only", READ_ONLY_SCOPES),
+    "custom": ("Custom", None),
+}
+# Forms already used to create a key in this session: re-posting one (a browser reload of the
+# "secret shown once" page) must not create a second key or show a secret again.
+_USED_FORMS_SESSION_KEY = "developer_used_key_forms"
+LOG_PAGE_SIZE = 50
+AUDIT_PAGE_SIZE = 50
+# Error codes of the public contract, offered as a request-log filter.
+ERROR_CODES = (
+    "API_KEY_REQUIRED", "INVALID_API_KEY", "SUBSCRIPTION_REQUIRED", "PLATFORM_ADDON_REQUIRED",
+    "INSUFFICIENT_CREDITS", "INSUFFICIENT_SCOPE", "BUSINESS_SUSPENDED", "RESOURCE_NOT_FOUND",
+    "VALIDATION_ERROR", "METHOD_NOT_ALLOWED", "CONFLICT", "IDEMPOTENCY_CONFLICT", "RATE_LIMIT_EXCEEDED",
+    "INTERNAL_ERROR",
+)
+
+
+# --- shell -------------------------------------------------------------------------------------------
+
+@require_GET
+def root(request: HttpRequest) -> HttpResponse:
+    return redirect("developer:home")
+
+
+@require_GET
+@dashboard_view
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("developer:keys")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def choose_org(request: HttpRequest) -> HttpResponse:
+    memberships = memberships_of(request.user)
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        next_url = reverse("developer:home")
+    if request.method == "POST":
+        chosen = next((m for m in memberships if m.organization.public_id == request.POST.get("organization")), None)
+        if chosen is None:
+            return render(request, "developer/choose_org.html",
+                          {"memberships": memberships, "next": next_url,
+                           "error": "Choose one of your organisations."}, status=400)
+        request.session[SESSION_ORG_KEY] = chosen.organization_id
+        return redirect(next_url)
+    current = request.session.get(SESSION_ORG_KEY)
+    return render(request, "developer/choose_org.html",
+                  {"memberships": memberships, "next": next_url, "current_org_id": current})
+
+
+# --- API keys ----------------------------------------------------------------------------------------
+
+def _key_for(request: HttpRequest, key_id: str) -> ApiKey:
+    """The key with this public id in the acting organisation, or 404 (another business's id included)."""
+    key = ApiKey.objects.filter(organization=request.organization, public_id=key_id).first()
+    if key is None:
+        raise Http404("No such API key.")
+    return key
+
+
+def scope_summary(scopes: list[str]) -> str:
+    scope_set = set(scopes)
+    if scope_set == set(ALL_SCOPES):
+        return "Full access"
+    if scope_set == set(READ_ONLY_SCOPES):
+        return "Read-only"
+    return f"{len(scope_set)} scope{'s' if len(scope_set) != 1 else ''}"
+
+
+@dataclass
+class KeyRow:
+    """A key as the table shows it."""
+
+    key: ApiKey
+    status: str
+    scope_label: str
+    replaced_by: ApiKey | None
+
+    @property
+    def public_id(self) -> str:
+        return self.key.public_id
+
+
+def _key_row(key: ApiKey, now: datetime) -> KeyRow:
+    replaced_by = getattr(key, "rotated_to", None) if hasattr(key, "rotated_to") else None
+    return KeyRow(key=key, status=key.status(now), scope_label=scope_summary(key.scopes), replaced_by=replaced_by)
+
+
+def _key_rows(request: HttpRequest, mode: str) -> list[KeyRow]:
+    keys = ApiKey.objects.filter(organization=request.organization).select_related("rotated_to", "created_by")
+    if mode in Mode.values:
+        keys = keys.filter(mode=mode)
+    now = timezone.now()
+    return [_key_row(key, now) for key in keys.order_by("-created_at", "-public_id")]
+
+
+def _keys_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+    mode = request.GET.get("mode", "")
+    mode = mode if mode in Mode.values else ""
+    counts = {m: ApiKey.objects.filter(organization=request.organization, mode=m).count() for m in Mode.values}
+    return {"rows": _key_rows(request, mode), "mode_filter": mode, "counts": counts,
+            "total": sum(counts.values()), "scopes": SCOPES, **extra}
+
+
+@require_GET
+@dashboard_view
+def keys(request: HtmxHttpRequest) -> HttpResponse:
+    context = _keys_context(request)
+    if request.htmx and request.htmx.target == "key-table":
+        return render(request, "developer/keys.html#key-table", context)
+    return render(request, "developer/keys.html", context)
+
+
+def _create_form_context(values: dict[str, Any] | None = None, errors: dict[str, list[str]] | None = None
+                         ) -> dict[str, Any]:
+    values = values or {"mode": Mode.TEST, "access": "full", "scopes": list(ALL_SCOPES), "expires": "never"}
+    return {
+        "values": values, "errors": errors or {}, "scope_items": SCOPES.items(), "access_presets": ACCESS_PRESETS,
+        "expiry_choices": EXPIRY_CHOICES, "form_token": values.get("form_token") or secrets.token_urlsafe(16),
+        "read_only_scopes": " ".join(READ_ONLY_SCOPES), "all_scopes": " ".join(ALL_SCOPES),
+    }
+
+
+def _render_create_form(request: HtmxHttpRequest, context: dict[str, Any], status: int = 200) -> HttpResponse:
+    template = "developer/key_create.html#create-form" if request.htmx else "developer/key_create.html"
+    return render(request, template, context, status=status)
+
+
+def _form_token_used(request: HttpRequest, token: str) -> bool:
+    return bool(token) and token in request.session.get(_USED_FORMS_SESSION_KEY, [])
+
+
+def _remember_form_token(request: HttpRequest, token: str) -> None:
+    if token:
+        used = request.session.get(_USED_FORMS_SESSION_KEY, [])
+        request.session[_USED_FORMS_SESSION_KEY] = [*used, token][-20:]
+
+
+def _secret_response(request: HtmxHttpRequest, *, key: ApiKey, secret: str, rotated_from: ApiKey | None,
+                     status: int) -> HttpResponse:
+    """The one response that ever contains the secret. Never cached, never stored."""
+    context = {"created_key": key, "secret": secret, "rotated_from": rotated_from}
+    if request.htmx:
+        response = render(request, "developer/keys.html#secret-panel", context, status=status)
+        trigger_client_event(response, "keys-changed")
+    else:
+        response = render(request, "developer/keys.html", _keys_context(request, **context), status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@dashboard_view
+def key_create(request: HtmxHttpRequest) -> HttpResponse:
+    require_manager(request)
+    if request.method == "GET":
+        return _render_create_form(request, _create_form_context())
+
+    form_token = request.POST.get("form_token", "")
+    if _form_token_used(request, form_token):
+        messages.info(request, "That key was already created. Its secret was shown once and cannot be shown again.")
+        return HttpResponseClientRedirect(reverse("developer:keys")) if request.htmx else redirect("developer:keys")
+
+    access = request.POST.get("access", "custom")
+    preset = ACCESS_PRESETS.get(access, ACCESS_PRESETS["custom"])[1]
+    scopes = list(preset) if preset is not None else request.POST.getlist("scopes")
+    expires = request.POST.get("expires", "never")
+    values = {"name": request.POST.get("name", ""), "mode": request.POST.get("mode", ""), "access": access,
+              "scopes": scopes, "expires": expires, "form_token": form_token}
+    if expires not in EXPIRY_CHOICES:
+        return _render_create_form(request, _create_form_context(values, {"expires": ["Choose an expiry."]}), 400)
+    lifetime = EXPIRY_CHOICES[expires][1]
+    try:
+        key, secret = services.api_key_create(
+            organization=request.organization, name=values["name"], mode=values["mode"], scopes=scopes,
+            expires_at=timezone.now() + lifetime if lifetime else None, actor=request.user,
+        )
+    except ValidationError as exc:
+        return _render_create_form(request, _create_form_context(values, exc.message_dict), 400)
+    _remember_form_token(request, form_token)
+    return _secret_response(request, key=key, secret=secret, rotated_from=None, status=201)
+
+
+def _render_rotate_form(request: HtmxHttpRequest, key: ApiKey, *, grace: str = "24h",
+                        error: str = "", status: int = 200) -> HttpResponse:
+    context = {"key": key, "grace_choices": GRACE_LABELS, "grace": grace, "error": error}
+    template = "developer/key_rotate.html#rotate-form" if request.htmx else "developer/key_rotate.html"
+    return render(request, template, context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@dashboard_view
+def key_rotate(request: HtmxHttpRequest, key_id: str) -> HttpResponse:
+    require_manager(request)
+    key = _key_for(request, key_id)
+    if request.method == "GET":
+        return _render_rotate_form(request, key)
+    grace = request.POST.get("grace", "")
+    if grace not in GRACE_PERIODS:
+        return _render_rotate_form(request, key, grace=grace, error="Choose how long the old key keeps working.",
+                                   status=400)
+    try:
+        new_key, secret = services.api_key_rotate(key=key, grace=grace, actor=request.user)
+    except ServiceError as exc:
+        return _render_rotate_form(request, key, grace=grace, error=exc.message, status=exc.status)
+    key.refresh_from_db()
+    return _secret_response(request, key=new_key, secret=secret, rotated_from=key, status=201)
+
+
+@require_http_methods(["GET", "POST"])
+@dashboard_view
+def key_revoke(request: HtmxHttpRequest, key_id: str) -> HttpResponse:
+    require_manager(request)
+    key = _key_for(request, key_id)
+    if request.method == "GET":
+        template = "developer/key_revoke.html#revoke-form" if request.htmx else "developer/key_revoke.html"
+        return render(request, template, {"key": key})
+    key = services.api_key_revoke(key=key, actor=request.user)
+    if request.htmx:
+        key = ApiKey.objects.select_related("rotated_to").get(pk=key.pk)
+        response = render(request, "developer/keys.html#key-row", {"row": _key_row(key, timezone.now())})
+        trigger_client_event(response, "dialog-close")
+        return response
+    messages.success(request, f"Revoked {key.name} ({key.masked}). Requests using it now fail with INVALID_API_KEY.")
+    return redirect("developer:keys")
+
+
+# --- request logs ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LogFilters:
+    key: str = ""
+    status: str = ""
+    error_code: str = ""
+    mode: str = ""
+
+    def apply(self, queryset: Any) -> Any:
+        if self.key:
+            queryset = queryset.filter(api_key__public_id=self.key)
+        if self.status in ("2xx", "3xx", "4xx", "5xx"):
+            low = int(self.status[0]) * 100
+            queryset = queryset.filter(status_code__gte=low, status_code__lt=low + 100)
+        if self.error_code:
+            queryset = queryset.filter(error_code=self.error_code)
+        if self.mode in Mode.values:
+            queryset = queryset.filter(mode=self.mode)
+        return queryset
+
+    def query(self, **extra: str) -> str:
+        params = {"key": self.key, "status": self.status, "error_code": self.error_code, "mode": self.mode, **extra}
+        return urlencode({k: v for k, v in params.items() if v})
+
+    @property
+    def active(self) -> bool:
+        return any((self.key, self.status, self.error_code, self.mode))
+
+
+@require_GET
+@dashboard_view
+def logs(request: HtmxHttpRequest) -> HttpResponse:
+    search = request.GET.get("q", "").strip()
+    if search:
+        found = RequestLog.objects.filter(organization=request.organization, request_id=search).first()
+        if found is not None:
+            return redirect("developer:log_detail", request_id=found.request_id)
+    filters = LogFilters(
+        key=request.GET.get("key", ""), status=request.GET.get("status", ""),
+        error_code=request.GET.get("error_code", ""), mode=request.GET.get("mode", ""),
+    )
+    queryset = filters.apply(RequestLog.objects.filter(organization=request.organization).select_related("api_key"))
+    page = keyset_page(queryset, cursor=request.GET.get("cursor"), limit=LOG_PAGE_SIZE, id_field="request_id")
+    context = {
+        "page": page, "filters": filters, "search": search,
+        "search_missed": bool(search),
+        "keys": ApiKey.objects.filter(organization=request.organization).order_by("-created_at"),
+        "error_codes": ERROR_CODES,
+        "status_classes": ("2xx", "4xx", "5xx"),
+        "next_query": filters.query(cursor=page.next_cursor) if page.next_cursor else "",
+        "has_any": page.rows or RequestLog.objects.filter(organization=request.organization).exists(),
+    }
+    if request.htmx and request.htmx.target == "log-more":
+        return render(request, "developer/logs.html#log-rows", context)
+    return render(request, "developer/logs.html", context)
+
+
+@require_GET
+@dashboard_view
+def log_detail(request: HttpRequest, request_id: str) -> HttpResponse:
+    entry = RequestLog.objects.filter(organization=request.organization, request_id=request_id).select_related(
+        "api_key").first()
+    if entry is None:
+        raise Http404("No such request in this organisation's logs.")
+    return render(request, "developer/log_detail.html", {"entry": entry})
+
+
+# --- audit log ---------------------------------------------------------------------------------------
+
+def audit_details(metadata: dict[str, Any]) -> list[tuple[str, str]]:
+    """Metadata as readable "name: value" pairs (lists joined, nested objects compact)."""
+    pairs = []
+    for name, value in (metadata or {}).items():
+        if isinstance(value, (list, tuple)):
+            text = ", ".join(str(v) for v in value) or "—"
+        elif isinstance(value, dict):
+            text = ", ".join(f"{k}={v}" for k, v in value.items()) or "—"
+        else:
+            text = "—" if value in (None, "") else str(value)
+        pairs.append((name, text))
+    return pairs
+
+
+@require_GET
+@dashboard_view
+def audit(request: HtmxHttpRequest) -> HttpResponse:
+    require_manager(request)
+    entries = AuditEntry.objects.filter(organization=request.organization).select_related("actor_user")
+    action = request.GET.get("action", "")
+    if action:
+        entries = entries.filter(action=action)
+    page = keyset_page(entries, cursor=request.GET.get("cursor"), limit=AUDIT_PAGE_SIZE)
+    for entry in page.rows:
+        entry.details = audit_details(entry.metadata)
+    actions = (AuditEntry.objects.filter(organization=request.organization)
+               .order_by("action").values_list("action", flat=True).distinct())
+    context = {
+        "page": page, "action": action, "actions": list(actions),
+        "next_query": urlencode({k: v for k, v in {"action": action, "cursor": page.next_cursor}.items() if v}),
+    }
+    if request.htmx and request.htmx.target == "audit-more":
+        return render(request, "developer/audit.html#audit-rows", context)
+    return render(request, "developer/audit.html", context)

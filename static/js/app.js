@@ -1,0 +1,90 @@
+// Small progressive enhancements for the dashboard. Every page works without this file:
+// dialogs fall back to their own pages, presets to radio buttons, copy to selecting the text.
+(function () {
+  "use strict";
+
+  if (window.htmx) {
+    // Re-rendered forms with errors come back as 400/409; swap them in like a success.
+    htmx.config.responseHandling = [
+      { code: "204", swap: false },
+      { code: "[23]..", swap: true },
+      { code: "(400|409|422)", swap: true, error: false },
+      { code: "[45]..", swap: false, error: true },
+    ];
+  }
+
+  // Copy buttons need this script; without it the secret stays selectable in its read-only field.
+  function showCopyButtons(root) {
+    root.querySelectorAll("[data-copy][hidden]").forEach(function (b) { b.hidden = false; });
+  }
+  showCopyButtons(document);
+  document.addEventListener("htmx:afterSwap", function (event) { showCopyButtons(event.detail.target); });
+
+  function dialog() { return document.getElementById("dialog"); }
+
+  function closeDialog() {
+    var d = dialog();
+    if (d && d.open) d.close();
+  }
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var d = dialog();
+    if (!d || event.detail.target.id !== "dialog-body") return;
+    if (!d.open) d.showModal();
+    var first = d.querySelector("[autofocus], input:not([type=hidden]), button, a[href]");
+    if (first) first.focus();
+  });
+
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    var msg = status === 403 ? "You don't have permission to do that." : "Something went wrong (" + status + "). Try again.";
+    window.alert(msg);
+  });
+
+  // The server answers a finished modal action with an HX-Trigger event.
+  document.body.addEventListener("dialog-close", closeDialog);
+
+  document.addEventListener("close", function (event) {
+    // Closing the dialog removes its content: a secret shown once must not linger in the DOM.
+    if (event.target.id === "dialog") document.getElementById("dialog-body").innerHTML = "";
+  }, true);
+
+  document.addEventListener("click", function (event) {
+    var closer = event.target.closest("[data-dialog-close]");
+    if (closer && closer.closest("dialog")) {
+      event.preventDefault();
+      closeDialog();
+      return;
+    }
+    var copy = event.target.closest("[data-copy]");
+    if (copy) {
+      event.preventDefault();
+      var source = document.getElementById(copy.getAttribute("data-copy"));
+      var status = copy.parentElement.parentElement.querySelector(".copy-status");
+      var done = function () { if (status) status.textContent = "Copied to clipboard."; };
+      source.select();
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(source.value).then(done, function () { document.execCommand("copy"); done(); });
+      } else {
+        document.execCommand("copy");
+        done();
+      }
+    }
+  });
+
+  // Scope presets: choosing Full access / Read-only ticks the boxes; ticking a box means Custom.
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    var form = input.form;
+    if (!form) return;
+    if (input.name === "access" && input.dataset.scopes !== undefined) {
+      var wanted = input.dataset.scopes.split(" ");
+      form.querySelectorAll("input[name=scopes]").forEach(function (box) {
+        if (input.value !== "custom") box.checked = wanted.indexOf(box.value) !== -1;
+      });
+    } else if (input.name === "scopes") {
+      var custom = form.querySelector("input[name=access][value=custom]");
+      if (custom) custom.checked = true;
+    }
+  });
+})();

@@ -1,0 +1,97 @@
+"""Headless Chromium for the dashboard's browser tests (Playwright's sync API driving Debian's chromium).
+
+Fixtures: `browser` (one per session), `page` (a fresh context per test, 1280×900) and `login_as`.
+Screenshots go to test-artifacts/ (gitignored) through `screenshot(page, name)`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+# The live server runs in a thread of this process, which Django's async-safety check would reject.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def chromium_path() -> str | None:
+    for candidate in (os.environ.get("CHROMIUM_PATH", ""), *CHROMIUM_CANDIDATES):
+        if candidate and os.path.exists(candidate):
+            return candidate
+    return shutil.which("chromium")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every browser test is marked `browser` and runs with a transactional database (the live server
+    thread must see committed rows). One policy for the whole directory: no `serialized_rollback`,
+    because restoring serialized rows after another test's flush re-created content types fails with
+    a unique-constraint error; seeded rows are put back by `_seeded_rows` instead."""
+    here = Path(__file__).parent
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(here):
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.django_db(transaction=True))
+
+
+@pytest.fixture(autouse=True)
+def _seeded_rows(transactional_db: Any) -> None:
+    """A transactional test truncates every table afterwards, rows seeded by migrations included."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("billing.migrations.0002_seed_plans").seed(apps, None)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("No Chromium installed (apt-get install chromium); browser tests need a real browser.")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("Playwright for Python is not installed (pip install playwright).")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def login_as() -> Callable[[Any, str, str, str], None]:
+    """`login_as(page, live_server_url, email, password)`: signs in through the real login form."""
+
+    def _login(page: Any, live_server_url: str, email: str, password: str) -> None:
+        page.goto(f"{live_server_url}/accounts/login/")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+    return _login
+
+
+def screenshot(page: Any, name: str, *, full_page: bool = True) -> Path:
+    """Saves test-artifacts/<name>.png for a person to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
