@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import transaction
 
 from accounts.models import Organization
+from developer import fastcache
 
 
 @dataclass(frozen=True)
@@ -27,7 +26,7 @@ class AccessState:
     has_credits: bool
 
 
-def _cache_key(organization_id: int) -> str:
+def access_cache_key(organization_id: int) -> str:
     return f"access:v1:{organization_id}"
 
 
@@ -50,17 +49,25 @@ def load_access_state(organization_id: int) -> AccessState:
     )
 
 
-def access_state(organization_id: int) -> AccessState:
-    key = _cache_key(organization_id)
-    state = cache.get(key)
-    if state is None:
-        state = load_access_state(organization_id)
-        cache.set(key, state, settings.ACCESS_STATE_CACHE_SECONDS)
+def refresh_access_state(organization_id: int) -> AccessState:
+    state = load_access_state(organization_id)
+    fastcache.set(access_cache_key(organization_id), state, settings.ACCESS_STATE_CACHE_SECONDS)
     return state
+
+
+def access_state(organization_id: int) -> AccessState:
+    return fastcache.get(access_cache_key(organization_id)) or refresh_access_state(organization_id)
 
 
 def invalidate_access_state(organization_id: int) -> None:
     """Drop the cached state now and again after commit, so no reader re-caches the old rows."""
-    key = _cache_key(organization_id)
-    cache.delete(key)
-    transaction.on_commit(lambda: cache.delete(key))
+    fastcache.forget(access_cache_key(organization_id))
+
+
+def can_pay(organization_id: int) -> bool:
+    """Whether live usage may go ahead now: the wallet is above zero (from the cached gate state).
+
+    Live custom-tool calls and webhook deliveries ask this before doing paid work; test mode never asks.
+    A wallet that reaches zero invalidates the cached state, so the answer flips on the next call.
+    """
+    return access_state(organization_id).has_credits

@@ -1,21 +1,112 @@
-from django.contrib import admin
-from django.http import HttpRequest
+"""Billing in Django admin: plans (editable by staff), wallets with "Add funds", and read-only usage.
 
-from .models import LedgerEntry, Plan
+Usage rollups, usage records, ledger entries, monthly free-quota counters and add-on grants are
+never edited here: rows are written only by metering and the billing services. The "Usage
+reviewers" group (see migration 0005) can view them across organisations, filter them and export
+them as CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from datetime import datetime, time, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone as dj_timezone
+from django.utils.html import format_html
+
+from accounts.errors import ServiceError
+
+from .models import LedgerEntry, MonthlyUsage, Plan, PlatformAddon, UsageRecord, UsageRollup, Wallet
+from .quota import csv_text, money, month_start, next_month_start
+from .services import wallet_credit
 
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
+    """Staff edit rates here. A charge copies the price it was made at, so edits never rewrite past charges."""
+
     list_display = ["code", "name", "rate_limit_per_minute", "api_requests_free", "api_request_block_price",
-                    "webhook_attempt_price", "tool_invocation_price", "sms_segment_price", "updated_at"]
+                    "webhook_attempts_free", "webhook_attempt_price", "tool_invocations_free", "tool_invocation_price",
+                    "sms_segments_free", "sms_segment_price", "updated_at"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # subscriptions point at plans; retire a plan by moving its subscribers
 
 
-@admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "wallet", "amount", "balance_after", "reason", "reference", "actor_label"]
-    list_filter = ["wallet__organization"]
-    search_fields = ["reference", "reason", "wallet__organization__name"]
-    date_hierarchy = "created_at"
+# --- filters and CSV shared by the read-only usage admins ----------------------------------------
+
+def period_filter(field: str, title: str = "period") -> type[admin.SimpleListFilter]:
+    """A list filter on calendar periods (UTC) of a date-time field: today, 7 days, this/last month."""
+
+    class PeriodFilter(admin.SimpleListFilter):
+        parameter_name = "period"
+
+        def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+            return [("today", "Today"), ("7d", "Last 7 days"), ("month", "This month"),
+                    ("last_month", "Last month"), ("year", "This year")]
+
+        def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+            bounds = self.bounds(self.value())
+            if bounds is None:
+                return queryset
+            low, high = bounds
+            return queryset.filter(**{f"{field}__gte": low, f"{field}__lt": high})
+
+        @staticmethod
+        def bounds(value: str | None) -> tuple[datetime, datetime] | None:
+            now = dj_timezone.now().astimezone(timezone.utc)
+            today = datetime.combine(now.date(), time.min, tzinfo=timezone.utc)
+            this_month = datetime.combine(month_start(now), time.min, tzinfo=timezone.utc)
+            tomorrow = today + timedelta(days=1)
+            if value == "today":
+                return today, tomorrow
+            if value == "7d":
+                return today - timedelta(days=6), tomorrow
+            if value == "month":
+                return this_month, datetime.combine(next_month_start(this_month.date()), time.min, tzinfo=timezone.utc)
+            if value == "last_month":
+                start = month_start(this_month.date() - timedelta(days=1))
+                return datetime.combine(start, time.min, tzinfo=timezone.utc), this_month
+            if value == "year":
+                return today.replace(month=1, day=1), today.replace(year=today.year + 1, month=1, day=1)
+            return None
+
+    PeriodFilter.title = title
+    return PeriodFilter
+
+
+Column = tuple[str, Callable[[Any], Any]]
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return money(value)
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    if isinstance(value, (int, bool)):
+        return str(value)
+    return csv_text(str(value))
+
+
+class ReadOnlyUsageAdmin(admin.ModelAdmin):
+    """Viewable by staff with the view permission; nobody adds, changes or deletes rows here."""
+
+    csv_columns: list[Column] = []
+    csv_name = "export"
+    actions = ["export_csv"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -25,3 +116,205 @@ class LedgerEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+    @admin.action(description="Export selected rows as CSV", permissions=["view"])
+    def export_csv(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        stamp = dj_timezone.now().strftime("%Y%m%dT%H%M%SZ")
+        response["Content-Disposition"] = f'attachment; filename="{self.csv_name}-{stamp}.csv"'
+        writer = csv.writer(response)
+        writer.writerow([header for header, _ in self.csv_columns])
+        for row in queryset.iterator(chunk_size=2000):
+            writer.writerow([_csv_value(getter(row)) for _, getter in self.csv_columns])
+        return response
+
+
+def _key(row: Any) -> str:
+    return row.api_key.public_id if row.api_key_id else ""
+
+
+@admin.register(UsageRollup)
+class UsageRollupAdmin(ReadOnlyUsageAdmin):
+    list_display = ["hour", "organization", "api_key", "metric", "mode", "quantity", "amount"]
+    list_filter = [("organization", admin.RelatedOnlyFieldListFilter), ("api_key", admin.RelatedOnlyFieldListFilter),
+                   "metric", "mode", period_filter("hour")]
+    list_select_related = ["organization", "api_key"]
+    date_hierarchy = "hour"
+    search_fields = ["organization__name", "organization__public_id", "api_key__public_id", "api_key__name"]
+    csv_name = "usage-rollups"
+    csv_columns = [
+        ("hour_utc", lambda r: r.hour), ("organization_id", lambda r: r.organization.public_id),
+        ("organization", lambda r: r.organization.name), ("key_id", _key),
+        ("key_name", lambda r: r.api_key.name if r.api_key_id else ""), ("metric", lambda r: r.metric),
+        ("mode", lambda r: r.mode), ("quantity", lambda r: r.quantity), ("charges_usd", lambda r: r.amount),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("organization", "api_key")
+
+
+@admin.register(UsageRecord)
+class UsageRecordAdmin(ReadOnlyUsageAdmin):
+    list_display = ["created_at", "organization", "api_key", "metric", "mode", "quantity", "amount", "reference"]
+    list_filter = [("organization", admin.RelatedOnlyFieldListFilter), ("api_key", admin.RelatedOnlyFieldListFilter),
+                   "metric", "mode", period_filter("created_at")]
+    list_select_related = ["organization", "api_key"]
+    date_hierarchy = "created_at"
+    search_fields = ["reference", "organization__name", "api_key__public_id"]
+    csv_name = "usage-records"
+    csv_columns = [
+        ("created_at", lambda r: r.created_at), ("organization_id", lambda r: r.organization.public_id),
+        ("organization", lambda r: r.organization.name), ("key_id", _key), ("metric", lambda r: r.metric),
+        ("mode", lambda r: r.mode), ("quantity", lambda r: r.quantity), ("charges_usd", lambda r: r.amount),
+        ("reference", lambda r: r.reference),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("organization", "api_key")
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyUsageAdmin):
+    list_display = ["created_at", "organization", "amount", "balance_after", "reason", "metric", "api_key", "quantity",
+                    "unit_price", "reference", "actor_label"]
+    list_filter = [("wallet__organization", admin.RelatedOnlyFieldListFilter),
+                   ("api_key", admin.RelatedOnlyFieldListFilter), "metric", period_filter("created_at")]
+    list_select_related = ["wallet__organization", "api_key"]
+    search_fields = ["public_id", "reference", "reason", "wallet__organization__name"]
+    date_hierarchy = "created_at"
+    csv_name = "ledger"
+    csv_columns = [
+        ("created_at", lambda r: r.created_at), ("entry_id", lambda r: r.public_id),
+        ("organization_id", lambda r: r.wallet.organization.public_id),
+        ("organization", lambda r: r.wallet.organization.name), ("amount_usd", lambda r: r.amount),
+        ("balance_after_usd", lambda r: r.balance_after), ("reason", lambda r: r.reason),
+        ("metric", lambda r: r.metric), ("key_id", _key), ("quantity", lambda r: r.quantity),
+        ("unit_price_usd", lambda r: r.unit_price), ("reference", lambda r: r.reference),
+        ("actor", lambda r: r.actor_label),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("wallet__organization", "api_key")
+
+    @admin.display(description="Organisation", ordering="wallet__organization__name")
+    def organization(self, obj: LedgerEntry) -> str:
+        return obj.wallet.organization.name
+
+
+@admin.register(MonthlyUsage)
+class MonthlyUsageAdmin(ReadOnlyUsageAdmin):
+    list_display = ["month", "organization", "metric", "quantity", "billed_units"]
+    list_filter = [("organization", admin.RelatedOnlyFieldListFilter), "metric", "month"]
+    list_select_related = ["organization"]
+    csv_name = "monthly-usage"
+    csv_columns = [
+        ("month", lambda r: f"{r.month:%Y-%m}"), ("organization_id", lambda r: r.organization.public_id),
+        ("organization", lambda r: r.organization.name), ("metric", lambda r: r.metric),
+        ("live_quantity", lambda r: r.quantity), ("billed_units", lambda r: r.billed_units),
+    ]
+
+
+class _AddonStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("active", "Active"), ("revoked", "Revoked"), ("never", "Never granted")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "active":
+            return queryset.filter(granted_at__isnull=False, revoked_at__isnull=True)
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        if self.value() == "never":
+            return queryset.filter(granted_at__isnull=True)
+        return queryset
+
+
+@admin.register(PlatformAddon)
+class PlatformAddonAdmin(ReadOnlyUsageAdmin):
+    """Grants are made with the Organisation admin's actions (audited); this list is for review."""
+
+    list_display = ["organization", "is_active", "granted_at", "granted_by", "revoked_at", "revoked_by"]
+    list_filter = [_AddonStateFilter, ("organization", admin.RelatedOnlyFieldListFilter),
+                   period_filter("granted_at", "granted")]
+    list_select_related = ["organization", "granted_by", "revoked_by"]
+    csv_name = "addon-grants"
+    csv_columns = [
+        ("organization_id", lambda r: r.organization.public_id), ("organization", lambda r: r.organization.name),
+        ("active", lambda r: r.is_active), ("granted_at", lambda r: r.granted_at),
+        ("granted_by", lambda r: r.granted_by), ("revoked_at", lambda r: r.revoked_at),
+        ("revoked_by", lambda r: r.revoked_by),
+    ]
+
+    @admin.display(description="Active", boolean=True)
+    def is_active(self, obj: PlatformAddon) -> bool:
+        return obj.is_active
+
+
+# --- wallets: read-only, plus "Add funds" through wallet_credit (audited) -------------------------
+
+class AddFundsForm(forms.Form):
+    amount = forms.DecimalField(min_value=Decimal("0.01"), max_digits=12, decimal_places=2, label="Amount (USD)")
+    reason = forms.CharField(max_length=200, initial="Funds added by AI Phone 360 staff")
+    reference = forms.CharField(
+        max_length=120, required=False,
+        help_text="Optional payment or ticket reference. Submitting the same reference twice adds the funds once.",
+    )
+
+
+@admin.register(Wallet)
+class WalletAdmin(ReadOnlyUsageAdmin):
+    list_display = ["organization", "balance", "updated_at", "add_funds_link"]
+    list_select_related = ["organization"]
+    search_fields = ["organization__name", "organization__public_id"]
+    readonly_fields = ["organization", "balance", "updated_at", "add_funds_link"]
+    csv_name = "wallets"
+    csv_columns = [
+        ("organization_id", lambda r: r.organization.public_id), ("organization", lambda r: r.organization.name),
+        ("balance_usd", lambda r: r.balance), ("updated_at", lambda r: r.updated_at),
+    ]
+
+    def get_list_display(self, request: HttpRequest) -> list[str]:
+        shown = list(super().get_list_display(request))
+        return shown if request.user.has_perm("billing.add_funds") else [f for f in shown if f != "add_funds_link"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        shown = list(super().get_readonly_fields(request, obj))
+        return shown if request.user.has_perm("billing.add_funds") else [f for f in shown if f != "add_funds_link"]
+
+    def get_urls(self) -> list:
+        return [
+            path("<int:wallet_id>/add-funds/", self.admin_site.admin_view(self.add_funds_view),
+                 name="billing_wallet_add_funds"),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="Add funds")
+    def add_funds_link(self, obj: Wallet) -> str:
+        return format_html('<a href="{}">Add funds…</a>', reverse("admin:billing_wallet_add_funds", args=[obj.pk]))
+
+    def add_funds_view(self, request: HttpRequest, wallet_id: int) -> HttpResponse:
+        if not request.user.has_perm("billing.add_funds"):
+            raise PermissionDenied
+        wallet = get_object_or_404(Wallet.objects.select_related("organization"), pk=wallet_id)
+        form = AddFundsForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                entry = wallet_credit(organization=wallet.organization, amount=form.cleaned_data["amount"],
+                                      reason=form.cleaned_data["reason"], actor=request.user,
+                                      reference=form.cleaned_data["reference"] or None)
+            except ServiceError as exc:
+                form.add_error(None, exc.message)
+            else:
+                self.message_user(request, f"Added ${entry.amount:,.2f} to {wallet.organization}; the balance is now "
+                                           f"${entry.balance_after:,.2f}.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:billing_wallet_change", args=[wallet.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Add funds to {wallet.organization}",
+            "opts": self.model._meta,
+            "wallet": wallet,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/billing/wallet/add_funds.html", context)

@@ -1,27 +1,214 @@
-"""The one function that records metered usage. Idempotent on `reference`, so a retried task never counts twice."""
+"""Metering: the one function that records usage, the API-request counter hook and its flush.
+
+Every unit of usage lands in an hourly rollup (organisation, key, metric, mode, hour). Live usage
+first uses the plan's free quota for the calendar month (UTC); after that each unit — or each
+completed block of 1,000 API requests — is charged to the wallet at the plan's price at that moment,
+copied onto the ledger row. Test-mode usage is rolled up for visibility and never charged.
+"""
 
 from __future__ import annotations
 
+import logging
+import time
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
 
 from accounts.models import Organization
 
-from .models import Metric, UsageRecord
+from .apicount import api_counter
+from .models import FlushBatch, Metric, Mode, MonthlyUsage, Subscription, UsageRecord, UsageRollup
+from .quota import (
+    decode_counter_field, encode_counter_field, hour_from_epoch_hours, hour_start, money, month_start, units_to_bill,
+)
+from .services import ChargeDetail, wallet_debit
+
+logger = logging.getLogger(__name__)
+
+# Requests refused before the view ran did no work for the caller, so they are not counted;
+# billing a blocked wallet for being blocked would only dig it deeper.
+_UNCOUNTED_ERROR_CODES = frozenset({
+    "BUSINESS_SUSPENDED", "SUBSCRIPTION_REQUIRED", "PLATFORM_ADDON_REQUIRED", "INSUFFICIENT_CREDITS",
+    "INSUFFICIENT_SCOPE", "RATE_LIMIT_EXCEEDED",
+})
+
+_METRIC_NOUNS = {
+    Metric.API_REQUESTS: ("block of 1,000 API requests", "blocks of 1,000 API requests"),
+    Metric.WEBHOOK_ATTEMPTS: ("webhook delivery attempt", "webhook delivery attempts"),
+    Metric.TOOL_INVOCATIONS: ("custom-tool invocation", "custom-tool invocations"),
+    Metric.SMS_SEGMENTS: ("SMS segment", "SMS segments"),
+}
 
 
 def record_usage(*, organization: Organization, metric: str, quantity: int, mode: str, reference: str,
                  api_key_id: int | None = None) -> tuple[UsageRecord, bool]:
-    """Record `quantity` units of `metric`; returns (record, created). A repeated reference is a no-op."""
+    """Record `quantity` units of `metric`; returns (record, created). A repeated reference is a no-op.
+
+    Live units beyond the month's free quota are charged in the same transaction, so a unit is
+    either recorded and charged or neither.
+    """
     if metric not in Metric.values:
         raise ValueError(f"Unknown metric {metric!r}")
+    if mode not in Mode.values:
+        raise ValueError(f"Unknown mode {mode!r}")
     if quantity <= 0:
         raise ValueError("quantity must be positive")
+    now = timezone.now()
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                record = UsageRecord.objects.create(
+                    organization=organization, api_key_id=api_key_id, metric=metric, quantity=quantity, mode=mode,
+                    reference=reference,
+                )
+        except IntegrityError:
+            existing = UsageRecord.objects.filter(reference=reference).first()
+            if existing is None:
+                raise
+            return existing, False
+        amount = Decimal("0")
+        if mode == Mode.LIVE:
+            amount = _charge_live(organization=organization, metric=metric, quantity=quantity, at=now,
+                                  api_key_id=api_key_id, per_unit_reference=f"usage:{record.pk}")
+            if amount:
+                record.amount = amount
+                record.save(update_fields=["amount"])
+        _rollup_add(organization_id=organization.pk, api_key_id=api_key_id, metric=metric, mode=mode,
+                    hour=hour_start(now), quantity=quantity, amount=amount)
+    return record, True
+
+
+def _charge_live(*, organization: Organization, metric: str, quantity: int, at: datetime, api_key_id: int | None,
+                 per_unit_reference: str) -> Decimal:
+    """Count live units against the month's free quota and charge what lies beyond it; returns the charge."""
+    month = month_start(at)
+    counter = _lock_month(organization_id=organization.pk, metric=metric, month=month)
+    counter.quantity += quantity
+    subscription = Subscription.objects.select_related("plan").filter(organization_id=organization.pk).first()
+    amount = Decimal("0")
+    # Without a plan there is no price; the gate refuses such organisations anyway.
+    if subscription is not None:
+        terms = subscription.plan.terms(metric)
+        units = units_to_bill(used_after=counter.quantity, free=terms.free, already_billed=counter.billed_units,
+                              unit_size=terms.unit_size)
+        if units:
+            amount = units * terms.unit_price
+            if amount > 0:
+                if metric == Metric.API_REQUESTS:
+                    # Blocks are numbered within the month, so a re-run can never charge one twice.
+                    reference = f"api-blocks:{organization.pk}:{month:%Y-%m}:{counter.billed_units + 1}-" \
+                                f"{counter.billed_units + units}"
+                else:
+                    reference = per_unit_reference
+                singular, plural = _METRIC_NOUNS[metric]
+                wallet_debit(
+                    organization=organization, amount=amount, reference=reference, allow_negative=True,
+                    reason=f"{units:,} {singular if units == 1 else plural} at ${money(terms.unit_price)}",
+                    charge=ChargeDetail(metric=metric, quantity=units, unit_price=terms.unit_price,
+                                        api_key_id=api_key_id),
+                )
+            # Counted as billed even at a price of zero, so a later price rise never charges them.
+            counter.billed_units += units
+    counter.save(update_fields=["quantity", "billed_units"])
+    return amount
+
+
+def _lock_month(*, organization_id: int, metric: str, month: Any) -> MonthlyUsage:
+    """The month's counter row, locked for the rest of the transaction (created on first use)."""
+    rows = MonthlyUsage.objects.select_for_update().filter(organization_id=organization_id, metric=metric, month=month)
+    counter = rows.first()
+    if counter is not None:
+        return counter
     try:
         with transaction.atomic():
-            record = UsageRecord.objects.create(
-                organization=organization, api_key_id=api_key_id, metric=metric, quantity=quantity, mode=mode,
-                reference=reference,
-            )
+            MonthlyUsage.objects.create(organization_id=organization_id, metric=metric, month=month)
     except IntegrityError:
-        return UsageRecord.objects.get(reference=reference), False
-    return record, True
+        pass  # another transaction created it first; lock theirs
+    return rows.get()
+
+
+def _rollup_add(*, organization_id: int, api_key_id: int | None, metric: str, mode: str, hour: datetime,
+                quantity: int, amount: Decimal) -> None:
+    rows = UsageRollup.objects.filter(organization_id=organization_id, api_key_id=api_key_id, metric=metric,
+                                      mode=mode, hour=hour)
+    changes = {"quantity": F("quantity") + quantity, "amount": F("amount") + amount, "updated_at": timezone.now()}
+    if rows.update(**changes):
+        return
+    try:
+        with transaction.atomic():
+            UsageRollup.objects.create(organization_id=organization_id, api_key_id=api_key_id, metric=metric,
+                                       mode=mode, hour=hour, quantity=quantity, amount=amount)
+    except IntegrityError:
+        rows.update(**changes)
+
+
+# --- API requests -------------------------------------------------------------------------------
+
+def count_api_request(request: Any, response: Any) -> None:
+    """Count one public-API request for billing: a Redis HINCRBY (or an in-memory add), no database write.
+
+    Only requests authenticated with a key count, and not those the gate, the scope check or the rate
+    limiter refused. Counting never fails a request: a broken counter is logged instead.
+    """
+    if not settings.METERING_ENABLED:
+        return
+    from developer.authentication import KeyPrincipal
+
+    # `_auth` rather than `auth`: reading `auth` on an unauthenticated request would authenticate again.
+    principal = getattr(request, "_auth", None)
+    if not isinstance(principal, KeyPrincipal):
+        return
+    if getattr(response, "error_code", None) in _UNCOUNTED_ERROR_CODES:
+        return
+    field = encode_counter_field(epoch_hour=int(time.time()) // 3600, organization_id=principal.organization_id,
+                                 api_key_id=principal.id, mode=principal.mode)
+    try:
+        api_counter().incr(field)
+    except Exception:
+        logger.exception("Could not count an API request for key %s", principal.public_id)
+
+
+def flush_api_usage() -> int:
+    """Move counted API requests into the rollups and charge completed blocks; returns requests applied."""
+    return api_counter().flush(apply_api_counts)
+
+
+def apply_api_counts(*, batch_id: str, counts: dict[str, int], source: str) -> bool:
+    """Apply one batch of counters in one transaction; False (and no change) if the batch was applied before."""
+    parsed = [(*decode_counter_field(field), value) for field, value in counts.items() if value > 0]
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                FlushBatch.objects.create(batch_id=batch_id, source=source,
+                                          requests=sum(value for *_, value in parsed))
+        except IntegrityError:
+            return False
+        from developer.models import ApiKey
+
+        organizations = Organization.objects.in_bulk({org_id for _, org_id, _, _, _ in parsed})
+        known_keys = set(ApiKey.objects.filter(pk__in={key_id for _, _, key_id, _, _ in parsed})
+                         .values_list("pk", flat=True))
+        merged: dict[tuple[int, int, int | None, str], int] = defaultdict(int)
+        for epoch_hour, org_id, key_id, mode, value in parsed:
+            if org_id not in organizations:
+                logger.warning("Dropping %s API requests of deleted organization %s", value, org_id)
+                continue
+            merged[(org_id, epoch_hour, key_id if key_id in known_keys else None, mode)] += value
+        # Sorted by organisation then time, so the blocks a batch completes are charged in order and
+        # locks are always taken in the same order.
+        for (org_id, epoch_hour, key_id, mode), value in sorted(merged.items(), key=lambda item: (
+                item[0][0], item[0][1], item[0][2] or 0, item[0][3])):
+            hour = hour_from_epoch_hours(epoch_hour)
+            amount = Decimal("0")
+            if mode == Mode.LIVE:
+                amount = _charge_live(organization=organizations[org_id], metric=Metric.API_REQUESTS, quantity=value,
+                                      at=hour, api_key_id=key_id, per_unit_reference="")
+            _rollup_add(organization_id=org_id, api_key_id=key_id, metric=Metric.API_REQUESTS, mode=mode,
+                        hour=hour, quantity=value, amount=amount)
+    return True

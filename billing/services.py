@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -17,6 +19,8 @@ from .models import LedgerEntry, Plan, PlatformAddon, Subscription, Wallet
 
 if TYPE_CHECKING:
     from accounts.services import Actor
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -58,7 +62,18 @@ def addon_revoke(*, organization: Organization, actor: Actor) -> PlatformAddon:
     return addon
 
 
-def _post(*, wallet: Wallet, amount: Decimal, reason: str, reference: str | None, actor_label: str) -> LedgerEntry:
+@dataclass(frozen=True)
+class ChargeDetail:
+    """What a usage charge was for, copied onto its ledger row so it never changes afterwards."""
+
+    metric: str
+    quantity: int
+    unit_price: Decimal
+    api_key_id: int | None = None
+
+
+def _post(*, wallet: Wallet, amount: Decimal, reason: str, reference: str | None, actor_label: str,
+          charge: ChargeDetail | None = None) -> LedgerEntry:
     """Move the locked wallet by `amount` and write the ledger row; the caller holds the row lock."""
     before = wallet.balance
     wallet.balance = before + amount
@@ -66,10 +81,34 @@ def _post(*, wallet: Wallet, amount: Decimal, reason: str, reference: str | None
     entry = LedgerEntry.objects.create(
         wallet=wallet, amount=amount, reason=reason, reference=reference, actor_label=actor_label,
         balance_after=wallet.balance,
+        **({"metric": charge.metric, "api_key_id": charge.api_key_id, "quantity": charge.quantity,
+            "unit_price": charge.unit_price} if charge else {}),
     )
     if (before > 0) != (wallet.balance > 0):
+        # Crossing zero flips the gate (402 INSUFFICIENT_CREDITS) one way or the other.
         invalidate_access_state(wallet.organization_id)
+        if wallet.balance > 0:
+            organization_id = wallet.organization_id
+            transaction.on_commit(lambda: _release_held_deliveries(organization_id))
     return entry
+
+
+def _release_held_deliveries(organization_id: int) -> None:
+    """Funds arrived: send the live webhooks that were held while the wallet was empty."""
+    # The webhooks app owns holding and releasing; billing only says when. Imported here because
+    # webhooks depends on billing, not the other way round.
+    try:
+        from webhooks.services import deliveries_release_held
+    except ImportError:
+        # Only while the webhooks app is being assembled: without its service nothing is ever held.
+        logger.warning("webhooks.services.deliveries_release_held is not available; nothing to release.")
+        return
+    try:
+        deliveries_release_held(organization=Organization.objects.get(pk=organization_id))
+    except Exception:
+        # The credit is committed whatever happens here; held deliveries stay in the database and
+        # the webhooks sweep releases them on its next run.
+        logger.exception("Releasing held deliveries failed for organization %s", organization_id)
 
 
 def _actor_label(actor: Actor) -> str:
@@ -96,11 +135,13 @@ def wallet_credit(*, organization: Organization, amount: Decimal, reason: str, a
 
 @transaction.atomic
 def wallet_debit(*, organization: Organization, amount: Decimal, reason: str, reference: str,
-                 allow_negative: bool = False) -> LedgerEntry | None:
+                 allow_negative: bool = False, charge: ChargeDetail | None = None) -> LedgerEntry | None:
     """Charge the wallet once per `reference`. Returns None when the wallet cannot pay.
 
     The row lock serialises concurrent debits, and the unique reference makes a retried charge a
     no-op, so two workers can neither double-charge nor race the balance past zero.
+    `allow_negative` is for usage that has already happened (metering): it is owed whatever the
+    balance, and the resulting balance at or below zero blocks further live usage.
     """
     if not isinstance(amount, Decimal) or amount <= 0:
         raise ServiceError("A debit must be a positive amount.")
@@ -110,4 +151,5 @@ def wallet_debit(*, organization: Organization, amount: Decimal, reason: str, re
         return existing
     if not allow_negative and wallet.balance < amount:
         return None
-    return _post(wallet=wallet, amount=-amount, reason=reason, reference=reference, actor_label="metering")
+    return _post(wallet=wallet, amount=-amount, reason=reason, reference=reference, actor_label="metering",
+                 charge=charge)

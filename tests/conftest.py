@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,8 +14,10 @@ from django.test import Client
 
 from accounts.models import Organization, Role
 from accounts.services import membership_set, organization_create, user_get_or_create
+from billing.apicount import api_counter
 from billing.services import addon_grant, subscription_set, wallet_credit
 from developer.ratelimit import limiter
+from developer.request_log import buffer as request_log_buffer
 from developer.scopes import ALL_SCOPES
 from developer.services import api_key_create
 
@@ -40,6 +43,15 @@ def is_postgres() -> bool:
 def _fresh_cache_and_limits() -> None:
     cache.clear()
     limiter().reset()
+    request_log_buffer().clear()  # entries buffered by an earlier test must not flush into this one
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_api_counts() -> Iterator[None]:
+    """API-request counts buffered by a test must not flush into the next test, nor at exit into a real database."""
+    api_counter().reset()
+    yield
+    api_counter().reset()
 
 
 def make_org(name: str = "Acme Dental", *, plan: str = "PRO", addon: bool = True,

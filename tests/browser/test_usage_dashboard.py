@@ -1,0 +1,112 @@
+"""The usage dashboard in real headless Chromium: stats, SVG chart, htmx metric and range switches with the
+URL kept in step, per-key drill-down, CSV download, and the same page working without JavaScript."""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import io
+import time
+from typing import Any
+
+import pytest
+from django.apps import apps
+
+from billing.metering import apply_api_counts, record_usage
+from billing.models import Metric
+from billing.quota import encode_counter_field
+from developer.models import ApiKey
+
+from .conftest import screenshot
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def usage_data() -> tuple[Any, ApiKey]:
+    # Transactional tests truncate the plans the migrations seeded; seed them again first.
+    importlib.import_module("billing.migrations.0002_seed_plans").seed(apps, None)
+    from accounts.models import Role
+    from accounts.services import membership_set, user_get_or_create
+    from tests.billing.conftest import set_plan_terms
+    from tests.conftest import make_key, make_org
+
+    org = make_org("Acme Dental")
+    owner = user_get_or_create(email="owner@acme.test", password=PASSWORD)
+    membership_set(organization=org, user=owner, role=Role.OWNER)
+    set_plan_terms(org, api_requests_free=0, api_request_block_price="0.40", webhook_attempts_free=0)
+    make_key(org, name="Billing sync")
+    make_key(org, mode="test", name="Sandbox")
+    live = ApiKey.objects.get(organization=org, name="Billing sync")
+    sandbox = ApiKey.objects.get(organization=org, name="Sandbox")
+    hour = int(time.time()) // 3600
+    apply_api_counts(batch_id="b1", source="test", counts={
+        encode_counter_field(epoch_hour=hour, organization_id=org.pk, api_key_id=live.pk, mode="live"): 3000,
+        encode_counter_field(epoch_hour=hour, organization_id=org.pk, api_key_id=sandbox.pk, mode="test"): 450,
+    })
+    record_usage(organization=org, metric=Metric.WEBHOOK_ATTEMPTS, quantity=4, mode="live", reference="w",
+                 api_key_id=live.pk)
+    return org, live
+
+
+def test_owner_reads_usage_switches_metric_and_range_drills_into_a_key_and_exports_csv(
+        page: Any, live_server: Any, login_as: Any, usage_data: Any) -> None:
+    org, live = usage_data
+    login_as(page, live_server.url, "owner@acme.test", PASSWORD)
+    page.get_by_role("navigation", name="Settings").get_by_role("link", name="Usage").click()
+    page.wait_for_url("**/settings/developer/usage/")
+    page.get_by_role("heading", name="Usage", exact=True).wait_for()
+    # $50 − 3 blocks × $0.40 − 4 attempts × $0.0004, shown exactly.
+    assert page.get_by_test_id("balance").inner_text() == "$48.7984"
+    chart = page.get_by_role("img", name="API requests per day")
+    assert chart.is_visible()
+    table = page.get_by_test_id("key-table")
+    assert "3,000" in table.inner_text() and "450" in table.inner_text()
+    screenshot(page, "usage-dashboard")
+
+    # Metric switch: htmx swaps the panel only, and the address bar follows.
+    page.get_by_label("Metric").select_option("webhook_attempts")
+    page.get_by_role("img", name="Webhook delivery attempts per day").wait_for()
+    assert "metric=webhook_attempts" in page.url
+    assert page.get_by_test_id("balance").is_visible()  # the rest of the page stayed
+
+    # Range preset, by keyboard.
+    page.get_by_role("link", name="Last 7 days").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**range=7d**")
+    assert page.get_by_role("link", name="Last 7 days").get_attribute("aria-current") == "true"
+
+    # Drill into the key.
+    page.get_by_test_id("key-table").get_by_role("link", name="Billing sync").click()
+    page.get_by_role("heading", name="Billing sync").wait_for()
+    assert "range=7d" in page.url and "metric=webhook_attempts" in page.url  # the switches carry over
+    assert page.get_by_role("img", name="Webhook delivery attempts per day").is_visible()
+    assert "Sandbox" not in page.get_by_test_id("day-table").inner_text()
+    assert len(page.get_by_test_id("day-table").locator("tbody tr").all()) == 7
+    screenshot(page, "usage-key-drilldown")
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Export CSV").click()
+    download = download_info.value
+    rows = list(csv.DictReader(io.StringIO(open(download.path(), encoding="utf-8").read())))
+    assert {(r["key_id"], r["metric"], r["quantity"]) for r in rows} == {
+        (live.public_id, "api_requests", "3000"), (live.public_id, "webhook_attempts", "4")}
+
+
+def test_the_usage_page_works_without_javascript(browser: Any, live_server: Any, usage_data: Any) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.get_by_label("Email").fill("owner@acme.test")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.goto(f"{live_server.url}/settings/developer/usage/")
+        page.get_by_label("Metric").select_option("sms_segments")
+        page.get_by_role("button", name="Show").click()
+        page.get_by_role("img", name="SMS segments per day").wait_for()
+        assert "metric=sms_segments" in page.url
+    finally:
+        context.close()
