@@ -24,6 +24,8 @@ run: $(STAMP)
 	@trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/celery -A config worker --beat --loglevel=INFO --concurrency=2 \
 	  --schedule var/celerybeat-schedule & \
+	$(BIN)/celery -A config worker --queues=tools --pool=threads --concurrency=8 --loglevel=INFO \
+	  --hostname=tools@%h & \
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(STAMP)
