@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Redoc for the API reference page, served by whitenoise (no CDN)
     "django_htmx",
     "template_partials.apps.SimpleAppConfig",
     "accounts",
@@ -50,6 +52,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "developer.middleware.RequestIdMiddleware",
+    "developer.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -61,7 +64,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
-ROOT_URLCONF = "config.urls"
+ROOT_URLCONF = env.str("ROOT_URLCONF", default="config.urls")
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
@@ -73,6 +76,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "developer.nav.dashboard_context",
+                "developer.context_processors.access_banner",
             ],
             "builtins": ["template_partials.templatetags.partials", "django_htmx.templatetags.django_htmx"],
             "loaders": [
@@ -154,7 +159,7 @@ SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -170,6 +175,41 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "developer.exceptions.envelope_exception_handler",
     "UNAUTHENTICATED_USER": None,
     "UNAUTHENTICATED_TOKEN": None,
+    "DEFAULT_SCHEMA_CLASS": "developer.openapi.PublicAutoSchema",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "AI Phone 360 public API",
+    "DESCRIPTION": "Calls, transcripts, recordings, contacts, SMS, AI config, webhooks, API keys, custom tools, "
+                   "AI agents and usage. Every response uses the `{success, data, message}` envelope.",
+    "VERSION": "1.0.0",
+    "OAS_VERSION": "3.1.0",  # for `webhooks`: the event payloads the platform sends
+    "SERVERS": [{"url": "https://api.aiphone360.com/api/public/v1"}],
+    "SCHEMA_PATH_PREFIX": "/api/public/v1",
+    "SCHEMA_PATH_PREFIX_TRIM": True,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["developer.openapi.public_endpoints_only"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "developer.openapi.postprocess_envelopes"],
+    # Several bodies have a field named "type"; each choice set gets its own enum name.
+    "ENUM_NAME_OVERRIDES": {
+        "ToolAuthTypeEnum": "agents.models.CustomTool.AuthType",
+        "DataFieldTypeEnum": "agents.models.DataCollectionField.FieldType",
+        "CallStatusEnum": "phone.models.Call.Status",
+        "MessageStatusEnum": "phone.models.Message.Status",
+        "AppointmentStatusEnum": "phone.models.Appointment.Status",
+        "DeliveryStatusEnum": "webhooks.models.Delivery.Status",
+        "WebhookEventTypeEnum": "webhooks.api_schema.EVENT_TYPE_CHOICES",
+        "GracePeriodEnum": ["now", "1h", "24h", "3d", "7d"],  # key rotation grace = webhook secret overlap
+        "ApiKeyStatusEnum": ["active", "expiring", "expired", "revoked"],
+    },
+    # One entry per webhook event type (tests/openapi checks that none is missing).
+    "WEBHOOKS": [
+        f"webhooks.api_schema.{name}" for name in (
+            "call_started", "call_completed", "transcript_ready", "sms_received", "sms_sent", "voicemail_created",
+            "contact_created", "contact_updated", "appointment_booked", "webhook_test",
+        )
+    ],
 }
 
 # Public API policy.
@@ -181,8 +221,45 @@ UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE = env.int("UNAUTHENTICATED_RATE_LIMIT_PER_
 # Number of proxies in front of the app whose X-Forwarded-For entries are trusted.
 NUM_TRUSTED_PROXIES = env.int("NUM_TRUSTED_PROXIES", default=0)
 
+# Request logs (developer/request_log.py): buffered per process or in Redis, inserted in batches.
+# REQUEST_LOG_FLUSH_SECONDS=0 turns the per-process flusher thread off (tests flush explicitly).
+REQUEST_LOG_ENABLED = env.bool("REQUEST_LOG_ENABLED", default=True)
+REQUEST_LOG_FLUSH_SECONDS = env.float("REQUEST_LOG_FLUSH_SECONDS", default=2.0)
+REQUEST_LOG_BATCH_SIZE = env.int("REQUEST_LOG_BATCH_SIZE", default=500)
+REQUEST_LOG_MAX_BUFFER = env.int("REQUEST_LOG_MAX_BUFFER", default=100_000)
+REQUEST_LOG_REDIS_KEY = env.str("REQUEST_LOG_REDIS_KEY", default="developer:request-log")
+
 # Outbound HTTP (webhooks, tools): loopback receivers are allowed only in tests and the demo.
 OUTBOUND_ALLOW_LOOPBACK = env.bool("OUTBOUND_ALLOW_LOOPBACK", default=False)
+
+# Custom-tool credentials and tool-call signing secrets are Fernet-encrypted at rest (agents/crypto.py)
+# under this key: a Fernet key or any passphrase (stretched with HKDF-SHA256). Empty: derived from
+# SECRET_KEY, fine for development; set it in production so rotating SECRET_KEY keeps secrets readable.
+# Retired keys that must still decrypt go in FIELD_ENCRYPTION_OLD_KEYS (comma-separated).
+FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
+FIELD_ENCRYPTION_OLD_KEYS = env.list("FIELD_ENCRYPTION_OLD_KEYS", default=[])
+
+# SMS (phone/backends): chosen like EMAIL_BACKEND. The local backend records and marks texts sent;
+# phone.backends.twilio.TwilioBackend speaks Twilio's Messages API at TWILIO_API_BASE. The auth
+# token also verifies X-Twilio-Signature on the inbound webhook (/hooks/sms/inbound), whose public
+# URL must be set in SMS_WEBHOOK_BASE_URL when a proxy rewrites the host.
+SMS_BACKEND = env.str("SMS_BACKEND", default="phone.backends.local.LocalBackend")
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com")
+SMS_WEBHOOK_BASE_URL = env.str("SMS_WEBHOOK_BASE_URL", default="")
+# Call recordings are stored under MEDIA_ROOT and served only through signed URLs valid this long.
+MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(VAR_DIR / "media"))
+RECORDING_URL_TTL_SECONDS = env.int("RECORDING_URL_TTL_SECONDS", default=3600)
+if RECORDING_URL_TTL_SECONDS <= 0:
+    raise ImproperlyConfigured("RECORDING_URL_TTL_SECONDS must be positive.")
+
+# Metering (billing/metering.py): API requests are counted in Redis, or without Redis buffered per
+# process and flushed by that process every so many seconds (0: no timer thread; tests flush
+# explicitly) or requests. METERING_ENABLED is off only for benchmarks.
+METERING_ENABLED = env.bool("METERING_ENABLED", default=True)
+METERING_LOCAL_FLUSH_SECONDS = env.float("METERING_LOCAL_FLUSH_SECONDS", default=10.0)
+METERING_LOCAL_FLUSH_SIZE = env.int("METERING_LOCAL_FLUSH_SIZE", default=1000)
 
 # Celery: the database is the source of truth; the broker only carries ids.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
@@ -201,11 +278,33 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
+# The queue the Procfile's worker consumes (Celery's own default would be "celery", which no one reads).
+CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE["developer-flush-request-logs"] = {
+    "task": "developer.flush_request_logs", "schedule": timedelta(seconds=10)}
+CELERY_BEAT_SCHEDULE["developer-prune-request-logs"] = {
+    "task": "developer.prune_request_logs", "schedule": crontab(minute=17, hour="*/6")}
+CELERY_BEAT_SCHEDULE["billing-flush-api-usage"] = {
+    "task": "billing.flush_api_usage", "schedule": timedelta(seconds=30)}
+CELERY_BEAT_SCHEDULE["billing-prune-flush-batches"] = {
+    "task": "billing.prune_flush_batches", "schedule": crontab(minute=41, hour=3)}
+# Webhooks: re-send due/lost deliveries, expire and release holds; prune logs past 30 days.
+CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {"task": "webhooks.sweep", "schedule": timedelta(seconds=15)}
+CELERY_BEAT_SCHEDULE["webhooks-prune"] = {"task": "webhooks.prune", "schedule": crontab(minute=23)}
+# Custom tools: fail invocations no tools worker picked up (or whose worker died); prune old logs.
+CELERY_BEAT_SCHEDULE["agents-expire-invocations"] = {
+    "task": "agents.expire_invocations", "schedule": timedelta(seconds=30)}
+CELERY_BEAT_SCHEDULE["agents-prune-invocations"] = {"task": "agents.prune_invocations", "schedule": crontab(minute=37)}
+# Idempotency-Key records live 24 hours (developer/idempotency.py); expired ones are deleted hourly.
+CELERY_BEAT_SCHEDULE["prune-idempotency-keys"] = {
+    "task": "phone.prune_idempotency_keys", "schedule": crontab(minute=37)}
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="AI Phone 360 <no-reply@aiphone360.com>")
+# Staff e-mailed when a business requests the Developer Platform add-on (comma-separated; empty: nobody).
+ACCESS_REQUEST_NOTIFY_EMAILS = env.list("ACCESS_REQUEST_NOTIFY_EMAILS", default=[])
 
 LOGGING = {
     "version": 1,

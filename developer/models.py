@@ -143,3 +143,62 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.state})"
+
+
+class AccessRequestQuerySet(models.QuerySet):
+    def open(self) -> AccessRequestQuerySet:
+        return self.filter(status=AccessRequest.Status.PENDING)
+
+
+class AccessRequest(models.Model):
+    """A business asking for the Developer Platform add-on during the beta; staff approve or deny it.
+
+    At most one request per organisation is open (pending) at a time, enforced by the database;
+    decided and withdrawn requests stay as history. State changes go through `developer.services`.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        DENIED = "denied", "Denied"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    class Volume(models.TextChoices):
+        UNDER_10K = "under_10k", "Under 10,000 requests a month"
+        UP_TO_100K = "10k_100k", "10,000–100,000 requests a month"
+        UP_TO_1M = "100k_1m", "100,000–1,000,000 requests a month"
+        OVER_1M = "over_1m", "Over 1,000,000 requests a month"
+
+    public_id = public_id_field("acr")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="access_requests")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    intended_use = models.TextField()
+    expected_monthly_volume = models.CharField(max_length=12, choices=Volume.choices)
+    contact_email = models.EmailField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_message = models.TextField(blank=True, help_text="Shown to the business and e-mailed to it.")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AccessRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-public_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization"], condition=models.Q(status="pending"),
+                                    name="access_request_one_open_per_org"),
+        ]
+        indexes = [models.Index(fields=["organization", "-created_at"], name="access_request_org_time")]
+
+    def __str__(self) -> str:
+        return f"Access request from {self.organization} ({self.get_status_display().lower()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.PENDING

@@ -1,27 +1,42 @@
-"""API keys: create, rotate, revoke. Called by the public API, the dashboard, the CLI and admin."""
+"""API keys (create, rotate, revoke) and access requests for the Developer Platform add-on.
+
+Called by the public API, the dashboard, the CLI and Django admin alike."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.mail import send_mail
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.errors import NotPermitted, ServiceError
-from accounts.models import Organization
+from accounts.models import Membership, Organization, Role
 from accounts.services import audit_record
+from billing.access import load_access_state
+from billing.services import addon_grant
 
 from . import fastcache
+from .access_status import QUALIFYING_PLANS, plan_list
 from .authentication import key_cache_key
 from .keys import PREFIXES, generate_secret, hash_secret
-from .models import ApiKey, Mode
+from .models import AccessRequest, ApiKey, Mode
 from .scopes import ALL_SCOPES
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
     from accounts.services import Actor
+
+logger = logging.getLogger(__name__)
 
 # How long a rotated-out key keeps working so the new one can be rolled out with no downtime.
 GRACE_PERIODS: dict[str, timedelta] = {
@@ -141,3 +156,175 @@ def api_key_rotate(*, key: ApiKey, grace: object, actor: Actor) -> tuple[ApiKey,
     audit_record(organization=key.organization, actor=actor, action="api_key.rotated", target=key,
                  metadata={"grace": grace, "replacement": new_key.public_id, "old_key_expires_at": key.expires_at.isoformat()})
     return new_key, secret
+
+
+# --- access requests: asking for the Developer Platform add-on during the beta ---------------------
+
+INTENDED_USE_MIN, INTENDED_USE_MAX = 10, 2000
+DECISION_MESSAGE_MAX = 2000
+
+
+def _ensure_manages(organization: Organization, actor: AbstractBaseUser | None) -> None:
+    """Only the organisation's owners and admins ask for (or withdraw) access; the view checks too."""
+    if actor is None or not Membership.objects.filter(
+            organization=organization, user=actor, role__in=(Role.OWNER, Role.ADMIN)).exists():
+        raise NotPermitted("Only owners and admins of the organisation can request or withdraw access.")
+
+
+def _clean_access_request(*, intended_use: object, expected_monthly_volume: object,
+                          contact_email: object) -> tuple[str, str, str]:
+    errors: dict[str, list[str]] = {}
+    use = intended_use.strip() if isinstance(intended_use, str) else ""
+    if len(use) < INTENDED_USE_MIN:
+        errors["intendedUse"] = ["Tell us in a sentence or two what you will build with the API."]
+    elif len(use) > INTENDED_USE_MAX:
+        errors["intendedUse"] = [f"At most {INTENDED_USE_MAX:,} characters."]
+    if expected_monthly_volume not in AccessRequest.Volume.values:
+        errors["expectedMonthlyVolume"] = ["Choose how many requests a month you expect."]
+    email = contact_email.strip() if isinstance(contact_email, str) else ""
+    try:
+        validate_email(email)
+    except ValidationError:
+        errors["contactEmail"] = ["Enter an e-mail address we can reach you at."]
+    if errors:
+        raise ValidationError(errors)
+    return use, str(expected_monthly_volume), email
+
+
+def _clean_message(message: object) -> str:
+    text = message.strip() if isinstance(message, str) else ""
+    if len(text) > DECISION_MESSAGE_MAX:
+        raise ValidationError({"message": [f"At most {DECISION_MESSAGE_MAX:,} characters."]})
+    return text
+
+
+def _already_pending() -> ServiceError:
+    return ServiceError("A request for Developer Platform access is already pending for this organisation. "
+                        "Withdraw it to send a new one.", code="CONFLICT", status=409)
+
+
+@transaction.atomic
+def access_request_submit(*, organization: Organization, actor: AbstractBaseUser, intended_use: object,
+                          expected_monthly_volume: object, contact_email: object) -> AccessRequest:
+    """Ask our team for the add-on. One open request per organisation; staff are e-mailed after commit."""
+    _ensure_manages(organization, actor)
+    use, volume, email = _clean_access_request(intended_use=intended_use,
+                                               expected_monthly_volume=expected_monthly_volume,
+                                               contact_email=contact_email)
+    state = load_access_state(organization.pk)  # fresh from the database, not the gate's cache
+    if state.addon_active:
+        raise ServiceError("This organisation already has the Developer Platform add-on.", code="CONFLICT",
+                           status=409)
+    if not state.subscription_active:
+        raise ServiceError(f"The Developer Platform needs an active {plan_list(QUALIFYING_PLANS)} subscription. "
+                           "Subscribe first, then request access.", code="SUBSCRIPTION_REQUIRED", status=402)
+    if AccessRequest.objects.open().filter(organization=organization).exists():
+        raise _already_pending()
+    try:
+        with transaction.atomic():  # a concurrent submit loses on the partial unique constraint
+            access_request = AccessRequest.objects.create(
+                organization=organization, requested_by=actor, intended_use=use,
+                expected_monthly_volume=volume, contact_email=email,
+            )
+    except IntegrityError:
+        raise _already_pending() from None
+    audit_record(organization=organization, actor=actor, action="access_request.submitted", target=access_request,
+                 metadata={"expectedMonthlyVolume": volume, "contactEmail": email})
+    request_pk = access_request.pk
+    transaction.on_commit(lambda: _notify_staff_of_request(request_pk))
+    return access_request
+
+
+@transaction.atomic
+def access_request_withdraw(*, access_request: AccessRequest, actor: AbstractBaseUser) -> AccessRequest:
+    """The business takes back its pending request. Withdrawing twice is a no-op."""
+    _ensure_manages(access_request.organization, actor)
+    access_request = AccessRequest.objects.select_for_update().get(pk=access_request.pk)
+    if access_request.status == AccessRequest.Status.WITHDRAWN:
+        return access_request
+    if access_request.status != AccessRequest.Status.PENDING:
+        raise ServiceError(f"This request was already {access_request.get_status_display().lower()} "
+                           "and can no longer be withdrawn.", code="CONFLICT", status=409)
+    access_request.status = AccessRequest.Status.WITHDRAWN
+    access_request.decided_by, access_request.decided_at = actor, timezone.now()
+    access_request.save(update_fields=["status", "decided_by", "decided_at", "updated_at"])
+    audit_record(organization=access_request.organization, actor=actor, action="access_request.withdrawn",
+                 target=access_request)
+    return access_request
+
+
+def _decide(*, access_request: AccessRequest, actor: Actor, message: object, status: str) -> AccessRequest:
+    """Record a staff decision on a pending request; the same decision again changes nothing."""
+    text = _clean_message(message)
+    access_request = AccessRequest.objects.select_for_update().select_related("organization").get(
+        pk=access_request.pk)
+    if access_request.status == status:
+        return access_request
+    if access_request.status != AccessRequest.Status.PENDING:
+        hint = " Revoke the add-on from the organisation instead." if access_request.status == "approved" else ""
+        raise ServiceError(f"This request was already {access_request.get_status_display().lower()}.{hint}",
+                           code="CONFLICT", status=409)
+    if status == AccessRequest.Status.APPROVED:
+        # The one grant service, exactly as the Organisation admin's action calls it: who and when are kept.
+        addon_grant(organization=access_request.organization, actor=actor)
+    access_request.status = status
+    access_request.decided_by = actor if actor is not None and not isinstance(actor, ApiKey) else None
+    access_request.decided_at = timezone.now()
+    access_request.decision_message = text
+    access_request.save(update_fields=["status", "decided_by", "decided_at", "decision_message", "updated_at"])
+    audit_record(organization=access_request.organization, actor=actor, action=f"access_request.{status}",
+                 target=access_request, metadata={"message": text})
+    request_pk = access_request.pk
+    transaction.on_commit(lambda: _notify_requester_of_decision(request_pk))
+    return access_request
+
+
+@transaction.atomic
+def access_request_approve(*, access_request: AccessRequest, actor: Actor, message: object = "") -> AccessRequest:
+    """Grant the add-on through `billing.services.addon_grant` and tell the requester. Idempotent."""
+    return _decide(access_request=access_request, actor=actor, message=message,
+                   status=AccessRequest.Status.APPROVED)
+
+
+@transaction.atomic
+def access_request_deny(*, access_request: AccessRequest, actor: Actor, message: object = "") -> AccessRequest:
+    """Decline with an optional reason the business sees on its dashboard and by e-mail. Idempotent."""
+    return _decide(access_request=access_request, actor=actor, message=message, status=AccessRequest.Status.DENIED)
+
+
+def _send(*, subject: str, template: str, context: dict[str, object], to: list[str]) -> None:
+    """Runs after commit: the request or decision is recorded whatever the mail server says, so a
+    failure is logged for staff rather than turned into an error for the person who clicked."""
+    if not to:
+        return
+    body = render_to_string(template, {"site_url": settings.SITE_URL, **context})
+    try:
+        send_mail(subject, body, None, to)
+    except Exception:
+        logger.exception("Could not send %r to %s", subject, ", ".join(to))
+
+
+def _notify_staff_of_request(request_pk: int) -> None:
+    access_request = AccessRequest.objects.select_related("organization", "requested_by").get(pk=request_pk)
+    _send(subject=f"Developer Platform access requested: {access_request.organization.name}",
+          template="developer/email/access_request_received.txt",
+          context={"access_request": access_request,
+                   "review_url": settings.SITE_URL + reverse("admin:developer_accessrequest_change",
+                                                             args=[access_request.pk])},
+          to=list(settings.ACCESS_REQUEST_NOTIFY_EMAILS))
+
+
+def _notify_requester_of_decision(request_pk: int) -> None:
+    access_request = AccessRequest.objects.select_related("organization", "requested_by").get(pk=request_pk)
+    recipients = [access_request.contact_email]
+    requester_email = getattr(access_request.requested_by, "email", "")
+    if requester_email and requester_email.lower() != access_request.contact_email.lower():
+        recipients.append(requester_email)
+    approved = access_request.status == AccessRequest.Status.APPROVED
+    _send(subject=("Your Developer Platform access is approved" if approved
+                   else "Your Developer Platform access request was declined"),
+          template="developer/email/access_request_decided.txt",
+          context={"access_request": access_request, "approved": approved,
+                   "keys_url": settings.SITE_URL + reverse("developer:keys"),
+                   "access_url": settings.SITE_URL + reverse("developer:access")},
+          to=recipients)

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import api, views
+from . import api, docs, views
 
 app_name = "developer"
 
@@ -23,5 +23,8 @@ urlpatterns = [
     path("settings/developer/logs/", views.logs, name="logs"),
     path("settings/developer/logs/<str:request_id>/", views.log_detail, name="log_detail"),
     path("settings/developer/audit/", views.audit, name="audit"),
+    path("settings/developer/docs/", docs.api_docs, name="docs"),
+    path("settings/developer/access/", views.access, name="access"),
+    path("settings/developer/access/<str:request_id>/withdraw/", views.access_withdraw, name="access_withdraw"),
     path("", views.root),
 ]

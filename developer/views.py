@@ -21,17 +21,20 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from accounts.errors import ServiceError
 from accounts.models import AuditEntry
+from billing.access import access_state
+from billing.models import PlatformAddon, Wallet
 
 from . import services
 from .dashboard import (
     SESSION_ORG_KEY, HtmxHttpRequest, dashboard_view, keyset_page, memberships_of, require_manager,
 )
-from .models import ApiKey, Mode, RequestLog
+from .access_status import QUALIFYING_PLANS, plan_list
+from .models import AccessRequest, ApiKey, Mode, RequestLog
 from .scopes import ALL_SCOPES, READ_ONLY_SCOPES, SCOPES
 from .services import GRACE_LABELS, GRACE_PERIODS
 
@@ -148,7 +151,12 @@ def _keys_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     mode = mode if mode in Mode.values else ""
     counts = {m: ApiKey.objects.filter(organization=request.organization, mode=m).count() for m in Mode.values}
     return {"rows": _key_rows(request, mode), "mode_filter": mode, "counts": counts,
-            "total": sum(counts.values()), "scopes": SCOPES, **extra}
+            "total": sum(counts.values()), "scopes": SCOPES, "keys_blocked": _keys_blocked(request), **extra}
+
+
+def _keys_blocked(request: HttpRequest) -> bool:
+    """No key can be created until our team grants the add-on (the gate's cached state: no query when warm)."""
+    return not access_state(request.organization.pk).addon_active
 
 
 @require_GET
@@ -202,6 +210,10 @@ def _secret_response(request: HtmxHttpRequest, *, key: ApiKey, secret: str, rota
 @dashboard_view
 def key_create(request: HtmxHttpRequest) -> HttpResponse:
     require_manager(request)
+    if _keys_blocked(request):
+        # Refused here too, not only by the hidden button: a key is useless (402) until the add-on is granted.
+        template = "developer/key_create.html#addon-required" if request.htmx else "developer/key_create.html"
+        return render(request, template, {"keys_blocked": True}, status=409)
     if request.method == "GET":
         return _render_create_form(request, _create_form_context())
 
@@ -378,3 +390,81 @@ def audit(request: HtmxHttpRequest) -> HttpResponse:
     if request.htmx and request.htmx.target == "audit-more":
         return render(request, "developer/audit.html#audit-rows", context)
     return render(request, "developer/audit.html", context)
+
+
+# --- Developer Platform access -----------------------------------------------------------------------
+
+def _access_request_for(request: HttpRequest, request_id: str) -> AccessRequest:
+    """The access request with this public id in the acting organisation, or 404."""
+    access_request = AccessRequest.objects.filter(organization=request.organization, public_id=request_id).first()
+    if access_request is None:
+        raise Http404("No such access request.")
+    return access_request
+
+
+def _access_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+    organization = request.organization
+    requests = list(AccessRequest.objects.filter(organization=organization).select_related("requested_by")[:20])
+    open_request = next((r for r in requests if r.is_open), None)
+    return {
+        "state": access_state(organization.pk),
+        "addon": PlatformAddon.objects.filter(organization=organization).first(),
+        "wallet": Wallet.objects.filter(organization=organization).first(),
+        "open_request": open_request,
+        "latest_request": requests[0] if requests else None,
+        "approved_request": next((r for r in requests if r.status == AccessRequest.Status.APPROVED), None),
+        "history": [r for r in requests if r is not open_request],
+        "qualifying_plans": plan_list(QUALIFYING_PLANS),
+        "volume_choices": AccessRequest.Volume.choices,
+        "values": {"contact_email": request.user.email},
+        **extra,
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@dashboard_view
+def access(request: HtmxHttpRequest) -> HttpResponse:
+    """Where the organisation stands, and the form owners and admins use to ask for the add-on."""
+    if request.method == "GET":
+        return render(request, "developer/access.html", _access_context(request))
+    require_manager(request)
+    values = {name: request.POST.get(name, "") for name in ("intended_use", "expected_monthly_volume", "contact_email")}
+    try:
+        services.access_request_submit(
+            organization=request.organization, actor=request.user, intended_use=values["intended_use"],
+            expected_monthly_volume=values["expected_monthly_volume"], contact_email=values["contact_email"],
+        )
+    except ValidationError as exc:
+        return _render_access_form(request, values=values, errors=exc.message_dict, status=400)
+    except ServiceError as exc:
+        return _render_access_form(request, values=values, error=exc.message, status=exc.status)
+    messages.success(request, "Request sent. Our team will review it and e-mail "
+                              f"{values['contact_email'].strip()} with the decision.")
+    # A full page load, not a swap: the banner on top changes too.
+    return HttpResponseClientRedirect(reverse("developer:access")) if request.htmx else redirect("developer:access")
+
+
+def _render_access_form(request: HtmxHttpRequest, *, values: dict[str, str], status: int,
+                        errors: dict[str, list[str]] | None = None, error: str = "") -> HttpResponse:
+    context = _access_context(request, values=values, errors=errors or {}, error=error)
+    if request.htmx:
+        # app.js swaps 400/409 answers in (not 402): a refused request re-renders as a 409 form with the reason.
+        return render(request, "developer/access.html#request-form", context, status=400 if errors else 409)
+    if error:
+        # The page may show the pending request or the subscription notice instead of the form.
+        messages.error(request, error)
+    return render(request, "developer/access.html", context, status=status)
+
+
+@require_POST
+@dashboard_view
+def access_withdraw(request: HtmxHttpRequest, request_id: str) -> HttpResponse:
+    require_manager(request)
+    access_request = _access_request_for(request, request_id)
+    try:
+        services.access_request_withdraw(access_request=access_request, actor=request.user)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.info(request, "Request withdrawn. You can send a new one whenever you are ready.")
+    return redirect("developer:access")
