@@ -3,19 +3,34 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 from django.views import defaults
 
+import agents.urls
+import billing.urls
+import developer.api
 import developer.urls
+import phone.urls
+import webhooks.urls
 from developer.exceptions import json_error
 
 API_PREFIX = "api/public/v1/"
 
 api_patterns = [
     *developer.urls.api_urlpatterns,
+    *webhooks.urls.api_urlpatterns,
+    *phone.urls.api_urlpatterns,
+    *billing.urls.api_urlpatterns,
+    *agents.urls.api_urlpatterns,
+    path("openapi.json", developer.api.OpenApiDocument.as_view(), name="openapi"),
     *developer.urls.catch_all_api_urlpatterns,  # last: unknown routes answer in the envelope
 ]
 
 urlpatterns = [
     path(API_PREFIX, include(api_patterns)),
     path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("webhooks.urls")),
+    path("", include("phone.urls")),
+    path("", include("billing.urls")),
+    path("", include("agents.urls")),
     path("", include("developer.urls")),
 ]
 

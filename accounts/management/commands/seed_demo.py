@@ -14,6 +14,12 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         org = demo_organization()
         secret = demo_test_key(org)
+        # Phone data (calls, transcripts, texts...) through phone's services, so events fire as for real traffic.
+        from phone.demo import demo_phone_seed
+
+        traffic = demo_phone_seed(org)
+        if traffic is not None:
+            self.stdout.write(f"  Demo phone data: {traffic}.")
         base = f"http://127.0.0.1:{opts['port']}"
         self.stdout.write(
             "\n"

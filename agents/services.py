@@ -1,0 +1,806 @@
+"""Every state change of custom tools, agents and data-collection fields, plus routing and the
+simulated hand-off. The public API, the dashboard and the admin call these functions, so
+validation and the audit trail are the same whichever door is used.
+
+Input arrives as the wire's camelCase mapping (the dashboard builds the same mapping from its
+form); bad input raises ``ValidationError({"camelCaseField": [...]})`` naming every bad field at
+once, and nothing is half-written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+
+from accounts.errors import ServiceError
+from accounts.models import Organization
+from accounts.services import audit_record
+from phone.models import KnowledgeBase
+from webhooks import outbound
+
+from . import routing
+from .invocation import (  # noqa: F401 — re-exported: the one invocation service
+    InvocationMismatch,
+    ToolResult,
+    invocations_expire,
+    invocations_prune,
+    tool_invocation_run,
+    tool_invoke,
+    tool_invoke_enqueue,
+)
+from .models import (
+    MASK,
+    MAX_TIMEOUT_SECONDS,
+    MIN_TIMEOUT_SECONDS,
+    Agent,
+    AgentKnowledgeBase,
+    AgentTool,
+    CustomTool,
+    DataCollectionField,
+    ToolInvocation,
+)
+from .schemas import check_schema, example_arguments
+from .signing_secrets import (  # noqa: F401
+    secrets_reencrypt,
+    signing_secret_for,
+    signing_secret_reveal,
+    signing_secret_rotate,
+)
+
+if TYPE_CHECKING:
+    from accounts.services import Actor
+
+MAX_TOOLS_PER_ORGANIZATION = 50
+MAX_AGENTS_PER_ORGANIZATION = 20
+MAX_DATA_FIELDS_PER_ORGANIZATION = 100
+MAX_DESCRIPTION_LENGTH = 1024
+MAX_INSTRUCTIONS_LENGTH = 8000
+MAX_HINTS, MAX_HINT_LENGTH = 50, 100
+MAX_CHOICES, MAX_CHOICE_LENGTH = 50, 100
+MAX_SECRET_LENGTH = 4096
+
+TOOL_NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+AGENT_KEY_RE = re.compile(r"[a-z][a-z0-9_-]{0,39}")
+FIELD_KEY_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+HEADER_NAME_RE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}")
+# Names the AI already knows as built-in abilities; a custom tool named like one would be ambiguous.
+RESERVED_TOOL_NAMES = frozenset({
+    "send_payment_link", "book_appointment", "transfer_call", "search_knowledge", "hand_off", "end_call",
+    "take_message",
+})
+# Headers the platform sets on every call; a credential header must not replace them.
+RESERVED_AUTH_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection", "content-type",
+                                   "accept", "user-agent"})
+_UNSET: Any = object()
+
+
+# ---------------------------------------------------------------------------------------------
+# Input helpers
+
+
+class _Errors:
+    """Collects field errors so a request hears about every bad field at once."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, list[str]] = {}
+
+    def add(self, name: str, message: str) -> None:
+        self.fields.setdefault(name, []).append(message)
+
+    def run(self, name: str, check: Callable[[], Any]) -> Any:
+        try:
+            return check()
+        except ValidationError as exc:
+            for key, messages in exc.message_dict.items():
+                for message in messages:
+                    self.add(key if key != "__all__" else name, message)
+            return _UNSET
+
+    def raise_if_any(self) -> None:
+        if self.fields:
+            raise ValidationError(self.fields)
+
+
+def _save_unique(obj: Any, *, taken: Callable[[], bool], conflict: dict[str, list[str]]) -> None:
+    """Save. A unique constraint hit by a concurrent request becomes the same 400 the check gives
+    when the value is now taken; any other constraint is a 409 to retry."""
+    try:
+        with transaction.atomic():
+            obj.save()
+    except IntegrityError:
+        if taken():
+            raise ValidationError(conflict) from None
+        raise ServiceError("Another change to the same records happened at the same moment; try again.",
+                           code="CONFLICT", status=409) from None
+
+
+def _reject_unknown(data: Mapping[str, Any], allowed: Sequence[str], prefix: str = "") -> None:
+    unknown = [name for name in data if name not in allowed]
+    if unknown:
+        raise ValidationError({f"{prefix}{name}": [f"Unknown field. Allowed: {', '.join(allowed)}."]
+                               for name in unknown})
+
+
+def _required_text(data: Mapping[str, Any], name: str, *, max_length: int, label: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError({name: [f"Give the {label}."]})
+    value = value.strip()
+    if len(value) > max_length:
+        raise ValidationError({name: [f"At most {max_length} characters."]})
+    return value
+
+
+def _bool(data: Mapping[str, Any], name: str, wire: str | None = None) -> bool:
+    value = data.get(name)
+    if not isinstance(value, bool):
+        raise ValidationError({wire or name: ["Must be true or false."]})
+    return value
+
+
+def _id_list(value: Any, name: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValidationError({name: ["Must be an array of id strings."]})
+    return list(dict.fromkeys(value))  # duplicates collapse, order kept
+
+
+# ---------------------------------------------------------------------------------------------
+# Custom tools
+
+TOOL_FIELDS = ("name", "description", "inputSchema", "endpointUrl", "auth", "timeoutSeconds", "enabled")
+AUTH_FIELDS = {
+    CustomTool.AuthType.NONE: ("type",),
+    CustomTool.AuthType.BEARER: ("type", "token"),
+    CustomTool.AuthType.HEADER: ("type", "headerName", "value"),
+    CustomTool.AuthType.BASIC: ("type", "username", "password"),
+}
+_AUTH_SECRET_FIELD = {CustomTool.AuthType.BEARER: "token", CustomTool.AuthType.HEADER: "value",
+                      CustomTool.AuthType.BASIC: "password"}
+
+
+def schema_problem_field(path: str) -> str:
+    return f"inputSchema.{path}" if path else "inputSchema"
+
+
+def _clean_tool_name(value: Any) -> str:
+    if not isinstance(value, str) or not TOOL_NAME_RE.fullmatch(value):
+        raise ValidationError({"name": ["Use snake_case: lowercase letters, digits and underscores, starting with a "
+                                         "letter, at most 64 characters (e.g. lookup_order)."]})
+    if value in RESERVED_TOOL_NAMES:
+        raise ValidationError({"name": [f"“{value}” is the name of a built-in ability; choose another name."]})
+    return value
+
+
+def _clean_schema(value: Any) -> dict[str, Any]:
+    problem = check_schema(value)
+    if problem is not None:
+        raise ValidationError({schema_problem_field(problem.path): [problem.message]})
+    return value
+
+
+def tool_schema_check(schema: Any) -> dict[str, Any]:
+    """Raise the ValidationError a save would raise for this schema (the editor's inline check)."""
+    return _clean_schema(schema)
+
+
+def _clean_endpoint_url(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError({"endpointUrl": ["Give the public https URL the AI should call."]})
+    value = value.strip()
+    try:
+        outbound.validate_url(value)
+    except outbound.OutboundRefused as exc:
+        raise ValidationError({"endpointUrl": [exc.reason[:1].upper() + exc.reason[1:] + "."]}) from None
+    return value
+
+
+def _clean_timeout(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not MIN_TIMEOUT_SECONDS <= value <= MAX_TIMEOUT_SECONDS:
+        raise ValidationError({"timeoutSeconds": [
+            f"Must be a whole number of seconds from {MIN_TIMEOUT_SECONDS} to {MAX_TIMEOUT_SECONDS}."]})
+    return value
+
+
+@dataclass(frozen=True)
+class _Auth:
+    type: str
+    header_name: str = ""
+    username: str = ""
+    secret: str | None = None  # None: keep the stored secret
+
+
+def _header_safe(value: str) -> bool:
+    return value.isascii() and all(32 <= ord(c) < 127 for c in value)
+
+
+def _clean_auth(value: Any, *, current: CustomTool | None) -> _Auth:
+    """Validate an auth object. A secret left out (or sent back masked) keeps the stored one,
+    as long as the type is unchanged, so a client can round-trip what GET returned."""
+    if value is None:
+        return _Auth(type=CustomTool.AuthType.NONE)
+    if not isinstance(value, dict):
+        raise ValidationError({"auth": ['Must be an object such as {"type": "bearer", "token": "…"}.']})
+    auth_type = value.get("type")
+    if auth_type not in AUTH_FIELDS:
+        raise ValidationError({"auth.type": [f"Must be one of: {', '.join(AUTH_FIELDS)}."]})
+    _reject_unknown(value, AUTH_FIELDS[auth_type], prefix="auth.")
+    errors = _Errors()
+    header_name = username = ""
+    if auth_type == CustomTool.AuthType.HEADER:
+        header_name = value.get("headerName")
+        if not isinstance(header_name, str) or not HEADER_NAME_RE.fullmatch(header_name):
+            errors.add("auth.headerName", "Give a valid HTTP header name, e.g. X-Api-Key.")
+        elif header_name.lower() in RESERVED_AUTH_HEADERS or header_name.lower().startswith("x-aip-"):
+            errors.add("auth.headerName", f"{header_name} is set by AI Phone 360 on every call; choose another header.")
+    if auth_type == CustomTool.AuthType.BASIC:
+        username = value.get("username")
+        if not isinstance(username, str) or not username or ":" in username or len(username) > 200 \
+                or not _header_safe(username):
+            errors.add("auth.username", "Give a user name of printable ASCII without a colon (at most 200 characters).")
+
+    secret: str | None = None
+    secret_field = _AUTH_SECRET_FIELD.get(auth_type)
+    if secret_field:
+        given = value.get(secret_field)
+        keeps = current is not None and current.auth_type == auth_type and current.auth_secret_encrypted
+        if (given is None or (isinstance(given, str) and given.startswith(MASK))) and keeps:
+            secret = None
+        elif not isinstance(given, str) or not given:
+            errors.add(f"auth.{secret_field}", "Give the secret to send.")
+        elif len(given) > MAX_SECRET_LENGTH or not _header_safe(given):
+            errors.add(f"auth.{secret_field}",
+                       f"Must be printable ASCII of at most {MAX_SECRET_LENGTH} characters.")
+        else:
+            secret = given
+    errors.raise_if_any()
+    return _Auth(type=auth_type, header_name=header_name or "", username=username or "",
+                 secret=secret if secret_field else "")
+
+
+def _apply_auth(tool: CustomTool, auth: _Auth) -> None:
+    tool.auth_type, tool.auth_header_name, tool.auth_username = auth.type, auth.header_name, auth.username
+    if auth.secret is not None:
+        tool.set_auth_secret(auth.secret)
+
+
+def _clean_tool(data: Mapping[str, Any], *, organization: Organization, current: CustomTool | None) -> dict[str, Any]:
+    if not isinstance(data, Mapping):
+        raise ValidationError({"body": ["Expected a JSON object."]})
+    _reject_unknown(data, TOOL_FIELDS)
+    errors = _Errors()
+    cleaned: dict[str, Any] = {}
+    creating = current is None
+    checks: dict[str, Callable[[Any], Any]] = {
+        "name": _clean_tool_name,
+        "description": lambda v: _required_text({"description": v}, "description",
+                                                max_length=MAX_DESCRIPTION_LENGTH, label="description"),
+        "inputSchema": _clean_schema,
+        "endpointUrl": _clean_endpoint_url,
+        "timeoutSeconds": _clean_timeout,
+        "enabled": lambda v: _bool({"enabled": v}, "enabled"),
+        "auth": lambda v: _clean_auth(v, current=current),
+    }
+    for name, check in checks.items():
+        if name in data:
+            value = errors.run(name, lambda check=check, name=name: check(data[name]))
+            if value is not _UNSET:
+                cleaned[name] = value
+        elif creating and name in ("name", "description", "inputSchema", "endpointUrl"):
+            errors.add(name, "This field is required.")
+    if "name" in cleaned and _name_taken(organization, cleaned["name"], current):
+        errors.add("name", f"A tool named {cleaned['name']} already exists in this business.")
+    errors.raise_if_any()
+    return cleaned
+
+
+def _name_taken(organization: Organization, name: str, exclude: CustomTool | None = None) -> bool:
+    tools = CustomTool.objects.filter(organization=organization, name=name)
+    return tools.exclude(pk=exclude.pk).exists() if exclude else tools.exists()
+
+
+@transaction.atomic
+def tool_create(*, organization: Organization, data: Mapping[str, Any], actor: Actor) -> CustomTool:
+    cleaned = _clean_tool(data, organization=organization, current=None)
+    Organization.objects.select_for_update().filter(pk=organization.pk).first()  # serialise the count
+    if CustomTool.objects.filter(organization=organization).count() >= MAX_TOOLS_PER_ORGANIZATION:
+        raise ServiceError(f"A business can have at most {MAX_TOOLS_PER_ORGANIZATION} custom tools; delete one "
+                           "you no longer use.")
+    tool = CustomTool(
+        organization=organization, name=cleaned["name"], description=cleaned["description"],
+        input_schema=cleaned["inputSchema"], endpoint_url=cleaned["endpointUrl"],
+        timeout_seconds=cleaned.get("timeoutSeconds", MAX_TIMEOUT_SECONDS), enabled=cleaned.get("enabled", True),
+    )
+    _apply_auth(tool, cleaned.get("auth", _Auth(type=CustomTool.AuthType.NONE)))
+    _save_unique(tool, taken=lambda: _name_taken(tool.organization, tool.name, tool),
+                 conflict={"name": [f"A tool named {tool.name} already exists in this business."]})
+    signing_secret_for(organization=organization)  # the receiver needs it before the first call
+    audit_record(organization=organization, actor=actor, action="tool.created", target=tool,
+                 metadata={"name": tool.name, "endpointUrl": tool.endpoint_url, "auth": tool.auth_type})
+    return tool
+
+
+@transaction.atomic
+def tool_update(*, tool: CustomTool, data: Mapping[str, Any], actor: Actor) -> CustomTool:
+    tool = CustomTool.objects.select_for_update().get(pk=tool.pk)
+    cleaned = _clean_tool(data, organization=tool.organization, current=tool)
+    changes = []
+    for wire, attr in (("name", "name"), ("description", "description"), ("inputSchema", "input_schema"),
+                       ("endpointUrl", "endpoint_url"), ("timeoutSeconds", "timeout_seconds"), ("enabled", "enabled")):
+        if wire in cleaned and cleaned[wire] != getattr(tool, attr):
+            setattr(tool, attr, cleaned[wire])
+            changes.append(wire)
+    if "auth" in cleaned:
+        auth: _Auth = cleaned["auth"]
+        if (auth.type, auth.header_name, auth.username) != (tool.auth_type, tool.auth_header_name,
+                                                           tool.auth_username) or auth.secret is not None:
+            _apply_auth(tool, auth)
+            changes.append("auth")
+    if changes:
+        _save_unique(tool, taken=lambda: _name_taken(tool.organization, tool.name, tool),
+                     conflict={"name": [f"A tool named {tool.name} already exists in this business."]})
+        # Field names only: the audit trail must never hold a credential.
+        audit_record(organization=tool.organization, actor=actor, action="tool.updated", target=tool,
+                     metadata={"changes": changes})
+    return tool
+
+
+@transaction.atomic
+def tool_delete(*, tool: CustomTool, actor: Actor) -> None:
+    """Delete a tool; refused while an agent is limited to it (its list would silently mean "all")."""
+    users = list(Agent.objects.filter(agenttool__tool=tool).order_by("agent_key").values_list("agent_key", flat=True))
+    if users:
+        raise ServiceError(f"The agent(s) {', '.join(users)} are limited to this tool; remove it from them first.",
+                           code="CONFLICT", status=409)
+    audit_record(organization=tool.organization, actor=actor, action="tool.deleted", target=tool,
+                 metadata={"name": tool.name})
+    tool.delete()
+
+
+def tool_test_invoke(*, tool: CustomTool, arguments: Any, actor: Actor) -> ToolInvocation:
+    """The dashboard's Test tool: a real call in test mode (flagged, never billed), queued for the
+    tools worker pool so the web process never waits on the endpoint."""
+    invocation = tool_invoke_enqueue(tool=tool, arguments=arguments, call_session_id=f"test_{tool.public_id}",
+                                     mode="test", source=ToolInvocation.Source.DASHBOARD)
+    audit_record(organization=tool.organization, actor=actor, action="tool.tested", target=tool,
+                 metadata={"invocation": invocation.invocation_id})
+    return invocation
+
+
+# ---------------------------------------------------------------------------------------------
+# Agents
+
+AGENT_FIELDS = ("agentKey", "displayName", "instructions", "matchHints", "tools", "knowledgeBaseIds", "isDefault",
+                "enabled")
+AGENT_TOOL_FIELDS = ("useCustomToolIds", "allowPayments", "allowBooking", "allowTransfer", "allowKnowledgeSearch")
+_TOOL_FLAGS = {"allowPayments": "allow_payments", "allowBooking": "allow_booking", "allowTransfer": "allow_transfer",
+               "allowKnowledgeSearch": "allow_knowledge_search"}
+
+
+def _clean_agent_key(value: Any) -> str:
+    if not isinstance(value, str) or not AGENT_KEY_RE.fullmatch(value):
+        raise ValidationError({"agentKey": ["Use a lowercase id: letters, digits, - and _, starting with a letter, "
+                                            "at most 40 characters (e.g. billing)."]})
+    return value
+
+
+def clean_match_hints(value: Any) -> list[str]:
+    """Trimmed, non-empty phrases; duplicates (after normalising case, punctuation and word forms) dropped."""
+    if not isinstance(value, list) or not all(isinstance(h, str) for h in value):
+        raise ValidationError({"matchHints": ["Must be an array of phrases."]})
+    hints: list[str] = []
+    seen: set[tuple[str, ...]] = set()
+    for index, raw in enumerate(value):
+        hint = " ".join(raw.split())
+        if len(hint) > MAX_HINT_LENGTH:
+            raise ValidationError({f"matchHints[{index}]": [f"At most {MAX_HINT_LENGTH} characters."]})
+        words = routing.normalise(hint)
+        if not words:
+            raise ValidationError({f"matchHints[{index}]": ["Must contain at least one word."]})
+        if words not in seen:
+            seen.add(words)
+            hints.append(hint)
+    if len(hints) > MAX_HINTS:
+        raise ValidationError({"matchHints": [f"At most {MAX_HINTS} hints."]})
+    return hints
+
+
+def _owned(model: type, organization: Organization, ids: list[str], field_name: str, noun: str) -> list[Any]:
+    """The rows with these public ids, all of this business; else a 400 naming each foreign id."""
+    found = {row.public_id: row for row in model.objects.filter(organization=organization, public_id__in=ids)}
+    missing = {f"{field_name}[{i}]": [f"No {noun} with id '{pid}' exists in this business."]
+               for i, pid in enumerate(ids) if pid not in found}
+    if missing:
+        raise ValidationError(missing)
+    return [found[pid] for pid in ids]
+
+
+def _clean_agent_tools(value: Any, organization: Organization) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValidationError({"tools": ["Must be an object with useCustomToolIds and the allow… switches."]})
+    _reject_unknown(value, AGENT_TOOL_FIELDS, prefix="tools.")
+    errors = _Errors()
+    cleaned: dict[str, Any] = {}
+    if "useCustomToolIds" in value:
+        ids = errors.run("tools.useCustomToolIds",
+                         lambda: _id_list(value["useCustomToolIds"], "tools.useCustomToolIds"))
+        if ids is not _UNSET:
+            tools = errors.run("tools.useCustomToolIds",
+                               lambda: _owned(CustomTool, organization, ids, "tools.useCustomToolIds", "custom tool"))
+            if tools is not _UNSET:
+                cleaned["useCustomToolIds"] = tools
+    for wire in _TOOL_FLAGS:
+        if wire in value:
+            flag = errors.run(f"tools.{wire}", lambda wire=wire: _bool(value, wire, f"tools.{wire}"))
+            if flag is not _UNSET:
+                cleaned[wire] = flag
+    errors.raise_if_any()
+    return cleaned
+
+
+def _clean_agent(data: Mapping[str, Any], *, organization: Organization, current: Agent | None) -> dict[str, Any]:
+    if not isinstance(data, Mapping):
+        raise ValidationError({"body": ["Expected a JSON object."]})
+    _reject_unknown(data, AGENT_FIELDS)
+    errors = _Errors()
+    cleaned: dict[str, Any] = {}
+    checks: dict[str, Callable[[Any], Any]] = {
+        "agentKey": _clean_agent_key,
+        "displayName": lambda v: _required_text({"displayName": v}, "displayName", max_length=100,
+                                                label="name callers and staff see"),
+        "instructions": lambda v: _required_text({"instructions": v}, "instructions",
+                                                 max_length=MAX_INSTRUCTIONS_LENGTH, label="agent's instructions"),
+        "matchHints": clean_match_hints,
+        "tools": lambda v: _clean_agent_tools(v, organization),
+        "knowledgeBaseIds": lambda v: _owned(KnowledgeBase, organization, _id_list(v, "knowledgeBaseIds"),
+                                             "knowledgeBaseIds", "knowledge base"),
+        "isDefault": lambda v: _bool({"isDefault": v}, "isDefault"),
+        "enabled": lambda v: _bool({"enabled": v}, "enabled"),
+    }
+    for name, check in checks.items():
+        if name in data:
+            value = errors.run(name, lambda check=check, name=name: check(data[name]))
+            if value is not _UNSET:
+                cleaned[name] = value
+        elif current is None and name in ("agentKey", "displayName", "instructions"):
+            errors.add(name, "This field is required.")
+    if "agentKey" in cleaned and _key_taken(organization, cleaned["agentKey"], current):
+        errors.add("agentKey", f"An agent with key {cleaned['agentKey']} already exists in this business.")
+    errors.raise_if_any()
+    return cleaned
+
+
+def _make_only_default(agent: Agent) -> Agent | None:
+    """Unset every other default of the business; returns the agent that was default before.
+
+    Runs under the organisation's row lock, so concurrent "make default" requests queue up and the
+    last one wins; the partial unique index backs this at the database level.
+    """
+    previous = Agent.objects.filter(organization_id=agent.organization_id, is_default=True).exclude(pk=agent.pk).first()
+    if previous is not None:
+        Agent.objects.filter(pk=previous.pk).update(is_default=False)
+    return previous
+
+
+def _apply_agent(agent: Agent, cleaned: dict[str, Any]) -> list[str]:
+    changes = []
+    for wire, attr in (("agentKey", "agent_key"), ("displayName", "display_name"), ("instructions", "instructions"),
+                       ("matchHints", "match_hints"), ("isDefault", "is_default"), ("enabled", "enabled")):
+        if wire in cleaned and cleaned[wire] != getattr(agent, attr):
+            setattr(agent, attr, cleaned[wire])
+            changes.append(wire)
+    for wire, attr in _TOOL_FLAGS.items():
+        if wire in cleaned.get("tools", {}) and cleaned["tools"][wire] != getattr(agent, attr):
+            setattr(agent, attr, cleaned["tools"][wire])
+            changes.append(f"tools.{wire}")
+    return changes
+
+
+def _set_relations(agent: Agent, cleaned: dict[str, Any], *, creating: bool) -> list[str]:
+    changes = []
+    tools = cleaned.get("tools", {}).get("useCustomToolIds")
+    current_tools = set() if creating else set(agent.custom_tools.values_list("pk", flat=True))
+    if tools is not None and (creating or {t.pk for t in tools} != current_tools):
+        AgentTool.objects.filter(agent=agent).delete()
+        AgentTool.objects.bulk_create([AgentTool(agent=agent, tool=t) for t in tools])
+        changes.append("tools.useCustomToolIds")
+    bases = cleaned.get("knowledgeBaseIds")
+    current_bases = set() if creating else set(agent.knowledge_bases.values_list("pk", flat=True))
+    if bases is not None and (creating or {b.pk for b in bases} != current_bases):
+        AgentKnowledgeBase.objects.filter(agent=agent).delete()
+        AgentKnowledgeBase.objects.bulk_create([AgentKnowledgeBase(agent=agent, knowledge_base=b) for b in bases])
+        changes.append("knowledgeBaseIds")
+    return [c for c in changes if not creating]
+
+
+def _key_taken(organization: Organization, key: str, exclude: Agent | None = None) -> bool:
+    agents = Agent.objects.filter(organization=organization, agent_key=key)
+    return agents.exclude(pk=exclude.pk).exists() if exclude else agents.exists()
+
+
+@transaction.atomic
+def agent_create(*, organization: Organization, data: Mapping[str, Any], actor: Actor) -> Agent:
+    cleaned = _clean_agent(data, organization=organization, current=None)
+    Organization.objects.select_for_update().filter(pk=organization.pk).first()
+    if Agent.objects.filter(organization=organization).count() >= MAX_AGENTS_PER_ORGANIZATION:
+        raise ServiceError(f"A business can have at most {MAX_AGENTS_PER_ORGANIZATION} agents.")
+    agent = Agent(organization=organization, match_hints=[])
+    _apply_agent(agent, cleaned)
+    previous = _make_only_default(agent) if agent.is_default else None
+    _save_unique(agent, taken=lambda: _key_taken(agent.organization, agent.agent_key, agent),
+                 conflict={"agentKey": [f"An agent with key {agent.agent_key} already exists in this business."]})
+    _set_relations(agent, cleaned, creating=True)
+    audit_record(organization=organization, actor=actor, action="agent.created", target=agent,
+                 metadata={"agentKey": agent.agent_key, "isDefault": agent.is_default})
+    if previous is not None:
+        audit_record(organization=organization, actor=actor, action="agent.default_changed", target=agent,
+                     metadata={"previous": previous.public_id})
+    return agent
+
+
+@transaction.atomic
+def agent_update(*, agent: Agent, data: Mapping[str, Any], actor: Actor) -> Agent:
+    organization = agent.organization
+    cleaned = _clean_agent(data, organization=organization, current=agent)
+    # The organisation's row lock orders every default change of the business.
+    Organization.objects.select_for_update().filter(pk=organization.pk).first()
+    agent = Agent.objects.select_for_update().get(pk=agent.pk)
+    becoming_default = cleaned.get("isDefault") is True and not agent.is_default
+    changes = _apply_agent(agent, cleaned)
+    previous = _make_only_default(agent) if becoming_default else None
+    changes += _set_relations(agent, cleaned, creating=False)
+    if changes:
+        _save_unique(agent, taken=lambda: _key_taken(agent.organization, agent.agent_key, agent),
+                     conflict={"agentKey": [f"An agent with key {agent.agent_key} already exists in this business."]})
+        audit_record(organization=organization, actor=actor, action="agent.updated", target=agent,
+                     metadata={"changes": changes})
+    if becoming_default:
+        audit_record(organization=organization, actor=actor, action="agent.default_changed", target=agent,
+                     metadata={"previous": previous.public_id if previous else None})
+    return agent
+
+
+@transaction.atomic
+def agent_delete(*, agent: Agent, actor: Actor) -> None:
+    """Delete an agent with its own data fields."""
+    audit_record(organization=agent.organization, actor=actor, action="agent.deleted", target=agent,
+                 metadata={"agentKey": agent.agent_key, "wasDefault": agent.is_default})
+    agent.delete()
+
+
+# ---------------------------------------------------------------------------------------------
+# Who greets, and where a sentence goes
+
+BUILT_IN_GREETER = "Built-in AI agent"
+
+
+@dataclass(frozen=True)
+class GreeterStatus:
+    """Who answers calls. ``warning`` is set when a configuration probably isn't what was meant."""
+
+    agent: Agent | None  # the default agent, when there is one and it is enabled
+    uses_built_in: bool
+    message: str
+    warning: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.agent.display_name if self.agent else BUILT_IN_GREETER
+
+
+def greeter_status(*, organization: Organization) -> GreeterStatus:
+    """The documented fallback: without an enabled default agent the built-in agent greets every
+    call and hands off to enabled specialists exactly as a default agent would."""
+    agents = list(Agent.objects.filter(organization=organization))
+    if not agents:
+        return GreeterStatus(None, True, "No agents are defined, so the built-in AI agent handles every call.")
+    default = next((a for a in agents if a.is_default), None)
+    if default is None:
+        return GreeterStatus(None, True, f"{BUILT_IN_GREETER} greets callers and hands off to specialists.",
+                             warning="No agent is marked as the default greeter, so the built-in AI agent greets "
+                                     "every call and hands off to enabled specialists by their match hints. Make one "
+                                     "agent the default to choose the greeter yourself.")
+    if not default.enabled:
+        return GreeterStatus(None, True, f"{BUILT_IN_GREETER} greets callers and hands off to specialists.",
+                             warning=f"The default agent “{default.display_name}” is disabled, so the built-in AI "
+                                     "agent greets every call instead and hands off to enabled specialists. Enable it "
+                                     "or make another agent the default.")
+    return GreeterStatus(default, False, f"{default.display_name} greets every call and hands off to specialists.")
+
+
+def agent_profiles(agents: QuerySet[Agent] | Sequence[Agent]) -> list[routing.AgentProfile]:
+    return [routing.AgentProfile(key=a.agent_key, display_name=a.display_name, match_hints=tuple(a.match_hints),
+                                 enabled=a.enabled, is_default=a.is_default) for a in agents]
+
+
+def route_utterance(*, organization: Organization, text: Any) -> routing.RoutingDecision:
+    """Which enabled specialist of the business takes a call in which the caller said ``text``."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValidationError({"text": ["Type what the caller says."]})
+    if len(text) > 1000:
+        raise ValidationError({"text": ["At most 1,000 characters."]})
+    agents = Agent.objects.filter(organization=organization).order_by("agent_key")
+    return routing.route(text, agent_profiles(agents))
+
+
+def agent_tools(agent: Agent) -> list[CustomTool]:
+    """The enabled custom tools this agent may call (an empty selection means all of them)."""
+    chosen = list(agent.custom_tools.filter(enabled=True).order_by("name"))
+    if chosen or AgentTool.objects.filter(agent=agent).exists():
+        return chosen
+    return list(CustomTool.objects.filter(organization_id=agent.organization_id, enabled=True).order_by("name"))
+
+
+@dataclass
+class HandoffTrace:
+    """What happened in a simulated call, step by step, for the call simulator and its log."""
+
+    greeter: str
+    decision: routing.RoutingDecision
+    specialist: Agent | None = None
+    tool: CustomTool | None = None
+    result: ToolResult | None = None
+    steps: list[str] = field(default_factory=list)
+
+
+def handoff_simulate(*, organization: Organization, utterance: str, call_session_id: str, mode: str = "test",
+                     tool_name: str | None = None, arguments: dict[str, Any] | None = None) -> HandoffTrace:
+    """caller → greeter → specialist → tool call, as the call simulator plays it.
+
+    Runs the real router and the real invocation (in ``mode``, test by default, so it is flagged
+    and never billed). Without ``tool_name`` the specialist's first enabled tool is used, with
+    example arguments built from its schema. Call it from a worker, never from a web request.
+    """
+    status = greeter_status(organization=organization)
+    decision = route_utterance(organization=organization, text=utterance)
+    trace = HandoffTrace(greeter=status.name, decision=decision, steps=[
+        f"Caller: “{utterance}”", f"{status.name} answers.", decision.reason])
+    if decision.agent_key is None:
+        return trace
+    trace.specialist = Agent.objects.get(organization=organization, agent_key=decision.agent_key)
+    trace.steps.append(f"{trace.specialist.display_name} takes the call.")
+    tools = agent_tools(trace.specialist)
+    if tool_name is not None:
+        tools = [t for t in tools if t.name == tool_name]
+    if not tools:
+        trace.steps.append("No custom tool is available to this agent, so no tool is called.")
+        return trace
+    trace.tool = tools[0]
+    args = arguments if arguments is not None else example_arguments(trace.tool.input_schema)
+    trace.result = tool_invoke(tool=trace.tool, arguments=args, call_session_id=call_session_id, mode=mode,
+                               source=ToolInvocation.Source.SIMULATOR)
+    outcome = "answered" if trace.result.ok else f"failed ({trace.result.error_code})"
+    trace.steps.append(f"{trace.specialist.display_name} calls {trace.tool.name}: {outcome}.")
+    return trace
+
+
+# ---------------------------------------------------------------------------------------------
+# Data-collection fields
+
+DATA_FIELD_FIELDS = ("key", "label", "type", "choices", "required", "agentId")
+
+
+def _clean_choices(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(c, str) and c.strip() for c in value):
+        raise ValidationError({"choices": ["Must be an array of non-empty strings."]})
+    choices = list(dict.fromkeys(c.strip() for c in value))
+    if not choices:
+        raise ValidationError({"choices": ["A choice field needs at least one choice."]})
+    if len(choices) > MAX_CHOICES or any(len(c) > MAX_CHOICE_LENGTH for c in choices):
+        raise ValidationError({"choices": [f"At most {MAX_CHOICES} choices of {MAX_CHOICE_LENGTH} characters."]})
+    return choices
+
+
+def _clean_field_key(value: Any) -> str:
+    if not isinstance(value, str) or not FIELD_KEY_RE.fullmatch(value):
+        raise ValidationError({"key": ["Use snake_case: lowercase letters, digits and underscores, starting with a "
+                                       "letter (e.g. invoice_number)."]})
+    return value
+
+
+def _clean_field_type(value: Any) -> str:
+    types = DataCollectionField.FieldType.values
+    if value not in types:
+        raise ValidationError({"type": [f"Must be one of: {', '.join(types)}."]})
+    return value
+
+
+def _clean_field_agent(value: Any, organization: Organization) -> Agent | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError({"agentId": ["Must be an agent id or null."]})
+    agent = Agent.objects.filter(organization=organization, public_id=value).first()
+    if agent is None:
+        raise ValidationError({"agentId": [f"No agent with id '{value}' exists in this business."]})
+    return agent
+
+
+def _clean_data_field(data: Mapping[str, Any], *, organization: Organization,
+                      current: DataCollectionField | None) -> dict[str, Any]:
+    if not isinstance(data, Mapping):
+        raise ValidationError({"body": ["Expected a JSON object."]})
+    _reject_unknown(data, DATA_FIELD_FIELDS)
+    errors = _Errors()
+    cleaned: dict[str, Any] = {}
+    checks: dict[str, Callable[[Any], Any]] = {
+        "key": _clean_field_key,
+        "label": lambda v: _required_text({"label": v}, "label", max_length=100, label="label"),
+        "type": _clean_field_type,
+        "choices": _clean_choices,
+        "required": lambda v: _bool({"required": v}, "required"),
+        "agentId": lambda v: _clean_field_agent(v, organization),
+    }
+    for name, check in checks.items():
+        if name in data:
+            value = errors.run(name, lambda check=check, name=name: check(data[name]))
+            if value is not _UNSET:
+                cleaned[name] = value
+        elif current is None and name in ("key", "label"):
+            errors.add(name, "This field is required.")
+    if "key" in cleaned and _field_key_taken(organization, cleaned["key"], current):
+        errors.add("key", f"A field with key {cleaned['key']} already exists in this business.")
+    errors.raise_if_any()
+    field_type = cleaned.get("type", current.type if current else DataCollectionField.FieldType.TEXT)
+    if field_type == DataCollectionField.FieldType.CHOICE:
+        if not cleaned.get("choices", current.choices if current else []):
+            raise ValidationError({"choices": ["A choice field needs its choices."]})
+    elif cleaned.get("choices"):
+        raise ValidationError({"choices": ["Only a choice field has choices."]})
+    elif "type" in cleaned:
+        cleaned["choices"] = []  # leaving the choice type drops the old choices
+    return cleaned
+
+
+def _field_key_taken(organization: Organization, key: str, exclude: DataCollectionField | None = None) -> bool:
+    fields = DataCollectionField.objects.filter(organization=organization, key=key)
+    return fields.exclude(pk=exclude.pk).exists() if exclude else fields.exists()
+
+
+@transaction.atomic
+def data_field_create(*, organization: Organization, data: Mapping[str, Any], actor: Actor) -> DataCollectionField:
+    cleaned = _clean_data_field(data, organization=organization, current=None)
+    Organization.objects.select_for_update().filter(pk=organization.pk).first()
+    if DataCollectionField.objects.filter(organization=organization).count() >= MAX_DATA_FIELDS_PER_ORGANIZATION:
+        raise ServiceError(f"A business can have at most {MAX_DATA_FIELDS_PER_ORGANIZATION} data-collection fields.")
+    data_field = DataCollectionField(
+        organization=organization, key=cleaned["key"], label=cleaned["label"],
+        type=cleaned.get("type", DataCollectionField.FieldType.TEXT), choices=cleaned.get("choices", []),
+        required=cleaned.get("required", False), agent=cleaned.get("agentId"),
+    )
+    _save_unique(data_field, taken=lambda: _field_key_taken(data_field.organization, data_field.key, data_field),
+                 conflict={"key": [f"A field with key {data_field.key} already exists in this business."]})
+    audit_record(organization=organization, actor=actor, action="data_field.created", target=data_field,
+                 metadata={"key": data_field.key, "agent": data_field.agent.public_id if data_field.agent else None})
+    return data_field
+
+
+@transaction.atomic
+def data_field_update(*, data_field: DataCollectionField, data: Mapping[str, Any], actor: Actor) -> DataCollectionField:
+    data_field = (DataCollectionField.objects.select_for_update(of=("self",)).select_related("agent")
+                  .get(pk=data_field.pk))
+    cleaned = _clean_data_field(data, organization=data_field.organization, current=data_field)
+    changes = []
+    for wire, attr in (("key", "key"), ("label", "label"), ("type", "type"), ("choices", "choices"),
+                       ("required", "required"), ("agentId", "agent")):
+        if wire in cleaned and cleaned[wire] != getattr(data_field, attr):
+            setattr(data_field, attr, cleaned[wire])
+            changes.append(wire)
+    if changes:
+        _save_unique(data_field, taken=lambda: _field_key_taken(data_field.organization, data_field.key, data_field),
+                     conflict={"key": [f"A field with key {data_field.key} already exists in this business."]})
+        audit_record(organization=data_field.organization, actor=actor, action="data_field.updated",
+                     target=data_field, metadata={"changes": changes})
+    return data_field
+
+
+@transaction.atomic
+def data_field_delete(*, data_field: DataCollectionField, actor: Actor) -> None:
+    audit_record(organization=data_field.organization, actor=actor, action="data_field.deleted", target=data_field,
+                 metadata={"key": data_field.key})
+    data_field.delete()

@@ -1,0 +1,88 @@
+"""The business's tool-call signing secret: created on first use, revealed to managers, rotated.
+
+Every tool call carries ``X-AIP-Signature: t=…,v1=…`` made exactly like a webhook signature
+(webhooks/signing.py), with this ``whsec_`` secret, so one verification routine serves both.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Organization
+from accounts.services import audit_record
+from webhooks.signing import generate_secret
+
+from . import crypto
+from .models import CustomTool, ToolSigningSecret
+
+if TYPE_CHECKING:
+    from accounts.services import Actor
+
+# How long the previous secret keeps signing after a rotation, so receivers can switch over.
+ROTATION_OVERLAPS: dict[str, timedelta] = {"now": timedelta(0), "24h": timedelta(hours=24)}
+
+
+def signing_secret_for(*, organization: Organization) -> ToolSigningSecret:
+    """The organisation's secret, created the first time anything needs it."""
+    found = ToolSigningSecret.objects.filter(organization=organization).first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            return ToolSigningSecret.objects.create(organization=organization,
+                                                    secret_encrypted=crypto.encrypt(generate_secret()))
+    except IntegrityError:  # created concurrently: use that one
+        return ToolSigningSecret.objects.get(organization=organization)
+
+
+def signing_secret_reveal(*, organization: Organization, actor: Actor) -> str:
+    """The current secret in full, for an owner or admin; every reveal is audited."""
+    secret = signing_secret_for(organization=organization)
+    audit_record(organization=organization, actor=actor, action="tool.signing_secret_revealed", target=organization)
+    return secret.secret
+
+
+@transaction.atomic
+def signing_secret_rotate(*, organization: Organization, actor: Actor,
+                          overlap: str = "24h") -> tuple[ToolSigningSecret, str]:
+    """Issue a new secret; the old one keeps signing alongside it for ``overlap``."""
+    if overlap not in ROTATION_OVERLAPS:
+        raise ValidationError({"overlap": [f"Must be one of: {', '.join(ROTATION_OVERLAPS)}."]})
+    current = signing_secret_for(organization=organization)
+    current = ToolSigningSecret.objects.select_for_update().get(pk=current.pk)
+    now = timezone.now()
+    new_secret = generate_secret()
+    if ROTATION_OVERLAPS[overlap]:
+        current.previous_secret_encrypted = current.secret_encrypted
+        current.previous_expires_at = now + ROTATION_OVERLAPS[overlap]
+    else:
+        current.previous_secret_encrypted, current.previous_expires_at = "", None
+    current.secret_encrypted = crypto.encrypt(new_secret)
+    current.rotated_at = now
+    current.save()
+    audit_record(organization=organization, actor=actor, action="tool.signing_secret_rotated", target=organization,
+                 metadata={"overlap": overlap})
+    return current, new_secret
+
+
+def secrets_reencrypt() -> int:
+    """Re-encrypt every stored tool credential and signing secret under the current
+    FIELD_ENCRYPTION_KEY (after moving the old key to FIELD_ENCRYPTION_OLD_KEYS); returns the count."""
+    count = 0
+    with transaction.atomic():
+        for tool in CustomTool.objects.select_for_update().exclude(auth_secret_encrypted=""):
+            tool.auth_secret_encrypted = crypto.reencrypt(tool.auth_secret_encrypted)
+            tool.save(update_fields=["auth_secret_encrypted"])
+            count += 1
+        for record in ToolSigningSecret.objects.select_for_update():
+            record.secret_encrypted = crypto.reencrypt(record.secret_encrypted)
+            if record.previous_secret_encrypted:
+                record.previous_secret_encrypted = crypto.reencrypt(record.previous_secret_encrypted)
+            record.save(update_fields=["secret_encrypted", "previous_secret_encrypted"])
+            count += 1
+    return count

@@ -1,0 +1,84 @@
+"""At most one default agent per business, even when several requests make different agents default at once."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.db import connection
+
+from accounts.models import Organization
+from agents.models import Agent
+from agents.services import agent_create, agent_update
+from tests.conftest import is_postgres
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.postgres,
+    pytest.mark.skipif(not is_postgres(), reason="needs PostgreSQL (set DATABASE_URL) for real concurrent transactions"),
+]
+
+THREADS = 8
+
+
+@pytest.fixture(autouse=True)
+def _seeded_plans(transactional_db: Any) -> None:
+    """A transactional test truncates every table afterwards, the plans seeded by migrations included."""
+    importlib.import_module("billing.migrations.0002_seed_plans").seed(apps, None)
+
+ROUNDS = 5
+
+
+def test_concurrent_make_default_requests_leave_exactly_one_default(org: Organization) -> None:
+    agents = [agent_create(organization=org, data={"agentKey": f"agent{i}", "displayName": f"Agent {i}",
+                                                   "instructions": "Help."}, actor=None) for i in range(THREADS)]
+    errors: list[BaseException] = []
+
+    for _ in range(ROUNDS):
+        barrier = threading.Barrier(THREADS)
+
+        def make_default(agent: Agent) -> None:
+            try:
+                barrier.wait()
+                agent_update(agent=agent, data={"isDefault": True}, actor=None)
+            except BaseException as exc:  # reported below, with the others
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=make_default, args=(a,)) for a in agents]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+
+        assert errors == []
+        defaults = list(Agent.objects.filter(organization=org, is_default=True))
+        assert len(defaults) == 1, defaults
+
+
+def test_concurrent_creates_of_default_agents_leave_exactly_one_default(org: Organization) -> None:
+    barrier = threading.Barrier(THREADS)
+    errors: list[Any] = []
+
+    def create(i: int) -> None:
+        try:
+            barrier.wait()
+            agent_create(organization=org, data={"agentKey": f"greeter{i}", "displayName": "Greeter",
+                                                 "instructions": "Greet.", "isDefault": True}, actor=None)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    assert Agent.objects.filter(organization=org).count() == THREADS
+    assert Agent.objects.filter(organization=org, is_default=True).count() == 1
