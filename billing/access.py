@@ -26,8 +26,11 @@ class AccessState:
     has_credits: bool
 
 
+ACCESS_CACHE_PREFIX = "access:v1:"
+
+
 def access_cache_key(organization_id: int) -> str:
-    return f"access:v1:{organization_id}"
+    return f"{ACCESS_CACHE_PREFIX}{organization_id}"
 
 
 def load_access_state(organization_id: int) -> AccessState:

@@ -228,6 +228,11 @@ REQUEST_LOG_FLUSH_SECONDS = env.float("REQUEST_LOG_FLUSH_SECONDS", default=2.0)
 REQUEST_LOG_BATCH_SIZE = env.int("REQUEST_LOG_BATCH_SIZE", default=500)
 REQUEST_LOG_MAX_BUFFER = env.int("REQUEST_LOG_MAX_BUFFER", default=100_000)
 REQUEST_LOG_REDIS_KEY = env.str("REQUEST_LOG_REDIS_KEY", default="developer:request-log")
+# "memory" (default): each process buffers and flushes itself — no Redis round trip on the request path;
+# "redis": one shared list, which survives a SIGKILLed process at the cost of a round trip per request.
+REQUEST_LOG_BUFFER = env.str("REQUEST_LOG_BUFFER", default="memory")
+if REQUEST_LOG_BUFFER not in ("memory", "redis"):
+    raise ImproperlyConfigured("REQUEST_LOG_BUFFER must be 'memory' or 'redis'.")
 
 # Outbound HTTP (webhooks, tools): loopback receivers are allowed only in tests and the demo.
 OUTBOUND_ALLOW_LOOPBACK = env.bool("OUTBOUND_ALLOW_LOOPBACK", default=False)

@@ -15,6 +15,8 @@ from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
+from billing.access import ACCESS_CACHE_PREFIX
+
 from . import fastcache
 from .exceptions import ApiKeyRequired, InvalidApiKey, RateLimitExceeded
 from .keys import hash_secret, mode_of
@@ -58,16 +60,30 @@ def principal_for(key: ApiKey) -> KeyPrincipal:
     )
 
 
-def lookup_principal(secret: str) -> KeyPrincipal | None:
+LAST_USED_CLAIM_PREFIX = "apikey:used:"
+
+
+def read_key(secret: str) -> fastcache.KeyRead | None:
+    """The key's principal, from the cache (with the gate state when Redis has it) or the database."""
     key_hash = hash_secret(secret)
-    principal = fastcache.get(key_cache_key(key_hash))
-    if principal is None:
-        key = ApiKey.objects.filter(key_hash=key_hash).first()
-        if key is None:
-            return None
-        principal = principal_for(key)
-        fastcache.set(key_cache_key(key_hash), principal, settings.API_KEY_CACHE_SECONDS)
-    return principal
+    read = fastcache.read_key(
+        key_cache_key(key_hash), access_prefix=ACCESS_CACHE_PREFIX, claim_prefix=LAST_USED_CLAIM_PREFIX,
+        claim_timeout=int(settings.API_KEY_LAST_USED_RESOLUTION.total_seconds()),
+    )
+    if read is not None:
+        return read
+    key = ApiKey.objects.filter(key_hash=key_hash).first()
+    if key is None:
+        return None
+    principal = principal_for(key)
+    fastcache.set_key(key_cache_key(key_hash), principal, organization_id=key.organization_id, key_id=key.pk,
+                      timeout=settings.API_KEY_CACHE_SECONDS)
+    return fastcache.KeyRead(principal, None, None)
+
+
+def lookup_principal(secret: str) -> KeyPrincipal | None:
+    read = read_key(secret) if mode_of(secret) else None
+    return read.principal if read is not None else None
 
 
 def client_ip(request: Request) -> str:
@@ -102,12 +118,12 @@ class ApiKeyAuthentication(BaseAuthentication):
         secret = presented_secret(request)
         if not secret:
             raise ApiKeyRequired()
-        principal = lookup_principal(secret) if mode_of(secret) else None
-        now = timezone.now()
-        if principal is None or not principal.usable(now):
+        read = read_key(secret) if mode_of(secret) else None
+        if read is None or not read.principal.usable(timezone.now()):
             _record_failed_attempt(request)
             raise InvalidApiKey()
-        return principal, principal
+        request._request.key_read = read  # the gate uses what came back in the same round trip
+        return read.principal, read.principal
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'

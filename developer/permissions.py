@@ -13,18 +13,23 @@ from django.utils import timezone
 from billing.access import access_cache_key, refresh_access_state
 
 from . import fastcache
-from .models import ApiKey
+from .authentication import LAST_USED_CLAIM_PREFIX
 from .exceptions import BusinessSuspended, InsufficientScope, PlatformAddonRequired, SubscriptionRequired
+from .models import ApiKey
 
 
 class AccessGate(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         key = request.auth
-        # One round trip reads the gate state and claims this minute's last-used write for the key.
-        state, first_use_this_minute = fastcache.get_and_claim(
-            access_cache_key(key.organization_id), f"apikey:used:{key.id}",
-            int(settings.API_KEY_LAST_USED_RESOLUTION.total_seconds()),
-        )
+        read = getattr(request._request, "key_read", None)
+        if read is not None and read.claimed is not None:
+            # Redis already returned the gate state and the last-used claim with the key.
+            state, first_use_this_minute = read.access_state, read.claimed
+        else:
+            state, first_use_this_minute = fastcache.get_and_claim(
+                access_cache_key(key.organization_id), f"{LAST_USED_CLAIM_PREFIX}{key.id}",
+                int(settings.API_KEY_LAST_USED_RESOLUTION.total_seconds()),
+            )
         if state is None:
             state = refresh_access_state(key.organization_id)
         if first_use_this_minute:

@@ -3,11 +3,11 @@
 `RequestLogMiddleware` measures each request under the API prefix and pushes one small dict onto a
 buffer; a flush turns buffered entries into `RequestLog` rows with one `bulk_create` per batch.
 
-Buffers:
-- no Redis: an in-process deque, flushed by a daemon thread every REQUEST_LOG_FLUSH_SECONDS or as
+Buffers (REQUEST_LOG_BUFFER):
+- "memory", the default: an in-process deque, flushed by a daemon thread every REQUEST_LOG_FLUSH_SECONDS or as
   soon as REQUEST_LOG_BATCH_SIZE entries are waiting, and at interpreter exit. A process killed
   with SIGKILL loses at most its last unflushed second of logs; that is the price of "no Redis".
-- Redis (settings.REDIS_URL): one list shared by every web process. A flush moves a batch
+- "redis" (with settings.REDIS_URL): one list shared by every web process, costing a round trip per request. A flush moves a batch
   atomically onto a private "processing" list, inserts it, then deletes that list, so an entry is
   always either waiting, being inserted, or in the table. A flusher that died mid-batch leaves its
   processing list behind; the next flush inserts it again.
@@ -207,7 +207,8 @@ def _buffer_for(redis_url: str, key: str, max_entries: int) -> MemoryBuffer | Re
 
 
 def buffer() -> MemoryBuffer | RedisBuffer:
-    return _buffer_for(settings.REDIS_URL, settings.REQUEST_LOG_REDIS_KEY, settings.REQUEST_LOG_MAX_BUFFER)
+    redis_url = settings.REDIS_URL if settings.REQUEST_LOG_BUFFER == "redis" else ""
+    return _buffer_for(redis_url, settings.REQUEST_LOG_REDIS_KEY, settings.REQUEST_LOG_MAX_BUFFER)
 
 
 # --- flushing ----------------------------------------------------------------------------------------

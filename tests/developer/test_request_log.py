@@ -328,7 +328,8 @@ def test_concurrent_redis_claims_never_hand_out_an_entry_twice(redis_buffer: Any
 
 @pytest.mark.redis
 @needs_redis
-def test_api_requests_go_through_the_redis_list_when_configured(api: ApiClient, org: Any) -> None:
+def test_api_requests_go_through_the_redis_list_when_configured(api: ApiClient, org: Any, settings: Any) -> None:
+    settings.REQUEST_LOG_BUFFER = "redis"
     assert isinstance(request_log.buffer(), request_log.RedisBuffer)
     response = api.get("/keys")
     assert len(request_log.buffer()) == 1 and not RequestLog.objects.exists()
