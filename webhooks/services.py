@@ -213,7 +213,7 @@ def endpoint_delete(*, endpoint: Endpoint, actor: Actor) -> None:
 @transaction.atomic
 def endpoint_rotate_secret(*, endpoint: Endpoint, overlap: object, actor: Actor) -> tuple[Endpoint, str]:
     """Issue a new secret; the current one keeps signing (alongside) until the overlap ends."""
-    if overlap not in SECRET_OVERLAPS:
+    if not isinstance(overlap, str) or overlap not in SECRET_OVERLAPS:  # a JSON object is unhashable
         raise ValidationError({"overlap": [f"Must be one of: {', '.join(SECRET_OVERLAPS)}."]})
     endpoint = Endpoint.objects.select_for_update().get(pk=endpoint.pk)
     now = timezone.now()
@@ -444,10 +444,15 @@ def _claim_many(delivery_ids: list[int], *, now: datetime) -> list[_Claim]:
                               request_headers=headers, request_body=delivery.event.body, started_at=now)
             claims.append(_Claim(delivery=delivery, attempt=attempt, headers=headers))
         Attempt.objects.bulk_create([claim.attempt for claim in claims])
+        # Metered when the requests are about to leave: every attempt counts, including retries. One
+        # usage record per organisation and mode for the whole batch (the attempts are created in this
+        # same transaction, so the batch reference is exactly as idempotent as a per-attempt one).
+        batches: dict[tuple[int, str], list[_Claim]] = {}
         for claim in claims:
-            # Metered when the request is about to leave: every attempt counts, including retries.
-            record_usage(organization=claim.delivery.organization, metric="webhook_attempts", quantity=1,
-                         mode=claim.delivery.event.mode, reference=f"webhook-attempt:{claim.attempt.public_id}")
+            batches.setdefault((claim.delivery.organization_id, claim.delivery.event.mode), []).append(claim)
+        for (_, mode), batch in batches.items():
+            record_usage(organization=batch[0].delivery.organization, metric="webhook_attempts",
+                         quantity=len(batch), mode=mode, reference=f"webhook-attempt:{batch[0].attempt.public_id}")
     return claims
 
 
