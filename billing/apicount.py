@@ -59,6 +59,8 @@ return 0
 
 
 class RedisApiCounter:
+    pending_key = _PENDING
+
     def __init__(self, url: str) -> None:
         import redis
 

@@ -18,7 +18,9 @@ from django.conf import settings
 
 _US = 1_000_000
 
-# KEYS[1] bucket; ARGV period_us, limit, cost. Uses Redis' clock so every process agrees on "now".
+# KEYS[1] bucket, KEYS[2] optional counter hash; ARGV period_us, limit, cost, counter field.
+# Uses Redis' clock so every process agrees on "now". When the request is allowed and a counter is
+# given, it is incremented in the same round trip (billing's API-request counter).
 _GCRA_LUA = """
 local period = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
@@ -35,6 +37,7 @@ end
 if cost > 0 then
   redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1)
 end
+if KEYS[2] then redis.call('HINCRBY', KEYS[2], ARGV[4], 1) end
 return {1, math.floor((period - (new_tat - now)) / interval), 0, new_tat - now, now}
 """
 
@@ -70,7 +73,10 @@ class LocalLimiter:
         self._lock = threading.Lock()
         self._tats: dict[str, int] = {}
 
-    def hit(self, bucket: str, *, limit: int, period: int = 60, cost: int = 1) -> Decision:
+    def hit(self, bucket: str, *, limit: int, period: int = 60, cost: int = 1,
+            count_in: tuple[str, str] | None = None) -> Decision:
+        if count_in is not None:
+            raise ValueError("counting in the limiter needs Redis")
         now = time.time_ns() // 1000
         with self._lock:
             decision, tat = _decide(self._tats.get(bucket, now), now, limit=limit, period_us=period * _US, cost=cost)
@@ -92,10 +98,14 @@ class RedisLimiter:
         self._client = redis.Redis.from_url(url)
         self._script = self._client.register_script(_GCRA_LUA)
 
-    def hit(self, bucket: str, *, limit: int, period: int = 60, cost: int = 1) -> Decision:
-        allowed, remaining, retry_us, reset_us, now_us = self._script(
-            keys=[f"rl:{bucket}"], args=[period * _US, limit, cost]
-        )
+    def hit(self, bucket: str, *, limit: int, period: int = 60, cost: int = 1,
+            count_in: tuple[str, str] | None = None) -> Decision:
+        """`count_in=(hash, field)`: HINCRBY that field when the hit is allowed, in the same round trip."""
+        keys, args = [f"rl:{bucket}"], [period * _US, limit, cost]
+        if count_in is not None:
+            keys.append(count_in[0])
+            args.append(count_in[1])
+        allowed, remaining, retry_us, reset_us, now_us = self._script(keys=keys, args=args)
         return Decision(bool(allowed), limit, int(remaining), int(retry_us) / _US, int(reset_us) / _US, int(now_us) / _US)
 
     def reset(self) -> None:

@@ -5,6 +5,8 @@ from typing import Any
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
+from billing.metering import api_request_counter
+
 from .exceptions import RateLimitExceeded
 from .ratelimit import limiter
 
@@ -14,8 +16,13 @@ class KeyRateThrottle(BaseThrottle):
 
     def allow_request(self, request: Request, view: Any) -> bool:
         limit = max(1, request.access_state.rate_limit_per_minute)
-        decision = limiter().hit(f"key:{request.auth.id}", limit=limit)
+        # With Redis, billing's request counter rides in the limiter's round trip (a request refused
+        # for credits right after this is not billed, so it is not counted).
+        proceeds = not (request.auth.is_live and not request.access_state.has_credits)
+        count_in = api_request_counter(request.auth) if proceeds else None
+        decision = limiter().hit(f"key:{request.auth.id}", limit=limit, count_in=count_in)
         request._request.rate_limit = decision
+        request._request.api_request_counted = count_in is not None and decision.allowed
         if not decision.allowed:
             raise RateLimitExceeded(decision.retry_after)
         return True
