@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from datetime import timezone as dt_timezone
+from typing import Any, ClassVar
 
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularJSONAPIView
@@ -16,6 +17,7 @@ from rest_framework.views import APIView
 
 from . import services
 from .exceptions import ResourceNotFound, ValidationFailed
+from .input_checks import NUL_MESSAGE, nul_paths
 from .models import ApiKey
 from .openapi import LIST_PARAMETERS
 from .public import PublicApiView, ok
@@ -81,21 +83,43 @@ class KeyRotateSerializer(serializers.Serializer):
                                           help_text="How long the old key keeps working.")
 
 
-def json_body(request: Request) -> dict[str, Any]:
-    """The parsed JSON object body (DRF raises VALIDATION_ERROR on malformed JSON)."""
+def json_body(request: Request, *, fields: Iterable[str] | None = None) -> dict[str, Any]:
+    """The parsed JSON object body (DRF raises VALIDATION_ERROR on malformed JSON).
+
+    With `fields`, any other field is refused, so a misspelt optional field (`expires_at`) is an error
+    rather than silently ignored. Views whose service checks unknown fields itself pass none.
+    """
     data = request.data
     if not isinstance(data, dict):
         raise ValidationFailed("The request body must be a JSON object.", fields={"body": ["Expected a JSON object."]})
+    unknown = sorted(set(data) - set(fields)) if fields is not None else []
+    if unknown:
+        raise ValidationFailed(fields={name: ["Unknown field."] for name in unknown})
+    bad = nul_paths(data)
+    if bad:
+        raise ValidationFailed(fields={path: [NUL_MESSAGE] for path in bad})
     return data
 
 
 def parse_optional_datetime(value: Any, field: str) -> datetime | None:
     if value in (None, ""):
         return None
-    parsed = parse_datetime(value) if isinstance(value, str) else None
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:  # well formed but impossible, e.g. 12:99
+        parsed = None
     if parsed is None:
         raise ValidationFailed(fields={field: ["Must be an ISO 8601 date-time, e.g. 2026-12-31T23:59:59Z."]})
-    return parsed if parsed.tzinfo else timezone.make_aware(parsed, timezone.utc)
+    return in_utc(parsed if parsed.tzinfo else parsed.replace(tzinfo=dt_timezone.utc))  # no offset: UTC
+
+
+def in_utc(moment: datetime) -> datetime:
+    """An aware date-time in UTC. PostgreSQL refuses offsets beyond ±15:59, which ISO 8601 allows; a moment
+    within hours of year 1 or 9999 that UTC cannot hold becomes the first or last instant it can."""
+    try:
+        return moment.astimezone(dt_timezone.utc)
+    except OverflowError:
+        return (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=dt_timezone.utc)
 
 
 class _KeyView(PublicApiView):
@@ -117,7 +141,7 @@ class KeyListCreate(_KeyView):
     @extend_schema(operation_id="createKey", summary="Create an API key (the secret is returned once)",
                    request=KeyCreateSerializer, responses={201: ApiKeyWithSecretSerializer})
     def post(self, request: Request) -> Response:
-        body = json_body(request)
+        body = json_body(request, fields=("name", "mode", "scopes", "expiresAt"))
         actor = self.acting_key()
         key, secret = services.api_key_create(
             organization=actor.organization, name=body.get("name"), mode=body.get("mode"), scopes=body.get("scopes"),
@@ -143,7 +167,7 @@ class KeyRotate(_KeyView):
     @extend_schema(operation_id="rotateKey", summary="Rotate an API key with a grace window",
                    request=KeyRotateSerializer, responses={201: RotatedKeySerializer})
     def post(self, request: Request, key_id: str) -> Response:
-        body = json_body(request)
+        body = json_body(request, fields=("gracePeriod",))
         old = self.key_for(key_id)
         new, secret = services.api_key_rotate(key=old, grace=body.get("gracePeriod"), actor=self.acting_key())
         old.refresh_from_db()
@@ -154,11 +178,21 @@ class KeyRotate(_KeyView):
 
 
 class OpenApiDocument(SpectacularJSONAPIView):
-    """The OpenAPI description, public like the docs it describes."""
+    """The OpenAPI description, public like the docs it describes.
+
+    Generated once per process: it changes only with a deploy, and each generation costs a tenth of a
+    second of CPU that anyone could ask for without a key.
+    """
 
     authentication_classes: list = []
     permission_classes: list = []
     throttle_classes: list = []
+    _document: ClassVar[dict[str, Any] | None] = None
+
+    def _get_schema_response(self, request: Request) -> Response:
+        if OpenApiDocument._document is None:
+            OpenApiDocument._document = super()._get_schema_response(request).data
+        return Response(OpenApiDocument._document, headers={"Content-Disposition": 'inline; filename="openapi.json"'})
 
 
 class UnknownRoute(APIView):

@@ -24,6 +24,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Agents", "agents:agents"),
     NavItem("Usage", "billing:usage"),
     NavItem("Access", "developer:access"),
+    NavItem("API reference", "developer:docs"),
     NavItem("Audit log", "developer:audit", managers_only=True),
 )
 

@@ -12,7 +12,8 @@ from rest_framework.views import APIView
 
 from billing.metering import count_api_request
 
-from .exceptions import InsufficientCredits, ResourceNotFound
+from .exceptions import InsufficientCredits, ResourceNotFound, ValidationFailed
+from .input_checks import NUL_MESSAGE, nul_query_parameters
 
 
 class PublicApiView(APIView):
@@ -30,6 +31,9 @@ class PublicApiView(APIView):
         super().initial(request, *args, **kwargs)
         if request.auth.is_live and not request.access_state.has_credits:
             raise InsufficientCredits()
+        bad = nul_query_parameters(request.query_params)
+        if bad:
+            raise ValidationFailed(fields={name: [NUL_MESSAGE] for name in bad})
 
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -46,7 +50,8 @@ class PublicApiView(APIView):
         return model.objects.filter(organization_id=self.request.auth.organization_id)
 
     def get_owned(self, queryset: QuerySet, public_id: str, what: str = "resource") -> Any:
-        obj = queryset.filter(public_id=public_id).first()
+        # No id contains NUL, and PostgreSQL cannot even compare text holding one.
+        obj = queryset.filter(public_id=public_id).first() if "\x00" not in public_id else None
         if obj is None:
             raise ResourceNotFound(f"No {what} with id '{public_id}' exists in this organization.")
         return obj

@@ -353,13 +353,13 @@ def entry_for(request: HttpRequest, response: HttpResponse, *, started_at: datet
         "request_id": getattr(request, "request_id", None) or f"req_{uuid.uuid4().hex[:22]}",
         "at": started_at.isoformat(),
         "method": request.method or "",
-        "path": request.path[:500],
+        "path": request.path[:500].replace("\x00", "\ufffd"),  # PostgreSQL text cannot hold NUL
         "query": scrub_query(request.META.get("QUERY_STRING", "")),
         "status": response.status_code,
         "error_code": _error_code(response),
         "latency_ms": round(latency_ms, 2),
         "ip": client_ip(request),
-        "ua": request.META.get("HTTP_USER_AGENT", "")[:200],
+        "ua": request.META.get("HTTP_USER_AGENT", "")[:200].replace("\x00", "\ufffd"),
     }
     principal = getattr(request, "auth", None)
     if principal is not None and hasattr(principal, "organization_id"):

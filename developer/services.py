@@ -137,7 +137,7 @@ def api_key_revoke(*, key: ApiKey, actor: Actor) -> ApiKey:
 @transaction.atomic
 def api_key_rotate(*, key: ApiKey, grace: object, actor: Actor) -> tuple[ApiKey, str]:
     """Issue a replacement with the same name, mode and scopes; the old key works until the grace ends."""
-    if grace not in GRACE_PERIODS:
+    if not isinstance(grace, str) or grace not in GRACE_PERIODS:  # a JSON object is unhashable
         raise ValidationError({"gracePeriod": [f"Must be one of: {', '.join(GRACE_PERIODS)}."]})
     key = ApiKey.objects.select_for_update().get(pk=key.pk)
     _ensure_key_may_grant(actor, mode=key.mode, scopes=key.scopes)

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -17,8 +18,10 @@ from developer.api import iso, json_body
 from developer.exceptions import ResourceNotFound, ValidationFailed
 from developer.idempotency import idempotent
 from developer.models import ApiKey
+from developer.openapi import IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, LIST_PARAMETERS, error_response
 from developer.public import PublicApiView, ok
 
+from . import api_schema as docs
 from . import recording_urls, services
 from .date_ranges import InvalidDateRange, parse_date_range
 from .models import Call, Contact, Direction, Message, Recording, SmsOptOut, TranscriptTurn
@@ -46,6 +49,10 @@ class CallList(_PhoneView):
     required_scope = "read:calls"
     cursor_field = "started_at"
 
+    @extend_schema(operation_id="listCalls", summary="List calls (newest first)",
+                   parameters=[*LIST_PARAMETERS, docs.DIRECTION_PARAMETER, docs.DATE_RANGE_PARAMETER,
+                               docs.SEARCH_PARAMETER],
+                   responses=docs.CallSerializer(many=True))
     def get(self, request: Request) -> Response:
         organization = self.organization()
         calls = self.org_queryset(Call).select_related("contact").annotate(
@@ -78,6 +85,8 @@ class _CallView(_PhoneView):
 class CallDetail(_CallView):
     required_scope = "read:calls"
 
+    @extend_schema(operation_id="getCall", summary="One call in full (voicemail and appointments included)",
+                   responses=docs.CallDetailSerializer)
     def get(self, request: Request, call_id: str) -> Response:
         return ok(call_detail_json(self.call_for(call_id)))
 
@@ -85,6 +94,9 @@ class CallDetail(_CallView):
 class CallTranscript(_CallView):
     required_scope = "read:transcripts"
 
+    @extend_schema(operation_id="getCallTranscript", summary="The call's transcript (speaker-attributed turns)",
+                   description="404 RESOURCE_NOT_FOUND while the call has no transcript yet (`hasTranscript`).",
+                   responses=docs.TranscriptSerializer)
     def get(self, request: Request, call_id: str) -> Response:
         call = self.call_for(call_id)
         turns = list(call.turns.order_by("position"))
@@ -97,6 +109,9 @@ class CallTranscript(_CallView):
 class CallRecording(_CallView):
     required_scope = "read:recordings"
 
+    @extend_schema(operation_id="getCallRecording", summary="A signed, expiring URL of the call's recording",
+                   description="404 RESOURCE_NOT_FOUND when the call has no recording (`hasRecording`).",
+                   responses=docs.RecordingSerializer)
     def get(self, request: Request, call_id: str) -> Response:
         call = self.call_for(call_id)
         recording = Recording.objects.filter(call=call).first()
@@ -127,6 +142,8 @@ def _with_opt_out(contacts: QuerySet) -> QuerySet:
 class ContactListCreate(_PhoneView):
     required_scope = {"GET": "read:contacts", "POST": "write:contacts"}
 
+    @extend_schema(operation_id="listContacts", summary="List contacts (newest first)",
+                   parameters=[*LIST_PARAMETERS, docs.SEARCH_PARAMETER], responses=docs.ContactSerializer(many=True))
     def get(self, request: Request) -> Response:
         contacts = _with_opt_out(self.org_queryset(Contact))
         term = self.search_term()
@@ -134,6 +151,8 @@ class ContactListCreate(_PhoneView):
             contacts = contacts.search(term, region=services.organization_region(self.organization()))
         return self.paginate(contacts, contact_json)
 
+    @extend_schema(operation_id="createContact", summary="Create a contact", request=docs.ContactCreateSerializer,
+                   examples=[docs.CREATE_CONTACT_EXAMPLE], responses={201: docs.ContactSerializer})
     def post(self, request: Request) -> Response:
         contact = services.contact_create(organization=self.organization(), data=json_body(request),
                                           mode=request.auth.mode)
@@ -147,9 +166,12 @@ class ContactDetail(_PhoneView):
         return self.get_owned(_with_opt_out(self.org_queryset(Contact)).select_related("organization"),
                               contact_id, "contact")
 
+    @extend_schema(operation_id="getContact", summary="One contact", responses=docs.ContactSerializer)
     def get(self, request: Request, contact_id: str) -> Response:
         return ok(contact_json(self.contact_for(contact_id)))
 
+    @extend_schema(operation_id="updateContact", summary="Update a contact", request=docs.ContactUpdateSerializer,
+                   examples=[docs.UPDATE_CONTACT_EXAMPLE], responses=docs.ContactSerializer)
     def patch(self, request: Request, contact_id: str) -> Response:
         contact = services.contact_update(contact=self.contact_for(contact_id), data=json_body(request),
                                           mode=request.auth.mode)
@@ -161,6 +183,27 @@ class ContactDetail(_PhoneView):
 class MessageCreate(_PhoneView):
     required_scope = "write:sms"
 
+    @extend_schema(
+        operation_id="sendMessage", summary="Send an SMS from the business's number",
+        description="Runs the same compliance checks as the app (opt-outs, quiet hours) before anything is sent. "
+                    "With a test key nothing is sent or charged: the message is validated, checked and stored "
+                    "flagged `test`. Pass an `Idempotency-Key` so a retry never sends twice.",
+        parameters=[IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED], request=docs.SendMessageSerializer,
+        examples=[docs.SEND_MESSAGE_EXAMPLE],
+        responses={
+            201: docs.MessageSerializer,
+            409: error_response("A request with this Idempotency-Key is still being processed; retry after it "
+                                "finishes.", "IDEMPOTENCY_KEY_IN_USE"),
+            422: error_response(
+                "Refused: the Idempotency-Key was used for a different request, the recipient opted out, it is "
+                "inside the business's quiet hours, the business has no number that can text, or the carrier "
+                "refused the message. Nothing was sent or charged.",
+                "IDEMPOTENCY_KEY_REUSED", services.OPTED_OUT, services.QUIET_HOURS, services.NO_SMS_NUMBER,
+                "SMS_REJECTED"),
+            502: error_response("The carrier could not be reached; nothing was charged. Retry later with the same "
+                                "Idempotency-Key.", "SMS_CARRIER_UNAVAILABLE"),
+        },
+    )
     @idempotent
     def post(self, request: Request) -> Response:
         message = services.sms_send(organization=self.organization(), data=json_body(request),
@@ -178,9 +221,16 @@ class MessageCreate(_PhoneView):
 class AiConfigView(_PhoneView):
     required_scope = {"GET": "read:usage", "PATCH": "manage:config"}
 
+    @extend_schema(operation_id="getConfig", summary="The AI config (a curated subset)",
+                   responses=docs.AiConfigSerializer)
     def get(self, request: Request) -> Response:
         return ok(ai_config_json(services.ai_config_for(organization=self.organization())))
 
+    @extend_schema(operation_id="updateConfig", summary="Update the AI config's safe subset",
+                   description="Language, time zone, call-handling mode, greeting, business hours, voicemail, the "
+                               "HELP reply and SMS quiet hours. Payment, spam and PII settings are refused (400).",
+                   request=docs.AiConfigUpdateSerializer, examples=[docs.UPDATE_CONFIG_EXAMPLE],
+                   responses=docs.AiConfigSerializer)
     def patch(self, request: Request) -> Response:
         actor = ApiKey.objects.get(pk=request.auth.id)
         config = services.ai_config_update(organization=self.organization(), data=json_body(request), actor=actor)

@@ -55,9 +55,12 @@ def _bound(text: str, zone: ZoneInfo, *, upper: bool) -> datetime.datetime:
     except ValueError:
         day = None
     if day is not None:
-        if upper:
-            return _midnight(day + datetime.timedelta(days=1), zone) - datetime.timedelta(microseconds=1)
-        return _midnight(day, zone)
+        try:
+            if upper:
+                return _midnight(day + datetime.timedelta(days=1), zone) - datetime.timedelta(microseconds=1)
+            return _midnight(day, zone)
+        except OverflowError:  # the day after 9999-12-31
+            return _utc_edge(day.year)
     if "T" in text and " " in text:  # an unencoded '+' of a UTC offset arrives in a query string as a space
         text = text.replace(" ", "+")
     try:
@@ -66,7 +69,16 @@ def _bound(text: str, zone: ZoneInfo, *, upper: bool) -> datetime.datetime:
         raise InvalidDateRange(f"'{text[:40]}' is not a valid date or date-time. {HELP}") from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
-    return moment
+    # In UTC: PostgreSQL refuses offsets beyond ±15:59, which ISO 8601 (and fromisoformat) allow.
+    try:
+        return moment.astimezone(datetime.timezone.utc)
+    except OverflowError:  # within hours of year 1 or 9999
+        return _utc_edge(moment.year)
+
+
+def _utc_edge(year: int) -> datetime.datetime:
+    """The first or last instant a date-time can hold, for a bound at the very edge of the calendar."""
+    return (datetime.datetime.min if year == 1 else datetime.datetime.max).replace(tzinfo=datetime.timezone.utc)
 
 
 def _midnight(day: datetime.date, zone: ZoneInfo) -> datetime.datetime:

@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from developer.api import iso, json_body, parse_optional_datetime
 from developer.exceptions import ValidationFailed
 from developer.models import ApiKey
+from developer.openapi import LIST_PARAMETERS, error_response
 from developer.public import PublicApiView, ok
 
+from . import api_schema as docs
 from . import services
 from .events import EVENT_TYPES, TEST_EVENT_TYPE
 from .models import Attempt, Delivery, Endpoint
@@ -106,15 +109,25 @@ class _WebhookView(PublicApiView):
         return self.get_owned(self.deliveries_of(endpoint), delivery_id, "delivery")
 
 
+_ENDPOINT_DISABLED = error_response("The endpoint is disabled; enable it first.", "ENDPOINT_DISABLED")
+
+
 class WebhookListCreate(_WebhookView):
+    @extend_schema(operation_id="listWebhooks", summary="List webhook endpoints (with 24-hour health)",
+                   parameters=LIST_PARAMETERS, responses=docs.WebhookEndpointSerializer(many=True))
     def get(self, request: Request) -> Response:
         paginator = self.pagination_class()
         rows = paginator.paginate_queryset(self.org_queryset(Endpoint), request, view=self)
         health = services.endpoints_health(rows)
         return paginator.get_paginated_response([endpoint_json(e, health[e.pk]) for e in rows])
 
+    @extend_schema(operation_id="createWebhook", summary="Register a webhook endpoint",
+                   description="Returns the `whsec_…` signing secret once: store it to verify deliveries. A business "
+                               "has a limited number of endpoints (400 when it is reached).",
+                   request=docs.WebhookCreateSerializer, examples=[docs.CREATE_WEBHOOK_EXAMPLE],
+                   responses={201: docs.WebhookEndpointWithSecretSerializer})
     def post(self, request: Request) -> Response:
-        body = json_body(request)
+        body = json_body(request, fields=("url", "events", "description"))
         key = self.acting_key()
         endpoint, secret = services.endpoint_create(
             organization=key.organization, url=body.get("url"), events=body.get("events"),
@@ -125,10 +138,16 @@ class WebhookListCreate(_WebhookView):
 
 
 class WebhookDetail(_WebhookView):
+    @extend_schema(operation_id="getWebhook", summary="One webhook endpoint (with 24-hour health)",
+                   responses=docs.WebhookEndpointSerializer)
     def get(self, request: Request, webhook_id: str) -> Response:
         endpoint = self.endpoint_for(webhook_id)
         return ok(endpoint_json(endpoint, services.endpoints_health([endpoint])[endpoint.pk]))
 
+    @extend_schema(operation_id="updateWebhook",
+                   summary="Change a webhook endpoint (URL, events, description, enabled)",
+                   request=docs.WebhookUpdateSerializer, examples=[docs.UPDATE_WEBHOOK_EXAMPLE],
+                   responses=docs.WebhookEndpointSerializer)
     def patch(self, request: Request, webhook_id: str) -> Response:
         body = json_body(request)
         allowed = {"url", "events", "description", "enabled"}
@@ -139,6 +158,8 @@ class WebhookDetail(_WebhookView):
                                             **{name: body[name] for name in allowed if name in body})
         return ok(endpoint_json(endpoint), "Webhook endpoint updated.")
 
+    @extend_schema(operation_id="deleteWebhook", summary="Delete a webhook endpoint and its delivery history",
+                   responses={200: docs.WebhookDeletedSerializer})
     def delete(self, request: Request, webhook_id: str) -> Response:
         endpoint = self.endpoint_for(webhook_id)
         public_id = endpoint.public_id
@@ -147,6 +168,10 @@ class WebhookDetail(_WebhookView):
 
 
 class WebhookTest(_WebhookView):
+    @extend_schema(operation_id="testWebhook", summary="Send a test event now and report the attempt",
+                   description="Sends a `webhook.test` event (test mode, never billed, not retried) and answers with "
+                               "the outcome; a failed delivery is still a 200 with `succeeded: false`.",
+                   request=None, responses=docs.WebhookTestResultSerializer)
     def post(self, request: Request, webhook_id: str) -> Response:
         delivery = services.endpoint_send_test(endpoint=self.endpoint_for(webhook_id), actor=self.acting_key())
         attempt = delivery.attempts.order_by("-number").first()
@@ -157,8 +182,11 @@ class WebhookTest(_WebhookView):
 
 
 class WebhookRotateSecret(_WebhookView):
+    @extend_schema(operation_id="rotateWebhookSecret", summary="Rotate the signing secret with an overlap window",
+                   description="Returns the new secret once. The body is optional (overlap defaults to 24h).",
+                   request=docs.RotateSecretSerializer, responses=docs.WebhookEndpointWithSecretSerializer)
     def post(self, request: Request, webhook_id: str) -> Response:
-        body = json_body(request) if request.body else {}
+        body = json_body(request, fields=("overlap",)) if request.body else {}
         endpoint, secret = services.endpoint_rotate_secret(
             endpoint=self.endpoint_for(webhook_id), overlap=body.get("overlap", "24h"), actor=self.acting_key()
         )
@@ -167,8 +195,11 @@ class WebhookRotateSecret(_WebhookView):
 
 
 class WebhookRecover(_WebhookView):
+    @extend_schema(operation_id="recoverWebhookDeliveries", summary="Re-send every failed delivery since a time",
+                   request=docs.RecoverSerializer, examples=[docs.RECOVER_EXAMPLE],
+                   responses={202: docs.RecoverResultSerializer, 409: _ENDPOINT_DISABLED})
     def post(self, request: Request, webhook_id: str) -> Response:
-        body = json_body(request)
+        body = json_body(request, fields=("since",))
         since = parse_optional_datetime(body.get("since"), "since")
         if since is None:
             raise ValidationFailed(fields={"since": ["Give the ISO 8601 time to recover failed deliveries from."]})
@@ -179,6 +210,20 @@ class WebhookRecover(_WebhookView):
 
 
 class DeliveryList(_WebhookView):
+    @extend_schema(
+        operation_id="listWebhookDeliveries", summary="Delivery history of an endpoint (newest first)",
+        parameters=[
+            *LIST_PARAMETERS,
+            # An empty value means no filter, as the dashboard's filter form sends it.
+            OpenApiParameter("status", {"type": "string", "enum": [*Delivery.Status.values, ""]}, required=False),
+            OpenApiParameter("eventType", {"type": "string", "enum": [*docs.EVENT_TYPE_CHOICES, ""]}, required=False),
+            OpenApiParameter("from", docs.OPTIONAL_DATE_TIME, required=False,
+                             description="Created at or after (ISO 8601); empty: no lower bound."),
+            OpenApiParameter("to", docs.OPTIONAL_DATE_TIME, required=False,
+                             description="Created before (ISO 8601); empty: no upper bound."),
+        ],
+        responses=docs.DeliverySerializer(many=True),
+    )
     def get(self, request: Request, webhook_id: str) -> Response:
         endpoint = self.endpoint_for(webhook_id)
         return self.paginate(filter_deliveries(self.deliveries_of(endpoint), request.query_params), delivery_json)
@@ -213,12 +258,16 @@ def filter_deliveries(queryset: QuerySet[Delivery], params: Any) -> QuerySet[Del
 
 
 class DeliveryDetail(_WebhookView):
+    @extend_schema(operation_id="getWebhookDelivery", summary="One delivery with the event sent and every attempt",
+                   responses=docs.DeliveryDetailSerializer)
     def get(self, request: Request, webhook_id: str, delivery_id: str) -> Response:
         delivery = self.delivery_for(self.endpoint_for(webhook_id), delivery_id)
         return ok(delivery_detail_json(delivery))
 
 
 class DeliveryReplay(_WebhookView):
+    @extend_schema(operation_id="replayWebhookDelivery", summary="Replay a delivery (same event id)",
+                   request=None, responses={202: docs.DeliverySerializer, 409: _ENDPOINT_DISABLED})
     def post(self, request: Request, webhook_id: str, delivery_id: str) -> Response:
         delivery = self.delivery_for(self.endpoint_for(webhook_id), delivery_id)
         replay = services.delivery_replay(delivery=delivery, actor=self.acting_key())
