@@ -227,7 +227,7 @@ def _clean_auth(value: Any, *, current: CustomTool | None) -> _Auth:
     if not isinstance(value, dict):
         raise ValidationError({"auth": ['Must be an object such as {"type": "bearer", "token": "…"}.']})
     auth_type = value.get("type")
-    if auth_type not in AUTH_FIELDS:
+    if not isinstance(auth_type, str) or auth_type not in AUTH_FIELDS:
         raise ValidationError({"auth.type": [f"Must be one of: {', '.join(AUTH_FIELDS)}."]})
     _reject_unknown(value, AUTH_FIELDS[auth_type], prefix="auth.")
     errors = _Errors()

@@ -165,10 +165,13 @@ class UsageSerializer(serializers.Serializer):
         return {"from": serializers.DateField(), **super().get_fields()}
 
 
+# An empty value means "the default", as in a submitted form.
+_OPTIONAL_DATE = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0}]}
+
 USAGE_PARAMETERS = [
-    OpenApiParameter("from", {"type": "string", "format": "date"}, required=False,
+    OpenApiParameter("from", _OPTIONAL_DATE, required=False,
                      description="First UTC day (YYYY-MM-DD), inclusive. Default: the first day of this month."),
-    OpenApiParameter("to", {"type": "string", "format": "date"}, required=False,
+    OpenApiParameter("to", _OPTIONAL_DATE, required=False,
                      description=f"Last UTC day, inclusive. Default: today. At most {MAX_RANGE_DAYS} days in all."),
 ]
 

@@ -79,6 +79,8 @@ def test_list_get_patch_and_delete(api: ApiClient) -> None:
     ({"timeoutSeconds": True}, "timeoutSeconds"),
     ({"enabled": "yes"}, "enabled"),
     ({"auth": {"type": "oauth"}}, "auth.type"),
+    ({"auth": {"type": {"nested": "object"}}}, "auth.type"),
+    ({"auth": {"type": ["bearer"]}}, "auth.type"),
     ({"auth": {"type": "bearer"}}, "auth.token"),
     ({"auth": {"type": "bearer", "token": "line\nbreak"}}, "auth.token"),
     ({"auth": {"type": "header", "headerName": "Content-Type", "value": "x"}}, "auth.headerName"),

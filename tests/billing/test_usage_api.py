@@ -107,6 +107,14 @@ def test_usage_honours_an_explicit_range(usage_org):
     assert _by_metric(data["live"]["byMetric"])["api_requests"] == (610, "0.40")
 
 
+def test_empty_range_values_mean_the_defaults_as_documented(usage_org):
+    _, _, secrets = usage_org
+    client = ApiClient(secrets["server"])
+    default = client.get("/usage").body["data"]
+    empty = client.get("/usage?from=&to=").body["data"]
+    assert (empty["from"], empty["to"]) == (default["from"], default["to"])
+
+
 def test_usage_wallet_shows_balance_and_month_spend(usage_org):
     _, _, secrets = usage_org
     wallet = ApiClient(secrets["server"]).get("/usage").body["data"]["wallet"]
