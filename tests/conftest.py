@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from decimal import Decimal
 from collections.abc import Iterator
@@ -54,8 +55,16 @@ def _no_leftover_api_counts() -> Iterator[None]:
     api_counter().reset()
 
 
+def ensure_plans() -> None:
+    """The plans the data migration seeds; a transactional test's flush empties the table for the next one."""
+    from django.apps import apps
+
+    importlib.import_module("billing.migrations.0002_seed_plans").seed(apps, None)
+
+
 def make_org(name: str = "Acme Dental", *, plan: str = "PRO", addon: bool = True,
              credits: Decimal | None = Decimal("50")) -> Organization:
+    ensure_plans()
     org = organization_create(name=name)
     subscription_set(organization=org, plan_code=plan, actor=None)
     if addon:

@@ -24,7 +24,8 @@ PRODUCTION_ENV = {
 def _manage(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items()
              if k not in {"DEBUG", "SECRET_KEY", "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
-                          "ALLOWED_HOSTS", "STATICFILES_BACKEND", "DATABASE_URL"}}
+                          "ALLOWED_HOSTS", "STATICFILES_BACKEND", "DATABASE_URL",
+                          "DJANGO_ALLOW_ASYNC_UNSAFE"}}  # set by the browser tests in this process
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env},
                           capture_output=True, text=True, timeout=120)
 
