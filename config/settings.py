@@ -170,6 +170,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["developer.permissions.AccessGate", "developer.permissions.HasScope"],
     "DEFAULT_THROTTLE_CLASSES": ["developer.throttling.KeyRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["developer.renderers.EnvelopeRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "developer.renderers.JsonOnlyNegotiation",
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "developer.pagination.KeysetPagination",
     "EXCEPTION_HANDLER": "developer.exceptions.envelope_exception_handler",

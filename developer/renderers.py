@@ -1,5 +1,6 @@
 from typing import Any
 
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 
 
@@ -18,3 +19,12 @@ class EnvelopeRenderer(JSONRenderer):
             body["message"] = getattr(response, "message", "OK")
             data = body
         return super().render(data, accepted_media_type, renderer_context)
+
+
+class JsonOnlyNegotiation(DefaultContentNegotiation):
+    """The API speaks one format: answer JSON whatever `Accept` says, without parsing it per request.
+
+    Request bodies are still matched on Content-Type (a non-JSON body is a 415)."""
+
+    def select_renderer(self, request: Any, renderers: list, format_suffix: str | None = None) -> tuple:
+        return renderers[0], renderers[0].media_type

@@ -242,3 +242,10 @@ def test_warm_request_makes_no_query_for_key_or_gate(api: ApiClient, django_asse
     api.get("/keys")  # warm: caches key, gate state and last-used stamp
     with django_assert_num_queries(1):  # the list query itself
         assert api.get("/keys?limit=1").status_code == 200
+
+
+def test_any_accept_header_gets_the_json_envelope(api: ApiClient) -> None:
+    response = api.get("/keys", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/json")
+    assert response.body["success"] is True
