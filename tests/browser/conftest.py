@@ -95,3 +95,9 @@ def screenshot(page: Any, name: str, *, full_page: bool = True) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+def wait_until_gone(page: Any, text: str) -> None:
+    """Wait (up to 5 s) until `text` is nowhere in the DOM, e.g. a secret after its dialog closed:
+    the dialog's "close" event, which empties it, is dispatched as a task after close()."""
+    page.wait_for_function("text => !document.documentElement.outerHTML.includes(text)", arg=text, timeout=5000)

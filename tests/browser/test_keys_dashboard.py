@@ -17,7 +17,7 @@ from developer.models import ApiKey, RequestLog
 from developer.scopes import READ_ONLY_SCOPES
 from tests.conftest import make_key, make_org
 
-from .conftest import screenshot
+from .conftest import screenshot, wait_until_gone
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the live server thread must see committed rows
 
@@ -84,6 +84,7 @@ def test_owner_creates_sees_secret_once_rotates_and_revokes(page: Any, live_serv
     assert not dialog.is_visible()
     row = page.locator(f"#key-row-{key.public_id}")
     row.get_by_text(key.masked).wait_for()
+    wait_until_gone(page, secret)
     assert secret not in page.content()
 
     # Reload: masked, never the secret again.

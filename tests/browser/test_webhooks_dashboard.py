@@ -16,7 +16,7 @@ from webhooks.models import Delivery, Endpoint
 from webhooks.services import endpoint_create
 from webhooks.signing import verify
 
-from .conftest import screenshot
+from .conftest import screenshot, wait_until_gone
 
 # serialized_rollback: the plans seeded by migrations must survive the flush after each test.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -61,6 +61,7 @@ def test_owner_adds_tests_inspects_replays_rotates_and_deletes_an_endpoint(
     dialog.get_by_role("link", name="Done").click()
     assert not dialog.is_visible()
     page.locator(f"#endpoint-row-{endpoint.public_id}").get_by_text("CRM sync").wait_for()
+    wait_until_gone(page, secret)
     assert secret not in page.content()
 
     # Test button: the response shows inline and the receiver got a verifiable request.
