@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
 import threading
 from typing import Any
 
 import pytest
-from django.apps import apps
 from django.db import connection
 
 from accounts.models import Organization
 from agents.models import Agent
 from agents.services import agent_create, agent_update
-from tests.conftest import is_postgres
+from tests.conftest import is_postgres, ensure_plans
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -27,7 +25,7 @@ THREADS = 8
 @pytest.fixture(autouse=True)
 def _seeded_plans(transactional_db: Any) -> None:
     """A transactional test truncates every table afterwards, the plans seeded by migrations included."""
-    importlib.import_module("billing.migrations.0002_seed_plans").seed(apps, None)
+    ensure_plans()
 
 ROUNDS = 5
 

@@ -10,6 +10,8 @@ from unittest import mock
 
 import pytest
 
+from tests.conftest import ensure_plans
+
 from accounts.models import Organization
 from billing.models import Plan
 
@@ -37,11 +39,8 @@ def _plans(request: pytest.FixtureRequest) -> None:
     if "transactional_db" not in request.fixturenames and not _is_transactional(request):
         return
     request.getfixturevalue("transactional_db")
-    import importlib
-
-    from django.apps import apps
-
-    importlib.import_module("billing.migrations.0002_seed_plans").seed(apps, None)
+    
+    ensure_plans()
 
 
 def _is_transactional(request: pytest.FixtureRequest) -> bool:

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import ensure_plans
+
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -44,11 +46,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(autouse=True)
 def _seeded_rows(transactional_db: Any) -> None:
     """A transactional test truncates every table afterwards, rows seeded by migrations included."""
-    import importlib
-
-    from django.apps import apps
-
-    importlib.import_module("billing.migrations.0002_seed_plans").seed(apps, None)
+    
+    ensure_plans()
 
 
 @pytest.fixture(scope="session")

@@ -4,13 +4,11 @@ URL kept in step, per-key drill-down, CSV download, and the same page working wi
 from __future__ import annotations
 
 import csv
-import importlib
 import io
 import time
 from typing import Any
 
 import pytest
-from django.apps import apps
 
 from billing.metering import apply_api_counts, record_usage
 from billing.models import Metric
@@ -26,12 +24,10 @@ PASSWORD = "correct-horse-battery"
 
 @pytest.fixture
 def usage_data() -> tuple[Any, ApiKey]:
-    # Transactional tests truncate the plans the migrations seeded; seed them again first.
-    importlib.import_module("billing.migrations.0002_seed_plans").seed(apps, None)
     from accounts.models import Role
     from accounts.services import membership_set, user_get_or_create
     from tests.billing.conftest import set_plan_terms
-    from tests.conftest import make_key, make_org
+    from tests.conftest import make_key, make_org  # make_org re-seeds the plans a flush removed
 
     org = make_org("Acme Dental")
     owner = user_get_or_create(email="owner@acme.test", password=PASSWORD)

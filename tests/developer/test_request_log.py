@@ -19,7 +19,7 @@ from developer.models import ApiKey, RequestLog
 from developer.request_log import MemoryBuffer, scrub_query
 from developer.services import api_key_revoke
 from developer.tasks import flush_request_logs, prune_request_logs
-from tests.conftest import ApiClient, make_key, redis_available
+from tests.conftest import ApiClient, make_key, redis_available, ensure_plans
 
 KEY_RE = "aip_live_" + "A" * 43
 
@@ -207,11 +207,8 @@ def test_a_full_batch_wakes_the_flusher(settings: Any, org: Any) -> None:
 @pytest.fixture
 def seeded_plans(transactional_db: Any) -> None:
     """A transactional test starts from tables truncated by the previous one: put the plans back."""
-    import importlib
-
-    from django.apps import apps
-
-    importlib.import_module("billing.migrations.0002_seed_plans").seed(apps, None)
+    
+    ensure_plans()
 
 
 @pytest.mark.django_db(transaction=True)  # the flusher thread has its own connection: rows must be committed

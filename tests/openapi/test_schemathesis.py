@@ -32,7 +32,7 @@ from developer.services import api_key_create
 from phone import services as phone
 from phone.models import AiConfig, Call, Contact
 from phone.services import Turn
-from tests.conftest import is_postgres, make_org
+from tests.conftest import is_postgres, make_org, ensure_plans
 from webhooks import services as webhooks
 from webhooks.models import Delivery
 
@@ -53,11 +53,8 @@ BUSINESS_NUMBER = "+12125550100"
 @pytest.fixture(autouse=True)
 def _plans(transactional_db: Any) -> None:
     """A transactional test truncates every table afterwards, the plans seeded by migrations included."""
-    import importlib
-
-    from django.apps import apps
-
-    importlib.import_module("billing.migrations.0002_seed_plans").seed(apps, None)
+    
+    ensure_plans()
 
 
 def seed_organization(receiver_url: str) -> tuple[Organization, str, dict[str, str]]:

@@ -21,7 +21,7 @@ import pytest
 from accounts.models import Organization
 from phone.services import ai_config_update
 from phone.simulator import simulate_traffic
-from tests.conftest import make_key, make_org
+from tests.conftest import make_key, make_org, ensure_plans
 
 ROOT = Path(__file__).resolve().parents[2]
 TS_DIR = ROOT / "sdks" / "typescript"
@@ -56,11 +56,8 @@ def _seeded_rows(request: pytest.FixtureRequest) -> None:
     if "live_server" not in request.fixturenames:
         return
     request.getfixturevalue("transactional_db")
-    import importlib
-
-    from django.apps import apps
-
-    importlib.import_module("billing.migrations.0002_seed_plans").seed(apps, None)
+    
+    ensure_plans()
 
 
 @pytest.fixture
