@@ -556,6 +556,15 @@ def call_start(
     return call
 
 
+def call_handoff(*, call: Call, agent_public_id: str, agent_name: str) -> Call:
+    """The greeter handed the live call to a specialist, who now handles it (and is named on `call.completed`)."""
+    if call.status != Call.Status.IN_PROGRESS:
+        raise ServiceError(f"Call {call.public_id} has ended; it can no longer be handed off.")
+    call.agent_public_id, call.agent_name = agent_public_id, agent_name
+    call.save(update_fields=["agent_public_id", "agent_name"])
+    return call
+
+
 def call_transcript_save(*, call: Call, turns: Iterable[Turn], mode: str = LIVE) -> list[TranscriptTurn]:
     rows = [
         TranscriptTurn(call=call, position=index, speaker=turn.speaker, text=turn.text, offset_ms=turn.offset_ms)

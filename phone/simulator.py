@@ -4,6 +4,12 @@ recordings, voicemails, booked appointments and inbound texts, spread over past 
 Everything goes through `phone.services`, so each simulated record emits exactly the events a
 real one would (`call.started`, `transcript.ready`, `voicemail.created`, `appointment.booked`,
 `call.completed`, `sms.received`, `contact.*`), in live mode.
+
+When the business has defined AI agents, every simulated call goes through the real greeter
+router: the caller's first words pick the specialist that handles (and is named on) the call.
+`simulate_handoff_call` plays one demo call end to end — caller → greeter → specialist → the
+specialist's custom tool called for real → `call.completed` webhook naming the specialist. Bulk
+traffic never calls tools: it would hit the business's endpoints hundreds of times.
 """
 
 from __future__ import annotations
@@ -21,6 +27,10 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from accounts.models import Organization
+from agents.models import Agent
+from agents import routing
+from agents.services import HandoffTrace, agent_profiles, greeter_status, handoff_simulate
+from webhooks.models import Event
 
 from . import services
 from .models import BusinessNumber, Call, Contact, Direction
@@ -61,10 +71,30 @@ class SimulationReport:
     appointments: int = 0
     texts: int = 0
     outcomes: Counter = field(default_factory=Counter)
+    handoffs: Counter = field(default_factory=Counter)  # specialist name → calls the greeter handed over
 
     def __str__(self) -> str:
         return (f"{self.calls} calls ({self.transcripts} transcripts, {self.recordings} recordings), "
-                f"{self.voicemails} voicemails, {self.appointments} appointments booked, {self.texts} inbound texts")
+                f"{self.voicemails} voicemails, {self.appointments} appointments booked, {self.texts} inbound texts"
+                + (f", {sum(self.handoffs.values())} handed to specialists" if self.handoffs else ""))
+
+
+@dataclass
+class HandoffCall:
+    """One demo call played through the agents: the call row, what happened and the event it ended with."""
+
+    call: Call
+    trace: HandoffTrace
+    completed: Event
+
+    @property
+    def steps(self) -> list[str]:
+        deliveries = self.completed.deliveries.count()
+        webhook = (f"call.completed ({self.completed.public_id}) queued for {deliveries} webhook "
+                   f"endpoint{'' if deliveries == 1 else 's'}." if deliveries else
+                   f"call.completed ({self.completed.public_id}) recorded; no webhook endpoint subscribes to it.")
+        return [f"Call {self.call.public_id} from {self.call.from_number} to {self.call.to_number}.",
+                *self.trace.steps, webhook]
 
 
 def fictional_number(rng: random.Random) -> str:
@@ -154,6 +184,57 @@ def _summary(scenario: str, name: str, service: str, slot: datetime.datetime) ->
     return text, outcome
 
 
+def simulate_handoff_call(
+    *, organization: Organization, utterance: str, mode: str = "test", tool_name: str | None = None,
+    arguments: dict | None = None, rng: random.Random | None = None,
+) -> HandoffCall:
+    """A demo call end to end: the greeter answers, the router hands the caller to a specialist,
+    the specialist calls its custom tool (a real signed request, in ``mode``: test by default, so
+    flagged and never billed), and the finished call emits `call.completed` naming the specialist.
+    Makes outbound requests: run it from a worker or the command line, never in a web request."""
+    rng = rng or random.Random()
+    number = ensure_business_number(organization, rng)
+    greeter = greeter_status(organization=organization)
+    started = timezone.now()
+    call = services.call_start(
+        organization=organization, direction=Direction.INBOUND, from_number=fictional_number(rng),
+        to_number=number.e164, started_at=started, agent_public_id=greeter.agent.public_id if greeter.agent else "",
+        agent_name=greeter.name, mode=mode)
+    trace = handoff_simulate(organization=organization, utterance=utterance, call_session_id=call.public_id,
+                             mode=mode, tool_name=tool_name, arguments=arguments)
+    lines = [("agent", f"Thanks for calling {organization.name}, this is {greeter.name}. How can I help?"),
+             ("caller", utterance)]
+    if trace.specialist is None:
+        lines.append(("agent", "I can help you with that myself."))
+        summary = f"{greeter.name} answered and kept the call: no specialist matched what the caller said."
+    else:
+        specialist = trace.specialist.display_name
+        services.call_handoff(call=call, agent_public_id=trace.specialist.public_id, agent_name=specialist)
+        lines += [("agent", f"Let me pass you to {specialist}, who handles that."),
+                  ("agent", f"Hi, this is {specialist}.")]
+        summary = f"{greeter.name} handed the caller to {specialist}"
+        if trace.tool is None or trace.result is None:
+            summary += "."
+        elif trace.result.ok:
+            # The tool's answer is untrusted data for the model; the transcript only says it was used.
+            lines.append(("agent", "One moment while I look that up… Thanks, I have the details now."))
+            summary += f", who looked up the answer with {trace.tool.name}."
+        else:
+            lines.append(("agent", "I'm sorry, I can't reach that system right now. Someone will call you back."))
+            summary += f", whose call to {trace.tool.name} failed ({trace.result.error_code})."
+    turns, offset = [], 400
+    for speaker, text in lines:
+        turns.append(Turn(speaker=speaker, text=text, offset_ms=offset))
+        offset += 1200 + 55 * len(text)
+    services.call_transcript_save(call=call, turns=turns, mode=mode)
+    ended = max(timezone.now(), started + datetime.timedelta(milliseconds=offset))
+    services.call_complete(call=call, ended_at=ended, summary=summary, outcome=Call.Outcome.QUESTION_ANSWERED,
+                           mode=mode)
+    completed = Event.objects.filter(organization=organization, type="call.completed", created_at__gte=started,
+                                     body__contains=f'"data":{{"id":"{call.public_id}"').latest("created_at")
+    return HandoffCall(call=call, trace=trace, completed=completed)
+
+
 def _business_time(day: datetime.date, zone: ZoneInfo, rng: random.Random) -> datetime.datetime:
     # Most calls come in office hours; a few early or late.
     hour = rng.choices(range(7, 21), weights=[1, 4, 8, 9, 8, 6, 7, 8, 8, 7, 5, 3, 2, 1])[0]
@@ -173,6 +254,7 @@ def simulate_traffic(
     number = ensure_business_number(organization, rng)
     people = [(name, fictional_number(rng)) for name in PEOPLE]
     report = SimulationReport()
+    desk = _FrontDesk.load(organization)
 
     starts = []
     for _ in range(calls):
@@ -181,7 +263,7 @@ def simulate_traffic(
         starts.append(min(started, now - datetime.timedelta(minutes=15)))
     for started in sorted(starts):
         _one_call(organization=organization, number=number, people=people, started=started, now=now, rng=rng,
-                  report=report)
+                  report=report, desk=desk)
 
     for _ in range(max(0, calls // 4)):
         name, phone = rng.choice(people)
@@ -192,9 +274,30 @@ def simulate_traffic(
     return report
 
 
+@dataclass
+class _FrontDesk:
+    """The business's agents as the router sees them, loaded once per simulation run."""
+
+    greeter: Agent | None
+    greeter_name: str
+    specialists: dict[str, Agent]
+    profiles: list
+
+    @classmethod
+    def load(cls, organization: Organization) -> _FrontDesk | None:
+        agents = list(Agent.objects.filter(organization=organization).order_by("agent_key"))
+        if not agents:
+            return None  # the built-in agent handles everything
+        status = greeter_status(organization=organization)
+        return cls(status.agent, status.name, {a.agent_key: a for a in agents}, agent_profiles(agents))
+
+    def specialist_for(self, said: str) -> Agent | None:
+        return self.specialists.get(routing.route(said, self.profiles).agent_key or "")
+
+
 def _one_call(*, organization: Organization, number: BusinessNumber, people: list[tuple[str, str]],
               started: datetime.datetime, now: datetime.datetime, rng: random.Random,
-              report: SimulationReport) -> None:
+              report: SimulationReport, desk: _FrontDesk | None = None) -> None:
     scenario = rng.choices([s for s, _ in SCENARIOS], weights=[w for _, w in SCENARIOS])[0]
     name, phone = rng.choice(people)
     if scenario == "spam":
@@ -204,11 +307,13 @@ def _one_call(*, organization: Organization, number: BusinessNumber, people: lis
     slot_day = started.date() + datetime.timedelta(days=rng.randint(1, 14))
     slot = datetime.datetime.combine(slot_day, datetime.time(rng.choice([9, 10, 11, 13, 14, 15, 16]),
                                                              rng.choice([0, 30])), tzinfo=started.tzinfo)
+    agent_id, agent_name = "", "Scheduling agent" if scenario == "booking" else "Receptionist"
+    if desk is not None:
+        agent_id, agent_name = (desk.greeter.public_id if desk.greeter else ""), desk.greeter_name
     call = services.call_start(
         organization=organization, direction=Direction.INBOUND if inbound else Direction.OUTBOUND,
         from_number=phone if inbound else number.e164, to_number=number.e164 if inbound else phone,
-        started_at=started, agent_name="Scheduling agent" if scenario == "booking" else "Receptionist",
-        contact_name=name, mode=LIVE,
+        started_at=started, agent_public_id=agent_id, agent_name=agent_name, contact_name=name, mode=LIVE,
     )
     report.calls += 1
     summary, outcome = _summary(scenario, name or "An unknown caller", service, slot)
@@ -227,6 +332,10 @@ def _one_call(*, organization: Organization, number: BusinessNumber, people: lis
         return
 
     turns = _transcript(scenario, name or "there", service, slot, organization.name)
+    specialist = desk.specialist_for(next(t.text for t in turns if t.speaker == "caller")) if desk else None
+    if specialist is not None:
+        services.call_handoff(call=call, agent_public_id=specialist.public_id, agent_name=specialist.display_name)
+        report.handoffs[specialist.display_name] += 1
     seconds = max(8, turns[-1].offset_ms // 1000 + rng.randint(5, 90))
     ended = min(started + datetime.timedelta(seconds=seconds), now)
     services.call_transcript_save(call=call, turns=turns, mode=LIVE)

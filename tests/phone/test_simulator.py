@@ -96,3 +96,28 @@ def test_synthetic_recording_is_a_playable_wav() -> None:
     audio = synthetic_recording(2, random.Random(1))
     with wave.open(io.BytesIO(audio)) as wav:
         assert (wav.getnchannels(), wav.getframerate(), wav.getnframes()) == (1, 8000, 16000)
+
+
+def test_simulated_calls_go_through_the_greeter_router_when_the_business_has_agents(org: Organization) -> None:
+    from agents.services import agent_create
+
+    desk = agent_create(organization=org, actor=None, data={"agentKey": "desk", "displayName": "Front desk",
+                                                            "instructions": "Greet.", "isDefault": True})
+    billing = agent_create(organization=org, actor=None, data={
+        "agentKey": "billing", "displayName": "Billing", "instructions": "Bills.", "matchHints": ["charge", "bill"]})
+    scheduling = agent_create(organization=org, actor=None, data={
+        "agentKey": "scheduling", "displayName": "Scheduling", "instructions": "Book.", "matchHints": ["book"]})
+    out = io.StringIO()
+    call_command("simulate", "--org", org.public_id, "--calls", "60", "--seed", "11", stdout=out)
+
+    calls = Call.objects.filter(organization=org).prefetch_related("turns")
+    handled = Counter(c.agent_name for c in calls)
+    assert set(handled) == {"Front desk", "Billing", "Scheduling"}
+    for call in calls:
+        first = next((t.text for t in sorted(call.turns.all(), key=lambda t: t.position) if t.speaker == "caller"), "")
+        expected = billing if "charge" in first else scheduling if "book" in first else desk
+        assert (call.agent_public_id, call.agent_name) == (expected.public_id, expected.display_name), first
+    handed = handled["Billing"] + handled["Scheduling"]
+    assert f", {handed} handed to specialists." in out.getvalue()
+    completed = [e for e in events(org) if e["type"] == "call.completed"]
+    assert Counter(e["data"]["agent"]["name"] for e in completed) == handled

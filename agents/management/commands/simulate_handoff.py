@@ -1,4 +1,4 @@
-"""Play one demo call through the agents: caller → greeter → specialist → signed tool call."""
+"""Play one demo call through the agents: caller → greeter → specialist → signed tool call → webhook."""
 
 import json
 from typing import Any
@@ -6,14 +6,14 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.demo import DEMO_ORG_NAME
-from accounts.ids import new_public_id
 from accounts.models import Organization
-from agents.services import handoff_simulate
+from phone.simulator import simulate_handoff_call
 
 
 class Command(BaseCommand):
-    help = ("Route what a caller says through the business's greeter to a specialist and let it call its "
-            "custom tool for real (test mode by default: flagged and never billed).")
+    help = ("Play one call: route what the caller says through the business's greeter to a specialist, let it "
+            "call its custom tool for real, and finish the call so `call.completed` goes to the webhooks "
+            "(test mode by default: flagged and never billed).")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("utterance", help="What the caller says, e.g. \"I have a question about my bill\".")
@@ -33,10 +33,10 @@ class Command(BaseCommand):
             arguments = json.loads(opts["arguments"]) if opts["arguments"] else None
         except ValueError as exc:
             raise CommandError(f"--arguments is not valid JSON: {exc}") from exc
-        trace = handoff_simulate(organization=organization, utterance=opts["utterance"],
-                                 call_session_id=new_public_id("call"), mode="live" if opts["live"] else "test",
-                                 tool_name=opts["tool"], arguments=arguments)
-        for step in trace.steps:
+        played = simulate_handoff_call(organization=organization, utterance=opts["utterance"],
+                                       mode="live" if opts["live"] else "test", tool_name=opts["tool"],
+                                       arguments=arguments)
+        for step in played.steps:
             self.stdout.write(f"• {step}")
-        if trace.result is not None:
-            self.stdout.write(json.dumps(trace.result.for_ai(), indent=2, ensure_ascii=False))
+        if played.trace.result is not None:
+            self.stdout.write(json.dumps(played.trace.result.for_ai(), indent=2, ensure_ascii=False))
