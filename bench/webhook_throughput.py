@@ -1,6 +1,6 @@
 """Webhook throughput: N events fanned out to M endpoints through real Celery workers to a local receiver.
 
-    .venv/bin/python bench/webhook_throughput.py [--events 300] [--endpoints 4] [--concurrency 8]
+    .venv/bin/python bench/webhook_throughput.py [--events 300] [--endpoints 4] [--concurrency 4]
 
 Uses PostgreSQL and Redis (DATABASE_URL / REDIS_URL / CELERY_BROKER_URL, defaults from bench/_server.py).
 Prints deliveries/s and emit-to-receipt latency (p50/p95), a plain httpx POST loop to the same receiver
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -83,6 +84,34 @@ def start_receiver(receipts: Receipts) -> ThreadingHTTPServer:
     return server
 
 
+def _processes() -> list[tuple[int, str, int, int]]:
+    """(pid, name, parent pid, user + system CPU ticks including reaped children) of every process."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        found.append((int(pid), name, int(fields[1]), sum(int(v) for v in fields[11:15])))
+    return found
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU of every postgres process on this machine (the bench's database work)."""
+    return sum(ticks for _, name, _, ticks in _processes() if name.startswith("postgres")) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU of a process and its children (the Celery worker and its pool)."""
+    return sum(ticks for pid, _, parent, ticks in _processes() if root in (pid, parent)) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(usage: resource.struct_rusage) -> float:
+    return usage.ru_utime + usage.ru_stime
+
+
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
@@ -104,7 +133,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=300)
     parser.add_argument("--endpoints", type=int, default=4)
-    parser.add_argument("--concurrency", type=int, default=8, help="worker processes (prefork)")
+    parser.add_argument("--concurrency", type=int, default=4,
+                        help="worker processes (prefork); the Procfile's default")
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--mode", choices=["live", "test"], default="live",
                         help="live attempts are metered and charged beyond the free quota; test ones only counted")
@@ -159,14 +189,20 @@ def main() -> None:
         ceiling_count = min(2000, max(500, args.events * args.endpoints))
         loop_before = ceiling(f"{base}/ceiling", ceiling_count)
         emitted_at: dict[str, float] = {}
+        self_cpu, pg_cpu = cpu_seconds(resource.getrusage(resource.RUSAGE_SELF)), postgres_cpu_seconds()
+        worker_cpu = tree_cpu_seconds(worker.pid)
         started = time.perf_counter()
         wall_start = time.time()
         for n in range(args.events):
             event = emit(organization=org, type="call.completed", data={"callId": f"call_{n}"}, mode=args.mode)
             emitted_at[event.public_id] = time.time()
         emit_seconds = time.perf_counter() - started
+        emit_cpu = cpu_seconds(resource.getrusage(resource.RUSAGE_SELF)) - self_cpu
         arrived = receipts.all_arrived.wait(args.timeout)
         elapsed = time.perf_counter() - started
+        self_cpu = cpu_seconds(resource.getrusage(resource.RUSAGE_SELF)) - self_cpu
+        pg_cpu = postgres_cpu_seconds() - pg_cpu
+        worker_cpu = tree_cpu_seconds(worker.pid) - worker_cpu
     finally:
         worker.terminate()  # warm shutdown of the main process: running tasks finish and record their results
         worker.wait(60)
@@ -201,6 +237,9 @@ def main() -> None:
               f"p95 {percentile(latencies, 95) * 1000:7.1f} ms   max {max(latencies) * 1000:7.1f} ms")
     print(f"httpx POST loop:   {loop_rate:8.1f} requests/s (ceiling, same receiver; {loop_before:.0f} before, "
           f"{loop_after:.0f} after)")
+    per = 1000 / len(expected_pairs)
+    print(f"CPU per delivery:  emit {emit_cpu * per:.2f} ms, bench process (emit + receiver) {self_cpu * per:.2f} ms, "
+          f"postgres {pg_cpu * per:.2f} ms, worker {worker_cpu * per:.2f} ms")
     print(f"ratio:             {rate / loop_rate:8.2f}  (target >= 0.3)")
     print(f"arrived:           {deliveries}/{len(expected_pairs)} pairs, {total} requests "
           f"({total - deliveries} duplicates), {bad} bad signatures, {succeeded} rows succeeded"

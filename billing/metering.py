@@ -60,7 +60,9 @@ def record_usage(*, organization: Organization, metric: str, quantity: int, mode
     if quantity <= 0:
         raise ValueError("quantity must be positive")
     now = timezone.now()
-    with transaction.atomic():
+    # No savepoint of its own inside a caller's transaction (an error rolls the caller back anyway);
+    # only the duplicate check needs one.
+    with transaction.atomic(savepoint=False):
         try:
             with transaction.atomic():
                 record = UsageRecord.objects.create(

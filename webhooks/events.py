@@ -108,8 +108,8 @@ def deliveries_create(
     ]
     Delivery.objects.bulk_create(deliveries)
     if status == Delivery.Status.PENDING:
-        from .tasks import enqueue_deliveries
+        from .tasks import enqueue_fanout
 
-        ids = [d.pk for d in deliveries]
-        transaction.on_commit(lambda: enqueue_deliveries(ids))
+        ids, organization_id = [d.pk for d in deliveries], event.organization_id
+        transaction.on_commit(lambda: enqueue_fanout(organization_id=organization_id, delivery_ids=ids))
     return deliveries

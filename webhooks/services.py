@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from django.utils import timezone
 from accounts.errors import ServiceError
 from accounts.models import Organization
 from accounts.services import audit_record
+from accounts.sql import update_rows
 from billing.access import access_state, load_access_state
 from billing.metering import record_usage
 
@@ -38,8 +40,14 @@ logger = logging.getLogger(__name__)
 DELIVERY_TIMEOUT_SECONDS = 15
 RESPONSE_EXCERPT_BYTES = 4096
 USER_AGENT = "AIPhone360-Webhooks/1.0"
-# A claim outlives the longest possible attempt (15 s total) with room to write its result.
-CLAIM_LEASE = timedelta(seconds=60)
+# Deliveries one batch takes: at most this many per endpoint (sent one after another) and in all.
+PER_ENDPOINT_BATCH = 5
+MAX_BATCH = 40
+# Batches one task sends before it hands the rest of a backlog to a fresh task.
+MAX_ROUNDS = 25
+# A claim outlives the longest possible batch (its endpoint's attempts one after another, 15 s
+# each at most) with room to write the results.
+CLAIM_LEASE = timedelta(seconds=DELIVERY_TIMEOUT_SECONDS * PER_ENDPOINT_BATCH + 15)
 # A task sent this long ago whose delivery is still unclaimed is presumed lost and sent again.
 REQUEUE_AFTER = timedelta(minutes=2)
 # Short waits ride on a Celery countdown (far below the broker's visibility timeout); longer
@@ -337,17 +345,45 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> Attemp
     return attempts[0] if attempts else None
 
 
-def deliveries_attempt(*, delivery_ids: list[int], now: datetime | None = None) -> list[Attempt]:
+def deliveries_attempt(*, delivery_ids: list[int], now: datetime | None = None, with_backlog: bool = False,
+                       organization_ids: Collection[int] = ()) -> list[Attempt]:
     """Attempt several due deliveries at once (an event's fan-out, a released hold).
 
-    One transaction claims them all and one records every result, so a batch costs two commits
+    One transaction claims a batch and one records every result, so a batch costs two commits
     instead of two per delivery. Requests to different endpoints go out concurrently; requests to
-    the same endpoint go one after another, oldest first.
+    the same endpoint go one after another, oldest first. A batch holds at most PER_ENDPOINT_BATCH
+    deliveries per endpoint (so the claim outlives the slowest batch) and MAX_PARALLEL_REQUESTS
+    endpoints; ids that did not fit go in the next batch.
+
+    ``with_backlog`` (the worker's tasks) also drains the other due deliveries of the same
+    organisations, oldest first, batch after batch until none is left: under load the queue
+    empties in large batches whose claim, metering and bookkeeping cost little per delivery
+    (events committed while a task waits send no task of their own; see tasks.enqueue_fanout).
+    ``organization_ids`` names organisations to drain besides those of ``delivery_ids``.
     """
-    now = now or timezone.now()
-    claims = _claim_many(delivery_ids, now=now)
-    if not claims:
-        return []
+    attempts: list[Attempt] = []
+    wanted = list(delivery_ids)
+    organizations: set[int] = set()
+    if with_backlog:
+        organizations = set(organization_ids)
+        if wanted and not organizations:  # a fan-out task names its organisation; others are looked up
+            organizations |= set(Delivery.objects.filter(pk__in=wanted).values_list("organization_id", flat=True))
+    for _ in range(MAX_ROUNDS):
+        batch_now = now or timezone.now()
+        claims, wanted, more = _claim_many(wanted, now=batch_now, backlog_of=organizations)
+        if claims:
+            _send_and_record(claims, now=batch_now)
+            attempts += [claim.attempt for claim in claims]
+        if not wanted and not more:
+            return attempts
+    # Still more after many batches: a fresh task takes over, so this worker's other queues get a turn.
+    from .tasks import enqueue_deliveries
+
+    enqueue_deliveries(wanted, organization_ids=organizations)
+    return attempts
+
+
+def _send_and_record(claims: list[_Claim], *, now: datetime) -> None:
     by_endpoint: dict[int, list[_Claim]] = {}
     for claim in claims:
         by_endpoint.setdefault(claim.delivery.endpoint_id, []).append(claim)
@@ -364,7 +400,6 @@ def deliveries_attempt(*, delivery_ids: list[int], now: datetime | None = None) 
             if not outcome.succeeded:
                 _finish(claim, outcome=outcome, response=response, duration_ms=duration_ms,
                         now=now + timedelta(milliseconds=duration_ms))
-    return [claim.attempt for claim in claims]
 
 
 _Sent = tuple[_Claim, policy.Outcome, outbound.OutboundResponse | None, int]
@@ -397,17 +432,34 @@ def _send(claim: _Claim, *, now: datetime) -> _Sent:
     return claim, outcome, response, duration_ms
 
 
-def _claim_many(delivery_ids: list[int], *, now: datetime) -> list[_Claim]:
-    """Lock the due, unclaimed rows among ``delivery_ids``; hold or fail those that cannot go; claim the rest."""
+def _claim_many(delivery_ids: list[int], *, now: datetime, backlog_of: Collection[int] = (),
+                ) -> tuple[list[_Claim], list[int], bool]:
+    """Lock the due, unclaimed rows among ``delivery_ids`` and up to MAX_BATCH other due rows of the
+    organisations in ``backlog_of``; hold or fail those that cannot go; claim the rest.
+
+    Returns the claims, the ids asked for that were due but did not fit in this batch, and
+    whether more of the backlog may be due.
+    """
+    wanted = set(delivery_ids)
     with transaction.atomic():
         # SKIP LOCKED: a row another worker is claiming right now is simply theirs.
-        rows = list(
+        locked = (
             Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("event", "endpoint", "organization")
-            .filter(pk__in=delivery_ids, status=Delivery.Status.PENDING, next_attempt_at__lte=now)
-            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
             .order_by("created_at", "id")
         )
+        # The ids are looked up by primary key alone and checked here: the planner's row estimates
+        # for the status index lag far behind a busy outbox, and a row locked but not due is simply
+        # released at commit.
+        rows = [row for row in locked.filter(pk__in=delivery_ids) if _is_due(row, now)] if delivery_ids else []
+        backlog: list[Delivery] = []
+        if backlog_of:
+            backlog = list(
+                locked.filter(organization_id__in=backlog_of, status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+                .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+                .exclude(pk__in=delivery_ids)[:MAX_BATCH])
+        rows, left, dropped = _fit_batch(rows + backlog, wanted)
+        more = len(backlog) == MAX_BATCH or dropped
         can_pay: dict[int, bool] = {}
         disabled, held, ready = [], [], []
         for delivery in rows:
@@ -431,7 +483,7 @@ def _claim_many(delivery_ids: list[int], *, now: datetime) -> list[_Claim]:
                 status=Delivery.Status.HELD, held_since=Coalesce(F("held_since"), Value(now)), next_attempt_at=None,
                 status_reason="Held: the organization's wallet is empty.")
         if not ready:
-            return []
+            return [], left, more
 
         Delivery.objects.filter(pk__in=[d.pk for d in ready]).update(
             claimed_until=now + CLAIM_LEASE, attempt_count=F("attempt_count") + 1, held_since=None)
@@ -453,11 +505,38 @@ def _claim_many(delivery_ids: list[int], *, now: datetime) -> list[_Claim]:
         for (_, mode), batch in batches.items():
             record_usage(organization=batch[0].delivery.organization, metric="webhook_attempts",
                          quantity=len(batch), mode=mode, reference=f"webhook-attempt:{batch[0].attempt.public_id}")
-    return claims
+    return claims, left, more
+
+
+def _is_due(delivery: Delivery, now: datetime) -> bool:
+    return (delivery.status == Delivery.Status.PENDING and delivery.next_attempt_at is not None
+            and delivery.next_attempt_at <= now and (delivery.claimed_until is None or delivery.claimed_until <= now))
+
+
+def _fit_batch(rows: list[Delivery], wanted: set[int]) -> tuple[list[Delivery], list[int], bool]:
+    """The rows one batch can take, oldest first per endpoint; the wanted ids left for the next
+    batch; whether any row was left."""
+    taken: list[Delivery] = []
+    per_endpoint: dict[int, int] = {}
+    left: list[int] = []
+    dropped = False
+    for row in rows:
+        count = per_endpoint.get(row.endpoint_id, 0)
+        fits = len(taken) < MAX_BATCH and count < PER_ENDPOINT_BATCH and (
+            count or len(per_endpoint) < MAX_PARALLEL_REQUESTS)
+        if fits:
+            taken.append(row)
+            per_endpoint[row.endpoint_id] = count + 1
+        else:
+            dropped = True
+            if row.pk in wanted:
+                left.append(row.pk)
+    taken.sort(key=lambda row: (row.created_at, row.pk))  # each endpoint gets its oldest first
+    return taken, left, dropped
 
 
 def _claim(delivery_id: int, *, now: datetime) -> _Claim | None:
-    claims = _claim_many([delivery_id], now=now)
+    claims, _, _ = _claim_many([delivery_id], now=now)
     return claims[0] if claims else None
 
 
@@ -510,35 +589,30 @@ def _record_result(attempt: Attempt, *, outcome: policy.Outcome, response: outbo
 
 
 def _finish_successes(sent: list[_Sent], *, now: datetime) -> None:
-    """Record a batch's successes in a few statements: the common case of a healthy endpoint."""
+    """Record a batch's successes in three statements: the common case of a healthy endpoint."""
     if not sent:
         return
-    finished: dict[int, tuple[datetime, int]] = {}  # delivery pk -> (finish time, status)
+    attempts, deliveries = [], []
+    latest: dict[int, tuple[datetime, int]] = {}  # endpoint pk -> (last finish time, status)
     for claim, outcome, response, duration_ms in sent:
         at = now + timedelta(milliseconds=duration_ms)
-        _record_result(claim.attempt, outcome=outcome, response=response, duration_ms=duration_ms, now=at)
-        finished[claim.delivery.pk] = (at, response.status if response else 200)
-    Attempt.objects.bulk_update([claim.attempt for claim, *_ in sent], _RESULT_FIELDS)
-
-    # Each row only if it is still this attempt's (see _finish).
-    mine = Q()
-    for claim, *_ in sent:
-        mine |= Q(pk=claim.delivery.pk, attempt_count=claim.attempt.number)
-    Delivery.objects.filter(mine, status=Delivery.Status.PENDING).update(
-        status=Delivery.Status.SUCCEEDED, status_reason="", next_attempt_at=None, claimed_until=None,
-        completed_at=Case(*[When(pk=pk, then=Value(at)) for pk, (at, _) in finished.items()],
-                          output_field=DateTimeField()),
-        last_status=Case(*[When(pk=pk, then=Value(code)) for pk, (_, code) in finished.items()],
-                         output_field=PositiveSmallIntegerField()),
-    )
-    latest: dict[int, tuple[datetime, int]] = {}
-    for claim, *_ in sent:
-        at, code = finished[claim.delivery.pk]
-        if claim.delivery.endpoint_id not in latest or at >= latest[claim.delivery.endpoint_id][0]:
-            latest[claim.delivery.endpoint_id] = (at, code)
-    for endpoint_id, (at, code) in latest.items():
-        Endpoint.objects.filter(pk=endpoint_id).update(last_attempt_at=at, last_status=code, last_error="",
-                                                       last_success_at=at, failing_since=None)
+        result = _record_result(claim.attempt, outcome=outcome, response=response, duration_ms=duration_ms, now=at)
+        attempts.append([*(result[name] for name in _RESULT_FIELDS), claim.attempt.pk])
+        code = response.status if response else 200
+        # Each row only if it is still this attempt's (see _finish).
+        deliveries.append([at, code, claim.delivery.pk, claim.attempt.number, Delivery.Status.PENDING])
+        endpoint_id = claim.delivery.endpoint_id
+        if endpoint_id not in latest or at >= latest[endpoint_id][0]:
+            latest[endpoint_id] = (at, code)
+    update_rows(Attempt, set_fields=_RESULT_FIELDS, where_fields=["id"], rows=attempts)
+    update_rows(Delivery, set_fields=["completed_at", "last_status", "status", "status_reason", "next_attempt_at",
+                                      "claimed_until"],
+                where_fields=["id", "attempt_count", "status"],
+                rows=([at, code, Delivery.Status.SUCCEEDED, "", None, None, pk, number, pending]
+                      for at, code, pk, number, pending in deliveries))
+    update_rows(Endpoint, set_fields=["last_attempt_at", "last_status", "last_error", "last_success_at",
+                                      "failing_since"],
+                where_fields=["id"], rows=([at, code, "", at, None, pk] for pk, (at, code) in latest.items()))
 
 
 def _finish(claim: _Claim, *, outcome: policy.Outcome, response: outbound.OutboundResponse | None,
