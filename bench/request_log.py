@@ -2,7 +2,7 @@
 
 1. Request-path cost: microseconds to build and buffer one entry (memory deque and Redis list),
    measured in-process.
-2. Flush throughput: entries per second moved from the Redis list into PostgreSQL with bulk_create.
+2. Flush throughput: entries per second moved from the Redis list into PostgreSQL (one COPY per batch).
 3. Overhead: wrk throughput of GET /api/public/v1/keys?limit=1 under gunicorn (2 workers) with
    logging on and REQUEST_LOG_ENABLED=false, alternated over several rounds.
 4. Exactness end to end, for the Redis buffer and the per-process memory buffer: exactly N

@@ -1,7 +1,8 @@
 """Request logs: every public-API request, recorded without a database write on the request path.
 
 `RequestLogMiddleware` measures each request under the API prefix and pushes one small dict onto a
-buffer; a flush turns buffered entries into `RequestLog` rows with one `bulk_create` per batch.
+buffer; a flush turns buffered entries into `RequestLog` rows with one COPY per batch (PostgreSQL)
+or one `bulk_create`.
 
 Buffers (REQUEST_LOG_BUFFER):
 - "memory", the default: an in-process deque, flushed by a daemon thread every REQUEST_LOG_FLUSH_SECONDS or as
@@ -217,12 +218,19 @@ def _parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+_COLUMNS = ("request_id", "organization_id", "api_key_id", "key_masked", "mode", "method", "path", "query_string",
+            "status_code", "error_code", "latency_ms", "client_ip", "user_agent", "created_at")
+
+
 def insert_entries(entries: list[dict[str, Any]]) -> None:
-    """One bulk insert for a batch; duplicates (same request id) are skipped by the unique constraint.
+    """Insert a batch; duplicates (same request id) are skipped by the unique constraint.
 
     Links are checked first (two small queries per batch) because a key or organisation may have been
-    deleted since the request, and a dangling foreign key would fail the whole batch at commit.
+    deleted since the request. On PostgreSQL the rows go in with one COPY, far cheaper per row than
+    an INSERT; a batch that meets a duplicate (a retried flush) is inserted again with ON CONFLICT.
     """
+    from django.db import IntegrityError, connection, transaction
+
     from accounts.models import Organization
 
     from .models import ApiKey, RequestLog
@@ -239,17 +247,28 @@ def insert_entries(entries: list[dict[str, Any]]) -> None:
         if not key_id and e.get("key_hash") in by_hash:
             key = by_hash[e["key_hash"]]
             key_id, org_id, mode, masked = key.pk, key.organization_id, key.mode, key.masked
-        rows.append(RequestLog(
-            request_id=e["request_id"], organization_id=org_id, api_key_id=key_id if key_id in live_keys else None,
-            key_masked=masked, mode=mode, method=e["method"], path=e["path"], query_string=e.get("query", ""),
-            status_code=e["status"], error_code=e.get("error_code", ""), latency_ms=e["latency_ms"],
-            client_ip=e.get("ip") or None, user_agent=e.get("ua", ""), created_at=_parse_time(e["at"]),
+        rows.append((
+            e["request_id"], org_id, key_id if key_id in live_keys else None, masked, mode, e["method"], e["path"],
+            e.get("query", ""), e["status"], e.get("error_code", ""), e["latency_ms"], e.get("ip") or None,
+            e.get("ua", ""), _parse_time(e["at"]),
         ))
-    org_ids = {r.organization_id for r in rows if r.organization_id}
+    org_ids = {row[1] for row in rows if row[1]}
     live_orgs = set(Organization.objects.filter(pk__in=org_ids).values_list("pk", flat=True)) if org_ids else set()
     # A deleted organisation takes its logs with it, including the ones still in the buffer.
-    rows = [r for r in rows if r.organization_id is None or r.organization_id in live_orgs]
-    RequestLog.objects.bulk_create(rows, ignore_conflicts=True)
+    rows = [row for row in rows if row[1] is None or row[1] in live_orgs]
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        table, columns = RequestLog._meta.db_table, ", ".join(_COLUMNS)
+        try:
+            with transaction.atomic(), connection.cursor() as cursor, connection.wrap_database_errors:
+                with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            return
+        except IntegrityError:
+            pass  # some of the batch is already in: insert the rest row by row below
+    RequestLog.objects.bulk_create([RequestLog(**dict(zip(_COLUMNS, row))) for row in rows], ignore_conflicts=True)
 
 
 def flush(batch_size: int | None = None) -> int:

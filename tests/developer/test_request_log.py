@@ -14,12 +14,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.models import Organization
 from developer import request_log
 from developer.models import ApiKey, RequestLog
 from developer.request_log import MemoryBuffer, scrub_query
 from developer.services import api_key_revoke
 from developer.tasks import flush_request_logs, prune_request_logs
-from tests.conftest import ApiClient, make_key, redis_available, ensure_plans
+from tests.conftest import ApiClient, ensure_plans, make_key, redis_available
 
 KEY_RE = "aip_live_" + "A" * 43
 
@@ -192,6 +193,19 @@ def test_entry_whose_key_was_deleted_keeps_the_row_without_the_link(org: Any) ->
     row = RequestLog.objects.get(request_id=entry["request_id"])
     assert row.api_key is None and row.key_masked.startswith("aip_live_…")
     assert RequestLog.objects.count() == 1  # the deleted organisation's entry went with it
+
+
+def test_deleting_a_key_or_an_organisation_still_clears_or_removes_its_logged_rows(org: Any) -> None:
+    # The table has no database-level foreign keys (cheaper inserts); Django does the cascade.
+    make_key(org, name="Old")
+    key = ApiKey.objects.get(name="Old")
+    other = Organization.objects.create(name="Short-lived")  # no ledger, so it may be deleted
+    request_log.insert_entries([_entry(org, key_id=key.pk, key_masked=key.masked, mode="live"),
+                                _entry(other), _entry(other)])
+    key.delete()
+    assert RequestLog.objects.get(organization=org).api_key_id is None
+    other.delete()
+    assert RequestLog.objects.count() == 1
 
 
 def test_a_full_batch_wakes_the_flusher(settings: Any, org: Any) -> None:
