@@ -134,3 +134,20 @@ class FanOutTests(TestCase):
         assert Delivery.objects.filter(organization=self.org, status="pending").count() == 1
         second = self.emit_one()
         assert self.sent == [(second, self.org.pk)]
+
+
+def test_a_long_backlog_is_handed_to_a_fresh_task_after_max_rounds(org: Organization, receiver: Receiver,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    endpoint_create(organization=org, url=receiver.url, events=["*"], actor=None)
+    ids = emitted(org, 12)
+    monkeypatch.setattr(services, "MAX_ROUNDS", 1)
+    handed: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(tasks.deliver_batch, "apply_async", lambda args, **options: handed.append(args))
+
+    attempts = deliveries_attempt(delivery_ids=[ids[0]], with_backlog=True)
+
+    assert [a.delivery_id for a in attempts] == ids[:5]  # one round, then the rest goes to a new task
+    assert handed == [([], org.pk)]
+    tasks.deliver_batch(*handed[0])
+    assert Delivery.objects.filter(pk__in=ids, status="succeeded").count() == 10
+    assert len(handed) == 2  # and so on until the backlog is empty
