@@ -27,8 +27,8 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from accounts.models import Organization
-from agents.models import Agent
 from agents import routing
+from agents.models import Agent
 from agents.services import HandoffTrace, agent_profiles, greeter_status, handoff_simulate
 from webhooks.models import Event
 

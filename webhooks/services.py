@@ -371,15 +371,23 @@ def deliveries_attempt(*, delivery_ids: list[int], now: datetime | None = None, 
     for _ in range(MAX_ROUNDS):
         batch_now = now or timezone.now()
         claims, wanted, more = _claim_many(wanted, now=batch_now, backlog_of=organizations)
+        if more and organizations:
+            # More is due than one batch: another worker process can take the next batch meanwhile.
+            from .tasks import enqueue_fanout
+
+            for organization_id in organizations:
+                enqueue_fanout(organization_id=organization_id, delivery_ids=[], gather=False)
         if claims:
             _send_and_record(claims, now=batch_now)
             attempts += [claim.attempt for claim in claims]
         if not wanted and not more:
             return attempts
-    # Still more after many batches: a fresh task takes over, so this worker's other queues get a turn.
-    from .tasks import enqueue_deliveries
+    # Still more after many batches: hand over, so this worker's other queues get a turn. A backlog
+    # is already in the hands of the helper asked for above.
+    if not organizations:
+        from .tasks import enqueue_deliveries
 
-    enqueue_deliveries(wanted, organization_ids=organizations)
+        enqueue_deliveries(wanted)
     return attempts
 
 

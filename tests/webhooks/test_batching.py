@@ -29,7 +29,7 @@ def emitted(org: Organization, count: int) -> list[int]:
 
 
 def test_a_task_drains_its_organisations_due_backlog_in_capped_batches_oldest_first(
-        org: Organization, receiver: Receiver) -> None:
+        org: Organization, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
     endpoint_create(organization=org, url=receiver.url + "/a", events=["*"], actor=None)
     other = make_org()
     endpoint_create(organization=other, url=receiver.url + "/other", events=["*"], actor=None)
@@ -37,6 +37,8 @@ def test_a_task_drains_its_organisations_due_backlog_in_capped_batches_oldest_fi
     (foreign,) = emitted(other, 1)
     later = emit(organization=org, type="call.completed", data={"n": "later"}, mode="live")
     Delivery.objects.filter(event=later).update(next_attempt_at=timezone.now() + timedelta(hours=1))
+    helpers: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(tasks.deliver_batch, "apply_async", lambda args, **options: helpers.append(args))
 
     attempts = deliveries_attempt(delivery_ids=[ids[0]], with_backlog=True)
 
@@ -47,6 +49,8 @@ def test_a_task_drains_its_organisations_due_backlog_in_capped_batches_oldest_fi
     # In batches of at most PER_ENDPOINT_BATCH per endpoint, one usage record each.
     usage = UsageRecord.objects.filter(organization=org, metric="webhook_attempts").order_by("id")
     assert [u.quantity for u in usage] == [5, 5, 2]
+    # More than one batch was due, so it asked once for a helper (here not run) to share the work.
+    assert helpers == [([], org.pk)]
     # Another organisation's deliveries and deliveries not yet due are left alone.
     assert Delivery.objects.get(pk=foreign).status == "pending" and not Attempt.objects.filter(delivery=foreign)
     assert Delivery.objects.get(event=later).attempt_count == 0
@@ -101,7 +105,9 @@ class FanOutTests(TestCase):
         endpoint_create(organization=self.org, url="https://hooks.example.com/in", events=["*"], actor=None)
         self.sent: list[tuple[Any, ...]] = []
         patcher = pytest.MonkeyPatch()
-        patcher.setattr(tasks.deliver_batch, "apply_async", lambda args, **options: self.sent.append(args))
+        self.countdowns: list[Any] = []
+        patcher.setattr(tasks.deliver_batch, "apply_async",
+                        lambda args, **options: (self.sent.append(args), self.countdowns.append(options["countdown"])))
         self.addCleanup(patcher.undo)
 
     def emit_one(self) -> list[int]:
@@ -123,6 +129,7 @@ class FanOutTests(TestCase):
         assert seen == [{"delivery_ids": first, "with_backlog": True, "organization_ids": [self.org.pk]}]
         fourth = self.emit_one()
         assert self.sent == [(first, self.org.pk), (fourth, self.org.pk)]
+        assert self.countdowns == [0.1, 0.1]  # each waits a moment to gather the next events
 
     def test_a_broker_outage_clears_the_flag_so_the_next_event_tries_again(self) -> None:
         def down(args: Any, **options: Any) -> None:
@@ -146,7 +153,7 @@ def test_a_long_backlog_is_handed_to_a_fresh_task_after_max_rounds(org: Organiza
 
     attempts = deliveries_attempt(delivery_ids=[ids[0]], with_backlog=True)
 
-    assert [a.delivery_id for a in attempts] == ids[:5]  # one round, then the rest goes to a new task
+    assert [a.delivery_id for a in attempts] == ids[:5]  # one round, then the helper task takes the rest
     assert handed == [([], org.pk)]
     tasks.deliver_batch(*handed[0])
     assert Delivery.objects.filter(pk__in=ids, status="succeeded").count() == 10
