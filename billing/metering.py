@@ -192,6 +192,14 @@ def api_request_counter(principal: Any) -> tuple[str, str] | None:
     return counter.pending_key, field
 
 
+def api_request_counter_hash() -> tuple[str, int] | None:
+    """(Redis hash, epoch hour) under which the key's round trip may count this request itself; the
+    field is `encode_counter_field(epoch_hour, organization, key, mode)`. None when not counting in Redis."""
+    if not settings.METERING_ENABLED or not settings.REDIS_URL:
+        return None
+    return api_counter().pending_key, int(time.time()) // 3600
+
+
 def flush_api_usage() -> int:
     """Move counted API requests into the rollups and charge completed blocks; returns requests applied."""
     return api_counter().flush(apply_api_counts)

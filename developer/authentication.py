@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -63,12 +64,21 @@ def principal_for(key: ApiKey) -> KeyPrincipal:
 LAST_USED_CLAIM_PREFIX = "apikey:used:"
 
 
-def read_key(secret: str) -> fastcache.KeyRead | None:
-    """The key's principal, from the cache (with the gate state when Redis has it) or the database."""
+def required_scope(view: Any, method: str | None) -> str | None:
+    """The scope a view demands for a method (`required_scope`, per method via a dict when they differ)."""
+    scope = getattr(view, "required_scope", None)
+    return scope.get(method) if isinstance(scope, dict) else scope
+
+
+def read_key(secret: str, *, admit: tuple[str, tuple[str, int] | None] | None = None) -> fastcache.KeyRead | None:
+    """The key's principal, from the cache (with the gate state when Redis has it) or the database.
+
+    ``admit`` asks the same round trip to take the rate-limit step too (see fastcache.read_key).
+    """
     key_hash = hash_secret(secret)
     read = fastcache.read_key(
         key_cache_key(key_hash), access_prefix=ACCESS_CACHE_PREFIX, claim_prefix=LAST_USED_CLAIM_PREFIX,
-        claim_timeout=int(settings.API_KEY_LAST_USED_RESOLUTION.total_seconds()),
+        claim_timeout=int(settings.API_KEY_LAST_USED_RESOLUTION.total_seconds()), admit=admit,
     )
     if read is not None:
         return read
@@ -113,12 +123,25 @@ def _record_failed_attempt(request: Request) -> None:
         raise RateLimitExceeded(decision.retry_after, "Too many requests with invalid API keys from this address.")
 
 
+def _admission_request(request: Request) -> tuple[str, tuple[str, int] | None] | None:
+    """What the key's round trip needs to admit the request as the per-key throttle would, or None
+    when the view is not limited per key."""
+    from billing.metering import api_request_counter_hash
+
+    from .throttling import KeyRateThrottle
+
+    view = (getattr(request, "parser_context", None) or {}).get("view")
+    if view is None or KeyRateThrottle not in getattr(view, "throttle_classes", ()):
+        return None
+    return required_scope(view, request.method) or "", api_request_counter_hash()
+
+
 class ApiKeyAuthentication(BaseAuthentication):
     def authenticate(self, request: Request) -> tuple[KeyPrincipal, KeyPrincipal]:
         secret = presented_secret(request)
         if not secret:
             raise ApiKeyRequired()
-        read = read_key(secret) if mode_of(secret) else None
+        read = read_key(secret, admit=_admission_request(request)) if mode_of(secret) else None
         if read is None or not read.principal.usable(timezone.now()):
             _record_failed_attempt(request)
             raise InvalidApiKey()

@@ -13,7 +13,7 @@ from django.utils import timezone
 from billing.access import access_cache_key, refresh_access_state
 
 from . import fastcache
-from .authentication import LAST_USED_CLAIM_PREFIX
+from .authentication import LAST_USED_CLAIM_PREFIX, required_scope
 from .exceptions import BusinessSuspended, InsufficientScope, PlatformAddonRequired, SubscriptionRequired
 from .models import ApiKey
 
@@ -48,9 +48,7 @@ class HasScope(BasePermission):
     """Each view declares `required_scope` (per method via a dict when they differ)."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        scope = view.required_scope
-        if isinstance(scope, dict):
-            scope = scope.get(request.method)
+        scope = required_scope(view, request.method)
         if scope is not None and scope not in request.auth.scopes:
             raise InsufficientScope(f"This API key lacks the '{scope}' scope this endpoint requires.")
         return True

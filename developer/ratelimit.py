@@ -18,28 +18,38 @@ from django.conf import settings
 
 _US = 1_000_000
 
-# KEYS[1] bucket, KEYS[2] optional counter hash; ARGV period_us, limit, cost, counter field.
-# Uses Redis' clock so every process agrees on "now". When the request is allowed and a counter is
-# given, it is incremented in the same round trip (billing's API-request counter).
-_GCRA_LUA = """
-local period = tonumber(ARGV[1])
-local limit = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local interval = math.floor(period / limit)
-local tat = tonumber(redis.call('GET', KEYS[1]))
-if tat == nil or tat < now then tat = now end
-local new_tat = tat + interval * cost
-if new_tat - now > period then
-  return {0, 0, new_tat - now - period, tat - now, now}
+# One GCRA step on `bucket`, shared by the limiter's own script and the authentication script
+# (fastcache), which admits a request in the same round trip that reads its key. Uses Redis' clock
+# so every process agrees on "now". Returns allowed (1/0), remaining, retry_after_us, reset_us, now_us.
+GCRA_LUA_FUNCTION = """
+local function gcra(bucket, period, limit, cost)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local interval = math.floor(period / limit)
+  local tat = tonumber(redis.call('GET', bucket))
+  if tat == nil or tat < now then tat = now end
+  local new_tat = tat + interval * cost
+  if new_tat - now > period then
+    return 0, 0, new_tat - now - period, tat - now, now
+  end
+  if cost > 0 then
+    redis.call('SET', bucket, string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1)
+  end
+  return 1, math.floor((period - (new_tat - now)) / interval), 0, new_tat - now, now
 end
-if cost > 0 then
-  redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1)
-end
-if KEYS[2] then redis.call('HINCRBY', KEYS[2], ARGV[4], 1) end
-return {1, math.floor((period - (new_tat - now)) / interval), 0, new_tat - now, now}
 """
+
+# KEYS[1] bucket, KEYS[2] optional counter hash; ARGV period_us, limit, cost, counter field. When the
+# request is allowed and a counter is given, it is incremented in the same round trip (billing's
+# API-request counter).
+_GCRA_LUA = GCRA_LUA_FUNCTION + """
+local allowed, remaining, retry, reset, now = gcra(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
+if allowed == 1 and KEYS[2] then redis.call('HINCRBY', KEYS[2], ARGV[4], 1) end
+return {allowed, remaining, retry, reset, now}
+"""
+
+BUCKET_PREFIX = "rl:"
+PERIOD_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,12 @@ class Decision:
     @property
     def reset_at(self) -> int:
         return math.ceil(self.now + self.reset_after)
+
+
+def decision_from(reply: list[int], *, limit: int) -> Decision:
+    """A Decision from the GCRA script's reply (allowed, remaining, retry_us, reset_us, now_us)."""
+    allowed, remaining, retry_us, reset_us, now_us = reply[:5]
+    return Decision(bool(allowed), limit, int(remaining), int(retry_us) / _US, int(reset_us) / _US, int(now_us) / _US)
 
 
 def _decide(tat: int, now: int, *, limit: int, period_us: int, cost: int) -> tuple[Decision, int]:
@@ -73,7 +89,7 @@ class LocalLimiter:
         self._lock = threading.Lock()
         self._tats: dict[str, int] = {}
 
-    def hit(self, bucket: str, *, limit: int, period: int = 60, cost: int = 1,
+    def hit(self, bucket: str, *, limit: int, period: int = PERIOD_SECONDS, cost: int = 1,
             count_in: tuple[str, str] | None = None) -> Decision:
         if count_in is not None:
             raise ValueError("counting in the limiter needs Redis")
@@ -98,18 +114,17 @@ class RedisLimiter:
         self._client = redis.Redis.from_url(url)
         self._script = self._client.register_script(_GCRA_LUA)
 
-    def hit(self, bucket: str, *, limit: int, period: int = 60, cost: int = 1,
+    def hit(self, bucket: str, *, limit: int, period: int = PERIOD_SECONDS, cost: int = 1,
             count_in: tuple[str, str] | None = None) -> Decision:
         """`count_in=(hash, field)`: HINCRBY that field when the hit is allowed, in the same round trip."""
-        keys, args = [f"rl:{bucket}"], [period * _US, limit, cost]
+        keys, args = [f"{BUCKET_PREFIX}{bucket}"], [period * _US, limit, cost]
         if count_in is not None:
             keys.append(count_in[0])
             args.append(count_in[1])
-        allowed, remaining, retry_us, reset_us, now_us = self._script(keys=keys, args=args)
-        return Decision(bool(allowed), limit, int(remaining), int(retry_us) / _US, int(reset_us) / _US, int(now_us) / _US)
+        return decision_from(self._script(keys=keys, args=args), limit=limit)
 
     def reset(self) -> None:
-        for key in self._client.scan_iter("rl:*"):
+        for key in self._client.scan_iter(f"{BUCKET_PREFIX}*"):
             self._client.delete(key)
 
 

@@ -15,6 +15,15 @@ class KeyRateThrottle(BaseThrottle):
     """Per-key limit from the organisation's plan, via the shared GCRA limiter."""
 
     def allow_request(self, request: Request, view: Any) -> bool:
+        read = getattr(request._request, "key_read", None)
+        if read is not None and read.admission is not None:
+            # The key's own round trip already took this step (same checks, same script).
+            decision = read.admission.decision
+            request._request.rate_limit = decision
+            request._request.api_request_counted = read.admission.counted
+            if not decision.allowed:
+                raise RateLimitExceeded(decision.retry_after)
+            return True
         limit = max(1, request.access_state.rate_limit_per_minute)
         # With Redis, billing's request counter rides in the limiter's round trip (a request refused
         # for credits right after this is not billed, so it is not counted).

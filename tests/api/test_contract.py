@@ -12,7 +12,7 @@ from accounts.services import organization_reinstate, organization_suspend
 from billing.models import Subscription
 from billing.services import addon_grant, addon_revoke, subscription_set, wallet_credit, wallet_debit
 from developer.scopes import ALL_SCOPES
-from tests.conftest import API, ApiClient, make_key, make_org
+from tests.conftest import API, ApiClient, make_key, make_org, redis_available
 
 pytestmark = pytest.mark.django_db
 
@@ -242,6 +242,56 @@ def test_warm_request_makes_no_query_for_key_or_gate(api: ApiClient, django_asse
     api.get("/keys")  # warm: caches key, gate state and last-used stamp
     with django_assert_num_queries(1):  # the list query itself
         assert api.get("/keys?limit=1").status_code == 200
+
+
+def test_warm_request_takes_one_redis_round_trip_for_key_gate_limit_and_count(
+        api: ApiClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not redis_available():
+        pytest.skip("REDIS_URL is not set or Redis is not reachable")
+    import redis
+    from django.conf import settings
+
+    from billing.apicount import api_counter
+
+    api.get("/keys")  # warm
+    sent: list[str] = []
+    real = redis.Redis.execute_command
+
+    def counting(self: redis.Redis, *args: object, **options: object) -> object:
+        sent.append(str(args[0]))
+        return real(self, *args, **options)
+
+    counts = redis.Redis.from_url(settings.REDIS_URL)
+
+    def counted() -> int:
+        return sum(int(v) for v in counts.hvals(api_counter().pending_key))
+
+    before = counted()
+    monkeypatch.setattr(redis.Redis, "execute_command", counting)
+    response = api.get("/keys?limit=1")
+    assert response.status_code == 200 and int(response["X-RateLimit-Remaining"]) >= 0
+    assert sent == ["EVALSHA"]  # one script: key, gate state, last-used claim, rate limit and billing count
+    monkeypatch.undo()
+    assert counted() == before + 1
+
+
+def test_requests_refused_before_the_limit_take_no_token_and_are_not_counted(org: object) -> None:
+    if not redis_available():
+        pytest.skip("REDIS_URL is not set or Redis is not reachable")
+    import redis
+    from django.conf import settings
+
+    from billing.apicount import api_counter
+
+    client = ApiClient(make_key(org, scopes=["read:calls"]))
+    counts = redis.Redis.from_url(settings.REDIS_URL)
+    before = sum(int(v) for v in counts.hvals(api_counter().pending_key))
+    for _ in range(3):  # warm, then twice from the one-round-trip path
+        assert client.get("/keys").status_code == 403  # INSUFFICIENT_SCOPE comes before the limit
+    ok = client.get("/calls?limit=1")
+    assert ok.status_code == 200
+    assert int(ok["X-RateLimit-Limit"]) - int(ok["X-RateLimit-Remaining"]) == 1  # only this request took a token
+    assert sum(int(v) for v in counts.hvals(api_counter().pending_key)) == before + 1
 
 
 def test_any_accept_header_gets_the_json_envelope(api: ApiClient) -> None:
