@@ -108,7 +108,7 @@ class SlowEndpoints:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
 
 
 def wrk_p95(url: str, headers: dict[str, str], seconds: int, connections: int) -> dict[str, float]:

@@ -155,3 +155,12 @@ def api(live_key: str) -> ApiClient:
 @pytest.fixture
 def test_api(test_key: str) -> ApiClient:
     return ApiClient(test_key)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long tests first, so xdist hands them out at the start and the run does not end on one of them."""
+    def weight(item: pytest.Item) -> int:
+        browser = item.get_closest_marker("browser") or item.nodeid.startswith("tests/browser/")
+        return 0 if item.get_closest_marker("slow") else 1 if browser else 2
+
+    items.sort(key=weight)  # stable: files keep their order within each group

@@ -30,6 +30,7 @@ def _manage(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow  # a fresh Django process
 def test_check_deploy_is_clean_under_the_production_environment() -> None:
     result = _manage(["check", "--deploy", "--fail-level", "WARNING"], PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -152,6 +152,7 @@ def test_refused_and_unauthenticated_requests_are_not_counted(org, live_key):
     assert flush_api_usage() == 2
 
 
+@pytest.mark.slow  # a whole block of real requests
 def test_real_requests_complete_a_block_and_the_next_one_gets_402(db):
     """A wallet that can pay exactly one block: the 1,000th request past the free quota empties it."""
     org = make_org("One block", credits=BLOCK_PRICE)

@@ -136,6 +136,7 @@ def test_a_flush_killed_after_its_commit_but_before_cleanup_is_not_counted_twice
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.postgres
+@pytest.mark.slow
 @pytest.mark.skipif(not is_postgres(), reason="needs PostgreSQL: a second process must share the test database")
 def test_a_flush_process_killed_with_sigkill_midway_is_rerun_to_exact_totals(tmp_path: Path):
     org, a, b = _setup()

@@ -40,7 +40,8 @@ from .conftest import Receiver
 
 pytest.importorskip("schemathesis", reason="schemathesis is not installed (pip install -e '.[dev]')")
 
-pytestmark = pytest.mark.django_db(transaction=True)  # the live server thread must see committed rows
+# The live server thread must see committed rows; a run takes minutes, so the inner loop skips it.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 # Fixed so a CI failure can be reproduced locally; change it to explore other inputs. Extra CLI

@@ -72,6 +72,7 @@ def test_simulate_defaults_to_the_demo_organisation_and_checks_arguments(db: Any
     assert Call.objects.filter(organization__name=accounts.demo.DEMO_ORG_NAME).count() == 3
 
 
+@pytest.mark.slow  # seeds the whole demo twice
 def test_seed_demo_loads_phone_data_once(db: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(accounts.demo, "DEMO_KEY_FILE", tmp_path / "demo-key.txt")
     call_command("seed_demo", stdout=io.StringIO())

@@ -112,6 +112,7 @@ def test_pagination_walks_seven_new_keys_in_pages_of_two(server: Server, client:
     assert len(calls) == SEEDED_CALLS == len(set(calls))
 
 
+@pytest.mark.slow  # waits out a real Retry-After
 def test_a_429_is_retried_after_retry_after_on_a_basic_plan(live_server: Any) -> None:
     org = sdk_org("Basic Plan Dental", plan="BASIC")
     key = make_key(org, mode="test")

@@ -11,7 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .conftest import ROOT
+
+pytestmark = pytest.mark.slow  # each suite is its own process: seconds to start
 
 
 def test_python_sdk_unit_suite_passes() -> None:

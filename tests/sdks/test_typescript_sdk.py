@@ -13,9 +13,13 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from phone.models import Contact, Message
 
 from .conftest import Server
+
+pytestmark = pytest.mark.slow  # a Node process running a whole suite against the live server
 
 
 def _tap_totals(output: str) -> dict[str, int]:

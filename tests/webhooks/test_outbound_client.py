@@ -152,7 +152,7 @@ def start_receiver() -> Iterator[Callable[..., Receiver]]:
         if tls is not None:
             tls.sni_callback = lambda _sock, name, _ctx: receiver.sni_names.append(name)
             server.socket = tls.wrap_socket(server.socket, server_side=True)
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
         servers.append(server)
         return receiver
 

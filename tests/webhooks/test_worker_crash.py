@@ -28,8 +28,6 @@ from webhooks.services import CLAIM_LEASE, REQUEUE_AFTER, deliveries_sweep, endp
 from .receiver import Receiver, Reply, receiver  # noqa: F401  (fixture)
 
 # serialized_rollback: the plans seeded by migrations must survive the flush after each test.
-pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.redis,
-              pytest.mark.postgres]
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -39,6 +37,12 @@ def _skip_reason() -> str | None:
     if not is_postgres():
         return "needs PostgreSQL: the worker subprocess must share the test database (set DATABASE_URL)"
     return None
+
+
+# Skipped at collection, before a transactional database is set up for nothing.
+pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.redis,
+              pytest.mark.postgres, pytest.mark.slow,
+              pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")]
 
 
 def _database_url() -> str:
@@ -84,9 +88,6 @@ class Worker:
 
 @pytest.fixture
 def real_broker() -> Iterator[None]:
-    reason = _skip_reason()
-    if reason:
-        pytest.skip(reason)
     from config.celery import app
 
     eager = app.conf.task_always_eager
