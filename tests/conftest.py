@@ -9,8 +9,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models.signals import post_migrate
 from django.test import Client
 
 from accounts.models import Organization, Role
@@ -60,6 +62,28 @@ def ensure_plans() -> None:
     from django.apps import apps
 
     importlib.import_module("billing.migrations.0002_seed_plans").seed(apps, None)
+
+
+def ensure_reviewer_group() -> None:
+    """The "Usage reviewers" group a data migration creates, with its view permissions."""
+    from django.contrib.auth.models import Group, Permission
+
+    migration = importlib.import_module("billing.migrations.0005_usage_reviewers_group")
+    group, _ = Group.objects.get_or_create(name=migration.GROUP)
+    group.permissions.set(Permission.objects.filter(content_type__app_label="billing",
+                                                    codename__in=migration.VIEW_CODENAMES))
+
+
+def _reseed_after_flush(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    """A transactional test ends with a flush that empties every table, data-migration rows included,
+    and the next test on the same worker would find no plans and no reviewer group. Django sends
+    post_migrate after that flush (once permissions exist again), so the rows come back here."""
+    ensure_plans()
+    ensure_reviewer_group()
+
+
+post_migrate.connect(_reseed_after_flush, sender=django_apps.get_app_config("billing"),
+                     dispatch_uid="tests-reseed-after-flush")
 
 
 def make_org(name: str = "Acme Dental", *, plan: str = "PRO", addon: bool = True,

@@ -27,7 +27,6 @@ from webhooks.services import CLAIM_LEASE, REQUEUE_AFTER, deliveries_sweep, endp
 
 from .receiver import Receiver, Reply, receiver  # noqa: F401  (fixture)
 
-# serialized_rollback: the plans seeded by migrations must survive the flush after each test.
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -40,7 +39,7 @@ def _skip_reason() -> str | None:
 
 
 # Skipped at collection, before a transactional database is set up for nothing.
-pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.redis,
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis,
               pytest.mark.postgres, pytest.mark.slow,
               pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")]
 
