@@ -20,8 +20,9 @@ class NotPermitted(ServiceError):
 # A service's optional keyword defaults to UNSET, so "not given" (leave as is) differs from an explicit
 # None (clear it, where the field allows null).
 
-import enum  # noqa: E402 — kept with the sentinel so this block moves as one piece
-from typing import Any  # noqa: E402
+# Imported here, with the sentinel, so this block moves as one piece.
+import enum
+from typing import Any
 
 
 class Unset(enum.Enum):
