@@ -14,3 +14,27 @@ class ServiceError(Exception):
 class NotPermitted(ServiceError):
     def __init__(self, message: str) -> None:
         super().__init__(message, code="INSUFFICIENT_SCOPE", status=403)
+
+
+# --- Partial updates ---------------------------------------------------------------------------
+# A service's optional keyword defaults to UNSET, so "not given" (leave as is) differs from an explicit
+# None (clear it, where the field allows null).
+
+# Imported here, with the sentinel, so this block moves as one piece.
+import enum
+from typing import Any
+
+
+class Unset(enum.Enum):
+    UNSET = "UNSET"
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET = Unset.UNSET
+
+
+def given(**fields: Any) -> dict[str, Any]:
+    """The keyword arguments that were actually given: every one that is not UNSET."""
+    return {name: value for name, value in fields.items() if value is not UNSET}

@@ -10,7 +10,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from developer.api import iso, json_body
+from developer.api import body_kwargs, iso, json_body
 from developer.exceptions import ValidationFailed
 from developer.models import ApiKey
 from developer.openapi import LIST_PARAMETERS
@@ -175,6 +175,22 @@ class DeletedSerializer(serializers.Serializer):
     deleted = serializers.BooleanField()
 
 
+def _refusal(fields: dict[str, str]) -> str:
+    return f"Unknown field. Allowed: {', '.join(fields)}."
+
+
+def _tool_kwargs(request: Request) -> dict[str, Any]:
+    return body_kwargs(json_body(request), services.TOOL_FIELDS, refusal=_refusal(services.TOOL_FIELDS))
+
+
+def _agent_kwargs(request: Request) -> dict[str, Any]:
+    return body_kwargs(json_body(request), services.AGENT_FIELDS, refusal=_refusal(services.AGENT_FIELDS))
+
+
+def _data_field_kwargs(request: Request) -> dict[str, Any]:
+    return body_kwargs(json_body(request), services.DATA_FIELD_FIELDS, refusal=_refusal(services.DATA_FIELD_FIELDS))
+
+
 class _ManageView(PublicApiView):
     def acting_key(self) -> ApiKey:
         return ApiKey.objects.select_related("organization").get(pk=self.request.auth.id)
@@ -199,7 +215,7 @@ class ToolListCreate(_ToolView):
                    responses={201: ToolSerializer})
     def post(self, request: Request) -> Response:
         key = self.acting_key()
-        tool = services.tool_create(organization=key.organization, data=json_body(request), actor=key)
+        tool = services.tool_create(organization=key.organization, actor=key, **_tool_kwargs(request))
         return ok(tool_json(tool), "Custom tool created.", status=201)
 
 
@@ -211,7 +227,8 @@ class ToolDetail(_ToolView):
     @extend_schema(operation_id="updateTool", summary="Change a custom tool", request=ToolWriteSerializer(partial=True),
                    responses=ToolSerializer)
     def patch(self, request: Request, tool_id: str) -> Response:
-        tool = services.tool_update(tool=self.tool_for(tool_id), data=json_body(request), actor=self.acting_key())
+        tool = services.tool_update(tool=self.tool_for(tool_id), actor=self.acting_key(),
+                                   **_tool_kwargs(request))
         return ok(tool_json(tool), "Custom tool updated.")
 
     @extend_schema(operation_id="deleteTool", summary="Delete a custom tool", responses=DeletedSerializer)
@@ -255,7 +272,7 @@ class AgentListCreate(_AgentView):
                    responses={201: AgentSerializer})
     def post(self, request: Request) -> Response:
         key = self.acting_key()
-        agent = services.agent_create(organization=key.organization, data=json_body(request), actor=key)
+        agent = services.agent_create(organization=key.organization, actor=key, **_agent_kwargs(request))
         return ok(agent_json(self.agent_for(agent.public_id)), self.greeter_message("Agent created."), status=201)
 
 
@@ -267,7 +284,8 @@ class AgentDetail(_AgentView):
     @extend_schema(operation_id="updateAgent", summary="Change an AI agent", request=AgentWriteSerializer(partial=True),
                    responses=AgentSerializer)
     def patch(self, request: Request, agent_id: str) -> Response:
-        agent = services.agent_update(agent=self.agent_for(agent_id), data=json_body(request), actor=self.acting_key())
+        agent = services.agent_update(agent=self.agent_for(agent_id), actor=self.acting_key(),
+                                       **_agent_kwargs(request))
         return ok(agent_json(self.agent_for(agent.public_id)), self.greeter_message("Agent updated."))
 
     @extend_schema(operation_id="deleteAgent", summary="Delete an AI agent and its own data fields",
@@ -309,7 +327,8 @@ class DataFieldListCreate(_DataFieldView):
                    request=DataFieldWriteSerializer, responses={201: DataFieldSerializer})
     def post(self, request: Request) -> Response:
         key = self.acting_key()
-        data_field = services.data_field_create(organization=key.organization, data=json_body(request), actor=key)
+        data_field = services.data_field_create(organization=key.organization, actor=key,
+                                                **_data_field_kwargs(request))
         return ok(data_field_json(data_field), "Data-collection field created.", status=201)
 
 
@@ -321,8 +340,8 @@ class DataFieldDetail(_DataFieldView):
     @extend_schema(operation_id="updateDataField", summary="Change a data-collection field",
                    request=DataFieldWriteSerializer(partial=True), responses=DataFieldSerializer)
     def patch(self, request: Request, field_id: str) -> Response:
-        data_field = services.data_field_update(data_field=self.field_for(field_id), data=json_body(request),
-                                                actor=self.acting_key())
+        data_field = services.data_field_update(data_field=self.field_for(field_id), actor=self.acting_key(),
+                                                **_data_field_kwargs(request))
         return ok(data_field_json(data_field), "Data-collection field updated.")
 
     @extend_schema(operation_id="deleteDataField", summary="Delete a data-collection field",

@@ -2,9 +2,10 @@
 simulated hand-off. The public API, the dashboard and the admin call these functions, so
 validation and the audit trail are the same whichever door is used.
 
-Input arrives as the wire's camelCase mapping (the dashboard builds the same mapping from its
-form); bad input raises ``ValidationError({"camelCaseField": [...]})`` naming every bad field at
-once, and nothing is half-written.
+Each service takes snake_case keyword arguments; an optional one left ``UNSET`` is not changed.
+The ``*_FIELDS`` maps translate the wire's camelCase names to those keywords (the API uses them to
+read a body). Bad input raises ``ValidationError({"camelCaseField": [...]})`` keyed by the wire
+names, naming every bad field at once, and nothing is half-written.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
-from accounts.errors import ServiceError
+from accounts.errors import UNSET, ServiceError, Unset, given
 from accounts.models import Organization
 from accounts.services import audit_record
 from phone.models import KnowledgeBase
@@ -153,7 +154,10 @@ def _id_list(value: Any, name: str) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 # Custom tools
 
-TOOL_FIELDS = ("name", "description", "inputSchema", "endpointUrl", "auth", "timeoutSeconds", "enabled")
+# Wire name → keyword of tool_create/tool_update (the API's translation of a body).
+TOOL_FIELDS = {"name": "name", "description": "description", "inputSchema": "input_schema",
+               "endpointUrl": "endpoint_url", "auth": "auth", "timeoutSeconds": "timeout_seconds",
+               "enabled": "enabled"}
 AUTH_FIELDS = {
     CustomTool.AuthType.NONE: ("type",),
     CustomTool.AuthType.BEARER: ("type", "token"),
@@ -269,10 +273,9 @@ def _apply_auth(tool: CustomTool, auth: _Auth) -> None:
         tool.set_auth_secret(auth.secret)
 
 
-def _clean_tool(data: Mapping[str, Any], *, organization: Organization, current: CustomTool | None) -> dict[str, Any]:
-    if not isinstance(data, Mapping):
-        raise ValidationError({"body": ["Expected a JSON object."]})
-    _reject_unknown(data, TOOL_FIELDS)
+def _clean_tool(values: dict[str, Any], *, organization: Organization,
+                current: CustomTool | None) -> dict[str, Any]:
+    """The given keyword values checked; returns them keyed by wire name (as the errors are)."""
     errors = _Errors()
     cleaned: dict[str, Any] = {}
     creating = current is None
@@ -287,8 +290,8 @@ def _clean_tool(data: Mapping[str, Any], *, organization: Organization, current:
         "auth": lambda v: _clean_auth(v, current=current),
     }
     for name, check in checks.items():
-        if name in data:
-            value = errors.run(name, lambda check=check, name=name: check(data[name]))
+        if TOOL_FIELDS[name] in values:
+            value = errors.run(name, lambda check=check, name=name: check(values[TOOL_FIELDS[name]]))
             if value is not _UNSET:
                 cleaned[name] = value
         elif creating and name in ("name", "description", "inputSchema", "endpointUrl"):
@@ -305,8 +308,17 @@ def _name_taken(organization: Organization, name: str, exclude: CustomTool | Non
 
 
 @transaction.atomic
-def tool_create(*, organization: Organization, data: Mapping[str, Any], actor: Actor) -> CustomTool:
-    cleaned = _clean_tool(data, organization=organization, current=None)
+def tool_create(
+        *, organization: Organization, actor: Actor, name: str | Unset = UNSET, description: str | Unset = UNSET,
+        input_schema: dict[str, Any] | Unset = UNSET, endpoint_url: str | Unset = UNSET,
+        auth: dict[str, Any] | None | Unset = UNSET, timeout_seconds: int | Unset = UNSET,
+        enabled: bool | Unset = UNSET,
+) -> CustomTool:
+    """Create a tool: name, description, input_schema and endpoint_url are required; auth is the
+    wire's auth object (``{"type": "bearer", "token": …}``) or None for no credentials."""
+    values = given(name=name, description=description, input_schema=input_schema, endpoint_url=endpoint_url,
+                         auth=auth, timeout_seconds=timeout_seconds, enabled=enabled)
+    cleaned = _clean_tool(values, organization=organization, current=None)
     Organization.objects.select_for_update().filter(pk=organization.pk).first()  # serialise the count
     if CustomTool.objects.filter(organization=organization).count() >= MAX_TOOLS_PER_ORGANIZATION:
         raise ServiceError(f"A business can have at most {MAX_TOOLS_PER_ORGANIZATION} custom tools; delete one "
@@ -326,9 +338,17 @@ def tool_create(*, organization: Organization, data: Mapping[str, Any], actor: A
 
 
 @transaction.atomic
-def tool_update(*, tool: CustomTool, data: Mapping[str, Any], actor: Actor) -> CustomTool:
+def tool_update(
+        *, tool: CustomTool, actor: Actor, name: str | Unset = UNSET, description: str | Unset = UNSET,
+        input_schema: dict[str, Any] | Unset = UNSET, endpoint_url: str | Unset = UNSET,
+        auth: dict[str, Any] | None | Unset = UNSET, timeout_seconds: int | Unset = UNSET,
+        enabled: bool | Unset = UNSET,
+) -> CustomTool:
+    """Change the fields given; an auth secret left out (or sent back masked) keeps the stored one."""
+    values = given(name=name, description=description, input_schema=input_schema, endpoint_url=endpoint_url,
+                         auth=auth, timeout_seconds=timeout_seconds, enabled=enabled)
     tool = CustomTool.objects.select_for_update().get(pk=tool.pk)
-    cleaned = _clean_tool(data, organization=tool.organization, current=tool)
+    cleaned = _clean_tool(values, organization=tool.organization, current=tool)
     changes = []
     for wire, attr in (("name", "name"), ("description", "description"), ("inputSchema", "input_schema"),
                        ("endpointUrl", "endpoint_url"), ("timeoutSeconds", "timeout_seconds"), ("enabled", "enabled")):
@@ -375,8 +395,10 @@ def tool_test_invoke(*, tool: CustomTool, arguments: Any, actor: Actor) -> ToolI
 # ---------------------------------------------------------------------------------------------
 # Agents
 
-AGENT_FIELDS = ("agentKey", "displayName", "instructions", "matchHints", "tools", "knowledgeBaseIds", "isDefault",
-                "enabled")
+# Wire name → keyword of agent_create/agent_update.
+AGENT_FIELDS = {"agentKey": "agent_key", "displayName": "display_name", "instructions": "instructions",
+                "matchHints": "match_hints", "tools": "tools", "knowledgeBaseIds": "knowledge_base_ids",
+                "isDefault": "is_default", "enabled": "enabled"}
 AGENT_TOOL_FIELDS = ("useCustomToolIds", "allowPayments", "allowBooking", "allowTransfer", "allowKnowledgeSearch")
 _TOOL_FLAGS = {"allowPayments": "allow_payments", "allowBooking": "allow_booking", "allowTransfer": "allow_transfer",
                "allowKnowledgeSearch": "allow_knowledge_search"}
@@ -443,10 +465,8 @@ def _clean_agent_tools(value: Any, organization: Organization) -> dict[str, Any]
     return cleaned
 
 
-def _clean_agent(data: Mapping[str, Any], *, organization: Organization, current: Agent | None) -> dict[str, Any]:
-    if not isinstance(data, Mapping):
-        raise ValidationError({"body": ["Expected a JSON object."]})
-    _reject_unknown(data, AGENT_FIELDS)
+def _clean_agent(values: dict[str, Any], *, organization: Organization, current: Agent | None) -> dict[str, Any]:
+    """The given keyword values checked; returns them keyed by wire name (as the errors are)."""
     errors = _Errors()
     cleaned: dict[str, Any] = {}
     checks: dict[str, Callable[[Any], Any]] = {
@@ -463,8 +483,8 @@ def _clean_agent(data: Mapping[str, Any], *, organization: Organization, current
         "enabled": lambda v: _bool({"enabled": v}, "enabled"),
     }
     for name, check in checks.items():
-        if name in data:
-            value = errors.run(name, lambda check=check, name=name: check(data[name]))
+        if AGENT_FIELDS[name] in values:
+            value = errors.run(name, lambda check=check, name=name: check(values[AGENT_FIELDS[name]]))
             if value is not _UNSET:
                 cleaned[name] = value
         elif current is None and name in ("agentKey", "displayName", "instructions"):
@@ -524,8 +544,18 @@ def _key_taken(organization: Organization, key: str, exclude: Agent | None = Non
 
 
 @transaction.atomic
-def agent_create(*, organization: Organization, data: Mapping[str, Any], actor: Actor) -> Agent:
-    cleaned = _clean_agent(data, organization=organization, current=None)
+def agent_create(
+        *, organization: Organization, actor: Actor, agent_key: str | Unset = UNSET, display_name: str | Unset = UNSET,
+        instructions: str | Unset = UNSET, match_hints: list[str] | Unset = UNSET,
+        tools: dict[str, Any] | Unset = UNSET, knowledge_base_ids: list[str] | Unset = UNSET,
+        is_default: bool | Unset = UNSET, enabled: bool | Unset = UNSET,
+) -> Agent:
+    """Create an agent: agent_key, display_name and instructions are required; tools is the wire's
+    object (``{"useCustomToolIds": […], "allowPayments": …}``); ids are public ids of this business."""
+    values = given(agent_key=agent_key, display_name=display_name, instructions=instructions,
+                   match_hints=match_hints, tools=tools, knowledge_base_ids=knowledge_base_ids,
+                   is_default=is_default, enabled=enabled)
+    cleaned = _clean_agent(values, organization=organization, current=None)
     Organization.objects.select_for_update().filter(pk=organization.pk).first()
     if Agent.objects.filter(organization=organization).count() >= MAX_AGENTS_PER_ORGANIZATION:
         raise ServiceError(f"A business can have at most {MAX_AGENTS_PER_ORGANIZATION} agents.")
@@ -544,9 +574,18 @@ def agent_create(*, organization: Organization, data: Mapping[str, Any], actor: 
 
 
 @transaction.atomic
-def agent_update(*, agent: Agent, data: Mapping[str, Any], actor: Actor) -> Agent:
+def agent_update(
+        *, agent: Agent, actor: Actor, agent_key: str | Unset = UNSET, display_name: str | Unset = UNSET,
+        instructions: str | Unset = UNSET, match_hints: list[str] | Unset = UNSET,
+        tools: dict[str, Any] | Unset = UNSET, knowledge_base_ids: list[str] | Unset = UNSET,
+        is_default: bool | Unset = UNSET, enabled: bool | Unset = UNSET,
+) -> Agent:
+    """Change the fields given; making an agent the default unsets the previous default."""
+    values = given(agent_key=agent_key, display_name=display_name, instructions=instructions,
+                   match_hints=match_hints, tools=tools, knowledge_base_ids=knowledge_base_ids,
+                   is_default=is_default, enabled=enabled)
     organization = agent.organization
-    cleaned = _clean_agent(data, organization=organization, current=agent)
+    cleaned = _clean_agent(values, organization=organization, current=agent)
     # The organisation's row lock orders every default change of the business.
     Organization.objects.select_for_update().filter(pk=organization.pk).first()
     agent = Agent.objects.select_for_update().get(pk=agent.pk)
@@ -682,7 +721,9 @@ def handoff_simulate(*, organization: Organization, utterance: str, call_session
 # ---------------------------------------------------------------------------------------------
 # Data-collection fields
 
-DATA_FIELD_FIELDS = ("key", "label", "type", "choices", "required", "agentId")
+# Wire name → keyword of data_field_create/data_field_update.
+DATA_FIELD_FIELDS = {"key": "key", "label": "label", "type": "type", "choices": "choices", "required": "required",
+                     "agentId": "agent_id"}
 
 
 def _clean_choices(value: Any) -> list[str]:
@@ -721,11 +762,9 @@ def _clean_field_agent(value: Any, organization: Organization) -> Agent | None:
     return agent
 
 
-def _clean_data_field(data: Mapping[str, Any], *, organization: Organization,
+def _clean_data_field(values: dict[str, Any], *, organization: Organization,
                       current: DataCollectionField | None) -> dict[str, Any]:
-    if not isinstance(data, Mapping):
-        raise ValidationError({"body": ["Expected a JSON object."]})
-    _reject_unknown(data, DATA_FIELD_FIELDS)
+    """The given keyword values checked; returns them keyed by wire name (as the errors are)."""
     errors = _Errors()
     cleaned: dict[str, Any] = {}
     checks: dict[str, Callable[[Any], Any]] = {
@@ -737,8 +776,8 @@ def _clean_data_field(data: Mapping[str, Any], *, organization: Organization,
         "agentId": lambda v: _clean_field_agent(v, organization),
     }
     for name, check in checks.items():
-        if name in data:
-            value = errors.run(name, lambda check=check, name=name: check(data[name]))
+        if DATA_FIELD_FIELDS[name] in values:
+            value = errors.run(name, lambda check=check, name=name: check(values[DATA_FIELD_FIELDS[name]]))
             if value is not _UNSET:
                 cleaned[name] = value
         elif current is None and name in ("key", "label"):
@@ -763,8 +802,15 @@ def _field_key_taken(organization: Organization, key: str, exclude: DataCollecti
 
 
 @transaction.atomic
-def data_field_create(*, organization: Organization, data: Mapping[str, Any], actor: Actor) -> DataCollectionField:
-    cleaned = _clean_data_field(data, organization=organization, current=None)
+def data_field_create(
+        *, organization: Organization, actor: Actor, key: str | Unset = UNSET, label: str | Unset = UNSET,
+        type: str | Unset = UNSET, choices: list[str] | Unset = UNSET, required: bool | Unset = UNSET,
+        agent_id: str | None | Unset = UNSET,
+) -> DataCollectionField:
+    """Create a field: key and label are required; agent_id is an agent's public id, or None for
+    a field every agent collects."""
+    values = given(key=key, label=label, type=type, choices=choices, required=required, agent_id=agent_id)
+    cleaned = _clean_data_field(values, organization=organization, current=None)
     Organization.objects.select_for_update().filter(pk=organization.pk).first()
     if DataCollectionField.objects.filter(organization=organization).count() >= MAX_DATA_FIELDS_PER_ORGANIZATION:
         raise ServiceError(f"A business can have at most {MAX_DATA_FIELDS_PER_ORGANIZATION} data-collection fields.")
@@ -781,10 +827,16 @@ def data_field_create(*, organization: Organization, data: Mapping[str, Any], ac
 
 
 @transaction.atomic
-def data_field_update(*, data_field: DataCollectionField, data: Mapping[str, Any], actor: Actor) -> DataCollectionField:
+def data_field_update(
+        *, data_field: DataCollectionField, actor: Actor, key: str | Unset = UNSET, label: str | Unset = UNSET,
+        type: str | Unset = UNSET, choices: list[str] | Unset = UNSET, required: bool | Unset = UNSET,
+        agent_id: str | None | Unset = UNSET,
+) -> DataCollectionField:
+    """Change the fields given; agent_id=None makes the field shared by every agent."""
+    values = given(key=key, label=label, type=type, choices=choices, required=required, agent_id=agent_id)
     data_field = (DataCollectionField.objects.select_for_update(of=("self",)).select_related("agent")
                   .get(pk=data_field.pk))
-    cleaned = _clean_data_field(data, organization=data_field.organization, current=data_field)
+    cleaned = _clean_data_field(values, organization=data_field.organization, current=data_field)
     changes = []
     for wire, attr in (("key", "key"), ("label", "label"), ("type", "type"), ("choices", "choices"),
                        ("required", "required"), ("agentId", "agent")):

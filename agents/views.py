@@ -166,16 +166,16 @@ def _posted_tool_values(request: HttpRequest) -> dict[str, Any]:
 
 
 def _tool_data(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """The form as the API's camelCase body; JSON syntax errors are reported before the service."""
+    """The form as the tool services' keyword arguments; JSON syntax errors are reported before the service."""
     errors: dict[str, list[str]] = {}
     data: dict[str, Any] = {"name": values["name"].strip(), "description": values["description"],
-                            "endpointUrl": values["endpoint_url"], "enabled": values["enabled"]}
+                            "endpoint_url": values["endpoint_url"], "enabled": values["enabled"]}
     try:
-        data["inputSchema"] = json.loads(values["input_schema"])
+        data["input_schema"] = json.loads(values["input_schema"])
     except ValueError as exc:
         errors["inputSchema"] = [f"Not valid JSON: {exc}."]
     raw_timeout = values["timeout_seconds"].strip()
-    data["timeoutSeconds"] = int(raw_timeout) if raw_timeout.lstrip("-").isdigit() else raw_timeout
+    data["timeout_seconds"] = int(raw_timeout) if raw_timeout.lstrip("-").isdigit() else raw_timeout
     auth_type = values["auth_type"]
     # A blank secret input keeps the stored secret (the service's rule for an omitted secret).
     secret_inputs = {"bearer": ("token", "auth_token"), "header": ("value", "auth_header_value"),
@@ -247,7 +247,7 @@ def tool_create(request: HtmxHttpRequest) -> HttpResponse:
     if errors:
         return _render_tool_form(request, tool=None, values=values, errors=errors, status=400)
     try:
-        tool = services.tool_create(organization=request.organization, data=data, actor=request.user)
+        tool = services.tool_create(organization=request.organization, actor=request.user, **data)
     except ValidationError as exc:
         return _render_tool_form(request, tool=None, values=values, errors=exc.message_dict, status=400)
     except ServiceError as exc:
@@ -269,7 +269,7 @@ def tool_edit(request: HtmxHttpRequest, tool_id: str) -> HttpResponse:
     if errors:
         return _render_tool_form(request, tool=tool, values=values, errors=errors, status=400)
     try:
-        tool = services.tool_update(tool=tool, data=data, actor=request.user)
+        tool = services.tool_update(tool=tool, actor=request.user, **data)
     except ValidationError as exc:
         return _render_tool_form(request, tool=tool, values=values, errors=exc.message_dict, status=400)
     messages.success(request, f"Saved the tool {tool.name}.")
@@ -484,13 +484,13 @@ def _agent_data(values: dict[str, Any]) -> dict[str, Any]:
     # Whatever is still typed in the "add a hint" box is saved too, rather than silently lost.
     hints = [*values["hints"], *_split_hints(values["new_hint"])]
     return {
-        "agentKey": values["agent_key"].strip(), "displayName": values["display_name"],
-        "instructions": values["instructions"], "matchHints": hints,
+        "agent_key": values["agent_key"].strip(), "display_name": values["display_name"],
+        "instructions": values["instructions"], "match_hints": hints,
         "tools": {"useCustomToolIds": values["tool_ids"] if values["tools_mode"] == "selected" else [],
                   "allowPayments": values["allow_payments"], "allowBooking": values["allow_booking"],
                   "allowTransfer": values["allow_transfer"], "allowKnowledgeSearch": values["allow_knowledge_search"]},
-        "knowledgeBaseIds": values["kb_ids"] if values["kb_mode"] == "selected" else [],
-        "isDefault": values["is_default"], "enabled": values["enabled"],
+        "knowledge_base_ids": values["kb_ids"] if values["kb_mode"] == "selected" else [],
+        "is_default": values["is_default"], "enabled": values["enabled"],
     }
 
 
@@ -537,13 +537,13 @@ def _agent_form(request: HtmxHttpRequest, agent: Agent | None) -> HttpResponse:
     data = _agent_data(values)
     try:
         if agent is None:
-            agent = services.agent_create(organization=request.organization, data=data, actor=request.user)
+            agent = services.agent_create(organization=request.organization, actor=request.user, **data)
             messages.success(request, f"Created the agent {agent.display_name}.")
         else:
-            agent = services.agent_update(agent=agent, data=data, actor=request.user)
+            agent = services.agent_update(agent=agent, actor=request.user, **data)
             messages.success(request, f"Saved the agent {agent.display_name}.")
     except ValidationError as exc:
-        values["hints"], values["new_hint"] = data["matchHints"], ""
+        values["hints"], values["new_hint"] = data["match_hints"], ""
         return render(request, "agents/agent_form.html",
                       _agent_form_context(request, agent=agent, values=values, errors=exc.message_dict), status=400)
     except ServiceError as exc:
@@ -569,8 +569,8 @@ def agent_edit(request: HtmxHttpRequest, agent_id: str) -> HttpResponse:
 _TOGGLES: dict[str, tuple[dict[str, bool], str]] = {
     "enable": ({"enabled": True}, "{name} is enabled."),
     "disable": ({"enabled": False}, "{name} is disabled."),
-    "make_default": ({"isDefault": True}, "{name} is now the default greeter."),
-    "unset_default": ({"isDefault": False}, "{name} is no longer the default greeter."),
+    "make_default": ({"is_default": True}, "{name} is now the default greeter."),
+    "unset_default": ({"is_default": False}, "{name} is no longer the default greeter."),
 }
 
 
@@ -584,7 +584,7 @@ def agent_toggle(request: HtmxHttpRequest, agent_id: str) -> HttpResponse:
     if action not in _TOGGLES:
         return HttpResponse("Unknown action.", status=400)
     change, note = _TOGGLES[action]
-    agent = services.agent_update(agent=agent, data=change, actor=request.user)
+    agent = services.agent_update(agent=agent, actor=request.user, **change)
     if request.htmx:
         return render(request, "agents/agents.html#agent-table",
                       _agents_context(request, notice=note.format(name=agent.display_name)))
@@ -642,11 +642,11 @@ def data_field_create(request: HtmxHttpRequest) -> HttpResponse:
     values = {name: request.POST.get(name, "") for name in ("key", "label", "type", "choices")}
     values["required"] = request.POST.get("required") == "on"
     data: dict[str, Any] = {"key": values["key"].strip(), "label": values["label"], "type": values["type"],
-                            "required": values["required"], "agentId": agent.public_id if agent else None}
+                            "required": values["required"], "agent_id": agent.public_id if agent else None}
     if values["type"] == DataCollectionField.FieldType.CHOICE or values["choices"].strip():
         data["choices"] = _split_hints(values["choices"])
     try:
-        data_field = services.data_field_create(organization=request.organization, data=data, actor=request.user)
+        data_field = services.data_field_create(organization=request.organization, actor=request.user, **data)
     except (ValidationError, ServiceError) as exc:
         errors = exc.message_dict if isinstance(exc, ValidationError) else {"form": [exc.message]}
         if request.htmx:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from datetime import timezone as dt_timezone
 from typing import Any, ClassVar
 
+from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularJSONAPIView
@@ -99,6 +100,29 @@ def json_body(request: Request, *, fields: Iterable[str] | None = None) -> dict[
     if bad:
         raise ValidationFailed(fields={path: [NUL_MESSAGE] for path in bad})
     return data
+
+
+def body_kwargs(body: Mapping[str, Any], fields: Mapping[str, str], *,
+                refusal: str | Callable[[str], str] = "Unknown field.",
+                check: Callable[..., Any] | None = None) -> dict[str, Any]:
+    """A JSON body (from `json_body`) as a service's snake_case keyword arguments.
+
+    `fields` maps each wire (camelCase) name to its keyword (a service module's `*_FIELDS`). Any other
+    field is refused with `refusal` (a message, or a function of the field name), every one at once and
+    in body order. With `check`, the errors `check(**kwargs)` finds in the accepted fields are reported
+    alongside the refusals, for services whose answer names every bad field together.
+    """
+    unknown = [name for name in body if name not in fields]
+    kwargs = {fields[name]: value for name, value in body.items() if name in fields}
+    if unknown:
+        errors = {name: [refusal(name) if callable(refusal) else refusal] for name in unknown}
+        if check is not None:
+            try:
+                check(**kwargs)
+            except ValidationError as exc:
+                errors.update(exc.message_dict)
+        raise ValidationFailed(fields=errors)
+    return kwargs
 
 
 def parse_optional_datetime(value: Any, field: str) -> datetime | None:

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import Organization
-from developer.api import iso, json_body
+from developer.api import body_kwargs, iso, json_body
 from developer.exceptions import ResourceNotFound, ValidationFailed
 from developer.idempotency import idempotent
 from developer.models import ApiKey
@@ -154,8 +154,8 @@ class ContactListCreate(_PhoneView):
     @extend_schema(operation_id="createContact", summary="Create a contact", request=docs.ContactCreateSerializer,
                    examples=[docs.CREATE_CONTACT_EXAMPLE], responses={201: docs.ContactSerializer})
     def post(self, request: Request) -> Response:
-        contact = services.contact_create(organization=self.organization(), data=json_body(request),
-                                          mode=request.auth.mode)
+        contact = services.contact_create(organization=self.organization(), mode=request.auth.mode,
+                                          **body_kwargs(json_body(request), services.CONTACT_FIELDS))
         return ok(contact_json(contact), "Contact created.", status=201)
 
 
@@ -173,8 +173,8 @@ class ContactDetail(_PhoneView):
     @extend_schema(operation_id="updateContact", summary="Update a contact", request=docs.ContactUpdateSerializer,
                    examples=[docs.UPDATE_CONTACT_EXAMPLE], responses=docs.ContactSerializer)
     def patch(self, request: Request, contact_id: str) -> Response:
-        contact = services.contact_update(contact=self.contact_for(contact_id), data=json_body(request),
-                                          mode=request.auth.mode)
+        contact = services.contact_update(contact=self.contact_for(contact_id), mode=request.auth.mode,
+                                          **body_kwargs(json_body(request), services.CONTACT_FIELDS))
         return ok(contact_json(contact), "Contact updated.")
 
 
@@ -206,8 +206,8 @@ class MessageCreate(_PhoneView):
     )
     @idempotent
     def post(self, request: Request) -> Response:
-        message = services.sms_send(organization=self.organization(), data=json_body(request),
-                                    mode=request.auth.mode, api_key_id=request.auth.id)
+        message = services.sms_send(organization=self.organization(), mode=request.auth.mode,
+                                    api_key_id=request.auth.id, **body_kwargs(json_body(request), services.SMS_SEND_FIELDS))
         if message.mode == Message.Mode.TEST:
             note = ("Test mode: the message passed validation and compliance checks. Nothing was sent and "
                     "nothing was charged.")
@@ -233,5 +233,7 @@ class AiConfigView(_PhoneView):
                    responses=docs.AiConfigSerializer)
     def patch(self, request: Request) -> Response:
         actor = ApiKey.objects.get(pk=request.auth.id)
-        config = services.ai_config_update(organization=self.organization(), data=json_body(request), actor=actor)
+        fields = body_kwargs(json_body(request), services.AI_CONFIG_FIELDS, refusal=services.ai_config_refusal,
+                             check=services.ai_config_check)
+        config = services.ai_config_update(organization=self.organization(), actor=actor, **fields)
         return ok(ai_config_json(config), "AI config updated.")

@@ -53,9 +53,8 @@ def demo_phone_seed(organization: Organization) -> SimulationReport | None:
                                                 defaults={"description": description, "content": content})
         for number, name, email, company in DEMO_CONTACTS:
             if not Contact.objects.filter(organization=organization, phone_number=number).exists():
-                services.contact_create(organization=organization, mode=services.LIVE,
-                                        data={"phoneNumber": number, "name": name, "email": email or None,
-                                              "company": company or None})
+                services.contact_create(organization=organization, mode=services.LIVE, phone_number=number,
+                                        name=name, email=email or None, company=company or None)
     if Call.objects.filter(organization=organization).exists():
         return None
     return simulate_traffic(organization=organization, calls=DEMO_CALLS, days=DEMO_DAYS, rng=rng)

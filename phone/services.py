@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 import enum
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -21,7 +21,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.errors import ServiceError
+from accounts.errors import UNSET, ServiceError, Unset, given
 from accounts.models import Organization
 from accounts.services import audit_record
 from billing.metering import record_usage
@@ -88,32 +88,26 @@ def phone_number_clean(raw: Any, *, organization: Organization, field: str) -> s
         raise ValidationError({field: [str(exc)]}) from exc
 
 
-def _reject_unknown_fields(data: Mapping[str, Any], allowed: Iterable[str]) -> None:
-    unknown = [name for name in data if name not in allowed]
-    if unknown:
-        raise ValidationError({name: ["Unknown field."] for name in unknown})
-
-
 # --- Contacts ------------------------------------------------------------------------------------
 
-CONTACT_FIELDS = ("phoneNumber", "name", "email", "company")
+# Wire name → keyword of contact_create/contact_update (the API's translation of a body).
+CONTACT_FIELDS = {"phoneNumber": "phone_number", "name": "name", "email": "email", "company": "company"}
 
 
-def _contact_values(data: Mapping[str, Any], *, organization: Organization, partial: bool) -> dict[str, str]:
-    """Validate the wire fields present in `data`; returns model field values. All errors at once."""
-    _reject_unknown_fields(data, CONTACT_FIELDS)
+def _contact_values(given_values: dict[str, Any], *, organization: Organization, partial: bool) -> dict[str, str]:
+    """Validate the given keyword values; returns model field values. All errors at once, keyed by wire name."""
     errors: dict[str, list[str]] = {}
     values: dict[str, str] = {}
-    if "phoneNumber" in data or not partial:
+    if "phone_number" in given_values or not partial:
         try:
-            values["phone_number"] = phone_number_clean(data.get("phoneNumber"), organization=organization,
+            values["phone_number"] = phone_number_clean(given_values.get("phone_number"), organization=organization,
                                                         field="phoneNumber")
         except ValidationError as exc:
             errors.update(exc.message_dict)
     for wire, field, limit in (("name", "name", 200), ("company", "company", 200), ("email", "email", 254)):
-        if wire not in data:
+        if field not in given_values:
             continue
-        value = data[wire]
+        value = given_values[field]
         if value is None:
             values[field] = ""
         elif not isinstance(value, str):
@@ -144,9 +138,13 @@ def _duplicate_number_error() -> ValidationError:
     return ValidationError({"phoneNumber": ["Another contact of this business already has this phone number."]})
 
 
-def contact_create(*, organization: Organization, data: Mapping[str, Any], mode: str) -> Contact:
-    """Create a contact from wire fields (`phoneNumber` required; `name`, `email`, `company`)."""
-    values = _contact_values(data, organization=organization, partial=False)
+def contact_create(
+    *, organization: Organization, mode: str, phone_number: str | Unset = UNSET, name: str | None | Unset = UNSET,
+    email: str | None | Unset = UNSET, company: str | None | Unset = UNSET,
+) -> Contact:
+    """Create a contact: `phone_number` required (read in the business's region); None clears a text field."""
+    values = _contact_values(given(phone_number=phone_number, name=name, email=email, company=company),
+                             organization=organization, partial=False)
     if Contact.objects.filter(organization=organization, phone_number=values["phone_number"]).exists():
         raise _duplicate_number_error()
     try:
@@ -159,10 +157,15 @@ def contact_create(*, organization: Organization, data: Mapping[str, Any], mode:
     return contact
 
 
-def contact_update(*, contact: Contact, data: Mapping[str, Any], mode: str) -> Contact:
-    """Apply wire fields; `contact.updated` fires (and updatedAt moves) only when something changed."""
+def contact_update(
+    *, contact: Contact, mode: str, phone_number: str | Unset = UNSET, name: str | None | Unset = UNSET,
+    email: str | None | Unset = UNSET, company: str | None | Unset = UNSET,
+) -> Contact:
+    """Change the fields given (None clears name, email or company); `contact.updated` fires (and
+    updatedAt moves) only when something changed."""
     organization = contact.organization
-    values = _contact_values(data, organization=organization, partial=True)
+    values = _contact_values(given(phone_number=phone_number, name=name, email=email, company=company),
+                             organization=organization, partial=True)
     number = values.get("phone_number")
     if number and number != contact.phone_number and Contact.objects.filter(
         organization=organization, phone_number=number
@@ -207,11 +210,13 @@ def contact_for_number(*, organization: Organization, phone_number: str, mode: s
 
 # --- AI config -----------------------------------------------------------------------------------
 
-# Wire names the API may change, and the sensitive ones it must refuse by name.
-AI_CONFIG_WRITABLE = (
-    "language", "timezone", "callHandlingMode", "greeting", "businessHours", "voicemailEnabled",
-    "smsHelpReply", "smsQuietHours",
-)
+# Wire names the API may change → keywords of ai_config_update; and the sensitive ones it must refuse by name.
+AI_CONFIG_FIELDS = {
+    "language": "language", "timezone": "timezone", "callHandlingMode": "call_handling_mode", "greeting": "greeting",
+    "businessHours": "business_hours", "voicemailEnabled": "voicemail_enabled", "smsHelpReply": "sms_help_reply",
+    "smsQuietHours": "sms_quiet_hours",
+}
+AI_CONFIG_WRITABLE = tuple(AI_CONFIG_FIELDS)
 AI_CONFIG_SENSITIVE = (
     "paymentsEnabled", "paymentLinkMaxAmount", "spamFilterLevel", "spamBlockedNumbers",
     "piiRedactionEnabled", "piiRetentionDays",
@@ -229,41 +234,56 @@ def _is_sensitive(name: str) -> bool:
     return name in AI_CONFIG_SENSITIVE or name.lower().startswith(_SENSITIVE_PREFIXES)
 
 
-def ai_config_update(*, organization: Organization, data: Mapping[str, Any], actor: Actor) -> AiConfig:
-    """Validate every field first (all errors at once), then write them together and audit the change."""
-    errors: dict[str, list[str]] = {}
-    for name in data:
-        if _is_sensitive(name):
-            errors[name] = ["This setting is sensitive (payments, spam or PII) and cannot be changed through "
-                            "the API. Change it in the AI Phone 360 app."]
-        elif name not in AI_CONFIG_WRITABLE:
-            errors[name] = [f"Unknown field. Writable fields: {', '.join(AI_CONFIG_WRITABLE)}."]
-    if not data and not errors:
-        errors["body"] = [f"Give at least one of: {', '.join(AI_CONFIG_WRITABLE)}."]
+def ai_config_refusal(name: str) -> str:
+    """Why a wire field other than the writable ones is refused (sensitive families by name)."""
+    if _is_sensitive(name):
+        return ("This setting is sensitive (payments, spam or PII) and cannot be changed through "
+                "the API. Change it in the AI Phone 360 app.")
+    return f"Unknown field. Writable fields: {', '.join(AI_CONFIG_WRITABLE)}."
 
-    cleaners = {
-        "language": ("language", rules.clean_language),
-        "timezone": ("timezone", rules.clean_timezone),
-        "callHandlingMode": ("call_handling_mode",
-                             lambda v: rules.clean_choice(v, tuple(AiConfig.CallHandlingMode.values))),
-        "greeting": ("greeting", lambda v: rules.clean_text(v, max_length=rules.GREETING_MAX_LENGTH,
-                                                            allow_empty=False)),
-        "businessHours": ("business_hours", rules.clean_business_hours),
-        "voicemailEnabled": ("voicemail_enabled", rules.clean_bool),
-        "smsHelpReply": ("sms_help_reply", lambda v: rules.clean_text(v, max_length=rules.HELP_REPLY_MAX_LENGTH,
-                                                                      allow_empty=True)),
-        "smsQuietHours": ("sms_quiet_hours", rules.clean_quiet_hours),
-    }
+
+_AI_CONFIG_CLEANERS: dict[str, Callable[[Any], Any]] = {
+    "language": rules.clean_language,
+    "timezone": rules.clean_timezone,
+    "call_handling_mode": lambda v: rules.clean_choice(v, tuple(AiConfig.CallHandlingMode.values)),
+    "greeting": lambda v: rules.clean_text(v, max_length=rules.GREETING_MAX_LENGTH, allow_empty=False),
+    "business_hours": rules.clean_business_hours,
+    "voicemail_enabled": rules.clean_bool,
+    "sms_help_reply": lambda v: rules.clean_text(v, max_length=rules.HELP_REPLY_MAX_LENGTH, allow_empty=True),
+    "sms_quiet_hours": rules.clean_quiet_hours,
+}
+_AI_CONFIG_WIRE = {keyword: wire for wire, keyword in AI_CONFIG_FIELDS.items()}
+
+
+def ai_config_check(**fields: Any) -> dict[str, Any]:
+    """The given `ai_config_update` keywords cleaned, or a ValidationError naming every bad wire field."""
+    errors: dict[str, list[str]] = {}
     values: dict[str, Any] = {}
-    for name, (field, clean) in cleaners.items():
-        if name not in data:
+    for field, clean in _AI_CONFIG_CLEANERS.items():
+        if field not in fields:
             continue
         try:
-            values[field] = clean(data[name])
+            values[field] = clean(fields[field])
         except ValueError as exc:
-            errors[name] = [str(exc)]
+            errors[_AI_CONFIG_WIRE[field]] = [str(exc)]
     if errors:
         raise ValidationError(errors)
+    return values
+
+
+def ai_config_update(
+    *, organization: Organization, actor: Actor, language: str | Unset = UNSET, timezone: str | Unset = UNSET,
+    call_handling_mode: str | Unset = UNSET, greeting: str | Unset = UNSET,
+    business_hours: dict[str, list[dict[str, str]]] | Unset = UNSET, voicemail_enabled: bool | Unset = UNSET,
+    sms_help_reply: str | Unset = UNSET, sms_quiet_hours: dict[str, str] | Unset = UNSET,
+) -> AiConfig:
+    """Validate every field given first (all errors at once), then write them together and audit the change."""
+    fields = given(language=language, timezone=timezone, call_handling_mode=call_handling_mode, greeting=greeting,
+                   business_hours=business_hours, voicemail_enabled=voicemail_enabled,
+                   sms_help_reply=sms_help_reply, sms_quiet_hours=sms_quiet_hours)
+    if not fields:
+        raise ValidationError({"body": [f"Give at least one of: {', '.join(AI_CONFIG_WRITABLE)}."]})
+    values = ai_config_check(**fields)
 
     with transaction.atomic():
         config = ai_config_for(organization=organization)
@@ -280,7 +300,8 @@ def ai_config_update(*, organization: Organization, data: Mapping[str, Any], act
             setattr(config, field, value)
         config.save()
         after = ai_config_json(config)
-        changed = sorted(name for name in data if before.get(name) != after.get(name))
+        changed = sorted(wire for wire in map(_AI_CONFIG_WIRE.__getitem__, fields)
+                         if before.get(wire) != after.get(wire))
         if changed:
             audit_record(organization=organization, actor=actor, action="ai_config.updated", target=config,
                          metadata={"fields": changed})
@@ -362,15 +383,17 @@ class SmsNotSent(ServiceError):
         self.sms = message
 
 
-def _clean_send(data: Mapping[str, Any], *, organization: Organization) -> tuple[str, str]:
-    _reject_unknown_fields(data, ("to", "body"))
+# Wire name → keyword of sms_send.
+SMS_SEND_FIELDS = {"to": "to_number", "body": "body"}
+
+
+def _clean_send(to_number: Any, body: Any, *, organization: Organization) -> tuple[str, str]:
     errors: dict[str, list[str]] = {}
-    to_number = ""
     try:
-        to_number = phone_number_clean(data.get("to"), organization=organization, field="to")
+        to_number = phone_number_clean(to_number, organization=organization, field="to")
     except ValidationError as exc:
+        to_number = ""
         errors.update(exc.message_dict)
-    body = data.get("body")
     if not isinstance(body, str) or not body.strip():
         errors["body"] = ["Give the text to send (1 to 1,600 characters)."]
     elif len(body) > SMS_BODY_MAX_LENGTH:
@@ -381,7 +404,8 @@ def _clean_send(data: Mapping[str, Any], *, organization: Organization) -> tuple
 
 
 def sms_send(
-    *, organization: Organization, data: Mapping[str, Any], mode: str, api_key_id: int | None = None,
+    *, organization: Organization, to_number: str | None = None, body: str | None = None, mode: str,
+    api_key_id: int | None = None,
     purpose: SmsPurpose = SmsPurpose.STANDARD, now: datetime.datetime | None = None,
 ) -> Message:
     """Validate, check compliance, then send `{to, body}`.
@@ -391,7 +415,7 @@ def sms_send(
     Live mode stores the message, hands it to the SMS backend, and only once the carrier accepts
     it marks it sent, records its segments for billing and emits `sms.sent`, in one transaction.
     """
-    to_number, body = _clean_send(data, organization=organization)
+    to_number, body = _clean_send(to_number, body, organization=organization)
     sender = sms_compliance_check(organization=organization, to_number=to_number, purpose=purpose, now=now)
     encoding = sms_encoding(body)
     contact = Contact.objects.filter(organization=organization, phone_number=to_number).first()
@@ -490,7 +514,7 @@ def sms_receive(
     reply = keyword_reply(organization=organization, keyword=keyword, business_number=number.e164)
     if reply:
         try:
-            sms_send(organization=organization, data={"to": from_number, "body": reply}, mode=mode,
+            sms_send(organization=organization, to_number=from_number, body=reply, mode=mode,
                      purpose=SmsPurpose.KEYWORD_REPLY)
         except ServiceError as exc:  # the inbound text is stored either way; the reply is best effort
             logger.warning("Keyword reply to %s for %s failed: %s", from_number, organization.public_id, exc.message)

@@ -45,9 +45,9 @@ def hold() -> Iterator[threading.Event]:
 
 
 def make_tool(organization: Organization, url: str, **overrides: Any) -> CustomTool:
-    data = {"name": "lookup_order", "description": "Looks up an order by its number.", "inputSchema": ORDER_SCHEMA,
-            "endpointUrl": url, "auth": {"type": "bearer", "token": TOKEN}, **overrides}
-    return tool_create(organization=organization, data=data, actor=None)
+    fields = {"name": "lookup_order", "description": "Looks up an order by its number.", "input_schema": ORDER_SCHEMA,
+              "endpoint_url": url, "auth": {"type": "bearer", "token": TOKEN}, **overrides}
+    return tool_create(organization=organization, actor=None, **fields)
 
 
 @pytest.fixture

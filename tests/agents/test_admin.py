@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 def test_admin_lists_and_pages_show_only_masks(org: Organization, tool: CustomTool, endpoint: Receiver) -> None:
     tool_invoke(tool=tool, arguments={"orderNumber": "A-1"}, call_session_id="c", mode="live")
-    agent = agent_create(organization=org, data={"agentKey": "a", "displayName": "A", "instructions": "A."}, actor=None)
+    agent = agent_create(organization=org, agent_key="a", display_name="A", instructions="A.", actor=None)
     signing = signing_secret_for(organization=org)
     staff = get_user_model().objects.create_superuser("staff", "staff@aiphone360.test", "pw-staff-123")
     client = Client()

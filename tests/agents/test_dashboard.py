@@ -180,8 +180,8 @@ def test_viewers_read_but_cannot_change_and_other_businesses_are_404(
 
 def test_the_agents_page_explains_the_greeter_fallback(owner_client: Client, org: Organization) -> None:
     assert "built-in AI agent handles every call" in owner_client.get("/settings/developer/agents/").content.decode()
-    agent_create(organization=org, data={"agentKey": "billing", "displayName": "Billing", "instructions": "Bills.",
-                                         "matchHints": ["bill"]}, actor=None)
+    agent_create(organization=org, agent_key="billing", display_name="Billing", instructions="Bills.",
+                 match_hints=["bill"], actor=None)
     assert "No agent is marked as the default greeter" in owner_client.get("/settings/developer/agents/").content.decode()
 
 
@@ -220,9 +220,9 @@ def test_a_foreign_knowledge_base_posted_to_the_form_is_refused(owner_client: Cl
 
 
 def test_toggles_enable_disable_and_default_answer_with_the_table(owner_client: Client, org: Organization) -> None:
-    a = agent_create(organization=org, data={"agentKey": "a", "displayName": "Alpha", "instructions": "A.",
-                                             "isDefault": True}, actor=None)
-    b = agent_create(organization=org, data={"agentKey": "b", "displayName": "Beta", "instructions": "B."}, actor=None)
+    a = agent_create(organization=org, agent_key="a", display_name="Alpha", instructions="A.", is_default=True,
+                     actor=None)
+    b = agent_create(organization=org, agent_key="b", display_name="Beta", instructions="B.", actor=None)
     html = owner_client.post(f"/settings/developer/agents/{b.public_id}/toggle/", {"action": "make_default"},
                              headers=HTMX).content.decode()
     assert html.lstrip().startswith('<div id="agent-table">') and "Beta is now the default greeter." in html
@@ -235,10 +235,10 @@ def test_toggles_enable_disable_and_default_answer_with_the_table(owner_client: 
 
 def test_try_routing_shows_the_chosen_agent_and_why(owner_client: Client, viewer_client: Client,
                                                     org: Organization) -> None:
-    agent_create(organization=org, data={"agentKey": "desk", "displayName": "Front desk", "instructions": "Greet.",
-                                         "isDefault": True}, actor=None)
-    agent_create(organization=org, data={"agentKey": "billing", "displayName": "Billing", "instructions": "Bills.",
-                                         "matchHints": ["bill", "refund"]}, actor=None)
+    agent_create(organization=org, agent_key="desk", display_name="Front desk", instructions="Greet.", is_default=True,
+                 actor=None)
+    agent_create(organization=org, agent_key="billing", display_name="Billing", instructions="Bills.",
+                 match_hints=["bill", "refund"], actor=None)
     html = viewer_client.post("/settings/developer/agents/route/", {"text": "I need a refund on my bills"},
                               headers=HTMX).content.decode()
     assert "Front desk → Billing" in html and "score 2" in html and "refund" in html
@@ -248,24 +248,26 @@ def test_try_routing_shows_the_chosen_agent_and_why(owner_client: Client, viewer
 
 
 def test_per_agent_data_fields_are_added_and_deleted(owner_client: Client, org: Organization) -> None:
-    agent = agent_create(organization=org, data={"agentKey": "billing", "displayName": "Billing",
-                                                 "instructions": "Bills."}, actor=None)
+    agent = agent_create(organization=org, agent_key="billing", display_name="Billing", instructions="Bills.",
+                         actor=None)
     html = owner_client.post("/settings/developer/agents/fields/new/", {
         "agent": agent.public_id, "label": "Invoice number", "key": "invoice_number", "type": "text",
         "required": "on"}, headers=HTMX).content.decode()
     assert "Added the field Invoice number." in html and f'id="data-fields-{agent.public_id}"' in html
     field = DataCollectionField.objects.get()
     assert field.agent == agent and field.required
-    bad = owner_client.post("/settings/developer/agents/fields/new/", {"label": "Plan", "key": "plan", "type": "choice"},
+    bad = owner_client.post("/settings/developer/agents/fields/new/",
+                            {"label": "Plan", "key": "plan", "type": "choice"},
                             headers=HTMX)
     assert bad.status_code == 400 and "choice field needs" in bad.content.decode()
-    html = owner_client.post(f"/settings/developer/agents/fields/{field.public_id}/delete/", headers=HTMX).content.decode()
+    html = owner_client.post(f"/settings/developer/agents/fields/{field.public_id}/delete/",
+                             headers=HTMX).content.decode()
     assert "Deleted the field Invoice number." in html and not DataCollectionField.objects.exists()
 
 
 def test_pages_render_for_an_agent_with_fields(owner_client: Client, org: Organization) -> None:
-    agent = agent_create(organization=org, data={"agentKey": "billing", "displayName": "Billing",
-                                                 "instructions": "Bills.", "matchHints": ["bill"]}, actor=None)
+    agent = agent_create(organization=org, agent_key="billing", display_name="Billing", instructions="Bills.",
+                         match_hints=["bill"], actor=None)
     owner_client.post("/settings/developer/agents/fields/new/", {"agent": agent.public_id, "label": "Invoice",
                                                                  "key": "invoice", "type": "text"})
     page = owner_client.get(f"/settings/developer/agents/{agent.public_id}/").content.decode()

@@ -16,7 +16,8 @@ from tests.conftest import is_postgres, ensure_plans
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.postgres,
-    pytest.mark.skipif(not is_postgres(), reason="needs PostgreSQL (set DATABASE_URL) for real concurrent transactions"),
+    pytest.mark.skipif(not is_postgres(),
+                       reason="needs PostgreSQL (set DATABASE_URL) for real concurrent transactions"),
 ]
 
 THREADS = 8
@@ -31,8 +32,8 @@ ROUNDS = 5
 
 
 def test_concurrent_make_default_requests_leave_exactly_one_default(org: Organization) -> None:
-    agents = [agent_create(organization=org, data={"agentKey": f"agent{i}", "displayName": f"Agent {i}",
-                                                   "instructions": "Help."}, actor=None) for i in range(THREADS)]
+    agents = [agent_create(organization=org, agent_key=f"agent{i}", display_name=f"Agent {i}", instructions="Help.",
+                           actor=None) for i in range(THREADS)]
     errors: list[BaseException] = []
 
     for _ in range(ROUNDS):
@@ -41,7 +42,7 @@ def test_concurrent_make_default_requests_leave_exactly_one_default(org: Organiz
         def make_default(agent: Agent) -> None:
             try:
                 barrier.wait()
-                agent_update(agent=agent, data={"isDefault": True}, actor=None)
+                agent_update(agent=agent, is_default=True, actor=None)
             except BaseException as exc:  # reported below, with the others
                 errors.append(exc)
             finally:
@@ -65,8 +66,8 @@ def test_concurrent_creates_of_default_agents_leave_exactly_one_default(org: Org
     def create(i: int) -> None:
         try:
             barrier.wait()
-            agent_create(organization=org, data={"agentKey": f"greeter{i}", "displayName": "Greeter",
-                                                 "instructions": "Greet.", "isDefault": True}, actor=None)
+            agent_create(organization=org, agent_key=f"greeter{i}", display_name="Greeter", instructions="Greet.",
+                         is_default=True, actor=None)
         except BaseException as exc:
             errors.append(exc)
         finally:

@@ -24,15 +24,14 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def team(org: Organization, endpoint: Receiver) -> None:
     lookup = make_tool(org, endpoint.url)
-    make_tool(org, endpoint.url, name="book_slot", inputSchema={"type": "object", "properties": {}})
-    agent_create(organization=org, actor=None, data={"agentKey": "desk", "displayName": "Front desk",
-                                                     "instructions": "Greet and route.", "isDefault": True})
-    agent_create(organization=org, actor=None, data={
-        "agentKey": "orders", "displayName": "Orders", "instructions": "Order questions.",
-        "matchHints": ["order", "delivery", "where is my package"], "tools": {"useCustomToolIds": [lookup.public_id]}})
-    agent_create(organization=org, actor=None, data={"agentKey": "billing", "displayName": "Billing",
-                                                     "instructions": "Bills.", "matchHints": ["bill"],
-                                                     "enabled": False})
+    make_tool(org, endpoint.url, name="book_slot", input_schema={"type": "object", "properties": {}})
+    agent_create(organization=org, actor=None, agent_key="desk", display_name="Front desk",
+                 instructions="Greet and route.", is_default=True)
+    agent_create(organization=org, actor=None, agent_key="orders", display_name="Orders",
+                 instructions="Order questions.", match_hints=["order", "delivery", "where is my package"],
+                 tools={"useCustomToolIds": [lookup.public_id]})
+    agent_create(organization=org, actor=None, agent_key="billing", display_name="Billing", instructions="Bills.",
+                 match_hints=["bill"], enabled=False)
 
 
 def test_a_caller_is_handed_to_the_specialist_who_calls_its_tool(org: Organization, team: None,

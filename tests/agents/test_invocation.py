@@ -146,7 +146,7 @@ def test_an_invocation_id_of_another_tool_is_refused(org: Organization, tool: Cu
 
 def test_a_slow_endpoint_ends_in_a_timeout_error_within_the_deadline(
         org: Organization, endpoint: Receiver, hold: threading.Event) -> None:
-    tool = make_tool(org, endpoint.url, timeoutSeconds=1)
+    tool = make_tool(org, endpoint.url, timeout_seconds=1)
     endpoint.reply(Reply(wait_for=hold))
 
     started = time.monotonic()
@@ -254,10 +254,10 @@ def test_a_live_organisation_that_cannot_pay_is_refused_with_a_reason_and_test_m
 
 def test_disabled_tools_and_suspended_businesses_are_refused(org: Organization, tool: CustomTool,
                                                             endpoint: Receiver) -> None:
-    tool_update(tool=tool, data={"enabled": False}, actor=None)
+    tool_update(tool=tool, enabled=False, actor=None)
     tool.refresh_from_db()
     assert invoke(tool).error_code == "tool_disabled"
-    tool_update(tool=tool, data={"enabled": True}, actor=None)
+    tool_update(tool=tool, enabled=True, actor=None)
     tool.refresh_from_db()
     organization_suspend(organization=org, actor=None, reason="abuse")
     assert invoke(tool, mode="test").error_code == "business_suspended"
@@ -329,7 +329,7 @@ def test_rotating_the_encryption_key_re_encrypts_every_stored_secret(org: Organi
     signing = signing_secret_for(organization=org).secret
     old = "the original passphrase"
     with override_settings(FIELD_ENCRYPTION_KEY=old):
-        tool_update(tool=tool, data={"auth": {"type": "bearer", "token": TOKEN}}, actor=None)  # under the old key
+        tool_update(tool=tool, auth={"type": "bearer", "token": TOKEN}, actor=None)  # under the old key
         signing_secret_rotate(organization=org, actor=None, overlap="now")
         rotated = signing_secret_for(organization=org).secret
     with override_settings(FIELD_ENCRYPTION_KEY="the new passphrase", FIELD_ENCRYPTION_OLD_KEYS=[old]):

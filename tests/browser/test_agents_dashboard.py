@@ -18,9 +18,8 @@ SCHEMA = {"type": "object", "properties": {"invoice": {"type": "string"}}}
 
 
 def _tool(org: Any, name: str) -> Any:
-    return tool_create(organization=org, actor=None, data={
-        "name": name, "description": f"{name} tool", "inputSchema": SCHEMA,
-        "endpointUrl": f"https://tools.example.com/{name}"})
+    return tool_create(organization=org, actor=None, name=name, description=f"{name} tool", input_schema=SCHEMA,
+                       endpoint_url=f"https://tools.example.com/{name}")
 
 
 def test_owner_builds_a_greeter_and_a_specialist_and_tries_routing(
@@ -31,8 +30,8 @@ def test_owner_builds_a_greeter_and_a_specialist_and_tries_routing(
     other = make_org("Someone Else")
     _tool(other, "their_secret_tool")
     KnowledgeBase.objects.create(organization=other, name="Their private KB")
-    agent_create(organization=org, actor=None, data={"agentKey": "desk", "displayName": "Front desk",
-                                                     "instructions": "Greet callers and route them."})
+    agent_create(organization=org, actor=None, agent_key="desk", display_name="Front desk",
+                 instructions="Greet callers and route them.")
 
     login_as(page, live_server.url, "owner@acme.test", PASSWORD)
     page.goto(f"{live_server.url}/settings/developer/agents/")
@@ -135,8 +134,7 @@ def test_owner_builds_a_greeter_and_a_specialist_and_tries_routing(
 
 def test_form_errors_name_the_problem_and_keep_the_chips(page: Any, live_server: Any, login_as: Any, org: Any,
                                                          owner: Any) -> None:
-    agent_create(organization=org, actor=None, data={"agentKey": "billing", "displayName": "Billing",
-                                                     "instructions": "Bills."})
+    agent_create(organization=org, actor=None, agent_key="billing", display_name="Billing", instructions="Bills.")
     login_as(page, live_server.url, "owner@acme.test", PASSWORD)
     page.goto(f"{live_server.url}/settings/developer/agents/new/")
     page.get_by_label("Display name").fill("Billing two")
@@ -150,8 +148,8 @@ def test_form_errors_name_the_problem_and_keep_the_chips(page: Any, live_server:
 
 def test_viewers_read_agents_and_try_routing_but_cannot_change_anything(
         page: Any, live_server: Any, login_as: Any, org: Any, viewer: Any) -> None:
-    agent = agent_create(organization=org, actor=None, data={"agentKey": "billing", "displayName": "Billing",
-                                                             "instructions": "Bills.", "matchHints": ["bill"]})
+    agent = agent_create(organization=org, actor=None, agent_key="billing", display_name="Billing",
+                         instructions="Bills.", match_hints=["bill"])
     login_as(page, live_server.url, "viewer@acme.test", PASSWORD)
     page.goto(f"{live_server.url}/settings/developer/agents/")
     assert page.get_by_role("link", name="+ New agent").count() == 0
@@ -167,8 +165,8 @@ def test_viewers_read_agents_and_try_routing_but_cannot_change_anything(
 
 def test_agent_pages_work_without_javascript(browser: Any, live_server: Any, login_as: Any, org: Any,
                                              owner: Any) -> None:
-    agent_create(organization=org, actor=None, data={"agentKey": "desk", "displayName": "Front desk",
-                                                     "instructions": "Greet.", "isDefault": True})
+    agent_create(organization=org, actor=None, agent_key="desk", display_name="Front desk", instructions="Greet.",
+                 is_default=True)
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     try:

@@ -29,12 +29,13 @@ def endpoint() -> Any:
 
 
 def _tool(org: Any, url: str, **overrides: Any) -> CustomTool:
-    return tool_create(organization=org, actor=None, data={
-        "name": "lookup_order", "description": "Looks up an order by its number.", "endpointUrl": url,
-        "inputSchema": {"type": "object", "properties": {"orderNumber": {"type": "string", "minLength": 3},
-                                                         "express": {"type": "boolean"}},
-                        "required": ["orderNumber"], "additionalProperties": False},
-        "auth": {"type": "bearer", "token": TOKEN}, **overrides})
+    fields = {
+        "name": "lookup_order", "description": "Looks up an order by its number.", "endpoint_url": url,
+        "input_schema": {"type": "object", "properties": {"orderNumber": {"type": "string", "minLength": 3},
+                                                          "express": {"type": "boolean"}},
+                         "required": ["orderNumber"], "additionalProperties": False},
+        "auth": {"type": "bearer", "token": TOKEN}, **overrides}
+    return tool_create(organization=org, actor=None, **fields)
 
 
 def test_owner_writes_a_tool_checks_its_schema_inline_and_tests_it_for_real(

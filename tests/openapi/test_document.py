@@ -212,7 +212,7 @@ def test_events_the_platform_emits_match_their_documented_payloads(document: dic
     settings.MEDIA_ROOT = str(tmp_path)
     number = "+12125550100"
     phone.business_number_add(organization=org, number=number)
-    phone.ai_config_update(organization=org, data={"smsQuietHours": {"start": "00:00", "end": "00:00"}},
+    phone.ai_config_update(organization=org, sms_quiet_hours={"start": "00:00", "end": "00:00"},
                            actor=None)  # no quiet hours, whatever the hour of the run
     started = timezone.now() - datetime.timedelta(hours=1)
     call = phone.call_start(organization=org, direction="inbound", from_number="+14155550123", to_number=number,
@@ -223,11 +223,11 @@ def test_events_the_platform_emits_match_their_documented_payloads(document: dic
     phone.voicemail_create(call=call, transcription="", duration_seconds=12)
     phone.call_complete(call=call, ended_at=started + datetime.timedelta(minutes=2), summary="Booked.",
                         outcome=Call.Outcome.APPOINTMENT_BOOKED)
-    contact = phone.contact_create(organization=org, data={"phoneNumber": "+14155550199"}, mode="live")
-    phone.contact_update(contact=contact, data={"name": "Sam", "email": "sam@example.com"}, mode="live")
+    contact = phone.contact_create(organization=org, phone_number="+14155550199", mode="live")
+    phone.contact_update(contact=contact, name="Sam", email="sam@example.com", mode="live")
     phone.sms_receive(to_number=number, from_number="+14155550199", body="STOP", provider_message_id="SM9")
     phone.sms_receive(to_number=number, from_number="+14155550123", body="Thanks!", provider_message_id="SM10")
-    phone.sms_send(organization=org, data={"to": "+14155550123", "body": "See you soon"}, mode="test")
+    phone.sms_send(organization=org, to_number="+14155550123", body="See you soon", mode="test")
 
     emitted = {event.type: json.loads(event.body) for event in Event.objects.filter(organization=org)}
     assert set(emitted) == set(EVENT_TYPES)  # every type was produced above

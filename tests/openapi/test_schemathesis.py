@@ -97,10 +97,10 @@ def seed_organization(receiver_url: str) -> tuple[Organization, str, dict[str, s
     phone.voicemail_create(call=voicemail_call, transcription="Please call me back.", duration_seconds=30)
     phone.call_complete(call=voicemail_call, ended_at=voicemail_call.ended_at, status=Call.Status.VOICEMAIL)
     phone.call_start(organization=org, direction="outbound", from_number=BUSINESS_NUMBER, to_number="+14155550125")
-    phone.contact_create(organization=org, data={"phoneNumber": "+14155550126", "name": "Sam Rivera",
-                                                 "email": "sam@example.com", "company": "Rivera & Co"}, mode="test")
+    phone.contact_create(organization=org, phone_number="+14155550126", name="Sam Rivera", email="sam@example.com",
+                         company="Rivera & Co", mode="test")
     phone.sms_receive(to_number=BUSINESS_NUMBER, from_number="+14155550127", body="STOP", provider_message_id="SM1")
-    phone.sms_send(organization=org, data={"to": "+14155550123", "body": "See you Tuesday!"}, mode="test")
+    phone.sms_send(organization=org, to_number="+14155550123", body="See you Tuesday!", mode="test")
 
     delivery = Delivery.objects.filter(endpoint=endpoint).order_by("-created_at").first()
     assert delivery is not None and Delivery.objects.filter(endpoint=endpoint).count() >= 8

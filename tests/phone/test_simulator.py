@@ -102,12 +102,12 @@ def test_synthetic_recording_is_a_playable_wav() -> None:
 def test_simulated_calls_go_through_the_greeter_router_when_the_business_has_agents(org: Organization) -> None:
     from agents.services import agent_create
 
-    desk = agent_create(organization=org, actor=None, data={"agentKey": "desk", "displayName": "Front desk",
-                                                            "instructions": "Greet.", "isDefault": True})
-    billing = agent_create(organization=org, actor=None, data={
-        "agentKey": "billing", "displayName": "Billing", "instructions": "Bills.", "matchHints": ["charge", "bill"]})
-    scheduling = agent_create(organization=org, actor=None, data={
-        "agentKey": "scheduling", "displayName": "Scheduling", "instructions": "Book.", "matchHints": ["book"]})
+    desk = agent_create(organization=org, actor=None, agent_key="desk", display_name="Front desk",
+                        instructions="Greet.", is_default=True)
+    billing = agent_create(organization=org, actor=None, agent_key="billing", display_name="Billing",
+                           instructions="Bills.", match_hints=["charge", "bill"])
+    scheduling = agent_create(organization=org, actor=None, agent_key="scheduling", display_name="Scheduling",
+                              instructions="Book.", match_hints=["book"])
     out = io.StringIO()
     call_command("simulate", "--org", org.public_id, "--calls", "60", "--seed", "11", stdout=out)
 

@@ -46,7 +46,7 @@ def sdk_org(name: str = "SDK Test Dental", *, plan: str = "PRO") -> Organization
     org = make_org(name, plan=plan)
     simulate_traffic(organization=org, calls=SEEDED_CALLS, rng=random.Random(8))  # also adds an SMS number
     # Quiet hours off (start == end): the quickstart's text must not depend on the time of day.
-    ai_config_update(organization=org, data={"smsQuietHours": {"start": "00:00", "end": "00:00"}}, actor=None)
+    ai_config_update(organization=org, sms_quiet_hours={"start": "00:00", "end": "00:00"}, actor=None)
     return org
 
 
