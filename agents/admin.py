@@ -53,9 +53,9 @@ class ToolInvocationAdmin(ReadOnlyAdmin):
 
 @admin.register(ToolSigningSecret)
 class ToolSigningSecretAdmin(ReadOnlyAdmin):
-    list_display = ("organization", "masked", "created_at", "rotated_at", "previous_expires_at")
+    list_display = ("organization", "masked", "created_at", "rotated_at", "previous_secret_expires_at")
     exclude = ("secret_encrypted", "previous_secret_encrypted")
-    readonly_fields = ("organization", "masked", "created_at", "rotated_at", "previous_expires_at")
+    readonly_fields = ("organization", "masked", "created_at", "rotated_at", "previous_secret_expires_at")
 
 
 class DataCollectionFieldInline(admin.TabularInline):

@@ -8,7 +8,6 @@ server except in the requests they authenticate: the API and the admin show them
 from __future__ import annotations
 
 import base64
-from datetime import datetime
 
 from django.db import models
 from django.db.models import Q
@@ -16,6 +15,7 @@ from django.utils import timezone
 
 from accounts.ids import public_id_field
 from accounts.models import Organization
+from core.models import RotatingSecret
 
 from . import crypto
 
@@ -110,17 +110,16 @@ class CustomTool(models.Model):
         return {}
 
 
-class ToolSigningSecret(models.Model):
+class ToolSigningSecret(RotatingSecret):
     """The business's ``whsec_`` secret that signs every tool call (X-AIP-Signature).
 
     One per organisation, created on first use. After a rotation the previous secret keeps
-    signing alongside the new one until ``previous_expires_at`` so receivers can switch over.
+    signing alongside the new one until ``previous_secret_expires_at`` so receivers can switch over.
     """
 
+    cipher = crypto
+
     organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="tool_signing_secret")
-    secret_encrypted = models.TextField()
-    previous_secret_encrypted = models.TextField(blank=True)
-    previous_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     rotated_at = models.DateTimeField(null=True, blank=True)
 
@@ -131,19 +130,8 @@ class ToolSigningSecret(models.Model):
         return f"Tool signing secret of {self.organization}"
 
     @property
-    def secret(self) -> str:
-        return crypto.decrypt(self.secret_encrypted)
-
-    @property
     def masked(self) -> str:
         return mask_secret(self.secret)
-
-    def signing_secrets(self, now: datetime) -> list[str]:
-        secrets = []
-        if self.previous_secret_encrypted and self.previous_expires_at and now < self.previous_expires_at:
-            secrets.append(crypto.decrypt(self.previous_secret_encrypted))
-        secrets.append(self.secret)
-        return secrets
 
 
 class ToolInvocation(models.Model):

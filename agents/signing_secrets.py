@@ -6,15 +6,14 @@ Every tool call carries ``X-AIP-Signature: t=…,v1=…`` made exactly like a we
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Organization
 from accounts.services import audit_record
+from core import rotation
 from webhooks.signing import generate_secret
 
 from . import crypto
@@ -22,10 +21,6 @@ from .models import CustomTool, ToolSigningSecret
 
 if TYPE_CHECKING:
     from accounts.services import Actor
-
-# How long the previous secret keeps signing after a rotation, so receivers can switch over.
-ROTATION_OVERLAPS: dict[str, timedelta] = {"now": timedelta(0), "24h": timedelta(hours=24)}
-
 
 def signing_secret_for(*, organization: Organization) -> ToolSigningSecret:
     """The organisation's secret, created the first time anything needs it."""
@@ -49,20 +44,15 @@ def signing_secret_reveal(*, organization: Organization, actor: Actor) -> str:
 
 @transaction.atomic
 def signing_secret_rotate(*, organization: Organization, actor: Actor,
-                          overlap: str = "24h") -> tuple[ToolSigningSecret, str]:
-    """Issue a new secret; the old one keeps signing alongside it for ``overlap``."""
-    if overlap not in ROTATION_OVERLAPS:
-        raise ValidationError({"overlap": [f"Must be one of: {', '.join(ROTATION_OVERLAPS)}."]})
+                          overlap: object = rotation.DEFAULT) -> tuple[ToolSigningSecret, str]:
+    """Issue a new secret; the old one keeps signing alongside it for the ``overlap`` window
+    (one of ``core.rotation.WINDOWS``)."""
+    window = rotation.window(overlap, field="overlap")
     current = signing_secret_for(organization=organization)
     current = ToolSigningSecret.objects.select_for_update().get(pk=current.pk)
     now = timezone.now()
     new_secret = generate_secret()
-    if ROTATION_OVERLAPS[overlap]:
-        current.previous_secret_encrypted = current.secret_encrypted
-        current.previous_expires_at = now + ROTATION_OVERLAPS[overlap]
-    else:
-        current.previous_secret_encrypted, current.previous_expires_at = "", None
-    current.secret_encrypted = crypto.encrypt(new_secret)
+    current.rotate(new_secret, window=window, now=now)
     current.rotated_at = now
     current.save()
     audit_record(organization=organization, actor=actor, action="tool.signing_secret_rotated", target=organization,

@@ -25,6 +25,7 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 from django_htmx.middleware import HtmxDetails
 
 from accounts.errors import ServiceError
+from core import rotation
 from developer.dashboard import dashboard_view, keyset_page, require_manager
 from phone.models import KnowledgeBase
 
@@ -98,9 +99,15 @@ def _invocation_for(request: HttpRequest, invocation_id: str) -> ToolInvocation:
 
 # --- tools list and the signing secret -------------------------------------------------------------
 
+def _rotation_choices(overlap: str = rotation.DEFAULT) -> dict[str, Any]:
+    """The overlap windows the signing-secret panel offers, with ``overlap`` selected."""
+    return {"overlaps": rotation.LABELS, "overlap": overlap}
+
+
 def _tools_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     context: dict[str, Any] = {
         "tools": list(CustomTool.objects.filter(organization=request.organization).order_by("name")),
+        **_rotation_choices(),
         **extra,
     }
     if request.membership.can_manage:
@@ -123,14 +130,15 @@ def signing_secret(request: HtmxHttpRequest) -> HttpResponse:
     if action == "reveal":
         record = services.signing_secret_for(organization=request.organization)
         secret = services.signing_secret_reveal(organization=request.organization, actor=request.user)
-        extra = {"signing_secret": record, "revealed_secret": secret}
+        extra = {"signing_secret": record, "revealed_secret": secret, **_rotation_choices()}
     elif action == "rotate":
+        overlap = request.POST.get("overlap", rotation.DEFAULT)
         try:
             record, secret = services.signing_secret_rotate(organization=request.organization, actor=request.user,
-                                                            overlap=request.POST.get("overlap", "24h"))
+                                                            overlap=overlap)
         except ValidationError:
             return HttpResponse("Choose how long the old secret keeps signing.", status=400)
-        extra = {"signing_secret": record, "revealed_secret": secret, "rotated": True}
+        extra = {"signing_secret": record, "revealed_secret": secret, "rotated": True, **_rotation_choices(overlap)}
     else:
         return HttpResponse("Unknown action.", status=400)
     if request.htmx:

@@ -201,7 +201,7 @@ SPECTACULAR_SETTINGS = {
         "AppointmentStatusEnum": "phone.models.Appointment.Status",
         "DeliveryStatusEnum": "webhooks.models.Delivery.Status",
         "WebhookEventTypeEnum": "webhooks.api_schema.EVENT_TYPE_CHOICES",
-        "GracePeriodEnum": ["now", "1h", "24h", "3d", "7d"],  # key rotation grace = webhook secret overlap
+        "GracePeriodEnum": "core.rotation.WINDOWS",  # key rotation gracePeriod = webhook secret overlap
         "ApiKeyStatusEnum": ["active", "expiring", "expired", "revoked"],
     },
     # One entry per webhook event type (tests/openapi checks that none is missing).

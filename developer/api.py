@@ -16,6 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import rotation
+
 from . import services
 from .exceptions import ResourceNotFound, ValidationFailed
 from .input_checks import NUL_MESSAGE, nul_paths
@@ -80,7 +82,7 @@ class KeyCreateSerializer(serializers.Serializer):
 
 
 class KeyRotateSerializer(serializers.Serializer):
-    gracePeriod = serializers.ChoiceField(choices=list(services.GRACE_PERIODS),
+    gracePeriod = serializers.ChoiceField(choices=list(rotation.WINDOWS),
                                           help_text="How long the old key keeps working.")
 
 

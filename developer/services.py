@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -23,6 +23,7 @@ from accounts.models import Membership, Organization, Role
 from accounts.services import audit_record
 from billing.access import load_access_state
 from billing.services import addon_grant
+from core import rotation
 
 from . import fastcache
 from .access_status import QUALIFYING_PLANS, plan_list
@@ -37,18 +38,6 @@ if TYPE_CHECKING:
     from accounts.services import Actor
 
 logger = logging.getLogger(__name__)
-
-# How long a rotated-out key keeps working so the new one can be rolled out with no downtime.
-GRACE_PERIODS: dict[str, timedelta] = {
-    "now": timedelta(0),
-    "1h": timedelta(hours=1),
-    "24h": timedelta(hours=24),
-    "3d": timedelta(days=3),
-    "7d": timedelta(days=7),
-}
-GRACE_LABELS: dict[str, str] = {
-    "now": "Immediately", "1h": "1 hour", "24h": "24 hours", "3d": "3 days", "7d": "7 days",
-}
 
 
 def clean_scopes(scopes: object) -> list[str]:
@@ -136,9 +125,9 @@ def api_key_revoke(*, key: ApiKey, actor: Actor) -> ApiKey:
 
 @transaction.atomic
 def api_key_rotate(*, key: ApiKey, grace: object, actor: Actor) -> tuple[ApiKey, str]:
-    """Issue a replacement with the same name, mode and scopes; the old key works until the grace ends."""
-    if not isinstance(grace, str) or grace not in GRACE_PERIODS:  # a JSON object is unhashable
-        raise ValidationError({"gracePeriod": [f"Must be one of: {', '.join(GRACE_PERIODS)}."]})
+    """Issue a replacement with the same name, mode and scopes; the old key works until the grace
+    (one of ``core.rotation.WINDOWS``) ends, so the new one can be rolled out with no downtime."""
+    window = rotation.window(grace, field="gracePeriod")
     key = ApiKey.objects.select_for_update().get(pk=key.pk)
     _ensure_key_may_grant(actor, mode=key.mode, scopes=key.scopes)
     now = timezone.now()
@@ -146,7 +135,7 @@ def api_key_rotate(*, key: ApiKey, grace: object, actor: Actor) -> tuple[ApiKey,
         raise ServiceError(f"This key is {key.status(now)} and cannot be rotated.")
     if ApiKey.objects.filter(rotated_from=key).exists():
         raise ServiceError("This key has already been rotated; rotate its replacement instead.")
-    ends = now + GRACE_PERIODS[grace]
+    ends = now + window
     new_expiry = key.expires_at if key.expires_at and key.expires_at > ends else None
     new_key, secret = _insert(organization=key.organization, name=key.name, mode=key.mode, scopes=list(key.scopes),
                               actor=actor, expires_at=new_expiry, rotated_from=key)

@@ -28,6 +28,7 @@ from accounts.errors import ServiceError
 from accounts.models import AuditEntry
 from billing.access import access_state
 from billing.models import PlatformAddon, Wallet
+from core import rotation
 
 from . import services
 from .dashboard import (
@@ -36,7 +37,6 @@ from .dashboard import (
 from .access_status import QUALIFYING_PLANS, plan_list
 from .models import AccessRequest, ApiKey, Mode, RequestLog
 from .scopes import ALL_SCOPES, READ_ONLY_SCOPES, SCOPES
-from .services import GRACE_LABELS, GRACE_PERIODS
 
 
 # Expiry choices offered when creating a key (the API accepts any future date-time).
@@ -242,9 +242,9 @@ def key_create(request: HtmxHttpRequest) -> HttpResponse:
     return _secret_response(request, key=key, secret=secret, rotated_from=None, status=201)
 
 
-def _render_rotate_form(request: HtmxHttpRequest, key: ApiKey, *, grace: str = "24h",
+def _render_rotate_form(request: HtmxHttpRequest, key: ApiKey, *, grace: str = rotation.DEFAULT,
                         error: str = "", status: int = 200) -> HttpResponse:
-    context = {"key": key, "grace_choices": GRACE_LABELS, "grace": grace, "error": error}
+    context = {"key": key, "grace_choices": rotation.LABELS, "grace": grace, "error": error}
     template = "developer/key_rotate.html#rotate-form" if request.htmx else "developer/key_rotate.html"
     return render(request, template, context, status=status)
 
@@ -257,7 +257,7 @@ def key_rotate(request: HtmxHttpRequest, key_id: str) -> HttpResponse:
     if request.method == "GET":
         return _render_rotate_form(request, key)
     grace = request.POST.get("grace", "")
-    if grace not in GRACE_PERIODS:
+    if grace not in rotation.WINDOWS:
         return _render_rotate_form(request, key, grace=grace, error="Choose how long the old key keeps working.",
                                    status=400)
     try:

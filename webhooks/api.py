@@ -9,6 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core import rotation
 from developer.api import iso, json_body, parse_optional_datetime
 from developer.exceptions import ValidationFailed
 from developer.models import ApiKey
@@ -183,12 +184,12 @@ class WebhookTest(_WebhookView):
 
 class WebhookRotateSecret(_WebhookView):
     @extend_schema(operation_id="rotateWebhookSecret", summary="Rotate the signing secret with an overlap window",
-                   description="Returns the new secret once. The body is optional (overlap defaults to 24h).",
+                   description=f"Returns the new secret once. The body is optional (overlap defaults to {rotation.DEFAULT}).",
                    request=docs.RotateSecretSerializer, responses=docs.WebhookEndpointWithSecretSerializer)
     def post(self, request: Request, webhook_id: str) -> Response:
         body = json_body(request, fields=("overlap",)) if request.body else {}
         endpoint, secret = services.endpoint_rotate_secret(
-            endpoint=self.endpoint_for(webhook_id), overlap=body.get("overlap", "24h"), actor=self.acting_key()
+            endpoint=self.endpoint_for(webhook_id), overlap=body.get("overlap", rotation.DEFAULT), actor=self.acting_key()
         )
         return ok({**endpoint_json(endpoint), "secret": secret},
                   "Signing secret rotated. Store the new secret now: it is shown only once.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, OpenApiWebhook, extend_schema, extend_schema_field
 from rest_framework import serializers
 
+from core import rotation
 from phone.api_schema import (
     AppointmentSerializer,
     CallSerializer,
@@ -21,7 +22,6 @@ from phone.api_schema import (
 
 from .events import EVENT_TYPES, TEST_EVENT_TYPE
 from .models import Delivery
-from .services import SECRET_OVERLAPS
 
 SUBSCRIBABLE = [*EVENT_TYPES, "*"]
 EVENT_TYPE_CHOICES = [*EVENT_TYPES, TEST_EVENT_TYPE]  # what a delivery can carry
@@ -84,7 +84,7 @@ class WebhookDeletedSerializer(serializers.Serializer):
 
 
 class RotateSecretSerializer(serializers.Serializer):
-    overlap = serializers.ChoiceField(choices=list(SECRET_OVERLAPS), required=False, default="24h",
+    overlap = serializers.ChoiceField(choices=list(rotation.WINDOWS), required=False, default=rotation.DEFAULT,
                                       help_text="How long the old secret keeps signing alongside the new one.")
 
 

@@ -17,12 +17,18 @@ from django.utils import timezone
 
 from accounts.ids import public_id_field
 from accounts.models import Organization
+from core.models import RotatingSecret
 
 from . import crypto
 
 
-class Endpoint(models.Model):
-    """A customer URL that receives signed events of the types it subscribed to (or ``*``)."""
+class Endpoint(RotatingSecret):
+    """A customer URL that receives signed events of the types it subscribed to (or ``*``).
+
+    Its signing secret (``RotatingSecret``) is Fernet-encrypted by ``crypto``; during a rotation
+    the previous one still signs."""
+
+    cipher = crypto
 
     public_id = public_id_field("whk")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhook_endpoints")
@@ -32,11 +38,6 @@ class Endpoint(models.Model):
     enabled = models.BooleanField(default=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.CharField(max_length=500, blank=True)
-
-    # Secrets are Fernet-encrypted (see crypto.py); during a rotation the previous one still signs.
-    secret_encrypted = models.TextField()
-    previous_secret_encrypted = models.TextField(blank=True)
-    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
 
     # Health, updated by every finished attempt.
     last_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -57,18 +58,6 @@ class Endpoint(models.Model):
 
     def __str__(self) -> str:
         return self.url
-
-    @property
-    def secret(self) -> str:
-        return crypto.decrypt(self.secret_encrypted)
-
-    def signing_secrets(self, now: datetime) -> list[str]:
-        """The secrets a delivery made at ``now`` is signed with: old first while it overlaps, then new."""
-        secrets = []
-        if self.previous_secret_encrypted and self.previous_secret_expires_at and now < self.previous_secret_expires_at:
-            secrets.append(crypto.decrypt(self.previous_secret_encrypted))
-        secrets.append(self.secret)
-        return secrets
 
     def subscribes_to(self, event_type: str) -> bool:
         return "*" in self.events or event_type in self.events

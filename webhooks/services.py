@@ -26,6 +26,7 @@ from accounts.services import audit_record
 from accounts.sql import update_rows
 from billing.access import access_state, load_access_state
 from billing.metering import record_usage
+from core import rotation
 
 from . import crypto, outbound, policy
 from .events import EVENT_TYPES, TEST_EVENT_TYPE, deliveries_create, iso_timestamp, render_body
@@ -61,17 +62,6 @@ HOLD_LIMIT = timedelta(days=30)
 RETENTION = timedelta(days=30)
 AUTO_DISABLE_AFTER = timedelta(days=5)
 MAX_ENDPOINTS_PER_ORGANIZATION = 20
-# How long the previous secret keeps signing after a rotation (same choices as API key grace).
-SECRET_OVERLAPS: dict[str, timedelta] = {
-    "now": timedelta(0),
-    "1h": timedelta(hours=1),
-    "24h": timedelta(hours=24),
-    "3d": timedelta(days=3),
-    "7d": timedelta(days=7),
-}
-SECRET_OVERLAP_LABELS: dict[str, str] = {
-    "now": "Immediately", "1h": "1 hour", "24h": "24 hours", "3d": "3 days", "7d": "7 days",
-}
 _UNSET: Any = object()
 
 
@@ -220,18 +210,12 @@ def endpoint_delete(*, endpoint: Endpoint, actor: Actor) -> None:
 
 @transaction.atomic
 def endpoint_rotate_secret(*, endpoint: Endpoint, overlap: object, actor: Actor) -> tuple[Endpoint, str]:
-    """Issue a new secret; the current one keeps signing (alongside) until the overlap ends."""
-    if not isinstance(overlap, str) or overlap not in SECRET_OVERLAPS:  # a JSON object is unhashable
-        raise ValidationError({"overlap": [f"Must be one of: {', '.join(SECRET_OVERLAPS)}."]})
+    """Issue a new secret; the current one keeps signing (alongside) for the ``overlap`` window
+    (one of ``core.rotation.WINDOWS``)."""
+    window = rotation.window(overlap, field="overlap")
     endpoint = Endpoint.objects.select_for_update().get(pk=endpoint.pk)
-    now = timezone.now()
     secret = generate_secret()
-    if SECRET_OVERLAPS[overlap]:
-        endpoint.previous_secret_encrypted = endpoint.secret_encrypted
-        endpoint.previous_secret_expires_at = now + SECRET_OVERLAPS[overlap]
-    else:
-        endpoint.previous_secret_encrypted, endpoint.previous_secret_expires_at = "", None
-    endpoint.secret_encrypted = crypto.encrypt(secret)
+    endpoint.rotate(secret, window=window, now=timezone.now())
     endpoint.save()
     audit_record(organization=endpoint.organization, actor=actor, action="webhook.secret_rotated", target=endpoint,
                  metadata={"overlap": overlap})

@@ -24,6 +24,7 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 from django_htmx.middleware import HtmxDetails
 
 from accounts.errors import ServiceError
+from core import rotation
 from developer.dashboard import dashboard_view, keyset_page, require_manager
 
 from . import services
@@ -193,7 +194,7 @@ def _detail_context(request: HttpRequest, endpoint: Endpoint, **extra: Any) -> d
         "statuses": Delivery.Status.choices,
         "event_types": [*EVENT_TYPES, TEST_EVENT_TYPE],
         "recover_windows": RECOVER_WINDOWS,
-        "overlaps": services.SECRET_OVERLAP_LABELS,
+        "overlaps": rotation.LABELS,
         "now": timezone.now(),
         **extra,
     }
@@ -250,14 +251,14 @@ def endpoint_rotate(request: HtmxHttpRequest, webhook_id: str) -> HttpResponse:
     require_manager(request)
     endpoint = _endpoint_for(request, webhook_id)
     template = _template(request, "webhooks/actions.html", "rotate-form")
-    overlap = request.POST.get("overlap", "24h")
+    overlap = request.POST.get("overlap", rotation.DEFAULT)
     if request.method == "GET":
-        return render(request, template, {"endpoint": endpoint, "overlaps": services.SECRET_OVERLAP_LABELS,
+        return render(request, template, {"endpoint": endpoint, "overlaps": rotation.LABELS,
                                           "overlap": overlap})
     try:
         endpoint, secret = services.endpoint_rotate_secret(endpoint=endpoint, overlap=overlap, actor=request.user)
     except ValidationError:
-        return render(request, template, {"endpoint": endpoint, "overlaps": services.SECRET_OVERLAP_LABELS,
+        return render(request, template, {"endpoint": endpoint, "overlaps": rotation.LABELS,
                                           "overlap": overlap, "error": "Choose how long the old secret keeps signing."},
                       status=400)
     response = render(request, _template(request, "webhooks/secret.html", "secret-panel"),
