@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._server import bench_env, gunicorn, prepare_database, provision, wrk  # noqa: E402
+from bench._server import bench_env, gunicorn, prepare_database, provision, wrk
 
 
 def main() -> None:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._server import bench_env, gunicorn, prepare_database, provision, wrk  # noqa: E402
+from bench._server import bench_env, gunicorn, prepare_database, provision, wrk
 
 PATH = "/api/public/v1/keys?limit=1"
 BENCH_FREE_QUOTA = 10_000  # small, so the exactness run also charges blocks

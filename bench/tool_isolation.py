@@ -39,7 +39,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._server import PYTHON, ROOT, bench_env, gunicorn, prepare_database, provision  # noqa: E402
+from bench._server import PYTHON, ROOT, bench_env, gunicorn, prepare_database, provision
 
 TOOLS = 10
 SLOW_SECONDS = 9.0

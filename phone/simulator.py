@@ -18,7 +18,6 @@ import datetime
 import io
 import math
 import random
-import struct
 import wave
 from collections import Counter
 from dataclasses import dataclass, field

@@ -221,7 +221,7 @@ def test_a_full_batch_wakes_the_flusher(settings: Any, org: Any) -> None:
 @pytest.fixture
 def seeded_plans(transactional_db: Any) -> None:
     """A transactional test starts from tables truncated by the previous one: put the plans back."""
-    
+
     ensure_plans()
 
 

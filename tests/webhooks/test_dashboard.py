@@ -13,7 +13,7 @@ from webhooks.events import emit
 from webhooks.models import Delivery, Endpoint
 from webhooks.services import delivery_attempt, endpoint_create
 
-from .receiver import Receiver, Reply, receiver  # noqa: F401  (fixture)
+from .receiver import Receiver, Reply
 
 pytestmark = pytest.mark.django_db
 BASE = "/settings/developer/webhooks/"

@@ -32,7 +32,7 @@ from webhooks.services import (
     endpoint_update,
 )
 
-from .receiver import Receiver, Reply, receiver  # noqa: F401  (fixture)
+from .receiver import Receiver, Reply
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from webhooks.models import Delivery, Event
 from webhooks.services import endpoint_create
 from webhooks.signing import verify
 
-from .receiver import Receiver, receiver  # noqa: F401  (fixture)
+from .receiver import Receiver
 
 pytestmark = pytest.mark.django_db
 

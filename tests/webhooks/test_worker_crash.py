@@ -25,7 +25,7 @@ from webhooks.events import emit
 from webhooks.models import Attempt, Delivery
 from webhooks.services import CLAIM_LEASE, REQUEUE_AFTER, deliveries_sweep, endpoint_create
 
-from .receiver import Receiver, Reply, receiver  # noqa: F401  (fixture)
+from .receiver import Receiver, Reply
 
 # serialized_rollback: the plans seeded by migrations must survive the flush after each test.
 ROOT = Path(__file__).resolve().parents[2]
