@@ -260,6 +260,9 @@ class AgentTool(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["agent", "tool"], name="agent_tool_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.agent} → {self.tool}"
+
 
 class AgentKnowledgeBase(models.Model):
     """An agent limited to this knowledge base; RESTRICT for the same reason as AgentTool."""
@@ -271,6 +274,9 @@ class AgentKnowledgeBase(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["agent", "knowledge_base"], name="agent_knowledge_base_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.agent} → {self.knowledge_base}"
 
 
 class DataCollectionField(models.Model):

@@ -95,7 +95,7 @@ def end_to_end(label: str, env: dict[str, str], *, seconds: int, requests: int, 
 
 
 def overhead(env: dict[str, str], *, seconds: int, rounds: int) -> None:
-    org, secret = provision(env)
+    _org, secret = provision(env)
     results: dict[str, list[float]] = {"on": [], "off": []}
     for _ in range(rounds):
         for label, enabled in (("on", "true"), ("off", "false")):

@@ -112,7 +112,7 @@ def _wait_for(predicate: Any, timeout: float = 60) -> None:
 def test_a_worker_killed_mid_delivery_loses_nothing(
     real_broker: None, org: Organization, receiver: Receiver
 ) -> None:
-    endpoint, _ = endpoint_create(organization=org, url=receiver.url, events=["*"], actor=None)
+    endpoint_create(organization=org, url=receiver.url, events=["*"], actor=None)
     stuck = threading.Event()
     receiver.reply(Reply(200, wait_for=stuck))  # the first request hangs until the worker is dead
     workers: list[Worker] = []
