@@ -9,6 +9,7 @@ from billing.services import addon_grant, addon_revoke
 
 from .models import AuditEntry, Membership, Organization
 from .services import organization_reinstate, organization_suspend
+from .requests import AuthenticatedHttpRequest
 
 
 class OrganizationActionForm(ActionForm):
@@ -71,19 +72,19 @@ class OrganizationAdmin(admin.ModelAdmin):
         return f"${wallet.balance:,.2f}" if wallet else "—"
 
     @admin.action(description="Grant the Developer Platform add-on")
-    def grant_addon(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def grant_addon(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:
         for org in queryset:
             addon_grant(organization=org, actor=request.user)
         self.message_user(request, f"Add-on granted to {queryset.count()} organisation(s).", messages.SUCCESS)
 
     @admin.action(description="Revoke the Developer Platform add-on")
-    def revoke_addon(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def revoke_addon(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:
         for org in queryset:
             addon_revoke(organization=org, actor=request.user)
         self.message_user(request, f"Add-on revoked for {queryset.count()} organisation(s).", messages.SUCCESS)
 
     @admin.action(description="Suspend (give a reason below)")
-    def suspend(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def suspend(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:
         reason = request.POST.get("reason", "").strip()
         if not reason:
             self.message_user(request, "Give a reason to suspend.", messages.ERROR)
@@ -93,7 +94,7 @@ class OrganizationAdmin(admin.ModelAdmin):
         self.message_user(request, f"Suspended {queryset.count()} organisation(s).", messages.SUCCESS)
 
     @admin.action(description="Reinstate")
-    def reinstate(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def reinstate(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:
         for org in queryset:
             organization_reinstate(organization=org, actor=request.user)
         self.message_user(request, f"Reinstated {queryset.count()} organisation(s).", messages.SUCCESS)

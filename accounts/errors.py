@@ -1,5 +1,8 @@
 """Domain errors raised by services and shown the same way by the API and the dashboard."""
 
+import enum
+from typing import Any
+
 
 class ServiceError(Exception):
     """A refused action with a stable machine code and HTTP status (the API's error envelope)."""
@@ -19,10 +22,6 @@ class NotPermitted(ServiceError):
 # --- Partial updates ---------------------------------------------------------------------------
 # A service's optional keyword defaults to UNSET, so "not given" (leave as is) differs from an explicit
 # None (clear it, where the field allows null).
-
-# Imported here, with the sentinel, so this block moves as one piece.
-import enum
-from typing import Any
 
 
 class Unset(enum.Enum):

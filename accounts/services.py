@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -14,7 +14,7 @@ from .models import AuditEntry, Membership, Organization, Role
 if TYPE_CHECKING:
     from developer.models import ApiKey
 
-    Actor = AbstractBaseUser | ApiKey | None
+    Actor = User | ApiKey | None
 
 
 def audit_record(
@@ -53,16 +53,15 @@ def organization_create(*, name: str, timezone_name: str = "America/New_York", c
     return organization
 
 
-def membership_set(*, organization: Organization, user: AbstractBaseUser, role: str) -> Membership:
+def membership_set(*, organization: Organization, user: User, role: str) -> Membership:
     membership, _ = Membership.objects.update_or_create(
         organization=organization, user=user, defaults={"role": Role(role)}
     )
     return membership
 
 
-def user_get_or_create(*, email: str, password: str | None = None) -> AbstractBaseUser:
-    User = get_user_model()
-    user, created = User.objects.get_or_create(username=email, defaults={"email": email})
+def user_get_or_create(*, email: str, password: str | None = None) -> User:
+    user, created = get_user_model().objects.get_or_create(username=email, defaults={"email": email})
     if password is not None and (created or not user.check_password(password)):
         user.set_password(password)
         user.save(update_fields=["password"])

@@ -7,7 +7,8 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.request import Request
+
+from developer.requests import ApiRequest
 from rest_framework.response import Response
 
 from developer.api import body_kwargs, iso, json_body
@@ -179,15 +180,15 @@ def _refusal(fields: dict[str, str]) -> str:
     return f"Unknown field. Allowed: {', '.join(fields)}."
 
 
-def _tool_kwargs(request: Request) -> dict[str, Any]:
+def _tool_kwargs(request: ApiRequest) -> dict[str, Any]:
     return body_kwargs(json_body(request), services.TOOL_FIELDS, refusal=_refusal(services.TOOL_FIELDS))
 
 
-def _agent_kwargs(request: Request) -> dict[str, Any]:
+def _agent_kwargs(request: ApiRequest) -> dict[str, Any]:
     return body_kwargs(json_body(request), services.AGENT_FIELDS, refusal=_refusal(services.AGENT_FIELDS))
 
 
-def _data_field_kwargs(request: Request) -> dict[str, Any]:
+def _data_field_kwargs(request: ApiRequest) -> dict[str, Any]:
     return body_kwargs(json_body(request), services.DATA_FIELD_FIELDS, refusal=_refusal(services.DATA_FIELD_FIELDS))
 
 
@@ -208,12 +209,12 @@ class _ToolView(_ManageView):
 class ToolListCreate(_ToolView):
     @extend_schema(operation_id="listTools", summary="List custom tools", parameters=LIST_PARAMETERS,
                    responses=ToolSerializer(many=True))
-    def get(self, request: Request) -> Response:
+    def get(self, request: ApiRequest) -> Response:
         return self.paginate(self.org_queryset(CustomTool), tool_json)
 
     @extend_schema(operation_id="createTool", summary="Register a custom tool", request=ToolWriteSerializer,
                    responses={201: ToolSerializer})
-    def post(self, request: Request) -> Response:
+    def post(self, request: ApiRequest) -> Response:
         key = self.acting_key()
         tool = services.tool_create(organization=key.organization, actor=key, **_tool_kwargs(request))
         return ok(tool_json(tool), "Custom tool created.", status=201)
@@ -221,18 +222,18 @@ class ToolListCreate(_ToolView):
 
 class ToolDetail(_ToolView):
     @extend_schema(operation_id="getTool", summary="One custom tool", responses=ToolSerializer)
-    def get(self, request: Request, tool_id: str) -> Response:
+    def get(self, request: ApiRequest, tool_id: str) -> Response:
         return ok(tool_json(self.tool_for(tool_id)))
 
     @extend_schema(operation_id="updateTool", summary="Change a custom tool", request=ToolWriteSerializer(partial=True),
                    responses=ToolSerializer)
-    def patch(self, request: Request, tool_id: str) -> Response:
+    def patch(self, request: ApiRequest, tool_id: str) -> Response:
         tool = services.tool_update(tool=self.tool_for(tool_id), actor=self.acting_key(),
                                    **_tool_kwargs(request))
         return ok(tool_json(tool), "Custom tool updated.")
 
     @extend_schema(operation_id="deleteTool", summary="Delete a custom tool", responses=DeletedSerializer)
-    def delete(self, request: Request, tool_id: str) -> Response:
+    def delete(self, request: ApiRequest, tool_id: str) -> Response:
         tool = self.tool_for(tool_id)
         public_id = tool.public_id
         services.tool_delete(tool=tool, actor=self.acting_key())
@@ -261,7 +262,7 @@ class _AgentView(_ManageView):
 class AgentListCreate(_AgentView):
     @extend_schema(operation_id="listAgents", summary="List AI agents (the message states who greets calls)",
                    parameters=LIST_PARAMETERS, responses=AgentSerializer(many=True))
-    def get(self, request: Request) -> Response:
+    def get(self, request: ApiRequest) -> Response:
         response = self.paginate(self.agents(), agent_json)
         status = services.greeter_status(organization=self.acting_key().organization)
         # The greeter fallback is stated on every list so an integration notices a missing default.
@@ -270,7 +271,7 @@ class AgentListCreate(_AgentView):
 
     @extend_schema(operation_id="createAgent", summary="Create an AI agent", request=AgentWriteSerializer,
                    responses={201: AgentSerializer})
-    def post(self, request: Request) -> Response:
+    def post(self, request: ApiRequest) -> Response:
         key = self.acting_key()
         agent = services.agent_create(organization=key.organization, actor=key, **_agent_kwargs(request))
         return ok(agent_json(self.agent_for(agent.public_id)), self.greeter_message("Agent created."), status=201)
@@ -278,19 +279,19 @@ class AgentListCreate(_AgentView):
 
 class AgentDetail(_AgentView):
     @extend_schema(operation_id="getAgent", summary="One AI agent", responses=AgentSerializer)
-    def get(self, request: Request, agent_id: str) -> Response:
+    def get(self, request: ApiRequest, agent_id: str) -> Response:
         return ok(agent_json(self.agent_for(agent_id)), self.greeter_message("OK"))
 
     @extend_schema(operation_id="updateAgent", summary="Change an AI agent", request=AgentWriteSerializer(partial=True),
                    responses=AgentSerializer)
-    def patch(self, request: Request, agent_id: str) -> Response:
+    def patch(self, request: ApiRequest, agent_id: str) -> Response:
         agent = services.agent_update(agent=self.agent_for(agent_id), actor=self.acting_key(),
                                        **_agent_kwargs(request))
         return ok(agent_json(self.agent_for(agent.public_id)), self.greeter_message("Agent updated."))
 
     @extend_schema(operation_id="deleteAgent", summary="Delete an AI agent and its own data fields",
                    responses=DeletedSerializer)
-    def delete(self, request: Request, agent_id: str) -> Response:
+    def delete(self, request: ApiRequest, agent_id: str) -> Response:
         agent = self.agent_for(agent_id)
         public_id = agent.public_id
         services.agent_delete(agent=agent, actor=self.acting_key())
@@ -314,7 +315,7 @@ class DataFieldListCreate(_DataFieldView):
                    parameters=[*LIST_PARAMETERS, OpenApiParameter("agentId", str, required=False,
                                                                   description="Only the fields of this agent.")],
                    responses=DataFieldSerializer(many=True))
-    def get(self, request: Request) -> Response:
+    def get(self, request: ApiRequest) -> Response:
         fields = self.fields()
         agent_id = request.query_params.get("agentId")
         if agent_id:
@@ -325,7 +326,7 @@ class DataFieldListCreate(_DataFieldView):
 
     @extend_schema(operation_id="createDataField", summary="Create a data-collection field",
                    request=DataFieldWriteSerializer, responses={201: DataFieldSerializer})
-    def post(self, request: Request) -> Response:
+    def post(self, request: ApiRequest) -> Response:
         key = self.acting_key()
         data_field = services.data_field_create(organization=key.organization, actor=key,
                                                 **_data_field_kwargs(request))
@@ -334,19 +335,19 @@ class DataFieldListCreate(_DataFieldView):
 
 class DataFieldDetail(_DataFieldView):
     @extend_schema(operation_id="getDataField", summary="One data-collection field", responses=DataFieldSerializer)
-    def get(self, request: Request, field_id: str) -> Response:
+    def get(self, request: ApiRequest, field_id: str) -> Response:
         return ok(data_field_json(self.field_for(field_id)))
 
     @extend_schema(operation_id="updateDataField", summary="Change a data-collection field",
                    request=DataFieldWriteSerializer(partial=True), responses=DataFieldSerializer)
-    def patch(self, request: Request, field_id: str) -> Response:
+    def patch(self, request: ApiRequest, field_id: str) -> Response:
         data_field = services.data_field_update(data_field=self.field_for(field_id), actor=self.acting_key(),
                                                 **_data_field_kwargs(request))
         return ok(data_field_json(data_field), "Data-collection field updated.")
 
     @extend_schema(operation_id="deleteDataField", summary="Delete a data-collection field",
                    responses=DeletedSerializer)
-    def delete(self, request: Request, field_id: str) -> Response:
+    def delete(self, request: ApiRequest, field_id: str) -> Response:
         data_field = self.field_for(field_id)
         public_id = data_field.public_id
         services.data_field_delete(data_field=data_field, actor=self.acting_key())

@@ -8,6 +8,7 @@ server except in the requests they authenticate: the API and the admin show them
 from __future__ import annotations
 
 import base64
+from typing import ClassVar
 
 from django.db import models
 from django.db.models import Q
@@ -15,7 +16,7 @@ from django.utils import timezone
 
 from accounts.ids import public_id_field
 from accounts.models import Organization
-from core.models import RotatingSecret
+from core.models import Cipher, RotatingSecret
 
 from . import crypto
 
@@ -117,7 +118,7 @@ class ToolSigningSecret(RotatingSecret):
     signing alongside the new one until ``previous_secret_expires_at`` so receivers can switch over.
     """
 
-    cipher = crypto
+    cipher: ClassVar[Cipher] = crypto
 
     organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="tool_signing_secret")
     created_at = models.DateTimeField(default=timezone.now)
@@ -248,6 +249,9 @@ class AgentTool(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["agent", "tool"], name="agent_tool_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.agent} → {self.tool}"
+
 
 class AgentKnowledgeBase(models.Model):
     """An agent limited to this knowledge base; RESTRICT for the same reason as AgentTool."""
@@ -259,6 +263,9 @@ class AgentKnowledgeBase(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["agent", "knowledge_base"], name="agent_knowledge_base_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.agent} → {self.knowledge_base}"
 
 
 class DataCollectionField(models.Model):

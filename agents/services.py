@@ -311,7 +311,7 @@ def _name_taken(organization: Organization, name: str, exclude: CustomTool | Non
 def tool_create(
         *, organization: Organization, actor: Actor, name: str | Unset = UNSET, description: str | Unset = UNSET,
         input_schema: dict[str, Any] | Unset = UNSET, endpoint_url: str | Unset = UNSET,
-        auth: dict[str, Any] | None | Unset = UNSET, timeout_seconds: int | Unset = UNSET,
+        auth: dict[str, Any] | Unset | None = UNSET, timeout_seconds: int | Unset = UNSET,
         enabled: bool | Unset = UNSET,
 ) -> CustomTool:
     """Create a tool: name, description, input_schema and endpoint_url are required; auth is the
@@ -341,7 +341,7 @@ def tool_create(
 def tool_update(
         *, tool: CustomTool, actor: Actor, name: str | Unset = UNSET, description: str | Unset = UNSET,
         input_schema: dict[str, Any] | Unset = UNSET, endpoint_url: str | Unset = UNSET,
-        auth: dict[str, Any] | None | Unset = UNSET, timeout_seconds: int | Unset = UNSET,
+        auth: dict[str, Any] | Unset | None = UNSET, timeout_seconds: int | Unset = UNSET,
         enabled: bool | Unset = UNSET,
 ) -> CustomTool:
     """Change the fields given; an auth secret left out (or sent back masked) keeps the stored one."""
@@ -805,7 +805,7 @@ def _field_key_taken(organization: Organization, key: str, exclude: DataCollecti
 def data_field_create(
         *, organization: Organization, actor: Actor, key: str | Unset = UNSET, label: str | Unset = UNSET,
         type: str | Unset = UNSET, choices: list[str] | Unset = UNSET, required: bool | Unset = UNSET,
-        agent_id: str | None | Unset = UNSET,
+        agent_id: str | Unset | None = UNSET,
 ) -> DataCollectionField:
     """Create a field: key and label are required; agent_id is an agent's public id, or None for
     a field every agent collects."""
@@ -830,7 +830,7 @@ def data_field_create(
 def data_field_update(
         *, data_field: DataCollectionField, actor: Actor, key: str | Unset = UNSET, label: str | Unset = UNSET,
         type: str | Unset = UNSET, choices: list[str] | Unset = UNSET, required: bool | Unset = UNSET,
-        agent_id: str | None | Unset = UNSET,
+        agent_id: str | Unset | None = UNSET,
 ) -> DataCollectionField:
     """Change the fields given; agent_id=None makes the field shared by every agent."""
     values = given(key=key, label=label, type=type, choices=choices, required=required, agent_id=agent_id)

@@ -16,13 +16,13 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
-from django_htmx.middleware import HtmxDetails
+from accounts.requests import HtmxHttpRequest
 
 from accounts.errors import ServiceError
 from core import rotation
@@ -54,10 +54,6 @@ EXAMPLE_SCHEMA = {
 }
 
 
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
-
 def _template(request: HtmxHttpRequest, page: str, partial: str) -> str:
     return f"{page}#{partial}" if request.htmx else page
 
@@ -66,7 +62,7 @@ def _redirect(request: HtmxHttpRequest, url: str) -> HttpResponse:
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
-def _tool_for(request: HttpRequest, tool_id: str) -> CustomTool:
+def _tool_for(request: HtmxHttpRequest, tool_id: str) -> CustomTool:
     """The tool with this public id in the acting organisation, or 404 (another business's too)."""
     tool = CustomTool.objects.filter(organization=request.organization, public_id=tool_id).first()
     if tool is None:
@@ -74,14 +70,14 @@ def _tool_for(request: HttpRequest, tool_id: str) -> CustomTool:
     return tool
 
 
-def _agent_for(request: HttpRequest, agent_id: str) -> Agent:
+def _agent_for(request: HtmxHttpRequest, agent_id: str) -> Agent:
     agent = Agent.objects.filter(organization=request.organization, public_id=agent_id).first()
     if agent is None:
         raise Http404("No such agent.")
     return agent
 
 
-def _data_field_for(request: HttpRequest, field_id: str) -> DataCollectionField:
+def _data_field_for(request: HtmxHttpRequest, field_id: str) -> DataCollectionField:
     data_field = DataCollectionField.objects.filter(organization=request.organization,
                                                     public_id=field_id).select_related("agent").first()
     if data_field is None:
@@ -89,7 +85,7 @@ def _data_field_for(request: HttpRequest, field_id: str) -> DataCollectionField:
     return data_field
 
 
-def _invocation_for(request: HttpRequest, invocation_id: str) -> ToolInvocation:
+def _invocation_for(request: HtmxHttpRequest, invocation_id: str) -> ToolInvocation:
     invocation = ToolInvocation.objects.filter(organization=request.organization,
                                                public_id=invocation_id).select_related("tool").first()
     if invocation is None:
@@ -104,7 +100,7 @@ def _rotation_choices(overlap: str = rotation.DEFAULT) -> dict[str, Any]:
     return {"overlaps": rotation.LABELS, "overlap": overlap}
 
 
-def _tools_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+def _tools_context(request: HtmxHttpRequest, **extra: Any) -> dict[str, Any]:
     context: dict[str, Any] = {
         "tools": list(CustomTool.objects.filter(organization=request.organization).order_by("name")),
         **_rotation_choices(),
@@ -166,7 +162,7 @@ def _tool_values(tool: CustomTool | None) -> dict[str, Any]:
             "auth_token": "", "auth_header_value": "", "auth_password": ""}
 
 
-def _posted_tool_values(request: HttpRequest) -> dict[str, Any]:
+def _posted_tool_values(request: HtmxHttpRequest) -> dict[str, Any]:
     values = {name: request.POST.get(name, "") for name in (
         "name", "description", "input_schema", "endpoint_url", "auth_type", "timeout_seconds", *_AUTH_INPUTS)}
     values["enabled"] = request.POST.get("enabled") == "on"
@@ -199,7 +195,7 @@ def _tool_data(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[s
     return data, errors
 
 
-def _tool_form_context(request: HttpRequest, *, tool: CustomTool | None, values: dict[str, Any],
+def _tool_form_context(request: HtmxHttpRequest, *, tool: CustomTool | None, values: dict[str, Any],
                        errors: dict[str, list[str]] | None = None) -> dict[str, Any]:
     errors = errors or {}
     context: dict[str, Any] = {
@@ -353,7 +349,7 @@ def tool_delete(request: HtmxHttpRequest, tool_id: str) -> HttpResponse:
 
 # --- invocation log --------------------------------------------------------------------------------
 
-def _invocation_filters(request: HttpRequest) -> dict[str, str]:
+def _invocation_filters(request: HtmxHttpRequest) -> dict[str, str]:
     filters = {name: request.GET.get(name, "") for name in ("tool", "status", "mode", "source")}
     if filters["status"] not in ToolInvocation.Status.values:
         filters["status"] = ""
@@ -364,7 +360,7 @@ def _invocation_filters(request: HttpRequest) -> dict[str, str]:
     return filters
 
 
-def _filtered_invocations(request: HttpRequest, filters: dict[str, str]) -> QuerySet[ToolInvocation]:
+def _filtered_invocations(request: HtmxHttpRequest, filters: dict[str, str]) -> QuerySet[ToolInvocation]:
     rows = ToolInvocation.objects.filter(organization=request.organization).select_related("tool")
     if filters["tool"]:
         rows = rows.filter(tool__public_id=filters["tool"])
@@ -422,21 +418,21 @@ def invocation_detail(request: HtmxHttpRequest, invocation_id: str) -> HttpRespo
 
 # --- agents ----------------------------------------------------------------------------------------
 
-def _agents_queryset(request: HttpRequest) -> QuerySet[Agent]:
+def _agents_queryset(request: HtmxHttpRequest) -> QuerySet[Agent]:
     return Agent.objects.filter(organization=request.organization).prefetch_related(
         Prefetch("custom_tools", queryset=CustomTool.objects.order_by("name")),
         Prefetch("knowledge_bases", queryset=KnowledgeBase.objects.order_by("name")),
     ).order_by("-is_default", "display_name")
 
 
-def _fields_context(request: HttpRequest, agent: Agent | None, **extra: Any) -> dict[str, Any]:
+def _fields_context(request: HtmxHttpRequest, agent: Agent | None, **extra: Any) -> dict[str, Any]:
     fields = DataCollectionField.objects.filter(organization=request.organization, agent=agent).order_by("created_at")
     return {"field_agent": agent, "data_fields": list(fields), "field_types": DataCollectionField.FieldType.choices,
             "field_values": extra.pop("field_values", {"type": "text"}), "field_errors": extra.pop("field_errors", {}),
             **extra}
 
 
-def _agents_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+def _agents_context(request: HtmxHttpRequest, **extra: Any) -> dict[str, Any]:
     return {
         "agents": list(_agents_queryset(request)),
         "greeter": services.greeter_status(organization=request.organization),
@@ -474,7 +470,7 @@ def _split_hints(text: str) -> list[str]:
     return [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
 
 
-def _posted_agent_values(request: HttpRequest) -> dict[str, Any]:
+def _posted_agent_values(request: HtmxHttpRequest) -> dict[str, Any]:
     post = request.POST
     values: dict[str, Any] = {name: post.get(name, "") for name in ("agent_key", "display_name", "instructions",
                                                                     "new_hint")}
@@ -502,7 +498,7 @@ def _agent_data(values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _agent_form_context(request: HttpRequest, *, agent: Agent | None, values: dict[str, Any],
+def _agent_form_context(request: HtmxHttpRequest, *, agent: Agent | None, values: dict[str, Any],
                         errors: dict[str, list[str]] | None = None) -> dict[str, Any]:
     errors = errors or {}
     context = {
@@ -633,7 +629,7 @@ def try_routing(request: HtmxHttpRequest) -> HttpResponse:
 
 # --- data-collection fields --------------------------------------------------------------------------
 
-def _back_to(request: HttpRequest, agent: Agent | None) -> str:
+def _back_to(request: HtmxHttpRequest, agent: Agent | None) -> str:
     default = reverse("agents:agent_edit", args=[agent.public_id]) if agent else reverse("agents:agents")
     nxt = request.POST.get("next", "")
     if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._server import bench_env, gunicorn, prepare_database, provision, wrk  # noqa: E402
+from bench._server import bench_env, gunicorn, prepare_database, provision, wrk
 
 
 def main() -> None:
@@ -44,7 +44,7 @@ def main() -> None:
             bare_runs.append(wrk(bare_url, seconds=args.seconds, connections=args.connections))
     api_rps = statistics.median(run["rps"] for run in api_runs)
     bare_rps = statistics.median(run["rps"] for run in bare_runs)
-    ratios = [a["rps"] / b["rps"] for a, b in zip(api_runs, bare_runs)]
+    ratios = [a["rps"] / b["rps"] for a, b in zip(api_runs, bare_runs, strict=True)]
     print(f"gunicorn: 2 workers x {args.threads} threads; {args.rounds} alternating rounds of {args.seconds} s, "
           f"{args.connections} connections")
     print(f"public API  GET /keys?limit=1 : {api_rps:8.1f} req/s (median)  p50 "

@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._server import bench_env, gunicorn, manage, prepare_database, wrk  # noqa: E402
+from bench._server import bench_env, gunicorn, manage, prepare_database, wrk
 
 ORG_NAME = "Bench calls"
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._server import bench_env, gunicorn, prepare_database, provision, wrk  # noqa: E402
+from bench._server import bench_env, gunicorn, prepare_database, provision, wrk
 
 PATH = "/api/public/v1/keys?limit=1"
 BENCH_FREE_QUOTA = 10_000  # small, so the exactness run also charges blocks
@@ -117,7 +117,7 @@ def main() -> None:
                 print(f"round {round_number:2}  off {results['off'][-1]:8.1f} req/s   on {results['on'][-1]:8.1f} req/s"
                       f"   ratio {results['on'][-1] / results['off'][-1]:.3f}", flush=True)
         flush_api_usage()
-        ratios = [on / off for on, off in zip(results["on"], results["off"])]
+        ratios = [on / off for on, off in zip(results["on"], results["off"], strict=True)]
         print(f"median      metering off: {statistics.median(results['off']):8.1f} req/s")
         print(f"median      metering on : {statistics.median(results['on']):8.1f} req/s")
         print(f"ratio on/off            : median of pairs {statistics.median(ratios):.3f}, of totals "

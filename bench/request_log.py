@@ -18,9 +18,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
-import os
-import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -28,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._server import bench_env, gunicorn, manage, prepare_database, provision, wrk  # noqa: E402
+from bench._server import bench_env, gunicorn, manage, prepare_database, provision, wrk
 
 PATH = "/api/public/v1/keys?limit=1"
 
@@ -98,7 +95,7 @@ def end_to_end(label: str, env: dict[str, str], *, seconds: int, requests: int, 
 
 
 def overhead(env: dict[str, str], *, seconds: int, rounds: int) -> None:
-    org, secret = provision(env)
+    _org, secret = provision(env)
     results: dict[str, list[float]] = {"on": [], "off": []}
     for _ in range(rounds):
         for label, enabled in (("on", "true"), ("off", "false")):

@@ -39,7 +39,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._server import PYTHON, ROOT, bench_env, gunicorn, prepare_database, provision  # noqa: E402
+from bench._server import PYTHON, ROOT, bench_env, gunicorn, prepare_database, provision
 
 TOOLS = 10
 SLOW_SECONDS = 9.0
@@ -117,7 +117,7 @@ def wrk_p95(url: str, headers: dict[str, str], seconds: int, connections: int) -
     args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", script.name]
     for name, value in headers.items():
         args += ["-H", f"{name}: {value}"]
-    out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
     os.unlink(script.name)
     values = {k: int(v) for k, v in re.findall(r"^(P95_US|P50_US|REQS|ERRS) (\d+)$", out, re.M)}
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
@@ -202,7 +202,7 @@ def main() -> None:
     quiet = statistics.median(r["p95_ms"] for r in results["quiet"])
     loaded = statistics.median(r["p95_ms"] for r in results["loaded"])
     # Each loaded run follows its own quiet run, so the pair shares the machine's background load.
-    pair_growth = [(l["p95_ms"] / q["p95_ms"] - 1) * 100 for q, l in zip(results["quiet"], results["loaded"])]
+    pair_growth = [(ld["p95_ms"] / q["p95_ms"] - 1) * 100 for q, ld in zip(results["quiet"], results["loaded"], strict=True)]
     print(f"ordinary request: GET /api/public/v1/tools?limit=10, wrk {args.connections} connections, "
           f"{args.seconds} s per run; gunicorn 2×4 threads; tools worker: Celery --pool threads --concurrency 20")
     for name in ("quiet", "loaded"):

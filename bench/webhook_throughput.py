@@ -114,7 +114,7 @@ def cpu_seconds(usage: resource.struct_rusage) -> float:
 
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def ceiling(url: str, count: int) -> float:
@@ -165,13 +165,13 @@ def main() -> None:
     addon_grant(organization=org, actor=None)
     wallet_credit(organization=org, amount=Decimal("100000"), reason="Bench credit", actor=None)
     for i in range(args.endpoints):
-        endpoint, secret = endpoint_create(organization=org, url=f"{base}/hook/{i}", events=["*"], actor=None)
+        _, secret = endpoint_create(organization=org, url=f"{base}/hook/{i}", events=["*"], actor=None)
         receipts.secrets[f"/hook/{i}"] = secret
 
     worker = subprocess.Popen(
         [PYTHON, "-m", "celery", "-A", "config", "worker", f"--concurrency={args.concurrency}", "--without-gossip",
          "--without-mingle", f"--loglevel={os.environ.get('BENCH_WORKER_LOGLEVEL', 'WARNING')}"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(os.environ.get("BENCH_WORKER_LOG", os.devnull), "w"),
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(os.environ.get("BENCH_WORKER_LOG", os.devnull), "w"),  # noqa: SIM115 - open while the worker runs
     )
     try:
         # Warm-up: one event through the whole path, so worker start-up is not measured.

@@ -26,6 +26,7 @@ from django.utils import timezone as dj_timezone
 from django.utils.html import format_html
 
 from accounts.errors import ServiceError
+from accounts.requests import AuthenticatedHttpRequest
 
 from .models import LedgerEntry, MonthlyUsage, Plan, PlatformAddon, UsageRecord, UsageRollup, Wallet
 from .quota import csv_text, money, month_start, next_month_start
@@ -294,7 +295,7 @@ class WalletAdmin(ReadOnlyUsageAdmin):
     def add_funds_link(self, obj: Wallet) -> str:
         return format_html('<a href="{}">Add funds…</a>', reverse("admin:billing_wallet_add_funds", args=[obj.pk]))
 
-    def add_funds_view(self, request: HttpRequest, wallet_id: int) -> HttpResponse:
+    def add_funds_view(self, request: AuthenticatedHttpRequest, wallet_id: int) -> HttpResponse:
         if not request.user.has_perm("billing.add_funds"):
             raise PermissionDenied
         wallet = get_object_or_404(Wallet.objects.select_related("organization"), pk=wallet_id)

@@ -7,7 +7,8 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.request import Request
+
+from developer.requests import ApiRequest
 from rest_framework.response import Response
 
 from accounts.models import Organization
@@ -181,7 +182,7 @@ class UsageView(PublicApiView):
 
     @extend_schema(operation_id="getUsage", summary="Usage and charges by key, metric and day",
                    parameters=USAGE_PARAMETERS, responses=UsageSerializer)
-    def get(self, request: Request) -> Response:
+    def get(self, request: ApiRequest) -> Response:
         start, end = parse_range(request.query_params.get("from"), request.query_params.get("to"))
         organization = Organization.objects.get(pk=request.auth.organization_id)
         report = usage_report(organization=organization, start=start, end=end)

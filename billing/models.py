@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypedDict
 
 from django.conf import settings
 from django.db import models
@@ -13,7 +14,12 @@ from .quota import API_REQUEST_BLOCK
 
 # Money is a Decimal in US dollars with six places, so per-attempt prices of a fraction of a cent
 # stay exact. Never a float.
-MONEY = {"max_digits": 16, "decimal_places": 6}
+class _DecimalDigits(TypedDict):
+    max_digits: int
+    decimal_places: int
+
+
+MONEY: _DecimalDigits = {"max_digits": 16, "decimal_places": 6}
 
 
 class Metric(models.TextChoices):

@@ -13,12 +13,12 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
-from django_htmx.middleware import HtmxDetails
+from accounts.requests import HtmxHttpRequest
 
 from developer.dashboard import dashboard_view
 from developer.models import ApiKey
@@ -29,10 +29,6 @@ from .quota import csv_text, days_between, money, parse_iso_date
 from .reports import (
     MAX_RANGE_DAYS, UsageReport, daily_usage_rows, default_range, free_quota, usage_report, wallet_summary,
 )
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
 
 
 # The range switch: label and length in days (None: month to date; "custom" reads from/to).
@@ -72,7 +68,7 @@ def _preset_range(preset: str, today: date) -> tuple[date, date]:
     return default_range(today) if days is None else (today - timedelta(days=days - 1), today)
 
 
-def _selection(request: HttpRequest) -> Selection:
+def _selection(request: HtmxHttpRequest) -> Selection:
     today = timezone.now().date()
     metric = request.GET.get("metric", Metric.API_REQUESTS)
     if metric not in Metric.values:
@@ -172,7 +168,7 @@ def usage(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "billing/usage.html", context)
 
 
-def _key_for(request: HttpRequest, key_id: str) -> ApiKey:
+def _key_for(request: HtmxHttpRequest, key_id: str) -> ApiKey:
     """One of the acting organisation's keys, or 404 (another business's key id is simply unknown)."""
     key = ApiKey.objects.filter(organization=request.organization, public_id=key_id).first()
     if key is None:
@@ -205,7 +201,7 @@ CSV_HEADER = ["date", "key_id", "key_name", "key_mode", "mode", "metric", "quant
 
 @require_GET
 @dashboard_view
-def usage_csv(request: HttpRequest) -> HttpResponse:
+def usage_csv(request: HtmxHttpRequest) -> HttpResponse:
     """The selected range (and key, with ?key=) as CSV: one row per UTC day, key, mode and metric used."""
     selection = _selection(request)
     key = _key_for(request, request.GET["key"]) if request.GET.get("key") else None

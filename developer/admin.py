@@ -17,6 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 
 from accounts.errors import ServiceError
+from accounts.requests import AuthenticatedHttpRequest
 from billing.models import Metric, Plan, UsageRollup
 from billing.quota import money, month_start
 
@@ -213,7 +214,7 @@ class AccessRequestAdmin(admin.ModelAdmin):
 
     # --- decisions ---
 
-    def _decide(self, request: HttpRequest, queryset: QuerySet, *, approve: bool) -> None:
+    def _decide(self, request: AuthenticatedHttpRequest, queryset: QuerySet, *, approve: bool) -> None:
         service = services.access_request_approve if approve else services.access_request_deny
         verb = "approved" if approve else "denied"
         message = request.POST.get("message", "")
@@ -240,9 +241,9 @@ class AccessRequestAdmin(admin.ModelAdmin):
             self.message_user(request, line, messages.WARNING)
 
     @admin.action(description="Approve selected requests (grants the add-on)", permissions=["change"])
-    def approve(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def approve(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:
         self._decide(request, queryset, approve=True)
 
     @admin.action(description="Deny selected requests (give the reason as the message)", permissions=["change"])
-    def deny(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def deny(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:
         self._decide(request, queryset, approve=False)

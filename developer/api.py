@@ -12,7 +12,8 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularJSONAPIView
 from rest_framework import serializers
-from rest_framework.request import Request
+
+from .requests import ApiRequest
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -86,7 +87,7 @@ class KeyRotateSerializer(serializers.Serializer):
                                           help_text="How long the old key keeps working.")
 
 
-def json_body(request: Request, *, fields: Iterable[str] | None = None) -> dict[str, Any]:
+def json_body(request: ApiRequest, *, fields: Iterable[str] | None = None) -> dict[str, Any]:
     """The parsed JSON object body (DRF raises VALIDATION_ERROR on malformed JSON).
 
     With `fields`, any other field is refused, so a misspelt optional field (`expires_at`) is an error
@@ -161,12 +162,12 @@ class KeyListCreate(_KeyView):
 
     @extend_schema(operation_id="listKeys", summary="List API keys (masked)", parameters=LIST_PARAMETERS,
                    responses=ApiKeySerializer(many=True))
-    def get(self, request: Request) -> Response:
+    def get(self, request: ApiRequest) -> Response:
         return self.paginate(self.org_queryset(ApiKey), api_key_json)
 
     @extend_schema(operation_id="createKey", summary="Create an API key (the secret is returned once)",
                    request=KeyCreateSerializer, responses={201: ApiKeyWithSecretSerializer})
-    def post(self, request: Request) -> Response:
+    def post(self, request: ApiRequest) -> Response:
         body = json_body(request, fields=("name", "mode", "scopes", "expiresAt"))
         actor = self.acting_key()
         key, secret = services.api_key_create(
@@ -182,7 +183,7 @@ class KeyRevoke(_KeyView):
 
     @extend_schema(operation_id="revokeKey", summary="Revoke an API key immediately", request=None,
                    responses=ApiKeySerializer)
-    def post(self, request: Request, key_id: str) -> Response:
+    def post(self, request: ApiRequest, key_id: str) -> Response:
         key = services.api_key_revoke(key=self.key_for(key_id), actor=self.acting_key())
         return ok(api_key_json(key), "API key revoked.")
 
@@ -192,7 +193,7 @@ class KeyRotate(_KeyView):
 
     @extend_schema(operation_id="rotateKey", summary="Rotate an API key with a grace window",
                    request=KeyRotateSerializer, responses={201: RotatedKeySerializer})
-    def post(self, request: Request, key_id: str) -> Response:
+    def post(self, request: ApiRequest, key_id: str) -> Response:
         body = json_body(request, fields=("gracePeriod",))
         old = self.key_for(key_id)
         new, secret = services.api_key_rotate(key=old, grace=body.get("gracePeriod"), actor=self.acting_key())
@@ -215,7 +216,7 @@ class OpenApiDocument(SpectacularJSONAPIView):
     throttle_classes: list = []
     _document: ClassVar[dict[str, Any] | None] = None
 
-    def _get_schema_response(self, request: Request) -> Response:
+    def _get_schema_response(self, request: ApiRequest) -> Response:
         if OpenApiDocument._document is None:
             OpenApiDocument._document = super()._get_schema_response(request).data
         return Response(OpenApiDocument._document, headers={"Content-Disposition": 'inline; filename="openapi.json"'})
@@ -228,7 +229,7 @@ class UnknownRoute(APIView):
     permission_classes: list = []
     throttle_classes: list = []
 
-    def _not_found(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def _not_found(self, request: ApiRequest, *args: Any, **kwargs: Any) -> Response:
         raise ResourceNotFound(f"No API route matches {request.method} {request.path}.")
 
     get = post = put = patch = delete = head = options = _not_found

@@ -23,6 +23,7 @@ from .exceptions import ApiKeyRequired, InvalidApiKey, RateLimitExceeded
 from .keys import hash_secret, mode_of
 from .models import ApiKey
 from .ratelimit import limiter
+from .requests import ApiRequest, as_api_request
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def presented_secret(request: Request) -> str | None:
     return value or None
 
 
-def _record_failed_attempt(request: Request) -> None:
+def _record_failed_attempt(request: ApiRequest) -> None:
     decision = limiter().hit(f"ip:{client_ip(request)}", limit=settings.UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE)
     request._request.rate_limit = decision
     if not decision.allowed:
@@ -143,9 +144,9 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise ApiKeyRequired()
         read = read_key(secret, admit=_admission_request(request)) if mode_of(secret) else None
         if read is None or not read.principal.usable(timezone.now()):
-            _record_failed_attempt(request)
+            _record_failed_attempt(as_api_request(request))
             raise InvalidApiKey()
-        request._request.key_read = read  # the gate uses what came back in the same round trip
+        as_api_request(request)._request.key_read = read  # the gate uses what came back in the same round trip
         return read.principal, read.principal
 
     def authenticate_header(self, request: Request) -> str:

@@ -19,13 +19,13 @@ from urllib.parse import urlencode
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django_htmx.middleware import HtmxDetails
 
-from accounts.models import Membership, Organization
+from accounts.models import Membership
+from accounts.requests import AuthenticatedHttpRequest, HtmxHttpRequest
 
 from .cursor import InvalidCursor, decode_cursor, encode_cursor
 
@@ -35,19 +35,11 @@ SESSION_ORG_KEY = "developer_organization_id"
 View = Callable[..., HttpResponse]
 
 
-class HtmxHttpRequest(HttpRequest):
-    """The request type of dashboard views: django-htmx's details plus what `dashboard_view` sets."""
-
-    htmx: HtmxDetails
-    organization: Organization
-    membership: Membership
-
-
 def memberships_of(user: Any) -> list[Membership]:
     return list(Membership.objects.filter(user=user).select_related("organization").order_by("organization__name"))
 
 
-def current_membership(request: HttpRequest) -> Membership | None:
+def current_membership(request: AuthenticatedHttpRequest) -> Membership | None:
     """The membership for the organisation in the session, or the only one the user has."""
     org_id = request.session.get(SESSION_ORG_KEY)
     if org_id is not None:
@@ -75,7 +67,7 @@ def dashboard_view(view: View) -> View:
     """login_required, then the organisation: no membership → a page saying so; several → the picker."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         membership = current_membership(request)
         if membership is None:
             if not Membership.objects.filter(user=request.user).exists():
@@ -91,7 +83,7 @@ def dashboard_view(view: View) -> View:
     return login_required(wrapper)
 
 
-def require_manager(request: HttpRequest) -> None:
+def require_manager(request: HtmxHttpRequest) -> None:
     """Owners and admins manage; a viewer's POST is refused with 403 whatever the page showed."""
     membership = getattr(request, "membership", None)
     if membership is None or not membership.can_manage:

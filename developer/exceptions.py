@@ -14,6 +14,8 @@ from rest_framework.response import Response
 
 from accounts.errors import ServiceError
 
+from .requests import ApiResponse
+
 logger = logging.getLogger(__name__)
 
 
@@ -164,7 +166,7 @@ def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Respo
     status_code, code, message, fields, wait = _classify(exc)
     if status_code >= 500:
         logger.exception("Unhandled error in public API request %s", _request_id(request), exc_info=exc)
-    response = Response(
+    response = ApiResponse(
         error_body(message=message, code=code, status_code=status_code, request_id=_request_id(request), fields=fields),
         status=status_code,
     )

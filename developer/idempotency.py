@@ -25,11 +25,11 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .exceptions import ApiError, ValidationFailed
 from .models import IdempotencyRecord
+from .requests import ApiRequest, ApiResponse
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -126,8 +126,8 @@ def release(record: IdempotencyRecord) -> None:
 
 
 def replay_response(record: IdempotencyRecord) -> Response:
-    response = Response(record.response_data, status=record.response_status,
-                        headers={"Idempotent-Replayed": "true"})
+    response = ApiResponse(record.response_data, status=record.response_status,
+                           headers={"Idempotent-Replayed": "true"})
     response.message = record.response_message or "OK"
     return response
 
@@ -143,7 +143,7 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
     """Make a POST view method honour `Idempotency-Key` (see the module docstring)."""
 
     @functools.wraps(view_method)
-    def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def wrapper(view: Any, request: ApiRequest, *args: Any, **kwargs: Any) -> Response:
         raw = request.headers.get(HEADER)
         if raw is None:
             return view_method(view, request, *args, **kwargs)

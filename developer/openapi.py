@@ -298,7 +298,7 @@ def postprocess_envelopes(result: dict[str, Any], generator: Any, request: Any, 
                 elif content is not None:  # an error_response(): the error envelope, whatever was declared
                     responses[status] = {**_error(status, response.get("description")),
                                          "headers": response.get("headers", {})}
-            for status, response in responses.items():
+            for response in responses.values():
                 response.setdefault("headers", {}).update(_header_refs(*_SHARED_HEADERS))
             for code in _operation_errors(path, operation):
                 responses.setdefault(code, {"$ref": f"#/components/responses/{_RESPONSE_NAMES[code]}"})

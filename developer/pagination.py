@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from .cursor import InvalidCursor, decode_cursor, encode_cursor
 from .exceptions import ValidationFailed
+from .requests import ApiResponse
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
@@ -52,7 +53,7 @@ class KeysetPagination(BasePagination):
         return rows
 
     def get_paginated_response(self, data: list[Any]) -> Response:
-        response = Response(data)
+        response = ApiResponse(data)
         response.pagination = {"nextCursor": self.next_cursor, "hasMore": self.has_more, "limit": self.limit}
         return response
 

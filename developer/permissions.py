@@ -16,10 +16,12 @@ from . import fastcache
 from .authentication import LAST_USED_CLAIM_PREFIX, required_scope
 from .exceptions import BusinessSuspended, InsufficientScope, PlatformAddonRequired, SubscriptionRequired
 from .models import ApiKey
+from .requests import as_api_request
 
 
 class AccessGate(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
+        request = as_api_request(request)
         key = request.auth
         read = getattr(request._request, "key_read", None)
         if read is not None and read.claimed is not None:
@@ -48,6 +50,7 @@ class HasScope(BasePermission):
     """Each view declares `required_scope` (per method via a dict when they differ)."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
+        request = as_api_request(request)
         scope = required_scope(view, request.method)
         if scope is not None and scope not in request.auth.scopes:
             raise InsufficientScope(f"This API key lacks the '{scope}' scope this endpoint requires.")

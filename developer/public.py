@@ -14,6 +14,7 @@ from billing.metering import count_api_request
 
 from .exceptions import InsufficientCredits, ResourceNotFound, ValidationFailed
 from .input_checks import NUL_MESSAGE, nul_query_parameters
+from .requests import ApiRequest, ApiResponse, as_api_request
 
 
 class PublicApiView(APIView):
@@ -24,11 +25,13 @@ class PublicApiView(APIView):
     rate-limited caller must learn about the limit before it learns about its balance.
     """
 
+    request: ApiRequest
     required_scope: ClassVar[str | dict[str, str] | None] = None
     pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
+        request = as_api_request(request)
         if request.auth.is_live and not request.access_state.has_credits:
             raise InsufficientCredits()
         bad = nul_query_parameters(request.query_params)
@@ -47,7 +50,7 @@ class PublicApiView(APIView):
 
     # Tenancy: every lookup starts from the caller's organisation; another business's id is a 404.
     def org_queryset(self, model: type[Model]) -> QuerySet:
-        return model.objects.filter(organization_id=self.request.auth.organization_id)
+        return model._default_manager.filter(organization_id=self.request.auth.organization_id)
 
     def get_owned(self, queryset: QuerySet, public_id: str, what: str = "resource") -> Any:
         # No id contains NUL, and PostgreSQL cannot even compare text holding one.
@@ -63,6 +66,6 @@ class PublicApiView(APIView):
 
 
 def ok(data: Any, message: str = "OK", status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    response = Response(data, status=status, headers=headers)
+    response = ApiResponse(data, status=status, headers=headers)
     response.message = message
     return response

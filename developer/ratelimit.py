@@ -117,7 +117,8 @@ class RedisLimiter:
     def hit(self, bucket: str, *, limit: int, period: int = PERIOD_SECONDS, cost: int = 1,
             count_in: tuple[str, str] | None = None) -> Decision:
         """`count_in=(hash, field)`: HINCRBY that field when the hit is allowed, in the same round trip."""
-        keys, args = [f"{BUCKET_PREFIX}{bucket}"], [period * _US, limit, cost]
+        keys = [f"{BUCKET_PREFIX}{bucket}"]
+        args: list[int | str] = [period * _US, limit, cost]
         if count_in is not None:
             keys.append(count_in[0])
             args.append(count_in[1])

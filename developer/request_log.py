@@ -268,7 +268,7 @@ def insert_entries(entries: list[dict[str, Any]]) -> None:
             return
         except IntegrityError:
             pass  # some of the batch is already in: insert the rest row by row below
-    RequestLog.objects.bulk_create([RequestLog(**dict(zip(_COLUMNS, row))) for row in rows], ignore_conflicts=True)
+    RequestLog.objects.bulk_create([RequestLog(**dict(zip(_COLUMNS, row, strict=True))) for row in rows], ignore_conflicts=True)
 
 
 def flush(batch_size: int | None = None) -> int:

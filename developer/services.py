@@ -33,7 +33,7 @@ from .models import AccessRequest, ApiKey, Mode
 from .scopes import ALL_SCOPES
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
     from accounts.services import Actor
 
@@ -153,7 +153,7 @@ INTENDED_USE_MIN, INTENDED_USE_MAX = 10, 2000
 DECISION_MESSAGE_MAX = 2000
 
 
-def _ensure_manages(organization: Organization, actor: AbstractBaseUser | None) -> None:
+def _ensure_manages(organization: Organization, actor: User | None) -> None:
     """Only the organisation's owners and admins ask for (or withdraw) access; the view checks too."""
     if actor is None or not Membership.objects.filter(
             organization=organization, user=actor, role__in=(Role.OWNER, Role.ADMIN)).exists():
@@ -193,7 +193,7 @@ def _already_pending() -> ServiceError:
 
 
 @transaction.atomic
-def access_request_submit(*, organization: Organization, actor: AbstractBaseUser, intended_use: object,
+def access_request_submit(*, organization: Organization, actor: User, intended_use: object,
                           expected_monthly_volume: object, contact_email: object) -> AccessRequest:
     """Ask our team for the add-on. One open request per organisation; staff are e-mailed after commit."""
     _ensure_manages(organization, actor)
@@ -225,7 +225,7 @@ def access_request_submit(*, organization: Organization, actor: AbstractBaseUser
 
 
 @transaction.atomic
-def access_request_withdraw(*, access_request: AccessRequest, actor: AbstractBaseUser) -> AccessRequest:
+def access_request_withdraw(*, access_request: AccessRequest, actor: User) -> AccessRequest:
     """The business takes back its pending request. Withdrawing twice is a no-op."""
     _ensure_manages(access_request.organization, actor)
     access_request = AccessRequest.objects.select_for_update().get(pk=access_request.pk)

@@ -9,12 +9,14 @@ from billing.metering import api_request_counter
 
 from .exceptions import RateLimitExceeded
 from .ratelimit import limiter
+from .requests import as_api_request
 
 
 class KeyRateThrottle(BaseThrottle):
     """Per-key limit from the organisation's plan, via the shared GCRA limiter."""
 
     def allow_request(self, request: Request, view: Any) -> bool:
+        request = as_api_request(request)
         read = getattr(request._request, "key_read", None)
         if read is not None and read.admission is not None:
             # The key's own round trip already took this step (same checks, same script).

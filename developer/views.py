@@ -26,6 +26,7 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from accounts.errors import ServiceError
 from accounts.models import AuditEntry
+from accounts.requests import AuthenticatedHttpRequest
 from billing.access import access_state
 from billing.models import PlatformAddon, Wallet
 from core import rotation
@@ -75,13 +76,13 @@ def root(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @dashboard_view
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: HtmxHttpRequest) -> HttpResponse:
     return redirect("developer:keys")
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def choose_org(request: HttpRequest) -> HttpResponse:
+def choose_org(request: AuthenticatedHttpRequest) -> HttpResponse:
     memberships = memberships_of(request.user)
     next_url = request.POST.get("next") or request.GET.get("next") or ""
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
@@ -102,7 +103,7 @@ def choose_org(request: HttpRequest) -> HttpResponse:
 
 # --- API keys ----------------------------------------------------------------------------------------
 
-def _key_for(request: HttpRequest, key_id: str) -> ApiKey:
+def _key_for(request: HtmxHttpRequest, key_id: str) -> ApiKey:
     """The key with this public id in the acting organisation, or 404 (another business's id included)."""
     key = ApiKey.objects.filter(organization=request.organization, public_id=key_id).first()
     if key is None:
@@ -138,7 +139,7 @@ def _key_row(key: ApiKey, now: datetime) -> KeyRow:
     return KeyRow(key=key, status=key.status(now), scope_label=scope_summary(key.scopes), replaced_by=replaced_by)
 
 
-def _key_rows(request: HttpRequest, mode: str) -> list[KeyRow]:
+def _key_rows(request: HtmxHttpRequest, mode: str) -> list[KeyRow]:
     keys = ApiKey.objects.filter(organization=request.organization).select_related("rotated_to", "created_by")
     if mode in Mode.values:
         keys = keys.filter(mode=mode)
@@ -146,7 +147,7 @@ def _key_rows(request: HttpRequest, mode: str) -> list[KeyRow]:
     return [_key_row(key, now) for key in keys.order_by("-created_at", "-public_id")]
 
 
-def _keys_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+def _keys_context(request: HtmxHttpRequest, **extra: Any) -> dict[str, Any]:
     mode = request.GET.get("mode", "")
     mode = mode if mode in Mode.values else ""
     counts = {m: ApiKey.objects.filter(organization=request.organization, mode=m).count() for m in Mode.values}
@@ -154,7 +155,7 @@ def _keys_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
             "total": sum(counts.values()), "scopes": SCOPES, "keys_blocked": _keys_blocked(request), **extra}
 
 
-def _keys_blocked(request: HttpRequest) -> bool:
+def _keys_blocked(request: HtmxHttpRequest) -> bool:
     """No key can be created until our team grants the add-on (the gate's cached state: no query when warm)."""
     return not access_state(request.organization.pk).addon_active
 
@@ -183,11 +184,11 @@ def _render_create_form(request: HtmxHttpRequest, context: dict[str, Any], statu
     return render(request, template, context, status=status)
 
 
-def _form_token_used(request: HttpRequest, token: str) -> bool:
+def _form_token_used(request: HtmxHttpRequest, token: str) -> bool:
     return bool(token) and token in request.session.get(_USED_FORMS_SESSION_KEY, [])
 
 
-def _remember_form_token(request: HttpRequest, token: str) -> None:
+def _remember_form_token(request: HtmxHttpRequest, token: str) -> None:
     if token:
         used = request.session.get(_USED_FORMS_SESSION_KEY, [])
         request.session[_USED_FORMS_SESSION_KEY] = [*used, token][-20:]
@@ -346,7 +347,7 @@ def logs(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_GET
 @dashboard_view
-def log_detail(request: HttpRequest, request_id: str) -> HttpResponse:
+def log_detail(request: HtmxHttpRequest, request_id: str) -> HttpResponse:
     entry = RequestLog.objects.filter(organization=request.organization, request_id=request_id).select_related(
         "api_key").first()
     if entry is None:
@@ -394,7 +395,7 @@ def audit(request: HtmxHttpRequest) -> HttpResponse:
 
 # --- Developer Platform access -----------------------------------------------------------------------
 
-def _access_request_for(request: HttpRequest, request_id: str) -> AccessRequest:
+def _access_request_for(request: HtmxHttpRequest, request_id: str) -> AccessRequest:
     """The access request with this public id in the acting organisation, or 404."""
     access_request = AccessRequest.objects.filter(organization=request.organization, public_id=request_id).first()
     if access_request is None:
@@ -402,7 +403,7 @@ def _access_request_for(request: HttpRequest, request_id: str) -> AccessRequest:
     return access_request
 
 
-def _access_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+def _access_context(request: HtmxHttpRequest, **extra: Any) -> dict[str, Any]:
     organization = request.organization
     requests = list(AccessRequest.objects.filter(organization=organization).select_related("requested_by")[:20])
     open_request = next((r for r in requests if r.is_open), None)

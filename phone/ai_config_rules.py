@@ -7,6 +7,7 @@ a message written for the API caller; `phone.services.ai_config_update` names th
 from __future__ import annotations
 
 import datetime
+import itertools
 import re
 import zoneinfo
 from functools import lru_cache
@@ -110,7 +111,7 @@ def clean_business_hours(value: Any) -> dict[str, list[dict[str, str]]]:
                 raise ValueError(f"{day}: 'open' must be before 'close'.")
             parsed.append((opens, closes))
         parsed.sort()
-        for (_, previous_close), (next_open, _) in zip(parsed, parsed[1:]):
+        for (_, previous_close), (next_open, _) in itertools.pairwise(parsed):
             if next_open < previous_close:
                 raise ValueError(f"{day}: intervals overlap.")
         if parsed:

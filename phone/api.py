@@ -10,7 +10,8 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from rest_framework.request import Request
+
+from developer.requests import ApiRequest
 from rest_framework.response import Response
 
 from accounts.models import Organization
@@ -53,7 +54,7 @@ class CallList(_PhoneView):
                    parameters=[*LIST_PARAMETERS, docs.DIRECTION_PARAMETER, docs.DATE_RANGE_PARAMETER,
                                docs.SEARCH_PARAMETER],
                    responses=docs.CallSerializer(many=True))
-    def get(self, request: Request) -> Response:
+    def get(self, request: ApiRequest) -> Response:
         organization = self.organization()
         calls = self.org_queryset(Call).select_related("contact").annotate(
             has_transcript=Exists(TranscriptTurn.objects.filter(call=OuterRef("pk"))),
@@ -87,7 +88,7 @@ class CallDetail(_CallView):
 
     @extend_schema(operation_id="getCall", summary="One call in full (voicemail and appointments included)",
                    responses=docs.CallDetailSerializer)
-    def get(self, request: Request, call_id: str) -> Response:
+    def get(self, request: ApiRequest, call_id: str) -> Response:
         return ok(call_detail_json(self.call_for(call_id)))
 
 
@@ -97,7 +98,7 @@ class CallTranscript(_CallView):
     @extend_schema(operation_id="getCallTranscript", summary="The call's transcript (speaker-attributed turns)",
                    description="404 RESOURCE_NOT_FOUND while the call has no transcript yet (`hasTranscript`).",
                    responses=docs.TranscriptSerializer)
-    def get(self, request: Request, call_id: str) -> Response:
+    def get(self, request: ApiRequest, call_id: str) -> Response:
         call = self.call_for(call_id)
         turns = list(call.turns.order_by("position"))
         if not turns:
@@ -112,7 +113,7 @@ class CallRecording(_CallView):
     @extend_schema(operation_id="getCallRecording", summary="A signed, expiring URL of the call's recording",
                    description="404 RESOURCE_NOT_FOUND when the call has no recording (`hasRecording`).",
                    responses=docs.RecordingSerializer)
-    def get(self, request: Request, call_id: str) -> Response:
+    def get(self, request: ApiRequest, call_id: str) -> Response:
         call = self.call_for(call_id)
         recording = Recording.objects.filter(call=call).first()
         if recording is None:
@@ -144,7 +145,7 @@ class ContactListCreate(_PhoneView):
 
     @extend_schema(operation_id="listContacts", summary="List contacts (newest first)",
                    parameters=[*LIST_PARAMETERS, docs.SEARCH_PARAMETER], responses=docs.ContactSerializer(many=True))
-    def get(self, request: Request) -> Response:
+    def get(self, request: ApiRequest) -> Response:
         contacts = _with_opt_out(self.org_queryset(Contact))
         term = self.search_term()
         if term is not None:
@@ -153,7 +154,7 @@ class ContactListCreate(_PhoneView):
 
     @extend_schema(operation_id="createContact", summary="Create a contact", request=docs.ContactCreateSerializer,
                    examples=[docs.CREATE_CONTACT_EXAMPLE], responses={201: docs.ContactSerializer})
-    def post(self, request: Request) -> Response:
+    def post(self, request: ApiRequest) -> Response:
         contact = services.contact_create(organization=self.organization(), mode=request.auth.mode,
                                           **body_kwargs(json_body(request), services.CONTACT_FIELDS))
         return ok(contact_json(contact), "Contact created.", status=201)
@@ -167,12 +168,12 @@ class ContactDetail(_PhoneView):
                               contact_id, "contact")
 
     @extend_schema(operation_id="getContact", summary="One contact", responses=docs.ContactSerializer)
-    def get(self, request: Request, contact_id: str) -> Response:
+    def get(self, request: ApiRequest, contact_id: str) -> Response:
         return ok(contact_json(self.contact_for(contact_id)))
 
     @extend_schema(operation_id="updateContact", summary="Update a contact", request=docs.ContactUpdateSerializer,
                    examples=[docs.UPDATE_CONTACT_EXAMPLE], responses=docs.ContactSerializer)
-    def patch(self, request: Request, contact_id: str) -> Response:
+    def patch(self, request: ApiRequest, contact_id: str) -> Response:
         contact = services.contact_update(contact=self.contact_for(contact_id), mode=request.auth.mode,
                                           **body_kwargs(json_body(request), services.CONTACT_FIELDS))
         return ok(contact_json(contact), "Contact updated.")
@@ -205,7 +206,7 @@ class MessageCreate(_PhoneView):
         },
     )
     @idempotent
-    def post(self, request: Request) -> Response:
+    def post(self, request: ApiRequest) -> Response:
         message = services.sms_send(organization=self.organization(), mode=request.auth.mode,
                                     api_key_id=request.auth.id, **body_kwargs(json_body(request), services.SMS_SEND_FIELDS))
         if message.mode == Message.Mode.TEST:
@@ -223,7 +224,7 @@ class AiConfigView(_PhoneView):
 
     @extend_schema(operation_id="getConfig", summary="The AI config (a curated subset)",
                    responses=docs.AiConfigSerializer)
-    def get(self, request: Request) -> Response:
+    def get(self, request: ApiRequest) -> Response:
         return ok(ai_config_json(services.ai_config_for(organization=self.organization())))
 
     @extend_schema(operation_id="updateConfig", summary="Update the AI config's safe subset",
@@ -231,7 +232,7 @@ class AiConfigView(_PhoneView):
                                "HELP reply and SMS quiet hours. Payment, spam and PII settings are refused (400).",
                    request=docs.AiConfigUpdateSerializer, examples=[docs.UPDATE_CONFIG_EXAMPLE],
                    responses=docs.AiConfigSerializer)
-    def patch(self, request: Request) -> Response:
+    def patch(self, request: ApiRequest) -> Response:
         actor = ApiKey.objects.get(pk=request.auth.id)
         fields = body_kwargs(json_body(request), services.AI_CONFIG_FIELDS, refusal=services.ai_config_refusal,
                              check=services.ai_config_check)

@@ -139,8 +139,8 @@ def _duplicate_number_error() -> ValidationError:
 
 
 def contact_create(
-    *, organization: Organization, mode: str, phone_number: str | Unset = UNSET, name: str | None | Unset = UNSET,
-    email: str | None | Unset = UNSET, company: str | None | Unset = UNSET,
+    *, organization: Organization, mode: str, phone_number: str | Unset = UNSET, name: str | Unset | None = UNSET,
+    email: str | Unset | None = UNSET, company: str | Unset | None = UNSET,
 ) -> Contact:
     """Create a contact: `phone_number` required (read in the business's region); None clears a text field."""
     values = _contact_values(given(phone_number=phone_number, name=name, email=email, company=company),
@@ -158,8 +158,8 @@ def contact_create(
 
 
 def contact_update(
-    *, contact: Contact, mode: str, phone_number: str | Unset = UNSET, name: str | None | Unset = UNSET,
-    email: str | None | Unset = UNSET, company: str | None | Unset = UNSET,
+    *, contact: Contact, mode: str, phone_number: str | Unset = UNSET, name: str | Unset | None = UNSET,
+    email: str | Unset | None = UNSET, company: str | Unset | None = UNSET,
 ) -> Contact:
     """Change the fields given (None clears name, email or company); `contact.updated` fires (and
     updatedAt moves) only when something changed."""

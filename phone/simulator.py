@@ -18,7 +18,6 @@ import datetime
 import io
 import math
 import random
-import struct
 import wave
 from collections import Counter
 from dataclasses import dataclass, field
@@ -266,7 +265,7 @@ def simulate_traffic(
                   report=report, desk=desk)
 
     for _ in range(max(0, calls // 4)):
-        name, phone = rng.choice(people)
+        _, phone = rng.choice(people)
         received = now - datetime.timedelta(minutes=rng.randint(5, days * 24 * 60))
         services.sms_receive(to_number=number.e164, from_number=phone, body=rng.choice(TEXTS),
                              received_at=received, mode=LIVE)

@@ -26,6 +26,9 @@ from developer.services import api_key_create
 
 API = "/api/public/v1"
 
+# The webhook receiver fixture (a real local HTTP server), shared by every app's tests.
+from tests.webhooks.receiver import receiver as receiver  # noqa: E402
+
 
 def redis_available() -> bool:
     if not settings.REDIS_URL:

@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.errors import ServiceError
+from accounts.requests import AuthenticatedHttpRequest
 
 from . import services
 from .models import Attempt, Delivery, Endpoint, Event
@@ -67,7 +68,7 @@ class DeliveryAdmin(_ReadOnly):
     actions = ["replay"]
 
     @admin.action(description="Replay selected deliveries (same event id, new delivery)")
-    def replay(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+    def replay(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Delivery]) -> None:
         done = 0
         for delivery in queryset.select_related("endpoint", "event"):
             try:

@@ -6,7 +6,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.request import Request
+
+from developer.requests import ApiRequest
 from rest_framework.response import Response
 
 from core import rotation
@@ -116,7 +117,7 @@ _ENDPOINT_DISABLED = error_response("The endpoint is disabled; enable it first."
 class WebhookListCreate(_WebhookView):
     @extend_schema(operation_id="listWebhooks", summary="List webhook endpoints (with 24-hour health)",
                    parameters=LIST_PARAMETERS, responses=docs.WebhookEndpointSerializer(many=True))
-    def get(self, request: Request) -> Response:
+    def get(self, request: ApiRequest) -> Response:
         paginator = self.pagination_class()
         rows = paginator.paginate_queryset(self.org_queryset(Endpoint), request, view=self)
         health = services.endpoints_health(rows)
@@ -127,7 +128,7 @@ class WebhookListCreate(_WebhookView):
                                "has a limited number of endpoints (400 when it is reached).",
                    request=docs.WebhookCreateSerializer, examples=[docs.CREATE_WEBHOOK_EXAMPLE],
                    responses={201: docs.WebhookEndpointWithSecretSerializer})
-    def post(self, request: Request) -> Response:
+    def post(self, request: ApiRequest) -> Response:
         body = json_body(request, fields=("url", "events", "description"))
         key = self.acting_key()
         endpoint, secret = services.endpoint_create(
@@ -141,7 +142,7 @@ class WebhookListCreate(_WebhookView):
 class WebhookDetail(_WebhookView):
     @extend_schema(operation_id="getWebhook", summary="One webhook endpoint (with 24-hour health)",
                    responses=docs.WebhookEndpointSerializer)
-    def get(self, request: Request, webhook_id: str) -> Response:
+    def get(self, request: ApiRequest, webhook_id: str) -> Response:
         endpoint = self.endpoint_for(webhook_id)
         return ok(endpoint_json(endpoint, services.endpoints_health([endpoint])[endpoint.pk]))
 
@@ -149,7 +150,7 @@ class WebhookDetail(_WebhookView):
                    summary="Change a webhook endpoint (URL, events, description, enabled)",
                    request=docs.WebhookUpdateSerializer, examples=[docs.UPDATE_WEBHOOK_EXAMPLE],
                    responses=docs.WebhookEndpointSerializer)
-    def patch(self, request: Request, webhook_id: str) -> Response:
+    def patch(self, request: ApiRequest, webhook_id: str) -> Response:
         body = json_body(request)
         allowed = {"url", "events", "description", "enabled"}
         unknown = sorted(set(body) - allowed)
@@ -161,7 +162,7 @@ class WebhookDetail(_WebhookView):
 
     @extend_schema(operation_id="deleteWebhook", summary="Delete a webhook endpoint and its delivery history",
                    responses={200: docs.WebhookDeletedSerializer})
-    def delete(self, request: Request, webhook_id: str) -> Response:
+    def delete(self, request: ApiRequest, webhook_id: str) -> Response:
         endpoint = self.endpoint_for(webhook_id)
         public_id = endpoint.public_id
         services.endpoint_delete(endpoint=endpoint, actor=self.acting_key())
@@ -173,7 +174,7 @@ class WebhookTest(_WebhookView):
                    description="Sends a `webhook.test` event (test mode, never billed, not retried) and answers with "
                                "the outcome; a failed delivery is still a 200 with `succeeded: false`.",
                    request=None, responses=docs.WebhookTestResultSerializer)
-    def post(self, request: Request, webhook_id: str) -> Response:
+    def post(self, request: ApiRequest, webhook_id: str) -> Response:
         delivery = services.endpoint_send_test(endpoint=self.endpoint_for(webhook_id), actor=self.acting_key())
         attempt = delivery.attempts.order_by("-number").first()
         succeeded = delivery.status == Delivery.Status.SUCCEEDED
@@ -186,7 +187,7 @@ class WebhookRotateSecret(_WebhookView):
     @extend_schema(operation_id="rotateWebhookSecret", summary="Rotate the signing secret with an overlap window",
                    description=f"Returns the new secret once. The body is optional (overlap defaults to {rotation.DEFAULT}).",
                    request=docs.RotateSecretSerializer, responses=docs.WebhookEndpointWithSecretSerializer)
-    def post(self, request: Request, webhook_id: str) -> Response:
+    def post(self, request: ApiRequest, webhook_id: str) -> Response:
         body = json_body(request, fields=("overlap",)) if request.body else {}
         endpoint, secret = services.endpoint_rotate_secret(
             endpoint=self.endpoint_for(webhook_id), overlap=body.get("overlap", rotation.DEFAULT), actor=self.acting_key()
@@ -199,7 +200,7 @@ class WebhookRecover(_WebhookView):
     @extend_schema(operation_id="recoverWebhookDeliveries", summary="Re-send every failed delivery since a time",
                    request=docs.RecoverSerializer, examples=[docs.RECOVER_EXAMPLE],
                    responses={202: docs.RecoverResultSerializer, 409: _ENDPOINT_DISABLED})
-    def post(self, request: Request, webhook_id: str) -> Response:
+    def post(self, request: ApiRequest, webhook_id: str) -> Response:
         body = json_body(request, fields=("since",))
         since = parse_optional_datetime(body.get("since"), "since")
         if since is None:
@@ -225,7 +226,7 @@ class DeliveryList(_WebhookView):
         ],
         responses=docs.DeliverySerializer(many=True),
     )
-    def get(self, request: Request, webhook_id: str) -> Response:
+    def get(self, request: ApiRequest, webhook_id: str) -> Response:
         endpoint = self.endpoint_for(webhook_id)
         return self.paginate(filter_deliveries(self.deliveries_of(endpoint), request.query_params), delivery_json)
 
@@ -261,7 +262,7 @@ def filter_deliveries(queryset: QuerySet[Delivery], params: Any) -> QuerySet[Del
 class DeliveryDetail(_WebhookView):
     @extend_schema(operation_id="getWebhookDelivery", summary="One delivery with the event sent and every attempt",
                    responses=docs.DeliveryDetailSerializer)
-    def get(self, request: Request, webhook_id: str, delivery_id: str) -> Response:
+    def get(self, request: ApiRequest, webhook_id: str, delivery_id: str) -> Response:
         delivery = self.delivery_for(self.endpoint_for(webhook_id), delivery_id)
         return ok(delivery_detail_json(delivery))
 
@@ -269,7 +270,7 @@ class DeliveryDetail(_WebhookView):
 class DeliveryReplay(_WebhookView):
     @extend_schema(operation_id="replayWebhookDelivery", summary="Replay a delivery (same event id)",
                    request=None, responses={202: docs.DeliverySerializer, 409: _ENDPOINT_DISABLED})
-    def post(self, request: Request, webhook_id: str, delivery_id: str) -> Response:
+    def post(self, request: ApiRequest, webhook_id: str, delivery_id: str) -> Response:
         delivery = self.delivery_for(self.endpoint_for(webhook_id), delivery_id)
         replay = services.delivery_replay(delivery=delivery, actor=self.acting_key())
         return ok(delivery_json(replay), "Delivery queued again with the same event id.", status=202)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db import models
 from django.utils import timezone
 
 from accounts.ids import public_id_field
 from accounts.models import Organization
-from core.models import RotatingSecret
+from core.models import Cipher, RotatingSecret
 
 from . import crypto
 
@@ -28,7 +28,7 @@ class Endpoint(RotatingSecret):
     Its signing secret (``RotatingSecret``) is Fernet-encrypted by ``crypto``; during a rotation
     the previous one still signs."""
 
-    cipher = crypto
+    cipher: ClassVar[Cipher] = crypto
 
     public_id = public_id_field("whk")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhook_endpoints")

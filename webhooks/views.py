@@ -14,14 +14,14 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
-from django_htmx.middleware import HtmxDetails
+from accounts.requests import HtmxHttpRequest
 
 from accounts.errors import ServiceError
 from core import rotation
@@ -43,11 +43,7 @@ RECOVER_WINDOWS: dict[str, tuple[str, timedelta]] = {
 _USED_FORMS_SESSION_KEY = "webhooks_used_forms"
 
 
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
-
-def _endpoint_for(request: HttpRequest, webhook_id: str) -> Endpoint:
+def _endpoint_for(request: HtmxHttpRequest, webhook_id: str) -> Endpoint:
     """The endpoint with this public id in the acting organisation, or 404 (another business's too)."""
     endpoint = Endpoint.objects.filter(organization=request.organization, public_id=webhook_id).first()
     if endpoint is None:
@@ -85,7 +81,7 @@ def endpoints(request: HtmxHttpRequest) -> HttpResponse:
 
 # --- create / edit -----------------------------------------------------------------------------------
 
-def _form_values(request: HttpRequest) -> dict[str, Any]:
+def _form_values(request: HtmxHttpRequest) -> dict[str, Any]:
     events = request.POST.getlist("events")
     return {
         "url": request.POST.get("url", ""),
@@ -158,7 +154,7 @@ def endpoint_edit(request: HtmxHttpRequest, webhook_id: str) -> HttpResponse:
 
 # --- one endpoint: health, actions and the delivery log ----------------------------------------------
 
-def _log_filters(request: HttpRequest) -> dict[str, str]:
+def _log_filters(request: HtmxHttpRequest) -> dict[str, str]:
     return {name: request.GET.get(name, "").strip() for name in ("status", "event_type", "date_from", "date_to")}
 
 
@@ -177,7 +173,7 @@ def _filtered_deliveries(endpoint: Endpoint, filters: dict[str, str]) -> Any:
     return deliveries
 
 
-def _detail_context(request: HttpRequest, endpoint: Endpoint, **extra: Any) -> dict[str, Any]:
+def _detail_context(request: HtmxHttpRequest, endpoint: Endpoint, **extra: Any) -> dict[str, Any]:
     filters = _log_filters(request)
     page = keyset_page(_filtered_deliveries(endpoint, filters), cursor=request.GET.get("cursor"),
                        limit=DELIVERY_PAGE_SIZE)

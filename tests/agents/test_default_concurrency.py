@@ -39,7 +39,7 @@ def test_concurrent_make_default_requests_leave_exactly_one_default(org: Organiz
     for _ in range(ROUNDS):
         barrier = threading.Barrier(THREADS)
 
-        def make_default(agent: Agent) -> None:
+        def make_default(agent: Agent, barrier: threading.Barrier = barrier) -> None:
             try:
                 barrier.wait()
                 agent_update(agent=agent, is_default=True, actor=None)

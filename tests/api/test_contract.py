@@ -12,7 +12,6 @@ from django.test import Client
 from accounts.services import organization_reinstate, organization_suspend
 from billing.models import Subscription
 from billing.services import addon_grant, addon_revoke, subscription_set, wallet_credit, wallet_debit
-from developer.scopes import ALL_SCOPES
 from tests.conftest import API, ApiClient, make_key, make_org, redis_available
 
 pytestmark = pytest.mark.django_db

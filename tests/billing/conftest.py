@@ -39,7 +39,7 @@ def _plans(request: pytest.FixtureRequest) -> None:
     if "transactional_db" not in request.fixturenames and not _is_transactional(request):
         return
     request.getfixturevalue("transactional_db")
-    
+
     ensure_plans()
 
 

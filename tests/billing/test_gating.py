@@ -12,7 +12,7 @@ from billing.metering import record_usage
 from billing.models import Metric
 from billing.services import wallet_credit, wallet_debit
 from tests.conftest import ApiClient, make_key, make_org
-from tests.webhooks.receiver import Receiver, receiver  # noqa: F401  (fixture)
+from tests.webhooks.receiver import Receiver
 from webhooks.events import emit
 from webhooks.models import Delivery
 from webhooks.services import endpoint_create
@@ -73,7 +73,7 @@ def test_the_cached_gate_state_follows_every_zero_crossing():
 
 
 def test_adding_funds_releases_the_live_webhooks_held_while_the_wallet_was_empty(
-    receiver: Receiver, django_capture_on_commit_callbacks: Any,  # noqa: F811
+    receiver: Receiver, django_capture_on_commit_callbacks: Any,
 ) -> None:
     org = make_org("Held Co", credits=None)
     endpoint_create(organization=org, url=receiver.url, events=["*"], actor=None)

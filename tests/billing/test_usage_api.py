@@ -56,7 +56,7 @@ def usage_org(clock):
 
 
 def test_usage_defaults_to_month_to_date_with_live_and_test_apart(usage_org):
-    org, keys, secrets = usage_org
+    _org, keys, secrets = usage_org
     response = ApiClient(secrets["server"]).get("/usage")
     assert response.status_code == 200
     assert response.body["success"] is True
@@ -82,7 +82,7 @@ def test_usage_defaults_to_month_to_date_with_live_and_test_apart(usage_org):
     assert [k["keyId"] for k in test["byKey"]] == [keys["sandbox"].public_id]
 
     days = {d["date"]: d for d in live["byDay"]}
-    assert len(days) == 10 and list(days)[0] == "2026-11-01"
+    assert len(days) == 10 and next(iter(days)) == "2026-11-01"
     assert _by_metric(days["2026-11-09"]["metrics"])["api_requests"] == (1500, "0.00")
     assert _by_metric(days["2026-11-10"]["metrics"])["api_requests"] == (610, "0.40")
     assert days["2026-11-10"]["charges"] == "0.4004"

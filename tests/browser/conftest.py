@@ -46,7 +46,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(autouse=True)
 def _seeded_rows(transactional_db: Any) -> None:
     """A transactional test truncates every table afterwards, rows seeded by migrations included."""
-    
+
     ensure_plans()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,7 +50,7 @@ def usage_data() -> tuple[Any, ApiKey]:
 
 def test_owner_reads_usage_switches_metric_and_range_drills_into_a_key_and_exports_csv(
         page: Any, live_server: Any, login_as: Any, usage_data: Any) -> None:
-    org, live = usage_data
+    _org, live = usage_data
     login_as(page, live_server.url, "owner@acme.test", PASSWORD)
     page.get_by_role("navigation", name="Settings").get_by_role("link", name="Usage").click()
     page.wait_for_url("**/settings/developer/usage/")
@@ -86,7 +87,7 @@ def test_owner_reads_usage_switches_metric_and_range_drills_into_a_key_and_expor
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Export CSV").click()
     download = download_info.value
-    rows = list(csv.DictReader(io.StringIO(open(download.path(), encoding="utf-8").read())))
+    rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
     assert {(r["key_id"], r["metric"], r["quantity"]) for r in rows} == {
         (live.public_id, "api_requests", "3000"), (live.public_id, "webhook_attempts", "4")}
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.models import AuditEntry
 from accounts.services import audit_record
 from developer import request_log
-from developer.models import ApiKey, RequestLog
+from developer.models import ApiKey
 from tests.conftest import ApiClient, make_key
 
 PASSWORD = "correct-horse-battery"

@@ -152,7 +152,7 @@ def _entry(org: Any = None, **overrides: Any) -> dict[str, Any]:
 def test_flushing_the_same_batch_twice_inserts_each_request_once(org: Any) -> None:
     batch = [_entry(org) for _ in range(5)]
     request_log.insert_entries(batch)
-    request_log.insert_entries(batch + [_entry(org)])
+    request_log.insert_entries([*batch, _entry(org)])
     assert RequestLog.objects.count() == 6
 
 
@@ -221,7 +221,7 @@ def test_a_full_batch_wakes_the_flusher(settings: Any, org: Any) -> None:
 @pytest.fixture
 def seeded_plans(transactional_db: Any) -> None:
     """A transactional test starts from tables truncated by the previous one: put the plans back."""
-    
+
     ensure_plans()
 
 

@@ -243,7 +243,7 @@ def test_the_test_event_matches_its_documented_payload(document: dict[str, Any],
     endpoint, _ = webhooks.endpoint_create(organization=org, url=f"{receiver.url}/hook", events=["*"], actor=None)
     delivery = webhooks.endpoint_send_test(endpoint=endpoint, actor=None)
     assert delivery.status == "succeeded"
-    path, headers, body = receiver.requests[-1]
+    _path, headers, body = receiver.requests[-1]
     payload = json.loads(body)
     assert payload["type"] == TEST_EVENT_TYPE and headers["X-AIP-Mode"] == "test"
     assert not list(_validator(document, TEST_EVENT_TYPE).iter_errors(payload))

@@ -54,7 +54,7 @@ BUSINESS_NUMBER = "+12125550100"
 @pytest.fixture(autouse=True)
 def _plans(transactional_db: Any) -> None:
     """A transactional test truncates every table afterwards, the plans seeded by migrations included."""
-    
+
     ensure_plans()
 
 

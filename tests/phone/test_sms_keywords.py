@@ -73,8 +73,8 @@ def _t(hhmm: str) -> datetime.time:
 
 
 def test_default_quiet_hours_are_nine_pm_to_eight_am() -> None:
-    assert QUIET_HOURS_DEFAULT_START == _t("21:00")
-    assert QUIET_HOURS_DEFAULT_END == _t("08:00")
+    assert _t("21:00") == QUIET_HOURS_DEFAULT_START
+    assert _t("08:00") == QUIET_HOURS_DEFAULT_END
 
 
 @pytest.mark.parametrize(

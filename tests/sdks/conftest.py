@@ -56,7 +56,7 @@ def _seeded_rows(request: pytest.FixtureRequest) -> None:
     if "live_server" not in request.fixturenames:
         return
     request.getfixturevalue("transactional_db")
-    
+
     ensure_plans()
 
 

@@ -7,6 +7,7 @@ verified by both official SDKs.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import os
 import subprocess
@@ -142,7 +143,7 @@ def test_a_429_is_retried_after_retry_after_on_a_basic_plan(live_server: Any) ->
     for call in calls:
         tries = [e for e in recorder.exchanges if e["call"] == call]
         assert tries[-1]["status"] == 200
-        for earlier, later in zip(tries, tries[1:]):
+        for earlier, later in itertools.pairwise(tries):
             assert earlier["status"] == 429
             # The retry went out no sooner than Retry-After said.
             assert later["sent_at"] - earlier["answered_at"] >= int(earlier["retry_after"])

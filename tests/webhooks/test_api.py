@@ -15,7 +15,7 @@ from webhooks.models import Delivery, Endpoint
 from webhooks.services import delivery_attempt, endpoint_create
 from webhooks.signing import verify
 
-from .receiver import Receiver, Reply, receiver  # noqa: F401  (fixture)
+from .receiver import Receiver, Reply
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from webhooks.events import emit
 from webhooks.models import Attempt, Delivery
 from webhooks.services import deliveries_attempt, endpoint_create
 
-from .receiver import Receiver, receiver  # noqa: F401  (fixture)
+from .receiver import Receiver
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from webhooks.events import emit
 from webhooks.models import Delivery, Endpoint
 from webhooks.services import delivery_attempt, endpoint_create
 
-from .receiver import Receiver, Reply, receiver  # noqa: F401  (fixture)
+from .receiver import Receiver, Reply
 
 pytestmark = pytest.mark.django_db
 BASE = "/settings/developer/webhooks/"
@@ -78,7 +78,7 @@ def test_form_errors_are_shown_per_field(owner_client: Client, settings: Any) ->
 def test_viewers_see_the_page_but_cannot_change_or_reveal_anything(
     org: Organization, viewer_client: Client, receiver: Receiver
 ) -> None:
-    endpoint, secret = endpoint_create(organization=org, url=receiver.url, events=["*"], actor=None)
+    endpoint, _secret = endpoint_create(organization=org, url=receiver.url, events=["*"], actor=None)
 
     page = viewer_client.get(BASE + f"{endpoint.public_id}/")
     assert page.status_code == 200 and "Reveal secret" not in page.content.decode()

@@ -32,7 +32,7 @@ from webhooks.services import (
     endpoint_update,
 )
 
-from .receiver import Receiver, Reply, receiver  # noqa: F401  (fixture)
+from .receiver import Receiver, Reply
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +64,7 @@ def finished_at(delivery: Delivery) -> datetime:
 def test_a_delivery_is_signed_over_the_exact_bytes_and_verifies_independently(
     org: Organization, hook: tuple[Endpoint, str], receiver: Receiver
 ) -> None:
-    endpoint, secret = hook
+    _endpoint, secret = hook
     delivery = pending(org)
 
     attempt = delivery_attempt(delivery_id=delivery.pk)

@@ -17,7 +17,7 @@ from webhooks.models import Delivery, Event
 from webhooks.services import endpoint_create
 from webhooks.signing import verify
 
-from .receiver import Receiver, receiver  # noqa: F401  (fixture)
+from .receiver import Receiver
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +65,7 @@ def test_emit_refuses_unknown_types_and_writes_nothing(org: Organization) -> Non
 def test_emitted_event_is_delivered_after_commit_with_a_verifiable_signature(
     org: Organization, receiver: Receiver, django_capture_on_commit_callbacks: Any
 ) -> None:
-    endpoint, secret = endpoint_create(organization=org, url=receiver.url, events=["contact.created"], actor=None)
+    _endpoint, secret = endpoint_create(organization=org, url=receiver.url, events=["contact.created"], actor=None)
 
     with django_capture_on_commit_callbacks(execute=True):
         with transaction.atomic():

@@ -24,7 +24,7 @@ def test_the_schedule_lasts_about_three_days_and_only_grows() -> None:
     assert timedelta(days=2, hours=12) < total < timedelta(days=3, hours=12)
     assert list(RETRY_SCHEDULE) == sorted(RETRY_SCHEDULE)
     assert RETRY_SCHEDULE[0] == timedelta(seconds=10)
-    assert MAX_ATTEMPTS == len(RETRY_SCHEDULE) + 1
+    assert len(RETRY_SCHEDULE) + 1 == MAX_ATTEMPTS
 
 
 def test_retry_delay_follows_the_schedule_then_gives_up() -> None:

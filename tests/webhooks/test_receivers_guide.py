@@ -17,7 +17,7 @@ from webhooks.events import emit
 from webhooks.models import Delivery
 from webhooks.services import delivery_attempt, endpoint_create, endpoint_rotate_secret
 
-from .receiver import Received, Receiver, receiver  # noqa: F401  (fixture)
+from .receiver import Received, Receiver
 
 pytestmark = pytest.mark.django_db
 GUIDE = Path(__file__).resolve().parents[2] / "README.md"  # the receivers' guide lives in the README

@@ -25,7 +25,7 @@ from webhooks.events import emit
 from webhooks.models import Attempt, Delivery
 from webhooks.services import CLAIM_LEASE, REQUEUE_AFTER, deliveries_sweep, endpoint_create
 
-from .receiver import Receiver, Reply, receiver  # noqa: F401  (fixture)
+from .receiver import Receiver, Reply
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -111,7 +111,7 @@ def _wait_for(predicate: Any, timeout: float = 60) -> None:
 def test_a_worker_killed_mid_delivery_loses_nothing(
     real_broker: None, org: Organization, receiver: Receiver
 ) -> None:
-    endpoint, _ = endpoint_create(organization=org, url=receiver.url, events=["*"], actor=None)
+    endpoint_create(organization=org, url=receiver.url, events=["*"], actor=None)
     stuck = threading.Event()
     receiver.reply(Reply(200, wait_for=stuck))  # the first request hangs until the worker is dead
     workers: list[Worker] = []
