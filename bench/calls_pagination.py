@@ -163,6 +163,7 @@ def main() -> None:
 def _interleaved_latency(first_url: str, deep_url: str, auth: dict[str, str],
                          count: int) -> tuple[list[float], list[float]]:
     parts = urllib.parse.urlsplit(first_url)
+    assert parts.hostname is not None, f"no host in {first_url!r}"
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     samples: dict[str, list[float]] = {first_url: [], deep_url: []}
     for _ in range(count):
