@@ -71,7 +71,9 @@ def test_runway_says_so_when_nothing_was_spent_recently(org, owner, clock):
 
 def test_the_page_draws_an_svg_chart_with_axes_legend_and_a_point_per_day(usage, owner):
     html = _client(owner).get(URL + "?range=7d").content.decode()
-    svg = re.search(r"<svg.*?</svg>", html, re.S).group(0)
+    match = re.search(r"<svg.*?</svg>", html, re.S)
+    assert match is not None, "no <svg> in the page"
+    svg = match.group(0)
     assert 'role="img"' in svg and "API requests per day" in svg
     assert svg.count('class="chart-axis"') == 2
     assert "Nov 4" in svg and "Nov 10" in svg  # first and last day labelled
@@ -82,7 +84,9 @@ def test_the_page_draws_an_svg_chart_with_axes_legend_and_a_point_per_day(usage,
 
 def test_the_per_key_table_lists_live_and_test_keys_with_charges(usage, owner):
     html = _client(owner).get(URL).content.decode()
-    table = re.search(r'data-testid="key-table".*?</table>', html, re.S).group(0)
+    match = re.search(r'data-testid="key-table".*?</table>', html, re.S)
+    assert match is not None, "no key table in the page"
+    table = match.group(0)
     assert "Server" in table and "Sandbox" in table
     assert "6,000" in table and "700" in table
     assert "$2.4004" in table
@@ -124,7 +128,9 @@ def test_a_bad_custom_range_falls_back_to_month_to_date_with_a_message(usage, ow
 def test_the_key_drill_down_shows_that_key_by_day(usage, owner):
     server, _ = usage
     html = _client(owner).get(f"{URL}keys/{server.public_id}/").content.decode()
-    table = re.search(r'data-testid="day-table".*?</table>', html, re.S).group(0)
+    match = re.search(r'data-testid="day-table".*?</table>', html, re.S)
+    assert match is not None, "no day table in the page"
+    table = match.group(0)
     assert "Tue, Nov 10" in table and "Mon, Nov 9" in table
     assert "3,000" in table and "$1.20" in table
     assert "Sandbox" not in html

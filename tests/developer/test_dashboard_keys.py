@@ -93,7 +93,9 @@ def test_create_without_javascript_shows_the_secret_once_and_stores_only_its_has
     assert response.status_code == 201
     assert response["Cache-Control"] == "no-store"
     html = response.content.decode()
-    secret = SECRET_IN_HTML.search(html).group(1)
+    shown = SECRET_IN_HTML.search(html)
+    assert shown is not None, "no secret in the page"
+    secret = shown.group(1)
     assert "This is the only time the secret is shown." in html and "<h1>API keys</h1>" in html
 
     key = ApiKey.objects.get(organization=org, name="CRM sync")
@@ -114,7 +116,9 @@ def test_create_with_htmx_answers_with_the_secret_panel_and_a_refresh_event(owne
     assert response["HX-Trigger"] == '{"keys-changed": {}}'
     html = response.content.decode()
     assert html.lstrip().startswith('<section class="secret-panel"') and "<html" not in html
-    secret = SECRET_IN_HTML.search(html).group(1)
+    shown = SECRET_IN_HTML.search(html)
+    assert shown is not None, "no secret in the page"
+    secret = shown.group(1)
     assert ApiKey.objects.get(name="CRM sync").key_hash == hash_secret(secret)
 
 
@@ -148,6 +152,7 @@ def test_create_form_lists_every_scope_with_its_description(owner_client: Client
 def test_expiry_choice_sets_expires_at(owner_client: Client) -> None:
     owner_client.post(NEW, create_form(expires="30d"))
     key = ApiKey.objects.get(name="CRM sync")
+    assert key.expires_at is not None
     assert abs(key.expires_at - (timezone.now() + timedelta(days=30))) < timedelta(minutes=1)
 
 
@@ -185,10 +190,13 @@ def test_rotate_issues_a_new_secret_and_keeps_the_old_key_for_the_grace_period(o
 
     response = owner_client.post(f"{KEYS}{old.public_id}/rotate/", {"grace": "1h"}, headers=HTMX)
     assert response.status_code == 201 and response["HX-Trigger"] == '{"keys-changed": {}}'
-    new_secret = SECRET_IN_HTML.search(response.content.decode()).group(1)
+    shown = SECRET_IN_HTML.search(response.content.decode())
+    assert shown is not None, "no secret in the page"
+    new_secret = shown.group(1)
     new = ApiKey.objects.get(rotated_from=old)
     old.refresh_from_db()
     assert new.key_hash == hash_secret(new_secret) and new.name == old.name and new.scopes == old.scopes
+    assert old.expires_at is not None
     assert abs(old.expires_at - (timezone.now() + timedelta(hours=1))) < timedelta(minutes=1)
     assert AuditEntry.objects.get(action="api_key.rotated").actor_user == owner
     assert ApiClient(old_secret).get("/keys").status_code == 200

@@ -102,7 +102,9 @@ def test_cursor_paging_walks_every_request_once_newest_first(owner_client: Clien
 def test_load_more_with_htmx_returns_just_the_next_rows(owner_client: Client, org: Any) -> None:
     created = [_log(org, minutes_ago=i) for i in range(55)]
     first = owner_client.get(LOGS).content.decode()
-    query = re.search(r'<a class="btn btn-sm" href="\?([^"]+)"', first).group(1).replace("&amp;", "&")
+    more_link = re.search(r'<a class="btn btn-sm" href="\?([^"]+)"', first)
+    assert more_link is not None, "no load-more link"
+    query = more_link.group(1).replace("&amp;", "&")
     more = owner_client.get(f"{LOGS}?{query}", headers={"HX-Request": "true", "HX-Target": "log-more"})
     html = more.content.decode()
     assert "<html" not in html and "<table" not in html
@@ -117,7 +119,9 @@ def test_same_timestamp_rows_are_split_across_pages_without_loss(owner_client: C
         "request_id": rid, "at": at.isoformat(), "method": "GET", "path": "/api/public/v1/calls", "status": 200,
         "latency_ms": 1.0, "org_id": org.pk} for rid in ids])
     first = owner_client.get(LOGS).content.decode()
-    query = re.search(r'<a class="btn btn-sm" href="\?([^"]+)"', first).group(1).replace("&amp;", "&")
+    more_link = re.search(r'<a class="btn btn-sm" href="\?([^"]+)"', first)
+    assert more_link is not None, "no load-more link"
+    query = more_link.group(1).replace("&amp;", "&")
     second = owner_client.get(f"{LOGS}?{query}").content.decode()
     assert ROW_ID.findall(first) + ROW_ID.findall(second) == sorted(ids, reverse=True)
 
@@ -177,7 +181,9 @@ def test_audit_filter_by_action_and_paging(owner_client: Client, org: Any, other
     page = owner_client.get(f"{AUDIT}?action=webhook.updated").content.decode()
     assert page.count("<code>webhook.updated</code>") == 50 and "organization.suspended</code>" not in page
     assert '<option value="organization.suspended">' in page and "secret_thing" not in page
-    query = re.search(r'<a class="btn btn-sm" href="\?([^"]+)"', page).group(1).replace("&amp;", "&")
+    more_link = re.search(r'<a class="btn btn-sm" href="\?([^"]+)"', page)
+    assert more_link is not None, "no load-more link"
+    query = more_link.group(1).replace("&amp;", "&")
     rest = owner_client.get(f"{AUDIT}?{query}", headers={"HX-Request": "true", "HX-Target": "audit-more"})
     assert rest.content.decode().count("<code>webhook.updated</code>") == 10
     total = AuditEntry.objects.filter(organization=org, action="webhook.updated").count()

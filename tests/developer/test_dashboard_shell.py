@@ -112,7 +112,9 @@ def test_removed_membership_is_forgotten_from_the_session(org: Any, owner: Any) 
 def test_layout_carries_csrf_token_in_hx_headers_and_loads_htmx_from_our_server(owner: Any) -> None:
     client = signed_in("owner@acme.test")
     html = client.get(KEYS).content.decode()
-    headers = json.loads(re.search(r"<body hx-headers='([^']+)'", html).group(1))
+    match = re.search(r"<body hx-headers='([^']+)'", html)
+    assert match is not None, "no hx-headers on <body>"
+    headers = json.loads(match.group(1))
     assert len(headers["X-CSRFToken"]) >= 32
     assert re.search(r'<script src="/static/django_htmx/htmx-2[^"]*\.js"', html)
     assert "https://" not in re.sub(r"https://api\.aiphone360\.com[^\s\"<]*", "", html)  # no CDN anywhere
