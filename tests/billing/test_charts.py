@@ -44,8 +44,10 @@ def _chart(days: int = 7, **kwargs) -> ET.Element:
 def test_the_chart_is_accessible_well_formed_svg_with_axes_and_legend():
     root = _chart()
     assert root.get("role") == "img"
-    assert root.find(f"{SVG}title").text == "API requests <per day>"  # escaped in the markup, intact when read
-    assert "Live: 2,100 requests" in root.find(f"{SVG}desc").text
+    title, desc = root.find(f"{SVG}title"), root.find(f"{SVG}desc")
+    assert title is not None and desc is not None and desc.text is not None
+    assert title.text == "API requests <per day>"  # escaped in the markup, intact when read
+    assert "Live: 2,100 requests" in desc.text
     assert len([e for e in root.iter(f"{SVG}line") if e.get("class") == "chart-axis"]) == 2
     texts = [e.text for e in root.iter(f"{SVG}text")]
     assert "Nov 1" in texts and "Nov 7" in texts and "Live" in texts and "Test" in texts and "requests" in texts
@@ -56,7 +58,8 @@ def test_the_chart_is_accessible_well_formed_svg_with_axes_and_legend():
 
 def test_every_point_has_a_tooltip_with_its_exact_value():
     root = _chart()
-    titles = [e.find(f"{SVG}title").text for e in root.iter(f"{SVG}circle")]
+    titles = [e.findtext(f"{SVG}title") for e in root.iter(f"{SVG}circle")]
+    assert None not in titles  # findtext: None when a point has no <title>
     assert "Live, 2026-11-07: 600" in titles and len(titles) == 14
 
 

@@ -234,6 +234,7 @@ def test_background_thread_flushes_without_being_asked(seeded_plans: None, setti
     try:
         flusher.ensure_running()
         first = flusher.thread
+        assert first is not None
         flusher.ensure_running()
         assert flusher.thread is first  # one thread per process
         deadline = timezone.now() + timedelta(seconds=10)

@@ -94,7 +94,9 @@ def test_webhook_actions_refuse_unknown_fields_and_objects_for_choices(test_api:
 
 
 def test_key_rotation_refuses_an_object_as_grace_period(test_api: ApiClient, org: Any) -> None:
-    key_id = ApiKey.objects.filter(organization=org).first().public_id
+    key = ApiKey.objects.filter(organization=org).first()
+    assert key is not None
+    key_id = key.public_id
     assert "gracePeriod" in _fields(test_api.post(f"/keys/{key_id}/rotate", {"gracePeriod": {}}))
     assert _fields(test_api.post(f"/keys/{key_id}/rotate", {"gracePeriod": "1h", "grace": "1h"})) == {
         "grace": ["Unknown field."]}

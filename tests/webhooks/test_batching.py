@@ -106,8 +106,12 @@ class FanOutTests(TestCase):
         self.sent: list[tuple[Any, ...]] = []
         patcher = pytest.MonkeyPatch()
         self.countdowns: list[Any] = []
-        patcher.setattr(tasks.deliver_batch, "apply_async",
-                        lambda args, **options: (self.sent.append(args), self.countdowns.append(options["countdown"])))
+
+        def apply_async(args: tuple[Any, ...], **options: Any) -> None:
+            self.sent.append(args)
+            self.countdowns.append(options["countdown"])
+
+        patcher.setattr(tasks.deliver_batch, "apply_async", apply_async)
         self.addCleanup(patcher.undo)
 
     def emit_one(self) -> list[int]:

@@ -119,6 +119,7 @@ def test_reveal_test_rotate_toggle_replay_recover_and_delete(
     owner_client.post(detail + "toggle/", {"enabled": "true"})
 
     delivery = Delivery.objects.filter(endpoint=endpoint).first()
+    assert delivery is not None
     with django_capture_on_commit_callbacks(execute=True):
         replayed = owner_client.post(detail + f"deliveries/{delivery.public_id}/replay/")
     assert replayed.status_code == 302
