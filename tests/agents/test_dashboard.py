@@ -226,7 +226,8 @@ def test_toggles_enable_disable_and_default_answer_with_the_table(owner_client: 
     html = owner_client.post(f"/settings/developer/agents/{b.public_id}/toggle/", {"action": "make_default"},
                              headers=HTMX).content.decode()
     assert html.lstrip().startswith('<div id="agent-table">') and "Beta is now the default greeter." in html
-    a.refresh_from_db(), b.refresh_from_db()
+    a.refresh_from_db()
+    b.refresh_from_db()
     assert (a.is_default, b.is_default) == (False, True)
     html = owner_client.post(f"/settings/developer/agents/{b.public_id}/toggle/", {"action": "disable"},
                              headers=HTMX).content.decode()

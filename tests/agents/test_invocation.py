@@ -280,7 +280,8 @@ def test_invocations_nobody_ran_are_failed_by_the_sweep(tool: CustomTool) -> Non
     ToolInvocation.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timedelta(minutes=5))
     fresh = tool_invoke_enqueue(tool=tool, arguments=ARGS, call_session_id="c", mode="test")
     assert invocations_expire() == 1
-    stale.refresh_from_db(), fresh.refresh_from_db()
+    stale.refresh_from_db()
+    fresh.refresh_from_db()
     assert (stale.status, stale.error_code, fresh.status) == ("failed", "not_run", "pending")
 
 
@@ -345,7 +346,8 @@ def test_a_queued_invocation_runs_once_and_never_after_it_expired(tool: CustomTo
     from agents.services import tool_invocation_run
 
     queued = tool_invoke_enqueue(tool=tool, arguments=ARGS, call_session_id="c", mode="test")
-    assert tool_invocation_run(invocation_pk=queued.pk).ok
+    result = tool_invocation_run(invocation_pk=queued.pk)
+    assert result is not None and result.ok
     assert tool_invocation_run(invocation_pk=queued.pk) is None  # a duplicate task message does nothing
     assert len(endpoint.requests) == 1
 

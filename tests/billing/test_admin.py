@@ -136,6 +136,8 @@ def test_reviewers_can_change_nothing(two_orgs, reviewer):
     client = _client(reviewer)
     rollup = UsageRollup.objects.first()
     wallet = Wallet.objects.first()
+    plan = Plan.objects.first()
+    assert rollup is not None and wallet is not None and plan is not None
     assert client.get(f"/admin/billing/usagerollup/{rollup.pk}/change/").status_code == 200  # view only
     response = client.post(f"/admin/billing/usagerollup/{rollup.pk}/change/", {"quantity": "1"})
     assert response.status_code == 403
@@ -143,7 +145,7 @@ def test_reviewers_can_change_nothing(two_orgs, reviewer):
     assert client.post(f"/admin/billing/usagerollup/{rollup.pk}/delete/", {"post": "yes"}).status_code == 403
     assert client.get(f"/admin/billing/wallet/{wallet.pk}/add-funds/").status_code == 403
     assert "Add funds" not in client.get("/admin/billing/wallet/").content.decode()
-    assert client.get(f"/admin/billing/plan/{Plan.objects.first().pk}/change/").status_code == 403
+    assert client.get(f"/admin/billing/plan/{plan.pk}/change/").status_code == 403
     rollup.refresh_from_db()
     assert rollup.quantity != 1
 

@@ -138,7 +138,7 @@ def test_admin_requests_access_staff_approve_and_the_new_key_works(
     access_request.refresh_from_db()
     assert access_request.status == "approved" and access_request.decision_message == "Welcome to the beta!"
     addon = PlatformAddon.objects.get(organization=waiting_org)
-    assert addon.is_active and addon.granted_by.username == "staff@aiphone360.test"
+    assert addon.is_active and addon.granted_by is not None and addon.granted_by.username == "staff@aiphone360.test"
     assert mail.outbox[-1].to == ["dev@brightsmile.test", "admin@brightsmile.test"]
     assert "Welcome to the beta!" in mail.outbox[-1].body
 

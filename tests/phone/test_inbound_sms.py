@@ -78,7 +78,7 @@ def test_inbound_text_is_stored_and_announced(inbound: BusinessNumber, org: Orga
     [event] = events(org, "sms.received")
     assert event["data"]["id"] == message.public_id and event["data"]["keyword"] is None
     assert event["_mode"] == "live"
-    assert message.contact.phone_number == CALLER  # the texter became a contact
+    assert message.contact is not None and message.contact.phone_number == CALLER  # the texter became a contact
     assert [e["type"] for e in events(org)] == ["contact.created", "sms.received"]
     assert local.outbox == []  # ordinary texts get no automatic reply
 
@@ -87,7 +87,8 @@ def test_a_known_contact_is_linked_without_a_new_contact_event(inbound: Business
                                                                api: ApiClient) -> None:
     contact = api.post("/contacts", {"phoneNumber": CALLER, "name": "Jordan"}).body["data"]
     _post("Hello")
-    assert Message.objects.get(direction="inbound").contact.public_id == contact["id"]
+    linked = Message.objects.get(direction="inbound").contact
+    assert linked is not None and linked.public_id == contact["id"]
     assert len(events(org, "contact.created")) == 1
 
 
