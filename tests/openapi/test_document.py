@@ -38,7 +38,8 @@ def public_routes() -> set[tuple[str, str]]:
         if not isinstance(pattern, URLPattern) or str(pattern.pattern) in ("openapi.json", "^.*$"):
             continue
         path = "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", str(pattern.pattern))
-        view = pattern.callback.view_class
+        view = getattr(pattern.callback, "view_class", None)
+        assert view is not None, f"{path} is not a class-based view"
         found |= {(path, method) for method in METHODS if hasattr(view, method)}
     return found
 
@@ -218,6 +219,7 @@ def test_events_the_platform_emits_match_their_documented_payloads(document: dic
     call = phone.call_start(organization=org, direction="inbound", from_number="+14155550123", to_number=number,
                             started_at=started, contact_name="Jordan", agent_name="Receptionist")
     phone.call_transcript_save(call=call, turns=[Turn("caller", "Hello?", 100), Turn("agent", "Hi!", 900)])
+    assert call.contact is not None  # call_start made the caller a contact
     phone.appointment_book(organization=org, contact=call.contact, call=call, service="Cleaning",
                            starts_at=started + datetime.timedelta(days=3))
     phone.voicemail_create(call=call, transcription="", duration_seconds=12)

@@ -87,6 +87,7 @@ def seed_organization(receiver_url: str) -> tuple[Organization, str, dict[str, s
     phone.call_transcript_save(call=call, turns=[Turn("agent", "Thanks for calling! How can I help?", 400),
                                                  Turn("caller", "I'd like a cleaning next Tuesday.", 2500)])
     phone.call_recording_attach(call=call, audio=b"RIFF\x24\x00\x00\x00WAVEfmt synthetic", duration_seconds=3)
+    assert call.contact is not None  # call_start made the caller a contact
     phone.appointment_book(organization=org, contact=call.contact, call=call, service="Cleaning",
                            starts_at=started + datetime.timedelta(days=7), notes="First visit")
     phone.call_complete(call=call, ended_at=started + datetime.timedelta(minutes=3), summary="Booked a cleaning.",

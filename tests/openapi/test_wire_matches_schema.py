@@ -92,6 +92,7 @@ def seed_calls(org: Any) -> Call:
                             started_at=started, contact_name="Jordan", agent_name="Receptionist")
     phone.call_transcript_save(call=call, turns=[Turn("caller", "Hello?", 100), Turn("agent", "Hi!", 900)])
     phone.call_recording_attach(call=call, audio=b"RIFF\x24\x00\x00\x00WAVEfmt synthetic", duration_seconds=3)
+    assert call.contact is not None  # call_start made the caller a contact
     phone.appointment_book(organization=org, contact=call.contact, call=call, service="Cleaning",
                            starts_at=started + datetime.timedelta(days=3))
     phone.call_complete(call=call, ended_at=started + datetime.timedelta(minutes=2), summary="Booked.",

@@ -187,6 +187,7 @@ def test_filters_combine(api: ApiClient, org: Organization) -> None:
 def test_call_detail_includes_voicemail_and_appointments(api: ApiClient, org: Organization) -> None:
     call = make_call(org, finished=False, transcript=False, name="Jordan Lee")
     services.voicemail_create(call=call, transcription="Please call me back.", duration_seconds=14)
+    assert call.contact is not None  # call_start made the caller a contact
     services.appointment_book(organization=org, contact=call.contact, call=call, service="Cleaning",
                               starts_at=timezone.now() + datetime.timedelta(days=2))
     services.call_complete(call=call, ended_at=call.started_at + datetime.timedelta(seconds=30), status="voicemail",
@@ -244,7 +245,7 @@ def test_recording_is_a_signed_expiring_url_served_by_the_app(api: ApiClient, or
     audio = Client().get(f"{url.path}?{url.query}")  # no API key: the signature is the credential
     assert audio.status_code == 200
     assert audio["Content-Type"] == "audio/wav"
-    assert b"".join(audio.streaming_content) == b"RIFF....WAVEfmt fake-audio-bytes"
+    assert audio.getvalue() == b"RIFF....WAVEfmt fake-audio-bytes"  # a streaming response: joins streaming_content
     assert audio["Cache-Control"].startswith("private")
 
 
