@@ -58,7 +58,9 @@ def pending(org: Organization, type: str = "call.completed", mode: str = "live")
 
 
 def finished_at(delivery: Delivery) -> datetime:
-    return delivery.attempts.order_by("-number").first().finished_at
+    last = delivery.attempts.order_by("-number").first()
+    assert last is not None and last.finished_at is not None
+    return last.finished_at
 
 
 def test_a_delivery_is_signed_over_the_exact_bytes_and_verifies_independently(
@@ -74,7 +76,7 @@ def test_a_delivery_is_signed_over_the_exact_bytes_and_verifies_independently(
     assert v1s == [expected]
     assert abs(int(t) - int(timezone.now().timestamp())) < 5
     assert request.json["id"] == delivery.event.public_id
-    assert attempt.succeeded and attempt.response_status == 200
+    assert attempt is not None and attempt.succeeded and attempt.response_status == 200
     delivery.refresh_from_db()
     assert delivery.status == Delivery.Status.SUCCEEDED and delivery.completed_at is not None
 
@@ -88,6 +90,7 @@ def test_the_attempt_log_keeps_headers_body_status_excerpt_and_duration_but_no_s
 
     attempt = delivery_attempt(delivery_id=delivery.pk)
 
+    assert attempt is not None
     assert attempt.request_body == delivery.event.body
     assert attempt.request_headers["X-AIP-Signature"].startswith("t=")
     assert attempt.request_headers["X-AIP-Event-Id"] == delivery.event.public_id
@@ -109,7 +112,7 @@ def test_failures_retry_on_the_named_schedule_with_the_same_event_id_until_they_
 
     for number in range(1, MAX_ATTEMPTS + 1):
         attempt = delivery_attempt(delivery_id=delivery.pk, now=now)
-        assert attempt is not None and attempt.number == number
+        assert attempt is not None and attempt.number == number and attempt.finished_at is not None
         delivery.refresh_from_db()
         if number == MAX_ATTEMPTS:
             break
@@ -139,7 +142,7 @@ def test_a_410_disables_the_endpoint_at_once_and_is_not_retried(
 
     attempt = delivery_attempt(delivery_id=delivery.pk)
 
-    assert attempt.error_class == "gone"
+    assert attempt is not None and attempt.error_class == "gone"
     endpoint.refresh_from_db()
     assert not endpoint.enabled and "410" in endpoint.disabled_reason
     delivery.refresh_from_db()
@@ -158,7 +161,7 @@ def test_a_redirect_is_a_failure_and_is_not_followed(
 
     attempt = delivery_attempt(delivery_id=delivery.pk)
 
-    assert attempt.error_class == "redirect" and attempt.response_status == 302
+    assert attempt is not None and attempt.error_class == "redirect" and attempt.response_status == 302
     assert [r.path for r in receiver.requests] == ["/hooks"]
     delivery.refresh_from_db()
     assert delivery.status == Delivery.Status.PENDING and delivery.attempt_count == 1
@@ -177,8 +180,9 @@ def test_a_receiver_slower_than_the_timeout_fails_the_attempt_with_timeout(
     finally:
         released.set()
 
-    assert attempt.error_class == "timeout" and attempt.response_status is None
-    assert attempt.duration_ms < 5000
+    assert attempt is not None and attempt.error_class == "timeout" and attempt.response_status is None
+    assert attempt.duration_ms is not None and attempt.duration_ms < 5000
+    assert attempt.finished_at is not None
     delivery.refresh_from_db()
     assert delivery.status == Delivery.Status.PENDING
     assert delivery.next_attempt_at == attempt.finished_at + RETRY_SCHEDULE[0]
@@ -192,11 +196,13 @@ def test_retry_after_on_429_and_503_is_honoured(
     delivery = pending(org)
 
     first = delivery_attempt(delivery_id=delivery.pk)
+    assert first is not None and first.finished_at is not None
     delivery.refresh_from_db()
     assert delivery.next_attempt_at == first.finished_at + timedelta(seconds=3600)
     assert delivery_attempt(delivery_id=delivery.pk, now=first.finished_at + timedelta(minutes=59)) is None
 
     second = delivery_attempt(delivery_id=delivery.pk, now=delivery.next_attempt_at)
+    assert second is not None and second.finished_at is not None
     delivery.refresh_from_db()
     # A shorter Retry-After never makes a retry sooner than the schedule.
     assert delivery.next_attempt_at == second.finished_at + RETRY_SCHEDULE[1]
@@ -252,6 +258,7 @@ def test_held_deliveries_expire_after_thirty_days_with_the_reason(receiver: Rece
     endpoint_create(organization=broke, url=receiver.url, events=["*"], actor=None)
     delivery = pending(broke)
     start = delivery.held_since
+    assert start is not None
 
     assert deliveries_sweep(now=start + timedelta(days=29)).expired == 0
     assert deliveries_sweep(now=start + timedelta(days=30, seconds=1)).expired == 1
@@ -296,7 +303,8 @@ def test_a_success_resets_the_failure_clock(
     delivery_attempt(delivery_id=pending(org).pk, now=start + timedelta(days=5, seconds=1))
 
     endpoint.refresh_from_db()
-    assert endpoint.enabled and endpoint.failing_since > start + timedelta(days=5)
+    assert endpoint.enabled and endpoint.failing_since is not None
+    assert endpoint.failing_since > start + timedelta(days=5)
 
 
 def test_replay_resends_the_same_event_id_and_body_as_a_new_delivery(
@@ -330,7 +338,7 @@ def test_recover_resends_each_failed_delivery_since_a_time_once(
     for replay in replays:
         delivery_attempt(delivery_id=replay.pk)
 
-    assert sorted(r.replay_of_id for r in replays) == sorted(d.pk for d in recent)
+    assert sorted(r.replay_of_id for r in replays if r.replay_of_id is not None) == sorted(d.pk for d in recent)
     assert sorted(r.json["type"] for r in receiver.requests) == ["call.completed", "sms.received"]
     assert endpoint_recover(endpoint=endpoint, since=since, actor=None) == []
 
@@ -379,7 +387,7 @@ def test_a_claim_lost_with_its_worker_is_recovered_by_the_sweep_with_the_same_ev
     assert result.requeued == 1 and result.lost_attempts == 1
 
     attempt = delivery_attempt(delivery_id=delivery.pk, now=start + timedelta(minutes=3))
-    assert attempt.number == 2 and attempt.succeeded
+    assert attempt is not None and attempt.number == 2 and attempt.succeeded
     (request,) = receiver.requests
     assert request.headers["x-aip-event-id"] == delivery.event.public_id
     lost = Attempt.objects.get(delivery=delivery, number=1)
@@ -441,6 +449,7 @@ def test_test_mode_attempts_are_metered_as_test_and_never_debit_the_wallet(
     now = timezone.now()
     for _ in range(3):
         attempt = delivery_attempt(delivery_id=delivery.pk, now=now)
+        assert attempt is not None and attempt.finished_at is not None
         now = attempt.finished_at + RETRY_SCHEDULE[attempt.number - 1]
 
     records = UsageRecord.objects.filter(metric="webhook_attempts", organization=org)
@@ -458,7 +467,7 @@ def test_a_url_refused_at_send_time_fails_the_attempt_without_connecting(
 
     attempt = delivery_attempt(delivery_id=delivery.pk)
 
-    assert attempt.error_class == "refused" and attempt.response_status is None
+    assert attempt is not None and attempt.error_class == "refused" and attempt.response_status is None
     assert "Refused before connecting" in attempt.error_message
     assert receiver.requests == []
     delivery.refresh_from_db()
@@ -472,6 +481,7 @@ def test_an_endpoint_deleted_while_its_request_is_in_flight_is_no_error(
     receiver.default = Reply(500)
     delivery = pending(org)
     claim = services._claim(delivery.pk, now=timezone.now())
+    assert claim is not None
     sent = services._send(claim, now=timezone.now())
     endpoint.delete()
 
