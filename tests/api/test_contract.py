@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from unittest import mock
 
 import pytest
 from django.test import Client
 
+from accounts.models import Organization
 from accounts.services import organization_reinstate, organization_suspend
 from billing.models import Subscription
 from billing.services import addon_grant, addon_revoke, subscription_set, wallet_credit, wallet_debit
@@ -261,7 +262,7 @@ def test_warm_request_takes_one_redis_round_trip_for_key_gate_limit_and_count(
     import redis
     from django.conf import settings
 
-    from billing.apicount import api_counter
+    from billing.apicount import RedisApiCounter
 
     api.get("/keys")  # warm
     sent: list[str] = []
@@ -274,7 +275,8 @@ def test_warm_request_takes_one_redis_round_trip_for_key_gate_limit_and_count(
     counts = redis.Redis.from_url(settings.REDIS_URL)
 
     def counted() -> int:
-        return sum(int(v) for v in counts.hvals(api_counter().pending_key))
+        # redis-py types the sync client's replies as "Awaitable[list] | list"
+        return sum(int(v) for v in cast(list[bytes], counts.hvals(RedisApiCounter.pending_key)))
 
     before = counted()
     monkeypatch.setattr(redis.Redis, "execute_command", counting)
@@ -285,23 +287,28 @@ def test_warm_request_takes_one_redis_round_trip_for_key_gate_limit_and_count(
     assert counted() == before + 1
 
 
-def test_requests_refused_before_the_limit_take_no_token_and_are_not_counted(org: object) -> None:
+def test_requests_refused_before_the_limit_take_no_token_and_are_not_counted(org: Organization) -> None:
     if not redis_available():
         pytest.skip("REDIS_URL is not set or Redis is not reachable")
     import redis
     from django.conf import settings
 
-    from billing.apicount import api_counter
+    from billing.apicount import RedisApiCounter
 
     client = ApiClient(make_key(org, scopes=["read:calls"]))
     counts = redis.Redis.from_url(settings.REDIS_URL)
-    before = sum(int(v) for v in counts.hvals(api_counter().pending_key))
+
+    def counted() -> int:
+        # redis-py types the sync client's replies as "Awaitable[list] | list"
+        return sum(int(v) for v in cast(list[bytes], counts.hvals(RedisApiCounter.pending_key)))
+
+    before = counted()
     for _ in range(3):  # warm, then twice from the one-round-trip path
         assert client.get("/keys").status_code == 403  # INSUFFICIENT_SCOPE comes before the limit
     ok = client.get("/calls?limit=1")
     assert ok.status_code == 200
     assert int(ok["X-RateLimit-Limit"]) - int(ok["X-RateLimit-Remaining"]) == 1  # only this request took a token
-    assert sum(int(v) for v in counts.hvals(api_counter().pending_key)) == before + 1
+    assert counted() == before + 1
 
 
 def test_any_accept_header_gets_the_json_envelope(api: ApiClient) -> None:
