@@ -21,7 +21,9 @@ from typing import Any
 
 import httpx
 import pytest
-from aiphone360 import AiPhone360, AiPhone360Error, Page, WebhookVerificationError, verify_webhook
+# aiphone360 is sdks/python/src, put on sys.path by tests/sdks/conftest.py; it is not on mypy's path.
+from aiphone360 import (  # type: ignore[import-not-found]
+    AiPhone360, AiPhone360Error, Page, WebhookVerificationError, verify_webhook)
 
 from billing.models import Plan
 from developer import request_log
@@ -131,7 +133,7 @@ def test_a_429_is_retried_after_retry_after_on_a_basic_plan(live_server: Any) ->
     assert surfaced is not None, f"{limit * 2} requests never hit the limit"
     assert (surfaced.code, surfaced.status) == ("RATE_LIMIT_EXCEEDED", 429)
     assert surfaced.request_id and surfaced.request_id.startswith("req_")
-    assert int(surfaced.headers["retry-after"]) >= 1
+    assert surfaced.headers is not None and int(surfaced.headers["retry-after"]) >= 1
 
     recorder = Recorder()
     patient = AiPhone360(api_key=key, base_url=url, max_retries=10, http_client=recorder.client())
@@ -157,15 +159,15 @@ def test_an_errors_code_and_request_id_are_surfaced_and_match_the_servers_log(se
         client.calls.get("call_doesnotexist")
     error = caught.value
     assert (error.code, error.status) == ("RESOURCE_NOT_FOUND", 404)
-    assert error.request_id == error.headers["x-request-id"]
-    assert "call_doesnotexist" in error.message and error.request_id in str(error)
+    assert error.headers is not None and error.request_id == error.headers["x-request-id"]
+    assert error.request_id is not None and "call_doesnotexist" in error.message and error.request_id in str(error)
     request_log.flush()
     logged = RequestLog.objects.get(request_id=error.request_id)
     assert (logged.status_code, logged.error_code, logged.organization_id) == (404, "RESOURCE_NOT_FOUND", server.org.pk)
 
     with pytest.raises(AiPhone360Error) as caught:
         client.contacts.create(phone_number="not a number")
-    assert caught.value.code == "VALIDATION_ERROR" and "phoneNumber" in caught.value.fields
+    assert caught.value.code == "VALIDATION_ERROR" and caught.value.fields and "phoneNumber" in caught.value.fields
 
     narrow = make_key(server.org, mode="test", scopes=["read:calls"])
     with pytest.raises(AiPhone360Error) as caught:
@@ -247,7 +249,7 @@ def test_a_webhook_delivered_by_the_platform_verifies_with_both_sdks(server: Ser
 
     # The rest of the webhooks surface: test send, log, detail, replay, rotate, update, recover, delete.
     result = client.webhooks.test(endpoint.id)
-    assert result.succeeded and result.attempt.response.status == 200
+    assert result.succeeded and result.attempt is not None and result.attempt.response.status == 200
     test_event = verify_webhook(receiver.wait_for_requests(2)[1].body, receiver.requests[1].headers["x-aip-signature"],
                                 endpoint.secret)
     assert test_event.type == "webhook.test" and test_event.id == result.delivery.event_id
@@ -303,7 +305,7 @@ def test_the_rest_of_the_surface(server: Server, client: AiPhone360, receiver: R
     client.config.update(greeting=greeting)
     with pytest.raises(AiPhone360Error) as caught:
         client.config.update(language="klingon-XX")
-    assert caught.value.code == "VALIDATION_ERROR" and "language" in caught.value.fields
+    assert caught.value.code == "VALIDATION_ERROR" and caught.value.fields and "language" in caught.value.fields
     usage = client.usage.get(from_=datetime.now(timezone.utc).date().replace(day=1))
     assert usage.currency == "USD" and usage.free_quota.plan == "PRO"
     assert {m.metric for m in usage.free_quota.metrics} >= {"api_requests", "sms_segments"}
