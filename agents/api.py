@@ -10,7 +10,8 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from developer.api import iso, json_body
+from core.timefmt import iso
+from developer.api import json_body
 from developer.exceptions import ValidationFailed
 from developer.models import ApiKey
 from developer.openapi import LIST_PARAMETERS

@@ -22,11 +22,11 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.ids import new_public_id
+from core.ids import new_public_id
 from billing import access
 from billing.metering import record_usage
-from webhooks import outbound
-from webhooks.signing import HEADER_NAME, sign
+from core import outbound
+from core.signing import HEADER_NAME, sign
 
 from .models import MAX_TIMEOUT_SECONDS, CustomTool, Mode, ToolInvocation, ToolSigningSecret
 from .schemas import validate_arguments

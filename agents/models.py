@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.ids import public_id_field
+from core.ids import public_id_field
 from accounts.models import Organization
 
 from . import crypto

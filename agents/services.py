@@ -18,11 +18,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
-from accounts.errors import ServiceError
+from core.errors import ServiceError
 from accounts.models import Organization
 from accounts.services import audit_record
 from phone.models import KnowledgeBase
-from webhooks import outbound
+from core import outbound
 
 from . import routing
 from .invocation import (  # noqa: F401 — re-exported: the one invocation service

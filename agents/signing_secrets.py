@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from accounts.services import audit_record
-from webhooks.signing import generate_secret
+from core.signing import generate_secret
 
 from . import crypto
 from .models import CustomTool, ToolSigningSecret

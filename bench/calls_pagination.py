@@ -95,7 +95,7 @@ def deep_cursor(env: dict[str, str], org_id: str, depth: int) -> tuple[str, str]
 import json
 from django.db import connection
 from accounts.models import Organization
-from developer.cursor import encode_cursor
+from core.cursor import encode_cursor
 from phone.models import Call
 org = Organization.objects.get(public_id={org_id!r})
 row = Call.objects.filter(organization=org).order_by('-started_at', '-public_id').values_list(

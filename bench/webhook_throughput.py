@@ -40,7 +40,7 @@ class Receipts:
 
 
 def start_receiver(receipts: Receipts) -> ThreadingHTTPServer:
-    from webhooks.signing import SignatureError, verify
+    from core.signing import SignatureError, verify
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"

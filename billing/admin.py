@@ -25,7 +25,7 @@ from django.urls import path, reverse
 from django.utils import timezone as dj_timezone
 from django.utils.html import format_html
 
-from accounts.errors import ServiceError
+from core.errors import ServiceError
 
 from .models import LedgerEntry, MonthlyUsage, Plan, PlatformAddon, UsageRecord, UsageRollup, Wallet
 from .quota import csv_text, money, month_start, next_month_start

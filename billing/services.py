@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.errors import ServiceError
+from core.errors import ServiceError
 from accounts.models import Organization
 from accounts.services import audit_record
 

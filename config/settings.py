@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Redoc for the API reference page, served by whitenoise (no CDN)
     "django_htmx",
     "template_partials.apps.SimpleAppConfig",
+    "core",
     "accounts",
     "billing",
     "developer",

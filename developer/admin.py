@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 
-from accounts.errors import ServiceError
+from core.errors import ServiceError
 from billing.models import Metric, Plan, UsageRollup
 from billing.quota import money, month_start
 

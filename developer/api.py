@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from datetime import timezone as dt_timezone
 from typing import Any, ClassVar
 
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularJSONAPIView
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from core.timefmt import iso, parse_iso_datetime
 
 from . import services
 from .exceptions import ResourceNotFound, ValidationFailed
@@ -22,10 +22,6 @@ from .models import ApiKey
 from .openapi import LIST_PARAMETERS
 from .public import PublicApiView, ok
 from .scopes import ALL_SCOPES
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 def api_key_json(key: ApiKey) -> dict[str, Any]:
@@ -104,22 +100,10 @@ def json_body(request: Request, *, fields: Iterable[str] | None = None) -> dict[
 def parse_optional_datetime(value: Any, field: str) -> datetime | None:
     if value in (None, ""):
         return None
-    try:
-        parsed = parse_datetime(value) if isinstance(value, str) else None
-    except ValueError:  # well formed but impossible, e.g. 12:99
-        parsed = None
+    parsed = parse_iso_datetime(value)
     if parsed is None:
         raise ValidationFailed(fields={field: ["Must be an ISO 8601 date-time, e.g. 2026-12-31T23:59:59Z."]})
-    return in_utc(parsed if parsed.tzinfo else parsed.replace(tzinfo=dt_timezone.utc))  # no offset: UTC
-
-
-def in_utc(moment: datetime) -> datetime:
-    """An aware date-time in UTC. PostgreSQL refuses offsets beyond ±15:59, which ISO 8601 allows; a moment
-    within hours of year 1 or 9999 that UTC cannot hold becomes the first or last instant it can."""
-    try:
-        return moment.astimezone(dt_timezone.utc)
-    except OverflowError:
-        return (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=dt_timezone.utc)
+    return parsed
 
 
 class _KeyView(PublicApiView):

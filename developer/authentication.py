@@ -18,11 +18,11 @@ from rest_framework.request import Request
 
 from billing.access import ACCESS_CACHE_PREFIX
 
-from . import fastcache
+from core import fastcache
 from .exceptions import ApiKeyRequired, InvalidApiKey, RateLimitExceeded
 from .keys import hash_secret, mode_of
 from .models import ApiKey
-from .ratelimit import limiter
+from core.ratelimit import limiter
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -27,7 +27,7 @@ from django_htmx.middleware import HtmxDetails
 
 from accounts.models import Membership, Organization
 
-from .cursor import InvalidCursor, decode_cursor, encode_cursor
+from core.cursor import InvalidCursor, decode_cursor, encode_cursor, keyset_after
 
 # The session key holding the id of the organisation the user acts for.
 SESSION_ORG_KEY = "developer_organization_id"
@@ -118,8 +118,7 @@ def keyset_page(queryset: QuerySet, *, cursor: str | None, limit: int = 50, time
             decoded = None
     if decoded is not None:
         value, last_id = decoded
-        queryset = queryset.filter(**{f"{time_field}__lte": value}).filter(
-            Q(**{f"{time_field}__lt": value}) | Q(**{time_field: value, f"{id_field}__lt": last_id}))
+        queryset = keyset_after(queryset, value, last_id, time_field=time_field, id_field=id_field)
     rows = list(queryset.order_by(f"-{time_field}", f"-{id_field}")[: limit + 1])
     next_cursor = None
     if len(rows) > limit:

@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from accounts.errors import ServiceError
+from core.errors import ServiceError
 
 logger = logging.getLogger(__name__)
 

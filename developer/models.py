@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from accounts.ids import public_id_field
+from core.ids import public_id_field
 from accounts.models import Organization
 
 from .keys import mask

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .cursor import InvalidCursor, decode_cursor, encode_cursor
+from core.cursor import InvalidCursor, decode_cursor, encode_cursor, keyset_after
+
 from .exceptions import ValidationFailed
 
 DEFAULT_LIMIT = 25
@@ -40,10 +41,7 @@ class KeysetPagination(BasePagination):
                 value, public_id = decode_cursor(cursor)
             except InvalidCursor as exc:
                 raise ValidationFailed(fields={"cursor": [str(exc)]}) from exc
-            # The redundant `<=` bound lets the database range-scan the (org, field, public_id) index.
-            queryset = queryset.filter(**{f"{self.field}__lte": value}).filter(
-                Q(**{f"{self.field}__lt": value}) | Q(**{self.field: value, "public_id__lt": public_id})
-            )
+            queryset = keyset_after(queryset, value, public_id, time_field=self.field)
         rows = list(queryset.order_by(f"-{self.field}", "-public_id")[: self.limit + 1])
         self.has_more = len(rows) > self.limit
         rows = rows[: self.limit]

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from billing.access import access_cache_key, refresh_access_state
 
-from . import fastcache
+from core import fastcache
 from .authentication import LAST_USED_CLAIM_PREFIX, required_scope
 from .exceptions import BusinessSuspended, InsufficientScope, PlatformAddonRequired, SubscriptionRequired
 from .models import ApiKey

@@ -18,13 +18,13 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.errors import NotPermitted, ServiceError
+from core.errors import NotPermitted, ServiceError
 from accounts.models import Membership, Organization, Role
 from accounts.services import audit_record
 from billing.access import load_access_state
 from billing.services import addon_grant
 
-from . import fastcache
+from core import fastcache
 from .access_status import QUALIFYING_PLANS, plan_list
 from .authentication import key_cache_key
 from .keys import PREFIXES, generate_secret, hash_secret

@@ -8,7 +8,7 @@ from rest_framework.throttling import BaseThrottle
 from billing.metering import api_request_counter
 
 from .exceptions import RateLimitExceeded
-from .ratelimit import limiter
+from core.ratelimit import limiter
 
 
 class KeyRateThrottle(BaseThrottle):

@@ -24,7 +24,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
-from accounts.errors import ServiceError
+from core.errors import ServiceError
 from accounts.models import AuditEntry
 from billing.access import access_state
 from billing.models import PlatformAddon, Wallet

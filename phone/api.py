@@ -14,7 +14,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import Organization
-from developer.api import iso, json_body
+from core.timefmt import iso
+from developer.api import json_body
 from developer.exceptions import ResourceNotFound, ValidationFailed
 from developer.idempotency import idempotent
 from developer.models import ApiKey

@@ -12,7 +12,7 @@ import datetime
 from django.db import models
 from django.utils import timezone
 
-from accounts.ids import public_id_field
+from core.ids import public_id_field
 from accounts.models import Organization
 
 from .phone_numbers import search_variants

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from developer.api import iso
+from core.timefmt import iso
 
 from .models import AiConfig, Appointment, Call, Contact, Message, SmsOptOut, TranscriptTurn, Voicemail
 

@@ -17,7 +17,7 @@ from accounts.models import Organization, Role
 from accounts.services import membership_set, organization_create, user_get_or_create
 from billing.apicount import api_counter
 from billing.services import addon_grant, subscription_set, wallet_credit
-from developer.ratelimit import limiter
+from core.ratelimit import limiter
 from developer.request_log import buffer as request_log_buffer
 from developer.scopes import ALL_SCOPES
 from developer.services import api_key_create

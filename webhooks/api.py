@@ -9,7 +9,8 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from developer.api import iso, json_body, parse_optional_datetime
+from core.timefmt import iso
+from developer.api import json_body, parse_optional_datetime
 from developer.exceptions import ValidationFailed
 from developer.models import ApiKey
 from developer.openapi import LIST_PARAMETERS, error_response

@@ -15,7 +15,7 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
-from accounts.ids import public_id_field
+from core.ids import public_id_field
 from accounts.models import Organization
 
 from . import crypto

@@ -20,17 +20,19 @@ from django.db.models import Case, Count, DateTimeField, F, PositiveSmallInteger
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts.errors import ServiceError
+from core.errors import ServiceError
 from accounts.models import Organization
 from accounts.services import audit_record
-from accounts.sql import update_rows
+from core.sql import update_rows
 from billing.access import access_state, load_access_state
 from billing.metering import record_usage
 
-from . import crypto, outbound, policy
+from core import outbound
+
+from . import crypto, policy
 from .events import EVENT_TYPES, TEST_EVENT_TYPE, deliveries_create, iso_timestamp, render_body
 from .models import Attempt, Delivery, Endpoint, Event
-from .signing import HEADER_NAME, generate_secret, sign
+from core.signing import HEADER_NAME, generate_secret, sign
 
 if TYPE_CHECKING:
     from accounts.services import Actor

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 from django_htmx.middleware import HtmxDetails
 
-from accounts.errors import ServiceError
+from core.errors import ServiceError
 from developer.dashboard import dashboard_view, keyset_page, require_manager
 
 from . import services

@@ -12,7 +12,7 @@ from agents.services import agent_create, handoff_simulate, route_utterance
 from phone.models import Call
 from phone.simulator import simulate_handoff_call
 from tests.webhooks.receiver import Receiver
-from webhooks import signing
+from core import signing
 from webhooks.models import Delivery
 from webhooks.services import delivery_attempt, endpoint_create
 

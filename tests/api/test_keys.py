@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from accounts.models import AuditEntry
-from developer import fastcache
+from core import fastcache
 from developer.keys import hash_secret
 from developer.models import ApiKey
 from developer.scopes import ALL_SCOPES

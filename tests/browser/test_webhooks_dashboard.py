@@ -14,7 +14,7 @@ from tests.webhooks.receiver import Receiver, Reply
 from webhooks.events import emit
 from webhooks.models import Delivery, Endpoint
 from webhooks.services import endpoint_create
-from webhooks.signing import verify
+from core.signing import verify
 
 from .conftest import screenshot, wait_until_gone
 

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.test import Client
 from django.utils import timezone
 
-from accounts.errors import NotPermitted, ServiceError
+from core.errors import NotPermitted, ServiceError
 from accounts.models import AuditEntry, Role
 from accounts.services import membership_set, organization_suspend, user_get_or_create
 from billing.access import access_state

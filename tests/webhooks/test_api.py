@@ -13,7 +13,7 @@ from tests.conftest import ApiClient, make_key, make_org
 from webhooks.events import emit
 from webhooks.models import Delivery, Endpoint
 from webhooks.services import delivery_attempt, endpoint_create
-from webhooks.signing import verify
+from core.signing import verify
 
 from .receiver import Receiver, Reply, receiver  # noqa: F401  (fixture)
 

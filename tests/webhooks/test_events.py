@@ -15,7 +15,7 @@ from tests.conftest import make_org
 from webhooks.events import EVENT_TYPES, emit
 from webhooks.models import Delivery, Event
 from webhooks.services import endpoint_create
-from webhooks.signing import verify
+from core.signing import verify
 
 from .receiver import Receiver, receiver  # noqa: F401  (fixture)
 
