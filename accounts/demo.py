@@ -11,7 +11,7 @@ from django.db import transaction
 from accounts.models import Organization, Role
 from accounts.services import membership_set, organization_create, user_get_or_create
 from billing.services import addon_grant, subscription_set, wallet_credit
-from developer.authentication import lookup_principal
+from developer.public_api.authentication import lookup_principal
 from developer.scopes import ALL_SCOPES
 from developer.services import api_key_create
 

@@ -86,8 +86,8 @@ def main() -> None:
     from django.db.models import Sum
 
     from accounts.models import Organization
-    from billing.apicount import api_counter
-    from billing.metering import flush_api_usage
+    from developer.public_api.apicount import api_counter
+    from developer.public_api.apicount import flush_api_usage
     from billing.models import LedgerEntry, Metric, MonthlyUsage, Plan, UsageRollup, Wallet
     from developer.services import api_key_create
 

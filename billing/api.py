@@ -11,8 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import Organization
-from developer.exceptions import ValidationFailed
-from developer.public import PublicApiView, ok
+from developer.public_api.exceptions import ValidationFailed
+from developer.public_api.base import PublicApiView, ok
 
 from .models import Metric, Mode
 from .quota import money, parse_iso_date

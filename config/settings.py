@@ -52,8 +52,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "developer.middleware.RequestIdMiddleware",
-    "developer.request_log.RequestLogMiddleware",
+    "developer.public_api.middleware.RequestIdMiddleware",
+    "developer.public_api.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -167,17 +167,17 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["developer.authentication.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["developer.permissions.AccessGate", "developer.permissions.HasScope"],
-    "DEFAULT_THROTTLE_CLASSES": ["developer.throttling.KeyRateThrottle"],
-    "DEFAULT_RENDERER_CLASSES": ["developer.renderers.EnvelopeRenderer"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "developer.renderers.JsonOnlyNegotiation",
+    "DEFAULT_AUTHENTICATION_CLASSES": ["developer.public_api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["developer.public_api.permissions.AccessGate", "developer.public_api.permissions.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["developer.public_api.throttling.KeyRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["developer.public_api.renderers.EnvelopeRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "developer.public_api.renderers.JsonOnlyNegotiation",
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "developer.pagination.KeysetPagination",
-    "EXCEPTION_HANDLER": "developer.exceptions.envelope_exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "developer.public_api.pagination.KeysetPagination",
+    "EXCEPTION_HANDLER": "developer.public_api.exceptions.envelope_exception_handler",
     "UNAUTHENTICATED_USER": None,
     "UNAUTHENTICATED_TOKEN": None,
-    "DEFAULT_SCHEMA_CLASS": "developer.openapi.PublicAutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "developer.public_api.openapi.PublicAutoSchema",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -191,8 +191,8 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX_TRIM": True,
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "PREPROCESSING_HOOKS": ["developer.openapi.public_endpoints_only"],
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "developer.openapi.postprocess_envelopes"],
+    "PREPROCESSING_HOOKS": ["developer.public_api.openapi.public_endpoints_only"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "developer.public_api.openapi.postprocess_envelopes"],
     # Several bodies have a field named "type"; each choice set gets its own enum name.
     "ENUM_NAME_OVERRIDES": {
         "ToolAuthTypeEnum": "agents.models.CustomTool.AuthType",
@@ -304,8 +304,8 @@ CELERY_BEAT_SCHEDULE["developer-flush-request-logs"] = {
     "task": "developer.flush_request_logs", "schedule": timedelta(seconds=10)}
 CELERY_BEAT_SCHEDULE["developer-prune-request-logs"] = {
     "task": "developer.prune_request_logs", "schedule": crontab(minute=17, hour="*/6")}
-CELERY_BEAT_SCHEDULE["billing-flush-api-usage"] = {
-    "task": "billing.flush_api_usage", "schedule": timedelta(seconds=30)}
+CELERY_BEAT_SCHEDULE["developer-flush-api-usage"] = {
+    "task": "developer.flush_api_usage", "schedule": timedelta(seconds=30)}
 CELERY_BEAT_SCHEDULE["billing-prune-flush-batches"] = {
     "task": "billing.prune_flush_batches", "schedule": crontab(minute=41, hour=3)}
 # Webhooks: re-send due/lost deliveries, expire and release holds; prune logs past 30 days.

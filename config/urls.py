@@ -5,11 +5,11 @@ from django.views import defaults
 
 import agents.urls
 import billing.urls
-import developer.api
 import developer.urls
 import phone.urls
 import webhooks.urls
-from developer.exceptions import json_error
+from developer.public_api.exceptions import json_error
+from developer.public_api.base import OpenApiDocument
 
 API_PREFIX = "api/public/v1/"
 
@@ -19,7 +19,7 @@ api_patterns = [
     *phone.urls.api_urlpatterns,
     *billing.urls.api_urlpatterns,
     *agents.urls.api_urlpatterns,
-    path("openapi.json", developer.api.OpenApiDocument.as_view(), name="openapi"),
+    path("openapi.json", OpenApiDocument.as_view(), name="openapi"),
     *developer.urls.catch_all_api_urlpatterns,  # last: unknown routes answer in the envelope
 ]
 

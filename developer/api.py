@@ -1,26 +1,20 @@
-"""Public API: API keys, and the catch-all that keeps unknown routes inside the envelope."""
+"""Public API: API keys."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from drf_spectacular.utils import extend_schema
-from drf_spectacular.views import SpectacularJSONAPIView
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from core.timefmt import iso, parse_iso_datetime
+from core.timefmt import iso
 
 from . import services
-from .exceptions import ResourceNotFound, ValidationFailed
-from .input_checks import NUL_MESSAGE, nul_paths
 from .models import ApiKey
-from .openapi import LIST_PARAMETERS
-from .public import PublicApiView, ok
+from .public_api.base import PublicApiView, json_body, ok, parse_optional_datetime
+from .public_api.openapi import LIST_PARAMETERS
 from .scopes import ALL_SCOPES
 
 
@@ -79,33 +73,6 @@ class KeyRotateSerializer(serializers.Serializer):
                                           help_text="How long the old key keeps working.")
 
 
-def json_body(request: Request, *, fields: Iterable[str] | None = None) -> dict[str, Any]:
-    """The parsed JSON object body (DRF raises VALIDATION_ERROR on malformed JSON).
-
-    With `fields`, any other field is refused, so a misspelt optional field (`expires_at`) is an error
-    rather than silently ignored. Views whose service checks unknown fields itself pass none.
-    """
-    data = request.data
-    if not isinstance(data, dict):
-        raise ValidationFailed("The request body must be a JSON object.", fields={"body": ["Expected a JSON object."]})
-    unknown = sorted(set(data) - set(fields)) if fields is not None else []
-    if unknown:
-        raise ValidationFailed(fields={name: ["Unknown field."] for name in unknown})
-    bad = nul_paths(data)
-    if bad:
-        raise ValidationFailed(fields={path: [NUL_MESSAGE] for path in bad})
-    return data
-
-
-def parse_optional_datetime(value: Any, field: str) -> datetime | None:
-    if value in (None, ""):
-        return None
-    parsed = parse_iso_datetime(value)
-    if parsed is None:
-        raise ValidationFailed(fields={field: ["Must be an ISO 8601 date-time, e.g. 2026-12-31T23:59:59Z."]})
-    return parsed
-
-
 class _KeyView(PublicApiView):
     def acting_key(self) -> ApiKey:
         return ApiKey.objects.select_related("organization").get(pk=self.request.auth.id)
@@ -159,34 +126,3 @@ class KeyRotate(_KeyView):
             {**api_key_json(new), "secret": secret, "rotatedFrom": {"id": old.public_id, "expiresAt": iso(old.expires_at)}},
             "API key rotated. Store the new secret now: it is shown only once.", status=201,
         )
-
-
-class OpenApiDocument(SpectacularJSONAPIView):
-    """The OpenAPI description, public like the docs it describes.
-
-    Generated once per process: it changes only with a deploy, and each generation costs a tenth of a
-    second of CPU that anyone could ask for without a key.
-    """
-
-    authentication_classes: list = []
-    permission_classes: list = []
-    throttle_classes: list = []
-    _document: ClassVar[dict[str, Any] | None] = None
-
-    def _get_schema_response(self, request: Request) -> Response:
-        if OpenApiDocument._document is None:
-            OpenApiDocument._document = super()._get_schema_response(request).data
-        return Response(OpenApiDocument._document, headers={"Content-Disposition": 'inline; filename="openapi.json"'})
-
-
-class UnknownRoute(APIView):
-    """Any path under the API prefix that matches no route: a 404 in the envelope, for every method."""
-
-    authentication_classes: list = []
-    permission_classes: list = []
-    throttle_classes: list = []
-
-    def _not_found(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        raise ResourceNotFound(f"No API route matches {request.method} {request.path}.")
-
-    get = post = put = patch = delete = head = options = _not_found

@@ -26,7 +26,7 @@ from billing.services import addon_grant
 
 from core import fastcache
 from .access_status import QUALIFYING_PLANS, plan_list
-from .authentication import key_cache_key
+from .public_api.authentication import key_cache_key
 from .keys import PREFIXES, generate_secret, hash_secret
 from .models import AccessRequest, ApiKey, Mode
 from .scopes import ALL_SCOPES

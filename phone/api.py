@@ -15,12 +15,12 @@ from rest_framework.response import Response
 
 from accounts.models import Organization
 from core.timefmt import iso
-from developer.api import json_body
-from developer.exceptions import ResourceNotFound, ValidationFailed
-from developer.idempotency import idempotent
+from developer.public_api.base import json_body
+from developer.public_api.exceptions import ResourceNotFound, ValidationFailed
+from developer.public_api.idempotency import idempotent
 from developer.models import ApiKey
-from developer.openapi import IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, LIST_PARAMETERS, error_response
-from developer.public import PublicApiView, ok
+from developer.public_api.openapi import IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, LIST_PARAMETERS, error_response
+from developer.public_api.base import PublicApiView, ok
 
 from . import api_schema as docs
 from . import recording_urls, services

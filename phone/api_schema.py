@@ -8,7 +8,7 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 from rest_framework import serializers
 
-from developer.openapi import HHMM_PATTERN, NOT_BLANK_PATTERN, WireNamesMixin
+from developer.public_api.openapi import HHMM_PATTERN, NOT_BLANK_PATTERN, WireNamesMixin
 
 from .ai_config_rules import GREETING_MAX_LENGTH, HELP_REPLY_MAX_LENGTH, MAX_INTERVALS_PER_DAY, SUPPORTED_LANGUAGES
 from .date_ranges import HELP as DATE_RANGE_HELP

@@ -15,10 +15,10 @@ from django.test import Client
 
 from accounts.models import Organization, Role
 from accounts.services import membership_set, organization_create, user_get_or_create
-from billing.apicount import api_counter
+from developer.public_api.apicount import api_counter
 from billing.services import addon_grant, subscription_set, wallet_credit
 from core.ratelimit import limiter
-from developer.request_log import buffer as request_log_buffer
+from developer.public_api.request_log import buffer as request_log_buffer
 from developer.scopes import ALL_SCOPES
 from developer.services import api_key_create
 

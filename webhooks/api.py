@@ -10,11 +10,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.timefmt import iso
-from developer.api import json_body, parse_optional_datetime
-from developer.exceptions import ValidationFailed
+from developer.public_api.base import json_body, parse_optional_datetime
+from developer.public_api.exceptions import ValidationFailed
 from developer.models import ApiKey
-from developer.openapi import LIST_PARAMETERS, error_response
-from developer.public import PublicApiView, ok
+from developer.public_api.openapi import LIST_PARAMETERS, error_response
+from developer.public_api.base import PublicApiView, ok
 
 from . import api_schema as docs
 from . import services

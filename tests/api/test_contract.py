@@ -251,7 +251,7 @@ def test_warm_request_takes_one_redis_round_trip_for_key_gate_limit_and_count(
     import redis
     from django.conf import settings
 
-    from billing.apicount import api_counter
+    from developer.public_api.apicount import api_counter
 
     api.get("/keys")  # warm
     sent: list[str] = []
@@ -281,7 +281,7 @@ def test_requests_refused_before_the_limit_take_no_token_and_are_not_counted(org
     import redis
     from django.conf import settings
 
-    from billing.apicount import api_counter
+    from developer.public_api.apicount import api_counter
 
     client = ApiClient(make_key(org, scopes=["read:calls"]))
     counts = redis.Redis.from_url(settings.REDIS_URL)

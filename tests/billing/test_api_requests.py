@@ -10,8 +10,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from billing.apicount import LocalApiCounter, api_counter
-from billing.metering import apply_api_counts, flush_api_usage
+from developer.public_api.apicount import LocalApiCounter, api_counter
+from billing.metering import apply_api_counts
+from developer.public_api.apicount import flush_api_usage
 from billing.models import FlushBatch, LedgerEntry, Metric, MonthlyUsage, UsageRollup, Wallet
 from billing.quota import encode_counter_field
 from developer.models import ApiKey

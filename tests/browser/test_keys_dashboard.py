@@ -11,7 +11,7 @@ import pytest
 
 from accounts.models import AuditEntry, Role
 from accounts.services import membership_set
-from developer import request_log
+from developer.public_api import request_log
 from developer.keys import hash_secret
 from developer.models import ApiKey, RequestLog
 from developer.scopes import READ_ONLY_SCOPES

@@ -12,7 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Organization
-from developer import idempotency
+from developer.public_api import idempotency
 from developer.models import IdempotencyRecord
 from phone import services
 from phone.backends import local

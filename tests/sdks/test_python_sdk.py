@@ -23,7 +23,7 @@ import pytest
 from aiphone360 import AiPhone360, AiPhone360Error, Page, WebhookVerificationError, verify_webhook
 
 from billing.models import Plan
-from developer import request_log
+from developer.public_api import request_log
 from developer.models import ApiKey, RequestLog
 from phone.models import Call, Contact, Message
 from tests.conftest import make_key

@@ -7,8 +7,6 @@ process on the next request. Failed guesses are limited per client IP.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -19,46 +17,15 @@ from rest_framework.request import Request
 from billing.access import ACCESS_CACHE_PREFIX
 
 from core import fastcache
+from .principal import KeyPrincipal, principal_for
 from .exceptions import ApiKeyRequired, InvalidApiKey, RateLimitExceeded
-from .keys import hash_secret, mode_of
-from .models import ApiKey
+from developer.keys import hash_secret, mode_of
+from developer.models import ApiKey
 from core.ratelimit import limiter
-
-
-@dataclass(frozen=True)
-class KeyPrincipal:
-    """What a request knows about its key: enough for the gate, scopes and tenancy, no model."""
-
-    id: int
-    public_id: str
-    organization_id: int
-    name: str
-    mode: str
-    scopes: frozenset[str]
-    masked: str
-    expires_at: datetime | None
-    revoked: bool
-
-    # DRF treats request.user as a user object.
-    is_authenticated = True
-
-    @property
-    def is_live(self) -> bool:
-        return self.mode == "live"
-
-    def usable(self, now: datetime) -> bool:
-        return not self.revoked and (self.expires_at is None or now < self.expires_at)
 
 
 def key_cache_key(key_hash: str) -> str:
     return f"apikey:v1:{key_hash}"
-
-
-def principal_for(key: ApiKey) -> KeyPrincipal:
-    return KeyPrincipal(
-        id=key.pk, public_id=key.public_id, organization_id=key.organization_id, name=key.name, mode=key.mode,
-        scopes=frozenset(key.scopes), masked=key.masked, expires_at=key.expires_at, revoked=key.revoked_at is not None,
-    )
 
 
 LAST_USED_CLAIM_PREFIX = "apikey:used:"
@@ -126,7 +93,7 @@ def _record_failed_attempt(request: Request) -> None:
 def _admission_request(request: Request) -> tuple[str, tuple[str, int] | None] | None:
     """What the key's round trip needs to admit the request as the per-key throttle would, or None
     when the view is not limited per key."""
-    from billing.metering import api_request_counter_hash
+    from .apicount import api_request_counter_hash
 
     from .throttling import KeyRateThrottle
 

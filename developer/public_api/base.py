@@ -1,19 +1,23 @@
-"""The base of every public-API view and the small helpers views share."""
+"""The base of every public-API view, the small helpers views share, and the catch-all for unknown routes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any, ClassVar
 
 from django.db.models import Model, QuerySet
+from drf_spectacular.views import SpectacularJSONAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from billing.metering import count_api_request
+from core.timefmt import parse_iso_datetime
 
+from .apicount import count_api_request
 from .exceptions import InsufficientCredits, ResourceNotFound, ValidationFailed
-from .input_checks import NUL_MESSAGE, nul_query_parameters
+from .input_checks import NUL_MESSAGE, nul_paths, nul_query_parameters
 
 
 class PublicApiView(APIView):
@@ -42,7 +46,7 @@ class PublicApiView(APIView):
             response["X-RateLimit-Limit"] = str(decision.limit)
             response["X-RateLimit-Remaining"] = str(decision.remaining)
             response["X-RateLimit-Reset"] = str(decision.reset_at)
-        count_api_request(request, response)  # billing: a Redis counter (or in-memory buffer), no DB write
+        count_api_request(request, response)  # a Redis counter (or in-memory buffer), no DB write
         return response
 
     # Tenancy: every lookup starts from the caller's organisation; another business's id is a 404.
@@ -66,3 +70,61 @@ def ok(data: Any, message: str = "OK", status: int = 200, headers: dict[str, str
     response = Response(data, status=status, headers=headers)
     response.message = message
     return response
+
+
+def json_body(request: Request, *, fields: Iterable[str] | None = None) -> dict[str, Any]:
+    """The parsed JSON object body (DRF raises VALIDATION_ERROR on malformed JSON).
+
+    With `fields`, any other field is refused, so a misspelt optional field (`expires_at`) is an error
+    rather than silently ignored. Views whose service checks unknown fields itself pass none.
+    """
+    data = request.data
+    if not isinstance(data, dict):
+        raise ValidationFailed("The request body must be a JSON object.", fields={"body": ["Expected a JSON object."]})
+    unknown = sorted(set(data) - set(fields)) if fields is not None else []
+    if unknown:
+        raise ValidationFailed(fields={name: ["Unknown field."] for name in unknown})
+    bad = nul_paths(data)
+    if bad:
+        raise ValidationFailed(fields={path: [NUL_MESSAGE] for path in bad})
+    return data
+
+
+def parse_optional_datetime(value: Any, field: str) -> datetime | None:
+    if value in (None, ""):
+        return None
+    parsed = parse_iso_datetime(value)
+    if parsed is None:
+        raise ValidationFailed(fields={field: ["Must be an ISO 8601 date-time, e.g. 2026-12-31T23:59:59Z."]})
+    return parsed
+
+
+class OpenApiDocument(SpectacularJSONAPIView):
+    """The OpenAPI description, public like the docs it describes.
+
+    Generated once per process: it changes only with a deploy, and each generation costs a tenth of a
+    second of CPU that anyone could ask for without a key.
+    """
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    throttle_classes: list = []
+    _document: ClassVar[dict[str, Any] | None] = None
+
+    def _get_schema_response(self, request: Request) -> Response:
+        if OpenApiDocument._document is None:
+            OpenApiDocument._document = super()._get_schema_response(request).data
+        return Response(OpenApiDocument._document, headers={"Content-Disposition": 'inline; filename="openapi.json"'})
+
+
+class UnknownRoute(APIView):
+    """Any path under the API prefix that matches no route: a 404 in the envelope, for every method."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    throttle_classes: list = []
+
+    def _not_found(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        raise ResourceNotFound(f"No API route matches {request.method} {request.path}.")
+
+    get = post = put = patch = delete = head = options = _not_found

@@ -186,7 +186,7 @@ def _wire_name(name: str) -> str:
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "developer.authentication.ApiKeyAuthentication"
+    target_class = "developer.public_api.authentication.ApiKeyAuthentication"
     name = ["bearerAuth", "apiKeyHeader"]
 
     def get_security_definition(self, auto_schema: AutoSchema) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from billing.access import access_cache_key, refresh_access_state
 from core import fastcache
 from .authentication import LAST_USED_CLAIM_PREFIX, required_scope
 from .exceptions import BusinessSuspended, InsufficientScope, PlatformAddonRequired, SubscriptionRequired
-from .models import ApiKey
+from developer.models import ApiKey
 
 
 class AccessGate(BasePermission):

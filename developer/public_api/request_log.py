@@ -43,7 +43,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from .keys import hash_secret, mask, mode_of, PREFIXES
+from developer.keys import hash_secret, mask, mode_of, PREFIXES
 
 logger = logging.getLogger(__name__)
 
@@ -233,7 +233,7 @@ def insert_entries(entries: list[dict[str, Any]]) -> None:
 
     from accounts.models import Organization
 
-    from .models import ApiKey, RequestLog
+    from developer.models import ApiKey, RequestLog
 
     hashes = {e["key_hash"] for e in entries if e.get("key_hash") and not e.get("key_id")}
     key_ids = {e["key_id"] for e in entries if e.get("key_id")}
@@ -278,7 +278,7 @@ def flush(batch_size: int | None = None) -> int:
 
 def prune(*, now: datetime | None = None, chunk: int = 5000) -> int:
     """Delete rows older than the retention, a chunk at a time so no long lock is held."""
-    from .models import RequestLog
+    from developer.models import RequestLog
 
     cutoff = (now or timezone.now()) - RETENTION
     deleted = 0

@@ -5,7 +5,7 @@ from typing import Any
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from billing.metering import api_request_counter
+from .apicount import api_request_counter
 
 from .exceptions import RateLimitExceeded
 from core.ratelimit import limiter

@@ -21,8 +21,14 @@ import time
 import uuid
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 from django.conf import settings
+
+from billing.metering import apply_api_counts
+from billing.quota import encode_counter_field
+
+from .principal import KeyPrincipal
 
 logger = logging.getLogger(__name__)
 
@@ -189,8 +195,6 @@ class LocalApiCounter:
 def api_counter() -> RedisApiCounter | LocalApiCounter:
     if settings.REDIS_URL:
         return RedisApiCounter(settings.REDIS_URL)
-    from .metering import apply_api_counts
-
     counter = LocalApiCounter(max_age=settings.METERING_LOCAL_FLUSH_SECONDS,
                               max_size=settings.METERING_LOCAL_FLUSH_SIZE, apply=apply_api_counts)
     atexit.register(_flush_at_exit, counter)
@@ -202,3 +206,63 @@ def _flush_at_exit(counter: LocalApiCounter) -> None:
         counter.flush(counter.apply)
     except Exception:
         logger.exception("Could not flush buffered API-request counts at exit")
+
+
+# --- what the request path calls ----------------------------------------------------------------
+
+# Requests refused before the view ran did no work for the caller, so they are not counted;
+# billing a blocked wallet for being blocked would only dig it deeper.
+_UNCOUNTED_ERROR_CODES = frozenset({
+    "BUSINESS_SUSPENDED", "SUBSCRIPTION_REQUIRED", "PLATFORM_ADDON_REQUIRED", "INSUFFICIENT_CREDITS",
+    "INSUFFICIENT_SCOPE", "RATE_LIMIT_EXCEEDED",
+})
+
+def count_api_request(request: Any, response: Any) -> None:
+    """Count one public-API request for billing: a Redis HINCRBY (or an in-memory add), no database write.
+
+    Only requests authenticated with a key count, and not those the gate, the scope check or the rate
+    limiter refused. Counting never fails a request: a broken counter is logged instead.
+    """
+    if not settings.METERING_ENABLED:
+        return
+    # `_auth` rather than `auth`: reading `auth` on an unauthenticated request would authenticate again.
+    principal = getattr(request, "_auth", None)
+    if not isinstance(principal, KeyPrincipal):
+        return
+    if getattr(response, "error_code", None) in _UNCOUNTED_ERROR_CODES:
+        return
+    if getattr(request._request, "api_request_counted", False):
+        return  # already counted by the rate limiter's Redis round trip
+    field = encode_counter_field(epoch_hour=int(time.time()) // 3600, organization_id=principal.organization_id,
+                                 api_key_id=principal.id, mode=principal.mode)
+    try:
+        api_counter().incr(field)
+    except Exception:
+        logger.exception("Could not count an API request for key %s", principal.public_id)
+
+
+def api_request_counter(principal: Any) -> tuple[str, str] | None:
+    """(Redis hash, field) the rate limiter may increment for this request, or None to count at the end.
+
+    Saves the request path a Redis round trip: the limiter's script increments the counter when it
+    allows the request. Without Redis (or with metering off) requests are counted by `count_api_request`.
+    """
+    if not settings.METERING_ENABLED or not settings.REDIS_URL:
+        return None
+    counter = api_counter()
+    field = encode_counter_field(epoch_hour=int(time.time()) // 3600, organization_id=principal.organization_id,
+                                 api_key_id=principal.id, mode=principal.mode)
+    return counter.pending_key, field
+
+
+def api_request_counter_hash() -> tuple[str, int] | None:
+    """(Redis hash, epoch hour) under which the key's round trip may count this request itself; the
+    field is `encode_counter_field(epoch_hour, organization, key, mode)`. None when not counting in Redis."""
+    if not settings.METERING_ENABLED or not settings.REDIS_URL:
+        return None
+    return api_counter().pending_key, int(time.time()) // 3600
+
+
+def flush_api_usage() -> int:
+    """Move counted API requests into the rollups and charge completed blocks; returns requests applied."""
+    return api_counter().flush(apply_api_counts)

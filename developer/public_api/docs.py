@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from .dashboard import HtmxHttpRequest, dashboard_view
+from developer.dashboard import HtmxHttpRequest, dashboard_view
 
 # Everything from this origin. Redoc styles with inline <style> and style attributes and runs its search
 # in a blob: worker. Images from elsewhere are refused: Redoc's footer would fetch its logo from a CDN.
