@@ -9,13 +9,11 @@ copied onto the ledger row. Test-mode usage is rolled up for visibility and neve
 from __future__ import annotations
 
 import logging
-import time
 from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -24,7 +22,7 @@ from accounts.models import Organization
 
 from .models import FlushBatch, Metric, Mode, MonthlyUsage, Subscription, UsageRecord, UsageRollup
 from .quota import (
-    decode_counter_field, encode_counter_field, hour_from_epoch_hours, hour_start, money, month_start, units_to_bill,
+    decode_counter_field, hour_from_epoch_hours, hour_start, money, month_start, units_to_bill,
 )
 from .services import ChargeDetail, wallet_debit
 

@@ -18,9 +18,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
-from django_htmx.middleware import HtmxDetails
 
-from developer.dashboard import dashboard_view
+from developer.dashboard import HtmxHttpRequest, dashboard_view
 from developer.models import ApiKey
 
 from .charts import Series, line_chart_svg
@@ -29,10 +28,6 @@ from .quota import csv_text, days_between, money, parse_iso_date
 from .reports import (
     MAX_RANGE_DAYS, UsageReport, daily_usage_rows, default_range, free_quota, usage_report, wallet_summary,
 )
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
 
 
 # The range switch: label and length in days (None: month to date; "custom" reads from/to).

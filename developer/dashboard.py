@@ -1,4 +1,6 @@
-"""The dashboard's request context: who is signed in, which organisation they act for, and their role.
+"""The dashboard toolkit: the request context (who is signed in, which organisation they act for, and
+their role), page-or-partial rendering, client redirects, no-store responses for secrets, one-time
+form tokens and keyset paging. Every app's dashboard views import these from here.
 
 Every Settings → Developer page is decorated with `@dashboard_view`; it sets `request.organization`
 and `request.membership` from the organisation picked for this session (the org picker stores its
@@ -7,6 +9,7 @@ id), so views start every queryset from `request.organization` and never from a 
 
 from __future__ import annotations
 
+import secrets
 import zoneinfo
 from collections.abc import Callable
 from datetime import timezone as dt_timezone
@@ -23,6 +26,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
 from accounts.models import Membership, Organization
@@ -96,6 +100,41 @@ def require_manager(request: HttpRequest) -> None:
     membership = getattr(request, "membership", None)
     if membership is None or not membership.can_manage:
         raise PermissionDenied("Only owners and admins can change this.")
+
+
+# --- htmx: page or partial, redirects ----------------------------------------------------------------
+
+def page_or_partial(request: HtmxHttpRequest, page: str, partial: str) -> str:
+    """The template to render: the named partial of `page` for htmx, the whole page otherwise."""
+    return f"{page}#{partial}" if request.htmx else page
+
+
+def client_redirect(request: HtmxHttpRequest, url: str) -> HttpResponse:
+    """Go to `url`: htmx follows an `HX-Redirect`, a plain form post a 302."""
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+# --- secrets shown once --------------------------------------------------------------------------------
+
+def no_store(response: HttpResponse) -> HttpResponse:
+    """A response that shows a secret: never cached, never stored."""
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def new_form_token() -> str:
+    """A one-time token for a create form, so a reload that re-posts it cannot create a second object."""
+    return secrets.token_urlsafe(16)
+
+
+def form_token_used(request: HttpRequest, session_key: str, token: str) -> bool:
+    return bool(token) and token in request.session.get(session_key, [])
+
+
+def remember_form_token(request: HttpRequest, session_key: str, token: str) -> None:
+    """Remember the last 20 tokens used in this session under `session_key`."""
+    if token:
+        request.session[session_key] = [*request.session.get(session_key, []), token][-20:]
 
 
 # --- keyset paging for dashboard lists ------------------------------------------------------------
