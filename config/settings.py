@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "phone",
     "webhooks",
     "agents",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -10,7 +10,7 @@ from accounts.models import Organization
 from agents.models import ToolInvocation
 from agents.services import agent_create, handoff_simulate, route_utterance
 from phone.models import Call
-from phone.simulator import simulate_handoff_call
+from demo.simulator import simulate_handoff_call
 from tests.webhooks.receiver import Receiver
 from core import signing
 from webhooks.models import Delivery

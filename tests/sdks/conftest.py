@@ -20,7 +20,7 @@ import pytest
 
 from accounts.models import Organization
 from phone.services import ai_config_update
-from phone.simulator import simulate_traffic
+from demo.simulator import simulate_traffic
 from tests.conftest import make_key, make_org, ensure_plans
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,7 +2,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from accounts.demo import DEMO_EMAIL, DEMO_PASSWORD, demo_organization, demo_test_key
+from demo.phone_seed import demo_phone_seed
+from demo.seed import DEMO_EMAIL, DEMO_PASSWORD, demo_organization, demo_test_key
 
 
 class Command(BaseCommand):
@@ -15,8 +16,6 @@ class Command(BaseCommand):
         org = demo_organization()
         secret = demo_test_key(org)
         # Phone data (calls, transcripts, texts...) through phone's services, so events fire as for real traffic.
-        from phone.demo import demo_phone_seed
-
         traffic = demo_phone_seed(org)
         if traffic is not None:
             self.stdout.write(f"  Demo phone data: {traffic}.")

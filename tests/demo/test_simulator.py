@@ -12,10 +12,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-import accounts.demo
+import demo.seed
 from accounts.models import Organization
 from phone.models import Appointment, Call, Contact, KnowledgeBase, Message, Recording, TranscriptTurn, Voicemail
-from phone.simulator import synthetic_recording
+from demo.simulator import synthetic_recording
 from tests.conftest import ApiClient
 
 from .conftest import events
@@ -67,16 +67,16 @@ def test_simulate_defaults_to_the_demo_organisation_and_checks_arguments(db: Any
     with pytest.raises(CommandError, match="--calls"):
         call_command("simulate", "--org", "biz_nope", "--calls", "0", stdout=io.StringIO())
 
-    accounts.demo.demo_organization()
+    demo.seed.demo_organization()
     call_command("simulate", "--calls", "3", "--days", "2", stdout=io.StringIO())
-    assert Call.objects.filter(organization__name=accounts.demo.DEMO_ORG_NAME).count() == 3
+    assert Call.objects.filter(organization__name=demo.seed.DEMO_ORG_NAME).count() == 3
 
 
 @pytest.mark.slow  # seeds the whole demo twice
 def test_seed_demo_loads_phone_data_once(db: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(accounts.demo, "DEMO_KEY_FILE", tmp_path / "demo-key.txt")
+    monkeypatch.setattr(demo.seed, "DEMO_KEY_FILE", tmp_path / "demo-key.txt")
     call_command("seed_demo", stdout=io.StringIO())
-    org = Organization.objects.get(name=accounts.demo.DEMO_ORG_NAME)
+    org = Organization.objects.get(name=demo.seed.DEMO_ORG_NAME)
     counts = {model.__name__: model.objects.count()
               for model in (Call, Contact, Message, Recording, Voicemail, Appointment, KnowledgeBase)}
     event_count = len(events(org))

@@ -3,9 +3,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.demo import DEMO_ORG_NAME
+from demo.seed import DEMO_ORG_NAME
 from accounts.models import Organization
-from phone.simulator import simulate_traffic
+from demo.simulator import simulate_traffic
 
 
 class Command(BaseCommand):

@@ -32,9 +32,9 @@ from agents.models import Agent
 from agents.services import HandoffTrace, agent_profiles, greeter_status, handoff_simulate
 from webhooks.models import Event
 
-from . import services
-from .models import BusinessNumber, Call, Contact, Direction
-from .services import LIVE, Turn
+from phone import services
+from phone.models import BusinessNumber, Call, Contact, Direction
+from phone.services import LIVE, Turn
 
 # Fictional numbers: the NANP reserves 555-0100 to 555-0199 in every area code for examples.
 AREA_CODES = ("212", "312", "415", "512", "617", "702", "786", "917", "303", "206")
