@@ -15,6 +15,7 @@ from accounts.models import Organization
 from accounts.services import audit_record
 
 from .access import invalidate_access_state
+from .signals import wallet_funded
 from .models import LedgerEntry, Plan, PlatformAddon, Subscription, Wallet
 
 if TYPE_CHECKING:
@@ -89,26 +90,18 @@ def _post(*, wallet: Wallet, amount: Decimal, reason: str, reference: str | None
         invalidate_access_state(wallet.organization_id)
         if wallet.balance > 0:
             organization_id = wallet.organization_id
-            transaction.on_commit(lambda: _release_held_deliveries(organization_id))
+            transaction.on_commit(lambda: _announce_funded(organization_id))
     return entry
 
 
-def _release_held_deliveries(organization_id: int) -> None:
-    """Funds arrived: send the live webhooks that were held while the wallet was empty."""
-    # The webhooks app owns holding and releasing; billing only says when. Imported here because
-    # webhooks depends on billing, not the other way round.
-    try:
-        from webhooks.services import deliveries_release_held
-    except ImportError:
-        # Only while the webhooks app is being assembled: without its service nothing is ever held.
-        logger.warning("webhooks.services.deliveries_release_held is not available; nothing to release.")
-        return
-    try:
-        deliveries_release_held(organization=Organization.objects.get(pk=organization_id))
-    except Exception:
-        # The credit is committed whatever happens here; held deliveries stay in the database and
-        # the webhooks sweep releases them on its next run.
-        logger.exception("Releasing held deliveries failed for organization %s", organization_id)
+def _announce_funded(organization_id: int) -> None:
+    """Funds arrived: tell whoever listens (webhooks sends the live deliveries it held while the wallet was empty)."""
+    for receiver, result in wallet_funded.send_robust(sender=Wallet, organization_id=organization_id):
+        if isinstance(result, Exception):
+            # The credit is committed whatever happens here; held deliveries stay in the database and
+            # the webhooks sweep releases them on its next run.
+            logger.error("%s failed for organization %s", getattr(receiver, "__qualname__", receiver), organization_id,
+                         exc_info=result)
 
 
 def _actor_label(actor: Actor) -> str:

@@ -4,8 +4,8 @@ from django.urls import include, path
 from django.views import defaults
 
 import agents.urls
-import billing.urls
 import developer.urls
+import developer.usage.urls
 import phone.urls
 import webhooks.urls
 from developer.public_api.exceptions import json_error
@@ -17,7 +17,7 @@ api_patterns = [
     *developer.urls.api_urlpatterns,
     *webhooks.urls.api_urlpatterns,
     *phone.urls.api_urlpatterns,
-    *billing.urls.api_urlpatterns,
+    *developer.usage.urls.api_urlpatterns,
     *agents.urls.api_urlpatterns,
     path("openapi.json", OpenApiDocument.as_view(), name="openapi"),
     *developer.urls.catch_all_api_urlpatterns,  # last: unknown routes answer in the envelope
@@ -29,7 +29,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("webhooks.urls")),
     path("", include("phone.urls")),
-    path("", include("billing.urls")),
+    path("", include("developer.usage.urls")),
     path("", include("agents.urls")),
     path("", include("developer.urls")),
 ]

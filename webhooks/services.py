@@ -682,6 +682,11 @@ def _finish(claim: _Claim, *, outcome: policy.Outcome, response: outbound.Outbou
 # Holds, sweep and retention
 
 
+def release_held_when_funded(sender: Any, *, organization_id: int, **kwargs: Any) -> None:
+    """Receiver of `billing.signals.wallet_funded` (connected in webhooks/apps.py): billing says when, webhooks releases."""
+    deliveries_release_held(organization=Organization.objects.get(pk=organization_id))
+
+
 def deliveries_release_held(*, organization: Organization, now: datetime | None = None) -> int:
     """Send an organisation's held deliveries, oldest first, once its wallet can pay again.
 

@@ -15,8 +15,9 @@ from django.utils import timezone as dj_timezone
 
 from accounts.models import Organization
 
-from .models import LedgerEntry, Metric, Mode, MonthlyUsage, Subscription, UsageRollup, Wallet
-from .quota import days_between, month_start, runway_days
+from developer.keys import mask
+from billing.models import LedgerEntry, Metric, Mode, MonthlyUsage, Subscription, UsageRollup, Wallet
+from billing.quota import days_between, month_start, runway_days
 
 ZERO = Decimal("0")
 METRICS: tuple[str, ...] = tuple(Metric.values)
@@ -143,8 +144,6 @@ def _key_usage(row: dict) -> KeyUsage:
     if row["api_key_id"] is None:
         return KeyUsage(api_key_id=None, public_id=None, name="No API key (dashboard or system)", masked="",
                         key_mode=None)
-    from developer.keys import mask
-
     return KeyUsage(api_key_id=row["api_key_id"], public_id=row["api_key__public_id"], name=row["api_key__name"],
                     masked=mask(row["api_key__prefix"], row["api_key__last4"]), key_mode=row["api_key__mode"])
 

@@ -2,7 +2,7 @@ from django.urls import path
 
 from . import api, views
 
-app_name = "billing"
+app_name = "usage"
 
 api_urlpatterns = [
     path("usage", api.UsageView.as_view()),

@@ -1,6 +1,6 @@
 """Settings → Developer → Usage: balance, spend, runway, usage by key and metric over time, CSV export.
 
-Every number comes from `billing.reports`, the same code behind GET /usage. The range and metric
+Every number comes from `developer.usage.reports`, the same code behind GET /usage. The range and metric
 switches are plain GET forms; with htmx the page answers with its `usage-panel` partial only.
 """
 
@@ -23,8 +23,8 @@ from developer.dashboard import HtmxHttpRequest, dashboard_view
 from developer.models import ApiKey
 
 from .charts import Series, line_chart_svg
-from .models import Metric, Mode
-from .quota import csv_text, days_between, money, parse_iso_date
+from billing.models import Metric, Mode
+from billing.quota import csv_text, days_between, money, parse_iso_date
 from .reports import (
     MAX_RANGE_DAYS, UsageReport, daily_usage_rows, default_range, free_quota, usage_report, wallet_summary,
 )
@@ -137,7 +137,7 @@ def _panel_context(report: UsageReport, selection: Selection, *, chart_id: str, 
         "preset_links": [(name, label, urlencode({"range": name, "metric": selection.metric}))
                          for name, (label, _) in RANGE_PRESETS.items()],
         "action": action,
-        "csv_url": f"{reverse('billing:usage_csv')}?{urlencode(csv_query)}",
+        "csv_url": f"{reverse('usage:usage_csv')}?{urlencode(csv_query)}",
         "query_string": urlencode(selection.query()),
         "totals": [
             (mode, [report.modes[mode].by_metric[metric].quantity for metric in Metric.values],
@@ -158,13 +158,13 @@ def _wants_partial(request: HtmxHttpRequest) -> bool:
 def usage(request: HtmxHttpRequest) -> HttpResponse:
     selection = _selection(request)
     report = usage_report(organization=request.organization, start=selection.start, end=selection.end)
-    context = _panel_context(report, selection, chart_id="usage-chart", action=reverse("billing:usage"))
+    context = _panel_context(report, selection, chart_id="usage-chart", action=reverse("usage:usage"))
     if _wants_partial(request):
-        return render(request, "billing/usage.html#usage-panel", context)
+        return render(request, "usage/usage.html#usage-panel", context)
     month, plan_code, quota = free_quota(organization=request.organization)
     context.update(wallet=wallet_summary(organization=request.organization), quota=quota, quota_month=month,
                    plan_code=plan_code)
-    return render(request, "billing/usage.html", context)
+    return render(request, "usage/usage.html", context)
 
 
 def _key_for(request: HttpRequest, key_id: str) -> ApiKey:
@@ -183,7 +183,7 @@ def key_usage(request: HtmxHttpRequest, key_id: str) -> HttpResponse:
     report = usage_report(organization=request.organization, start=selection.start, end=selection.end,
                           api_key_id=key.pk)
     context = _panel_context(report, selection, chart_id="key-usage-chart",
-                             action=reverse("billing:key_usage", args=[key.public_id]), key=key)
+                             action=reverse("usage:key_usage", args=[key.public_id]), key=key)
     by_day = report.modes[key.mode].by_day
     context.update(key=key, days=[
         (day, [by_day[day][metric].quantity for metric in Metric.values],
@@ -191,8 +191,8 @@ def key_usage(request: HtmxHttpRequest, key_id: str) -> HttpResponse:
         for day in sorted(by_day, reverse=True)
     ])
     if _wants_partial(request):
-        return render(request, "billing/key_usage.html#usage-panel", context)
-    return render(request, "billing/key_usage.html", context)
+        return render(request, "usage/key_usage.html#usage-panel", context)
+    return render(request, "usage/key_usage.html", context)
 
 
 CSV_HEADER = ["date", "key_id", "key_name", "key_mode", "mode", "metric", "quantity", "charges_usd"]

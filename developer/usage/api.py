@@ -14,8 +14,8 @@ from accounts.models import Organization
 from developer.public_api.exceptions import ValidationFailed
 from developer.public_api.base import PublicApiView, ok
 
-from .models import Metric, Mode
-from .quota import money, parse_iso_date
+from billing.models import Metric, Mode
+from billing.quota import money, parse_iso_date
 from .reports import MAX_RANGE_DAYS, ZERO, Amounts, ModeUsage, UsageReport, default_range, usage_report, wallet_summary
 
 def parse_range(from_value: str | None, to_value: str | None) -> tuple[date, date]:
