@@ -63,7 +63,7 @@ def ensure_calls(env: dict[str, str], rows: int) -> str:
 import json
 from django.db import connection, transaction
 from accounts.models import Organization
-from accounts.services import organization_create
+from billing.services import organization_create
 from billing.services import addon_grant, subscription_set, wallet_credit
 from billing.models import Plan
 from decimal import Decimal

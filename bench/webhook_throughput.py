@@ -150,7 +150,7 @@ def main() -> None:
     django.setup()
     from decimal import Decimal
 
-    from accounts.services import organization_create
+    from billing.services import organization_create
     from billing.services import addon_grant, subscription_set, wallet_credit
     from webhooks.events import emit
     from webhooks.models import Delivery

@@ -1,4 +1,4 @@
-"""Subscriptions, the Developer Platform add-on and the credit wallet."""
+"""Subscriptions, the Developer Platform add-on, the credit wallet, and creating and suspending an organisation."""
 
 from __future__ import annotations
 
@@ -146,3 +146,38 @@ def wallet_debit(*, organization: Organization, amount: Decimal, reason: str, re
         return None
     return _post(wallet=wallet, amount=-amount, reason=reason, reference=reference, actor_label="metering",
                  charge=charge)
+
+
+# --- organisations: creating one opens its billing rows; suspending one flips the access gate ----------
+
+@transaction.atomic
+def organization_create(*, name: str, timezone_name: str = "America/New_York", country: str = "US") -> Organization:
+    organization = Organization.objects.create(name=name, timezone=timezone_name, country=country)
+    Wallet.objects.create(organization=organization)
+    PlatformAddon.objects.create(organization=organization)
+    return organization
+
+
+@transaction.atomic
+def organization_suspend(*, organization: Organization, actor: Actor, reason: str) -> Organization:
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    if organization.suspended_at is None:
+        organization.suspended_at = timezone.now()
+        organization.suspended_by = actor if actor is not None and not hasattr(actor, "key_hash") else None
+        organization.suspension_reason = reason
+        organization.save(update_fields=["suspended_at", "suspended_by", "suspension_reason"])
+        audit_record(organization=organization, actor=actor, action="organization.suspended", target=organization,
+                     metadata={"reason": reason})
+    invalidate_access_state(organization.pk)
+    return organization
+
+
+@transaction.atomic
+def organization_reinstate(*, organization: Organization, actor: Actor) -> Organization:
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    if organization.suspended_at is not None:
+        organization.suspended_at, organization.suspended_by, organization.suspension_reason = None, None, ""
+        organization.save(update_fields=["suspended_at", "suspended_by", "suspension_reason"])
+        audit_record(organization=organization, actor=actor, action="organization.reinstated", target=organization)
+    invalidate_access_state(organization.pk)
+    return organization

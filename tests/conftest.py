@@ -14,9 +14,9 @@ from django.core.cache import cache
 from django.test import Client
 
 from accounts.models import Organization, Role
-from accounts.services import membership_set, organization_create, user_get_or_create
+from accounts.services import membership_set, user_get_or_create
 from developer.public_api.apicount import api_counter
-from billing.services import addon_grant, subscription_set, wallet_credit
+from billing.services import addon_grant, subscription_set, wallet_credit, organization_create
 from core.ratelimit import limiter
 from developer.public_api.request_log import buffer as request_log_buffer
 from developer.scopes import ALL_SCOPES

@@ -18,7 +18,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from accounts.models import Organization
-from accounts.services import organization_suspend
+from billing.services import organization_suspend
 from agents import crypto
 from agents.invocation import MAX_RESPONSE_BYTES, UNTRUSTED_INSTRUCTION
 from agents.models import CustomTool, ToolInvocation

@@ -8,7 +8,7 @@ from unittest import mock
 import pytest
 from django.test import Client
 
-from accounts.services import organization_reinstate, organization_suspend
+from billing.services import organization_reinstate, organization_suspend
 from billing.models import Subscription
 from billing.services import addon_grant, addon_revoke, subscription_set, wallet_credit, wallet_debit
 from developer.scopes import ALL_SCOPES

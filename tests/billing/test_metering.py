@@ -143,7 +143,7 @@ def test_charges_carry_the_key_that_used_them(org, clock):
 
 
 def test_usage_of_an_organisation_without_a_plan_is_counted_and_not_priced(clock):
-    from accounts.services import organization_create
+    from billing.services import organization_create
 
     org = organization_create(name="No plan")
     record_usage(organization=org, metric=Metric.SMS_SEGMENTS, quantity=2, mode="live", reference="s")

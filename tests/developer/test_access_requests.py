@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from core.errors import NotPermitted, ServiceError
 from accounts.models import AuditEntry, Role
-from accounts.services import membership_set, organization_suspend, user_get_or_create
+from accounts.services import membership_set, user_get_or_create
+from billing.services import organization_suspend
 from billing.access import access_state
 from billing.models import Metric, PlatformAddon, Subscription, UsageRollup
 from billing.services import addon_grant, addon_revoke, subscription_set, wallet_debit

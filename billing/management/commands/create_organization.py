@@ -6,9 +6,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from accounts.models import Role
-from accounts.services import membership_set, organization_create, user_get_or_create
+from accounts.services import membership_set, user_get_or_create
 from billing.models import Plan
-from billing.services import addon_grant, subscription_set, wallet_credit
+from billing.services import addon_grant, subscription_set, wallet_credit, organization_create
 
 
 class Command(BaseCommand):
