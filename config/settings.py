@@ -208,10 +208,11 @@ SPECTACULAR_SETTINGS = {
     },
     # One entry per webhook event type (tests/openapi checks that none is missing).
     "WEBHOOKS": [
-        f"webhooks.api_schema.{name}" for name in (
+        *(f"phone.api_schema.{name}" for name in (
             "call_started", "call_completed", "transcript_ready", "sms_received", "sms_sent", "voicemail_created",
-            "contact_created", "contact_updated", "appointment_booked", "webhook_test",
-        )
+            "contact_created", "contact_updated", "appointment_booked",
+        )),
+        "webhooks.api_schema.webhook_test",
     ],
 }
 

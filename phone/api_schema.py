@@ -8,6 +8,7 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 from rest_framework import serializers
 
+from webhooks.api_schema import event_webhook
 from developer.public_api.openapi import HHMM_PATTERN, NOT_BLANK_PATTERN, WireNamesMixin
 
 from .ai_config_rules import GREETING_MAX_LENGTH, HELP_REPLY_MAX_LENGTH, MAX_INTERVALS_PER_DAY, SUPPORTED_LANGUAGES
@@ -222,3 +223,26 @@ UPDATE_CONFIG_EXAMPLE = OpenApiExample("Opening hours and quiet hours", request_
                       "saturday": [{"open": "10:00", "close": "14:00"}]},
     "smsQuietHours": {"start": "21:00", "end": "08:00"},
 })
+
+
+# --- Event payloads (OpenAPI 3.1 webhooks): the phone events, documented with webhooks' envelope ---------
+
+class ContactUpdatedSerializer(ContactSerializer):
+    changedFields = serializers.ListField(child=serializers.CharField(), help_text="Wire names of what changed.")
+
+
+class SmsReceivedSerializer(MessageSerializer):
+    keyword = serializers.ChoiceField(choices=["opt_out", "opt_in", "help"], allow_null=True,
+                                      help_text="A compliance keyword (STOP, START, HELP and synonyms) already "
+                                                "applied, or null for an ordinary text.")
+
+
+call_started = event_webhook("call.started", CallSerializer)
+call_completed = event_webhook("call.completed", CallSerializer)
+transcript_ready = event_webhook("transcript.ready", TranscriptSerializer)
+sms_received = event_webhook("sms.received", SmsReceivedSerializer)
+sms_sent = event_webhook("sms.sent", MessageSerializer)
+voicemail_created = event_webhook("voicemail.created", VoicemailSerializer)
+contact_created = event_webhook("contact.created", ContactSerializer)
+contact_updated = event_webhook("contact.updated", ContactUpdatedSerializer)
+appointment_booked = event_webhook("appointment.booked", AppointmentSerializer)
