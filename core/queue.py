@@ -10,10 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 from celery import current_app
+from celery.exceptions import NotRegistered
 from celery.result import AsyncResult
 
 
 def enqueue(task_name: str, *args: Any, **options: Any) -> AsyncResult:
     """`enqueue("webhooks.deliver", [1, 2], queue="webhooks")`: positional args are the task's, keywords are
     `apply_async` options."""
-    return current_app.tasks[task_name].apply_async(args=args, **options)
+    try:
+        task = current_app.tasks[task_name]
+    except NotRegistered:
+        # Outside a worker the apps' tasks modules are discovered lazily: import them, then look again.
+        current_app.loader.import_default_modules()
+        task = current_app.tasks[task_name]
+    return task.apply_async(args=args, **options)
