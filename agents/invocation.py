@@ -30,7 +30,7 @@ from core import outbound
 from core.signing import HEADER_NAME, sign
 
 from .models import MAX_TIMEOUT_SECONDS, CustomTool, Mode, ToolInvocation, ToolSigningSecret
-from .schemas import validate_arguments
+from .tool_schema import validate_arguments
 from .signing_secrets import signing_secret_for
 
 logger = logging.getLogger(__name__)

@@ -45,7 +45,7 @@ from .models import (
     DataCollectionField,
     ToolInvocation,
 )
-from .schemas import check_schema, example_arguments
+from .tool_schema import check_schema, example_arguments
 from .signing_secrets import (  # noqa: F401
     secrets_reencrypt,
     signing_secret_for,

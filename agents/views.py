@@ -40,7 +40,7 @@ from .models import (
     Mode,
     ToolInvocation,
 )
-from .schemas import coerce_form_values, form_fields
+from .tool_schema import coerce_form_values, form_fields
 
 INVOCATION_PAGE_SIZE = 50
 RECENT_INVOCATIONS = 10

@@ -202,17 +202,17 @@ SPECTACULAR_SETTINGS = {
         "MessageStatusEnum": "phone.models.Message.Status",
         "AppointmentStatusEnum": "phone.models.Appointment.Status",
         "DeliveryStatusEnum": "webhooks.models.Delivery.Status",
-        "WebhookEventTypeEnum": "webhooks.api_schema.EVENT_TYPE_CHOICES",
+        "WebhookEventTypeEnum": "webhooks.api.EVENT_TYPE_CHOICES",
         "GracePeriodEnum": ["now", "1h", "24h", "3d", "7d"],  # key rotation grace = webhook secret overlap
         "ApiKeyStatusEnum": ["active", "expiring", "expired", "revoked"],
     },
     # One entry per webhook event type (tests/openapi checks that none is missing).
     "WEBHOOKS": [
-        *(f"phone.api_schema.{name}" for name in (
+        *(f"phone.api.{name}" for name in (
             "call_started", "call_completed", "transcript_ready", "sms_received", "sms_sent", "voicemail_created",
             "contact_created", "contact_updated", "appointment_booked",
         )),
-        "webhooks.api_schema.webhook_test",
+        "webhooks.api.webhook_test",
     ],
 }
 
