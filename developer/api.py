@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -13,24 +11,10 @@ from core.timefmt import iso
 
 from . import services
 from .models import ApiKey
+from .payloads import api_key_json
 from .public_api.base import PublicApiView, json_body, ok, parse_optional_datetime
 from .public_api.openapi import LIST_PARAMETERS
 from .scopes import ALL_SCOPES
-
-
-def api_key_json(key: ApiKey) -> dict[str, Any]:
-    return {
-        "id": key.public_id,
-        "name": key.name,
-        "mode": key.mode,
-        "maskedKey": key.masked,
-        "scopes": list(key.scopes),
-        "status": key.status(),
-        "createdAt": iso(key.created_at),
-        "lastUsedAt": iso(key.last_used_at),
-        "expiresAt": iso(key.expires_at),
-        "revokedAt": iso(key.revoked_at),
-    }
 
 
 class ApiKeySerializer(serializers.Serializer):
