@@ -10,7 +10,6 @@ from django.contrib.auth.models import AbstractBaseUser
 from .models import AuditEntry, Membership, Organization, Role
 
 
-
 class KeyActor(Protocol):
     """An API key acting (developer.models.ApiKey): accounts records it without importing developer."""
 

@@ -22,16 +22,22 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core.ids import new_public_id
-from core.queue import enqueue
 from billing import access
 from billing.metering import record_usage
 from core import outbound
+from core.ids import new_public_id
+from core.queue import enqueue
 from core.signing import HEADER_NAME, sign
 
-from .models import MAX_TIMEOUT_SECONDS, CustomTool, Mode, ToolInvocation, ToolSigningSecret
-from .tool_schema import validate_arguments
+from .models import (
+    MAX_TIMEOUT_SECONDS,
+    CustomTool,
+    Mode,
+    ToolInvocation,
+    ToolSigningSecret,
+)
 from .signing_secrets import signing_secret_for
+from .tool_schema import validate_arguments
 
 logger = logging.getLogger(__name__)
 

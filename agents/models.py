@@ -14,8 +14,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from core.ids import public_id_field
 from accounts.models import Organization
+from core.ids import public_id_field
 
 from . import crypto
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
-from jsonschema.exceptions import ValidationError, best_match
 import referencing.exceptions
 import referencing.jsonschema
+from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry
 from referencing.exceptions import NoSuchResource
 

@@ -25,7 +25,13 @@ from django_htmx.http import reswap, retarget
 
 from core.errors import ServiceError
 from developer.dashboard import (
-    HtmxHttpRequest, client_redirect, dashboard_view, keyset_page, no_store, page_or_partial, require_manager,
+    HtmxHttpRequest,
+    client_redirect,
+    dashboard_view,
+    keyset_page,
+    no_store,
+    page_or_partial,
+    require_manager,
 )
 from phone.models import KnowledgeBase
 

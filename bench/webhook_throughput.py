@@ -150,8 +150,12 @@ def main() -> None:
     django.setup()
     from decimal import Decimal
 
-    from billing.services import organization_create
-    from billing.services import addon_grant, subscription_set, wallet_credit
+    from billing.services import (
+        addon_grant,
+        organization_create,
+        subscription_set,
+        wallet_credit,
+    )
     from webhooks.events import emit
     from webhooks.models import Delivery
     from webhooks.services import endpoint_create

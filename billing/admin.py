@@ -29,9 +29,24 @@ from django.utils.html import format_html
 from accounts.models import Membership, Organization
 from core.errors import ServiceError
 
-from .models import LedgerEntry, MonthlyUsage, Plan, PlatformAddon, Subscription, UsageRecord, UsageRollup, Wallet
+from .models import (
+    LedgerEntry,
+    MonthlyUsage,
+    Plan,
+    PlatformAddon,
+    Subscription,
+    UsageRecord,
+    UsageRollup,
+    Wallet,
+)
 from .quota import csv_text, money, month_start, next_month_start
-from .services import addon_grant, addon_revoke, organization_reinstate, organization_suspend, wallet_credit
+from .services import (
+    addon_grant,
+    addon_revoke,
+    organization_reinstate,
+    organization_suspend,
+    wallet_credit,
+)
 
 
 @admin.register(Plan)

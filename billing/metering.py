@@ -20,9 +20,22 @@ from django.utils import timezone
 
 from accounts.models import Organization
 
-from .models import FlushBatch, Metric, Mode, MonthlyUsage, Subscription, UsageRecord, UsageRollup
+from .models import (
+    FlushBatch,
+    Metric,
+    Mode,
+    MonthlyUsage,
+    Subscription,
+    UsageRecord,
+    UsageRollup,
+)
 from .quota import (
-    decode_counter_field, hour_from_epoch_hours, hour_start, money, month_start, units_to_bill,
+    decode_counter_field,
+    hour_from_epoch_hours,
+    hour_start,
+    money,
+    month_start,
+    units_to_bill,
 )
 from .services import ChargeDetail, wallet_debit
 

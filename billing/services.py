@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils import timezone
 
-from core.errors import ServiceError
 from accounts.models import Organization
 from accounts.services import audit_record
+from core.errors import ServiceError
 
 from .access import invalidate_access_state
-from .signals import wallet_funded
 from .models import LedgerEntry, Plan, PlatformAddon, Subscription, Wallet
+from .signals import wallet_funded
 
 if TYPE_CHECKING:
     from accounts.services import Actor

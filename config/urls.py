@@ -8,8 +8,8 @@ import developer.urls
 import developer.usage.urls
 import phone.urls
 import webhooks.urls
-from developer.public_api.exceptions import json_error
 from developer.public_api.base import OpenApiDocument
+from developer.public_api.exceptions import json_error
 
 API_PREFIX = "api/public/v1/"
 

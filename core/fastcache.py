@@ -17,7 +17,13 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from .ratelimit import BUCKET_PREFIX, GCRA_LUA_FUNCTION, PERIOD_SECONDS, Decision, decision_from
+from .ratelimit import (
+    BUCKET_PREFIX,
+    GCRA_LUA_FUNCTION,
+    PERIOD_SECONDS,
+    Decision,
+    decision_from,
+)
 
 _PREFIX = "hot:"
 

@@ -8,9 +8,9 @@ import random
 from django.db import transaction
 
 from accounts.models import Organization
-
 from phone import services
 from phone.models import AiConfig, Call, Contact, KnowledgeBase
+
 from .simulator import SimulationReport, ensure_business_number, simulate_traffic
 
 DEMO_CALLS = 60

@@ -10,7 +10,12 @@ from django.db import transaction
 
 from accounts.models import Organization, Role
 from accounts.services import membership_set, user_get_or_create
-from billing.services import addon_grant, subscription_set, wallet_credit, organization_create
+from billing.services import (
+    addon_grant,
+    organization_create,
+    subscription_set,
+    wallet_credit,
+)
 from developer.public_api.authentication import lookup_principal
 from developer.scopes import ALL_SCOPES
 from developer.services import api_key_create

@@ -29,12 +29,16 @@ from django.utils import timezone
 from accounts.models import Organization
 from agents import routing
 from agents.models import Agent
-from agents.services import HandoffTrace, agent_profiles, greeter_status, handoff_simulate
-from webhooks.models import Event
-
+from agents.services import (
+    HandoffTrace,
+    agent_profiles,
+    greeter_status,
+    handoff_simulate,
+)
 from phone import services
 from phone.models import BusinessNumber, Call, Contact, Direction
 from phone.services import LIVE, Turn
+from webhooks.models import Event
 
 # Fictional numbers: the NANP reserves 555-0100 to 555-0199 in every area code for examples.
 AREA_CODES = ("212", "312", "415", "512", "617", "702", "786", "917", "303", "206")

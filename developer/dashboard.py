@@ -12,9 +12,9 @@ from __future__ import annotations
 import secrets
 import zoneinfo
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timezone as dt_timezone
 from datetime import tzinfo
-from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
@@ -30,7 +30,6 @@ from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
 from accounts.models import Membership, Organization
-
 from core.cursor import InvalidCursor, decode_cursor, encode_cursor, keyset_after
 
 # The session key holding the id of the organisation the user acts for.

@@ -6,8 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from core.ids import public_id_field
 from accounts.models import Organization
+from core.ids import public_id_field
 
 from .keys import mask
 

@@ -23,21 +23,30 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
-from core.errors import ServiceError
 from accounts.models import AuditEntry
 from billing.access import access_state
 from billing.models import PlatformAddon, Wallet
+from core.errors import ServiceError
 
 from . import services
-from .dashboard import (
-    SESSION_ORG_KEY, HtmxHttpRequest, client_redirect, dashboard_view, form_token_used, keyset_page, memberships_of,
-    new_form_token, no_store, page_or_partial, remember_form_token, require_manager,
-)
 from .access_status import QUALIFYING_PLANS, plan_list
+from .dashboard import (
+    SESSION_ORG_KEY,
+    HtmxHttpRequest,
+    client_redirect,
+    dashboard_view,
+    form_token_used,
+    keyset_page,
+    memberships_of,
+    new_form_token,
+    no_store,
+    page_or_partial,
+    remember_form_token,
+    require_manager,
+)
 from .models import AccessRequest, ApiKey, Mode, RequestLog
 from .scopes import ALL_SCOPES, READ_ONLY_SCOPES, SCOPES
 from .services import GRACE_LABELS, GRACE_PERIODS
-
 
 # Expiry choices offered when creating a key (the API accepts any future date-time).
 EXPIRY_CHOICES: dict[str, tuple[str, timedelta | None]] = {

@@ -10,7 +10,16 @@ from typing import Any
 
 from core.timefmt import iso
 
-from .models import AiConfig, Appointment, Call, Contact, Message, SmsOptOut, TranscriptTurn, Voicemail
+from .models import (
+    AiConfig,
+    Appointment,
+    Call,
+    Contact,
+    Message,
+    SmsOptOut,
+    TranscriptTurn,
+    Voicemail,
+)
 
 
 def contact_ref(contact: Contact | None) -> dict[str, Any] | None:

@@ -21,10 +21,10 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core.errors import ServiceError
 from accounts.models import Organization
 from accounts.services import audit_record
 from billing.metering import record_usage
+from core.errors import ServiceError
 from webhooks.events import emit
 
 from . import ai_config_rules as rules

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import importlib
 import json
-from decimal import Decimal
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -15,9 +15,14 @@ from django.test import Client
 
 from accounts.models import Organization, Role
 from accounts.services import membership_set, user_get_or_create
-from developer.public_api.apicount import api_counter
-from billing.services import addon_grant, subscription_set, wallet_credit, organization_create
+from billing.services import (
+    addon_grant,
+    organization_create,
+    subscription_set,
+    wallet_credit,
+)
 from core.ratelimit import limiter
+from developer.public_api.apicount import api_counter
 from developer.public_api.request_log import buffer as request_log_buffer
 from developer.scopes import ALL_SCOPES
 from developer.services import api_key_create

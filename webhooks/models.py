@@ -15,8 +15,8 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
-from core.ids import public_id_field
 from accounts.models import Organization
+from core.ids import public_id_field
 
 from . import crypto
 

@@ -8,34 +8,47 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Case, Count, DateTimeField, F, PositiveSmallIntegerField, Q, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    F,
+    PositiveSmallIntegerField,
+    Q,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from core.errors import ServiceError
 from accounts.models import Organization
 from accounts.services import audit_record
-from core.sql import update_rows
 from billing.access import access_state, load_access_state
 from billing.metering import record_usage
-
 from core import outbound
+from core.errors import ServiceError
+from core.signing import HEADER_NAME, generate_secret, sign
+from core.sql import update_rows
 
 from . import crypto, policy
 from .dispatch import TASK_BATCH, enqueue_deliveries, enqueue_fanout
 from .events import (
-    EVENT_TYPES, TEST_EVENT_TYPE, deliveries_create, delivery_initial_state, iso_timestamp, render_body,
+    EVENT_TYPES,
+    TEST_EVENT_TYPE,
+    deliveries_create,
+    delivery_initial_state,
+    iso_timestamp,
+    render_body,
 )
 from .models import Attempt, Delivery, Endpoint, Event
-from core.signing import HEADER_NAME, generate_secret, sign
 
 if TYPE_CHECKING:
     from accounts.services import Actor

@@ -6,11 +6,11 @@ row stays pending in the database and ``sweep`` sends it again, so nothing depen
 
 from __future__ import annotations
 
-
 from celery import shared_task
 
 from . import services
 from .dispatch import forget_queued
+
 
 @shared_task(name="webhooks.deliver", acks_late=True, ignore_result=True)
 def deliver(delivery_id: int) -> None:

@@ -23,8 +23,16 @@ from django_htmx.http import trigger_client_event
 
 from core.errors import ServiceError
 from developer.dashboard import (
-    HtmxHttpRequest, client_redirect, dashboard_view, form_token_used, keyset_page, new_form_token, no_store,
-    page_or_partial, remember_form_token, require_manager,
+    HtmxHttpRequest,
+    client_redirect,
+    dashboard_view,
+    form_token_used,
+    keyset_page,
+    new_form_token,
+    no_store,
+    page_or_partial,
+    remember_form_token,
+    require_manager,
 )
 
 from . import services

@@ -15,13 +15,15 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from billing.access import ACCESS_CACHE_PREFIX
-
 from core import fastcache
-from .principal import KeyPrincipal, principal_for
-from .exceptions import ApiKeyRequired, InvalidApiKey, RateLimitExceeded
+from core.ratelimit import limiter
 from developer.keys import hash_secret, mode_of
 from developer.models import ApiKey
-from core.ratelimit import limiter
+
+from .apicount import api_request_counter_hash
+from .exceptions import ApiKeyRequired, InvalidApiKey, RateLimitExceeded
+from .principal import KeyPrincipal, principal_for
+from .throttling import KeyRateThrottle
 
 
 def key_cache_key(key_hash: str) -> str:
@@ -93,10 +95,6 @@ def _record_failed_attempt(request: Request) -> None:
 def _admission_request(request: Request) -> tuple[str, tuple[str, int] | None] | None:
     """What the key's round trip needs to admit the request as the per-key throttle would, or None
     when the view is not limited per key."""
-    from .apicount import api_request_counter_hash
-
-    from .throttling import KeyRateThrottle
-
     view = (getattr(request, "parser_context", None) or {}).get("view")
     if view is None or KeyRateThrottle not in getattr(view, "throttle_classes", ()):
         return None

@@ -28,8 +28,9 @@ from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .exceptions import ApiError, ValidationFailed
 from developer.models import IdempotencyRecord
+
+from .exceptions import ApiError, ValidationFailed
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255

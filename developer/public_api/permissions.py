@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.utils import timezone
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from django.conf import settings
-from django.utils import timezone
-
 from billing.access import access_cache_key, refresh_access_state
-
 from core import fastcache
-from .authentication import LAST_USED_CLAIM_PREFIX, required_scope
-from .exceptions import BusinessSuspended, InsufficientScope, PlatformAddonRequired, SubscriptionRequired
 from developer.models import ApiKey
+
+from .authentication import LAST_USED_CLAIM_PREFIX, required_scope
+from .exceptions import (
+    BusinessSuspended,
+    InsufficientScope,
+    PlatformAddonRequired,
+    SubscriptionRequired,
+)
 
 
 class AccessGate(BasePermission):

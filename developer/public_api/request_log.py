@@ -43,7 +43,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from developer.keys import hash_secret, mask, mode_of, PREFIXES
+from developer.keys import PREFIXES, hash_secret, mask, mode_of
 
 logger = logging.getLogger(__name__)
 
@@ -232,7 +232,6 @@ def insert_entries(entries: list[dict[str, Any]]) -> None:
     from django.db import IntegrityError, connection, transaction
 
     from accounts.models import Organization
-
     from developer.models import ApiKey, RequestLog
 
     hashes = {e["key_hash"] for e in entries if e.get("key_hash") and not e.get("key_id")}
@@ -321,7 +320,7 @@ class _Flusher:
         self.thread, self.pid = None, None
 
     def _run(self, interval: float) -> None:
-        from django.db import connection, close_old_connections
+        from django.db import close_old_connections, connection
 
         try:
             while not self.stopping.is_set():

@@ -5,10 +5,10 @@ from typing import Any
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from .apicount import api_request_counter
-
-from .exceptions import RateLimitExceeded
 from core.ratelimit import limiter
+
+from .apicount import api_request_counter
+from .exceptions import RateLimitExceeded
 
 
 class KeyRateThrottle(BaseThrottle):

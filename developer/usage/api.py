@@ -11,12 +11,22 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import Organization
-from developer.public_api.exceptions import ValidationFailed
-from developer.public_api.base import PublicApiView, ok
-
 from billing.models import Metric, Mode
 from billing.quota import money, parse_iso_date
-from .reports import MAX_RANGE_DAYS, ZERO, Amounts, ModeUsage, UsageReport, default_range, usage_report, wallet_summary
+from developer.public_api.base import PublicApiView, ok
+from developer.public_api.exceptions import ValidationFailed
+
+from .reports import (
+    MAX_RANGE_DAYS,
+    ZERO,
+    Amounts,
+    ModeUsage,
+    UsageReport,
+    default_range,
+    usage_report,
+    wallet_summary,
+)
+
 
 def parse_range(from_value: str | None, to_value: str | None) -> tuple[date, date]:
     """`from`/`to` as ISO dates (YYYY-MM-DD, both included); month to date (UTC) when absent."""

@@ -14,10 +14,17 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone as dj_timezone
 
 from accounts.models import Organization
-
-from developer.keys import mask
-from billing.models import LedgerEntry, Metric, Mode, MonthlyUsage, Subscription, UsageRollup, Wallet
+from billing.models import (
+    LedgerEntry,
+    Metric,
+    Mode,
+    MonthlyUsage,
+    Subscription,
+    UsageRollup,
+    Wallet,
+)
 from billing.quota import days_between, month_start, runway_days
+from developer.keys import mask
 
 ZERO = Decimal("0")
 METRICS: tuple[str, ...] = tuple(Metric.values)

@@ -19,16 +19,21 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from billing.models import Metric, Mode
+from billing.quota import csv_text, days_between, money, parse_iso_date
 from developer.dashboard import HtmxHttpRequest, dashboard_view
 from developer.models import ApiKey
 
 from .charts import Series, line_chart_svg
-from billing.models import Metric, Mode
-from billing.quota import csv_text, days_between, money, parse_iso_date
 from .reports import (
-    MAX_RANGE_DAYS, UsageReport, daily_usage_rows, default_range, free_quota, usage_report, wallet_summary,
+    MAX_RANGE_DAYS,
+    UsageReport,
+    daily_usage_rows,
+    default_range,
+    free_quota,
+    usage_report,
+    wallet_summary,
 )
-
 
 # The range switch: label and length in days (None: month to date; "custom" reads from/to).
 RANGE_PRESETS: dict[str, tuple[str, int | None]] = {

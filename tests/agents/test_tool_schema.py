@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from agents.tool_schema import check_schema, coerce_form_values, example_arguments, form_fields, validate_arguments
+from agents.tool_schema import (
+    check_schema,
+    coerce_form_values,
+    example_arguments,
+    form_fields,
+    validate_arguments,
+)
 
 ORDER_SCHEMA = {
     "type": "object",

@@ -8,9 +8,16 @@ from unittest import mock
 import pytest
 from django.test import Client
 
-from billing.services import organization_reinstate, organization_suspend
 from billing.models import Subscription
-from billing.services import addon_grant, addon_revoke, subscription_set, wallet_credit, wallet_debit
+from billing.services import (
+    addon_grant,
+    addon_revoke,
+    organization_reinstate,
+    organization_suspend,
+    subscription_set,
+    wallet_credit,
+    wallet_debit,
+)
 from developer.scopes import ALL_SCOPES
 from tests.conftest import API, ApiClient, make_key, make_org, redis_available
 
@@ -65,8 +72,9 @@ def test_revoked_key_is_rejected_on_the_next_request(api: ApiClient, live_key: s
 
 
 def test_expired_key_is_invalid(org) -> None:
-    from developer.models import ApiKey
     from django.utils import timezone
+
+    from developer.models import ApiKey
 
     secret = make_key(org)
     api = ApiClient(secret)

@@ -7,7 +7,14 @@ from datetime import date, timedelta
 
 import pytest
 
-from developer.usage.charts import Series, compact_number, line_chart_svg, nice_step, x_label_indexes, y_ticks
+from developer.usage.charts import (
+    Series,
+    compact_number,
+    line_chart_svg,
+    nice_step,
+    x_label_indexes,
+    y_ticks,
+)
 
 SVG = "{http://www.w3.org/2000/svg}"
 

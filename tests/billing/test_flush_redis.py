@@ -18,11 +18,17 @@ from django.db import connection
 from django.db.models import Sum
 
 import billing.metering
-from developer.public_api.apicount import RedisApiCounter, api_counter
-from developer.public_api.apicount import flush_api_usage
-from billing.models import FlushBatch, LedgerEntry, Metric, MonthlyUsage, UsageRollup, Wallet
+from billing.models import (
+    FlushBatch,
+    LedgerEntry,
+    Metric,
+    MonthlyUsage,
+    UsageRollup,
+    Wallet,
+)
 from billing.quota import encode_counter_field
 from developer.models import ApiKey
+from developer.public_api.apicount import RedisApiCounter, api_counter, flush_api_usage
 from tests.conftest import ApiClient, is_postgres, make_key, make_org, redis_available
 
 from .conftest import set_plan_terms

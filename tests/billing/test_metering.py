@@ -9,7 +9,14 @@ import pytest
 from django.db.models import Sum
 
 from billing.metering import record_usage
-from billing.models import LedgerEntry, Metric, MonthlyUsage, UsageRecord, UsageRollup, Wallet
+from billing.models import (
+    LedgerEntry,
+    Metric,
+    MonthlyUsage,
+    UsageRecord,
+    UsageRollup,
+    Wallet,
+)
 from developer.models import ApiKey
 from tests.conftest import make_key
 

@@ -14,8 +14,17 @@ from django.utils import timezone
 
 import demo.seed
 from accounts.models import Organization
-from phone.models import Appointment, Call, Contact, KnowledgeBase, Message, Recording, TranscriptTurn, Voicemail
 from demo.simulator import synthetic_recording
+from phone.models import (
+    Appointment,
+    Call,
+    Contact,
+    KnowledgeBase,
+    Message,
+    Recording,
+    TranscriptTurn,
+    Voicemail,
+)
 from tests.conftest import ApiClient
 
 from .conftest import events

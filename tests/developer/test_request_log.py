@@ -15,8 +15,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Organization
-from developer.public_api import request_log
 from developer.models import ApiKey, RequestLog
+from developer.public_api import request_log
 from developer.public_api.request_log import MemoryBuffer, scrub_query
 from developer.services import api_key_revoke
 from developer.tasks import flush_request_logs, prune_request_logs

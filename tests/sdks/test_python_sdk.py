@@ -20,11 +20,17 @@ from typing import Any
 
 import httpx
 import pytest
-from aiphone360 import AiPhone360, AiPhone360Error, Page, WebhookVerificationError, verify_webhook
+from aiphone360 import (
+    AiPhone360,
+    AiPhone360Error,
+    Page,
+    WebhookVerificationError,
+    verify_webhook,
+)
 
 from billing.models import Plan
-from developer.public_api import request_log
 from developer.models import ApiKey, RequestLog
+from developer.public_api import request_log
 from phone.models import Call, Contact, Message
 from tests.conftest import make_key
 from tests.webhooks.receiver import Receiver

@@ -8,7 +8,12 @@ from django.db import transaction
 from accounts.models import Role
 from accounts.services import membership_set, user_get_or_create
 from billing.models import Plan
-from billing.services import addon_grant, subscription_set, wallet_credit, organization_create
+from billing.services import (
+    addon_grant,
+    organization_create,
+    subscription_set,
+    wallet_credit,
+)
 
 
 class Command(BaseCommand):

@@ -3,8 +3,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from demo.seed import DEMO_ORG_NAME
 from accounts.models import Organization
+from demo.seed import DEMO_ORG_NAME
 from demo.simulator import simulate_traffic
 
 
