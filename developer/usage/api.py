@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -11,20 +10,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import Organization
-from billing.models import Metric, Mode
-from billing.quota import money, parse_iso_date
+from billing.models import Metric
+from billing.quota import parse_iso_date
 from developer.public_api.base import PublicApiView, ok
 from developer.public_api.exceptions import ValidationFailed
 
+from .payloads import usage_json
 from .reports import (
     MAX_RANGE_DAYS,
-    ZERO,
-    Amounts,
-    ModeUsage,
-    UsageReport,
     default_range,
     usage_report,
-    wallet_summary,
 )
 
 
@@ -50,63 +45,6 @@ def parse_range(from_value: str | None, to_value: str | None) -> tuple[date, dat
     if errors:
         raise ValidationFailed(fields=errors)
     return parsed["from"], parsed["to"]
-
-
-def _line(metric: str, amounts: Amounts) -> dict[str, Any]:
-    return {"metric": metric, "quantity": amounts.quantity, "charges": money(amounts.amount)}
-
-
-def mode_json(usage: ModeUsage) -> dict[str, Any]:
-    return {
-        "charges": money(usage.amount),
-        "byMetric": [_line(metric, amounts) for metric, amounts in usage.by_metric.items()],
-        "byKey": [
-            {
-                "keyId": key.public_id,
-                "name": key.name,
-                "maskedKey": key.masked or None,
-                "charges": money(key.amount),
-                "metrics": [_line(metric, amounts) for metric, amounts in key.metrics.items()],
-            }
-            for key in usage.by_key
-        ],
-        "byDay": [
-            {
-                "date": day.isoformat(),
-                "charges": money(sum((a.amount for a in metrics.values()), ZERO)),
-                "metrics": [_line(metric, amounts) for metric, amounts in metrics.items()],
-            }
-            for day, metrics in sorted(usage.by_day.items())
-        ],
-    }
-
-
-def usage_json(report: UsageReport, organization: Organization) -> dict[str, Any]:
-    wallet = wallet_summary(organization=organization)
-    return {
-        "from": report.start.isoformat(),
-        "to": report.end.isoformat(),
-        "currency": "USD",
-        "live": mode_json(report.modes[Mode.LIVE]),
-        # Test mode is counted for visibility and never charged.
-        "test": mode_json(report.modes[Mode.TEST]),
-        "freeQuota": {
-            "month": f"{report.quota_month:%Y-%m}",
-            "plan": report.plan_code,
-            "metrics": [
-                {
-                    "metric": line.metric,
-                    "included": line.included,
-                    "used": line.used,
-                    "remaining": line.remaining,
-                    "unitSize": line.unit_size,
-                    "unitPrice": money(line.unit_price),
-                }
-                for line in report.quota
-            ],
-        },
-        "wallet": {"balance": money(wallet.balance), "monthToDateSpend": money(wallet.month_spend)},
-    }
 
 
 # --- the documented shape of usage_json (OpenAPI only; the view builds plain dicts) ----------------
