@@ -1,7 +1,7 @@
 """The business's tool-call signing secret: created on first use, revealed to managers, rotated.
 
 Every tool call carries ``X-AIP-Signature: t=…,v1=…`` made exactly like a webhook signature
-(webhooks/signing.py), with this ``whsec_`` secret, so one verification routine serves both.
+(core/signing.py), with this ``whsec_`` secret, so one verification routine serves both.
 """
 
 from __future__ import annotations

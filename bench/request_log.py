@@ -1,4 +1,4 @@
-"""Cost and exactness of request logging (developer/request_log.py).
+"""Cost and exactness of request logging (developer/public_api/request_log.py).
 
 1. Request-path cost: microseconds to build and buffer one entry (memory deque and Redis list),
    measured in-process.

@@ -225,7 +225,7 @@ UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE = env.int("UNAUTHENTICATED_RATE_LIMIT_PER_
 # Number of proxies in front of the app whose X-Forwarded-For entries are trusted.
 NUM_TRUSTED_PROXIES = env.int("NUM_TRUSTED_PROXIES", default=0)
 
-# Request logs (developer/request_log.py): buffered per process or in Redis, inserted in batches.
+# Request logs (developer/public_api/request_log.py): buffered per process or in Redis, inserted in batches.
 # REQUEST_LOG_FLUSH_SECONDS=0 turns the per-process flusher thread off (tests flush explicitly).
 REQUEST_LOG_ENABLED = env.bool("REQUEST_LOG_ENABLED", default=True)
 REQUEST_LOG_FLUSH_SECONDS = env.float("REQUEST_LOG_FLUSH_SECONDS", default=2.0)
@@ -317,7 +317,7 @@ CELERY_BEAT_SCHEDULE["webhooks-prune"] = {"task": "webhooks.prune", "schedule": 
 CELERY_BEAT_SCHEDULE["agents-expire-invocations"] = {
     "task": "agents.expire_invocations", "schedule": timedelta(seconds=30)}
 CELERY_BEAT_SCHEDULE["agents-prune-invocations"] = {"task": "agents.prune_invocations", "schedule": crontab(minute=37)}
-# Idempotency-Key records live 24 hours (developer/idempotency.py); expired ones are deleted hourly.
+# Idempotency-Key records live 24 hours (developer/public_api/idempotency.py); expired ones are deleted hourly.
 CELERY_BEAT_SCHEDULE["prune-idempotency-keys"] = {
     "task": "phone.prune_idempotency_keys", "schedule": crontab(minute=37)}
 
