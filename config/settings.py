@@ -296,7 +296,7 @@ CELERY_TASK_IGNORE_RESULT = True
 # recycled every 2 × this many tasks.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=500)
 # How long a webhook fan-out task waits before it runs, gathering the organisation's next events
-# into the same batches (see webhooks/tasks.py). Adds at most this much to delivery latency.
+# into the same batches (see webhooks/dispatch.py). Adds at most this much to delivery latency.
 WEBHOOK_FANOUT_GATHER_SECONDS = env.float("WEBHOOK_FANOUT_GATHER_SECONDS", default=0.1)
 # The queue the Procfile's worker consumes (Celery's own default would be "celery", which no one reads).
 CELERY_TASK_DEFAULT_QUEUE = "default"
