@@ -18,7 +18,7 @@ from billing.services import wallet_debit
 from developer.models import ApiKey
 from tests.conftest import make_key, make_org
 
-from .conftest import set_plan_terms
+from tests.billing.conftest import set_plan_terms
 
 pytestmark = pytest.mark.django_db
 

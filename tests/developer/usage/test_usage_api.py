@@ -13,7 +13,7 @@ from billing.quota import encode_counter_field, epoch_hours
 from developer.models import ApiKey
 from tests.conftest import ApiClient, make_key, make_org
 
-from .conftest import set_plan_terms
+from tests.billing.conftest import set_plan_terms
 
 pytestmark = pytest.mark.django_db
 
