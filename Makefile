@@ -31,10 +31,12 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest
 
-# Lint and types, as configured in pyproject.toml.
+# Lint, format, types and the import layers, as configured in pyproject.toml.
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) var db.sqlite3 staticfiles

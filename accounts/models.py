@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from .ids import public_id_field
+from core.ids import public_id_field
 
 
 class Organization(models.Model):

@@ -9,20 +9,10 @@ from __future__ import annotations
 
 from django.contrib.auth.models import User
 from django.http import HttpRequest
-from django_htmx.middleware import HtmxDetails
 
-from .models import Membership, Organization
 
 
 class AuthenticatedHttpRequest(HttpRequest):
     """A request behind `login_required`: the user is signed in."""
 
     user: User  # narrower than `User | AnonymousUser`: login_required let the request in
-
-
-class HtmxHttpRequest(AuthenticatedHttpRequest):
-    """The request of a dashboard view: django-htmx's details plus what `dashboard_view` sets."""
-
-    htmx: HtmxDetails
-    organization: Organization
-    membership: Membership

@@ -22,17 +22,27 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.ids import new_public_id
 from billing import access
 from billing.metering import record_usage
-from webhooks import outbound
-from webhooks.signing import HEADER_NAME, sign
+from core import outbound
+from core.ids import new_public_id
+from core.queue import enqueue
+from core.signing import HEADER_NAME, sign
 
-from .models import MAX_TIMEOUT_SECONDS, CustomTool, Mode, ToolInvocation, ToolSigningSecret
-from .schemas import validate_arguments
+from .models import (
+    MAX_TIMEOUT_SECONDS,
+    CustomTool,
+    Mode,
+    ToolInvocation,
+    ToolSigningSecret,
+)
 from .signing_secrets import signing_secret_for
+from .tool_schema import validate_arguments
 
 logger = logging.getLogger(__name__)
+
+# Tool calls run on their own queue and worker pool (see agents/tasks.py).
+TOOLS_QUEUE = "tools"
 
 MAX_RESPONSE_BYTES = 64 * 1024
 EXCERPT_CHARS = 4096
@@ -141,10 +151,21 @@ def tool_invoke_enqueue(
             tool_name=tool.name, mode=mode, source=source, call_session_id=call_session_id[:100],
             arguments=arguments, status=ToolInvocation.Status.PENDING, request_url=tool.endpoint_url,
         )
-        from .tasks import enqueue_invocation
-
         transaction.on_commit(lambda: enqueue_invocation(invocation.pk))
     return invocation
+
+
+def enqueue_invocation(invocation_pk: int) -> None:
+    """Send `agents.invoke_tool` to the tools queue, never raising: a broker outage fails the invocation with a
+    reason instead of failing the request that asked for it. By name, so this module need not import the tasks
+    module (which imports the services that import this one)."""
+    try:
+        enqueue("agents.invoke_tool", invocation_pk, queue=TOOLS_QUEUE)
+    except Exception:  # the broker is down or unreachable
+        logger.warning("could not queue tool invocation %s", invocation_pk, exc_info=True)
+        ToolInvocation.objects.filter(pk=invocation_pk, status=ToolInvocation.Status.PENDING).update(
+            status=ToolInvocation.Status.FAILED, error_code="not_queued", finished_at=timezone.now(),
+            error_message="The invocation could not be queued for a tools worker; try again.")
 
 
 def tool_invocation_run(*, invocation_pk: int) -> ToolResult | None:

@@ -19,11 +19,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
-from accounts.errors import UNSET, ServiceError, Unset, given
+from core.errors import UNSET, ServiceError, Unset, given
 from accounts.models import Organization
 from accounts.services import audit_record
+from core import outbound
 from phone.models import KnowledgeBase
-from webhooks import outbound
 
 from . import routing
 from .invocation import (  # noqa: F401 — re-exported: the one invocation service
@@ -46,13 +46,13 @@ from .models import (
     DataCollectionField,
     ToolInvocation,
 )
-from .schemas import check_schema, example_arguments
 from .signing_secrets import (  # noqa: F401
     secrets_reencrypt,
     signing_secret_for,
     signing_secret_reveal,
     signing_secret_rotate,
 )
+from .tool_schema import check_schema, example_arguments
 
 if TYPE_CHECKING:
     from accounts.services import Actor

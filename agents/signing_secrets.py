@@ -1,7 +1,7 @@
 """The business's tool-call signing secret: created on first use, revealed to managers, rotated.
 
 Every tool call carries ``X-AIP-Signature: t=…,v1=…`` made exactly like a webhook signature
-(webhooks/signing.py), with this ``whsec_`` secret, so one verification routine serves both.
+(core/signing.py), with this ``whsec_`` secret, so one verification routine serves both.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.models import Organization
 from accounts.services import audit_record
 from core import rotation
-from webhooks.signing import generate_secret
+from core.signing import generate_secret
 
 from . import crypto
 from .models import CustomTool, ToolSigningSecret

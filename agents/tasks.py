@@ -12,17 +12,9 @@ invocation's primary key; the row is the record, and a beat task fails rows nobo
 
 from __future__ import annotations
 
-import logging
-
 from celery import shared_task
-from django.utils import timezone
 
 from . import services
-from .models import ToolInvocation
-
-logger = logging.getLogger(__name__)
-
-TOOLS_QUEUE = "tools"
 
 
 @shared_task(name="agents.invoke_tool", acks_late=True, ignore_result=True)
@@ -38,15 +30,3 @@ def expire_invocations() -> None:
 @shared_task(name="agents.prune_invocations", ignore_result=True)
 def prune_invocations() -> None:
     services.invocations_prune()
-
-
-def enqueue_invocation(invocation_pk: int) -> None:
-    """Send the task to the tools queue, never raising: a broker outage fails the invocation with a reason instead
-    of failing the request that asked for it."""
-    try:
-        invoke_tool.apply_async((invocation_pk,), queue=TOOLS_QUEUE)
-    except Exception:  # the broker is down or unreachable
-        logger.warning("could not queue tool invocation %s", invocation_pk, exc_info=True)
-        ToolInvocation.objects.filter(pk=invocation_pk, status=ToolInvocation.Status.PENDING).update(
-            status=ToolInvocation.Status.FAILED, error_code="not_queued", finished_at=timezone.now(),
-            error_message="The invocation could not be queued for a tools worker; try again.")

@@ -21,12 +21,19 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
-from accounts.requests import HtmxHttpRequest
+from django_htmx.http import reswap, retarget
 
-from accounts.errors import ServiceError
 from core import rotation
-from developer.dashboard import dashboard_view, keyset_page, require_manager
+from core.errors import ServiceError
+from developer.dashboard import (
+    HtmxHttpRequest,
+    client_redirect,
+    dashboard_view,
+    keyset_page,
+    no_store,
+    page_or_partial,
+    require_manager,
+)
 from phone.models import KnowledgeBase
 
 from . import services
@@ -40,7 +47,7 @@ from .models import (
     Mode,
     ToolInvocation,
 )
-from .schemas import coerce_form_values, form_fields
+from .tool_schema import coerce_form_values, form_fields
 
 INVOCATION_PAGE_SIZE = 50
 RECENT_INVOCATIONS = 10
@@ -52,14 +59,6 @@ EXAMPLE_SCHEMA = {
     },
     "required": ["orderNumber"],
 }
-
-
-def _template(request: HtmxHttpRequest, page: str, partial: str) -> str:
-    return f"{page}#{partial}" if request.htmx else page
-
-
-def _redirect(request: HtmxHttpRequest, url: str) -> HttpResponse:
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 def _tool_for(request: HtmxHttpRequest, tool_id: str) -> CustomTool:
@@ -141,7 +140,7 @@ def signing_secret(request: HtmxHttpRequest) -> HttpResponse:
         response = render(request, "agents/tools.html#signing-secret", extra)
     else:
         response = render(request, "agents/tools.html", _tools_context(request, **extra))
-    response["Cache-Control"] = "no-store"
+    no_store(response)
     return response
 
 
@@ -257,7 +256,7 @@ def tool_create(request: HtmxHttpRequest) -> HttpResponse:
     except ServiceError as exc:
         return _render_tool_form(request, tool=None, values=values, errors={"form": [exc.message]}, status=exc.status)
     messages.success(request, f"Created the tool {tool.name}. Try it with the test form below.")
-    return _redirect(request, reverse("agents:tool_edit", args=[tool.public_id]))
+    return client_redirect(request, reverse("agents:tool_edit", args=[tool.public_id]))
 
 
 @require_http_methods(["GET", "POST"])
@@ -277,7 +276,7 @@ def tool_edit(request: HtmxHttpRequest, tool_id: str) -> HttpResponse:
     except ValidationError as exc:
         return _render_tool_form(request, tool=tool, values=values, errors=exc.message_dict, status=400)
     messages.success(request, f"Saved the tool {tool.name}.")
-    return _redirect(request, reverse("agents:tool_edit", args=[tool.public_id]))
+    return client_redirect(request, reverse("agents:tool_edit", args=[tool.public_id]))
 
 
 @require_POST
@@ -342,9 +341,9 @@ def tool_delete(request: HtmxHttpRequest, tool_id: str) -> HttpResponse:
         services.tool_delete(tool=tool, actor=request.user)
     except ServiceError as exc:
         messages.error(request, exc.message)
-        return _redirect(request, reverse("agents:tool_edit", args=[tool.public_id]))
+        return client_redirect(request, reverse("agents:tool_edit", args=[tool.public_id]))
     messages.success(request, f"Deleted the tool {tool.name}.")
-    return _redirect(request, reverse("agents:tools"))
+    return client_redirect(request, reverse("agents:tools"))
 
 
 # --- invocation log --------------------------------------------------------------------------------
@@ -535,7 +534,7 @@ def _agent_form(request: HtmxHttpRequest, agent: Agent | None) -> HttpResponse:
             values["hints"] = services.clean_match_hints(values["hints"])
         except ValidationError as exc:
             errors = exc.message_dict
-        template = _template(request, "agents/agent_form.html", "hint-chips")
+        template = page_or_partial(request, "agents/agent_form.html", "hint-chips")
         return render(request, template, _agent_form_context(request, agent=agent, values=values, errors=errors),
                       status=400 if errors else 200)
     data = _agent_data(values)
@@ -554,7 +553,7 @@ def _agent_form(request: HtmxHttpRequest, agent: Agent | None) -> HttpResponse:
         return render(request, "agents/agent_form.html",
                       _agent_form_context(request, agent=agent, values=values, errors={"form": [exc.message]}),
                       status=exc.status)
-    return _redirect(request, reverse("agents:agents"))
+    return client_redirect(request, reverse("agents:agents"))
 
 
 @require_http_methods(["GET", "POST"])
@@ -606,7 +605,7 @@ def agent_delete(request: HtmxHttpRequest, agent_id: str) -> HttpResponse:
                                                               "field_count": agent.data_fields.count()})
     services.agent_delete(agent=agent, actor=request.user)
     messages.success(request, f"Deleted the agent {agent.display_name}.")
-    return _redirect(request, reverse("agents:agents"))
+    return client_redirect(request, reverse("agents:agents"))
 
 
 @require_POST

@@ -63,7 +63,7 @@ def ensure_calls(env: dict[str, str], rows: int) -> str:
 import json
 from django.db import connection, transaction
 from accounts.models import Organization
-from accounts.services import organization_create
+from billing.services import organization_create
 from billing.services import addon_grant, subscription_set, wallet_credit
 from billing.models import Plan
 from decimal import Decimal
@@ -95,7 +95,7 @@ def deep_cursor(env: dict[str, str], org_id: str, depth: int) -> tuple[str, str]
 import json
 from django.db import connection
 from accounts.models import Organization
-from developer.cursor import encode_cursor
+from core.cursor import encode_cursor
 from phone.models import Call
 org = Organization.objects.get(public_id={org_id!r})
 row = Call.objects.filter(organization=org).order_by('-started_at', '-public_id').values_list(

@@ -86,9 +86,15 @@ def main() -> None:
     from django.db.models import Sum
 
     from accounts.models import Organization
-    from billing.apicount import api_counter
-    from billing.metering import flush_api_usage
-    from billing.models import LedgerEntry, Metric, MonthlyUsage, Plan, UsageRollup, Wallet
+    from billing.models import (
+        LedgerEntry,
+        Metric,
+        MonthlyUsage,
+        Plan,
+        UsageRollup,
+        Wallet,
+    )
+    from developer.public_api.apicount import api_counter, flush_api_usage
     from developer.services import api_key_create
 
     organization = Organization.objects.get(public_id=org_json["id"])

@@ -1,4 +1,4 @@
-"""Cost and exactness of request logging (developer/request_log.py).
+"""Cost and exactness of request logging (developer/public_api/request_log.py).
 
 1. Request-path cost: microseconds to build and buffer one entry (memory deque and Redis list),
    measured in-process.
@@ -114,8 +114,8 @@ from django.conf import settings
 from django.test import RequestFactory
 from django.http import JsonResponse
 from django.utils import timezone
-from developer import request_log
-from developer.request_log import MemoryBuffer, RedisBuffer, entry_for, insert_entries
+from developer.public_api import request_log
+from developer.public_api.request_log import MemoryBuffer, RedisBuffer, entry_for, insert_entries
 
 factory = RequestFactory()
 def one_request():

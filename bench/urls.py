@@ -4,8 +4,8 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
 from config.urls import urlpatterns as app_urlpatterns
-from developer.api import api_key_json
 from developer.models import ApiKey
+from developer.payloads import api_key_json
 
 
 def bare_keys(request: HttpRequest) -> JsonResponse:

@@ -40,7 +40,7 @@ class Receipts:
 
 
 def start_receiver(receipts: Receipts) -> ThreadingHTTPServer:
-    from webhooks.signing import SignatureError, verify
+    from core.signing import SignatureError, verify
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -150,8 +150,12 @@ def main() -> None:
     django.setup()
     from decimal import Decimal
 
-    from accounts.services import organization_create
-    from billing.services import addon_grant, subscription_set, wallet_credit
+    from billing.services import (
+        addon_grant,
+        organization_create,
+        subscription_set,
+        wallet_credit,
+    )
     from webhooks.events import emit
     from webhooks.models import Delivery
     from webhooks.services import endpoint_create

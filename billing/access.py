@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from accounts.models import Organization
-from developer import fastcache
+from core import fastcache
 
 
 @dataclass(frozen=True)

@@ -9,34 +9,37 @@ copied onto the ledger row. Test-mode usage is rolled up for visibility and neve
 from __future__ import annotations
 
 import logging
-import time
 from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Organization
 
-from .apicount import api_counter
-from .models import FlushBatch, Metric, Mode, MonthlyUsage, Subscription, UsageRecord, UsageRollup
+from .models import (
+    FlushBatch,
+    Metric,
+    Mode,
+    MonthlyUsage,
+    Subscription,
+    UsageRecord,
+    UsageRollup,
+)
 from .quota import (
-    decode_counter_field, encode_counter_field, hour_from_epoch_hours, hour_start, money, month_start, units_to_bill,
+    decode_counter_field,
+    hour_from_epoch_hours,
+    hour_start,
+    money,
+    month_start,
+    units_to_bill,
 )
 from .services import ChargeDetail, wallet_debit
 
 logger = logging.getLogger(__name__)
-
-# Requests refused before the view ran did no work for the caller, so they are not counted;
-# billing a blocked wallet for being blocked would only dig it deeper.
-_UNCOUNTED_ERROR_CODES = frozenset({
-    "BUSINESS_SUSPENDED", "SUBSCRIPTION_REQUIRED", "PLATFORM_ADDON_REQUIRED", "INSUFFICIENT_CREDITS",
-    "INSUFFICIENT_SCOPE", "RATE_LIMIT_EXCEEDED",
-})
 
 _METRIC_NOUNS = {
     Metric.API_REQUESTS: ("block of 1,000 API requests", "blocks of 1,000 API requests"),
@@ -152,59 +155,6 @@ def _rollup_add(*, organization_id: int, api_key_id: int | None, metric: str, mo
 
 # --- API requests -------------------------------------------------------------------------------
 
-def count_api_request(request: Any, response: Any) -> None:
-    """Count one public-API request for billing: a Redis HINCRBY (or an in-memory add), no database write.
-
-    Only requests authenticated with a key count, and not those the gate, the scope check or the rate
-    limiter refused. Counting never fails a request: a broken counter is logged instead.
-    """
-    if not settings.METERING_ENABLED:
-        return
-    from developer.authentication import KeyPrincipal
-
-    # `_auth` rather than `auth`: reading `auth` on an unauthenticated request would authenticate again.
-    principal = getattr(request, "_auth", None)
-    if not isinstance(principal, KeyPrincipal):
-        return
-    if getattr(response, "error_code", None) in _UNCOUNTED_ERROR_CODES:
-        return
-    if getattr(request._request, "api_request_counted", False):
-        return  # already counted by the rate limiter's Redis round trip
-    field = encode_counter_field(epoch_hour=int(time.time()) // 3600, organization_id=principal.organization_id,
-                                 api_key_id=principal.id, mode=principal.mode)
-    try:
-        api_counter().incr(field)
-    except Exception:
-        logger.exception("Could not count an API request for key %s", principal.public_id)
-
-
-def api_request_counter(principal: Any) -> tuple[str, str] | None:
-    """(Redis hash, field) the rate limiter may increment for this request, or None to count at the end.
-
-    Saves the request path a Redis round trip: the limiter's script increments the counter when it
-    allows the request. Without Redis (or with metering off) requests are counted by `count_api_request`.
-    """
-    if not settings.METERING_ENABLED or not settings.REDIS_URL:
-        return None
-    counter = api_counter()
-    field = encode_counter_field(epoch_hour=int(time.time()) // 3600, organization_id=principal.organization_id,
-                                 api_key_id=principal.id, mode=principal.mode)
-    return counter.pending_key, field
-
-
-def api_request_counter_hash() -> tuple[str, int] | None:
-    """(Redis hash, epoch hour) under which the key's round trip may count this request itself; the
-    field is `encode_counter_field(epoch_hour, organization, key, mode)`. None when not counting in Redis."""
-    if not settings.METERING_ENABLED or not settings.REDIS_URL:
-        return None
-    return api_counter().pending_key, int(time.time()) // 3600
-
-
-def flush_api_usage() -> int:
-    """Move counted API requests into the rollups and charge completed blocks; returns requests applied."""
-    return api_counter().flush(apply_api_counts)
-
-
 def apply_api_counts(*, batch_id: str, counts: dict[str, int], source: str) -> bool:
     """Apply one batch of counters in one transaction; False (and no change) if the batch was applied before."""
     parsed = [(*decode_counter_field(field), value) for field, value in counts.items() if value > 0]
@@ -215,10 +165,10 @@ def apply_api_counts(*, batch_id: str, counts: dict[str, int], source: str) -> b
                                           requests=sum(value for *_, value in parsed))
         except IntegrityError:
             return False
-        from developer.models import ApiKey
-
         organizations = Organization.objects.in_bulk({org_id for _, org_id, _, _, _ in parsed})
-        known_keys = set(ApiKey.objects.filter(pk__in={key_id for _, _, key_id, _, _ in parsed})
+        # The key model through the rollup's foreign key: billing knows keys only as the rows usage points at.
+        api_keys = UsageRollup._meta.get_field("api_key").related_model._default_manager
+        known_keys = set(api_keys.filter(pk__in={key_id for _, _, key_id, _, _ in parsed})
                          .values_list("pk", flat=True))
         merged: dict[tuple[int, int, int | None, str], int] = defaultdict(int)
         for epoch_hour, org_id, key_id, mode, value in parsed:

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 
 from accounts.models import Organization
-from accounts.ids import public_id_field
+from core.ids import public_id_field
 
 from .quota import API_REQUEST_BLOCK
 

@@ -1,4 +1,4 @@
-"""Subscriptions, the Developer Platform add-on and the credit wallet."""
+"""Subscriptions, the Developer Platform add-on, the credit wallet, and creating and suspending an organisation."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.errors import ServiceError
 from accounts.models import Organization
 from accounts.services import audit_record
+from core.errors import ServiceError
 
 from .access import invalidate_access_state
 from .models import LedgerEntry, Plan, PlatformAddon, Subscription, Wallet
+from .signals import wallet_funded
 
 if TYPE_CHECKING:
     from accounts.services import Actor
@@ -89,26 +90,18 @@ def _post(*, wallet: Wallet, amount: Decimal, reason: str, reference: str | None
         invalidate_access_state(wallet.organization_id)
         if wallet.balance > 0:
             organization_id = wallet.organization_id
-            transaction.on_commit(lambda: _release_held_deliveries(organization_id))
+            transaction.on_commit(lambda: _announce_funded(organization_id))
     return entry
 
 
-def _release_held_deliveries(organization_id: int) -> None:
-    """Funds arrived: send the live webhooks that were held while the wallet was empty."""
-    # The webhooks app owns holding and releasing; billing only says when. Imported here because
-    # webhooks depends on billing, not the other way round.
-    try:
-        from webhooks.services import deliveries_release_held
-    except ImportError:
-        # Only while the webhooks app is being assembled: without its service nothing is ever held.
-        logger.warning("webhooks.services.deliveries_release_held is not available; nothing to release.")
-        return
-    try:
-        deliveries_release_held(organization=Organization.objects.get(pk=organization_id))
-    except Exception:
-        # The credit is committed whatever happens here; held deliveries stay in the database and
-        # the webhooks sweep releases them on its next run.
-        logger.exception("Releasing held deliveries failed for organization %s", organization_id)
+def _announce_funded(organization_id: int) -> None:
+    """Funds arrived: tell whoever listens (webhooks sends the live deliveries it held while the wallet was empty)."""
+    for receiver, result in wallet_funded.send_robust(sender=Wallet, organization_id=organization_id):
+        if isinstance(result, Exception):
+            # The credit is committed whatever happens here; held deliveries stay in the database and
+            # the webhooks sweep releases them on its next run.
+            logger.error("%s failed for organization %s", getattr(receiver, "__qualname__", receiver), organization_id,
+                         exc_info=result)
 
 
 def _actor_label(actor: Actor) -> str:
@@ -153,3 +146,38 @@ def wallet_debit(*, organization: Organization, amount: Decimal, reason: str, re
         return None
     return _post(wallet=wallet, amount=-amount, reason=reason, reference=reference, actor_label="metering",
                  charge=charge)
+
+
+# --- organisations: creating one opens its billing rows; suspending one flips the access gate ----------
+
+@transaction.atomic
+def organization_create(*, name: str, timezone_name: str = "America/New_York", country: str = "US") -> Organization:
+    organization = Organization.objects.create(name=name, timezone=timezone_name, country=country)
+    Wallet.objects.create(organization=organization)
+    PlatformAddon.objects.create(organization=organization)
+    return organization
+
+
+@transaction.atomic
+def organization_suspend(*, organization: Organization, actor: Actor, reason: str) -> Organization:
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    if organization.suspended_at is None:
+        organization.suspended_at = timezone.now()
+        organization.suspended_by = actor if actor is not None and not hasattr(actor, "key_hash") else None
+        organization.suspension_reason = reason
+        organization.save(update_fields=["suspended_at", "suspended_by", "suspension_reason"])
+        audit_record(organization=organization, actor=actor, action="organization.suspended", target=organization,
+                     metadata={"reason": reason})
+    invalidate_access_state(organization.pk)
+    return organization
+
+
+@transaction.atomic
+def organization_reinstate(*, organization: Organization, actor: Actor) -> Organization:
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    if organization.suspended_at is not None:
+        organization.suspended_at, organization.suspended_by, organization.suspension_reason = None, None, ""
+        organization.save(update_fields=["suspended_at", "suspended_by", "suspension_reason"])
+        audit_record(organization=organization, actor=actor, action="organization.reinstated", target=organization)
+    invalidate_access_state(organization.pk)
+    return organization

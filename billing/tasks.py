@@ -1,4 +1,4 @@
-"""Periodic billing work: flushing API-request counters into rollups, and pruning flush records."""
+"""Periodic billing work: pruning flush records (the API-request counters are flushed by developer.tasks)."""
 
 from __future__ import annotations
 
@@ -7,18 +7,11 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from . import metering
 from .models import FlushBatch
 
 # A batch id only has to be remembered until a crashed flush is re-run, which the next beat does
 # within a minute; a week is a wide margin.
 FLUSH_BATCH_RETENTION = timedelta(days=7)
-
-
-@shared_task(name="billing.flush_api_usage")
-def flush_api_usage() -> int:
-    """Applies the Redis counters (in the worker, without Redis, this process has none to flush)."""
-    return metering.flush_api_usage()
 
 
 @shared_task(name="billing.prune_flush_batches")

@@ -42,17 +42,19 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Redoc for the API reference page, served by whitenoise (no CDN)
     "django_htmx",
     "template_partials.apps.SimpleAppConfig",
+    "core",
     "accounts",
     "billing",
     "developer",
     "phone",
     "webhooks",
     "agents",
+    "demo",
 ]
 
 MIDDLEWARE = [
-    "developer.middleware.RequestIdMiddleware",
-    "developer.request_log.RequestLogMiddleware",
+    "developer.public_api.middleware.RequestIdMiddleware",
+    "developer.public_api.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -166,17 +168,17 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["developer.authentication.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["developer.permissions.AccessGate", "developer.permissions.HasScope"],
-    "DEFAULT_THROTTLE_CLASSES": ["developer.throttling.KeyRateThrottle"],
-    "DEFAULT_RENDERER_CLASSES": ["developer.renderers.EnvelopeRenderer"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "developer.renderers.JsonOnlyNegotiation",
+    "DEFAULT_AUTHENTICATION_CLASSES": ["developer.public_api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["developer.public_api.permissions.AccessGate", "developer.public_api.permissions.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["developer.public_api.throttling.KeyRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["developer.public_api.renderers.EnvelopeRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "developer.public_api.renderers.JsonOnlyNegotiation",
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "developer.pagination.KeysetPagination",
-    "EXCEPTION_HANDLER": "developer.exceptions.envelope_exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "developer.public_api.pagination.KeysetPagination",
+    "EXCEPTION_HANDLER": "developer.public_api.exceptions.envelope_exception_handler",
     "UNAUTHENTICATED_USER": None,
     "UNAUTHENTICATED_TOKEN": None,
-    "DEFAULT_SCHEMA_CLASS": "developer.openapi.PublicAutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "developer.public_api.openapi.PublicAutoSchema",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -190,8 +192,8 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX_TRIM": True,
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "PREPROCESSING_HOOKS": ["developer.openapi.public_endpoints_only"],
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "developer.openapi.postprocess_envelopes"],
+    "PREPROCESSING_HOOKS": ["developer.public_api.openapi.public_endpoints_only"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "developer.public_api.openapi.postprocess_envelopes"],
     # Several bodies have a field named "type"; each choice set gets its own enum name.
     "ENUM_NAME_OVERRIDES": {
         "ToolAuthTypeEnum": "agents.models.CustomTool.AuthType",
@@ -200,16 +202,17 @@ SPECTACULAR_SETTINGS = {
         "MessageStatusEnum": "phone.models.Message.Status",
         "AppointmentStatusEnum": "phone.models.Appointment.Status",
         "DeliveryStatusEnum": "webhooks.models.Delivery.Status",
-        "WebhookEventTypeEnum": "webhooks.api_schema.EVENT_TYPE_CHOICES",
+        "WebhookEventTypeEnum": "webhooks.api.EVENT_TYPE_CHOICES",
         "GracePeriodEnum": "core.rotation.WINDOWS",  # key rotation gracePeriod = webhook secret overlap
         "ApiKeyStatusEnum": ["active", "expiring", "expired", "revoked"],
     },
     # One entry per webhook event type (tests/openapi checks that none is missing).
     "WEBHOOKS": [
-        f"webhooks.api_schema.{name}" for name in (
+        *(f"phone.api.{name}" for name in (
             "call_started", "call_completed", "transcript_ready", "sms_received", "sms_sent", "voicemail_created",
-            "contact_created", "contact_updated", "appointment_booked", "webhook_test",
-        )
+            "contact_created", "contact_updated", "appointment_booked",
+        )),
+        "webhooks.api.webhook_test",
     ],
 }
 
@@ -222,7 +225,7 @@ UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE = env.int("UNAUTHENTICATED_RATE_LIMIT_PER_
 # Number of proxies in front of the app whose X-Forwarded-For entries are trusted.
 NUM_TRUSTED_PROXIES = env.int("NUM_TRUSTED_PROXIES", default=0)
 
-# Request logs (developer/request_log.py): buffered per process or in Redis, inserted in batches.
+# Request logs (developer/public_api/request_log.py): buffered per process or in Redis, inserted in batches.
 # REQUEST_LOG_FLUSH_SECONDS=0 turns the per-process flusher thread off (tests flush explicitly).
 REQUEST_LOG_ENABLED = env.bool("REQUEST_LOG_ENABLED", default=True)
 REQUEST_LOG_FLUSH_SECONDS = env.float("REQUEST_LOG_FLUSH_SECONDS", default=2.0)
@@ -293,7 +296,7 @@ CELERY_TASK_IGNORE_RESULT = True
 # recycled every 2 × this many tasks.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=500)
 # How long a webhook fan-out task waits before it runs, gathering the organisation's next events
-# into the same batches (see webhooks/tasks.py). Adds at most this much to delivery latency.
+# into the same batches (see webhooks/dispatch.py). Adds at most this much to delivery latency.
 WEBHOOK_FANOUT_GATHER_SECONDS = env.float("WEBHOOK_FANOUT_GATHER_SECONDS", default=0.1)
 # The queue the Procfile's worker consumes (Celery's own default would be "celery", which no one reads).
 CELERY_TASK_DEFAULT_QUEUE = "default"
@@ -303,8 +306,8 @@ CELERY_BEAT_SCHEDULE["developer-flush-request-logs"] = {
     "task": "developer.flush_request_logs", "schedule": timedelta(seconds=10)}
 CELERY_BEAT_SCHEDULE["developer-prune-request-logs"] = {
     "task": "developer.prune_request_logs", "schedule": crontab(minute=17, hour="*/6")}
-CELERY_BEAT_SCHEDULE["billing-flush-api-usage"] = {
-    "task": "billing.flush_api_usage", "schedule": timedelta(seconds=30)}
+CELERY_BEAT_SCHEDULE["developer-flush-api-usage"] = {
+    "task": "developer.flush_api_usage", "schedule": timedelta(seconds=30)}
 CELERY_BEAT_SCHEDULE["billing-prune-flush-batches"] = {
     "task": "billing.prune_flush_batches", "schedule": crontab(minute=41, hour=3)}
 # Webhooks: re-send due/lost deliveries, expire and release holds; prune logs past 30 days.
@@ -314,7 +317,7 @@ CELERY_BEAT_SCHEDULE["webhooks-prune"] = {"task": "webhooks.prune", "schedule": 
 CELERY_BEAT_SCHEDULE["agents-expire-invocations"] = {
     "task": "agents.expire_invocations", "schedule": timedelta(seconds=30)}
 CELERY_BEAT_SCHEDULE["agents-prune-invocations"] = {"task": "agents.prune_invocations", "schedule": crontab(minute=37)}
-# Idempotency-Key records live 24 hours (developer/idempotency.py); expired ones are deleted hourly.
+# Idempotency-Key records live 24 hours (developer/public_api/idempotency.py); expired ones are deleted hourly.
 CELERY_BEAT_SCHEDULE["prune-idempotency-keys"] = {
     "task": "phone.prune_idempotency_keys", "schedule": crontab(minute=37)}
 

@@ -4,12 +4,12 @@ from django.urls import include, path
 from django.views import defaults
 
 import agents.urls
-import billing.urls
-import developer.api
 import developer.urls
+import developer.usage.urls
 import phone.urls
 import webhooks.urls
-from developer.exceptions import json_error
+from developer.public_api.base import OpenApiDocument
+from developer.public_api.exceptions import json_error
 
 API_PREFIX = "api/public/v1/"
 
@@ -17,9 +17,9 @@ api_patterns = [
     *developer.urls.api_urlpatterns,
     *webhooks.urls.api_urlpatterns,
     *phone.urls.api_urlpatterns,
-    *billing.urls.api_urlpatterns,
+    *developer.usage.urls.api_urlpatterns,
     *agents.urls.api_urlpatterns,
-    path("openapi.json", developer.api.OpenApiDocument.as_view(), name="openapi"),
+    path("openapi.json", OpenApiDocument.as_view(), name="openapi"),
     *developer.urls.catch_all_api_urlpatterns,  # last: unknown routes answer in the envelope
 ]
 
@@ -29,7 +29,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("webhooks.urls")),
     path("", include("phone.urls")),
-    path("", include("billing.urls")),
+    path("", include("developer.usage.urls")),
     path("", include("agents.urls")),
     path("", include("developer.urls")),
 ]

@@ -9,14 +9,22 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import ValidationError
-from django.db.models import DecimalField, OuterRef, PositiveBigIntegerField, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    DecimalField,
+    OuterRef,
+    PositiveBigIntegerField,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 
-from accounts.errors import ServiceError
+from core.errors import ServiceError
 from accounts.requests import AuthenticatedHttpRequest
 from billing.models import Metric, Plan, UsageRollup
 from billing.quota import money, month_start

@@ -1,50 +1,22 @@
-"""Public API: API keys, and the catch-all that keeps unknown routes inside the envelope."""
+"""Public API: API keys."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
-from datetime import timezone as dt_timezone
-from typing import Any, ClassVar
-
-from django.core.exceptions import ValidationError
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema
-from drf_spectacular.views import SpectacularJSONAPIView
 from rest_framework import serializers
-
-from .requests import ApiRequest
 from rest_framework.response import Response
-from rest_framework.views import APIView
+
+from core.timefmt import iso
 
 from core import rotation
 
 from . import services
-from .exceptions import ResourceNotFound, ValidationFailed
-from .input_checks import NUL_MESSAGE, nul_paths
 from .models import ApiKey
-from .openapi import LIST_PARAMETERS
-from .public import PublicApiView, ok
+from .payloads import api_key_json
+from .public_api.base import PublicApiView, json_body, ok, parse_optional_datetime
+from .public_api.openapi import LIST_PARAMETERS
+from .public_api.requests import ApiRequest
 from .scopes import ALL_SCOPES
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
-
-def api_key_json(key: ApiKey) -> dict[str, Any]:
-    return {
-        "id": key.public_id,
-        "name": key.name,
-        "mode": key.mode,
-        "maskedKey": key.masked,
-        "scopes": list(key.scopes),
-        "status": key.status(),
-        "createdAt": iso(key.created_at),
-        "lastUsedAt": iso(key.last_used_at),
-        "expiresAt": iso(key.expires_at),
-        "revokedAt": iso(key.revoked_at),
-    }
 
 
 class ApiKeySerializer(serializers.Serializer):
@@ -85,68 +57,6 @@ class KeyCreateSerializer(serializers.Serializer):
 class KeyRotateSerializer(serializers.Serializer):
     gracePeriod = serializers.ChoiceField(choices=list(rotation.WINDOWS),
                                           help_text="How long the old key keeps working.")
-
-
-def json_body(request: ApiRequest, *, fields: Iterable[str] | None = None) -> dict[str, Any]:
-    """The parsed JSON object body (DRF raises VALIDATION_ERROR on malformed JSON).
-
-    With `fields`, any other field is refused, so a misspelt optional field (`expires_at`) is an error
-    rather than silently ignored. Views whose service checks unknown fields itself pass none.
-    """
-    data = request.data
-    if not isinstance(data, dict):
-        raise ValidationFailed("The request body must be a JSON object.", fields={"body": ["Expected a JSON object."]})
-    unknown = sorted(set(data) - set(fields)) if fields is not None else []
-    if unknown:
-        raise ValidationFailed(fields={name: ["Unknown field."] for name in unknown})
-    bad = nul_paths(data)
-    if bad:
-        raise ValidationFailed(fields={path: [NUL_MESSAGE] for path in bad})
-    return data
-
-
-def body_kwargs(body: Mapping[str, Any], fields: Mapping[str, str], *,
-                refusal: str | Callable[[str], str] = "Unknown field.",
-                check: Callable[..., Any] | None = None) -> dict[str, Any]:
-    """A JSON body (from `json_body`) as a service's snake_case keyword arguments.
-
-    `fields` maps each wire (camelCase) name to its keyword (a service module's `*_FIELDS`). Any other
-    field is refused with `refusal` (a message, or a function of the field name), every one at once and
-    in body order. With `check`, the errors `check(**kwargs)` finds in the accepted fields are reported
-    alongside the refusals, for services whose answer names every bad field together.
-    """
-    unknown = [name for name in body if name not in fields]
-    kwargs = {fields[name]: value for name, value in body.items() if name in fields}
-    if unknown:
-        errors = {name: [refusal(name) if callable(refusal) else refusal] for name in unknown}
-        if check is not None:
-            try:
-                check(**kwargs)
-            except ValidationError as exc:
-                errors.update(exc.message_dict)
-        raise ValidationFailed(fields=errors)
-    return kwargs
-
-
-def parse_optional_datetime(value: Any, field: str) -> datetime | None:
-    if value in (None, ""):
-        return None
-    try:
-        parsed = parse_datetime(value) if isinstance(value, str) else None
-    except ValueError:  # well formed but impossible, e.g. 12:99
-        parsed = None
-    if parsed is None:
-        raise ValidationFailed(fields={field: ["Must be an ISO 8601 date-time, e.g. 2026-12-31T23:59:59Z."]})
-    return in_utc(parsed if parsed.tzinfo else parsed.replace(tzinfo=dt_timezone.utc))  # no offset: UTC
-
-
-def in_utc(moment: datetime) -> datetime:
-    """An aware date-time in UTC. PostgreSQL refuses offsets beyond ±15:59, which ISO 8601 allows; a moment
-    within hours of year 1 or 9999 that UTC cannot hold becomes the first or last instant it can."""
-    try:
-        return moment.astimezone(dt_timezone.utc)
-    except OverflowError:
-        return (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=dt_timezone.utc)
 
 
 class _KeyView(PublicApiView):
@@ -202,34 +112,3 @@ class KeyRotate(_KeyView):
             {**api_key_json(new), "secret": secret, "rotatedFrom": {"id": old.public_id, "expiresAt": iso(old.expires_at)}},
             "API key rotated. Store the new secret now: it is shown only once.", status=201,
         )
-
-
-class OpenApiDocument(SpectacularJSONAPIView):
-    """The OpenAPI description, public like the docs it describes.
-
-    Generated once per process: it changes only with a deploy, and each generation costs a tenth of a
-    second of CPU that anyone could ask for without a key.
-    """
-
-    authentication_classes: list = []
-    permission_classes: list = []
-    throttle_classes: list = []
-    _document: ClassVar[dict[str, Any] | None] = None
-
-    def _get_schema_response(self, request: ApiRequest) -> Response:
-        if OpenApiDocument._document is None:
-            OpenApiDocument._document = super()._get_schema_response(request).data
-        return Response(OpenApiDocument._document, headers={"Content-Disposition": 'inline; filename="openapi.json"'})
-
-
-class UnknownRoute(APIView):
-    """Any path under the API prefix that matches no route: a 404 in the envelope, for every method."""
-
-    authentication_classes: list = []
-    permission_classes: list = []
-    throttle_classes: list = []
-
-    def _not_found(self, request: ApiRequest, *args: Any, **kwargs: Any) -> Response:
-        raise ResourceNotFound(f"No API route matches {request.method} {request.path}.")
-
-    get = post = put = patch = delete = head = options = _not_found

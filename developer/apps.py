@@ -6,4 +6,4 @@ class DeveloperConfig(AppConfig):
     verbose_name = "Developer platform"
 
     def ready(self) -> None:
-        from . import openapi  # noqa: F401 - registers the API-key security scheme with drf-spectacular
+        from .public_api import openapi  # noqa: F401 - registers the API-key security scheme with drf-spectacular

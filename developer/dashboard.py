@@ -1,4 +1,6 @@
-"""The dashboard's request context: who is signed in, which organisation they act for, and their role.
+"""The dashboard toolkit: the request context (who is signed in, which organisation they act for, and
+their role), page-or-partial rendering, client redirects, no-store responses for secrets, one-time
+form tokens and keyset paging. Every app's dashboard views import these from here.
 
 Every Settings → Developer page is decorated with `@dashboard_view`; it sets `request.organization`
 and `request.membership` from the organisation picked for this session (the org picker stores its
@@ -7,27 +9,38 @@ id), so views start every queryset from `request.organization` and never from a 
 
 from __future__ import annotations
 
+import secrets
 import zoneinfo
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timezone as dt_timezone
 from datetime import tzinfo
-from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
-from django.http import HttpResponse
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.middleware import HtmxDetails
 
-from accounts.models import Membership
-from accounts.requests import AuthenticatedHttpRequest, HtmxHttpRequest
+from accounts.models import Membership, Organization
+from accounts.requests import AuthenticatedHttpRequest
+from core.cursor import InvalidCursor, decode_cursor, encode_cursor, keyset_after
 
-from .cursor import InvalidCursor, decode_cursor, encode_cursor
+
+class HtmxHttpRequest(AuthenticatedHttpRequest):
+    """The request of a dashboard view: django-htmx's details plus what `dashboard_view` sets."""
+
+    htmx: HtmxDetails
+    organization: Organization
+    membership: Membership
+
 
 # The session key holding the id of the organisation the user acts for.
 SESSION_ORG_KEY = "developer_organization_id"
@@ -90,6 +103,41 @@ def require_manager(request: HtmxHttpRequest) -> None:
         raise PermissionDenied("Only owners and admins can change this.")
 
 
+# --- htmx: page or partial, redirects ----------------------------------------------------------------
+
+def page_or_partial(request: HtmxHttpRequest, page: str, partial: str) -> str:
+    """The template to render: the named partial of `page` for htmx, the whole page otherwise."""
+    return f"{page}#{partial}" if request.htmx else page
+
+
+def client_redirect(request: HtmxHttpRequest, url: str) -> HttpResponse:
+    """Go to `url`: htmx follows an `HX-Redirect`, a plain form post a 302."""
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+# --- secrets shown once --------------------------------------------------------------------------------
+
+def no_store(response: HttpResponse) -> HttpResponse:
+    """A response that shows a secret: never cached, never stored."""
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def new_form_token() -> str:
+    """A one-time token for a create form, so a reload that re-posts it cannot create a second object."""
+    return secrets.token_urlsafe(16)
+
+
+def form_token_used(request: HttpRequest, session_key: str, token: str) -> bool:
+    return bool(token) and token in request.session.get(session_key, [])
+
+
+def remember_form_token(request: HttpRequest, session_key: str, token: str) -> None:
+    """Remember the last 20 tokens used in this session under `session_key`."""
+    if token:
+        request.session[session_key] = [*request.session.get(session_key, []), token][-20:]
+
+
 # --- keyset paging for dashboard lists ------------------------------------------------------------
 
 @dataclass
@@ -110,8 +158,7 @@ def keyset_page(queryset: QuerySet, *, cursor: str | None, limit: int = 50, time
             decoded = None
     if decoded is not None:
         value, last_id = decoded
-        queryset = queryset.filter(**{f"{time_field}__lte": value}).filter(
-            Q(**{f"{time_field}__lt": value}) | Q(**{time_field: value, f"{id_field}__lt": last_id}))
+        queryset = keyset_after(queryset, value, last_id, time_field=time_field, id_field=id_field)
     rows = list(queryset.order_by(f"-{time_field}", f"-{id_field}")[: limit + 1])
     next_cursor = None
     if len(rows) > limit:

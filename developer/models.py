@@ -6,8 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from accounts.ids import public_id_field
 from accounts.models import Organization
+from core.ids import public_id_field
 
 from .keys import mask
 
@@ -119,7 +119,7 @@ class RequestLog(models.Model):
 
 
 class IdempotencyRecord(models.Model):
-    """One `Idempotency-Key` a caller sent with a POST, and the response it got (see developer/idempotency.py).
+    """One `Idempotency-Key` a caller sent with a POST, and the response it got (see developer/public_api/idempotency.py).
 
     Keys are scoped to the organisation and the key mode, so a test-mode retry can never replay a
     live response. `locked_at` is set while the first request is still running.

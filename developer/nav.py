@@ -22,7 +22,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Webhooks", "webhooks:endpoints"),
     NavItem("Custom tools", "agents:tools"),
     NavItem("Agents", "agents:agents"),
-    NavItem("Usage", "billing:usage"),
+    NavItem("Usage", "usage:usage"),
     NavItem("Access", "developer:access"),
     NavItem("API reference", "developer:docs"),
     NavItem("Audit log", "developer:audit", managers_only=True),

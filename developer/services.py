@@ -18,18 +18,18 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.errors import NotPermitted, ServiceError
 from accounts.models import Membership, Organization, Role
 from accounts.services import audit_record
 from billing.access import load_access_state
 from billing.services import addon_grant
 from core import rotation
+from core import fastcache
+from core.errors import NotPermitted, ServiceError
 
-from . import fastcache
 from .access_status import QUALIFYING_PLANS, plan_list
-from .authentication import key_cache_key
 from .keys import PREFIXES, generate_secret, hash_secret
 from .models import AccessRequest, ApiKey, Mode
+from .public_api.authentication import key_cache_key
 from .scopes import ALL_SCOPES
 
 if TYPE_CHECKING:

@@ -1,10 +1,10 @@
-"""Periodic work for the developer app: request-log flushing and retention."""
+"""Periodic work for the developer app: request-log flushing and retention, API-request counter flushing."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from . import request_log
+from .public_api import apicount, request_log
 
 
 @shared_task(name="developer.flush_request_logs")
@@ -18,3 +18,9 @@ def flush_request_logs() -> int:
 def prune_request_logs() -> int:
     """Request logs are kept for 30 days."""
     return request_log.prune()
+
+
+@shared_task(name="developer.flush_api_usage")
+def flush_api_usage() -> int:
+    """Applies the Redis counters to billing's rollups (in the worker, without Redis, this process has none to flush)."""
+    return apicount.flush_api_usage()

@@ -1,6 +1,8 @@
 from django.urls import path, re_path
 
-from . import api, docs, views
+from . import api, views
+from .public_api import docs
+from .public_api.base import UnknownRoute
 
 app_name = "developer"
 
@@ -10,7 +12,7 @@ api_urlpatterns = [
     path("keys/<str:key_id>/rotate", api.KeyRotate.as_view()),
 ]
 
-catch_all_api_urlpatterns = [re_path(r"^.*$", api.UnknownRoute.as_view())]
+catch_all_api_urlpatterns = [re_path(r"^.*$", UnknownRoute.as_view())]
 
 # Settings → Developer dashboard (server-rendered, htmx partials).
 urlpatterns = [

@@ -7,7 +7,6 @@ a named partial of the page's template.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,23 +21,33 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+from django_htmx.http import trigger_client_event
 
-from accounts.errors import ServiceError
 from accounts.models import AuditEntry
 from accounts.requests import AuthenticatedHttpRequest
 from billing.access import access_state
 from billing.models import PlatformAddon, Wallet
 from core import rotation
+from core.errors import ServiceError
 
 from . import services
-from .dashboard import (
-    SESSION_ORG_KEY, HtmxHttpRequest, dashboard_view, keyset_page, memberships_of, require_manager,
-)
 from .access_status import QUALIFYING_PLANS, plan_list
+from .dashboard import (
+    SESSION_ORG_KEY,
+    HtmxHttpRequest,
+    client_redirect,
+    dashboard_view,
+    form_token_used,
+    keyset_page,
+    memberships_of,
+    new_form_token,
+    no_store,
+    page_or_partial,
+    remember_form_token,
+    require_manager,
+)
 from .models import AccessRequest, ApiKey, Mode, RequestLog
 from .scopes import ALL_SCOPES, READ_ONLY_SCOPES, SCOPES
-
 
 # Expiry choices offered when creating a key (the API accepts any future date-time).
 EXPIRY_CHOICES: dict[str, tuple[str, timedelta | None]] = {
@@ -174,24 +183,14 @@ def _create_form_context(values: dict[str, Any] | None = None, errors: dict[str,
     values = values or {"mode": Mode.TEST, "access": "full", "scopes": list(ALL_SCOPES), "expires": "never"}
     return {
         "values": values, "errors": errors or {}, "scope_items": SCOPES.items(), "access_presets": ACCESS_PRESETS,
-        "expiry_choices": EXPIRY_CHOICES, "form_token": values.get("form_token") or secrets.token_urlsafe(16),
+        "expiry_choices": EXPIRY_CHOICES, "form_token": values.get("form_token") or new_form_token(),
         "read_only_scopes": " ".join(READ_ONLY_SCOPES), "all_scopes": " ".join(ALL_SCOPES),
     }
 
 
 def _render_create_form(request: HtmxHttpRequest, context: dict[str, Any], status: int = 200) -> HttpResponse:
-    template = "developer/key_create.html#create-form" if request.htmx else "developer/key_create.html"
+    template = page_or_partial(request, "developer/key_create.html", "create-form")
     return render(request, template, context, status=status)
-
-
-def _form_token_used(request: HtmxHttpRequest, token: str) -> bool:
-    return bool(token) and token in request.session.get(_USED_FORMS_SESSION_KEY, [])
-
-
-def _remember_form_token(request: HtmxHttpRequest, token: str) -> None:
-    if token:
-        used = request.session.get(_USED_FORMS_SESSION_KEY, [])
-        request.session[_USED_FORMS_SESSION_KEY] = [*used, token][-20:]
 
 
 def _secret_response(request: HtmxHttpRequest, *, key: ApiKey, secret: str, rotated_from: ApiKey | None,
@@ -203,7 +202,7 @@ def _secret_response(request: HtmxHttpRequest, *, key: ApiKey, secret: str, rota
         trigger_client_event(response, "keys-changed")
     else:
         response = render(request, "developer/keys.html", _keys_context(request, **context), status=status)
-    response["Cache-Control"] = "no-store"
+    no_store(response)
     return response
 
 
@@ -213,15 +212,15 @@ def key_create(request: HtmxHttpRequest) -> HttpResponse:
     require_manager(request)
     if _keys_blocked(request):
         # Refused here too, not only by the hidden button: a key is useless (402) until the add-on is granted.
-        template = "developer/key_create.html#addon-required" if request.htmx else "developer/key_create.html"
+        template = page_or_partial(request, "developer/key_create.html", "addon-required")
         return render(request, template, {"keys_blocked": True}, status=409)
     if request.method == "GET":
         return _render_create_form(request, _create_form_context())
 
     form_token = request.POST.get("form_token", "")
-    if _form_token_used(request, form_token):
+    if form_token_used(request, _USED_FORMS_SESSION_KEY, form_token):
         messages.info(request, "That key was already created. Its secret was shown once and cannot be shown again.")
-        return HttpResponseClientRedirect(reverse("developer:keys")) if request.htmx else redirect("developer:keys")
+        return client_redirect(request, reverse("developer:keys"))
 
     access = request.POST.get("access", "custom")
     preset = ACCESS_PRESETS.get(access, ACCESS_PRESETS["custom"])[1]
@@ -239,14 +238,14 @@ def key_create(request: HtmxHttpRequest) -> HttpResponse:
         )
     except ValidationError as exc:
         return _render_create_form(request, _create_form_context(values, exc.message_dict), 400)
-    _remember_form_token(request, form_token)
+    remember_form_token(request, _USED_FORMS_SESSION_KEY, form_token)
     return _secret_response(request, key=key, secret=secret, rotated_from=None, status=201)
 
 
 def _render_rotate_form(request: HtmxHttpRequest, key: ApiKey, *, grace: str = rotation.DEFAULT,
                         error: str = "", status: int = 200) -> HttpResponse:
     context = {"key": key, "grace_choices": rotation.LABELS, "grace": grace, "error": error}
-    template = "developer/key_rotate.html#rotate-form" if request.htmx else "developer/key_rotate.html"
+    template = page_or_partial(request, "developer/key_rotate.html", "rotate-form")
     return render(request, template, context, status=status)
 
 
@@ -275,7 +274,7 @@ def key_revoke(request: HtmxHttpRequest, key_id: str) -> HttpResponse:
     require_manager(request)
     key = _key_for(request, key_id)
     if request.method == "GET":
-        template = "developer/key_revoke.html#revoke-form" if request.htmx else "developer/key_revoke.html"
+        template = page_or_partial(request, "developer/key_revoke.html", "revoke-form")
         return render(request, template, {"key": key})
     key = services.api_key_revoke(key=key, actor=request.user)
     if request.htmx:
@@ -442,7 +441,7 @@ def access(request: HtmxHttpRequest) -> HttpResponse:
     messages.success(request, "Request sent. Our team will review it and e-mail "
                               f"{values['contact_email'].strip()} with the decision.")
     # A full page load, not a swap: the banner on top changes too.
-    return HttpResponseClientRedirect(reverse("developer:access")) if request.htmx else redirect("developer:access")
+    return client_redirect(request, reverse("developer:access"))
 
 
 def _render_access_form(request: HtmxHttpRequest, *, values: dict[str, str], status: int,

@@ -1,4 +1,10 @@
-"""Public API: calls (with transcript and recording), contacts, sending SMS, and the AI config."""
+"""Public API: calls (with transcript and recording), contacts, sending SMS, and the AI config.
+
+The serializers first document the shapes (OpenAPI only): the JSON built in `phone.payloads` and the bodies
+the views accept. Nothing in them validates a request; the services do that. Schemathesis checks these
+shapes against real responses, so a field added to a payload must be added here too. The phone events'
+webhooks (`call.completed`, …) are documented here as well, with webhooks' envelope.
+"""
 
 from __future__ import annotations
 
@@ -9,24 +15,291 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, QuerySet
 from django.urls import reverse
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
-
-from developer.requests import ApiRequest
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.response import Response
 
 from accounts.models import Organization
-from developer.api import body_kwargs, iso, json_body
-from developer.exceptions import ResourceNotFound, ValidationFailed
-from developer.idempotency import idempotent
+from core.timefmt import iso
 from developer.models import ApiKey
-from developer.openapi import IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, LIST_PARAMETERS, error_response
-from developer.public import PublicApiView, ok
+from developer.public_api.base import PublicApiView, body_kwargs, json_body, ok
+from developer.public_api.exceptions import ResourceNotFound, ValidationFailed
+from developer.public_api.idempotency import idempotent
+from developer.public_api.requests import ApiRequest
+from developer.public_api.openapi import (
+    HHMM_PATTERN,
+    IDEMPOTENCY_KEY,
+    IDEMPOTENT_REPLAYED,
+    LIST_PARAMETERS,
+    NOT_BLANK_PATTERN,
+    WireNamesMixin,
+    error_response,
+)
+from webhooks.api import event_webhook
 
-from . import api_schema as docs
 from . import recording_urls, services
+from .ai_config_rules import (
+    GREETING_MAX_LENGTH,
+    HELP_REPLY_MAX_LENGTH,
+    MAX_INTERVALS_PER_DAY,
+    SUPPORTED_LANGUAGES,
+)
+from .date_ranges import HELP as DATE_RANGE_HELP
 from .date_ranges import InvalidDateRange, parse_date_range
-from .models import Call, Contact, Direction, Message, Recording, SmsOptOut, TranscriptTurn
-from .payloads import ai_config_json, call_detail_json, call_json, contact_json, message_json, transcript_json
+from .models import (
+    AiConfig,
+    Appointment,
+    Call,
+    Contact,
+    Direction,
+    Message,
+    Recording,
+    SmsOptOut,
+    TranscriptTurn,
+)
+from .payloads import (
+    ai_config_json,
+    call_detail_json,
+    call_json,
+    contact_json,
+    message_json,
+    transcript_json,
+)
+from .services import SMS_BODY_MAX_LENGTH
+
+PHONE_HELP = "E.164 (`+14155552671`), or a national number read in the business's country."
+
+# --- Query parameters ----------------------------------------------------------------------------
+
+SEARCH_PARAMETER = OpenApiParameter(
+    "search", {"type": "string", "maxLength": 200}, required=False,  # phone.api.SEARCH_MAX_LENGTH
+    description="Matches a phone number in any common format, a name, or text (calls: the summary).")
+DIRECTION_PARAMETER = OpenApiParameter("direction", {"type": "string", "enum": list(Direction.values)},
+                                       required=False)
+DATE_RANGE_PARAMETER = OpenApiParameter("dateRange", str, required=False, description=DATE_RANGE_HELP)
+
+
+# --- Responses -----------------------------------------------------------------------------------
+
+class ContactRefSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="Opaque id, `con_…`.")
+    name = serializers.CharField(allow_null=True)
+    phoneNumber = serializers.CharField(help_text="E.164.")
+
+
+class CallAgentSerializer(serializers.Serializer):
+    id = serializers.CharField(allow_null=True, help_text="`agt_…`, or null for the business's single default AI.")
+    name = serializers.CharField()
+
+
+class CallSerializer(WireNamesMixin, serializers.Serializer):
+    id = serializers.CharField(help_text="Opaque id, `call_…`.")
+    direction = serializers.ChoiceField(choices=Direction.choices)
+    from_ = serializers.CharField(help_text="E.164 of the caller.")
+    to = serializers.CharField(help_text="E.164 of the callee.")
+    status = serializers.ChoiceField(choices=Call.Status.choices)
+    startedAt = serializers.DateTimeField()
+    endedAt = serializers.DateTimeField(allow_null=True)
+    durationSeconds = serializers.IntegerField(min_value=0, allow_null=True)
+    summary = serializers.CharField(allow_null=True, help_text="The AI's post-call summary.")
+    outcome = serializers.ChoiceField(choices=Call.Outcome.choices, allow_null=True)
+    contact = ContactRefSerializer(allow_null=True)
+    agent = CallAgentSerializer(allow_null=True, help_text="The AI agent that handled the call.")
+    hasTranscript = serializers.BooleanField(help_text="`GET /calls/{id}/transcript` has turns to return.")
+    hasRecording = serializers.BooleanField(help_text="`GET /calls/{id}/recording` has a URL to return.")
+
+
+class VoicemailSerializer(WireNamesMixin, serializers.Serializer):
+    id = serializers.CharField(help_text="Opaque id, `vm_…`.")
+    callId = serializers.CharField()
+    from_ = serializers.CharField()
+    transcription = serializers.CharField(allow_null=True)
+    durationSeconds = serializers.IntegerField(min_value=0)
+    createdAt = serializers.DateTimeField()
+
+
+class AppointmentSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="Opaque id, `apt_…`.")
+    status = serializers.ChoiceField(choices=Appointment.Status.choices)
+    service = serializers.CharField()
+    startsAt = serializers.DateTimeField()
+    durationMinutes = serializers.IntegerField(min_value=0)
+    contact = ContactRefSerializer()
+    callId = serializers.CharField(allow_null=True, help_text="The call it was booked on, if any.")
+    notes = serializers.CharField(allow_null=True)
+    createdAt = serializers.DateTimeField()
+
+
+class CallDetailSerializer(CallSerializer):
+    voicemail = VoicemailSerializer(allow_null=True)
+    appointments = AppointmentSerializer(many=True)
+
+
+class TranscriptTurnSerializer(serializers.Serializer):
+    speaker = serializers.ChoiceField(choices=TranscriptTurn.Speaker.choices)
+    text = serializers.CharField()
+    offsetMs = serializers.IntegerField(min_value=0, help_text="Milliseconds from the start of the call.")
+
+
+class TranscriptSerializer(serializers.Serializer):
+    callId = serializers.CharField()
+    turns = TranscriptTurnSerializer(many=True, help_text="In speaking order.")
+
+
+class RecordingSerializer(serializers.Serializer):
+    callId = serializers.CharField()
+    recordingId = serializers.CharField(help_text="Opaque id, `rec_…`.")
+    url = serializers.URLField(help_text="Signed URL of the audio; needs no API key and stops working at `expiresAt`.")
+    expiresAt = serializers.DateTimeField()
+    contentType = serializers.CharField(help_text="e.g. audio/wav")
+    durationSeconds = serializers.IntegerField(min_value=0)
+    sizeBytes = serializers.IntegerField(min_value=0)
+
+
+class ContactSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="Opaque id, `con_…`.")
+    phoneNumber = serializers.CharField(help_text="E.164; unique per business.")
+    name = serializers.CharField(allow_null=True)
+    email = serializers.EmailField(allow_null=True)
+    company = serializers.CharField(allow_null=True)
+    smsOptedOut = serializers.BooleanField(help_text="The number texted STOP; texts to it are refused until START.")
+    createdAt = serializers.DateTimeField()
+    updatedAt = serializers.DateTimeField()
+
+
+class MessageErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="The carrier's error code.")
+    message = serializers.CharField()
+
+
+class MessageSerializer(WireNamesMixin, serializers.Serializer):
+    id = serializers.CharField(help_text="Opaque id, `msg_…`.")
+    direction = serializers.ChoiceField(choices=Direction.choices)
+    from_ = serializers.CharField()
+    to = serializers.CharField()
+    body = serializers.CharField()
+    encoding = serializers.ChoiceField(choices=["GSM-7", "UCS-2"])
+    segments = serializers.IntegerField(min_value=1, help_text="Billed units (SMS segments).")
+    status = serializers.ChoiceField(choices=Message.Status.choices)
+    mode = serializers.ChoiceField(choices=list(Message.Mode.values))
+    test = serializers.BooleanField(help_text="Sent with a test key: nothing reached a carrier, nothing was billed.")
+    error = MessageErrorSerializer(allow_null=True, help_text="Why the carrier refused it, for failed messages.")
+    contactId = serializers.CharField(allow_null=True)
+    createdAt = serializers.DateTimeField()
+    sentAt = serializers.DateTimeField(allow_null=True)
+
+
+class OpeningIntervalSerializer(serializers.Serializer):
+    open = serializers.RegexField(HHMM_PATTERN, help_text="24-hour HH:MM, before `close`.")
+    close = serializers.RegexField(HHMM_PATTERN)
+
+
+class BusinessHoursSerializer(serializers.Serializer):
+    """A weekday with no intervals (or left out) is closed."""
+
+    monday = OpeningIntervalSerializer(many=True, required=False, max_length=MAX_INTERVALS_PER_DAY)
+    tuesday = OpeningIntervalSerializer(many=True, required=False, max_length=MAX_INTERVALS_PER_DAY)
+    wednesday = OpeningIntervalSerializer(many=True, required=False, max_length=MAX_INTERVALS_PER_DAY)
+    thursday = OpeningIntervalSerializer(many=True, required=False, max_length=MAX_INTERVALS_PER_DAY)
+    friday = OpeningIntervalSerializer(many=True, required=False, max_length=MAX_INTERVALS_PER_DAY)
+    saturday = OpeningIntervalSerializer(many=True, required=False, max_length=MAX_INTERVALS_PER_DAY)
+    sunday = OpeningIntervalSerializer(many=True, required=False, max_length=MAX_INTERVALS_PER_DAY)
+
+
+class QuietHoursSerializer(serializers.Serializer):
+    start = serializers.RegexField(HHMM_PATTERN, help_text="24-hour HH:MM in the business's time zone.")
+    end = serializers.RegexField(HHMM_PATTERN, help_text="Equal to `start`: no quiet hours.")
+
+
+class AiConfigSerializer(serializers.Serializer):
+    language = serializers.ChoiceField(choices=SUPPORTED_LANGUAGES, help_text="BCP-47 tag the AI speaks.")
+    timezone = serializers.CharField(help_text="IANA time zone of the business, e.g. America/New_York.")
+    callHandlingMode = serializers.ChoiceField(choices=AiConfig.CallHandlingMode.choices)
+    greeting = serializers.CharField()
+    businessHours = BusinessHoursSerializer()
+    voicemailEnabled = serializers.BooleanField()
+    smsHelpReply = serializers.CharField(allow_null=True, help_text="Reply to a HELP text; null: a standard reply.")
+    smsQuietHours = QuietHoursSerializer(help_text="No texts are sent in this window (compliance).")
+    updatedAt = serializers.DateTimeField()
+
+
+# --- Request bodies ------------------------------------------------------------------------------
+
+class ContactCreateSerializer(serializers.Serializer):
+    phoneNumber = serializers.CharField(help_text=PHONE_HELP + " Unique per business.")
+    name = serializers.CharField(max_length=200, required=False, allow_null=True, allow_blank=True)
+    email = serializers.EmailField(max_length=254, required=False, allow_null=True)
+    company = serializers.CharField(max_length=200, required=False, allow_null=True, allow_blank=True)
+
+
+class ContactUpdateSerializer(ContactCreateSerializer):
+    """Only the fields sent change; null or "" clears name, email or company."""
+
+    phoneNumber = serializers.CharField(required=False, help_text=PHONE_HELP + " Unique per business.")
+
+
+class SendMessageSerializer(serializers.Serializer):
+    to = serializers.CharField(help_text=PHONE_HELP)
+    body = serializers.RegexField(NOT_BLANK_PATTERN, max_length=SMS_BODY_MAX_LENGTH,
+                                  help_text=f"The text, 1 to {SMS_BODY_MAX_LENGTH:,} characters (not only spaces).")
+
+
+class AiConfigUpdateSerializer(serializers.Serializer):
+    """The curated subset; send at least one field. Payment, spam and PII settings are never writable here."""
+
+    language = serializers.ChoiceField(choices=SUPPORTED_LANGUAGES, required=False)
+    timezone = serializers.CharField(required=False, help_text="An IANA time zone name, e.g. Europe/London.")
+    callHandlingMode = serializers.ChoiceField(choices=AiConfig.CallHandlingMode.choices, required=False)
+    greeting = serializers.RegexField(NOT_BLANK_PATTERN, max_length=GREETING_MAX_LENGTH, required=False)
+    businessHours = BusinessHoursSerializer(required=False, help_text="Replaces the whole week. Intervals of a "
+                                                                      "day must not overlap.")
+    voicemailEnabled = serializers.BooleanField(required=False)
+    smsHelpReply = serializers.CharField(max_length=HELP_REPLY_MAX_LENGTH, required=False, allow_null=True,
+                                         allow_blank=True)
+    smsQuietHours = QuietHoursSerializer(required=False)
+
+
+# --- Request examples (shown in the docs; schemathesis sends them as known-good requests) ------------
+
+CREATE_CONTACT_EXAMPLE = OpenApiExample("A new contact", request_only=True, value={
+    "phoneNumber": "+15555550123", "name": "Jordan", "email": "jordan@example.com", "company": "Jordan & Co",
+})
+UPDATE_CONTACT_EXAMPLE = OpenApiExample("Rename and clear the company", request_only=True,
+                                        value={"name": "Jordan Lee", "company": None})
+SEND_MESSAGE_EXAMPLE = OpenApiExample("A thank-you text", request_only=True,
+                                      value={"to": "+15555550123", "body": "Thanks for calling!"})
+UPDATE_CONFIG_EXAMPLE = OpenApiExample("Opening hours and quiet hours", request_only=True, value={
+    "callHandlingMode": "forward_first",
+    "businessHours": {"monday": [{"open": "09:00", "close": "12:30"}, {"open": "13:30", "close": "17:00"}],
+                      "saturday": [{"open": "10:00", "close": "14:00"}]},
+    "smsQuietHours": {"start": "21:00", "end": "08:00"},
+})
+
+
+# --- Event payloads (OpenAPI 3.1 webhooks): the phone events, documented with webhooks' envelope ---------
+
+class ContactUpdatedSerializer(ContactSerializer):
+    changedFields = serializers.ListField(child=serializers.CharField(), help_text="Wire names of what changed.")
+
+
+class SmsReceivedSerializer(MessageSerializer):
+    keyword = serializers.ChoiceField(choices=["opt_out", "opt_in", "help"], allow_null=True,
+                                      help_text="A compliance keyword (STOP, START, HELP and synonyms) already "
+                                                "applied, or null for an ordinary text.")
+
+
+call_started = event_webhook("call.started", CallSerializer)
+call_completed = event_webhook("call.completed", CallSerializer)
+transcript_ready = event_webhook("transcript.ready", TranscriptSerializer)
+sms_received = event_webhook("sms.received", SmsReceivedSerializer)
+sms_sent = event_webhook("sms.sent", MessageSerializer)
+voicemail_created = event_webhook("voicemail.created", VoicemailSerializer)
+contact_created = event_webhook("contact.created", ContactSerializer)
+contact_updated = event_webhook("contact.updated", ContactUpdatedSerializer)
+appointment_booked = event_webhook("appointment.booked", AppointmentSerializer)
+
+
+# --- views ----------------------------------------------------------------------------------------
 
 SEARCH_MAX_LENGTH = 200
 
@@ -51,9 +324,9 @@ class CallList(_PhoneView):
     cursor_field = "started_at"
 
     @extend_schema(operation_id="listCalls", summary="List calls (newest first)",
-                   parameters=[*LIST_PARAMETERS, docs.DIRECTION_PARAMETER, docs.DATE_RANGE_PARAMETER,
-                               docs.SEARCH_PARAMETER],
-                   responses=docs.CallSerializer(many=True))
+                   parameters=[*LIST_PARAMETERS, DIRECTION_PARAMETER, DATE_RANGE_PARAMETER,
+                               SEARCH_PARAMETER],
+                   responses=CallSerializer(many=True))
     def get(self, request: ApiRequest) -> Response:
         organization = self.organization()
         calls = self.org_queryset(Call).select_related("contact").annotate(
@@ -87,7 +360,7 @@ class CallDetail(_CallView):
     required_scope = "read:calls"
 
     @extend_schema(operation_id="getCall", summary="One call in full (voicemail and appointments included)",
-                   responses=docs.CallDetailSerializer)
+                   responses=CallDetailSerializer)
     def get(self, request: ApiRequest, call_id: str) -> Response:
         return ok(call_detail_json(self.call_for(call_id)))
 
@@ -97,7 +370,7 @@ class CallTranscript(_CallView):
 
     @extend_schema(operation_id="getCallTranscript", summary="The call's transcript (speaker-attributed turns)",
                    description="404 RESOURCE_NOT_FOUND while the call has no transcript yet (`hasTranscript`).",
-                   responses=docs.TranscriptSerializer)
+                   responses=TranscriptSerializer)
     def get(self, request: ApiRequest, call_id: str) -> Response:
         call = self.call_for(call_id)
         turns = list(call.turns.order_by("position"))
@@ -112,7 +385,7 @@ class CallRecording(_CallView):
 
     @extend_schema(operation_id="getCallRecording", summary="A signed, expiring URL of the call's recording",
                    description="404 RESOURCE_NOT_FOUND when the call has no recording (`hasRecording`).",
-                   responses=docs.RecordingSerializer)
+                   responses=RecordingSerializer)
     def get(self, request: ApiRequest, call_id: str) -> Response:
         call = self.call_for(call_id)
         recording = Recording.objects.filter(call=call).first()
@@ -144,7 +417,7 @@ class ContactListCreate(_PhoneView):
     required_scope = {"GET": "read:contacts", "POST": "write:contacts"}
 
     @extend_schema(operation_id="listContacts", summary="List contacts (newest first)",
-                   parameters=[*LIST_PARAMETERS, docs.SEARCH_PARAMETER], responses=docs.ContactSerializer(many=True))
+                   parameters=[*LIST_PARAMETERS, SEARCH_PARAMETER], responses=ContactSerializer(many=True))
     def get(self, request: ApiRequest) -> Response:
         contacts = _with_opt_out(self.org_queryset(Contact))
         term = self.search_term()
@@ -152,8 +425,8 @@ class ContactListCreate(_PhoneView):
             contacts = contacts.search(term, region=services.organization_region(self.organization()))
         return self.paginate(contacts, contact_json)
 
-    @extend_schema(operation_id="createContact", summary="Create a contact", request=docs.ContactCreateSerializer,
-                   examples=[docs.CREATE_CONTACT_EXAMPLE], responses={201: docs.ContactSerializer})
+    @extend_schema(operation_id="createContact", summary="Create a contact", request=ContactCreateSerializer,
+                   examples=[CREATE_CONTACT_EXAMPLE], responses={201: ContactSerializer})
     def post(self, request: ApiRequest) -> Response:
         contact = services.contact_create(organization=self.organization(), mode=request.auth.mode,
                                           **body_kwargs(json_body(request), services.CONTACT_FIELDS))
@@ -167,12 +440,12 @@ class ContactDetail(_PhoneView):
         return self.get_owned(_with_opt_out(self.org_queryset(Contact)).select_related("organization"),
                               contact_id, "contact")
 
-    @extend_schema(operation_id="getContact", summary="One contact", responses=docs.ContactSerializer)
+    @extend_schema(operation_id="getContact", summary="One contact", responses=ContactSerializer)
     def get(self, request: ApiRequest, contact_id: str) -> Response:
         return ok(contact_json(self.contact_for(contact_id)))
 
-    @extend_schema(operation_id="updateContact", summary="Update a contact", request=docs.ContactUpdateSerializer,
-                   examples=[docs.UPDATE_CONTACT_EXAMPLE], responses=docs.ContactSerializer)
+    @extend_schema(operation_id="updateContact", summary="Update a contact", request=ContactUpdateSerializer,
+                   examples=[UPDATE_CONTACT_EXAMPLE], responses=ContactSerializer)
     def patch(self, request: ApiRequest, contact_id: str) -> Response:
         contact = services.contact_update(contact=self.contact_for(contact_id), mode=request.auth.mode,
                                           **body_kwargs(json_body(request), services.CONTACT_FIELDS))
@@ -189,10 +462,10 @@ class MessageCreate(_PhoneView):
         description="Runs the same compliance checks as the app (opt-outs, quiet hours) before anything is sent. "
                     "With a test key nothing is sent or charged: the message is validated, checked and stored "
                     "flagged `test`. Pass an `Idempotency-Key` so a retry never sends twice.",
-        parameters=[IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED], request=docs.SendMessageSerializer,
-        examples=[docs.SEND_MESSAGE_EXAMPLE],
+        parameters=[IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED], request=SendMessageSerializer,
+        examples=[SEND_MESSAGE_EXAMPLE],
         responses={
-            201: docs.MessageSerializer,
+            201: MessageSerializer,
             409: error_response("A request with this Idempotency-Key is still being processed; retry after it "
                                 "finishes.", "IDEMPOTENCY_KEY_IN_USE"),
             422: error_response(
@@ -223,15 +496,15 @@ class AiConfigView(_PhoneView):
     required_scope = {"GET": "read:usage", "PATCH": "manage:config"}
 
     @extend_schema(operation_id="getConfig", summary="The AI config (a curated subset)",
-                   responses=docs.AiConfigSerializer)
+                   responses=AiConfigSerializer)
     def get(self, request: ApiRequest) -> Response:
         return ok(ai_config_json(services.ai_config_for(organization=self.organization())))
 
     @extend_schema(operation_id="updateConfig", summary="Update the AI config's safe subset",
                    description="Language, time zone, call-handling mode, greeting, business hours, voicemail, the "
                                "HELP reply and SMS quiet hours. Payment, spam and PII settings are refused (400).",
-                   request=docs.AiConfigUpdateSerializer, examples=[docs.UPDATE_CONFIG_EXAMPLE],
-                   responses=docs.AiConfigSerializer)
+                   request=AiConfigUpdateSerializer, examples=[UPDATE_CONFIG_EXAMPLE],
+                   responses=AiConfigSerializer)
     def patch(self, request: ApiRequest) -> Response:
         actor = ApiKey.objects.get(pk=request.auth.id)
         fields = body_kwargs(json_body(request), services.AI_CONFIG_FIELDS, refusal=services.ai_config_refusal,

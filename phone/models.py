@@ -12,8 +12,8 @@ import datetime
 from django.db import models
 from django.utils import timezone
 
-from accounts.ids import public_id_field
 from accounts.models import Organization
+from core.ids import public_id_field
 
 from .phone_numbers import search_variants
 from .sms_keywords import QUIET_HOURS_DEFAULT_END, QUIET_HOURS_DEFAULT_START

@@ -8,9 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from developer.api import iso
+from core.timefmt import iso
 
-from .models import AiConfig, Appointment, Call, Contact, Message, SmsOptOut, TranscriptTurn, Voicemail
+from .models import (
+    AiConfig,
+    Appointment,
+    Call,
+    Contact,
+    Message,
+    SmsOptOut,
+    TranscriptTurn,
+    Voicemail,
+)
 
 
 def contact_ref(contact: Contact | None) -> dict[str, Any] | None:

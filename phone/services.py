@@ -21,7 +21,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.errors import UNSET, ServiceError, Unset, given
+from core.errors import UNSET, ServiceError, Unset, given
 from accounts.models import Organization
 from accounts.services import audit_record
 from billing.metering import record_usage

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from developer.idempotency import idempotency_prune
+from developer.public_api.idempotency import idempotency_prune
 
 
 @shared_task(name="phone.prune_idempotency_keys")

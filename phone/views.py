@@ -10,7 +10,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
-from accounts.errors import ServiceError
+from core.errors import ServiceError
 
 from . import recording_urls, services
 from .models import Recording

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import importlib
 import json
-from decimal import Decimal
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -16,11 +16,16 @@ from django.db.models.signals import post_migrate
 from django.test import Client
 
 from accounts.models import Organization, Role
-from accounts.services import membership_set, organization_create, user_get_or_create
-from billing.apicount import api_counter
-from billing.services import addon_grant, subscription_set, wallet_credit
-from developer.ratelimit import limiter
-from developer.request_log import buffer as request_log_buffer
+from accounts.services import membership_set, user_get_or_create
+from billing.services import (
+    addon_grant,
+    organization_create,
+    subscription_set,
+    wallet_credit,
+)
+from core.ratelimit import limiter
+from developer.public_api.apicount import api_counter
+from developer.public_api.request_log import buffer as request_log_buffer
 from developer.scopes import ALL_SCOPES
 from developer.services import api_key_create
 

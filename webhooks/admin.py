@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts.errors import ServiceError
+from core.errors import ServiceError
 from accounts.requests import AuthenticatedHttpRequest
 
 from . import services

@@ -1,98 +1,236 @@
-"""Public API: webhook endpoints, their delivery logs, test sends, replay and recover (manage:webhooks)."""
+"""Public API: webhook endpoints, their delivery logs, test sends, replay and recover (manage:webhooks).
+
+The serializers first document what the views send, so the OpenAPI document, the docs page and
+schemathesis agree with it. Event payloads are OpenAPI 3.1 `webhooks`, one per event type, listed by
+import path in SPECTACULAR_SETTINGS["WEBHOOKS"] (a test checks none is missing).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-
-from developer.requests import ApiRequest
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    OpenApiWebhook,
+    extend_schema,
+    extend_schema_field,
+)
+from rest_framework import serializers
 from rest_framework.response import Response
 
 from core import rotation
-from developer.api import iso, json_body, parse_optional_datetime
-from developer.exceptions import ValidationFailed
 from developer.models import ApiKey
-from developer.openapi import LIST_PARAMETERS, error_response
-from developer.public import PublicApiView, ok
+from developer.public_api.base import (
+    PublicApiView,
+    json_body,
+    ok,
+    parse_optional_datetime,
+)
+from developer.public_api.exceptions import ValidationFailed
+from developer.public_api.requests import ApiRequest
+from developer.public_api.openapi import LIST_PARAMETERS, error_response
 
-from . import api_schema as docs
 from . import services
 from .events import EVENT_TYPES, TEST_EVENT_TYPE
-from .models import Attempt, Delivery, Endpoint
+from .models import Delivery, Endpoint
+from .payloads import attempt_json, delivery_detail_json, delivery_json, endpoint_json
+
+SUBSCRIBABLE = [*EVENT_TYPES, "*"]
+EVENT_TYPE_CHOICES = [*EVENT_TYPES, TEST_EVENT_TYPE]  # what a delivery can carry
+OPTIONAL_DATE_TIME = {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "maxLength": 0}]}
 
 
-def endpoint_json(endpoint: Endpoint, health: services.EndpointHealth | None = None) -> dict[str, Any]:
-    data = {
-        "id": endpoint.public_id,
-        "url": endpoint.url,
-        "description": endpoint.description,
-        "events": list(endpoint.events),
-        "enabled": endpoint.enabled,
-        "disabledAt": iso(endpoint.disabled_at),
-        "disabledReason": endpoint.disabled_reason or None,
-        "lastAttemptAt": iso(endpoint.last_attempt_at),
-        "lastStatus": endpoint.last_status,
-        "lastError": endpoint.last_error or None,
-        "lastSuccessAt": iso(endpoint.last_success_at),
-        "failingSince": iso(endpoint.failing_since),
-        "disablesAt": iso(services.disable_deadline(endpoint)),
-        "previousSecretExpiresAt": iso(endpoint.previous_secret_expires_at),
-        "createdAt": iso(endpoint.created_at),
-        "updatedAt": iso(endpoint.updated_at),
-    }
-    if health is not None:
-        data["attempts24h"] = health.attempts_24h
-        data["successRate24h"] = health.success_rate_24h
-    return data
+# --- Endpoints -----------------------------------------------------------------------------------
+
+class WebhookEndpointSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="Opaque id, `whk_…`.")
+    url = serializers.URLField()
+    description = serializers.CharField(allow_blank=True)
+    events = serializers.ListField(child=serializers.ChoiceField(choices=SUBSCRIBABLE),
+                                   help_text='Subscribed event types, or `["*"]` for every type.')
+    enabled = serializers.BooleanField()
+    disabledAt = serializers.DateTimeField(allow_null=True)
+    disabledReason = serializers.CharField(allow_null=True, help_text="Why it was disabled (by a user, or "
+                                                                      "automatically after failing for days).")
+    lastAttemptAt = serializers.DateTimeField(allow_null=True)
+    lastStatus = serializers.IntegerField(allow_null=True, help_text="HTTP status of the last attempt.")
+    lastError = serializers.CharField(allow_null=True)
+    lastSuccessAt = serializers.DateTimeField(allow_null=True)
+    failingSince = serializers.DateTimeField(allow_null=True, help_text="First failure since the last success.")
+    disablesAt = serializers.DateTimeField(allow_null=True,
+                                           help_text="When it will be disabled if it keeps failing.")
+    previousSecretExpiresAt = serializers.DateTimeField(
+        allow_null=True, help_text="After a secret rotation, the old secret also signs until then.")
+    createdAt = serializers.DateTimeField()
+    updatedAt = serializers.DateTimeField()
+    attempts24h = serializers.IntegerField(required=False, min_value=0,
+                                           help_text="Delivery attempts in the last 24 hours (list and get).")
+    successRate24h = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=100,
+                                            help_text="Percentage of those that succeeded; null without attempts.")
 
 
-def delivery_json(delivery: Delivery) -> dict[str, Any]:
-    return {
-        "id": delivery.public_id,
-        "webhookId": delivery.endpoint.public_id,
-        "eventId": delivery.event.public_id,
-        "eventType": delivery.event.type,
-        "livemode": delivery.event.is_live,
-        "status": delivery.status,
-        "statusReason": delivery.status_reason or None,
-        "attemptCount": delivery.attempt_count,
-        "lastResponseStatus": delivery.last_status,
-        "nextAttemptAt": iso(delivery.next_attempt_at),
-        "heldSince": iso(delivery.held_since),
-        "replayOf": delivery.replay_of.public_id if delivery.replay_of_id else None,
-        "createdAt": iso(delivery.created_at),
-        "completedAt": iso(delivery.completed_at),
-    }
+class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):
+    secret = serializers.CharField(help_text="The `whsec_…` signing secret. Shown only in this response.")
 
 
-def attempt_json(attempt: Attempt) -> dict[str, Any]:
-    return {
-        "id": attempt.public_id,
-        "number": attempt.number,
-        "startedAt": iso(attempt.started_at),
-        "finishedAt": iso(attempt.finished_at),
-        "durationMs": attempt.duration_ms,
-        "succeeded": attempt.succeeded,
-        "errorClass": attempt.error_class or None,
-        "errorMessage": attempt.error_message or None,
-        "request": {"url": attempt.request_url, "headers": attempt.request_headers, "body": attempt.request_body},
-        "response": {
-            "status": attempt.response_status,
-            "headers": attempt.response_headers,
-            "bodyExcerpt": attempt.response_body_excerpt,
-        },
-    }
+class WebhookCreateSerializer(serializers.Serializer):
+    url = serializers.URLField(max_length=2048, help_text="A public https URL.")
+    events = serializers.ListField(child=serializers.ChoiceField(choices=SUBSCRIBABLE), min_length=1,
+                                   help_text='Event types to receive, or `["*"]` (alone) for every type.')
+    description = serializers.CharField(max_length=500, required=False, allow_null=True, allow_blank=True)
 
 
-def delivery_detail_json(delivery: Delivery) -> dict[str, Any]:
-    return {
-        **delivery_json(delivery),
-        "event": delivery.event.payload,
-        "attempts": [attempt_json(a) for a in delivery.attempts.order_by("number", "id")],
-    }
+class WebhookUpdateSerializer(serializers.Serializer):
+    """Only the fields sent change; other fields are refused. Re-enabling clears the failure record."""
 
+    url = serializers.URLField(max_length=2048, required=False, help_text="A public https URL.")
+    events = serializers.ListField(child=serializers.ChoiceField(choices=SUBSCRIBABLE), min_length=1,
+                                   required=False)
+    description = serializers.CharField(max_length=500, required=False, allow_null=True, allow_blank=True)
+    enabled = serializers.BooleanField(required=False)
+
+
+class WebhookDeletedSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    deleted = serializers.BooleanField()
+
+
+class RotateSecretSerializer(serializers.Serializer):
+    overlap = serializers.ChoiceField(choices=list(rotation.WINDOWS), required=False, default=rotation.DEFAULT,
+                                      help_text="How long the old secret keeps signing alongside the new one.")
+
+
+class RecoverSerializer(serializers.Serializer):
+    since = serializers.DateTimeField(help_text="Re-send every failed delivery created at or after this time.")
+
+
+CREATE_WEBHOOK_EXAMPLE = OpenApiExample("Calls and texts", request_only=True, value={
+    "url": "https://example.com/webhooks/aiphone", "events": ["call.completed", "sms.received"],
+    "description": "CRM sync",
+})
+UPDATE_WEBHOOK_EXAMPLE = OpenApiExample("Pause an endpoint", request_only=True, value={"enabled": False})
+RECOVER_EXAMPLE = OpenApiExample("Since an outage began", request_only=True, value={"since": "2026-06-28T20:00:00Z"})
+
+
+# --- Deliveries ----------------------------------------------------------------------------------
+
+class DeliverySerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="Opaque id, `del_…`.")
+    webhookId = serializers.CharField()
+    eventId = serializers.CharField(help_text="`evt_…`; a replay keeps the event id, so dedupe on it.")
+    eventType = serializers.ChoiceField(choices=EVENT_TYPE_CHOICES)
+    livemode = serializers.BooleanField()
+    status = serializers.ChoiceField(choices=Delivery.Status.choices)
+    statusReason = serializers.CharField(allow_null=True)
+    attemptCount = serializers.IntegerField(min_value=0)
+    lastResponseStatus = serializers.IntegerField(allow_null=True)
+    nextAttemptAt = serializers.DateTimeField(allow_null=True)
+    heldSince = serializers.DateTimeField(allow_null=True, help_text="Held while a live wallet is empty.")
+    replayOf = serializers.CharField(allow_null=True, help_text="The delivery this one replays.")
+    createdAt = serializers.DateTimeField()
+    completedAt = serializers.DateTimeField(allow_null=True)
+
+
+class AttemptSentSerializer(serializers.Serializer):
+    url = serializers.CharField()
+    headers = serializers.DictField(child=serializers.CharField())
+    body = serializers.CharField(allow_blank=True)
+
+
+class AttemptReceivedSerializer(serializers.Serializer):
+    status = serializers.IntegerField(allow_null=True, help_text="Null when no response arrived.")
+    headers = serializers.DictField(child=serializers.CharField())
+    bodyExcerpt = serializers.CharField(allow_blank=True)
+
+
+class AttemptSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="Opaque id, `att_…`.")
+    number = serializers.IntegerField(min_value=1)
+    startedAt = serializers.DateTimeField()
+    finishedAt = serializers.DateTimeField(allow_null=True)
+    durationMs = serializers.IntegerField(allow_null=True, min_value=0)
+    succeeded = serializers.BooleanField()
+    errorClass = serializers.CharField(allow_null=True)
+    errorMessage = serializers.CharField(allow_null=True)
+    request = AttemptSentSerializer(help_text="What was sent (the signature header, never the secret).")
+    response = AttemptReceivedSerializer()
+
+
+class EventSerializer(serializers.Serializer):
+    """Every delivery's body: the event, with its type-specific `data`."""
+
+    id = serializers.CharField(help_text="`evt_…`. Delivery is at-least-once: dedupe on it.")
+    type = serializers.ChoiceField(choices=EVENT_TYPE_CHOICES)
+    createdAt = serializers.DateTimeField()
+    businessId = serializers.CharField(help_text="The organisation's id, `biz_…`.")
+    data = serializers.DictField(help_text="The event-specific payload (see the webhooks section).")
+    livemode = serializers.BooleanField(help_text="False for events caused through a test key or test data.")
+
+
+class DeliveryDetailSerializer(DeliverySerializer):
+    event = EventSerializer(help_text="The exact event sent (every attempt sends the same bytes).")
+    attempts = AttemptSerializer(many=True)
+
+
+class WebhookTestResultSerializer(serializers.Serializer):
+    succeeded = serializers.BooleanField()
+    delivery = DeliverySerializer()
+    attempt = AttemptSerializer(allow_null=True)
+
+
+class RecoverResultSerializer(serializers.Serializer):
+    count = serializers.IntegerField(min_value=0)
+    deliveries = DeliverySerializer(many=True, help_text="The new deliveries, queued now.")
+
+
+# --- Event payloads (OpenAPI 3.1 webhooks) -------------------------------------------------------
+
+class WebhookTestDataSerializer(serializers.Serializer):
+    message = serializers.CharField()
+    endpointId = serializers.CharField()
+
+
+def _event_serializer(event_type: str, data: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """`{id, type, createdAt, businessId, data, livemode}` with `type` fixed and `data` of the event's shape."""
+    name = "".join(part.capitalize() for part in event_type.replace("_", ".").split(".")) + "EventSerializer"
+
+    # A constant, not a one-value enum: ten of those would collide as enums of the same field name.
+    @extend_schema_field({"type": "string", "const": event_type})
+    class EventTypeField(serializers.CharField):
+        pass
+
+    return type(name, (EventSerializer,), {
+        "__doc__": EVENT_TYPES.get(event_type, "Sent by “Send test event”; never emitted otherwise."),
+        "__module__": __name__,
+        "type": EventTypeField(),
+        "data": data(),
+    })
+
+
+def event_webhook(event_type: str, data: type[serializers.Serializer]) -> OpenApiWebhook:
+    return OpenApiWebhook(name=event_type, decorator=extend_schema(
+        summary=EVENT_TYPES.get(event_type, "A test event from “Send test event”."),
+        description=(
+            "POSTed to every enabled endpoint subscribed to this type, signed with `X-AIP-Signature: "
+            "t=<unix>,v1=<hex HMAC-SHA256(secret, \"<t>.<raw body>\")>`. Verify the signature over the raw "
+            "body and reject timestamps older than 5 minutes. Answer 2xx within 10 seconds; anything else "
+            "is retried with exponential backoff for about three days."
+        ),
+        tags=["webhook events"],
+        request=_event_serializer(event_type, data),
+        responses={200: OpenApiResponse(description="Any 2xx acknowledges the delivery.")},
+    ))
+
+
+# One module attribute per event type: SPECTACULAR_SETTINGS["WEBHOOKS"] lists them by import path. The
+# phone events are documented in phone/api.py (phone knows their payloads; webhooks does not import phone).
+webhook_test = event_webhook(TEST_EVENT_TYPE, WebhookTestDataSerializer)
+
+
+# --- views ----------------------------------------------------------------------------------------
 
 class _WebhookView(PublicApiView):
     required_scope = "manage:webhooks"
@@ -116,7 +254,7 @@ _ENDPOINT_DISABLED = error_response("The endpoint is disabled; enable it first."
 
 class WebhookListCreate(_WebhookView):
     @extend_schema(operation_id="listWebhooks", summary="List webhook endpoints (with 24-hour health)",
-                   parameters=LIST_PARAMETERS, responses=docs.WebhookEndpointSerializer(many=True))
+                   parameters=LIST_PARAMETERS, responses=WebhookEndpointSerializer(many=True))
     def get(self, request: ApiRequest) -> Response:
         paginator = self.pagination_class()
         rows = paginator.paginate_queryset(self.org_queryset(Endpoint), request, view=self)
@@ -126,8 +264,8 @@ class WebhookListCreate(_WebhookView):
     @extend_schema(operation_id="createWebhook", summary="Register a webhook endpoint",
                    description="Returns the `whsec_…` signing secret once: store it to verify deliveries. A business "
                                "has a limited number of endpoints (400 when it is reached).",
-                   request=docs.WebhookCreateSerializer, examples=[docs.CREATE_WEBHOOK_EXAMPLE],
-                   responses={201: docs.WebhookEndpointWithSecretSerializer})
+                   request=WebhookCreateSerializer, examples=[CREATE_WEBHOOK_EXAMPLE],
+                   responses={201: WebhookEndpointWithSecretSerializer})
     def post(self, request: ApiRequest) -> Response:
         body = json_body(request, fields=("url", "events", "description"))
         key = self.acting_key()
@@ -141,15 +279,15 @@ class WebhookListCreate(_WebhookView):
 
 class WebhookDetail(_WebhookView):
     @extend_schema(operation_id="getWebhook", summary="One webhook endpoint (with 24-hour health)",
-                   responses=docs.WebhookEndpointSerializer)
+                   responses=WebhookEndpointSerializer)
     def get(self, request: ApiRequest, webhook_id: str) -> Response:
         endpoint = self.endpoint_for(webhook_id)
         return ok(endpoint_json(endpoint, services.endpoints_health([endpoint])[endpoint.pk]))
 
     @extend_schema(operation_id="updateWebhook",
                    summary="Change a webhook endpoint (URL, events, description, enabled)",
-                   request=docs.WebhookUpdateSerializer, examples=[docs.UPDATE_WEBHOOK_EXAMPLE],
-                   responses=docs.WebhookEndpointSerializer)
+                   request=WebhookUpdateSerializer, examples=[UPDATE_WEBHOOK_EXAMPLE],
+                   responses=WebhookEndpointSerializer)
     def patch(self, request: ApiRequest, webhook_id: str) -> Response:
         body = json_body(request)
         allowed = {"url", "events", "description", "enabled"}
@@ -161,7 +299,7 @@ class WebhookDetail(_WebhookView):
         return ok(endpoint_json(endpoint), "Webhook endpoint updated.")
 
     @extend_schema(operation_id="deleteWebhook", summary="Delete a webhook endpoint and its delivery history",
-                   responses={200: docs.WebhookDeletedSerializer})
+                   responses={200: WebhookDeletedSerializer})
     def delete(self, request: ApiRequest, webhook_id: str) -> Response:
         endpoint = self.endpoint_for(webhook_id)
         public_id = endpoint.public_id
@@ -173,7 +311,7 @@ class WebhookTest(_WebhookView):
     @extend_schema(operation_id="testWebhook", summary="Send a test event now and report the attempt",
                    description="Sends a `webhook.test` event (test mode, never billed, not retried) and answers with "
                                "the outcome; a failed delivery is still a 200 with `succeeded: false`.",
-                   request=None, responses=docs.WebhookTestResultSerializer)
+                   request=None, responses=WebhookTestResultSerializer)
     def post(self, request: ApiRequest, webhook_id: str) -> Response:
         delivery = services.endpoint_send_test(endpoint=self.endpoint_for(webhook_id), actor=self.acting_key())
         attempt = delivery.attempts.order_by("-number").first()
@@ -186,7 +324,7 @@ class WebhookTest(_WebhookView):
 class WebhookRotateSecret(_WebhookView):
     @extend_schema(operation_id="rotateWebhookSecret", summary="Rotate the signing secret with an overlap window",
                    description=f"Returns the new secret once. The body is optional (overlap defaults to {rotation.DEFAULT}).",
-                   request=docs.RotateSecretSerializer, responses=docs.WebhookEndpointWithSecretSerializer)
+                   request=RotateSecretSerializer, responses=WebhookEndpointWithSecretSerializer)
     def post(self, request: ApiRequest, webhook_id: str) -> Response:
         body = json_body(request, fields=("overlap",)) if request.body else {}
         endpoint, secret = services.endpoint_rotate_secret(
@@ -198,8 +336,8 @@ class WebhookRotateSecret(_WebhookView):
 
 class WebhookRecover(_WebhookView):
     @extend_schema(operation_id="recoverWebhookDeliveries", summary="Re-send every failed delivery since a time",
-                   request=docs.RecoverSerializer, examples=[docs.RECOVER_EXAMPLE],
-                   responses={202: docs.RecoverResultSerializer, 409: _ENDPOINT_DISABLED})
+                   request=RecoverSerializer, examples=[RECOVER_EXAMPLE],
+                   responses={202: RecoverResultSerializer, 409: _ENDPOINT_DISABLED})
     def post(self, request: ApiRequest, webhook_id: str) -> Response:
         body = json_body(request, fields=("since",))
         since = parse_optional_datetime(body.get("since"), "since")
@@ -218,13 +356,13 @@ class DeliveryList(_WebhookView):
             *LIST_PARAMETERS,
             # An empty value means no filter, as the dashboard's filter form sends it.
             OpenApiParameter("status", {"type": "string", "enum": [*Delivery.Status.values, ""]}, required=False),
-            OpenApiParameter("eventType", {"type": "string", "enum": [*docs.EVENT_TYPE_CHOICES, ""]}, required=False),
-            OpenApiParameter("from", docs.OPTIONAL_DATE_TIME, required=False,
+            OpenApiParameter("eventType", {"type": "string", "enum": [*EVENT_TYPE_CHOICES, ""]}, required=False),
+            OpenApiParameter("from", OPTIONAL_DATE_TIME, required=False,
                              description="Created at or after (ISO 8601); empty: no lower bound."),
-            OpenApiParameter("to", docs.OPTIONAL_DATE_TIME, required=False,
+            OpenApiParameter("to", OPTIONAL_DATE_TIME, required=False,
                              description="Created before (ISO 8601); empty: no upper bound."),
         ],
-        responses=docs.DeliverySerializer(many=True),
+        responses=DeliverySerializer(many=True),
     )
     def get(self, request: ApiRequest, webhook_id: str) -> Response:
         endpoint = self.endpoint_for(webhook_id)
@@ -261,7 +399,7 @@ def filter_deliveries(queryset: QuerySet[Delivery], params: Any) -> QuerySet[Del
 
 class DeliveryDetail(_WebhookView):
     @extend_schema(operation_id="getWebhookDelivery", summary="One delivery with the event sent and every attempt",
-                   responses=docs.DeliveryDetailSerializer)
+                   responses=DeliveryDetailSerializer)
     def get(self, request: ApiRequest, webhook_id: str, delivery_id: str) -> Response:
         delivery = self.delivery_for(self.endpoint_for(webhook_id), delivery_id)
         return ok(delivery_detail_json(delivery))
@@ -269,7 +407,7 @@ class DeliveryDetail(_WebhookView):
 
 class DeliveryReplay(_WebhookView):
     @extend_schema(operation_id="replayWebhookDelivery", summary="Replay a delivery (same event id)",
-                   request=None, responses={202: docs.DeliverySerializer, 409: _ENDPOINT_DISABLED})
+                   request=None, responses={202: DeliverySerializer, 409: _ENDPOINT_DISABLED})
     def post(self, request: ApiRequest, webhook_id: str, delivery_id: str) -> Response:
         delivery = self.delivery_for(self.endpoint_for(webhook_id), delivery_id)
         replay = services.delivery_replay(delivery=delivery, actor=self.acting_key())

@@ -14,6 +14,7 @@ flagged in the body and in the ``X-AIP-Mode`` header, and are never billed or he
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -21,7 +22,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Organization
+from billing.access import access_state
 
+from .dispatch import enqueue_fanout
 from .models import Delivery, Endpoint, Event
 
 EVENT_TYPES: dict[str, str] = {
@@ -83,13 +86,17 @@ def _create_event(*, organization: Organization, type: str, data: dict[str, Any]
     return event
 
 
+def delivery_initial_state(*, event: Event, now: datetime) -> tuple[str, datetime | None]:
+    """A live event of an organisation that cannot pay waits as held; everything else goes out."""
+    if event.is_live and not access_state(event.organization_id).has_credits:
+        return Delivery.Status.HELD, now
+    return Delivery.Status.PENDING, None
+
+
 def deliveries_create(
     *, event: Event, endpoints: list[Endpoint], replay_of: Delivery | None = None
 ) -> list[Delivery]:
     """Write one pending (or held) delivery of ``event`` per endpoint and enqueue them after commit."""
-    # Imported here: services imports this module.
-    from .services import delivery_initial_state
-
     now = timezone.now()
     status, held_since = delivery_initial_state(event=event, now=now)
     deliveries = [
@@ -108,8 +115,6 @@ def deliveries_create(
     ]
     Delivery.objects.bulk_create(deliveries)
     if status == Delivery.Status.PENDING:
-        from .tasks import enqueue_fanout
-
         ids, organization_id = [d.pk for d in deliveries], event.organization_id
         transaction.on_commit(lambda: enqueue_fanout(organization_id=organization_id, delivery_ids=ids))
     return deliveries

@@ -15,9 +15,9 @@ from typing import Any, ClassVar
 from django.db import models
 from django.utils import timezone
 
-from accounts.ids import public_id_field
 from accounts.models import Organization
 from core.models import Cipher, RotatingSecret
+from core.ids import public_id_field
 
 from . import crypto
 

@@ -8,30 +8,43 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, F, Q, Value
+from django.db.models import (
+    Count,
+    F,
+    Q,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts.errors import ServiceError
 from accounts.models import Organization
 from accounts.services import audit_record
-from accounts.sql import update_rows
 from billing.access import access_state, load_access_state
 from billing.metering import record_usage
 from core import rotation
+from core import outbound
+from core.errors import ServiceError
+from core.signing import HEADER_NAME, generate_secret, sign
+from core.sql import update_rows
 
-from . import crypto, outbound, policy
-from .events import EVENT_TYPES, TEST_EVENT_TYPE, deliveries_create, iso_timestamp, render_body
+from . import crypto, policy
+from .dispatch import enqueue_deliveries, enqueue_fanout
+from .events import (
+    EVENT_TYPES,
+    TEST_EVENT_TYPE,
+    deliveries_create,
+    iso_timestamp,
+    render_body,
+)
 from .models import Attempt, Delivery, Endpoint, Event
-from .signing import HEADER_NAME, generate_secret, sign
 
 if TYPE_CHECKING:
     from accounts.services import Actor
@@ -55,8 +68,6 @@ REQUEUE_AFTER = timedelta(minutes=2)
 # ones wait in next_attempt_at for the sweep.
 MAX_COUNTDOWN = timedelta(minutes=5)
 SWEEP_BATCH = 500
-# Deliveries per task when a batch is queued (fan-out, sweep, release) and requests in flight at once.
-TASK_BATCH = 20
 MAX_PARALLEL_REQUESTS = 8
 HOLD_LIMIT = timedelta(days=30)
 RETENTION = timedelta(days=30)
@@ -305,13 +316,6 @@ def endpoint_recover(*, endpoint: Endpoint, since: datetime, actor: Actor) -> li
 # Delivery
 
 
-def delivery_initial_state(*, event: Event, now: datetime) -> tuple[str, datetime | None]:
-    """A live event of an organisation that cannot pay waits as held; everything else goes out."""
-    if event.is_live and not access_state(event.organization_id).has_credits:
-        return Delivery.Status.HELD, now
-    return Delivery.Status.PENDING, None
-
-
 @dataclass(frozen=True)
 class _Claim:
     delivery: Delivery
@@ -342,7 +346,7 @@ def deliveries_attempt(*, delivery_ids: list[int], now: datetime | None = None, 
     ``with_backlog`` (the worker's tasks) also drains the other due deliveries of the same
     organisations, oldest first, batch after batch until none is left: under load the queue
     empties in large batches whose claim, metering and bookkeeping cost little per delivery
-    (events committed while a task waits send no task of their own; see tasks.enqueue_fanout).
+    (events committed while a task waits send no task of their own; see dispatch.enqueue_fanout).
     ``organization_ids`` names organisations to drain besides those of ``delivery_ids``.
     """
     attempts: list[Attempt] = []
@@ -357,8 +361,6 @@ def deliveries_attempt(*, delivery_ids: list[int], now: datetime | None = None, 
         claims, wanted, more = _claim_many(wanted, now=batch_now, backlog_of=organizations)
         if more and organizations:
             # More is due than one batch: another worker process can take the next batch meanwhile.
-            from .tasks import enqueue_fanout
-
             for organization_id in organizations:
                 enqueue_fanout(organization_id=organization_id, delivery_ids=[], gather=False)
         if claims:
@@ -369,8 +371,6 @@ def deliveries_attempt(*, delivery_ids: list[int], now: datetime | None = None, 
     # Still more after many batches: hand over, so this worker's other queues get a turn. A backlog
     # is already in the hands of the helper asked for above.
     if not organizations:
-        from .tasks import enqueue_deliveries
-
         enqueue_deliveries(wanted)
     return attempts
 
@@ -655,13 +655,16 @@ def _finish(claim: _Claim, *, outcome: policy.Outcome, response: outbound.Outbou
                             queued_at=due if short else None,
                             status_reason=f"Attempt {number} failed: {outcome.message}"[:500])
         if moved and short:
-            from .tasks import enqueue_deliveries
-
-            transaction.on_commit(lambda: enqueue_deliveries([delivery.pk], countdown=delay.total_seconds()))
+                transaction.on_commit(lambda: enqueue_deliveries([delivery.pk], countdown=delay.total_seconds()))
 
 
 # ---------------------------------------------------------------------------------------------
 # Holds, sweep and retention
+
+
+def release_held_when_funded(sender: Any, *, organization_id: int, **kwargs: Any) -> None:
+    """Receiver of `billing.signals.wallet_funded` (connected in webhooks/apps.py): billing says when, webhooks releases."""
+    deliveries_release_held(organization=Organization.objects.get(pk=organization_id))
 
 
 def deliveries_release_held(*, organization: Organization, now: datetime | None = None) -> int:
@@ -686,8 +689,6 @@ def deliveries_release_held(*, organization: Organization, now: datetime | None 
         Delivery.objects.filter(pk__in=ids, status=Delivery.Status.HELD).update(
             status=Delivery.Status.PENDING, next_attempt_at=now, queued_at=now, status_reason=""
         )
-        from .tasks import enqueue_deliveries
-
         transaction.on_commit(lambda: enqueue_deliveries(ids))
     logger.info("released %d held webhook deliveries of organization %s", len(ids), organization.public_id)
     return len(ids)
@@ -704,8 +705,6 @@ class SweepResult:
 def deliveries_sweep(*, now: datetime | None = None) -> SweepResult:
     """Re-send what is due but not in the broker, recover lost claims, expire and release holds."""
     now = now or timezone.now()
-    from .tasks import enqueue_deliveries
-
     due = (
         Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))

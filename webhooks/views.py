@@ -7,7 +7,6 @@ named partial of the page's template (dialogs, the inline test result, the live 
 
 from __future__ import annotations
 
-import secrets as _secrets
 from datetime import datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -20,12 +19,22 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
-from accounts.requests import HtmxHttpRequest
+from django_htmx.http import trigger_client_event
 
-from accounts.errors import ServiceError
 from core import rotation
-from developer.dashboard import dashboard_view, keyset_page, require_manager
+from core.errors import ServiceError
+from developer.dashboard import (
+    HtmxHttpRequest,
+    client_redirect,
+    dashboard_view,
+    form_token_used,
+    keyset_page,
+    new_form_token,
+    no_store,
+    page_or_partial,
+    remember_form_token,
+    require_manager,
+)
 
 from . import services
 from .events import EVENT_TYPES, TEST_EVENT_TYPE
@@ -57,10 +66,6 @@ def _delivery_for(endpoint: Endpoint, delivery_id: str) -> Delivery:
     if delivery is None:
         raise Http404("No such delivery.")
     return delivery
-
-
-def _template(request: HtmxHttpRequest, page: str, partial: str) -> str:
-    return f"{page}#{partial}" if request.htmx else page
 
 
 # --- endpoints list ----------------------------------------------------------------------------------
@@ -101,18 +106,17 @@ def _form_context(*, endpoint: Endpoint | None, values: dict[str, Any], errors: 
 @dashboard_view
 def endpoint_create(request: HtmxHttpRequest) -> HttpResponse:
     require_manager(request)
-    template = _template(request, "webhooks/endpoint_form.html", "endpoint-form")
+    template = page_or_partial(request, "webhooks/endpoint_form.html", "endpoint-form")
     if request.method == "GET":
         values = {"url": "", "description": "", "events": [], "all_events": False,
-                  "form_token": _secrets.token_urlsafe(16)}
+                  "form_token": new_form_token()}
         return render(request, template, _form_context(endpoint=None, values=values))
 
     values = _form_values(request)
     token = values["form_token"]
-    if token and token in request.session.get(_USED_FORMS_SESSION_KEY, []):
+    if form_token_used(request, _USED_FORMS_SESSION_KEY, token):
         messages.info(request, "That endpoint was already created; its secret can be revealed on its page.")
-        return HttpResponseClientRedirect(reverse("webhooks:endpoints")) if request.htmx else redirect(
-            "webhooks:endpoints")
+        return client_redirect(request, reverse("webhooks:endpoints"))
     try:
         endpoint, secret = services.endpoint_create(
             organization=request.organization, url=values["url"], events=values["events"],
@@ -121,10 +125,10 @@ def endpoint_create(request: HtmxHttpRequest) -> HttpResponse:
     except (ValidationError, ServiceError) as exc:
         errors = exc.message_dict if isinstance(exc, ValidationError) else {"form": [exc.message]}
         return render(request, template, _form_context(endpoint=None, values=values, errors=errors), status=400)
-    request.session[_USED_FORMS_SESSION_KEY] = [*request.session.get(_USED_FORMS_SESSION_KEY, []), token][-20:]
+    remember_form_token(request, _USED_FORMS_SESSION_KEY, token)
     context = {"endpoint": endpoint, "secret": secret, "created": True}
-    response = render(request, _template(request, "webhooks/secret.html", "secret-panel"), context, status=201)
-    response["Cache-Control"] = "no-store"
+    response = render(request, page_or_partial(request, "webhooks/secret.html", "secret-panel"), context, status=201)
+    no_store(response)
     if request.htmx:
         trigger_client_event(response, "endpoints-changed")
     return response
@@ -135,7 +139,7 @@ def endpoint_create(request: HtmxHttpRequest) -> HttpResponse:
 def endpoint_edit(request: HtmxHttpRequest, webhook_id: str) -> HttpResponse:
     require_manager(request)
     endpoint = _endpoint_for(request, webhook_id)
-    template = _template(request, "webhooks/endpoint_form.html", "endpoint-form")
+    template = page_or_partial(request, "webhooks/endpoint_form.html", "endpoint-form")
     if request.method == "GET":
         values = {"url": endpoint.url, "description": endpoint.description, "events": endpoint.events,
                   "all_events": endpoint.events == ["*"]}
@@ -149,7 +153,7 @@ def endpoint_edit(request: HtmxHttpRequest, webhook_id: str) -> HttpResponse:
                       status=400)
     messages.success(request, "Endpoint saved.")
     detail = reverse("webhooks:endpoint", args=[endpoint.public_id])
-    return HttpResponseClientRedirect(detail) if request.htmx else redirect(detail)
+    return client_redirect(request, detail)
 
 
 # --- one endpoint: health, actions and the delivery log ----------------------------------------------
@@ -235,9 +239,9 @@ def endpoint_reveal_secret(request: HtmxHttpRequest, webhook_id: str) -> HttpRes
     require_manager(request)
     endpoint = _endpoint_for(request, webhook_id)
     secret = services.endpoint_reveal_secret(endpoint=endpoint, actor=request.user)
-    response = render(request, _template(request, "webhooks/secret.html", "secret-panel"),
+    response = render(request, page_or_partial(request, "webhooks/secret.html", "secret-panel"),
                       {"endpoint": endpoint, "secret": secret, "revealed": True})
-    response["Cache-Control"] = "no-store"
+    no_store(response)
     return response
 
 
@@ -246,7 +250,7 @@ def endpoint_reveal_secret(request: HtmxHttpRequest, webhook_id: str) -> HttpRes
 def endpoint_rotate(request: HtmxHttpRequest, webhook_id: str) -> HttpResponse:
     require_manager(request)
     endpoint = _endpoint_for(request, webhook_id)
-    template = _template(request, "webhooks/actions.html", "rotate-form")
+    template = page_or_partial(request, "webhooks/actions.html", "rotate-form")
     overlap = request.POST.get("overlap", rotation.DEFAULT)
     if request.method == "GET":
         return render(request, template, {"endpoint": endpoint, "overlaps": rotation.LABELS,
@@ -257,9 +261,9 @@ def endpoint_rotate(request: HtmxHttpRequest, webhook_id: str) -> HttpResponse:
         return render(request, template, {"endpoint": endpoint, "overlaps": rotation.LABELS,
                                           "overlap": overlap, "error": "Choose how long the old secret keeps signing."},
                       status=400)
-    response = render(request, _template(request, "webhooks/secret.html", "secret-panel"),
+    response = render(request, page_or_partial(request, "webhooks/secret.html", "secret-panel"),
                       {"endpoint": endpoint, "secret": secret, "rotated": True})
-    response["Cache-Control"] = "no-store"
+    no_store(response)
     return response
 
 
@@ -272,7 +276,7 @@ def endpoint_toggle(request: HtmxHttpRequest, webhook_id: str) -> HttpResponse:
     services.endpoint_update(endpoint=endpoint, enabled=enable, actor=request.user)
     messages.success(request, "Endpoint enabled." if enable else "Endpoint disabled; nothing is sent to it now.")
     detail = reverse("webhooks:endpoint", args=[endpoint.public_id])
-    return HttpResponseClientRedirect(detail) if request.htmx else redirect(detail)
+    return client_redirect(request, detail)
 
 
 @require_http_methods(["GET", "POST"])
@@ -281,12 +285,12 @@ def endpoint_delete(request: HtmxHttpRequest, webhook_id: str) -> HttpResponse:
     require_manager(request)
     endpoint = _endpoint_for(request, webhook_id)
     if request.method == "GET":
-        return render(request, _template(request, "webhooks/actions.html", "delete-form"), {"endpoint": endpoint})
+        return render(request, page_or_partial(request, "webhooks/actions.html", "delete-form"), {"endpoint": endpoint})
     url = endpoint.url
     services.endpoint_delete(endpoint=endpoint, actor=request.user)
     messages.success(request, f"Deleted the endpoint {url}.")
     listing = reverse("webhooks:endpoints")
-    return HttpResponseClientRedirect(listing) if request.htmx else redirect(listing)
+    return client_redirect(request, listing)
 
 
 @require_http_methods(["GET", "POST"])
@@ -294,7 +298,7 @@ def endpoint_delete(request: HtmxHttpRequest, webhook_id: str) -> HttpResponse:
 def endpoint_recover(request: HtmxHttpRequest, webhook_id: str) -> HttpResponse:
     require_manager(request)
     endpoint = _endpoint_for(request, webhook_id)
-    template = _template(request, "webhooks/actions.html", "recover-form")
+    template = page_or_partial(request, "webhooks/actions.html", "recover-form")
     window = request.POST.get("window", "24h")
     context = {"endpoint": endpoint, "windows": RECOVER_WINDOWS, "window": window}
     if request.method == "GET":
@@ -308,7 +312,7 @@ def endpoint_recover(request: HtmxHttpRequest, webhook_id: str) -> HttpResponse:
         return render(request, template, {**context, "error": exc.message}, status=exc.status)
     messages.success(request, f"Re-sending {len(replays)} failed deliver{'y' if len(replays) == 1 else 'ies'}.")
     detail = reverse("webhooks:endpoint", args=[endpoint.public_id])
-    return HttpResponseClientRedirect(detail) if request.htmx else redirect(detail)
+    return client_redirect(request, detail)
 
 
 # --- one delivery ------------------------------------------------------------------------------------
@@ -338,4 +342,4 @@ def delivery_replay(request: HtmxHttpRequest, webhook_id: str, delivery_id: str)
     else:
         messages.success(request, f"Replaying {delivery.event.public_id} as a new delivery.")
         target = reverse("webhooks:delivery", args=[endpoint.public_id, replay.public_id])
-    return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
+    return client_redirect(request, target)

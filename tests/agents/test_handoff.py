@@ -9,10 +9,10 @@ import pytest
 from accounts.models import Organization
 from agents.models import ToolInvocation
 from agents.services import agent_create, handoff_simulate, route_utterance
+from core import signing
+from demo.simulator import simulate_handoff_call
 from phone.models import Call
-from phone.simulator import simulate_handoff_call
 from tests.webhooks.receiver import Receiver
-from webhooks import signing
 from webhooks.models import Delivery
 from webhooks.services import delivery_attempt, endpoint_create
 

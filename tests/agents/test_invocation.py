@@ -18,7 +18,6 @@ from django.test import override_settings
 from django.utils import timezone
 
 from accounts.models import Organization
-from accounts.services import organization_suspend
 from agents import crypto
 from agents.invocation import MAX_RESPONSE_BYTES, UNTRUSTED_INSTRUCTION
 from agents.models import CustomTool, ToolInvocation
@@ -32,6 +31,7 @@ from agents.services import (
     tool_update,
 )
 from billing.models import Plan, UsageRecord, Wallet
+from billing.services import organization_suspend
 from tests.conftest import make_org
 from tests.webhooks.receiver import Receiver, Reply
 

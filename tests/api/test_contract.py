@@ -10,9 +10,16 @@ import pytest
 from django.test import Client
 
 from accounts.models import Organization
-from accounts.services import organization_reinstate, organization_suspend
 from billing.models import Subscription
-from billing.services import addon_grant, addon_revoke, subscription_set, wallet_credit, wallet_debit
+from billing.services import (
+    addon_grant,
+    addon_revoke,
+    organization_reinstate,
+    organization_suspend,
+    subscription_set,
+    wallet_credit,
+    wallet_debit,
+)
 from tests.conftest import API, ApiClient, make_key, make_org, redis_available
 
 pytestmark = pytest.mark.django_db
@@ -66,8 +73,9 @@ def test_revoked_key_is_rejected_on_the_next_request(api: ApiClient, live_key: s
 
 
 def test_expired_key_is_invalid(org) -> None:
-    from developer.models import ApiKey
     from django.utils import timezone
+
+    from developer.models import ApiKey
 
     secret = make_key(org)
     api = ApiClient(secret)
@@ -262,7 +270,7 @@ def test_warm_request_takes_one_redis_round_trip_for_key_gate_limit_and_count(
     import redis
     from django.conf import settings
 
-    from billing.apicount import RedisApiCounter
+    from developer.public_api.apicount import RedisApiCounter
 
     api.get("/keys")  # warm
     sent: list[str] = []
@@ -293,7 +301,7 @@ def test_requests_refused_before_the_limit_take_no_token_and_are_not_counted(org
     import redis
     from django.conf import settings
 
-    from billing.apicount import RedisApiCounter
+    from developer.public_api.apicount import RedisApiCounter
 
     client = ApiClient(make_key(org, scopes=["read:calls"]))
     counts = redis.Redis.from_url(settings.REDIS_URL)

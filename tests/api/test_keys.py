@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import AuditEntry
-from developer import fastcache
+from core import fastcache
 from developer.keys import hash_secret
 from developer.models import ApiKey
 from developer.scopes import ALL_SCOPES

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from developer.cursor import InvalidCursor, decode_cursor, encode_cursor
+from core.cursor import InvalidCursor, decode_cursor, encode_cursor
 from developer.models import ApiKey
 from tests.conftest import ApiClient, make_key
 

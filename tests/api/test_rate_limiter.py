@@ -7,7 +7,7 @@ import threading
 import pytest
 from django.conf import settings
 
-from developer.ratelimit import LocalLimiter, RedisLimiter, _decide
+from core.ratelimit import LocalLimiter, RedisLimiter, _decide
 from tests.conftest import redis_available
 
 

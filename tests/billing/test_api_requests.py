@@ -10,11 +10,18 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from billing.apicount import LocalApiCounter, api_counter
-from billing.metering import apply_api_counts, flush_api_usage
-from billing.models import FlushBatch, LedgerEntry, Metric, MonthlyUsage, UsageRollup, Wallet
+from billing.metering import apply_api_counts
+from billing.models import (
+    FlushBatch,
+    LedgerEntry,
+    Metric,
+    MonthlyUsage,
+    UsageRollup,
+    Wallet,
+)
 from billing.quota import encode_counter_field
 from developer.models import ApiKey
+from developer.public_api.apicount import LocalApiCounter, api_counter, flush_api_usage
 from tests.conftest import ApiClient, make_key, make_org
 
 from .conftest import set_plan_terms

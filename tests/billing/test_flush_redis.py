@@ -18,11 +18,17 @@ from django.db import connection
 from django.db.models import Sum
 
 import billing.metering
-from billing.apicount import RedisApiCounter, api_counter
-from billing.metering import flush_api_usage
-from billing.models import FlushBatch, LedgerEntry, Metric, MonthlyUsage, UsageRollup, Wallet
+from billing.models import (
+    FlushBatch,
+    LedgerEntry,
+    Metric,
+    MonthlyUsage,
+    UsageRollup,
+    Wallet,
+)
 from billing.quota import encode_counter_field
 from developer.models import ApiKey
+from developer.public_api.apicount import RedisApiCounter, api_counter, flush_api_usage
 from tests.conftest import ApiClient, is_postgres, make_key, make_org, redis_available
 
 from .conftest import set_plan_terms
@@ -150,6 +156,7 @@ def test_a_flush_process_killed_with_sigkill_midway_is_rerun_to_exact_totals(tmp
         import os, time, django
         django.setup()
         import billing.metering
+        import developer.public_api.apicount
         from unittest import mock
         real = billing.metering._rollup_add
         def slow(**kwargs):
@@ -157,7 +164,7 @@ def test_a_flush_process_killed_with_sigkill_midway_is_rerun_to_exact_totals(tmp
             open({str(marker)!r}, "w").close()
             time.sleep(60)  # killed here, inside the open transaction
         with mock.patch("billing.metering._rollup_add", side_effect=slow):
-            billing.metering.flush_api_usage()
+            developer.public_api.apicount.flush_api_usage()
     """)
     env = {**os.environ, "DATABASE_URL": _database_url(), "REDIS_URL": settings.REDIS_URL,
            "DJANGO_SETTINGS_MODULE": "config.settings"}

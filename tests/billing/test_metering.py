@@ -9,7 +9,14 @@ import pytest
 from django.db.models import Sum
 
 from billing.metering import record_usage
-from billing.models import LedgerEntry, Metric, MonthlyUsage, UsageRecord, UsageRollup, Wallet
+from billing.models import (
+    LedgerEntry,
+    Metric,
+    MonthlyUsage,
+    UsageRecord,
+    UsageRollup,
+    Wallet,
+)
 from developer.models import ApiKey
 from tests.conftest import make_key
 
@@ -143,7 +150,7 @@ def test_charges_carry_the_key_that_used_them(org, clock):
 
 
 def test_usage_of_an_organisation_without_a_plan_is_counted_and_not_priced(clock):
-    from accounts.services import organization_create
+    from billing.services import organization_create
 
     org = organization_create(name="No plan")
     record_usage(organization=org, metric=Metric.SMS_SEGMENTS, quantity=2, mode="live", reference="s")

@@ -11,9 +11,9 @@ import pytest
 
 from accounts.models import AuditEntry, Role
 from accounts.services import membership_set
-from developer import request_log
 from developer.keys import hash_secret
 from developer.models import ApiKey, RequestLog
+from developer.public_api import request_log
 from developer.scopes import READ_ONLY_SCOPES
 from tests.conftest import make_key, make_org
 

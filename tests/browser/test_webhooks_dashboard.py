@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from accounts.models import AuditEntry
+from core.signing import verify
 from tests.webhooks.receiver import Receiver, Reply
 from webhooks.events import emit
 from webhooks.models import Delivery, Endpoint
 from webhooks.services import endpoint_create
-from webhooks.signing import verify
 
 from .conftest import screenshot, wait_until_gone
 

@@ -17,12 +17,18 @@ from django.db import IntegrityError, transaction
 from django.test import Client
 from django.utils import timezone
 
-from accounts.errors import NotPermitted, ServiceError
 from accounts.models import AuditEntry, Role
-from accounts.services import membership_set, organization_suspend, user_get_or_create
+from accounts.services import membership_set, user_get_or_create
 from billing.access import access_state
 from billing.models import Metric, PlatformAddon, Subscription, UsageRollup
-from billing.services import addon_grant, addon_revoke, subscription_set, wallet_debit
+from billing.services import (
+    addon_grant,
+    addon_revoke,
+    organization_suspend,
+    subscription_set,
+    wallet_debit,
+)
+from core.errors import NotPermitted, ServiceError
 from developer import services
 from developer.access_status import Step, access_step, needs_request_lookup, plan_list
 from developer.context_processors import access_banner_for

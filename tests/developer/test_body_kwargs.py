@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 
-from accounts.errors import UNSET, Unset, given
-from developer.api import body_kwargs
-from developer.exceptions import ValidationFailed
+from core.errors import UNSET, Unset, given
+from developer.public_api.base import body_kwargs
+from developer.public_api.exceptions import ValidationFailed
 
 FIELDS = {"phoneNumber": "phone_number", "name": "name"}
 

@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from accounts.models import AuditEntry
 from accounts.services import audit_record
-from developer import request_log
 from developer.models import ApiKey
+from developer.public_api import request_log
 from tests.conftest import ApiClient, make_key
 
 PASSWORD = "correct-horse-battery"

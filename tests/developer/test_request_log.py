@@ -15,9 +15,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Organization
-from developer import request_log
 from developer.models import ApiKey, RequestLog
-from developer.request_log import MemoryBuffer, scrub_query
+from developer.public_api import request_log
+from developer.public_api.request_log import MemoryBuffer, scrub_query
 from developer.services import api_key_revoke
 from developer.tasks import flush_request_logs, prune_request_logs
 from tests.conftest import ApiClient, ensure_plans, make_key, redis_available

@@ -11,11 +11,14 @@ from typing import Any
 import pytest
 from django.http import QueryDict
 
-from developer import request_log
-from developer.input_checks import NUL_MESSAGE, nul_paths, nul_query_parameters
 from developer.models import ApiKey, RequestLog
+from developer.public_api import request_log
+from developer.public_api.input_checks import (
+    NUL_MESSAGE,
+    nul_paths,
+    nul_query_parameters,
+)
 from tests.conftest import ApiClient
-
 
 # --- pure helpers ------------------------------------------------------------------------------------
 

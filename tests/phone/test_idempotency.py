@@ -12,8 +12,8 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Organization
-from developer import idempotency
 from developer.models import IdempotencyRecord
+from developer.public_api import idempotency
 from phone import services
 from phone.backends import local
 from phone.models import AiConfig, BusinessNumber, Message, SmsOptOut

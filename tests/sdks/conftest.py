@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from accounts.models import Organization
+from demo.simulator import simulate_traffic
 from phone.services import ai_config_update
-from phone.simulator import simulate_traffic
-from tests.conftest import make_key, make_org, ensure_plans
+from tests.conftest import ensure_plans, make_key, make_org
 
 ROOT = Path(__file__).resolve().parents[2]
 TS_DIR = ROOT / "sdks" / "typescript"

@@ -26,8 +26,8 @@ from aiphone360 import (  # type: ignore[import-not-found]
     AiPhone360, AiPhone360Error, Page, WebhookVerificationError, verify_webhook)
 
 from billing.models import Plan
-from developer import request_log
 from developer.models import ApiKey, RequestLog
+from developer.public_api import request_log
 from phone.models import Call, Contact, Message
 from tests.conftest import make_key
 from tests.webhooks.receiver import Receiver

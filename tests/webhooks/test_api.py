@@ -9,11 +9,11 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import AuditEntry, Organization
+from core.signing import verify
 from tests.conftest import ApiClient, make_key, make_org
 from webhooks.events import emit
 from webhooks.models import Delivery, Endpoint
 from webhooks.services import delivery_attempt, endpoint_create
-from webhooks.signing import verify
 
 from .receiver import Receiver, Reply
 

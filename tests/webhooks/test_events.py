@@ -11,11 +11,11 @@ from django.db import transaction
 
 from accounts.models import Organization
 from billing.models import UsageRecord
+from core.signing import verify
 from tests.conftest import make_org
 from webhooks.events import EVENT_TYPES, emit
 from webhooks.models import Delivery, Event
 from webhooks.services import endpoint_create
-from webhooks.signing import verify
 
 from .receiver import Receiver
 

@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from webhooks import outbound
-from webhooks.outbound import (
+from core import outbound
+from core.outbound import (
     OutboundError,
     OutboundRefused,
     is_forbidden_address,

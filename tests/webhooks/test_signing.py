@@ -7,7 +7,7 @@ import hmac
 
 import pytest
 
-from webhooks.signing import SignatureError, generate_secret, sign, verify
+from core.signing import SignatureError, generate_secret, sign, verify
 
 SECRET = "whsec_test_secret_one"
 OTHER_SECRET = "whsec_test_secret_two"

@@ -1,4 +1,4 @@
-"""verify_webhook against a vector signed by the platform's own signer (webhooks/signing.py)."""
+"""verify_webhook against a vector signed by the platform's own signer (core/signing.py)."""
 
 from __future__ import annotations
 

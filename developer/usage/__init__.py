@@ -1,0 +1,1 @@
+"""Usage: GET /usage and the Settings → Developer → Usage pages, from billing's rollups and wallet."""
