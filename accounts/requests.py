@@ -11,7 +11,6 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest
 
 
-
 class AuthenticatedHttpRequest(HttpRequest):
     """A request behind `login_required`: the user is signed in."""
 

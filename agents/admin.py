@@ -20,16 +20,39 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(CustomTool)
 class CustomToolAdmin(ReadOnlyAdmin):
-    list_display = ("name", "organization", "endpoint_url", "auth_type", "masked_secret", "enabled",
-                    "last_invocation_status", "last_invoked_at")
+    list_display = (
+        "name",
+        "organization",
+        "endpoint_url",
+        "auth_type",
+        "masked_secret",
+        "enabled",
+        "last_invocation_status",
+        "last_invoked_at",
+    )
     list_filter = ("enabled", "auth_type", "last_invocation_status")
     search_fields = ("name", "public_id", "organization__name", "organization__public_id", "endpoint_url")
     # Edits go through the API or the dashboard so validation and the audit trail apply.
     exclude = ("auth_secret_encrypted", "auth_secret_hint")
-    readonly_fields = ("public_id", "organization", "name", "description", "input_schema", "endpoint_url",
-                       "timeout_seconds", "enabled", "auth_type", "auth_header_name", "auth_username",
-                       "masked_secret", "last_invoked_at", "last_invocation_status", "last_invocation_error",
-                       "created_at", "updated_at")
+    readonly_fields = (
+        "public_id",
+        "organization",
+        "name",
+        "description",
+        "input_schema",
+        "endpoint_url",
+        "timeout_seconds",
+        "enabled",
+        "auth_type",
+        "auth_header_name",
+        "auth_username",
+        "masked_secret",
+        "last_invoked_at",
+        "last_invocation_status",
+        "last_invocation_error",
+        "created_at",
+        "updated_at",
+    )
 
     @admin.display(description="Secret")
     def masked_secret(self, tool: CustomTool) -> str:
@@ -38,8 +61,19 @@ class CustomToolAdmin(ReadOnlyAdmin):
 
 @admin.register(ToolInvocation)
 class ToolInvocationAdmin(ReadOnlyAdmin):
-    list_display = ("public_id", "tool_name", "organization", "mode", "source", "status", "error_code",
-                    "response_status", "latency_ms", "metered", "created_at")
+    list_display = (
+        "public_id",
+        "tool_name",
+        "organization",
+        "mode",
+        "source",
+        "status",
+        "error_code",
+        "response_status",
+        "latency_ms",
+        "metered",
+        "created_at",
+    )
     list_filter = ("status", "mode", "source", "metered")
     search_fields = ("public_id", "invocation_id", "tool_name", "call_session_id", "organization__public_id")
     date_hierarchy = "created_at"
@@ -71,9 +105,22 @@ class AgentAdmin(ReadOnlyAdmin):
     list_display = ("display_name", "agent_key", "organization", "is_default", "enabled", "updated_at")
     list_filter = ("is_default", "enabled")
     search_fields = ("agent_key", "display_name", "public_id", "organization__name", "organization__public_id")
-    readonly_fields = ("public_id", "organization", "agent_key", "display_name", "instructions", "match_hints",
-                       "allow_payments", "allow_booking", "allow_transfer", "allow_knowledge_search", "is_default",
-                       "enabled", "created_at", "updated_at")
+    readonly_fields = (
+        "public_id",
+        "organization",
+        "agent_key",
+        "display_name",
+        "instructions",
+        "match_hints",
+        "allow_payments",
+        "allow_booking",
+        "allow_transfer",
+        "allow_knowledge_search",
+        "is_default",
+        "enabled",
+        "created_at",
+        "updated_at",
+    )
     exclude = ("custom_tools", "knowledge_bases")
     inlines = [DataCollectionFieldInline]
 
@@ -83,5 +130,15 @@ class DataCollectionFieldAdmin(ReadOnlyAdmin):
     list_display = ("key", "label", "type", "required", "agent", "organization")
     list_filter = ("type", "required")
     search_fields = ("key", "label", "organization__public_id")
-    readonly_fields = ("public_id", "organization", "agent", "key", "label", "type", "choices", "required",
-                       "created_at", "updated_at")
+    readonly_fields = (
+        "public_id",
+        "organization",
+        "agent",
+        "key",
+        "label",
+        "type",
+        "choices",
+        "required",
+        "created_at",
+        "updated_at",
+    )

@@ -7,14 +7,13 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-
-from developer.public_api.requests import ApiRequest
 from rest_framework.response import Response
 
 from developer.models import ApiKey
 from developer.public_api.base import PublicApiView, body_kwargs, json_body, ok
 from developer.public_api.exceptions import ValidationFailed
 from developer.public_api.openapi import LIST_PARAMETERS
+from developer.public_api.requests import ApiRequest
 from phone.models import KnowledgeBase
 
 from . import services
@@ -22,6 +21,7 @@ from .models import Agent, CustomTool, DataCollectionField
 from .payloads import agent_json, data_field_json, tool_json
 
 # --- OpenAPI: the documented shapes of the JSON above and of the request bodies ---------------------
+
 
 class ToolAuthSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=CustomTool.AuthType.choices)
@@ -42,8 +42,9 @@ class ToolSerializer(serializers.Serializer):
     timeoutSeconds = serializers.IntegerField(min_value=1, max_value=10)
     enabled = serializers.BooleanField()
     lastInvokedAt = serializers.DateTimeField(allow_null=True)
-    lastInvocationStatus = serializers.ChoiceField(choices=["succeeded", "failed", "rejected", "refused"],
-                                                   allow_null=True)
+    lastInvocationStatus = serializers.ChoiceField(
+        choices=["succeeded", "failed", "rejected", "refused"], allow_null=True
+    )
     createdAt = serializers.DateTimeField()
     updatedAt = serializers.DateTimeField()
 
@@ -59,8 +60,11 @@ class ToolWriteSerializer(serializers.Serializer):
 
 
 class AgentToolsSerializer(serializers.Serializer):
-    useCustomToolIds = serializers.ListField(child=serializers.CharField(), required=False,
-                                             help_text="Empty: the agent may use all of the business's custom tools.")
+    useCustomToolIds = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Empty: the agent may use all of the business's custom tools.",
+    )
     allowPayments = serializers.BooleanField(required=False, default=False)
     allowBooking = serializers.BooleanField(required=False, default=False)
     allowTransfer = serializers.BooleanField(required=False, default=False)
@@ -71,13 +75,18 @@ class AgentWriteSerializer(serializers.Serializer):
     agentKey = serializers.RegexField(r"^[a-z][a-z0-9_-]{0,39}$", help_text="Lowercase id, unique per business.")
     displayName = serializers.CharField(max_length=100)
     instructions = serializers.CharField(max_length=8000, help_text="The specialist's focused role.")
-    matchHints = serializers.ListField(child=serializers.CharField(max_length=100), required=False,
-                                       help_text="Caller-intent phrases the greeter routes on.")
+    matchHints = serializers.ListField(
+        child=serializers.CharField(max_length=100),
+        required=False,
+        help_text="Caller-intent phrases the greeter routes on.",
+    )
     tools = AgentToolsSerializer(required=False)
-    knowledgeBaseIds = serializers.ListField(child=serializers.CharField(), required=False,
-                                             help_text="RAG scope; empty: all business knowledge.")
-    isDefault = serializers.BooleanField(required=False, default=False,
-                                         help_text="The greeter; making one default unsets the previous one.")
+    knowledgeBaseIds = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="RAG scope; empty: all business knowledge."
+    )
+    isDefault = serializers.BooleanField(
+        required=False, default=False, help_text="The greeter; making one default unsets the previous one."
+    )
     enabled = serializers.BooleanField(required=False, default=True)
 
 
@@ -93,8 +102,9 @@ class DataFieldWriteSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=DataCollectionField.FieldType.choices, required=False, default="text")
     choices = serializers.ListField(child=serializers.CharField(), required=False, help_text="For type choice.")
     required = serializers.BooleanField(required=False, default=False)
-    agentId = serializers.CharField(required=False, allow_null=True,
-                                    help_text="Ties the field to one specialist; null: every agent collects it.")
+    agentId = serializers.CharField(
+        required=False, allow_null=True, help_text="Ties the field to one specialist; null: every agent collects it."
+    )
 
 
 class DataFieldSerializer(DataFieldWriteSerializer):
@@ -131,6 +141,7 @@ class _ManageView(PublicApiView):
 
 # --- tools ---------------------------------------------------------------------------------------
 
+
 class _ToolView(_ManageView):
     required_scope = "manage:tools"
 
@@ -139,13 +150,21 @@ class _ToolView(_ManageView):
 
 
 class ToolListCreate(_ToolView):
-    @extend_schema(operation_id="listTools", summary="List custom tools", parameters=LIST_PARAMETERS,
-                   responses=ToolSerializer(many=True))
+    @extend_schema(
+        operation_id="listTools",
+        summary="List custom tools",
+        parameters=LIST_PARAMETERS,
+        responses=ToolSerializer(many=True),
+    )
     def get(self, request: ApiRequest) -> Response:
         return self.paginate(self.org_queryset(CustomTool), tool_json)
 
-    @extend_schema(operation_id="createTool", summary="Register a custom tool", request=ToolWriteSerializer,
-                   responses={201: ToolSerializer})
+    @extend_schema(
+        operation_id="createTool",
+        summary="Register a custom tool",
+        request=ToolWriteSerializer,
+        responses={201: ToolSerializer},
+    )
     def post(self, request: ApiRequest) -> Response:
         key = self.acting_key()
         tool = services.tool_create(organization=key.organization, actor=key, **_tool_kwargs(request))
@@ -157,11 +176,14 @@ class ToolDetail(_ToolView):
     def get(self, request: ApiRequest, tool_id: str) -> Response:
         return ok(tool_json(self.tool_for(tool_id)))
 
-    @extend_schema(operation_id="updateTool", summary="Change a custom tool", request=ToolWriteSerializer(partial=True),
-                   responses=ToolSerializer)
+    @extend_schema(
+        operation_id="updateTool",
+        summary="Change a custom tool",
+        request=ToolWriteSerializer(partial=True),
+        responses=ToolSerializer,
+    )
     def patch(self, request: ApiRequest, tool_id: str) -> Response:
-        tool = services.tool_update(tool=self.tool_for(tool_id), actor=self.acting_key(),
-                                   **_tool_kwargs(request))
+        tool = services.tool_update(tool=self.tool_for(tool_id), actor=self.acting_key(), **_tool_kwargs(request))
         return ok(tool_json(tool), "Custom tool updated.")
 
     @extend_schema(operation_id="deleteTool", summary="Delete a custom tool", responses=DeletedSerializer)
@@ -174,13 +196,18 @@ class ToolDetail(_ToolView):
 
 # --- agents --------------------------------------------------------------------------------------
 
+
 class _AgentView(_ManageView):
     required_scope = "manage:agents"
 
     def agents(self) -> QuerySet[Agent]:
-        return self.org_queryset(Agent).select_related("organization").prefetch_related(
-            Prefetch("custom_tools", queryset=CustomTool.objects.order_by("name")),
-            Prefetch("knowledge_bases", queryset=KnowledgeBase.objects.order_by("name")),
+        return (
+            self.org_queryset(Agent)
+            .select_related("organization")
+            .prefetch_related(
+                Prefetch("custom_tools", queryset=CustomTool.objects.order_by("name")),
+                Prefetch("knowledge_bases", queryset=KnowledgeBase.objects.order_by("name")),
+            )
         )
 
     def agent_for(self, agent_id: str) -> Agent:
@@ -192,8 +219,12 @@ class _AgentView(_ManageView):
 
 
 class AgentListCreate(_AgentView):
-    @extend_schema(operation_id="listAgents", summary="List AI agents (the message states who greets calls)",
-                   parameters=LIST_PARAMETERS, responses=AgentSerializer(many=True))
+    @extend_schema(
+        operation_id="listAgents",
+        summary="List AI agents (the message states who greets calls)",
+        parameters=LIST_PARAMETERS,
+        responses=AgentSerializer(many=True),
+    )
     def get(self, request: ApiRequest) -> Response:
         response = self.paginate(self.agents(), agent_json)
         status = services.greeter_status(organization=self.acting_key().organization)
@@ -201,8 +232,12 @@ class AgentListCreate(_AgentView):
         response.message = status.warning or status.message
         return response
 
-    @extend_schema(operation_id="createAgent", summary="Create an AI agent", request=AgentWriteSerializer,
-                   responses={201: AgentSerializer})
+    @extend_schema(
+        operation_id="createAgent",
+        summary="Create an AI agent",
+        request=AgentWriteSerializer,
+        responses={201: AgentSerializer},
+    )
     def post(self, request: ApiRequest) -> Response:
         key = self.acting_key()
         agent = services.agent_create(organization=key.organization, actor=key, **_agent_kwargs(request))
@@ -214,15 +249,19 @@ class AgentDetail(_AgentView):
     def get(self, request: ApiRequest, agent_id: str) -> Response:
         return ok(agent_json(self.agent_for(agent_id)), self.greeter_message("OK"))
 
-    @extend_schema(operation_id="updateAgent", summary="Change an AI agent", request=AgentWriteSerializer(partial=True),
-                   responses=AgentSerializer)
+    @extend_schema(
+        operation_id="updateAgent",
+        summary="Change an AI agent",
+        request=AgentWriteSerializer(partial=True),
+        responses=AgentSerializer,
+    )
     def patch(self, request: ApiRequest, agent_id: str) -> Response:
-        agent = services.agent_update(agent=self.agent_for(agent_id), actor=self.acting_key(),
-                                       **_agent_kwargs(request))
+        agent = services.agent_update(agent=self.agent_for(agent_id), actor=self.acting_key(), **_agent_kwargs(request))
         return ok(agent_json(self.agent_for(agent.public_id)), self.greeter_message("Agent updated."))
 
-    @extend_schema(operation_id="deleteAgent", summary="Delete an AI agent and its own data fields",
-                   responses=DeletedSerializer)
+    @extend_schema(
+        operation_id="deleteAgent", summary="Delete an AI agent and its own data fields", responses=DeletedSerializer
+    )
     def delete(self, request: ApiRequest, agent_id: str) -> Response:
         agent = self.agent_for(agent_id)
         public_id = agent.public_id
@@ -231,6 +270,7 @@ class AgentDetail(_AgentView):
 
 
 # --- data-collection fields ---------------------------------------------------------------------
+
 
 class _DataFieldView(_ManageView):
     required_scope = "manage:agents"
@@ -243,10 +283,15 @@ class _DataFieldView(_ManageView):
 
 
 class DataFieldListCreate(_DataFieldView):
-    @extend_schema(operation_id="listDataFields", summary="List data-collection fields",
-                   parameters=[*LIST_PARAMETERS, OpenApiParameter("agentId", str, required=False,
-                                                                  description="Only the fields of this agent.")],
-                   responses=DataFieldSerializer(many=True))
+    @extend_schema(
+        operation_id="listDataFields",
+        summary="List data-collection fields",
+        parameters=[
+            *LIST_PARAMETERS,
+            OpenApiParameter("agentId", str, required=False, description="Only the fields of this agent."),
+        ],
+        responses=DataFieldSerializer(many=True),
+    )
     def get(self, request: ApiRequest) -> Response:
         fields = self.fields()
         agent_id = request.query_params.get("agentId")
@@ -256,12 +301,15 @@ class DataFieldListCreate(_DataFieldView):
             fields = fields.filter(agent__public_id=agent_id)
         return self.paginate(fields, data_field_json)
 
-    @extend_schema(operation_id="createDataField", summary="Create a data-collection field",
-                   request=DataFieldWriteSerializer, responses={201: DataFieldSerializer})
+    @extend_schema(
+        operation_id="createDataField",
+        summary="Create a data-collection field",
+        request=DataFieldWriteSerializer,
+        responses={201: DataFieldSerializer},
+    )
     def post(self, request: ApiRequest) -> Response:
         key = self.acting_key()
-        data_field = services.data_field_create(organization=key.organization, actor=key,
-                                                **_data_field_kwargs(request))
+        data_field = services.data_field_create(organization=key.organization, actor=key, **_data_field_kwargs(request))
         return ok(data_field_json(data_field), "Data-collection field created.", status=201)
 
 
@@ -270,18 +318,23 @@ class DataFieldDetail(_DataFieldView):
     def get(self, request: ApiRequest, field_id: str) -> Response:
         return ok(data_field_json(self.field_for(field_id)))
 
-    @extend_schema(operation_id="updateDataField", summary="Change a data-collection field",
-                   request=DataFieldWriteSerializer(partial=True), responses=DataFieldSerializer)
+    @extend_schema(
+        operation_id="updateDataField",
+        summary="Change a data-collection field",
+        request=DataFieldWriteSerializer(partial=True),
+        responses=DataFieldSerializer,
+    )
     def patch(self, request: ApiRequest, field_id: str) -> Response:
-        data_field = services.data_field_update(data_field=self.field_for(field_id), actor=self.acting_key(),
-                                                **_data_field_kwargs(request))
+        data_field = services.data_field_update(
+            data_field=self.field_for(field_id), actor=self.acting_key(), **_data_field_kwargs(request)
+        )
         return ok(data_field_json(data_field), "Data-collection field updated.")
 
-    @extend_schema(operation_id="deleteDataField", summary="Delete a data-collection field",
-                   responses=DeletedSerializer)
+    @extend_schema(
+        operation_id="deleteDataField", summary="Delete a data-collection field", responses=DeletedSerializer
+    )
     def delete(self, request: ApiRequest, field_id: str) -> Response:
         data_field = self.field_for(field_id)
         public_id = data_field.public_id
         services.data_field_delete(data_field=data_field, actor=self.acting_key())
         return ok({"id": public_id, "deleted": True}, "Data-collection field deleted.")
-

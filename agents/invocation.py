@@ -95,8 +95,11 @@ class ToolResult:
         if self.ok:
             message["content"] = self.data
         else:
-            error: dict[str, Any] = {"code": self.error_code, "message": self.error_message,
-                                     "retryable": self.retryable}
+            error: dict[str, Any] = {
+                "code": self.error_code,
+                "message": self.error_message,
+                "retryable": self.retryable,
+            }
             if self.details:
                 error["details"] = self.details
             message["error"] = error
@@ -129,13 +132,23 @@ def tool_invoke(
     """
     if mode not in Mode.values:
         raise ValueError(f"mode must be one of {Mode.values}")
-    invocation = _start(tool=tool, arguments=arguments, call_session_id=call_session_id, mode=mode,
-                        invocation_id=invocation_id, source=source)
+    invocation = _start(
+        tool=tool,
+        arguments=arguments,
+        call_session_id=call_session_id,
+        mode=mode,
+        invocation_id=invocation_id,
+        source=source,
+    )
     return _run(invocation, tool, arguments)
 
 
 def tool_invoke_enqueue(
-    *, tool: CustomTool, arguments: Any, call_session_id: str, mode: str,
+    *,
+    tool: CustomTool,
+    arguments: Any,
+    call_session_id: str,
+    mode: str,
     source: str = ToolInvocation.Source.DASHBOARD,
 ) -> ToolInvocation:
     """Queue an invocation for the ``tools`` worker pool and return its pending row at once.
@@ -147,9 +160,17 @@ def tool_invoke_enqueue(
         raise ValueError(f"mode must be one of {Mode.values}")
     with transaction.atomic():
         invocation = ToolInvocation.objects.create(
-            invocation_id=new_public_id("inv"), attempt=1, organization_id=tool.organization_id, tool=tool,
-            tool_name=tool.name, mode=mode, source=source, call_session_id=call_session_id[:100],
-            arguments=arguments, status=ToolInvocation.Status.PENDING, request_url=tool.endpoint_url,
+            invocation_id=new_public_id("inv"),
+            attempt=1,
+            organization_id=tool.organization_id,
+            tool=tool,
+            tool_name=tool.name,
+            mode=mode,
+            source=source,
+            call_session_id=call_session_id[:100],
+            arguments=arguments,
+            status=ToolInvocation.Status.PENDING,
+            request_url=tool.endpoint_url,
         )
         transaction.on_commit(lambda: enqueue_invocation(invocation.pk))
     return invocation
@@ -164,8 +185,11 @@ def enqueue_invocation(invocation_pk: int) -> None:
     except Exception:  # the broker is down or unreachable
         logger.warning("could not queue tool invocation %s", invocation_pk, exc_info=True)
         ToolInvocation.objects.filter(pk=invocation_pk, status=ToolInvocation.Status.PENDING).update(
-            status=ToolInvocation.Status.FAILED, error_code="not_queued", finished_at=timezone.now(),
-            error_message="The invocation could not be queued for a tools worker; try again.")
+            status=ToolInvocation.Status.FAILED,
+            error_code="not_queued",
+            finished_at=timezone.now(),
+            error_message="The invocation could not be queued for a tools worker; try again.",
+        )
 
 
 def tool_invocation_run(*, invocation_pk: int) -> ToolResult | None:
@@ -175,16 +199,22 @@ def tool_invocation_run(*, invocation_pk: int) -> ToolResult | None:
     pending = ToolInvocation.objects.filter(pk=invocation_pk, status=ToolInvocation.Status.PENDING)
     # Too late to be useful: the conversation that wanted the answer has moved on.
     if pending.filter(created_at__lt=now - PENDING_EXPIRY).update(
-            status=ToolInvocation.Status.FAILED, error_code="not_run", finished_at=now,
-            error_message=f"No tools worker started this invocation within {int(PENDING_EXPIRY.total_seconds())} s."):
+        status=ToolInvocation.Status.FAILED,
+        error_code="not_run",
+        finished_at=now,
+        error_message=f"No tools worker started this invocation within {int(PENDING_EXPIRY.total_seconds())} s.",
+    ):
         return None
     if not pending.update(status=ToolInvocation.Status.RUNNING, started_at=now):
         return None  # claimed by a duplicate delivery of the task, or no longer pending
     invocation = ToolInvocation.objects.select_related("tool").get(pk=invocation_pk)
     if invocation.tool is None:
         ToolInvocation.objects.filter(pk=invocation.pk).update(
-            status=ToolInvocation.Status.FAILED, error_code="tool_deleted", finished_at=now,
-            error_message="The tool was deleted before the invocation ran.")
+            status=ToolInvocation.Status.FAILED,
+            error_code="tool_deleted",
+            finished_at=now,
+            error_message="The tool was deleted before the invocation ran.",
+        )
         return None
     return _run(invocation, invocation.tool, invocation.arguments)
 
@@ -208,10 +238,15 @@ def result_from_row(invocation: ToolInvocation) -> ToolResult | None:
             details = json.loads(invocation.response_excerpt).get("errors", [])
         except (ValueError, AttributeError):
             details = []
-    return ToolResult(invocation=invocation, ok=False, error_code=invocation.error_code,
-                      error_message=invocation.error_message, details=details,
-                      retryable=invocation.error_code in _RETRYABLE_CODES or (
-                          invocation.error_code == "http_error" and (invocation.response_status or 0) >= 500))
+    return ToolResult(
+        invocation=invocation,
+        ok=False,
+        error_code=invocation.error_code,
+        error_message=invocation.error_message,
+        details=details,
+        retryable=invocation.error_code in _RETRYABLE_CODES
+        or (invocation.error_code == "http_error" and (invocation.response_status or 0) >= 500),
+    )
 
 
 _RETRYABLE_CODES = frozenset({"invalid_arguments", "timeout", "connect_error"})
@@ -226,24 +261,33 @@ def _run(invocation: ToolInvocation, tool: CustomTool, arguments: Any) -> ToolRe
     refusal = _refusal(tool, invocation.mode)
     if refusal is not None:
         code, message = refusal
-        return _finish_without_call(invocation, tool, status=ToolInvocation.Status.REFUSED, code=code,
-                                    message=message)
+        return _finish_without_call(invocation, tool, status=ToolInvocation.Status.REFUSED, code=code, message=message)
     if not isinstance(arguments, dict):
-        return _finish_without_call(invocation, tool, status=ToolInvocation.Status.REJECTED,
-                                    code="invalid_arguments", retryable=True,
-                                    message="The arguments must be a JSON object matching the tool's input schema.")
+        return _finish_without_call(
+            invocation,
+            tool,
+            status=ToolInvocation.Status.REJECTED,
+            code="invalid_arguments",
+            retryable=True,
+            message="The arguments must be a JSON object matching the tool's input schema.",
+        )
     problems = validate_arguments(tool.input_schema, arguments)
     if problems:
         return _finish_without_call(
-            invocation, tool, status=ToolInvocation.Status.REJECTED, code="invalid_arguments", retryable=True,
+            invocation,
+            tool,
+            status=ToolInvocation.Status.REJECTED,
+            code="invalid_arguments",
+            retryable=True,
             message="The arguments do not match the tool's input schema; fix them and call the tool again.",
             details=[p.as_dict() for p in problems],
         )
     return _call(invocation, tool)
 
 
-def _start(*, tool: CustomTool, arguments: Any, call_session_id: str, mode: str, invocation_id: str | None,
-           source: str) -> ToolInvocation:
+def _start(
+    *, tool: CustomTool, arguments: Any, call_session_id: str, mode: str, invocation_id: str | None, source: str
+) -> ToolInvocation:
     """A new row for this attempt, marked running (attempt 1, or the next one of a retry)."""
     now = timezone.now()
     for _ in range(3):
@@ -251,19 +295,32 @@ def _start(*, tool: CustomTool, arguments: Any, call_session_id: str, mode: str,
             with transaction.atomic():
                 attempt = 1
                 if invocation_id:
-                    earlier = list(ToolInvocation.objects.select_for_update()
-                                   .filter(invocation_id=invocation_id).order_by("-attempt"))
-                    if earlier and (earlier[0].organization_id != tool.organization_id
-                                    or earlier[0].tool_id != tool.pk):
+                    earlier = list(
+                        ToolInvocation.objects.select_for_update()
+                        .filter(invocation_id=invocation_id)
+                        .order_by("-attempt")
+                    )
+                    if earlier and (
+                        earlier[0].organization_id != tool.organization_id or earlier[0].tool_id != tool.pk
+                    ):
                         raise InvocationMismatch(f"{invocation_id} is an invocation of another tool")
                     attempt = earlier[0].attempt + 1 if earlier else 1
                 else:
                     invocation_id = new_public_id("inv")
                 return ToolInvocation.objects.create(
-                    invocation_id=invocation_id, attempt=attempt, organization_id=tool.organization_id, tool=tool,
-                    tool_name=tool.name, mode=mode, source=source, call_session_id=str(call_session_id)[:100],
-                    arguments=arguments, status=ToolInvocation.Status.RUNNING, request_url=tool.endpoint_url,
-                    created_at=now, started_at=now,
+                    invocation_id=invocation_id,
+                    attempt=attempt,
+                    organization_id=tool.organization_id,
+                    tool=tool,
+                    tool_name=tool.name,
+                    mode=mode,
+                    source=source,
+                    call_session_id=str(call_session_id)[:100],
+                    arguments=arguments,
+                    status=ToolInvocation.Status.RUNNING,
+                    request_url=tool.endpoint_url,
+                    created_at=now,
+                    started_at=now,
                 )
         except IntegrityError:
             continue  # a concurrent retry took this attempt number; take the next
@@ -282,8 +339,11 @@ def _refusal(tool: CustomTool, mode: str) -> tuple[str, str] | None:
     if not state.addon_active:
         return "platform_addon_required", "The Developer Platform add-on is not enabled for this business."
     if mode == Mode.LIVE and not _can_pay(tool.organization_id):
-        return ("insufficient_credits", "The business's wallet is out of credits, so live tool calls are paused "
-                "until funds are added. Test mode keeps working.")
+        return (
+            "insufficient_credits",
+            "The business's wallet is out of credits, so live tool calls are paused "
+            "until funds are added. Test mode keeps working.",
+        )
     return None
 
 
@@ -292,12 +352,14 @@ def _can_pay(organization_id: int) -> bool:
     return can_pay(organization_id) if can_pay else access.access_state(organization_id).has_credits
 
 
-def _request(invocation: ToolInvocation, tool: CustomTool, secret: ToolSigningSecret, now: datetime
-             ) -> tuple[bytes, dict[str, str], dict[str, str]]:
+def _request(
+    invocation: ToolInvocation, tool: CustomTool, secret: ToolSigningSecret, now: datetime
+) -> tuple[bytes, dict[str, str], dict[str, str]]:
     """The body and the headers to send, and the same headers with credentials masked for the log."""
     body = json.dumps(
         {"arguments": invocation.arguments, "callSessionId": invocation.call_session_id, "tool": tool.name},
-        ensure_ascii=False, separators=(",", ":"),
+        ensure_ascii=False,
+        separators=(",", ":"),
     ).encode("utf-8")
     signature = sign(secrets=secret.signing_secrets(now), body=body, timestamp=int(now.timestamp()))
     ours = {
@@ -318,8 +380,9 @@ def _call(invocation: ToolInvocation, tool: CustomTool) -> ToolResult:
     now = timezone.now()
     secret = signing_secret_for(organization=tool.organization)
     body, headers, logged_headers = _request(invocation, tool, secret, now)
-    ToolInvocation.objects.filter(pk=invocation.pk).update(request_headers=logged_headers,
-                                                          request_body=body.decode("utf-8"))
+    ToolInvocation.objects.filter(pk=invocation.pk).update(
+        request_headers=logged_headers, request_body=body.decode("utf-8")
+    )
     invocation.request_headers, invocation.request_body = logged_headers, body.decode("utf-8")
 
     started = time.monotonic()
@@ -329,8 +392,9 @@ def _call(invocation: ToolInvocation, tool: CustomTool) -> ToolResult:
     code = message = None
     retryable = False
     try:
-        response = outbound.post(tool.endpoint_url, body=body, headers=headers, timeout=tool.timeout_seconds,
-                                 max_bytes=MAX_RESPONSE_BYTES)
+        response = outbound.post(
+            tool.endpoint_url, body=body, headers=headers, timeout=tool.timeout_seconds, max_bytes=MAX_RESPONSE_BYTES
+        )
     except outbound.OutboundRefused as exc:
         reached = False
         code, message = "endpoint_refused", f"The tool's endpoint is not allowed: {exc.reason}."
@@ -345,10 +409,25 @@ def _call(invocation: ToolInvocation, tool: CustomTool) -> ToolResult:
     latency_ms = response.elapsed_ms if response else int((time.monotonic() - started) * 1000)
 
     status = ToolInvocation.Status.SUCCEEDED if code is None else ToolInvocation.Status.FAILED
-    _finish(invocation, tool, status=status, code=code or "", message=message or "", response=response,
-            latency_ms=latency_ms, meter=reached)
-    logger.info("tool call %s %s attempt %d: %s%s in %d ms", tool.public_id, invocation.invocation_id,
-                invocation.attempt, status, f" ({code})" if code else "", latency_ms)
+    _finish(
+        invocation,
+        tool,
+        status=status,
+        code=code or "",
+        message=message or "",
+        response=response,
+        latency_ms=latency_ms,
+        meter=reached,
+    )
+    logger.info(
+        "tool call %s %s attempt %d: %s%s in %d ms",
+        tool.public_id,
+        invocation.invocation_id,
+        invocation.attempt,
+        status,
+        f" ({code})" if code else "",
+        latency_ms,
+    )
     if code is None:
         return ToolResult(invocation=invocation, ok=True, data=data)
     return ToolResult(invocation=invocation, ok=False, error_code=code, error_message=message, retryable=retryable)
@@ -371,8 +450,12 @@ def _read(response: outbound.OutboundResponse) -> tuple[str | None, str | None, 
     if 300 <= response.status < 400:
         where = response.headers.get("location", "")
         target = f" to {where[:200]}" if where else ""
-        return ("redirect", f"The tool answered with a redirect ({response.status}{target}); redirects are not "
-                "followed — register the final URL.", None)
+        return (
+            "redirect",
+            f"The tool answered with a redirect ({response.status}{target}); redirects are not "
+            "followed — register the final URL.",
+            None,
+        )
     if not 200 <= response.status < 300:
         return "http_error", f"The tool answered with HTTP {response.status}.", None
     try:
@@ -384,12 +467,21 @@ def _read(response: outbound.OutboundResponse) -> tuple[str | None, str | None, 
 
 def _excerpt(body: bytes) -> str:
     # PostgreSQL text cannot hold NUL; the excerpt is for people, so replace it.
-    return body[: EXCERPT_CHARS].decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+    return body[:EXCERPT_CHARS].decode("utf-8", errors="replace").replace("\x00", "\ufffd")
 
 
-def _finish(invocation: ToolInvocation, tool: CustomTool, *, status: str, code: str, message: str,
-            response: outbound.OutboundResponse | None, latency_ms: int | None, meter: bool,
-            details: list[dict[str, str]] | None = None) -> None:
+def _finish(
+    invocation: ToolInvocation,
+    tool: CustomTool,
+    *,
+    status: str,
+    code: str,
+    message: str,
+    response: outbound.OutboundResponse | None,
+    latency_ms: int | None,
+    meter: bool,
+    details: list[dict[str, str]] | None = None,
+) -> None:
     now = timezone.now()
     invocation.status, invocation.error_code, invocation.error_message = status, code, message[:500]
     invocation.finished_at, invocation.latency_ms = now, latency_ms
@@ -402,25 +494,69 @@ def _finish(invocation: ToolInvocation, tool: CustomTool, *, status: str, code: 
     with transaction.atomic():
         if meter:
             # Every request that left for the endpoint counts; test mode is recorded and never charged.
-            record_usage(organization=tool.organization, metric="tool_invocations", quantity=1,
-                         mode=invocation.mode, reference=f"tool-invocation:{invocation.public_id}")
+            record_usage(
+                organization=tool.organization,
+                metric="tool_invocations",
+                quantity=1,
+                mode=invocation.mode,
+                reference=f"tool-invocation:{invocation.public_id}",
+            )
             invocation.metered = True
-        invocation.save(update_fields=[
-            "status", "error_code", "error_message", "finished_at", "latency_ms", "response_status",
-            "response_excerpt", "response_bytes", "metered",
-        ])
+        invocation.save(
+            update_fields=[
+                "status",
+                "error_code",
+                "error_message",
+                "finished_at",
+                "latency_ms",
+                "response_status",
+                "response_excerpt",
+                "response_bytes",
+                "metered",
+            ]
+        )
         CustomTool.objects.filter(pk=tool.pk).update(
-            last_invoked_at=now, last_invocation_status=status, last_invocation_error=message[:500])
+            last_invoked_at=now, last_invocation_status=status, last_invocation_error=message[:500]
+        )
 
 
-def _finish_without_call(invocation: ToolInvocation, tool: CustomTool, *, status: str, code: str, message: str,
-                         retryable: bool = False, details: list[dict[str, str]] | None = None) -> ToolResult:
-    _finish(invocation, tool, status=status, code=code, message=message, response=None, latency_ms=0, meter=False,
-            details=details)
-    logger.info("tool call %s %s attempt %d not sent: %s (%s)", tool.public_id, invocation.invocation_id,
-                invocation.attempt, status, code)
-    return ToolResult(invocation=invocation, ok=False, error_code=code, error_message=message, retryable=retryable,
-                      details=details or [])
+def _finish_without_call(
+    invocation: ToolInvocation,
+    tool: CustomTool,
+    *,
+    status: str,
+    code: str,
+    message: str,
+    retryable: bool = False,
+    details: list[dict[str, str]] | None = None,
+) -> ToolResult:
+    _finish(
+        invocation,
+        tool,
+        status=status,
+        code=code,
+        message=message,
+        response=None,
+        latency_ms=0,
+        meter=False,
+        details=details,
+    )
+    logger.info(
+        "tool call %s %s attempt %d not sent: %s (%s)",
+        tool.public_id,
+        invocation.invocation_id,
+        invocation.attempt,
+        status,
+        code,
+    )
+    return ToolResult(
+        invocation=invocation,
+        ok=False,
+        error_code=code,
+        error_message=message,
+        retryable=retryable,
+        details=details or [],
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -430,16 +566,24 @@ def _finish_without_call(invocation: ToolInvocation, tool: CustomTool, *, status
 def invocations_expire(*, now: datetime | None = None) -> int:
     """Fail queued invocations nobody started and running ones whose worker died."""
     now = now or timezone.now()
-    stale_pending = ToolInvocation.objects.filter(status=ToolInvocation.Status.PENDING,
-                                                  created_at__lt=now - PENDING_EXPIRY)
+    stale_pending = ToolInvocation.objects.filter(
+        status=ToolInvocation.Status.PENDING, created_at__lt=now - PENDING_EXPIRY
+    )
     count = stale_pending.update(
-        status=ToolInvocation.Status.FAILED, error_code="not_run", finished_at=now,
-        error_message=f"No tools worker started this invocation within {int(PENDING_EXPIRY.total_seconds())} s.")
+        status=ToolInvocation.Status.FAILED,
+        error_code="not_run",
+        finished_at=now,
+        error_message=f"No tools worker started this invocation within {int(PENDING_EXPIRY.total_seconds())} s.",
+    )
     count += ToolInvocation.objects.filter(
         status=ToolInvocation.Status.RUNNING,
         started_at__lt=now - timedelta(seconds=MAX_TIMEOUT_SECONDS) - RUNNING_GRACE,
-    ).update(status=ToolInvocation.Status.FAILED, error_code="worker_lost", finished_at=now,
-             error_message="The worker stopped before this invocation finished.")
+    ).update(
+        status=ToolInvocation.Status.FAILED,
+        error_code="worker_lost",
+        finished_at=now,
+        error_message="The worker stopped before this invocation finished.",
+    )
     return count
 
 

@@ -15,8 +15,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Organization
-from core.models import Cipher, RotatingSecret
 from core.ids import public_id_field
+from core.models import Cipher, RotatingSecret
 
 from . import crypto
 
@@ -83,7 +83,7 @@ class CustomTool(models.Model):
 
     def set_auth_secret(self, secret: str) -> None:
         self.auth_secret_encrypted = crypto.encrypt(secret) if secret else ""
-        self.auth_secret_hint = mask_secret(secret)[len(MASK):] if secret else ""
+        self.auth_secret_hint = mask_secret(secret)[len(MASK) :] if secret else ""
 
     @property
     def masked_secret(self) -> str:
@@ -229,8 +229,9 @@ class Agent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["organization", "agent_key"], name="agent_unique_key_per_org"),
             # The database itself guarantees at most one default agent per business.
-            models.UniqueConstraint(fields=["organization"], condition=Q(is_default=True),
-                                    name="agent_one_default_per_org"),
+            models.UniqueConstraint(
+                fields=["organization"], condition=Q(is_default=True), name="agent_one_default_per_org"
+            ),
         ]
         indexes = [models.Index(fields=["organization", "-created_at", "-public_id"], name="agent_org_page")]
 
@@ -260,9 +261,7 @@ class AgentKnowledgeBase(models.Model):
     knowledge_base = models.ForeignKey("phone.KnowledgeBase", on_delete=models.RESTRICT)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["agent", "knowledge_base"], name="agent_knowledge_base_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["agent", "knowledge_base"], name="agent_knowledge_base_unique")]
 
     def __str__(self) -> str:
         return f"{self.agent} → {self.knowledge_base}"

@@ -138,7 +138,12 @@ def route(text: str, agents: Iterable[AgentProfile]) -> RoutingDecision:
 
     if not candidates:
         return RoutingDecision(
-            agent_key=None, display_name=None, matched_hints=(), score=0, outcome="no_match", normalised=words,
+            agent_key=None,
+            display_name=None,
+            matched_hints=(),
+            score=0,
+            outcome="no_match",
+            normalised=words,
             reason="No specialist's match hints appear in what the caller said, so the greeter keeps the call.",
         )
     best = candidates[0]
@@ -146,16 +151,26 @@ def route(text: str, agents: Iterable[AgentProfile]) -> RoutingDecision:
     if len(tied) > 1:
         names = ", ".join(c.display_name for c in tied)
         return RoutingDecision(
-            agent_key=None, display_name=None, matched_hints=(), score=best.score, outcome="tie",
-            normalised=words, candidates=ranked,
+            agent_key=None,
+            display_name=None,
+            matched_hints=(),
+            score=best.score,
+            outcome="tie",
+            normalised=words,
+            candidates=ranked,
             reason=f"{names} tie with a score of {best.score}, so the greeter keeps the call and asks the "
-                   "caller what they need.",
+            "caller what they need.",
         )
     quoted = ", ".join(f"“{h}”" for h in best.matched_hints)
     runner_up = f"; next best scored {candidates[1].score}" if len(candidates) > 1 else ""
     return RoutingDecision(
-        agent_key=best.key, display_name=best.display_name, matched_hints=best.matched_hints, score=best.score,
-        outcome="matched", normalised=words, candidates=ranked,
+        agent_key=best.key,
+        display_name=best.display_name,
+        matched_hints=best.matched_hints,
+        score=best.score,
+        outcome="matched",
+        normalised=words,
+        candidates=ranked,
         reason=f"Matched {quoted} (score {best.score}{runner_up}), so the greeter hands the call to "
-               f"{best.display_name}.",
+        f"{best.display_name}.",
     )

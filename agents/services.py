@@ -19,10 +19,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
-from core.errors import UNSET, ServiceError, Unset, given
 from accounts.models import Organization
 from accounts.services import audit_record
 from core import outbound
+from core.errors import UNSET, ServiceError, Unset, given
 from phone.models import KnowledgeBase
 
 from . import routing
@@ -71,13 +71,21 @@ AGENT_KEY_RE = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 FIELD_KEY_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 HEADER_NAME_RE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}")
 # Names the AI already knows as built-in abilities; a custom tool named like one would be ambiguous.
-RESERVED_TOOL_NAMES = frozenset({
-    "send_payment_link", "book_appointment", "transfer_call", "search_knowledge", "hand_off", "end_call",
-    "take_message",
-})
+RESERVED_TOOL_NAMES = frozenset(
+    {
+        "send_payment_link",
+        "book_appointment",
+        "transfer_call",
+        "search_knowledge",
+        "hand_off",
+        "end_call",
+        "take_message",
+    }
+)
 # Headers the platform sets on every call; a credential header must not replace them.
-RESERVED_AUTH_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection", "content-type",
-                                   "accept", "user-agent"})
+RESERVED_AUTH_HEADERS = frozenset(
+    {"host", "content-length", "transfer-encoding", "connection", "content-type", "accept", "user-agent"}
+)
 _UNSET: Any = object()
 
 
@@ -117,15 +125,17 @@ def _save_unique(obj: Any, *, taken: Callable[[], bool], conflict: dict[str, lis
     except IntegrityError:
         if taken():
             raise ValidationError(conflict) from None
-        raise ServiceError("Another change to the same records happened at the same moment; try again.",
-                           code="CONFLICT", status=409) from None
+        raise ServiceError(
+            "Another change to the same records happened at the same moment; try again.", code="CONFLICT", status=409
+        ) from None
 
 
 def _reject_unknown(data: Mapping[str, Any], allowed: Sequence[str], prefix: str = "") -> None:
     unknown = [name for name in data if name not in allowed]
     if unknown:
-        raise ValidationError({f"{prefix}{name}": [f"Unknown field. Allowed: {', '.join(allowed)}."]
-                               for name in unknown})
+        raise ValidationError(
+            {f"{prefix}{name}": [f"Unknown field. Allowed: {', '.join(allowed)}."] for name in unknown}
+        )
 
 
 def _required_text(data: Mapping[str, Any], name: str, *, max_length: int, label: str) -> str:
@@ -155,17 +165,26 @@ def _id_list(value: Any, name: str) -> list[str]:
 # Custom tools
 
 # Wire name → keyword of tool_create/tool_update (the API's translation of a body).
-TOOL_FIELDS = {"name": "name", "description": "description", "inputSchema": "input_schema",
-               "endpointUrl": "endpoint_url", "auth": "auth", "timeoutSeconds": "timeout_seconds",
-               "enabled": "enabled"}
+TOOL_FIELDS = {
+    "name": "name",
+    "description": "description",
+    "inputSchema": "input_schema",
+    "endpointUrl": "endpoint_url",
+    "auth": "auth",
+    "timeoutSeconds": "timeout_seconds",
+    "enabled": "enabled",
+}
 AUTH_FIELDS = {
     CustomTool.AuthType.NONE: ("type",),
     CustomTool.AuthType.BEARER: ("type", "token"),
     CustomTool.AuthType.HEADER: ("type", "headerName", "value"),
     CustomTool.AuthType.BASIC: ("type", "username", "password"),
 }
-_AUTH_SECRET_FIELD = {CustomTool.AuthType.BEARER: "token", CustomTool.AuthType.HEADER: "value",
-                      CustomTool.AuthType.BASIC: "password"}
+_AUTH_SECRET_FIELD = {
+    CustomTool.AuthType.BEARER: "token",
+    CustomTool.AuthType.HEADER: "value",
+    CustomTool.AuthType.BASIC: "password",
+}
 
 
 def schema_problem_field(path: str) -> str:
@@ -174,8 +193,14 @@ def schema_problem_field(path: str) -> str:
 
 def _clean_tool_name(value: Any) -> str:
     if not isinstance(value, str) or not TOOL_NAME_RE.fullmatch(value):
-        raise ValidationError({"name": ["Use snake_case: lowercase letters, digits and underscores, starting with a "
-                                         "letter, at most 64 characters (e.g. lookup_order)."]})
+        raise ValidationError(
+            {
+                "name": [
+                    "Use snake_case: lowercase letters, digits and underscores, starting with a "
+                    "letter, at most 64 characters (e.g. lookup_order)."
+                ]
+            }
+        )
     if value in RESERVED_TOOL_NAMES:
         raise ValidationError({"name": [f"“{value}” is the name of a built-in ability; choose another name."]})
     return value
@@ -206,8 +231,13 @@ def _clean_endpoint_url(value: Any) -> str:
 
 def _clean_timeout(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not MIN_TIMEOUT_SECONDS <= value <= MAX_TIMEOUT_SECONDS:
-        raise ValidationError({"timeoutSeconds": [
-            f"Must be a whole number of seconds from {MIN_TIMEOUT_SECONDS} to {MAX_TIMEOUT_SECONDS}."]})
+        raise ValidationError(
+            {
+                "timeoutSeconds": [
+                    f"Must be a whole number of seconds from {MIN_TIMEOUT_SECONDS} to {MAX_TIMEOUT_SECONDS}."
+                ]
+            }
+        )
     return value
 
 
@@ -244,8 +274,13 @@ def _clean_auth(value: Any, *, current: CustomTool | None) -> _Auth:
             errors.add("auth.headerName", f"{header_name} is set by AI Phone 360 on every call; choose another header.")
     if auth_type == CustomTool.AuthType.BASIC:
         username = value.get("username")
-        if not isinstance(username, str) or not username or ":" in username or len(username) > 200 \
-                or not _header_safe(username):
+        if (
+            not isinstance(username, str)
+            or not username
+            or ":" in username
+            or len(username) > 200
+            or not _header_safe(username)
+        ):
             errors.add("auth.username", "Give a user name of printable ASCII without a colon (at most 200 characters).")
 
     secret: str | None = None
@@ -258,13 +293,13 @@ def _clean_auth(value: Any, *, current: CustomTool | None) -> _Auth:
         elif not isinstance(given, str) or not given:
             errors.add(f"auth.{secret_field}", "Give the secret to send.")
         elif len(given) > MAX_SECRET_LENGTH or not _header_safe(given):
-            errors.add(f"auth.{secret_field}",
-                       f"Must be printable ASCII of at most {MAX_SECRET_LENGTH} characters.")
+            errors.add(f"auth.{secret_field}", f"Must be printable ASCII of at most {MAX_SECRET_LENGTH} characters.")
         else:
             secret = given
     errors.raise_if_any()
-    return _Auth(type=auth_type, header_name=header_name or "", username=username or "",
-                 secret=secret if secret_field else "")
+    return _Auth(
+        type=auth_type, header_name=header_name or "", username=username or "", secret=secret if secret_field else ""
+    )
 
 
 def _apply_auth(tool: CustomTool, auth: _Auth) -> None:
@@ -273,16 +308,16 @@ def _apply_auth(tool: CustomTool, auth: _Auth) -> None:
         tool.set_auth_secret(auth.secret)
 
 
-def _clean_tool(values: dict[str, Any], *, organization: Organization,
-                current: CustomTool | None) -> dict[str, Any]:
+def _clean_tool(values: dict[str, Any], *, organization: Organization, current: CustomTool | None) -> dict[str, Any]:
     """The given keyword values checked; returns them keyed by wire name (as the errors are)."""
     errors = _Errors()
     cleaned: dict[str, Any] = {}
     creating = current is None
     checks: dict[str, Callable[[Any], Any]] = {
         "name": _clean_tool_name,
-        "description": lambda v: _required_text({"description": v}, "description",
-                                                max_length=MAX_DESCRIPTION_LENGTH, label="description"),
+        "description": lambda v: _required_text(
+            {"description": v}, "description", max_length=MAX_DESCRIPTION_LENGTH, label="description"
+        ),
         "inputSchema": _clean_schema,
         "endpointUrl": _clean_endpoint_url,
         "timeoutSeconds": _clean_timeout,
@@ -309,64 +344,120 @@ def _name_taken(organization: Organization, name: str, exclude: CustomTool | Non
 
 @transaction.atomic
 def tool_create(
-        *, organization: Organization, actor: Actor, name: str | Unset = UNSET, description: str | Unset = UNSET,
-        input_schema: dict[str, Any] | Unset = UNSET, endpoint_url: str | Unset = UNSET,
-        auth: dict[str, Any] | Unset | None = UNSET, timeout_seconds: int | Unset = UNSET,
-        enabled: bool | Unset = UNSET,
+    *,
+    organization: Organization,
+    actor: Actor,
+    name: str | Unset = UNSET,
+    description: str | Unset = UNSET,
+    input_schema: dict[str, Any] | Unset = UNSET,
+    endpoint_url: str | Unset = UNSET,
+    auth: dict[str, Any] | Unset | None = UNSET,
+    timeout_seconds: int | Unset = UNSET,
+    enabled: bool | Unset = UNSET,
 ) -> CustomTool:
     """Create a tool: name, description, input_schema and endpoint_url are required; auth is the
     wire's auth object (``{"type": "bearer", "token": …}``) or None for no credentials."""
-    values = given(name=name, description=description, input_schema=input_schema, endpoint_url=endpoint_url,
-                         auth=auth, timeout_seconds=timeout_seconds, enabled=enabled)
+    values = given(
+        name=name,
+        description=description,
+        input_schema=input_schema,
+        endpoint_url=endpoint_url,
+        auth=auth,
+        timeout_seconds=timeout_seconds,
+        enabled=enabled,
+    )
     cleaned = _clean_tool(values, organization=organization, current=None)
     Organization.objects.select_for_update().filter(pk=organization.pk).first()  # serialise the count
     if CustomTool.objects.filter(organization=organization).count() >= MAX_TOOLS_PER_ORGANIZATION:
-        raise ServiceError(f"A business can have at most {MAX_TOOLS_PER_ORGANIZATION} custom tools; delete one "
-                           "you no longer use.")
+        raise ServiceError(
+            f"A business can have at most {MAX_TOOLS_PER_ORGANIZATION} custom tools; delete one you no longer use."
+        )
     tool = CustomTool(
-        organization=organization, name=cleaned["name"], description=cleaned["description"],
-        input_schema=cleaned["inputSchema"], endpoint_url=cleaned["endpointUrl"],
-        timeout_seconds=cleaned.get("timeoutSeconds", MAX_TIMEOUT_SECONDS), enabled=cleaned.get("enabled", True),
+        organization=organization,
+        name=cleaned["name"],
+        description=cleaned["description"],
+        input_schema=cleaned["inputSchema"],
+        endpoint_url=cleaned["endpointUrl"],
+        timeout_seconds=cleaned.get("timeoutSeconds", MAX_TIMEOUT_SECONDS),
+        enabled=cleaned.get("enabled", True),
     )
     _apply_auth(tool, cleaned.get("auth", _Auth(type=CustomTool.AuthType.NONE)))
-    _save_unique(tool, taken=lambda: _name_taken(tool.organization, tool.name, tool),
-                 conflict={"name": [f"A tool named {tool.name} already exists in this business."]})
+    _save_unique(
+        tool,
+        taken=lambda: _name_taken(tool.organization, tool.name, tool),
+        conflict={"name": [f"A tool named {tool.name} already exists in this business."]},
+    )
     signing_secret_for(organization=organization)  # the receiver needs it before the first call
-    audit_record(organization=organization, actor=actor, action="tool.created", target=tool,
-                 metadata={"name": tool.name, "endpointUrl": tool.endpoint_url, "auth": tool.auth_type})
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="tool.created",
+        target=tool,
+        metadata={"name": tool.name, "endpointUrl": tool.endpoint_url, "auth": tool.auth_type},
+    )
     return tool
 
 
 @transaction.atomic
 def tool_update(
-        *, tool: CustomTool, actor: Actor, name: str | Unset = UNSET, description: str | Unset = UNSET,
-        input_schema: dict[str, Any] | Unset = UNSET, endpoint_url: str | Unset = UNSET,
-        auth: dict[str, Any] | Unset | None = UNSET, timeout_seconds: int | Unset = UNSET,
-        enabled: bool | Unset = UNSET,
+    *,
+    tool: CustomTool,
+    actor: Actor,
+    name: str | Unset = UNSET,
+    description: str | Unset = UNSET,
+    input_schema: dict[str, Any] | Unset = UNSET,
+    endpoint_url: str | Unset = UNSET,
+    auth: dict[str, Any] | Unset | None = UNSET,
+    timeout_seconds: int | Unset = UNSET,
+    enabled: bool | Unset = UNSET,
 ) -> CustomTool:
     """Change the fields given; an auth secret left out (or sent back masked) keeps the stored one."""
-    values = given(name=name, description=description, input_schema=input_schema, endpoint_url=endpoint_url,
-                         auth=auth, timeout_seconds=timeout_seconds, enabled=enabled)
+    values = given(
+        name=name,
+        description=description,
+        input_schema=input_schema,
+        endpoint_url=endpoint_url,
+        auth=auth,
+        timeout_seconds=timeout_seconds,
+        enabled=enabled,
+    )
     tool = CustomTool.objects.select_for_update().get(pk=tool.pk)
     cleaned = _clean_tool(values, organization=tool.organization, current=tool)
     changes = []
-    for wire, attr in (("name", "name"), ("description", "description"), ("inputSchema", "input_schema"),
-                       ("endpointUrl", "endpoint_url"), ("timeoutSeconds", "timeout_seconds"), ("enabled", "enabled")):
+    for wire, attr in (
+        ("name", "name"),
+        ("description", "description"),
+        ("inputSchema", "input_schema"),
+        ("endpointUrl", "endpoint_url"),
+        ("timeoutSeconds", "timeout_seconds"),
+        ("enabled", "enabled"),
+    ):
         if wire in cleaned and cleaned[wire] != getattr(tool, attr):
             setattr(tool, attr, cleaned[wire])
             changes.append(wire)
     if "auth" in cleaned:
         auth: _Auth = cleaned["auth"]
-        if (auth.type, auth.header_name, auth.username) != (tool.auth_type, tool.auth_header_name,
-                                                           tool.auth_username) or auth.secret is not None:
+        if (auth.type, auth.header_name, auth.username) != (
+            tool.auth_type,
+            tool.auth_header_name,
+            tool.auth_username,
+        ) or auth.secret is not None:
             _apply_auth(tool, auth)
             changes.append("auth")
     if changes:
-        _save_unique(tool, taken=lambda: _name_taken(tool.organization, tool.name, tool),
-                     conflict={"name": [f"A tool named {tool.name} already exists in this business."]})
+        _save_unique(
+            tool,
+            taken=lambda: _name_taken(tool.organization, tool.name, tool),
+            conflict={"name": [f"A tool named {tool.name} already exists in this business."]},
+        )
         # Field names only: the audit trail must never hold a credential.
-        audit_record(organization=tool.organization, actor=actor, action="tool.updated", target=tool,
-                     metadata={"changes": changes})
+        audit_record(
+            organization=tool.organization,
+            actor=actor,
+            action="tool.updated",
+            target=tool,
+            metadata={"changes": changes},
+        )
     return tool
 
 
@@ -375,20 +466,34 @@ def tool_delete(*, tool: CustomTool, actor: Actor) -> None:
     """Delete a tool; refused while an agent is limited to it (its list would silently mean "all")."""
     users = list(Agent.objects.filter(agenttool__tool=tool).order_by("agent_key").values_list("agent_key", flat=True))
     if users:
-        raise ServiceError(f"The agent(s) {', '.join(users)} are limited to this tool; remove it from them first.",
-                           code="CONFLICT", status=409)
-    audit_record(organization=tool.organization, actor=actor, action="tool.deleted", target=tool,
-                 metadata={"name": tool.name})
+        raise ServiceError(
+            f"The agent(s) {', '.join(users)} are limited to this tool; remove it from them first.",
+            code="CONFLICT",
+            status=409,
+        )
+    audit_record(
+        organization=tool.organization, actor=actor, action="tool.deleted", target=tool, metadata={"name": tool.name}
+    )
     tool.delete()
 
 
 def tool_test_invoke(*, tool: CustomTool, arguments: Any, actor: Actor) -> ToolInvocation:
     """The dashboard's Test tool: a real call in test mode (flagged, never billed), queued for the
     tools worker pool so the web process never waits on the endpoint."""
-    invocation = tool_invoke_enqueue(tool=tool, arguments=arguments, call_session_id=f"test_{tool.public_id}",
-                                     mode="test", source=ToolInvocation.Source.DASHBOARD)
-    audit_record(organization=tool.organization, actor=actor, action="tool.tested", target=tool,
-                 metadata={"invocation": invocation.invocation_id})
+    invocation = tool_invoke_enqueue(
+        tool=tool,
+        arguments=arguments,
+        call_session_id=f"test_{tool.public_id}",
+        mode="test",
+        source=ToolInvocation.Source.DASHBOARD,
+    )
+    audit_record(
+        organization=tool.organization,
+        actor=actor,
+        action="tool.tested",
+        target=tool,
+        metadata={"invocation": invocation.invocation_id},
+    )
     return invocation
 
 
@@ -396,18 +501,35 @@ def tool_test_invoke(*, tool: CustomTool, arguments: Any, actor: Actor) -> ToolI
 # Agents
 
 # Wire name → keyword of agent_create/agent_update.
-AGENT_FIELDS = {"agentKey": "agent_key", "displayName": "display_name", "instructions": "instructions",
-                "matchHints": "match_hints", "tools": "tools", "knowledgeBaseIds": "knowledge_base_ids",
-                "isDefault": "is_default", "enabled": "enabled"}
+AGENT_FIELDS = {
+    "agentKey": "agent_key",
+    "displayName": "display_name",
+    "instructions": "instructions",
+    "matchHints": "match_hints",
+    "tools": "tools",
+    "knowledgeBaseIds": "knowledge_base_ids",
+    "isDefault": "is_default",
+    "enabled": "enabled",
+}
 AGENT_TOOL_FIELDS = ("useCustomToolIds", "allowPayments", "allowBooking", "allowTransfer", "allowKnowledgeSearch")
-_TOOL_FLAGS = {"allowPayments": "allow_payments", "allowBooking": "allow_booking", "allowTransfer": "allow_transfer",
-               "allowKnowledgeSearch": "allow_knowledge_search"}
+_TOOL_FLAGS = {
+    "allowPayments": "allow_payments",
+    "allowBooking": "allow_booking",
+    "allowTransfer": "allow_transfer",
+    "allowKnowledgeSearch": "allow_knowledge_search",
+}
 
 
 def _clean_agent_key(value: Any) -> str:
     if not isinstance(value, str) or not AGENT_KEY_RE.fullmatch(value):
-        raise ValidationError({"agentKey": ["Use a lowercase id: letters, digits, - and _, starting with a letter, "
-                                            "at most 40 characters (e.g. billing)."]})
+        raise ValidationError(
+            {
+                "agentKey": [
+                    "Use a lowercase id: letters, digits, - and _, starting with a letter, "
+                    "at most 40 characters (e.g. billing)."
+                ]
+            }
+        )
     return value
 
 
@@ -435,8 +557,11 @@ def clean_match_hints(value: Any) -> list[str]:
 def _owned(model: type, organization: Organization, ids: list[str], field_name: str, noun: str) -> list[Any]:
     """The rows with these public ids, all of this business; else a 400 naming each foreign id."""
     found = {row.public_id: row for row in model.objects.filter(organization=organization, public_id__in=ids)}
-    missing = {f"{field_name}[{i}]": [f"No {noun} with id '{pid}' exists in this business."]
-               for i, pid in enumerate(ids) if pid not in found}
+    missing = {
+        f"{field_name}[{i}]": [f"No {noun} with id '{pid}' exists in this business."]
+        for i, pid in enumerate(ids)
+        if pid not in found
+    }
     if missing:
         raise ValidationError(missing)
     return [found[pid] for pid in ids]
@@ -449,11 +574,14 @@ def _clean_agent_tools(value: Any, organization: Organization) -> dict[str, Any]
     errors = _Errors()
     cleaned: dict[str, Any] = {}
     if "useCustomToolIds" in value:
-        ids = errors.run("tools.useCustomToolIds",
-                         lambda: _id_list(value["useCustomToolIds"], "tools.useCustomToolIds"))
+        ids = errors.run(
+            "tools.useCustomToolIds", lambda: _id_list(value["useCustomToolIds"], "tools.useCustomToolIds")
+        )
         if ids is not _UNSET:
-            tools = errors.run("tools.useCustomToolIds",
-                               lambda: _owned(CustomTool, organization, ids, "tools.useCustomToolIds", "custom tool"))
+            tools = errors.run(
+                "tools.useCustomToolIds",
+                lambda: _owned(CustomTool, organization, ids, "tools.useCustomToolIds", "custom tool"),
+            )
             if tools is not _UNSET:
                 cleaned["useCustomToolIds"] = tools
     for wire in _TOOL_FLAGS:
@@ -471,14 +599,17 @@ def _clean_agent(values: dict[str, Any], *, organization: Organization, current:
     cleaned: dict[str, Any] = {}
     checks: dict[str, Callable[[Any], Any]] = {
         "agentKey": _clean_agent_key,
-        "displayName": lambda v: _required_text({"displayName": v}, "displayName", max_length=100,
-                                                label="name callers and staff see"),
-        "instructions": lambda v: _required_text({"instructions": v}, "instructions",
-                                                 max_length=MAX_INSTRUCTIONS_LENGTH, label="agent's instructions"),
+        "displayName": lambda v: _required_text(
+            {"displayName": v}, "displayName", max_length=100, label="name callers and staff see"
+        ),
+        "instructions": lambda v: _required_text(
+            {"instructions": v}, "instructions", max_length=MAX_INSTRUCTIONS_LENGTH, label="agent's instructions"
+        ),
         "matchHints": clean_match_hints,
         "tools": lambda v: _clean_agent_tools(v, organization),
-        "knowledgeBaseIds": lambda v: _owned(KnowledgeBase, organization, _id_list(v, "knowledgeBaseIds"),
-                                             "knowledgeBaseIds", "knowledge base"),
+        "knowledgeBaseIds": lambda v: _owned(
+            KnowledgeBase, organization, _id_list(v, "knowledgeBaseIds"), "knowledgeBaseIds", "knowledge base"
+        ),
         "isDefault": lambda v: _bool({"isDefault": v}, "isDefault"),
         "enabled": lambda v: _bool({"enabled": v}, "enabled"),
     }
@@ -509,8 +640,14 @@ def _make_only_default(agent: Agent) -> Agent | None:
 
 def _apply_agent(agent: Agent, cleaned: dict[str, Any]) -> list[str]:
     changes = []
-    for wire, attr in (("agentKey", "agent_key"), ("displayName", "display_name"), ("instructions", "instructions"),
-                       ("matchHints", "match_hints"), ("isDefault", "is_default"), ("enabled", "enabled")):
+    for wire, attr in (
+        ("agentKey", "agent_key"),
+        ("displayName", "display_name"),
+        ("instructions", "instructions"),
+        ("matchHints", "match_hints"),
+        ("isDefault", "is_default"),
+        ("enabled", "enabled"),
+    ):
         if wire in cleaned and cleaned[wire] != getattr(agent, attr):
             setattr(agent, attr, cleaned[wire])
             changes.append(wire)
@@ -545,16 +682,30 @@ def _key_taken(organization: Organization, key: str, exclude: Agent | None = Non
 
 @transaction.atomic
 def agent_create(
-        *, organization: Organization, actor: Actor, agent_key: str | Unset = UNSET, display_name: str | Unset = UNSET,
-        instructions: str | Unset = UNSET, match_hints: list[str] | Unset = UNSET,
-        tools: dict[str, Any] | Unset = UNSET, knowledge_base_ids: list[str] | Unset = UNSET,
-        is_default: bool | Unset = UNSET, enabled: bool | Unset = UNSET,
+    *,
+    organization: Organization,
+    actor: Actor,
+    agent_key: str | Unset = UNSET,
+    display_name: str | Unset = UNSET,
+    instructions: str | Unset = UNSET,
+    match_hints: list[str] | Unset = UNSET,
+    tools: dict[str, Any] | Unset = UNSET,
+    knowledge_base_ids: list[str] | Unset = UNSET,
+    is_default: bool | Unset = UNSET,
+    enabled: bool | Unset = UNSET,
 ) -> Agent:
     """Create an agent: agent_key, display_name and instructions are required; tools is the wire's
     object (``{"useCustomToolIds": […], "allowPayments": …}``); ids are public ids of this business."""
-    values = given(agent_key=agent_key, display_name=display_name, instructions=instructions,
-                   match_hints=match_hints, tools=tools, knowledge_base_ids=knowledge_base_ids,
-                   is_default=is_default, enabled=enabled)
+    values = given(
+        agent_key=agent_key,
+        display_name=display_name,
+        instructions=instructions,
+        match_hints=match_hints,
+        tools=tools,
+        knowledge_base_ids=knowledge_base_ids,
+        is_default=is_default,
+        enabled=enabled,
+    )
     cleaned = _clean_agent(values, organization=organization, current=None)
     Organization.objects.select_for_update().filter(pk=organization.pk).first()
     if Agent.objects.filter(organization=organization).count() >= MAX_AGENTS_PER_ORGANIZATION:
@@ -562,28 +713,55 @@ def agent_create(
     agent = Agent(organization=organization, match_hints=[])
     _apply_agent(agent, cleaned)
     previous = _make_only_default(agent) if agent.is_default else None
-    _save_unique(agent, taken=lambda: _key_taken(agent.organization, agent.agent_key, agent),
-                 conflict={"agentKey": [f"An agent with key {agent.agent_key} already exists in this business."]})
+    _save_unique(
+        agent,
+        taken=lambda: _key_taken(agent.organization, agent.agent_key, agent),
+        conflict={"agentKey": [f"An agent with key {agent.agent_key} already exists in this business."]},
+    )
     _set_relations(agent, cleaned, creating=True)
-    audit_record(organization=organization, actor=actor, action="agent.created", target=agent,
-                 metadata={"agentKey": agent.agent_key, "isDefault": agent.is_default})
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="agent.created",
+        target=agent,
+        metadata={"agentKey": agent.agent_key, "isDefault": agent.is_default},
+    )
     if previous is not None:
-        audit_record(organization=organization, actor=actor, action="agent.default_changed", target=agent,
-                     metadata={"previous": previous.public_id})
+        audit_record(
+            organization=organization,
+            actor=actor,
+            action="agent.default_changed",
+            target=agent,
+            metadata={"previous": previous.public_id},
+        )
     return agent
 
 
 @transaction.atomic
 def agent_update(
-        *, agent: Agent, actor: Actor, agent_key: str | Unset = UNSET, display_name: str | Unset = UNSET,
-        instructions: str | Unset = UNSET, match_hints: list[str] | Unset = UNSET,
-        tools: dict[str, Any] | Unset = UNSET, knowledge_base_ids: list[str] | Unset = UNSET,
-        is_default: bool | Unset = UNSET, enabled: bool | Unset = UNSET,
+    *,
+    agent: Agent,
+    actor: Actor,
+    agent_key: str | Unset = UNSET,
+    display_name: str | Unset = UNSET,
+    instructions: str | Unset = UNSET,
+    match_hints: list[str] | Unset = UNSET,
+    tools: dict[str, Any] | Unset = UNSET,
+    knowledge_base_ids: list[str] | Unset = UNSET,
+    is_default: bool | Unset = UNSET,
+    enabled: bool | Unset = UNSET,
 ) -> Agent:
     """Change the fields given; making an agent the default unsets the previous default."""
-    values = given(agent_key=agent_key, display_name=display_name, instructions=instructions,
-                   match_hints=match_hints, tools=tools, knowledge_base_ids=knowledge_base_ids,
-                   is_default=is_default, enabled=enabled)
+    values = given(
+        agent_key=agent_key,
+        display_name=display_name,
+        instructions=instructions,
+        match_hints=match_hints,
+        tools=tools,
+        knowledge_base_ids=knowledge_base_ids,
+        is_default=is_default,
+        enabled=enabled,
+    )
     organization = agent.organization
     cleaned = _clean_agent(values, organization=organization, current=agent)
     # The organisation's row lock orders every default change of the business.
@@ -594,21 +772,35 @@ def agent_update(
     previous = _make_only_default(agent) if becoming_default else None
     changes += _set_relations(agent, cleaned, creating=False)
     if changes:
-        _save_unique(agent, taken=lambda: _key_taken(agent.organization, agent.agent_key, agent),
-                     conflict={"agentKey": [f"An agent with key {agent.agent_key} already exists in this business."]})
-        audit_record(organization=organization, actor=actor, action="agent.updated", target=agent,
-                     metadata={"changes": changes})
+        _save_unique(
+            agent,
+            taken=lambda: _key_taken(agent.organization, agent.agent_key, agent),
+            conflict={"agentKey": [f"An agent with key {agent.agent_key} already exists in this business."]},
+        )
+        audit_record(
+            organization=organization, actor=actor, action="agent.updated", target=agent, metadata={"changes": changes}
+        )
     if becoming_default:
-        audit_record(organization=organization, actor=actor, action="agent.default_changed", target=agent,
-                     metadata={"previous": previous.public_id if previous else None})
+        audit_record(
+            organization=organization,
+            actor=actor,
+            action="agent.default_changed",
+            target=agent,
+            metadata={"previous": previous.public_id if previous else None},
+        )
     return agent
 
 
 @transaction.atomic
 def agent_delete(*, agent: Agent, actor: Actor) -> None:
     """Delete an agent with its own data fields."""
-    audit_record(organization=agent.organization, actor=actor, action="agent.deleted", target=agent,
-                 metadata={"agentKey": agent.agent_key, "wasDefault": agent.is_default})
+    audit_record(
+        organization=agent.organization,
+        actor=actor,
+        action="agent.deleted",
+        target=agent,
+        metadata={"agentKey": agent.agent_key, "wasDefault": agent.is_default},
+    )
     agent.delete()
 
 
@@ -640,21 +832,37 @@ def greeter_status(*, organization: Organization) -> GreeterStatus:
         return GreeterStatus(None, True, "No agents are defined, so the built-in AI agent handles every call.")
     default = next((a for a in agents if a.is_default), None)
     if default is None:
-        return GreeterStatus(None, True, f"{BUILT_IN_GREETER} greets callers and hands off to specialists.",
-                             warning="No agent is marked as the default greeter, so the built-in AI agent greets "
-                                     "every call and hands off to enabled specialists by their match hints. Make one "
-                                     "agent the default to choose the greeter yourself.")
+        return GreeterStatus(
+            None,
+            True,
+            f"{BUILT_IN_GREETER} greets callers and hands off to specialists.",
+            warning="No agent is marked as the default greeter, so the built-in AI agent greets "
+            "every call and hands off to enabled specialists by their match hints. Make one "
+            "agent the default to choose the greeter yourself.",
+        )
     if not default.enabled:
-        return GreeterStatus(None, True, f"{BUILT_IN_GREETER} greets callers and hands off to specialists.",
-                             warning=f"The default agent “{default.display_name}” is disabled, so the built-in AI "
-                                     "agent greets every call instead and hands off to enabled specialists. Enable it "
-                                     "or make another agent the default.")
+        return GreeterStatus(
+            None,
+            True,
+            f"{BUILT_IN_GREETER} greets callers and hands off to specialists.",
+            warning=f"The default agent “{default.display_name}” is disabled, so the built-in AI "
+            "agent greets every call instead and hands off to enabled specialists. Enable it "
+            "or make another agent the default.",
+        )
     return GreeterStatus(default, False, f"{default.display_name} greets every call and hands off to specialists.")
 
 
 def agent_profiles(agents: QuerySet[Agent] | Sequence[Agent]) -> list[routing.AgentProfile]:
-    return [routing.AgentProfile(key=a.agent_key, display_name=a.display_name, match_hints=tuple(a.match_hints),
-                                 enabled=a.enabled, is_default=a.is_default) for a in agents]
+    return [
+        routing.AgentProfile(
+            key=a.agent_key,
+            display_name=a.display_name,
+            match_hints=tuple(a.match_hints),
+            enabled=a.enabled,
+            is_default=a.is_default,
+        )
+        for a in agents
+    ]
 
 
 def route_utterance(*, organization: Organization, text: Any) -> routing.RoutingDecision:
@@ -687,8 +895,15 @@ class HandoffTrace:
     steps: list[str] = field(default_factory=list)
 
 
-def handoff_simulate(*, organization: Organization, utterance: str, call_session_id: str, mode: str = "test",
-                     tool_name: str | None = None, arguments: dict[str, Any] | None = None) -> HandoffTrace:
+def handoff_simulate(
+    *,
+    organization: Organization,
+    utterance: str,
+    call_session_id: str,
+    mode: str = "test",
+    tool_name: str | None = None,
+    arguments: dict[str, Any] | None = None,
+) -> HandoffTrace:
     """caller → greeter → specialist → tool call, as the call simulator plays it.
 
     Runs the real router and the real invocation (in ``mode``, test by default, so it is flagged
@@ -697,8 +912,11 @@ def handoff_simulate(*, organization: Organization, utterance: str, call_session
     """
     status = greeter_status(organization=organization)
     decision = route_utterance(organization=organization, text=utterance)
-    trace = HandoffTrace(greeter=status.name, decision=decision, steps=[
-        f"Caller: “{utterance}”", f"{status.name} answers.", decision.reason])
+    trace = HandoffTrace(
+        greeter=status.name,
+        decision=decision,
+        steps=[f"Caller: “{utterance}”", f"{status.name} answers.", decision.reason],
+    )
     if decision.agent_key is None:
         return trace
     trace.specialist = Agent.objects.get(organization=organization, agent_key=decision.agent_key)
@@ -711,8 +929,13 @@ def handoff_simulate(*, organization: Organization, utterance: str, call_session
         return trace
     trace.tool = tools[0]
     args = arguments if arguments is not None else example_arguments(trace.tool.input_schema)
-    trace.result = tool_invoke(tool=trace.tool, arguments=args, call_session_id=call_session_id, mode=mode,
-                               source=ToolInvocation.Source.SIMULATOR)
+    trace.result = tool_invoke(
+        tool=trace.tool,
+        arguments=args,
+        call_session_id=call_session_id,
+        mode=mode,
+        source=ToolInvocation.Source.SIMULATOR,
+    )
     outcome = "answered" if trace.result.ok else f"failed ({trace.result.error_code})"
     trace.steps.append(f"{trace.specialist.display_name} calls {trace.tool.name}: {outcome}.")
     return trace
@@ -722,8 +945,14 @@ def handoff_simulate(*, organization: Organization, utterance: str, call_session
 # Data-collection fields
 
 # Wire name → keyword of data_field_create/data_field_update.
-DATA_FIELD_FIELDS = {"key": "key", "label": "label", "type": "type", "choices": "choices", "required": "required",
-                     "agentId": "agent_id"}
+DATA_FIELD_FIELDS = {
+    "key": "key",
+    "label": "label",
+    "type": "type",
+    "choices": "choices",
+    "required": "required",
+    "agentId": "agent_id",
+}
 
 
 def _clean_choices(value: Any) -> list[str]:
@@ -739,8 +968,14 @@ def _clean_choices(value: Any) -> list[str]:
 
 def _clean_field_key(value: Any) -> str:
     if not isinstance(value, str) or not FIELD_KEY_RE.fullmatch(value):
-        raise ValidationError({"key": ["Use snake_case: lowercase letters, digits and underscores, starting with a "
-                                       "letter (e.g. invoice_number)."]})
+        raise ValidationError(
+            {
+                "key": [
+                    "Use snake_case: lowercase letters, digits and underscores, starting with a "
+                    "letter (e.g. invoice_number)."
+                ]
+            }
+        )
     return value
 
 
@@ -762,8 +997,9 @@ def _clean_field_agent(value: Any, organization: Organization) -> Agent | None:
     return agent
 
 
-def _clean_data_field(values: dict[str, Any], *, organization: Organization,
-                      current: DataCollectionField | None) -> dict[str, Any]:
+def _clean_data_field(
+    values: dict[str, Any], *, organization: Organization, current: DataCollectionField | None
+) -> dict[str, Any]:
     """The given keyword values checked; returns them keyed by wire name (as the errors are)."""
     errors = _Errors()
     cleaned: dict[str, Any] = {}
@@ -803,9 +1039,15 @@ def _field_key_taken(organization: Organization, key: str, exclude: DataCollecti
 
 @transaction.atomic
 def data_field_create(
-        *, organization: Organization, actor: Actor, key: str | Unset = UNSET, label: str | Unset = UNSET,
-        type: str | Unset = UNSET, choices: list[str] | Unset = UNSET, required: bool | Unset = UNSET,
-        agent_id: str | Unset | None = UNSET,
+    *,
+    organization: Organization,
+    actor: Actor,
+    key: str | Unset = UNSET,
+    label: str | Unset = UNSET,
+    type: str | Unset = UNSET,
+    choices: list[str] | Unset = UNSET,
+    required: bool | Unset = UNSET,
+    agent_id: str | Unset | None = UNSET,
 ) -> DataCollectionField:
     """Create a field: key and label are required; agent_id is an agent's public id, or None for
     a field every agent collects."""
@@ -815,44 +1057,82 @@ def data_field_create(
     if DataCollectionField.objects.filter(organization=organization).count() >= MAX_DATA_FIELDS_PER_ORGANIZATION:
         raise ServiceError(f"A business can have at most {MAX_DATA_FIELDS_PER_ORGANIZATION} data-collection fields.")
     data_field = DataCollectionField(
-        organization=organization, key=cleaned["key"], label=cleaned["label"],
-        type=cleaned.get("type", DataCollectionField.FieldType.TEXT), choices=cleaned.get("choices", []),
-        required=cleaned.get("required", False), agent=cleaned.get("agentId"),
+        organization=organization,
+        key=cleaned["key"],
+        label=cleaned["label"],
+        type=cleaned.get("type", DataCollectionField.FieldType.TEXT),
+        choices=cleaned.get("choices", []),
+        required=cleaned.get("required", False),
+        agent=cleaned.get("agentId"),
     )
-    _save_unique(data_field, taken=lambda: _field_key_taken(data_field.organization, data_field.key, data_field),
-                 conflict={"key": [f"A field with key {data_field.key} already exists in this business."]})
-    audit_record(organization=organization, actor=actor, action="data_field.created", target=data_field,
-                 metadata={"key": data_field.key, "agent": data_field.agent.public_id if data_field.agent else None})
+    _save_unique(
+        data_field,
+        taken=lambda: _field_key_taken(data_field.organization, data_field.key, data_field),
+        conflict={"key": [f"A field with key {data_field.key} already exists in this business."]},
+    )
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="data_field.created",
+        target=data_field,
+        metadata={"key": data_field.key, "agent": data_field.agent.public_id if data_field.agent else None},
+    )
     return data_field
 
 
 @transaction.atomic
 def data_field_update(
-        *, data_field: DataCollectionField, actor: Actor, key: str | Unset = UNSET, label: str | Unset = UNSET,
-        type: str | Unset = UNSET, choices: list[str] | Unset = UNSET, required: bool | Unset = UNSET,
-        agent_id: str | Unset | None = UNSET,
+    *,
+    data_field: DataCollectionField,
+    actor: Actor,
+    key: str | Unset = UNSET,
+    label: str | Unset = UNSET,
+    type: str | Unset = UNSET,
+    choices: list[str] | Unset = UNSET,
+    required: bool | Unset = UNSET,
+    agent_id: str | Unset | None = UNSET,
 ) -> DataCollectionField:
     """Change the fields given; agent_id=None makes the field shared by every agent."""
     values = given(key=key, label=label, type=type, choices=choices, required=required, agent_id=agent_id)
-    data_field = (DataCollectionField.objects.select_for_update(of=("self",)).select_related("agent")
-                  .get(pk=data_field.pk))
+    data_field = (
+        DataCollectionField.objects.select_for_update(of=("self",)).select_related("agent").get(pk=data_field.pk)
+    )
     cleaned = _clean_data_field(values, organization=data_field.organization, current=data_field)
     changes = []
-    for wire, attr in (("key", "key"), ("label", "label"), ("type", "type"), ("choices", "choices"),
-                       ("required", "required"), ("agentId", "agent")):
+    for wire, attr in (
+        ("key", "key"),
+        ("label", "label"),
+        ("type", "type"),
+        ("choices", "choices"),
+        ("required", "required"),
+        ("agentId", "agent"),
+    ):
         if wire in cleaned and cleaned[wire] != getattr(data_field, attr):
             setattr(data_field, attr, cleaned[wire])
             changes.append(wire)
     if changes:
-        _save_unique(data_field, taken=lambda: _field_key_taken(data_field.organization, data_field.key, data_field),
-                     conflict={"key": [f"A field with key {data_field.key} already exists in this business."]})
-        audit_record(organization=data_field.organization, actor=actor, action="data_field.updated",
-                     target=data_field, metadata={"changes": changes})
+        _save_unique(
+            data_field,
+            taken=lambda: _field_key_taken(data_field.organization, data_field.key, data_field),
+            conflict={"key": [f"A field with key {data_field.key} already exists in this business."]},
+        )
+        audit_record(
+            organization=data_field.organization,
+            actor=actor,
+            action="data_field.updated",
+            target=data_field,
+            metadata={"changes": changes},
+        )
     return data_field
 
 
 @transaction.atomic
 def data_field_delete(*, data_field: DataCollectionField, actor: Actor) -> None:
-    audit_record(organization=data_field.organization, actor=actor, action="data_field.deleted", target=data_field,
-                 metadata={"key": data_field.key})
+    audit_record(
+        organization=data_field.organization,
+        actor=actor,
+        action="data_field.deleted",
+        target=data_field,
+        metadata={"key": data_field.key},
+    )
     data_field.delete()

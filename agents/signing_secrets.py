@@ -22,6 +22,7 @@ from .models import CustomTool, ToolSigningSecret
 if TYPE_CHECKING:
     from accounts.services import Actor
 
+
 def signing_secret_for(*, organization: Organization) -> ToolSigningSecret:
     """The organisation's secret, created the first time anything needs it."""
     found = ToolSigningSecret.objects.filter(organization=organization).first()
@@ -29,8 +30,9 @@ def signing_secret_for(*, organization: Organization) -> ToolSigningSecret:
         return found
     try:
         with transaction.atomic():
-            return ToolSigningSecret.objects.create(organization=organization,
-                                                    secret_encrypted=crypto.encrypt(generate_secret()))
+            return ToolSigningSecret.objects.create(
+                organization=organization, secret_encrypted=crypto.encrypt(generate_secret())
+            )
     except IntegrityError:  # created concurrently: use that one
         return ToolSigningSecret.objects.get(organization=organization)
 
@@ -43,8 +45,9 @@ def signing_secret_reveal(*, organization: Organization, actor: Actor) -> str:
 
 
 @transaction.atomic
-def signing_secret_rotate(*, organization: Organization, actor: Actor,
-                          overlap: object = rotation.DEFAULT) -> tuple[ToolSigningSecret, str]:
+def signing_secret_rotate(
+    *, organization: Organization, actor: Actor, overlap: object = rotation.DEFAULT
+) -> tuple[ToolSigningSecret, str]:
     """Issue a new secret; the old one keeps signing alongside it for the ``overlap`` window
     (one of ``core.rotation.WINDOWS``)."""
     window = rotation.window(overlap, field="overlap")
@@ -55,8 +58,13 @@ def signing_secret_rotate(*, organization: Organization, actor: Actor,
     current.rotate(new_secret, window=window, now=now)
     current.rotated_at = now
     current.save()
-    audit_record(organization=organization, actor=actor, action="tool.signing_secret_rotated", target=organization,
-                 metadata={"overlap": overlap})
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="tool.signing_secret_rotated",
+        target=organization,
+        metadata={"overlap": overlap},
+    )
     return current, new_secret
 
 

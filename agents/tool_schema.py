@@ -113,7 +113,8 @@ def check_schema(schema: Any) -> SchemaProblem | None:
 def _dangling_ref(schema: dict[str, Any]) -> SchemaProblem | None:
     """Resolve every local $ref now, so "#/$defs/missing" fails at save time, not during a call."""
     specification = referencing.jsonschema.specification_with(
-        schema.get("$schema", ""), default=referencing.jsonschema.DRAFT202012)
+        schema.get("$schema", ""), default=referencing.jsonschema.DRAFT202012
+    )
     resolver = _OFFLINE_REGISTRY.resolver_with_root(specification.create_resource(schema))
     queue: deque[tuple[Any, tuple[Any, ...]]] = deque([(schema, ())])
     while queue:
@@ -124,8 +125,9 @@ def _dangling_ref(schema: dict[str, Any]) -> SchemaProblem | None:
                     try:
                         resolver.lookup(value)
                     except referencing.exceptions.Unresolvable:
-                        return SchemaProblem(_dotted((*where, key)), f"The reference {value!r} points at nothing "
-                                                                     "in this schema.")
+                        return SchemaProblem(
+                            _dotted((*where, key)), f"The reference {value!r} points at nothing in this schema."
+                        )
                 queue.append((value, (*where, key)))
         elif isinstance(node, list):
             queue.extend((item, (*where, index)) for index, item in enumerate(node))
@@ -135,8 +137,11 @@ def _dangling_ref(schema: dict[str, Any]) -> SchemaProblem | None:
 _KNOWN_URIS = frozenset(
     cls.META_SCHEMA["$schema" if "$schema" in cls.META_SCHEMA else "id"].rstrip("#")
     for cls in (
-        jsonschema.Draft4Validator, jsonschema.Draft6Validator, jsonschema.Draft7Validator,
-        jsonschema.Draft201909Validator, jsonschema.Draft202012Validator,
+        jsonschema.Draft4Validator,
+        jsonschema.Draft6Validator,
+        jsonschema.Draft7Validator,
+        jsonschema.Draft201909Validator,
+        jsonschema.Draft202012Validator,
     )
 )
 
@@ -191,11 +196,17 @@ def form_fields(schema: Mapping[str, Any]) -> list[FormField]:
         kind = _kind(prop)
         choices = tuple(str(c) for c in prop.get("enum", ())) if kind == "select" else ()
         example = example_value(prop)
-        fields.append(FormField(
-            name=name, label=str(prop.get("title") or name), kind=kind, required=name in required,
-            description=str(prop.get("description") or ""), choices=choices,
-            example="" if example is None else (json.dumps(example) if kind == "json" else _text(example)),
-        ))
+        fields.append(
+            FormField(
+                name=name,
+                label=str(prop.get("title") or name),
+                kind=kind,
+                required=name in required,
+                description=str(prop.get("description") or ""),
+                choices=choices,
+                example="" if example is None else (json.dumps(example) if kind == "json" else _text(example)),
+            )
+        )
     return fields
 
 
@@ -238,8 +249,11 @@ def coerce_form_values(schema: Mapping[str, Any], values: Mapping[str, str]) -> 
             else:
                 arguments[field.name] = raw
         except ValueError:
-            errors[field.name] = {"integer": "Enter a whole number.", "number": "Enter a number.",
-                                  "json": "Enter valid JSON."}[field.kind]
+            errors[field.name] = {
+                "integer": "Enter a whole number.",
+                "number": "Enter a number.",
+                "json": "Enter valid JSON.",
+            }[field.kind]
     return arguments, errors
 
 
@@ -255,8 +269,12 @@ def example_value(prop: Mapping[str, Any]) -> Any:
         return prop["const"]
     kind = prop.get("type")
     if kind == "string":
-        return {"date": "2026-07-01", "date-time": "2026-07-01T15:00:00Z", "email": "jordan@example.com",
-                "uri": "https://example.com"}.get(prop.get("format", ""), "example")
+        return {
+            "date": "2026-07-01",
+            "date-time": "2026-07-01T15:00:00Z",
+            "email": "jordan@example.com",
+            "uri": "https://example.com",
+        }.get(prop.get("format", ""), "example")
     if kind == "integer":
         return max(int(prop.get("minimum", 1)), 1) if isinstance(prop.get("minimum", 1), (int, float)) else 1
     if kind == "number":

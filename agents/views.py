@@ -77,22 +77,29 @@ def _agent_for(request: HtmxHttpRequest, agent_id: str) -> Agent:
 
 
 def _data_field_for(request: HtmxHttpRequest, field_id: str) -> DataCollectionField:
-    data_field = DataCollectionField.objects.filter(organization=request.organization,
-                                                    public_id=field_id).select_related("agent").first()
+    data_field = (
+        DataCollectionField.objects.filter(organization=request.organization, public_id=field_id)
+        .select_related("agent")
+        .first()
+    )
     if data_field is None:
         raise Http404("No such data-collection field.")
     return data_field
 
 
 def _invocation_for(request: HtmxHttpRequest, invocation_id: str) -> ToolInvocation:
-    invocation = ToolInvocation.objects.filter(organization=request.organization,
-                                               public_id=invocation_id).select_related("tool").first()
+    invocation = (
+        ToolInvocation.objects.filter(organization=request.organization, public_id=invocation_id)
+        .select_related("tool")
+        .first()
+    )
     if invocation is None:
         raise Http404("No such invocation.")
     return invocation
 
 
 # --- tools list and the signing secret -------------------------------------------------------------
+
 
 def _rotation_choices(overlap: str = rotation.DEFAULT) -> dict[str, Any]:
     """The overlap windows the signing-secret panel offers, with ``overlap`` selected."""
@@ -129,8 +136,9 @@ def signing_secret(request: HtmxHttpRequest) -> HttpResponse:
     elif action == "rotate":
         overlap = request.POST.get("overlap", rotation.DEFAULT)
         try:
-            record, secret = services.signing_secret_rotate(organization=request.organization, actor=request.user,
-                                                            overlap=overlap)
+            record, secret = services.signing_secret_rotate(
+                organization=request.organization, actor=request.user, overlap=overlap
+            )
         except ValidationError:
             return HttpResponse("Choose how long the old secret keeps signing.", status=400)
         extra = {"signing_secret": record, "revealed_secret": secret, "rotated": True, **_rotation_choices(overlap)}
@@ -151,19 +159,45 @@ _AUTH_INPUTS = ("auth_token", "auth_header_name", "auth_header_value", "auth_use
 
 def _tool_values(tool: CustomTool | None) -> dict[str, Any]:
     if tool is None:
-        return {"name": "", "description": "", "input_schema": json.dumps(EXAMPLE_SCHEMA, indent=2), "endpoint_url": "",
-                "auth_type": "none", "timeout_seconds": str(MAX_TIMEOUT_SECONDS), "enabled": True,
-                **{name: "" for name in _AUTH_INPUTS}}
-    return {"name": tool.name, "description": tool.description, "input_schema": json.dumps(tool.input_schema, indent=2),
-            "endpoint_url": tool.endpoint_url, "auth_type": tool.auth_type,
-            "timeout_seconds": str(tool.timeout_seconds),
-            "enabled": tool.enabled, "auth_header_name": tool.auth_header_name, "auth_username": tool.auth_username,
-            "auth_token": "", "auth_header_value": "", "auth_password": ""}
+        return {
+            "name": "",
+            "description": "",
+            "input_schema": json.dumps(EXAMPLE_SCHEMA, indent=2),
+            "endpoint_url": "",
+            "auth_type": "none",
+            "timeout_seconds": str(MAX_TIMEOUT_SECONDS),
+            "enabled": True,
+            **{name: "" for name in _AUTH_INPUTS},
+        }
+    return {
+        "name": tool.name,
+        "description": tool.description,
+        "input_schema": json.dumps(tool.input_schema, indent=2),
+        "endpoint_url": tool.endpoint_url,
+        "auth_type": tool.auth_type,
+        "timeout_seconds": str(tool.timeout_seconds),
+        "enabled": tool.enabled,
+        "auth_header_name": tool.auth_header_name,
+        "auth_username": tool.auth_username,
+        "auth_token": "",
+        "auth_header_value": "",
+        "auth_password": "",
+    }
 
 
 def _posted_tool_values(request: HtmxHttpRequest) -> dict[str, Any]:
-    values = {name: request.POST.get(name, "") for name in (
-        "name", "description", "input_schema", "endpoint_url", "auth_type", "timeout_seconds", *_AUTH_INPUTS)}
+    values = {
+        name: request.POST.get(name, "")
+        for name in (
+            "name",
+            "description",
+            "input_schema",
+            "endpoint_url",
+            "auth_type",
+            "timeout_seconds",
+            *_AUTH_INPUTS,
+        )
+    }
     values["enabled"] = request.POST.get("enabled") == "on"
     return values
 
@@ -171,8 +205,12 @@ def _posted_tool_values(request: HtmxHttpRequest) -> dict[str, Any]:
 def _tool_data(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """The form as the tool services' keyword arguments; JSON syntax errors are reported before the service."""
     errors: dict[str, list[str]] = {}
-    data: dict[str, Any] = {"name": values["name"].strip(), "description": values["description"],
-                            "endpoint_url": values["endpoint_url"], "enabled": values["enabled"]}
+    data: dict[str, Any] = {
+        "name": values["name"].strip(),
+        "description": values["description"],
+        "endpoint_url": values["endpoint_url"],
+        "enabled": values["enabled"],
+    }
     try:
         data["input_schema"] = json.loads(values["input_schema"])
     except ValueError as exc:
@@ -181,8 +219,11 @@ def _tool_data(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[s
     data["timeout_seconds"] = int(raw_timeout) if raw_timeout.lstrip("-").isdigit() else raw_timeout
     auth_type = values["auth_type"]
     # A blank secret input keeps the stored secret (the service's rule for an omitted secret).
-    secret_inputs = {"bearer": ("token", "auth_token"), "header": ("value", "auth_header_value"),
-                     "basic": ("password", "auth_password")}
+    secret_inputs = {
+        "bearer": ("token", "auth_token"),
+        "header": ("value", "auth_header_value"),
+        "basic": ("password", "auth_password"),
+    }
     auth: dict[str, Any] = {"type": auth_type}
     if auth_type in secret_inputs and values[secret_inputs[auth_type][1]]:
         auth[secret_inputs[auth_type][0]] = values[secret_inputs[auth_type][1]]
@@ -194,26 +235,39 @@ def _tool_data(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[s
     return data, errors
 
 
-def _tool_form_context(request: HtmxHttpRequest, *, tool: CustomTool | None, values: dict[str, Any],
-                       errors: dict[str, list[str]] | None = None) -> dict[str, Any]:
+def _tool_form_context(
+    request: HtmxHttpRequest,
+    *,
+    tool: CustomTool | None,
+    values: dict[str, Any],
+    errors: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
     errors = errors or {}
     context: dict[str, Any] = {
-        "tool": tool, "values": values, "errors": errors, "auth_types": CustomTool.AuthType.choices,
-        "auth_errors": {name.removeprefix("auth").lstrip(".") or "type": msgs for name, msgs in errors.items()
-                        if name == "auth" or name.startswith("auth.")},
+        "tool": tool,
+        "values": values,
+        "errors": errors,
+        "auth_types": CustomTool.AuthType.choices,
+        "auth_errors": {
+            name.removeprefix("auth").lstrip(".") or "type": msgs
+            for name, msgs in errors.items()
+            if name == "auth" or name.startswith("auth.")
+        },
         "timeout_range": range(MIN_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS + 1),
         "schema_problem": None,
     }
     if tool is not None:
         context.update(_test_context(tool))
-        context["recent"] = list(ToolInvocation.objects.filter(tool=tool).order_by("-created_at", "-public_id")
-                                 [:RECENT_INVOCATIONS])
+        context["recent"] = list(
+            ToolInvocation.objects.filter(tool=tool).order_by("-created_at", "-public_id")[:RECENT_INVOCATIONS]
+        )
         context["agents_using"] = list(tool.agents.order_by("agent_key"))
     return context
 
 
-def _test_context(tool: CustomTool, values: dict[str, str] | None = None,
-                  errors: dict[str, str] | None = None) -> dict[str, Any]:
+def _test_context(
+    tool: CustomTool, values: dict[str, str] | None = None, errors: dict[str, str] | None = None
+) -> dict[str, Any]:
     """The Test tool form: one (field, value, error) row per schema property, required ones
     pre-filled with an example so a first test is one click."""
     fields = form_fields(tool.input_schema)
@@ -221,18 +275,27 @@ def _test_context(tool: CustomTool, values: dict[str, str] | None = None,
         required = set(tool.input_schema.get("required") or [])
         values = {f.name: f.example for f in fields if f.name in required}
     errors = errors or {}
-    return {"test_rows": [(f, values.get(f.name, ""), errors.get(f.name, "")) for f in fields],
-            "test_errors": errors}
+    return {"test_rows": [(f, values.get(f.name, ""), errors.get(f.name, "")) for f in fields], "test_errors": errors}
 
 
 def _schema_field_errors(errors: dict[str, list[str]]) -> list[tuple[str, str]]:
     """Errors inside the schema ("inputSchema.properties.x.type") as (path, message) pairs."""
-    return [(name.removeprefix("inputSchema.").removeprefix("inputSchema"), message)
-            for name, messages_ in errors.items() if name.startswith("inputSchema") for message in messages_]
+    return [
+        (name.removeprefix("inputSchema.").removeprefix("inputSchema"), message)
+        for name, messages_ in errors.items()
+        if name.startswith("inputSchema")
+        for message in messages_
+    ]
 
 
-def _render_tool_form(request: HtmxHttpRequest, *, tool: CustomTool | None, values: dict[str, Any],
-                      errors: dict[str, list[str]], status: int) -> HttpResponse:
+def _render_tool_form(
+    request: HtmxHttpRequest,
+    *,
+    tool: CustomTool | None,
+    values: dict[str, Any],
+    errors: dict[str, list[str]],
+    status: int,
+) -> HttpResponse:
     context = _tool_form_context(request, tool=tool, values=values, errors=errors)
     context["schema_errors"] = _schema_field_errors(errors)
     return render(request, "agents/tool_form.html", context, status=status)
@@ -348,6 +411,7 @@ def tool_delete(request: HtmxHttpRequest, tool_id: str) -> HttpResponse:
 
 # --- invocation log --------------------------------------------------------------------------------
 
+
 def _invocation_filters(request: HtmxHttpRequest) -> dict[str, str]:
     filters = {name: request.GET.get(name, "") for name in ("tool", "status", "mode", "source")}
     if filters["status"] not in ToolInvocation.Status.values:
@@ -373,13 +437,18 @@ def _filtered_invocations(request: HtmxHttpRequest, filters: dict[str, str]) -> 
 @dashboard_view
 def invocations(request: HtmxHttpRequest) -> HttpResponse:
     filters = _invocation_filters(request)
-    page = keyset_page(_filtered_invocations(request, filters), cursor=request.GET.get("cursor"),
-                       limit=INVOCATION_PAGE_SIZE)
+    page = keyset_page(
+        _filtered_invocations(request, filters), cursor=request.GET.get("cursor"), limit=INVOCATION_PAGE_SIZE
+    )
     active = {k: v for k, v in filters.items() if v}
     context = {
-        "page": page, "filters": filters, "filters_active": bool(active), "filter_query": urlencode(active),
+        "page": page,
+        "filters": filters,
+        "filters_active": bool(active),
+        "filter_query": urlencode(active),
         "tools": CustomTool.objects.filter(organization=request.organization).order_by("name"),
-        "statuses": ToolInvocation.Status.choices, "sources": ToolInvocation.Source.choices,
+        "statuses": ToolInvocation.Status.choices,
+        "sources": ToolInvocation.Source.choices,
     }
     if request.htmx and request.htmx.target == "invocation-table":
         return render(request, "agents/invocations.html#invocation-table", context)
@@ -417,18 +486,28 @@ def invocation_detail(request: HtmxHttpRequest, invocation_id: str) -> HttpRespo
 
 # --- agents ----------------------------------------------------------------------------------------
 
+
 def _agents_queryset(request: HtmxHttpRequest) -> QuerySet[Agent]:
-    return Agent.objects.filter(organization=request.organization).prefetch_related(
-        Prefetch("custom_tools", queryset=CustomTool.objects.order_by("name")),
-        Prefetch("knowledge_bases", queryset=KnowledgeBase.objects.order_by("name")),
-    ).order_by("-is_default", "display_name")
+    return (
+        Agent.objects.filter(organization=request.organization)
+        .prefetch_related(
+            Prefetch("custom_tools", queryset=CustomTool.objects.order_by("name")),
+            Prefetch("knowledge_bases", queryset=KnowledgeBase.objects.order_by("name")),
+        )
+        .order_by("-is_default", "display_name")
+    )
 
 
 def _fields_context(request: HtmxHttpRequest, agent: Agent | None, **extra: Any) -> dict[str, Any]:
     fields = DataCollectionField.objects.filter(organization=request.organization, agent=agent).order_by("created_at")
-    return {"field_agent": agent, "data_fields": list(fields), "field_types": DataCollectionField.FieldType.choices,
-            "field_values": extra.pop("field_values", {"type": "text"}), "field_errors": extra.pop("field_errors", {}),
-            **extra}
+    return {
+        "field_agent": agent,
+        "data_fields": list(fields),
+        "field_types": DataCollectionField.FieldType.choices,
+        "field_values": extra.pop("field_values", {"type": "text"}),
+        "field_errors": extra.pop("field_errors", {}),
+        **extra,
+    }
 
 
 def _agents_context(request: HtmxHttpRequest, **extra: Any) -> dict[str, Any]:
@@ -451,18 +530,42 @@ def agents(request: HtmxHttpRequest) -> HttpResponse:
 
 def _agent_values(agent: Agent | None) -> dict[str, Any]:
     if agent is None:
-        return {"agent_key": "", "display_name": "", "instructions": "", "hints": [], "new_hint": "",
-                "tools_mode": "all", "tool_ids": [], "kb_mode": "all", "kb_ids": [], "allow_payments": False,
-                "allow_booking": False, "allow_transfer": False, "allow_knowledge_search": True,
-                "is_default": False, "enabled": True}
+        return {
+            "agent_key": "",
+            "display_name": "",
+            "instructions": "",
+            "hints": [],
+            "new_hint": "",
+            "tools_mode": "all",
+            "tool_ids": [],
+            "kb_mode": "all",
+            "kb_ids": [],
+            "allow_payments": False,
+            "allow_booking": False,
+            "allow_transfer": False,
+            "allow_knowledge_search": True,
+            "is_default": False,
+            "enabled": True,
+        }
     tool_ids = [t.public_id for t in agent.custom_tools.all()]
     kb_ids = [kb.public_id for kb in agent.knowledge_bases.all()]
-    return {"agent_key": agent.agent_key, "display_name": agent.display_name, "instructions": agent.instructions,
-            "hints": list(agent.match_hints), "new_hint": "", "tools_mode": "selected" if tool_ids else "all",
-            "tool_ids": tool_ids, "kb_mode": "selected" if kb_ids else "all", "kb_ids": kb_ids,
-            "allow_payments": agent.allow_payments, "allow_booking": agent.allow_booking,
-            "allow_transfer": agent.allow_transfer, "allow_knowledge_search": agent.allow_knowledge_search,
-            "is_default": agent.is_default, "enabled": agent.enabled}
+    return {
+        "agent_key": agent.agent_key,
+        "display_name": agent.display_name,
+        "instructions": agent.instructions,
+        "hints": list(agent.match_hints),
+        "new_hint": "",
+        "tools_mode": "selected" if tool_ids else "all",
+        "tool_ids": tool_ids,
+        "kb_mode": "selected" if kb_ids else "all",
+        "kb_ids": kb_ids,
+        "allow_payments": agent.allow_payments,
+        "allow_booking": agent.allow_booking,
+        "allow_transfer": agent.allow_transfer,
+        "allow_knowledge_search": agent.allow_knowledge_search,
+        "is_default": agent.is_default,
+        "enabled": agent.enabled,
+    }
 
 
 def _split_hints(text: str) -> list[str]:
@@ -471,14 +574,21 @@ def _split_hints(text: str) -> list[str]:
 
 def _posted_agent_values(request: HtmxHttpRequest) -> dict[str, Any]:
     post = request.POST
-    values: dict[str, Any] = {name: post.get(name, "") for name in ("agent_key", "display_name", "instructions",
-                                                                    "new_hint")}
+    values: dict[str, Any] = {
+        name: post.get(name, "") for name in ("agent_key", "display_name", "instructions", "new_hint")
+    }
     values["hints"] = post.getlist("hints")
     values["tools_mode"] = "selected" if post.get("tools_mode") == "selected" else "all"
     values["kb_mode"] = "selected" if post.get("kb_mode") == "selected" else "all"
     values["tool_ids"], values["kb_ids"] = post.getlist("tool_ids"), post.getlist("kb_ids")
-    for flag in ("allow_payments", "allow_booking", "allow_transfer", "allow_knowledge_search", "is_default",
-                 "enabled"):
+    for flag in (
+        "allow_payments",
+        "allow_booking",
+        "allow_transfer",
+        "allow_knowledge_search",
+        "is_default",
+        "enabled",
+    ):
         values[flag] = post.get(flag) == "on"
     return values
 
@@ -487,21 +597,31 @@ def _agent_data(values: dict[str, Any]) -> dict[str, Any]:
     # Whatever is still typed in the "add a hint" box is saved too, rather than silently lost.
     hints = [*values["hints"], *_split_hints(values["new_hint"])]
     return {
-        "agent_key": values["agent_key"].strip(), "display_name": values["display_name"],
-        "instructions": values["instructions"], "match_hints": hints,
-        "tools": {"useCustomToolIds": values["tool_ids"] if values["tools_mode"] == "selected" else [],
-                  "allowPayments": values["allow_payments"], "allowBooking": values["allow_booking"],
-                  "allowTransfer": values["allow_transfer"], "allowKnowledgeSearch": values["allow_knowledge_search"]},
+        "agent_key": values["agent_key"].strip(),
+        "display_name": values["display_name"],
+        "instructions": values["instructions"],
+        "match_hints": hints,
+        "tools": {
+            "useCustomToolIds": values["tool_ids"] if values["tools_mode"] == "selected" else [],
+            "allowPayments": values["allow_payments"],
+            "allowBooking": values["allow_booking"],
+            "allowTransfer": values["allow_transfer"],
+            "allowKnowledgeSearch": values["allow_knowledge_search"],
+        },
         "knowledge_base_ids": values["kb_ids"] if values["kb_mode"] == "selected" else [],
-        "is_default": values["is_default"], "enabled": values["enabled"],
+        "is_default": values["is_default"],
+        "enabled": values["enabled"],
     }
 
 
-def _agent_form_context(request: HtmxHttpRequest, *, agent: Agent | None, values: dict[str, Any],
-                        errors: dict[str, list[str]] | None = None) -> dict[str, Any]:
+def _agent_form_context(
+    request: HtmxHttpRequest, *, agent: Agent | None, values: dict[str, Any], errors: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
     errors = errors or {}
     context = {
-        "agent": agent, "values": values, "errors": errors,
+        "agent": agent,
+        "values": values,
+        "errors": errors,
         "hint_errors": [m for name, msgs in errors.items() if name.startswith("matchHints") for m in msgs],
         "tool_errors": [m for name, msgs in errors.items() if name.startswith("tools.useCustomToolIds") for m in msgs],
         "kb_errors": [m for name, msgs in errors.items() if name.startswith("knowledgeBaseIds") for m in msgs],
@@ -509,7 +629,8 @@ def _agent_form_context(request: HtmxHttpRequest, *, agent: Agent | None, values
         "all_tools": CustomTool.objects.filter(organization=request.organization).order_by("name"),
         "all_kbs": KnowledgeBase.objects.filter(organization=request.organization).order_by("name"),
         "other_default": Agent.objects.filter(organization=request.organization, is_default=True)
-        .exclude(pk=agent.pk if agent else None).first(),
+        .exclude(pk=agent.pk if agent else None)
+        .first(),
     }
     if agent is not None:
         context.update(_fields_context(request, agent))
@@ -519,8 +640,9 @@ def _agent_form_context(request: HtmxHttpRequest, *, agent: Agent | None, values
 def _agent_form(request: HtmxHttpRequest, agent: Agent | None) -> HttpResponse:
     """GET shows the form; POST adds/removes a hint chip (re-render, nothing saved) or saves."""
     if request.method == "GET":
-        return render(request, "agents/agent_form.html",
-                      _agent_form_context(request, agent=agent, values=_agent_values(agent)))
+        return render(
+            request, "agents/agent_form.html", _agent_form_context(request, agent=agent, values=_agent_values(agent))
+        )
     require_manager(request)
     values = _posted_agent_values(request)
     if "add_hint" in request.POST or "remove_hint" in request.POST:
@@ -535,8 +657,12 @@ def _agent_form(request: HtmxHttpRequest, agent: Agent | None) -> HttpResponse:
         except ValidationError as exc:
             errors = exc.message_dict
         template = page_or_partial(request, "agents/agent_form.html", "hint-chips")
-        return render(request, template, _agent_form_context(request, agent=agent, values=values, errors=errors),
-                      status=400 if errors else 200)
+        return render(
+            request,
+            template,
+            _agent_form_context(request, agent=agent, values=values, errors=errors),
+            status=400 if errors else 200,
+        )
     data = _agent_data(values)
     try:
         if agent is None:
@@ -547,12 +673,19 @@ def _agent_form(request: HtmxHttpRequest, agent: Agent | None) -> HttpResponse:
             messages.success(request, f"Saved the agent {agent.display_name}.")
     except ValidationError as exc:
         values["hints"], values["new_hint"] = data["match_hints"], ""
-        return render(request, "agents/agent_form.html",
-                      _agent_form_context(request, agent=agent, values=values, errors=exc.message_dict), status=400)
+        return render(
+            request,
+            "agents/agent_form.html",
+            _agent_form_context(request, agent=agent, values=values, errors=exc.message_dict),
+            status=400,
+        )
     except ServiceError as exc:
-        return render(request, "agents/agent_form.html",
-                      _agent_form_context(request, agent=agent, values=values, errors={"form": [exc.message]}),
-                      status=exc.status)
+        return render(
+            request,
+            "agents/agent_form.html",
+            _agent_form_context(request, agent=agent, values=values, errors={"form": [exc.message]}),
+            status=exc.status,
+        )
     return client_redirect(request, reverse("agents:agents"))
 
 
@@ -589,8 +722,11 @@ def agent_toggle(request: HtmxHttpRequest, agent_id: str) -> HttpResponse:
     change, note = _TOGGLES[action]
     agent = services.agent_update(agent=agent, actor=request.user, **change)
     if request.htmx:
-        return render(request, "agents/agents.html#agent-table",
-                      _agents_context(request, notice=note.format(name=agent.display_name)))
+        return render(
+            request,
+            "agents/agents.html#agent-table",
+            _agents_context(request, notice=note.format(name=agent.display_name)),
+        )
     messages.success(request, note.format(name=agent.display_name))
     return redirect("agents:agents")
 
@@ -601,8 +737,7 @@ def agent_delete(request: HtmxHttpRequest, agent_id: str) -> HttpResponse:
     require_manager(request)
     agent = _agent_for(request, agent_id)
     if request.method == "GET":
-        return render(request, "agents/confirm_delete.html", {"agent": agent,
-                                                              "field_count": agent.data_fields.count()})
+        return render(request, "agents/confirm_delete.html", {"agent": agent, "field_count": agent.data_fields.count()})
     services.agent_delete(agent=agent, actor=request.user)
     messages.success(request, f"Deleted the agent {agent.display_name}.")
     return client_redirect(request, reverse("agents:agents"))
@@ -613,8 +748,10 @@ def agent_delete(request: HtmxHttpRequest, agent_id: str) -> HttpResponse:
 def try_routing(request: HtmxHttpRequest) -> HttpResponse:
     """Type what a caller says; see which agent takes the call and why (read-only, any member)."""
     text = request.POST.get("text", "")
-    context: dict[str, Any] = {"route_text": text,
-                               "greeter": services.greeter_status(organization=request.organization)}
+    context: dict[str, Any] = {
+        "route_text": text,
+        "greeter": services.greeter_status(organization=request.organization),
+    }
     status = 200
     try:
         context["decision"] = services.route_utterance(organization=request.organization, text=text)
@@ -627,6 +764,7 @@ def try_routing(request: HtmxHttpRequest) -> HttpResponse:
 
 
 # --- data-collection fields --------------------------------------------------------------------------
+
 
 def _back_to(request: HtmxHttpRequest, agent: Agent | None) -> str:
     default = reverse("agents:agent_edit", args=[agent.public_id]) if agent else reverse("agents:agents")
@@ -644,8 +782,13 @@ def data_field_create(request: HtmxHttpRequest) -> HttpResponse:
     agent = _agent_for(request, agent_id) if agent_id else None
     values = {name: request.POST.get(name, "") for name in ("key", "label", "type", "choices")}
     values["required"] = request.POST.get("required") == "on"
-    data: dict[str, Any] = {"key": values["key"].strip(), "label": values["label"], "type": values["type"],
-                            "required": values["required"], "agent_id": agent.public_id if agent else None}
+    data: dict[str, Any] = {
+        "key": values["key"].strip(),
+        "label": values["label"],
+        "type": values["type"],
+        "required": values["required"],
+        "agent_id": agent.public_id if agent else None,
+    }
     if values["type"] == DataCollectionField.FieldType.CHOICE or values["choices"].strip():
         data["choices"] = _split_hints(values["choices"])
     try:
@@ -653,8 +796,12 @@ def data_field_create(request: HtmxHttpRequest) -> HttpResponse:
     except (ValidationError, ServiceError) as exc:
         errors = exc.message_dict if isinstance(exc, ValidationError) else {"form": [exc.message]}
         if request.htmx:
-            return render(request, "agents/agents.html#data-fields",
-                          _fields_context(request, agent, field_values=values, field_errors=errors), status=400)
+            return render(
+                request,
+                "agents/agents.html#data-fields",
+                _fields_context(request, agent, field_values=values, field_errors=errors),
+                status=400,
+            )
         messages.error(request, "Could not add the field: " + " ".join(m for ms in errors.values() for m in ms))
         return redirect(_back_to(request, agent))
     note = f"Added the field {data_field.label}."
@@ -676,4 +823,3 @@ def data_field_delete(request: HtmxHttpRequest, field_id: str) -> HttpResponse:
         return render(request, "agents/agents.html#data-fields", _fields_context(request, agent, field_notice=note))
     messages.success(request, note)
     return redirect(_back_to(request, agent))
-

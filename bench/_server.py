@@ -10,9 +10,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from collections.abc import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -23,19 +23,25 @@ def bench_env(**extra: str) -> dict[str, str]:
     env.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/aiphone360_bench")
     env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")
     env.setdefault("CELERY_BROKER_URL", env["REDIS_URL"])
-    env.update({
-        "SECRET_KEY": "bench-secret-key-bench-secret-key-bench-secret-key",
-        "DEBUG": "false", "ALLOWED_HOSTS": "127.0.0.1,localhost", "SECURE_SSL_REDIRECT": "false",
-        "ROOT_URLCONF": "bench.urls", "LOG_LEVEL": "WARNING",
-        "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
-    })
+    env.update(
+        {
+            "SECRET_KEY": "bench-secret-key-bench-secret-key-bench-secret-key",
+            "DEBUG": "false",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECURE_SSL_REDIRECT": "false",
+            "ROOT_URLCONF": "bench.urls",
+            "LOG_LEVEL": "WARNING",
+            "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
+        }
+    )
     env.update(extra)
     return env
 
 
 def manage(env: dict[str, str], *args: str) -> str:
-    return subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True,
-                          text=True).stdout
+    return subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def prepare_database(env: dict[str, str]) -> None:
@@ -48,10 +54,28 @@ def prepare_database(env: dict[str, str]) -> None:
 def provision(env: dict[str, str], *, plan: str = "ENTERPRISE", rate_limit: int = 10_000_000) -> tuple[dict, str]:
     """A funded organisation and a full-scope live key. The bench database's plan limit is raised so
     the load measures the limiter's cost without being cut off by it."""
-    manage(env, "shell", "-v0", "-c", "from billing.models import Plan; "
-           f"Plan.objects.filter(code='{plan}').update(rate_limit_per_minute={rate_limit})")
-    org = json.loads(manage(env, "create_organization", "--name", f"Bench {time.time()}", "--plan", plan,
-                            "--addon", "--credits", "1000", "--json"))
+    manage(
+        env,
+        "shell",
+        "-v0",
+        "-c",
+        "from billing.models import Plan; "
+        f"Plan.objects.filter(code='{plan}').update(rate_limit_per_minute={rate_limit})",
+    )
+    org = json.loads(
+        manage(
+            env,
+            "create_organization",
+            "--name",
+            f"Bench {time.time()}",
+            "--plan",
+            plan,
+            "--addon",
+            "--credits",
+            "1000",
+            "--json",
+        )
+    )
     key = json.loads(manage(env, "create_api_key", "--org", org["id"], "--mode", "live", "--json"))
     return org, key["secret"]
 
@@ -59,9 +83,24 @@ def provision(env: dict[str, str], *, plan: str = "ENTERPRISE", rate_limit: int 
 @contextmanager
 def gunicorn(env: dict[str, str], *, workers: int = 2, port: int = 8765, threads: int = 1) -> Iterator[str]:
     proc = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", "config.wsgi", "--workers", str(workers), "--threads", str(threads),
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            PYTHON,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -78,8 +117,9 @@ def gunicorn(env: dict[str, str], *, workers: int = 2, port: int = 8765, threads
         proc.wait(10)
 
 
-def wrk(url: str, *, headers: dict[str, str] | None = None, seconds: int = 10, connections: int = 8,
-        threads: int = 2) -> dict[str, float]:
+def wrk(
+    url: str, *, headers: dict[str, str] | None = None, seconds: int = 10, connections: int = 8, threads: int = 2
+) -> dict[str, float]:
     if not shutil.which("wrk"):
         sys.exit("wrk is needed for benchmarks: apt-get install -y wrk")
     args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]

@@ -45,12 +45,18 @@ def main() -> None:
     api_rps = statistics.median(run["rps"] for run in api_runs)
     bare_rps = statistics.median(run["rps"] for run in bare_runs)
     ratios = [a["rps"] / b["rps"] for a, b in zip(api_runs, bare_runs, strict=True)]
-    print(f"gunicorn: 2 workers x {args.threads} threads; {args.rounds} alternating rounds of {args.seconds} s, "
-          f"{args.connections} connections")
-    print(f"public API  GET /keys?limit=1 : {api_rps:8.1f} req/s (median)  p50 "
-          f"{statistics.median(r['p50_ms'] for r in api_runs):.2f} ms")
-    print(f"bare Django view, same query  : {bare_rps:8.1f} req/s (median)  p50 "
-          f"{statistics.median(r['p50_ms'] for r in bare_runs):.2f} ms")
+    print(
+        f"gunicorn: 2 workers x {args.threads} threads; {args.rounds} alternating rounds of {args.seconds} s, "
+        f"{args.connections} connections"
+    )
+    print(
+        f"public API  GET /keys?limit=1 : {api_rps:8.1f} req/s (median)  p50 "
+        f"{statistics.median(r['p50_ms'] for r in api_runs):.2f} ms"
+    )
+    print(
+        f"bare Django view, same query  : {bare_rps:8.1f} req/s (median)  p50 "
+        f"{statistics.median(r['p50_ms'] for r in bare_runs):.2f} ms"
+    )
     print(f"ratio per round               : {', '.join(f'{r:.2f}' for r in ratios)}")
     print(f"ratio (API / bare, medians)   : {api_rps / bare_rps:.2f}  (target ≥ 0.60)")
     if any(run["non2xx"] for run in api_runs):
@@ -60,8 +66,13 @@ def main() -> None:
 def _org_pk(env: dict[str, str], public_id: str) -> str:
     from bench._server import manage
 
-    return manage(env, "shell", "-v0", "-c",
-                  f"from accounts.models import Organization; print(Organization.objects.get(public_id='{public_id}').pk)").strip()
+    return manage(
+        env,
+        "shell",
+        "-v0",
+        "-c",
+        f"from accounts.models import Organization; print(Organization.objects.get(public_id='{public_id}').pk)",
+    ).strip()
 
 
 if __name__ == "__main__":

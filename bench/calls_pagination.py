@@ -59,7 +59,9 @@ def _shell(env: dict[str, str], code: str) -> str:
 
 def ensure_calls(env: dict[str, str], rows: int) -> str:
     """The bench organisation's public id, with exactly `rows` calls (generated on the first run)."""
-    out = _shell(env, f"""
+    out = _shell(
+        env,
+        f"""
 import json
 from django.db import connection, transaction
 from accounts.models import Organization
@@ -83,7 +85,8 @@ if count != {rows}:
         cursor.execute({_INSERT!r}, {{'org': org.pk, 'rows': {rows}}})
         cursor.execute('ANALYZE phone_call')
 print(json.dumps({{'id': org.public_id, 'generated': count != {rows}}}))
-""")
+""",
+    )
     result = json.loads(out.splitlines()[-1])
     print(f"calls: {rows:,} for {result['id']} ({'generated now' if result['generated'] else 'reused'})")
     return result["id"]
@@ -91,7 +94,9 @@ print(json.dumps({{'id': org.public_id, 'generated': count != {rows}}}))
 
 def deep_cursor(env: dict[str, str], org_id: str, depth: int) -> tuple[str, str]:
     """The cursor the API returns after row `depth`, and the query plan of the page it opens."""
-    out = _shell(env, f"""
+    out = _shell(
+        env,
+        f"""
 import json
 from django.db import connection
 from accounts.models import Organization
@@ -107,7 +112,8 @@ with connection.cursor() as c:
                  ORDER BY started_at DESC, public_id DESC LIMIT 101''', [org.pk, row[0], row[0], row[0], row[1]])
     plan = '\\n'.join(r[0] for r in c.fetchall())
 print(json.dumps({{'cursor': cursor, 'plan': plan}}))
-""")
+""",
+    )
     result = json.loads(out.splitlines()[-1])
     return result["cursor"], result["plan"]
 
@@ -123,12 +129,28 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8794)
     args = parser.parse_args()
 
-    env = bench_env(DATABASE_URL=os.environ.get(
-        "BENCH_CALLS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/aiphone360_bench_calls"))
+    env = bench_env(
+        DATABASE_URL=os.environ.get(
+            "BENCH_CALLS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/aiphone360_bench_calls"
+        )
+    )
     prepare_database(env)
     org_id = ensure_calls(env, args.rows)
-    key = json.loads(manage(env, "create_api_key", "--org", org_id, "--mode", "live", "--scopes", "read:calls",
-                            "--name", "Bench", "--json"))["secret"]
+    key = json.loads(
+        manage(
+            env,
+            "create_api_key",
+            "--org",
+            org_id,
+            "--mode",
+            "live",
+            "--scopes",
+            "read:calls",
+            "--name",
+            "Bench",
+            "--json",
+        )
+    )["secret"]
     cursor, plan = deep_cursor(env, org_id, args.depth)
     auth = {"Authorization": f"Bearer {key}"}
 
@@ -146,22 +168,31 @@ def main() -> None:
 
     print(f"\nGET /calls?limit={args.limit} over {args.rows:,} calls (gunicorn 2x4, PostgreSQL, Redis)")
     first_p50, deep_p50 = statistics.median(first_ms), statistics.median(deep_ms)
-    print(f"page 1                       p50 {first_p50:7.2f} ms   p90 {_p90(first_ms):6.2f} ms  "
-          f"({len(first_ms)} requests, interleaved, 1 connection)")
-    print(f"page {args.depth:,} rows deep     p50 {deep_p50:7.2f} ms   p90 {_p90(deep_ms):6.2f} ms  "
-          f"({len(deep_ms)} requests)")
+    print(
+        f"page 1                       p50 {first_p50:7.2f} ms   p90 {_p90(first_ms):6.2f} ms  "
+        f"({len(first_ms)} requests, interleaved, 1 connection)"
+    )
+    print(
+        f"page {args.depth:,} rows deep     p50 {deep_p50:7.2f} ms   p90 {_p90(deep_ms):6.2f} ms  "
+        f"({len(deep_ms)} requests)"
+    )
     print(f"ratio deep / first           {deep_p50 / first_p50:7.2f}      (target ≤ 1.5)")
-    print(f"list throughput, page 1      {load['rps']:7.1f} req/s  ({args.connections} connections, "
-          f"p50 {load['p50_ms']:.1f} ms, non-2xx {load['non2xx']})")
-    print(f"list throughput, deep page   {deep_load['rps']:7.1f} req/s  ({args.connections} connections, "
-          f"p50 {deep_load['p50_ms']:.1f} ms, non-2xx {deep_load['non2xx']})")
+    print(
+        f"list throughput, page 1      {load['rps']:7.1f} req/s  ({args.connections} connections, "
+        f"p50 {load['p50_ms']:.1f} ms, non-2xx {load['non2xx']})"
+    )
+    print(
+        f"list throughput, deep page   {deep_load['rps']:7.1f} req/s  ({args.connections} connections, "
+        f"p50 {deep_load['p50_ms']:.1f} ms, non-2xx {deep_load['non2xx']})"
+    )
     print("\nplan of the deep page's query:\n  " + plan.replace("\n", "\n  "))
     if load["non2xx"] or deep_load["non2xx"]:
         print("warning: some responses were not 2xx — the figures are not comparable")
 
 
-def _interleaved_latency(first_url: str, deep_url: str, auth: dict[str, str],
-                         count: int) -> tuple[list[float], list[float]]:
+def _interleaved_latency(
+    first_url: str, deep_url: str, auth: dict[str, str], count: int
+) -> tuple[list[float], list[float]]:
     parts = urllib.parse.urlsplit(first_url)
     assert parts.hostname is not None, f"no host in {first_url!r}"
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)

@@ -108,8 +108,10 @@ def main() -> None:
         # so load from anything else on the machine hits both alike; the ratio is taken per pair.
         auth = {"Authorization": f"Bearer {secret}"}
         results: dict[str, list[float]] = {"off": [], "on": []}
-        with gunicorn(env_off, workers=2, threads=args.threads, port=args.port) as base_off, \
-                gunicorn(env_on, workers=2, threads=args.threads, port=args.port + 1) as base_on:
+        with (
+            gunicorn(env_off, workers=2, threads=args.threads, port=args.port) as base_off,
+            gunicorn(env_on, workers=2, threads=args.threads, port=args.port + 1) as base_on,
+        ):
             bases = {"off": base_off, "on": base_on}
             for base in bases.values():
                 wrk(base + PATH, headers=auth, seconds=2, connections=args.connections)  # warm up
@@ -120,14 +122,20 @@ def main() -> None:
                     if run["non2xx"]:
                         sys.exit(f"metering {label}: {run['non2xx']} non-2xx responses; the run is not comparable")
                     results[label].append(run["rps"])
-                print(f"round {round_number:2}  off {results['off'][-1]:8.1f} req/s   on {results['on'][-1]:8.1f} req/s"
-                      f"   ratio {results['on'][-1] / results['off'][-1]:.3f}", flush=True)
+                print(
+                    f"round {round_number:2}  off {results['off'][-1]:8.1f} req/s   on {results['on'][-1]:8.1f} req/s"
+                    f"   ratio {results['on'][-1] / results['off'][-1]:.3f}",
+                    flush=True,
+                )
         flush_api_usage()
         ratios = [on / off for on, off in zip(results["on"], results["off"], strict=True)]
         print(f"median      metering off: {statistics.median(results['off']):8.1f} req/s")
         print(f"median      metering on : {statistics.median(results['on']):8.1f} req/s")
-        print(f"ratio on/off            : median of pairs {statistics.median(ratios):.3f}, of totals "
-              f"{sum(results['on']) / sum(results['off']):.3f}  (target ≥ 0.90)", flush=True)
+        print(
+            f"ratio on/off            : median of pairs {statistics.median(ratios):.3f}, of totals "
+            f"{sum(results['on']) / sum(results['off']):.3f}  (target ≥ 0.90)",
+            flush=True,
+        )
 
         # The request path's whole metering cost, timed in this process: one HINCRBY per request.
         field = f"0:{organization.pk}:0:live"
@@ -140,8 +148,9 @@ def main() -> None:
         print(f"counting cost           : {per_call_us:.0f} µs per request (one Redis HINCRBY)", flush=True)
 
         # --- 2. exactness after N requests, with flushes racing the load --------------------------
-        key, key_secret = api_key_create(organization=organization, name="Exactness", mode="live",
-                                         scopes=["read:usage"], actor=None)
+        key, key_secret = api_key_create(
+            organization=organization, name="Exactness", mode="live", scopes=["read:usage"], actor=None
+        )
         stop = threading.Event()
         flushes = {"runs": 0, "applied": 0}
 
@@ -168,24 +177,39 @@ def main() -> None:
         pending = sum(api_counter().pending().values())
 
         counted = UsageRollup.objects.filter(api_key=key).aggregate(s=Sum("quantity"))["s"] or 0
-        org_live = UsageRollup.objects.filter(organization=organization, metric=Metric.API_REQUESTS,
-                                              mode="live").aggregate(s=Sum("quantity"))["s"] or 0
+        org_live = (
+            UsageRollup.objects.filter(organization=organization, metric=Metric.API_REQUESTS, mode="live").aggregate(
+                s=Sum("quantity")
+            )["s"]
+            or 0
+        )
         month = MonthlyUsage.objects.get(organization=organization, metric=Metric.API_REQUESTS)
-        blocks = LedgerEntry.objects.filter(wallet__organization=organization,
-                                            metric=Metric.API_REQUESTS).aggregate(s=Sum("quantity"))["s"] or 0
+        blocks = (
+            LedgerEntry.objects.filter(wallet__organization=organization, metric=Metric.API_REQUESTS).aggregate(
+                s=Sum("quantity")
+            )["s"]
+            or 0
+        )
         expected_blocks = max(0, month.quantity - BENCH_FREE_QUOTA) // 1000
         balance = Wallet.objects.get(organization=organization).balance
         ledger = LedgerEntry.objects.filter(wallet__organization=organization).aggregate(s=Sum("amount"))["s"]
         ok_responses = statuses.get(200, 0)
-        print(f"exactness run           : {args.requests:,} requests in {elapsed:.1f} s "
-              f"({args.requests / elapsed:.0f} req/s, {args.clients} client processes), responses {statuses}")
+        print(
+            f"exactness run           : {args.requests:,} requests in {elapsed:.1f} s "
+            f"({args.requests / elapsed:.0f} req/s, {args.clients} client processes), responses {statuses}"
+        )
         print(f"flushes during the run  : {flushes['runs']} (applied {flushes['applied']:,} requests in total)")
         print(f"rollups for the key     : {counted:,}  (200 responses {ok_responses:,}; pending in Redis {pending})")
         print(f"month counter vs rollups: {month.quantity:,} vs {org_live:,}")
         print(f"blocks charged          : {blocks} (expected {expected_blocks} past {BENCH_FREE_QUOTA:,} free)")
         print(f"balance vs ledger sum   : {balance} vs {ledger}")
-        exact = (counted == ok_responses == args.requests and month.quantity == org_live
-                 and blocks == expected_blocks == month.billed_units and balance == ledger and pending == 0)
+        exact = (
+            counted == ok_responses == args.requests
+            and month.quantity == org_live
+            and blocks == expected_blocks == month.billed_units
+            and balance == ledger
+            and pending == 0
+        )
         print("EXACT" if exact else "NOT EXACT")
         if not exact:
             sys.exit(1)

@@ -45,18 +45,28 @@ def _send(port: int, secret: str, count: int) -> int:
 
 
 def _rows_for(env: dict[str, str], key_id: str) -> tuple[int, int]:
-    out = manage(env, "shell", "-v0", "-c",
-                 "from developer.models import RequestLog as R; "
-                 f"q = R.objects.filter(api_key__public_id='{key_id}'); "
-                 "print(q.count(), q.values('request_id').distinct().count())")
+    out = manage(
+        env,
+        "shell",
+        "-v0",
+        "-c",
+        "from developer.models import RequestLog as R; "
+        f"q = R.objects.filter(api_key__public_id='{key_id}'); "
+        "print(q.count(), q.values('request_id').distinct().count())",
+    )
     total, distinct = out.split()
     return int(total), int(distinct)
 
 
 def _key_id(env: dict[str, str], org_id: str) -> str:
-    return manage(env, "shell", "-v0", "-c",
-                  f"from developer.models import ApiKey; print(ApiKey.objects.filter(organization__public_id='{org_id}')"
-                  ".latest('created_at').public_id)").strip()
+    return manage(
+        env,
+        "shell",
+        "-v0",
+        "-c",
+        f"from developer.models import ApiKey; print(ApiKey.objects.filter(organization__public_id='{org_id}')"
+        ".latest('created_at').public_id)",
+    ).strip()
 
 
 def end_to_end(label: str, env: dict[str, str], *, seconds: int, requests: int, port: int) -> None:
@@ -87,9 +97,11 @@ def end_to_end(label: str, env: dict[str, str], *, seconds: int, requests: int, 
             time.sleep(0.5)
         lag = time.time() - started
     logged = total - before
-    print(f"[{label}] wrk {load['rps']:.0f} req/s (p50 {load['p50_ms']:.2f} ms, non-2xx {load['non2xx']}); "
-          f"exact run: {ok} requests answered 200, {logged} rows logged, {total - distinct} duplicate ids, "
-          f"all rows visible {lag:.1f} s after the last response")
+    print(
+        f"[{label}] wrk {load['rps']:.0f} req/s (p50 {load['p50_ms']:.2f} ms, non-2xx {load['non2xx']}); "
+        f"exact run: {ok} requests answered 200, {logged} rows logged, {total - distinct} duplicate ids, "
+        f"all rows visible {lag:.1f} s after the last response"
+    )
     if logged != ok or total != distinct:
         print(f"[{label}] MISMATCH: lost {ok - logged}, duplicated {total - distinct}")
 
@@ -100,11 +112,14 @@ def overhead(env: dict[str, str], *, seconds: int, rounds: int) -> None:
     for _ in range(rounds):
         for label, enabled in (("on", "true"), ("off", "false")):
             with gunicorn({**env, "REQUEST_LOG_ENABLED": enabled}, workers=2, port=8773) as base:
-                results[label].append(wrk(base + PATH, headers={"Authorization": f"Bearer {secret}"},
-                                          seconds=seconds)["rps"])
+                results[label].append(
+                    wrk(base + PATH, headers={"Authorization": f"Bearer {secret}"}, seconds=seconds)["rps"]
+                )
     on, off = max(results["on"]), max(results["off"])
-    print(f"[overhead] best of {rounds}: logging on {on:.0f} req/s, off {off:.0f} req/s, on/off = {on / off:.2f} "
-          f"(rounds on {[round(r) for r in results['on']]}, off {[round(r) for r in results['off']]})")
+    print(
+        f"[overhead] best of {rounds}: logging on {on:.0f} req/s, off {off:.0f} req/s, on/off = {on / off:.2f} "
+        f"(rounds on {[round(r) for r in results['on']]}, off {[round(r) for r in results['off']]})"
+    )
 
 
 def micro(env: dict[str, str]) -> None:

@@ -121,14 +121,22 @@ def wrk_p95(url: str, headers: dict[str, str], seconds: int, connections: int) -
     os.unlink(script.name)
     values = {k: int(v) for k, v in re.findall(r"^(P95_US|P50_US|REQS|ERRS) (\d+)$", out, re.M)}
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return {"p95_ms": values["P95_US"] / 1000, "p50_ms": values["P50_US"] / 1000, "requests": values["REQS"],
-            "rps": values["REQS"] / seconds, "errors": values["ERRS"] + (int(non2xx.group(1)) if non2xx else 0)}
+    return {
+        "p95_ms": values["P95_US"] / 1000,
+        "p50_ms": values["P50_US"] / 1000,
+        "requests": values["REQS"],
+        "rps": values["REQS"] / seconds,
+        "errors": values["ERRS"] + (int(non2xx.group(1)) if non2xx else 0),
+    }
 
 
 def api(base: str, secret: str, method: str, path: str, body: Any = None) -> Any:
-    request = urllib.request.Request(f"{base}/api/public/v1{path}", method=method,
-                                     data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{base}/api/public/v1{path}",
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
@@ -156,20 +164,46 @@ def main() -> None:
     org, secret = provision(env)
     endpoints = SlowEndpoints()
     worker = subprocess.Popen(
-        [PYTHON, "-m", "celery", "-A", "config", "worker", "--queues=tools", "--pool=threads", "--concurrency=20",
-         "--loglevel=WARNING", "--hostname=tools-bench@%h", "--without-gossip", "--without-mingle",
-         "--without-heartbeat"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            PYTHON,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--queues=tools",
+            "--pool=threads",
+            "--concurrency=20",
+            "--loglevel=WARNING",
+            "--hostname=tools-bench@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     results: dict[str, list[dict[str, float]]] = {"quiet": [], "loaded": []}
     in_flight: list[int] = []
     worker_cpu: list[float] = []
     try:
         with gunicorn(env, workers=2, threads=4) as base:
             for i in range(TOOLS):
-                api(base, secret, "POST", "/tools", {
-                    "name": f"slow_tool_{i}", "description": "Answers after 9 seconds.",
-                    "inputSchema": {"type": "object", "properties": {"orderNumber": {"type": "string"}}},
-                    "endpointUrl": f"http://127.0.0.1:{endpoints.port}/slow/{i}", "timeoutSeconds": 10})
+                api(
+                    base,
+                    secret,
+                    "POST",
+                    "/tools",
+                    {
+                        "name": f"slow_tool_{i}",
+                        "description": "Answers after 9 seconds.",
+                        "inputSchema": {"type": "object", "properties": {"orderNumber": {"type": "string"}}},
+                        "endpointUrl": f"http://127.0.0.1:{endpoints.port}/slow/{i}",
+                        "timeoutSeconds": 10,
+                    },
+                )
             url = f"{base}/api/public/v1/tools?limit=10"
             auth = {"Authorization": f"Bearer {secret}"}
             wrk_p95(url, auth, 3, args.connections)  # warm connections and caches
@@ -177,9 +211,20 @@ def main() -> None:
                 results["quiet"].append(wrk_p95(url, auth, args.seconds, args.connections))
                 duration = args.seconds + 2 * SLOW_SECONDS
                 driver = subprocess.Popen(
-                    [PYTHON, "manage.py", "shell", "-v0", "-c",
-                     f"ORG={org['id']!r}; DURATION={duration}; PERIOD={SLOW_SECONDS - 0.5}\n" + DRIVER],
-                    cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                    [
+                        PYTHON,
+                        "manage.py",
+                        "shell",
+                        "-v0",
+                        "-c",
+                        f"ORG={org['id']!r}; DURATION={duration}; PERIOD={SLOW_SECONDS - 0.5}\n" + DRIVER,
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
                 deadline = time.monotonic() + 30
                 while endpoints.active < TOOLS and time.monotonic() < deadline:
                     time.sleep(0.1)
@@ -202,24 +247,40 @@ def main() -> None:
     quiet = statistics.median(r["p95_ms"] for r in results["quiet"])
     loaded = statistics.median(r["p95_ms"] for r in results["loaded"])
     # Each loaded run follows its own quiet run, so the pair shares the machine's background load.
-    pair_growth = [(ld["p95_ms"] / q["p95_ms"] - 1) * 100 for q, ld in zip(results["quiet"], results["loaded"], strict=True)]
-    print(f"ordinary request: GET /api/public/v1/tools?limit=10, wrk {args.connections} connections, "
-          f"{args.seconds} s per run; gunicorn 2×4 threads; tools worker: Celery --pool threads --concurrency 20")
+    pair_growth = [
+        (ld["p95_ms"] / q["p95_ms"] - 1) * 100 for q, ld in zip(results["quiet"], results["loaded"], strict=True)
+    ]
+    print(
+        f"ordinary request: GET /api/public/v1/tools?limit=10, wrk {args.connections} connections, "
+        f"{args.seconds} s per run; gunicorn 2×4 threads; tools worker: Celery --pool threads --concurrency 20"
+    )
     for name in ("quiet", "loaded"):
         for r in results[name]:
-            print(f"  {name:6}  p50 {r['p50_ms']:7.2f} ms   p95 {r['p95_ms']:7.2f} ms   {r['rps']:7.1f} req/s"
-                  f"   errors {int(r['errors'])}")
-    print(f"tool calls in flight while loaded: min {min(in_flight)}, median {statistics.median(in_flight):.0f}, "
-          f"max {max(in_flight)} (each takes {SLOW_SECONDS:.0f} s); endpoint requests served: {endpoints.served}")
-    print(f"tools worker CPU while loaded: {statistics.mean(worker_cpu):.2f} s per {args.seconds} s run "
-          f"({statistics.mean(worker_cpu) / args.seconds * 100:.1f} % of one core)")
-    print(f"last invocation status per tool: "
-          f"{sorted({t['lastInvocationStatus'] for t in stats['data']} - {None}) or ['none']}")
+            print(
+                f"  {name:6}  p50 {r['p50_ms']:7.2f} ms   p95 {r['p95_ms']:7.2f} ms   {r['rps']:7.1f} req/s"
+                f"   errors {int(r['errors'])}"
+            )
+    print(
+        f"tool calls in flight while loaded: min {min(in_flight)}, median {statistics.median(in_flight):.0f}, "
+        f"max {max(in_flight)} (each takes {SLOW_SECONDS:.0f} s); endpoint requests served: {endpoints.served}"
+    )
+    print(
+        f"tools worker CPU while loaded: {statistics.mean(worker_cpu):.2f} s per {args.seconds} s run "
+        f"({statistics.mean(worker_cpu) / args.seconds * 100:.1f} % of one core)"
+    )
+    print(
+        f"last invocation status per tool: "
+        f"{sorted({t['lastInvocationStatus'] for t in stats['data']} - {None}) or ['none']}"
+    )
     growth = (loaded / quiet - 1) * 100
-    print(f"p95 growth per quiet→loaded pair: {', '.join(f'{g:+.1f} %' for g in pair_growth)}; "
-          f"machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    print(f"median p95 quiet {quiet:.2f} ms → loaded {loaded:.2f} ms: {growth:+.1f} %  (target ≤ +20 %)  "
-          f"{'OK' if growth <= 20 else 'OVER TARGET'}")
+    print(
+        f"p95 growth per quiet→loaded pair: {', '.join(f'{g:+.1f} %' for g in pair_growth)}; "
+        f"machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
+    print(
+        f"median p95 quiet {quiet:.2f} ms → loaded {loaded:.2f} ms: {growth:+.1f} %  (target ≤ +20 %)  "
+        f"{'OK' if growth <= 20 else 'OVER TARGET'}"
+    )
 
 
 if __name__ == "__main__":

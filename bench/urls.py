@@ -10,8 +10,9 @@ from developer.payloads import api_key_json
 
 def bare_keys(request: HttpRequest) -> JsonResponse:
     """Same query and serialisation as GET /api/public/v1/keys?limit=1, no auth, gate, limits or envelope."""
-    rows = list(ApiKey.objects.filter(organization_id=int(request.GET["org"]))
-                .order_by("-created_at", "-public_id")[:2])
+    rows = list(
+        ApiKey.objects.filter(organization_id=int(request.GET["org"])).order_by("-created_at", "-public_id")[:2]
+    )
     return JsonResponse({"data": [api_key_json(row) for row in rows[:1]]})
 
 

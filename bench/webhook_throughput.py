@@ -93,7 +93,7 @@ def _processes() -> list[tuple[int, str, int, int]]:
                 stat = f.read()
         except OSError:
             continue
-        name, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
         found.append((int(pid), name, int(fields[1]), sum(int(v) for v in fields[11:15])))
     return found
 
@@ -133,11 +133,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=300)
     parser.add_argument("--endpoints", type=int, default=4)
-    parser.add_argument("--concurrency", type=int, default=4,
-                        help="worker processes (prefork); the Procfile's default")
+    parser.add_argument("--concurrency", type=int, default=4, help="worker processes (prefork); the Procfile's default")
     parser.add_argument("--timeout", type=float, default=300)
-    parser.add_argument("--mode", choices=["live", "test"], default="live",
-                        help="live attempts are metered and charged beyond the free quota; test ones only counted")
+    parser.add_argument(
+        "--mode",
+        choices=["live", "test"],
+        default="live",
+        help="live attempts are metered and charged beyond the free quota; test ones only counted",
+    )
     args = parser.parse_args()
 
     env = bench_env(OUTBOUND_ALLOW_LOOPBACK="true", CELERY_TASK_ALWAYS_EAGER="false", ROOT_URLCONF="config.urls")
@@ -173,9 +176,22 @@ def main() -> None:
         receipts.secrets[f"/hook/{i}"] = secret
 
     worker = subprocess.Popen(
-        [PYTHON, "-m", "celery", "-A", "config", "worker", f"--concurrency={args.concurrency}", "--without-gossip",
-         "--without-mingle", f"--loglevel={os.environ.get('BENCH_WORKER_LOGLEVEL', 'WARNING')}"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(os.environ.get("BENCH_WORKER_LOG", os.devnull), "w"),  # noqa: SIM115 - open while the worker runs
+        [
+            PYTHON,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            f"--concurrency={args.concurrency}",
+            "--without-gossip",
+            "--without-mingle",
+            f"--loglevel={os.environ.get('BENCH_WORKER_LOGLEVEL', 'WARNING')}",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(os.environ.get("BENCH_WORKER_LOG", os.devnull), "w"),  # noqa: SIM115 - open while the worker runs
     )
     try:
         # Warm-up: one event through the whole path, so worker start-up is not measured.
@@ -230,24 +246,36 @@ def main() -> None:
     loop_after = ceiling(f"{base}/ceiling", ceiling_count)
     loop_rate = (loop_before + loop_after) / 2
 
-    print(f"events={args.events} endpoints={args.endpoints} deliveries={len(expected_pairs)} mode={args.mode} "
-          f"worker concurrency={args.concurrency} db={env['DATABASE_URL'].split('@')[-1]} "
-          f"broker={env['CELERY_BROKER_URL']}")
-    print(f"emit loop:         {args.events / emit_seconds:8.1f} events/s ({emit_seconds:.2f} s, "
-          f"{len(expected_pairs) / emit_seconds:.1f} deliveries written/s)")
+    print(
+        f"events={args.events} endpoints={args.endpoints} deliveries={len(expected_pairs)} mode={args.mode} "
+        f"worker concurrency={args.concurrency} db={env['DATABASE_URL'].split('@')[-1]} "
+        f"broker={env['CELERY_BROKER_URL']}"
+    )
+    print(
+        f"emit loop:         {args.events / emit_seconds:8.1f} events/s ({emit_seconds:.2f} s, "
+        f"{len(expected_pairs) / emit_seconds:.1f} deliveries written/s)"
+    )
     print(f"pipeline:          {rate:8.1f} deliveries/s over {elapsed:.2f} s")
     if latencies:
-        print(f"emit→receipt:      p50 {statistics.median(latencies) * 1000:7.1f} ms   "
-              f"p95 {percentile(latencies, 95) * 1000:7.1f} ms   max {max(latencies) * 1000:7.1f} ms")
-    print(f"httpx POST loop:   {loop_rate:8.1f} requests/s (ceiling, same receiver; {loop_before:.0f} before, "
-          f"{loop_after:.0f} after)")
+        print(
+            f"emit→receipt:      p50 {statistics.median(latencies) * 1000:7.1f} ms   "
+            f"p95 {percentile(latencies, 95) * 1000:7.1f} ms   max {max(latencies) * 1000:7.1f} ms"
+        )
+    print(
+        f"httpx POST loop:   {loop_rate:8.1f} requests/s (ceiling, same receiver; {loop_before:.0f} before, "
+        f"{loop_after:.0f} after)"
+    )
     per = 1000 / len(expected_pairs)
-    print(f"CPU per delivery:  emit {emit_cpu * per:.2f} ms, bench process (emit + receiver) {self_cpu * per:.2f} ms, "
-          f"postgres {pg_cpu * per:.2f} ms, worker {worker_cpu * per:.2f} ms")
+    print(
+        f"CPU per delivery:  emit {emit_cpu * per:.2f} ms, bench process (emit + receiver) {self_cpu * per:.2f} ms, "
+        f"postgres {pg_cpu * per:.2f} ms, worker {worker_cpu * per:.2f} ms"
+    )
     print(f"ratio:             {rate / loop_rate:8.2f}  (target >= 0.3)")
-    print(f"arrived:           {deliveries}/{len(expected_pairs)} pairs, {total} requests "
-          f"({total - deliveries} duplicates), {bad} bad signatures, {succeeded} rows succeeded"
-          + ("  — ALL ARRIVED" if not missing else f"  — {len(missing)} MISSING"))
+    print(
+        f"arrived:           {deliveries}/{len(expected_pairs)} pairs, {total} requests "
+        f"({total - deliveries} duplicates), {bad} bad signatures, {succeeded} rows succeeded"
+        + ("  — ALL ARRIVED" if not missing else f"  — {len(missing)} MISSING")
+    )
     server.shutdown()
     if missing or bad:
         raise SystemExit(1)

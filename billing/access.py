@@ -34,9 +34,9 @@ def access_cache_key(organization_id: int) -> str:
 
 
 def load_access_state(organization_id: int) -> AccessState:
-    organization = Organization.objects.select_related(
-        "subscription__plan", "platform_addon", "wallet"
-    ).get(pk=organization_id)
+    organization = Organization.objects.select_related("subscription__plan", "platform_addon", "wallet").get(
+        pk=organization_id
+    )
     subscription = getattr(organization, "subscription", None)
     addon = getattr(organization, "platform_addon", None)
     wallet = getattr(organization, "wallet", None)
@@ -58,8 +58,9 @@ def refresh_access_state(organization_id: int) -> AccessState:
     # in the round trip that reads the key: "<gate open 0/1> <requests per minute> <has credits 0/1>".
     gate_open = not state.suspended and state.subscription_active and state.addon_active
     admission = f"{int(gate_open)} {state.rate_limit_per_minute} {int(state.has_credits)}"
-    fastcache.set_with_admission(access_cache_key(organization_id), state, admission,
-                                 settings.ACCESS_STATE_CACHE_SECONDS)
+    fastcache.set_with_admission(
+        access_cache_key(organization_id), state, admission, settings.ACCESS_STATE_CACHE_SECONDS
+    )
     return state
 
 

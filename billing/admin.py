@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,9 +26,9 @@ from django.urls import path, reverse
 from django.utils import timezone as dj_timezone
 from django.utils.html import format_html
 
-from core.errors import ServiceError
-from accounts.requests import AuthenticatedHttpRequest
 from accounts.models import Membership, Organization
+from accounts.requests import AuthenticatedHttpRequest
+from core.errors import ServiceError
 
 from .models import (
     LedgerEntry,
@@ -54,15 +54,27 @@ from .services import (
 class PlanAdmin(admin.ModelAdmin):
     """Staff edit rates here. A charge copies the price it was made at, so edits never rewrite past charges."""
 
-    list_display = ["code", "name", "rate_limit_per_minute", "api_requests_free", "api_request_block_price",
-                    "webhook_attempts_free", "webhook_attempt_price", "tool_invocations_free", "tool_invocation_price",
-                    "sms_segments_free", "sms_segment_price", "updated_at"]
+    list_display = [
+        "code",
+        "name",
+        "rate_limit_per_minute",
+        "api_requests_free",
+        "api_request_block_price",
+        "webhook_attempts_free",
+        "webhook_attempt_price",
+        "tool_invocations_free",
+        "tool_invocation_price",
+        "sms_segments_free",
+        "sms_segment_price",
+        "updated_at",
+    ]
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False  # subscriptions point at plans; retire a plan by moving its subscribers
 
 
 # --- filters and CSV shared by the read-only usage admins ----------------------------------------
+
 
 def period_filter(field: str, title: str = "period") -> type[admin.SimpleListFilter]:
     """A list filter on calendar periods (UTC) of a date-time field: today, 7 days, this/last month."""
@@ -71,8 +83,13 @@ def period_filter(field: str, title: str = "period") -> type[admin.SimpleListFil
         parameter_name = "period"
 
         def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-            return [("today", "Today"), ("7d", "Last 7 days"), ("month", "This month"),
-                    ("last_month", "Last month"), ("year", "This year")]
+            return [
+                ("today", "Today"),
+                ("7d", "Last 7 days"),
+                ("month", "This month"),
+                ("last_month", "Last month"),
+                ("year", "This year"),
+            ]
 
         def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
             bounds = self.bounds(self.value())
@@ -83,19 +100,19 @@ def period_filter(field: str, title: str = "period") -> type[admin.SimpleListFil
 
         @staticmethod
         def bounds(value: str | None) -> tuple[datetime, datetime] | None:
-            now = dj_timezone.now().astimezone(timezone.utc)
-            today = datetime.combine(now.date(), time.min, tzinfo=timezone.utc)
-            this_month = datetime.combine(month_start(now), time.min, tzinfo=timezone.utc)
+            now = dj_timezone.now().astimezone(UTC)
+            today = datetime.combine(now.date(), time.min, tzinfo=UTC)
+            this_month = datetime.combine(month_start(now), time.min, tzinfo=UTC)
             tomorrow = today + timedelta(days=1)
             if value == "today":
                 return today, tomorrow
             if value == "7d":
                 return today - timedelta(days=6), tomorrow
             if value == "month":
-                return this_month, datetime.combine(next_month_start(this_month.date()), time.min, tzinfo=timezone.utc)
+                return this_month, datetime.combine(next_month_start(this_month.date()), time.min, tzinfo=UTC)
             if value == "last_month":
                 start = month_start(this_month.date() - timedelta(days=1))
-                return datetime.combine(start, time.min, tzinfo=timezone.utc), this_month
+                return datetime.combine(start, time.min, tzinfo=UTC), this_month
             if value == "year":
                 return today.replace(month=1, day=1), today.replace(year=today.year + 1, month=1, day=1)
             return None
@@ -113,7 +130,7 @@ def _csv_value(value: Any) -> str:
     if isinstance(value, Decimal):
         return money(value)
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
     if isinstance(value, (int, bool)):
         return str(value)
     return csv_text(str(value))
@@ -154,17 +171,27 @@ def _key(row: Any) -> str:
 @admin.register(UsageRollup)
 class UsageRollupAdmin(ReadOnlyUsageAdmin):
     list_display = ["hour", "organization", "api_key", "metric", "mode", "quantity", "amount"]
-    list_filter = [("organization", admin.RelatedOnlyFieldListFilter), ("api_key", admin.RelatedOnlyFieldListFilter),
-                   "metric", "mode", period_filter("hour")]
+    list_filter = [
+        ("organization", admin.RelatedOnlyFieldListFilter),
+        ("api_key", admin.RelatedOnlyFieldListFilter),
+        "metric",
+        "mode",
+        period_filter("hour"),
+    ]
     list_select_related = ["organization", "api_key"]
     date_hierarchy = "hour"
     search_fields = ["organization__name", "organization__public_id", "api_key__public_id", "api_key__name"]
     csv_name = "usage-rollups"
     csv_columns = [
-        ("hour_utc", lambda r: r.hour), ("organization_id", lambda r: r.organization.public_id),
-        ("organization", lambda r: r.organization.name), ("key_id", _key),
-        ("key_name", lambda r: r.api_key.name if r.api_key_id else ""), ("metric", lambda r: r.metric),
-        ("mode", lambda r: r.mode), ("quantity", lambda r: r.quantity), ("charges_usd", lambda r: r.amount),
+        ("hour_utc", lambda r: r.hour),
+        ("organization_id", lambda r: r.organization.public_id),
+        ("organization", lambda r: r.organization.name),
+        ("key_id", _key),
+        ("key_name", lambda r: r.api_key.name if r.api_key_id else ""),
+        ("metric", lambda r: r.metric),
+        ("mode", lambda r: r.mode),
+        ("quantity", lambda r: r.quantity),
+        ("charges_usd", lambda r: r.amount),
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
@@ -174,16 +201,26 @@ class UsageRollupAdmin(ReadOnlyUsageAdmin):
 @admin.register(UsageRecord)
 class UsageRecordAdmin(ReadOnlyUsageAdmin):
     list_display = ["created_at", "organization", "api_key", "metric", "mode", "quantity", "amount", "reference"]
-    list_filter = [("organization", admin.RelatedOnlyFieldListFilter), ("api_key", admin.RelatedOnlyFieldListFilter),
-                   "metric", "mode", period_filter("created_at")]
+    list_filter = [
+        ("organization", admin.RelatedOnlyFieldListFilter),
+        ("api_key", admin.RelatedOnlyFieldListFilter),
+        "metric",
+        "mode",
+        period_filter("created_at"),
+    ]
     list_select_related = ["organization", "api_key"]
     date_hierarchy = "created_at"
     search_fields = ["reference", "organization__name", "api_key__public_id"]
     csv_name = "usage-records"
     csv_columns = [
-        ("created_at", lambda r: r.created_at), ("organization_id", lambda r: r.organization.public_id),
-        ("organization", lambda r: r.organization.name), ("key_id", _key), ("metric", lambda r: r.metric),
-        ("mode", lambda r: r.mode), ("quantity", lambda r: r.quantity), ("charges_usd", lambda r: r.amount),
+        ("created_at", lambda r: r.created_at),
+        ("organization_id", lambda r: r.organization.public_id),
+        ("organization", lambda r: r.organization.name),
+        ("key_id", _key),
+        ("metric", lambda r: r.metric),
+        ("mode", lambda r: r.mode),
+        ("quantity", lambda r: r.quantity),
+        ("charges_usd", lambda r: r.amount),
         ("reference", lambda r: r.reference),
     ]
 
@@ -193,21 +230,42 @@ class UsageRecordAdmin(ReadOnlyUsageAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyUsageAdmin):
-    list_display = ["created_at", "organization", "amount", "balance_after", "reason", "metric", "api_key", "quantity",
-                    "unit_price", "reference", "actor_label"]
-    list_filter = [("wallet__organization", admin.RelatedOnlyFieldListFilter),
-                   ("api_key", admin.RelatedOnlyFieldListFilter), "metric", period_filter("created_at")]
+    list_display = [
+        "created_at",
+        "organization",
+        "amount",
+        "balance_after",
+        "reason",
+        "metric",
+        "api_key",
+        "quantity",
+        "unit_price",
+        "reference",
+        "actor_label",
+    ]
+    list_filter = [
+        ("wallet__organization", admin.RelatedOnlyFieldListFilter),
+        ("api_key", admin.RelatedOnlyFieldListFilter),
+        "metric",
+        period_filter("created_at"),
+    ]
     list_select_related = ["wallet__organization", "api_key"]
     search_fields = ["public_id", "reference", "reason", "wallet__organization__name"]
     date_hierarchy = "created_at"
     csv_name = "ledger"
     csv_columns = [
-        ("created_at", lambda r: r.created_at), ("entry_id", lambda r: r.public_id),
+        ("created_at", lambda r: r.created_at),
+        ("entry_id", lambda r: r.public_id),
         ("organization_id", lambda r: r.wallet.organization.public_id),
-        ("organization", lambda r: r.wallet.organization.name), ("amount_usd", lambda r: r.amount),
-        ("balance_after_usd", lambda r: r.balance_after), ("reason", lambda r: r.reason),
-        ("metric", lambda r: r.metric), ("key_id", _key), ("quantity", lambda r: r.quantity),
-        ("unit_price_usd", lambda r: r.unit_price), ("reference", lambda r: r.reference),
+        ("organization", lambda r: r.wallet.organization.name),
+        ("amount_usd", lambda r: r.amount),
+        ("balance_after_usd", lambda r: r.balance_after),
+        ("reason", lambda r: r.reason),
+        ("metric", lambda r: r.metric),
+        ("key_id", _key),
+        ("quantity", lambda r: r.quantity),
+        ("unit_price_usd", lambda r: r.unit_price),
+        ("reference", lambda r: r.reference),
         ("actor", lambda r: r.actor_label),
     ]
 
@@ -226,9 +284,12 @@ class MonthlyUsageAdmin(ReadOnlyUsageAdmin):
     list_select_related = ["organization"]
     csv_name = "monthly-usage"
     csv_columns = [
-        ("month", lambda r: f"{r.month:%Y-%m}"), ("organization_id", lambda r: r.organization.public_id),
-        ("organization", lambda r: r.organization.name), ("metric", lambda r: r.metric),
-        ("live_quantity", lambda r: r.quantity), ("billed_units", lambda r: r.billed_units),
+        ("month", lambda r: f"{r.month:%Y-%m}"),
+        ("organization_id", lambda r: r.organization.public_id),
+        ("organization", lambda r: r.organization.name),
+        ("metric", lambda r: r.metric),
+        ("live_quantity", lambda r: r.quantity),
+        ("billed_units", lambda r: r.billed_units),
     ]
 
 
@@ -254,14 +315,20 @@ class PlatformAddonAdmin(ReadOnlyUsageAdmin):
     """Grants are made with the Organisation admin's actions (audited); this list is for review."""
 
     list_display = ["organization", "is_active", "granted_at", "granted_by", "revoked_at", "revoked_by"]
-    list_filter = [_AddonStateFilter, ("organization", admin.RelatedOnlyFieldListFilter),
-                   period_filter("granted_at", "granted")]
+    list_filter = [
+        _AddonStateFilter,
+        ("organization", admin.RelatedOnlyFieldListFilter),
+        period_filter("granted_at", "granted"),
+    ]
     list_select_related = ["organization", "granted_by", "revoked_by"]
     csv_name = "addon-grants"
     csv_columns = [
-        ("organization_id", lambda r: r.organization.public_id), ("organization", lambda r: r.organization.name),
-        ("active", lambda r: r.is_active), ("granted_at", lambda r: r.granted_at),
-        ("granted_by", lambda r: r.granted_by), ("revoked_at", lambda r: r.revoked_at),
+        ("organization_id", lambda r: r.organization.public_id),
+        ("organization", lambda r: r.organization.name),
+        ("active", lambda r: r.is_active),
+        ("granted_at", lambda r: r.granted_at),
+        ("granted_by", lambda r: r.granted_by),
+        ("revoked_at", lambda r: r.revoked_at),
         ("revoked_by", lambda r: r.revoked_by),
     ]
 
@@ -272,11 +339,13 @@ class PlatformAddonAdmin(ReadOnlyUsageAdmin):
 
 # --- wallets: read-only, plus "Add funds" through wallet_credit (audited) -------------------------
 
+
 class AddFundsForm(forms.Form):
     amount = forms.DecimalField(min_value=Decimal("0.01"), max_digits=12, decimal_places=2, label="Amount (USD)")
     reason = forms.CharField(max_length=200, initial="Funds added by AI Phone 360 staff")
     reference = forms.CharField(
-        max_length=120, required=False,
+        max_length=120,
+        required=False,
         help_text="Optional payment or ticket reference. Submitting the same reference twice adds the funds once.",
     )
 
@@ -289,8 +358,10 @@ class WalletAdmin(ReadOnlyUsageAdmin):
     readonly_fields = ["organization", "balance", "updated_at", "add_funds_link"]
     csv_name = "wallets"
     csv_columns = [
-        ("organization_id", lambda r: r.organization.public_id), ("organization", lambda r: r.organization.name),
-        ("balance_usd", lambda r: r.balance), ("updated_at", lambda r: r.updated_at),
+        ("organization_id", lambda r: r.organization.public_id),
+        ("organization", lambda r: r.organization.name),
+        ("balance_usd", lambda r: r.balance),
+        ("updated_at", lambda r: r.updated_at),
     ]
 
     def get_list_display(self, request: HttpRequest) -> list[str]:
@@ -303,8 +374,11 @@ class WalletAdmin(ReadOnlyUsageAdmin):
 
     def get_urls(self) -> list:
         return [
-            path("<int:wallet_id>/add-funds/", self.admin_site.admin_view(self.add_funds_view),
-                 name="billing_wallet_add_funds"),
+            path(
+                "<int:wallet_id>/add-funds/",
+                self.admin_site.admin_view(self.add_funds_view),
+                name="billing_wallet_add_funds",
+            ),
             *super().get_urls(),
         ]
 
@@ -319,14 +393,22 @@ class WalletAdmin(ReadOnlyUsageAdmin):
         form = AddFundsForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                entry = wallet_credit(organization=wallet.organization, amount=form.cleaned_data["amount"],
-                                      reason=form.cleaned_data["reason"], actor=request.user,
-                                      reference=form.cleaned_data["reference"] or None)
+                entry = wallet_credit(
+                    organization=wallet.organization,
+                    amount=form.cleaned_data["amount"],
+                    reason=form.cleaned_data["reason"],
+                    actor=request.user,
+                    reference=form.cleaned_data["reference"] or None,
+                )
             except ServiceError as exc:
                 form.add_error(None, exc.message)
             else:
-                self.message_user(request, f"Added ${entry.amount:,.2f} to {wallet.organization}; the balance is now "
-                                           f"${entry.balance_after:,.2f}.", messages.SUCCESS)
+                self.message_user(
+                    request,
+                    f"Added ${entry.amount:,.2f} to {wallet.organization}; the balance is now "
+                    f"${entry.balance_after:,.2f}.",
+                    messages.SUCCESS,
+                )
                 return HttpResponseRedirect(reverse("admin:billing_wallet_change", args=[wallet.pk]))
         context = {
             **self.admin_site.each_context(request),
@@ -339,6 +421,7 @@ class WalletAdmin(ReadOnlyUsageAdmin):
 
 
 # --- organisations: their plan, add-on, wallet and suspension (accounts' model, administered with its billing) ---
+
 
 class OrganizationActionForm(ActionForm):
     reason = forms.CharField(required=False, label="Reason (for suspension)")

@@ -49,8 +49,9 @@ _METRIC_NOUNS = {
 }
 
 
-def record_usage(*, organization: Organization, metric: str, quantity: int, mode: str, reference: str,
-                 api_key_id: int | None = None) -> tuple[UsageRecord, bool]:
+def record_usage(
+    *, organization: Organization, metric: str, quantity: int, mode: str, reference: str, api_key_id: int | None = None
+) -> tuple[UsageRecord, bool]:
     """Record `quantity` units of `metric`; returns (record, created). A repeated reference is a no-op.
 
     Live units beyond the month's free quota are charged in the same transaction, so a unit is
@@ -69,7 +70,11 @@ def record_usage(*, organization: Organization, metric: str, quantity: int, mode
         try:
             with transaction.atomic():
                 record = UsageRecord.objects.create(
-                    organization=organization, api_key_id=api_key_id, metric=metric, quantity=quantity, mode=mode,
+                    organization=organization,
+                    api_key_id=api_key_id,
+                    metric=metric,
+                    quantity=quantity,
+                    mode=mode,
                     reference=reference,
                 )
         except IntegrityError:
@@ -79,18 +84,38 @@ def record_usage(*, organization: Organization, metric: str, quantity: int, mode
             return existing, False
         amount = Decimal("0")
         if mode == Mode.LIVE:
-            amount = _charge_live(organization=organization, metric=metric, quantity=quantity, at=now,
-                                  api_key_id=api_key_id, per_unit_reference=f"usage:{record.pk}")
+            amount = _charge_live(
+                organization=organization,
+                metric=metric,
+                quantity=quantity,
+                at=now,
+                api_key_id=api_key_id,
+                per_unit_reference=f"usage:{record.pk}",
+            )
             if amount:
                 record.amount = amount
                 record.save(update_fields=["amount"])
-        _rollup_add(organization_id=organization.pk, api_key_id=api_key_id, metric=metric, mode=mode,
-                    hour=hour_start(now), quantity=quantity, amount=amount)
+        _rollup_add(
+            organization_id=organization.pk,
+            api_key_id=api_key_id,
+            metric=metric,
+            mode=mode,
+            hour=hour_start(now),
+            quantity=quantity,
+            amount=amount,
+        )
     return record, True
 
 
-def _charge_live(*, organization: Organization, metric: str, quantity: int, at: datetime, api_key_id: int | None,
-                 per_unit_reference: str) -> Decimal:
+def _charge_live(
+    *,
+    organization: Organization,
+    metric: str,
+    quantity: int,
+    at: datetime,
+    api_key_id: int | None,
+    per_unit_reference: str,
+) -> Decimal:
     """Count live units against the month's free quota and charge what lies beyond it; returns the charge."""
     month = month_start(at)
     counter = _lock_month(organization_id=organization.pk, metric=metric, month=month)
@@ -100,23 +125,30 @@ def _charge_live(*, organization: Organization, metric: str, quantity: int, at: 
     # Without a plan there is no price; the gate refuses such organisations anyway.
     if subscription is not None:
         terms = subscription.plan.terms(metric)
-        units = units_to_bill(used_after=counter.quantity, free=terms.free, already_billed=counter.billed_units,
-                              unit_size=terms.unit_size)
+        units = units_to_bill(
+            used_after=counter.quantity, free=terms.free, already_billed=counter.billed_units, unit_size=terms.unit_size
+        )
         if units:
             amount = units * terms.unit_price
             if amount > 0:
                 if metric == Metric.API_REQUESTS:
                     # Blocks are numbered within the month, so a re-run can never charge one twice.
-                    reference = f"api-blocks:{organization.pk}:{month:%Y-%m}:{counter.billed_units + 1}-" \
-                                f"{counter.billed_units + units}"
+                    reference = (
+                        f"api-blocks:{organization.pk}:{month:%Y-%m}:{counter.billed_units + 1}-"
+                        f"{counter.billed_units + units}"
+                    )
                 else:
                     reference = per_unit_reference
                 singular, plural = _METRIC_NOUNS[metric]
                 wallet_debit(
-                    organization=organization, amount=amount, reference=reference, allow_negative=True,
+                    organization=organization,
+                    amount=amount,
+                    reference=reference,
+                    allow_negative=True,
                     reason=f"{units:,} {singular if units == 1 else plural} at ${money(terms.unit_price)}",
-                    charge=ChargeDetail(metric=metric, quantity=units, unit_price=terms.unit_price,
-                                        api_key_id=api_key_id),
+                    charge=ChargeDetail(
+                        metric=metric, quantity=units, unit_price=terms.unit_price, api_key_id=api_key_id
+                    ),
                 )
             # Counted as billed even at a price of zero, so a later price rise never charges them.
             counter.billed_units += units
@@ -138,22 +170,39 @@ def _lock_month(*, organization_id: int, metric: str, month: Any) -> MonthlyUsag
     return rows.get()
 
 
-def _rollup_add(*, organization_id: int, api_key_id: int | None, metric: str, mode: str, hour: datetime,
-                quantity: int, amount: Decimal) -> None:
-    rows = UsageRollup.objects.filter(organization_id=organization_id, api_key_id=api_key_id, metric=metric,
-                                      mode=mode, hour=hour)
+def _rollup_add(
+    *,
+    organization_id: int,
+    api_key_id: int | None,
+    metric: str,
+    mode: str,
+    hour: datetime,
+    quantity: int,
+    amount: Decimal,
+) -> None:
+    rows = UsageRollup.objects.filter(
+        organization_id=organization_id, api_key_id=api_key_id, metric=metric, mode=mode, hour=hour
+    )
     changes = {"quantity": F("quantity") + quantity, "amount": F("amount") + amount, "updated_at": timezone.now()}
     if rows.update(**changes):
         return
     try:
         with transaction.atomic():
-            UsageRollup.objects.create(organization_id=organization_id, api_key_id=api_key_id, metric=metric,
-                                       mode=mode, hour=hour, quantity=quantity, amount=amount)
+            UsageRollup.objects.create(
+                organization_id=organization_id,
+                api_key_id=api_key_id,
+                metric=metric,
+                mode=mode,
+                hour=hour,
+                quantity=quantity,
+                amount=amount,
+            )
     except IntegrityError:
         rows.update(**changes)
 
 
 # --- API requests -------------------------------------------------------------------------------
+
 
 def apply_api_counts(*, batch_id: str, counts: dict[str, int], source: str) -> bool:
     """Apply one batch of counters in one transaction; False (and no change) if the batch was applied before."""
@@ -161,15 +210,13 @@ def apply_api_counts(*, batch_id: str, counts: dict[str, int], source: str) -> b
     with transaction.atomic():
         try:
             with transaction.atomic():
-                FlushBatch.objects.create(batch_id=batch_id, source=source,
-                                          requests=sum(value for *_, value in parsed))
+                FlushBatch.objects.create(batch_id=batch_id, source=source, requests=sum(value for *_, value in parsed))
         except IntegrityError:
             return False
         organizations = Organization.objects.in_bulk({org_id for _, org_id, _, _, _ in parsed})
         # The key model through the rollup's foreign key: billing knows keys only as the rows usage points at.
         api_keys = UsageRollup._meta.get_field("api_key").related_model._default_manager
-        known_keys = set(api_keys.filter(pk__in={key_id for _, _, key_id, _, _ in parsed})
-                         .values_list("pk", flat=True))
+        known_keys = set(api_keys.filter(pk__in={key_id for _, _, key_id, _, _ in parsed}).values_list("pk", flat=True))
         merged: dict[tuple[int, int, int | None, str], int] = defaultdict(int)
         for epoch_hour, org_id, key_id, mode, value in parsed:
             if org_id not in organizations:
@@ -178,13 +225,27 @@ def apply_api_counts(*, batch_id: str, counts: dict[str, int], source: str) -> b
             merged[(org_id, epoch_hour, key_id if key_id in known_keys else None, mode)] += value
         # Sorted by organisation then time, so the blocks a batch completes are charged in order and
         # locks are always taken in the same order.
-        for (org_id, epoch_hour, key_id, mode), value in sorted(merged.items(), key=lambda item: (
-                item[0][0], item[0][1], item[0][2] or 0, item[0][3])):
+        for (org_id, epoch_hour, key_id, mode), value in sorted(
+            merged.items(), key=lambda item: (item[0][0], item[0][1], item[0][2] or 0, item[0][3])
+        ):
             hour = hour_from_epoch_hours(epoch_hour)
             amount = Decimal("0")
             if mode == Mode.LIVE:
-                amount = _charge_live(organization=organizations[org_id], metric=Metric.API_REQUESTS, quantity=value,
-                                      at=hour, api_key_id=key_id, per_unit_reference="")
-            _rollup_add(organization_id=org_id, api_key_id=key_id, metric=Metric.API_REQUESTS, mode=mode,
-                        hour=hour, quantity=value, amount=amount)
+                amount = _charge_live(
+                    organization=organizations[org_id],
+                    metric=Metric.API_REQUESTS,
+                    quantity=value,
+                    at=hour,
+                    api_key_id=key_id,
+                    per_unit_reference="",
+                )
+            _rollup_add(
+                organization_id=org_id,
+                api_key_id=key_id,
+                metric=Metric.API_REQUESTS,
+                mode=mode,
+                hour=hour,
+                quantity=value,
+                amount=amount,
+            )
     return True

@@ -12,6 +12,7 @@ from core.ids import public_id_field
 
 from .quota import API_REQUEST_BLOCK
 
+
 # Money is a Decimal in US dollars with six places, so per-attempt prices of a fraction of a cent
 # stay exact. Never a float.
 class _DecimalDigits(TypedDict):
@@ -180,8 +181,9 @@ class UsageRecord(models.Model):
     quantity = models.PositiveIntegerField()
     mode = models.CharField(max_length=4, choices=Mode.choices)
     reference = models.CharField(max_length=120, unique=True)
-    amount = models.DecimalField(**MONEY, default=Decimal("0"),
-                                 help_text="What this usage was charged (0 while free or in test mode).")
+    amount = models.DecimalField(
+        **MONEY, default=Decimal("0"), help_text="What this usage was charged (0 while free or in test mode)."
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -200,8 +202,9 @@ class UsageRollup(models.Model):
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="usage_rollups")
     # RESTRICT: a key with usage history is revoked, not deleted (deleting its organisation still works).
-    api_key = models.ForeignKey("developer.ApiKey", null=True, blank=True, on_delete=models.RESTRICT,
-                                related_name="usage_rollups")
+    api_key = models.ForeignKey(
+        "developer.ApiKey", null=True, blank=True, on_delete=models.RESTRICT, related_name="usage_rollups"
+    )
     metric = models.CharField(max_length=20, choices=Metric.choices)
     mode = models.CharField(max_length=4, choices=Mode.choices)
     hour = models.DateTimeField(help_text="Start of the UTC hour.")
@@ -213,10 +216,16 @@ class UsageRollup(models.Model):
         ordering = ["-hour", "organization_id", "metric"]
         constraints = [
             # Two partial constraints because NULLs are distinct in a plain unique index.
-            models.UniqueConstraint(fields=["organization", "api_key", "metric", "mode", "hour"],
-                                    condition=models.Q(api_key__isnull=False), name="rollup_unique_with_key"),
-            models.UniqueConstraint(fields=["organization", "metric", "mode", "hour"],
-                                    condition=models.Q(api_key__isnull=True), name="rollup_unique_without_key"),
+            models.UniqueConstraint(
+                fields=["organization", "api_key", "metric", "mode", "hour"],
+                condition=models.Q(api_key__isnull=False),
+                name="rollup_unique_with_key",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "metric", "mode", "hour"],
+                condition=models.Q(api_key__isnull=True),
+                name="rollup_unique_without_key",
+            ),
         ]
         indexes = [models.Index(fields=["organization", "hour"], name="rollup_org_hour")]
 
@@ -235,8 +244,9 @@ class MonthlyUsage(models.Model):
     metric = models.CharField(max_length=20, choices=Metric.choices)
     month = models.DateField(help_text="First day of the month.")
     quantity = models.PositiveBigIntegerField(default=0)
-    billed_units = models.PositiveBigIntegerField(default=0,
-                                                  help_text="Units charged so far (blocks for API requests).")
+    billed_units = models.PositiveBigIntegerField(
+        default=0, help_text="Units charged so far (blocks for API requests)."
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "metric", "month"], name="monthly_usage_unique")]

@@ -6,7 +6,7 @@ tested exactly, and so the API, the dashboard and the CSV export format money th
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 # API requests are billed in blocks of this many requests once the free quota is used up.
@@ -30,7 +30,7 @@ def units_to_bill(*, used_after: int, free: int, already_billed: int, unit_size:
 def month_start(moment: datetime | date) -> date:
     """The first day of the calendar month (UTC) that `moment` falls in."""
     if isinstance(moment, datetime):
-        moment = moment.astimezone(timezone.utc).date()
+        moment = moment.astimezone(UTC).date()
     return moment.replace(day=1)
 
 
@@ -40,11 +40,11 @@ def next_month_start(month: date) -> date:
 
 def hour_start(moment: datetime) -> datetime:
     """The UTC hour bucket a moment is rolled up into."""
-    return moment.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def hour_from_epoch_hours(epoch_hours: int) -> datetime:
-    return datetime.fromtimestamp(epoch_hours * 3600, tz=timezone.utc)
+    return datetime.fromtimestamp(epoch_hours * 3600, tz=UTC)
 
 
 def epoch_hours(moment: datetime) -> int:

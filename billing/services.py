@@ -25,14 +25,20 @@ logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
-def subscription_set(*, organization: Organization, plan_code: str, actor: Actor,
-                     status: str = Subscription.Status.ACTIVE) -> Subscription:
+def subscription_set(
+    *, organization: Organization, plan_code: str, actor: Actor, status: str = Subscription.Status.ACTIVE
+) -> Subscription:
     plan = Plan.objects.get(code=plan_code)
     subscription, _ = Subscription.objects.update_or_create(
         organization=organization, defaults={"plan": plan, "status": status}
     )
-    audit_record(organization=organization, actor=actor, action="subscription.updated", target=subscription,
-                 metadata={"plan": plan.code, "status": status})
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="subscription.updated",
+        target=subscription,
+        metadata={"plan": plan.code, "status": status},
+    )
     invalidate_access_state(organization.pk)
     return subscription
 
@@ -73,17 +79,36 @@ class ChargeDetail:
     api_key_id: int | None = None
 
 
-def _post(*, wallet: Wallet, amount: Decimal, reason: str, reference: str | None, actor_label: str,
-          charge: ChargeDetail | None = None) -> LedgerEntry:
+def _post(
+    *,
+    wallet: Wallet,
+    amount: Decimal,
+    reason: str,
+    reference: str | None,
+    actor_label: str,
+    charge: ChargeDetail | None = None,
+) -> LedgerEntry:
     """Move the locked wallet by `amount` and write the ledger row; the caller holds the row lock."""
     before = wallet.balance
     wallet.balance = before + amount
     wallet.save(update_fields=["balance", "updated_at"])
     entry = LedgerEntry.objects.create(
-        wallet=wallet, amount=amount, reason=reason, reference=reference, actor_label=actor_label,
+        wallet=wallet,
+        amount=amount,
+        reason=reason,
+        reference=reference,
+        actor_label=actor_label,
         balance_after=wallet.balance,
-        **({"metric": charge.metric, "api_key_id": charge.api_key_id, "quantity": charge.quantity,
-            "unit_price": charge.unit_price} if charge else {}),
+        **(
+            {
+                "metric": charge.metric,
+                "api_key_id": charge.api_key_id,
+                "quantity": charge.quantity,
+                "unit_price": charge.unit_price,
+            }
+            if charge
+            else {}
+        ),
     )
     if (before > 0) != (wallet.balance > 0):
         # Crossing zero flips the gate (402 INSUFFICIENT_CREDITS) one way or the other.
@@ -100,8 +125,12 @@ def _announce_funded(organization_id: int) -> None:
         if isinstance(result, Exception):
             # The credit is committed whatever happens here; held deliveries stay in the database and
             # the webhooks sweep releases them on its next run.
-            logger.error("%s failed for organization %s", getattr(receiver, "__qualname__", receiver), organization_id,
-                         exc_info=result)
+            logger.error(
+                "%s failed for organization %s",
+                getattr(receiver, "__qualname__", receiver),
+                organization_id,
+                exc_info=result,
+            )
 
 
 def _actor_label(actor: Actor) -> str:
@@ -113,22 +142,35 @@ def _actor_label(actor: Actor) -> str:
 
 
 @transaction.atomic
-def wallet_credit(*, organization: Organization, amount: Decimal, reason: str, actor: Actor,
-                  reference: str | None = None) -> LedgerEntry:
+def wallet_credit(
+    *, organization: Organization, amount: Decimal, reason: str, actor: Actor, reference: str | None = None
+) -> LedgerEntry:
     if not isinstance(amount, Decimal) or amount <= 0:
         raise ServiceError("A credit must be a positive amount.")
     wallet = Wallet.objects.select_for_update().get(organization=organization)
     if reference and LedgerEntry.objects.filter(reference=reference).exists():
         return LedgerEntry.objects.get(reference=reference)
     entry = _post(wallet=wallet, amount=amount, reason=reason, reference=reference, actor_label=_actor_label(actor))
-    audit_record(organization=organization, actor=actor, action="wallet.credited", target=entry,
-                 metadata={"amount": str(amount), "reason": reason})
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="wallet.credited",
+        target=entry,
+        metadata={"amount": str(amount), "reason": reason},
+    )
     return entry
 
 
 @transaction.atomic
-def wallet_debit(*, organization: Organization, amount: Decimal, reason: str, reference: str,
-                 allow_negative: bool = False, charge: ChargeDetail | None = None) -> LedgerEntry | None:
+def wallet_debit(
+    *,
+    organization: Organization,
+    amount: Decimal,
+    reason: str,
+    reference: str,
+    allow_negative: bool = False,
+    charge: ChargeDetail | None = None,
+) -> LedgerEntry | None:
     """Charge the wallet once per `reference`. Returns None when the wallet cannot pay.
 
     The row lock serialises concurrent debits, and the unique reference makes a retried charge a
@@ -144,11 +186,13 @@ def wallet_debit(*, organization: Organization, amount: Decimal, reason: str, re
         return existing
     if not allow_negative and wallet.balance < amount:
         return None
-    return _post(wallet=wallet, amount=-amount, reason=reason, reference=reference, actor_label="metering",
-                 charge=charge)
+    return _post(
+        wallet=wallet, amount=-amount, reason=reason, reference=reference, actor_label="metering", charge=charge
+    )
 
 
 # --- organisations: creating one opens its billing rows; suspending one flips the access gate ----------
+
 
 @transaction.atomic
 def organization_create(*, name: str, timezone_name: str = "America/New_York", country: str = "US") -> Organization:
@@ -166,8 +210,13 @@ def organization_suspend(*, organization: Organization, actor: Actor, reason: st
         organization.suspended_by = actor if actor is not None and not hasattr(actor, "key_hash") else None
         organization.suspension_reason = reason
         organization.save(update_fields=["suspended_at", "suspended_by", "suspension_reason"])
-        audit_record(organization=organization, actor=actor, action="organization.suspended", target=organization,
-                     metadata={"reason": reason})
+        audit_record(
+            organization=organization,
+            actor=actor,
+            action="organization.suspended",
+            target=organization,
+            metadata={"reason": reason},
+        )
     invalidate_access_state(organization.pk)
     return organization
 

@@ -147,9 +147,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": env.str(
-            "STATICFILES_BACKEND", default="whitenoise.storage.CompressedManifestStaticFilesStorage"
-        )
+        "BACKEND": env.str("STATICFILES_BACKEND", default="whitenoise.storage.CompressedManifestStaticFilesStorage")
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
@@ -169,7 +167,10 @@ SESSION_COOKIE_HTTPONLY = True
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["developer.public_api.authentication.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["developer.public_api.permissions.AccessGate", "developer.public_api.permissions.HasScope"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "developer.public_api.permissions.AccessGate",
+        "developer.public_api.permissions.HasScope",
+    ],
     "DEFAULT_THROTTLE_CLASSES": ["developer.public_api.throttling.KeyRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["developer.public_api.renderers.EnvelopeRenderer"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "developer.public_api.renderers.JsonOnlyNegotiation",
@@ -184,7 +185,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "AI Phone 360 public API",
     "DESCRIPTION": "Calls, transcripts, recordings, contacts, SMS, AI config, webhooks, API keys, custom tools, "
-                   "AI agents and usage. Every response uses the `{success, data, message}` envelope.",
+    "AI agents and usage. Every response uses the `{success, data, message}` envelope.",
     "VERSION": "1.0.0",
     "OAS_VERSION": "3.1.0",  # for `webhooks`: the event payloads the platform sends
     "SERVERS": [{"url": "https://api.aiphone360.com/api/public/v1"}],
@@ -193,7 +194,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["developer.public_api.openapi.public_endpoints_only"],
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "developer.public_api.openapi.postprocess_envelopes"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "developer.public_api.openapi.postprocess_envelopes",
+    ],
     # Several bodies have a field named "type"; each choice set gets its own enum name.
     "ENUM_NAME_OVERRIDES": {
         "ToolAuthTypeEnum": "agents.models.CustomTool.AuthType",
@@ -208,10 +212,20 @@ SPECTACULAR_SETTINGS = {
     },
     # One entry per webhook event type (tests/openapi checks that none is missing).
     "WEBHOOKS": [
-        *(f"phone.api.{name}" for name in (
-            "call_started", "call_completed", "transcript_ready", "sms_received", "sms_sent", "voicemail_created",
-            "contact_created", "contact_updated", "appointment_booked",
-        )),
+        *(
+            f"phone.api.{name}"
+            for name in (
+                "call_started",
+                "call_completed",
+                "transcript_ready",
+                "sms_received",
+                "sms_sent",
+                "voicemail_created",
+                "contact_created",
+                "contact_updated",
+                "appointment_booked",
+            )
+        ),
         "webhooks.api.webhook_test",
     ],
 }
@@ -303,23 +317,35 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE["developer-flush-request-logs"] = {
-    "task": "developer.flush_request_logs", "schedule": timedelta(seconds=10)}
+    "task": "developer.flush_request_logs",
+    "schedule": timedelta(seconds=10),
+}
 CELERY_BEAT_SCHEDULE["developer-prune-request-logs"] = {
-    "task": "developer.prune_request_logs", "schedule": crontab(minute=17, hour="*/6")}
+    "task": "developer.prune_request_logs",
+    "schedule": crontab(minute=17, hour="*/6"),
+}
 CELERY_BEAT_SCHEDULE["developer-flush-api-usage"] = {
-    "task": "developer.flush_api_usage", "schedule": timedelta(seconds=30)}
+    "task": "developer.flush_api_usage",
+    "schedule": timedelta(seconds=30),
+}
 CELERY_BEAT_SCHEDULE["billing-prune-flush-batches"] = {
-    "task": "billing.prune_flush_batches", "schedule": crontab(minute=41, hour=3)}
+    "task": "billing.prune_flush_batches",
+    "schedule": crontab(minute=41, hour=3),
+}
 # Webhooks: re-send due/lost deliveries, expire and release holds; prune logs past 30 days.
 CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {"task": "webhooks.sweep", "schedule": timedelta(seconds=15)}
 CELERY_BEAT_SCHEDULE["webhooks-prune"] = {"task": "webhooks.prune", "schedule": crontab(minute=23)}
 # Custom tools: fail invocations no tools worker picked up (or whose worker died); prune old logs.
 CELERY_BEAT_SCHEDULE["agents-expire-invocations"] = {
-    "task": "agents.expire_invocations", "schedule": timedelta(seconds=30)}
+    "task": "agents.expire_invocations",
+    "schedule": timedelta(seconds=30),
+}
 CELERY_BEAT_SCHEDULE["agents-prune-invocations"] = {"task": "agents.prune_invocations", "schedule": crontab(minute=37)}
 # Idempotency-Key records live 24 hours (developer/public_api/idempotency.py); expired ones are deleted hourly.
 CELERY_BEAT_SCHEDULE["prune-idempotency-keys"] = {
-    "task": "phone.prune_idempotency_keys", "schedule": crontab(minute=37)}
+    "task": "phone.prune_idempotency_keys",
+    "schedule": crontab(minute=37),
+}
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="AI Phone 360 <no-reply@aiphone360.com>")
@@ -331,9 +357,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"redact_secrets": {"()": "developer.logging.RedactSecretsFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}
-    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},

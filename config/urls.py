@@ -43,6 +43,10 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Http
 
 def handler500(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/" + API_PREFIX):
-        return json_error(request, status_code=500, code="INTERNAL_ERROR",
-                          message="An unexpected error occurred. Give the requestId to support.")
+        return json_error(
+            request,
+            status_code=500,
+            code="INTERNAL_ERROR",
+            message="An unexpected error occurred. Give the requestId to support.",
+        )
     return defaults.server_error(request)

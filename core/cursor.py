@@ -3,7 +3,7 @@
 import base64
 import binascii
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.db.models import Q, QuerySet
 
@@ -23,7 +23,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         created, public_id = json.loads(raw)
         value = datetime.fromisoformat(created)
         # In UTC, as encoded: a forged offset beyond ±15:59 would make PostgreSQL fail the query.
-        value = value.astimezone(timezone.utc) if value.tzinfo is not None else value
+        value = value.astimezone(UTC) if value.tzinfo is not None else value
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, OverflowError) as exc:
         raise InvalidCursor("The cursor is not one this API returned.") from exc
     if value.tzinfo is None or not isinstance(public_id, str) or not public_id or "\x00" in public_id:
@@ -31,11 +31,13 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     return value, public_id
 
 
-def keyset_after(queryset: QuerySet, value: datetime, last_id: str, *, time_field: str = "created_at",
-                 id_field: str = "public_id") -> QuerySet:
+def keyset_after(
+    queryset: QuerySet, value: datetime, last_id: str, *, time_field: str = "created_at", id_field: str = "public_id"
+) -> QuerySet:
     """The rows after (value, last_id) in newest-first (time, id) order: the one keyset filter of every list.
 
     The redundant `<=` bound lets the database range-scan the (org, time, id) index.
     """
     return queryset.filter(**{f"{time_field}__lte": value}).filter(
-        Q(**{f"{time_field}__lt": value}) | Q(**{time_field: value, f"{id_field}__lt": last_id}))
+        Q(**{f"{time_field}__lt": value}) | Q(**{time_field: value, f"{id_field}__lt": last_id})
+    )

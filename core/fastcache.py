@@ -106,14 +106,18 @@ def forget(key: str) -> None:
 # and when the key is usable, the gate open and the scope held — the checks the request goes
 # through before the rate limit, mirrored from plain fields — it also takes the rate-limit step and
 # counts the request for billing, exactly as `ratelimit` would next: all in one round trip.
-_READ_KEY_LUA = GCRA_LUA_FUNCTION + """
+_READ_KEY_LUA = (
+    GCRA_LUA_FUNCTION
+    + """
 local p = redis.call('HMGET', KEYS[1], 'org', 'id', 'value', 'scopes', 'exp', 'rev', 'mode')
 if not p[3] then return false end
 local state = redis.call('GET', ARGV[1] .. p[1])
 local claimed = redis.call('SET', ARGV[2] .. p[2], 1, 'EX', tonumber(ARGV[3]), 'NX')
 local decision = {}
 if ARGV[4] and p[4] and p[6] == '0' and (p[5] == '' or tonumber(ARGV[5]) < tonumber(p[5])) then
-  local admission = redis.call('GET', ARGV[1] .. p[1] .. '""" + _ADMISSION + """')
+  local admission = redis.call('GET', ARGV[1] .. p[1] .. '"""
+    + _ADMISSION
+    + """')
   local open, limit, credits = string.match(admission or '', '^(%d) (%d+) (%d)$')
   if open == '1' and (ARGV[4] == '' or string.find(p[4], ' ' .. ARGV[4] .. ' ', 1, true)) then
     limit = math.max(1, tonumber(limit))
@@ -128,6 +132,7 @@ if ARGV[4] and p[4] and p[6] == '0' and (p[5] == '' or tonumber(ARGV[5]) < tonum
 end
 return {p[3], state or '', claimed and 1 or 0, decision}
 """
+)
 
 
 @dataclass(frozen=True)
@@ -151,8 +156,14 @@ def _read_key_script() -> Any:
     return _redis().register_script(_READ_KEY_LUA)
 
 
-def read_key(key: str, *, access_prefix: str, claim_prefix: str, claim_timeout: int,
-             admit: tuple[str, tuple[str, int] | None] | None = None) -> KeyRead | None:
+def read_key(
+    key: str,
+    *,
+    access_prefix: str,
+    claim_prefix: str,
+    claim_timeout: int,
+    admit: tuple[str, tuple[str, int] | None] | None = None,
+) -> KeyRead | None:
     """A cached key principal and, with Redis, its gate state and last-used claim in the same round trip.
 
     ``admit=(required scope, (counter hash, epoch hour) or None)`` also takes the rate-limit step
@@ -175,8 +186,9 @@ def read_key(key: str, *, access_prefix: str, claim_prefix: str, claim_timeout: 
     admission = None
     if admitted:
         admission = Admission(decision_from(admitted, limit=int(admitted[5])), bool(admitted[6]))
-    return KeyRead(pickle.loads(raw_principal), pickle.loads(raw_state) if raw_state else None, bool(claimed),
-                   admission)
+    return KeyRead(
+        pickle.loads(raw_principal), pickle.loads(raw_state) if raw_state else None, bool(claimed), admission
+    )
 
 
 def set_key(key: str, principal: Any, *, organization_id: int, key_id: int, timeout: int) -> None:
@@ -186,11 +198,18 @@ def set_key(key: str, principal: Any, *, organization_id: int, key_id: int, time
         return
     expires_at = getattr(principal, "expires_at", None)
     pipe = client.pipeline(transaction=True)
-    pipe.hset(_PREFIX + key, mapping={
-        "org": organization_id, "id": key_id, "value": pickle.dumps(principal, pickle.HIGHEST_PROTOCOL),
-        # Plain copies of what the script checks before admitting a request (see _READ_KEY_LUA).
-        "scopes": " " + " ".join(sorted(principal.scopes)) + " ", "mode": principal.mode,
-        "exp": repr(expires_at.timestamp()) if expires_at else "", "rev": "1" if principal.revoked else "0",
-    })
+    pipe.hset(
+        _PREFIX + key,
+        mapping={
+            "org": organization_id,
+            "id": key_id,
+            "value": pickle.dumps(principal, pickle.HIGHEST_PROTOCOL),
+            # Plain copies of what the script checks before admitting a request (see _READ_KEY_LUA).
+            "scopes": " " + " ".join(sorted(principal.scopes)) + " ",
+            "mode": principal.mode,
+            "exp": repr(expires_at.timestamp()) if expires_at else "",
+            "rev": "1" if principal.revoked else "0",
+        },
+    )
     pipe.expire(_PREFIX + key, timeout)
     pipe.execute()

@@ -52,8 +52,9 @@ class RotatingSecret(models.Model):
         self.set_secret(new_secret)
 
     def previous_secret_active(self, now: datetime) -> bool:
-        return bool(self.previous_secret_encrypted and self.previous_secret_expires_at
-                    and now < self.previous_secret_expires_at)
+        return bool(
+            self.previous_secret_encrypted and self.previous_secret_expires_at and now < self.previous_secret_expires_at
+        )
 
     def signing_secrets(self, now: datetime) -> list[str]:
         """The secrets a message made at ``now`` is signed with: the old first while it overlaps, then the new."""

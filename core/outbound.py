@@ -487,15 +487,11 @@ def post(
                 response, response_headers, target=target, max_bytes=max_bytes, truncate=truncate
             )
     except httpcore.TimeoutException as exc:
-        raise OutboundError(
-            "timeout", f"{target.host} did not answer within {timeout:g} s"
-        ) from exc
+        raise OutboundError("timeout", f"{target.host} did not answer within {timeout:g} s") from exc
     except httpcore.NetworkError as exc:
         raise OutboundError("connect", f"the connection to {target.host} failed: {exc}") from exc
     except httpcore.ProtocolError as exc:
-        raise OutboundError(
-            "protocol", f"{target.host} sent an invalid HTTP response: {exc}"
-        ) from exc
+        raise OutboundError("protocol", f"{target.host} sent an invalid HTTP response: {exc}") from exc
     finally:
         connection.close()
 
@@ -522,9 +518,7 @@ def _allowed_ports() -> frozenset[int]:
     return frozenset(int(p) for p in getattr(settings, "OUTBOUND_ALLOWED_PORTS", [443]))
 
 
-def _request_headers(
-    target: _Target, headers: Mapping[str, str], *, content_length: int
-) -> list[tuple[bytes, bytes]]:
+def _request_headers(target: _Target, headers: Mapping[str, str], *, content_length: int) -> list[tuple[bytes, bytes]]:
     """Our framing headers plus the caller's, validated here so no error echoes a value."""
     given: list[tuple[bytes, bytes]] = []
     for name, value in headers.items():
@@ -618,22 +612,16 @@ def _connect(target: _Target, peer: IPAddress, *, deadline: float, timeout: floa
         return _ssl_context().wrap_socket(raw, server_hostname=target.host)
     except (TimeoutError, _DeadlinePassed) as exc:
         raw.close()
-        raise OutboundError(
-            "timeout", f"connecting to {target.host} took longer than {timeout:g} s"
-        ) from exc
+        raise OutboundError("timeout", f"connecting to {target.host} took longer than {timeout:g} s") from exc
     except ssl.SSLCertVerificationError as exc:
         raw.close()
-        raise OutboundError(
-            "tls", f"the TLS certificate of {target.host} is not valid: {exc.verify_message}"
-        ) from exc
+        raise OutboundError("tls", f"the TLS certificate of {target.host} is not valid: {exc.verify_message}") from exc
     except ssl.SSLError as exc:
         raw.close()
         raise OutboundError("tls", f"the TLS handshake with {target.host} failed: {exc.reason}") from exc
     except OSError as exc:
         raw.close()
-        raise OutboundError(
-            "connect", f"could not connect to {target.host} ({peer}): {exc.strerror or exc}"
-        ) from exc
+        raise OutboundError("connect", f"could not connect to {target.host} ({peer}): {exc.strerror or exc}") from exc
 
 
 @functools.cache
@@ -739,9 +727,7 @@ def _read_capped(
     max_bytes: int,
     truncate: bool,
 ) -> bytes:
-    too_large = OutboundError(
-        "too_large", f"the response from {target.host} is larger than {max_bytes} bytes"
-    )
+    too_large = OutboundError("too_large", f"the response from {target.host} is larger than {max_bytes} bytes")
     declared = headers.get("content-length", "")
     if not truncate and declared.isdigit() and int(declared) > max_bytes:
         raise too_large  # no need to download what we would refuse

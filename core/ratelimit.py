@@ -42,11 +42,14 @@ end
 # KEYS[1] bucket, KEYS[2] optional counter hash; ARGV period_us, limit, cost, counter field. When the
 # request is allowed and a counter is given, it is incremented in the same round trip (billing's
 # API-request counter).
-_GCRA_LUA = GCRA_LUA_FUNCTION + """
+_GCRA_LUA = (
+    GCRA_LUA_FUNCTION
+    + """
 local allowed, remaining, retry, reset, now = gcra(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
 if allowed == 1 and KEYS[2] then redis.call('HINCRBY', KEYS[2], ARGV[4], 1) end
 return {allowed, remaining, retry, reset, now}
 """
+)
 
 BUCKET_PREFIX = "rl:"
 PERIOD_SECONDS = 60
@@ -89,8 +92,15 @@ class LocalLimiter:
         self._lock = threading.Lock()
         self._tats: dict[str, int] = {}
 
-    def hit(self, bucket: str, *, limit: int, period: int = PERIOD_SECONDS, cost: int = 1,
-            count_in: tuple[str, str] | None = None) -> Decision:
+    def hit(
+        self,
+        bucket: str,
+        *,
+        limit: int,
+        period: int = PERIOD_SECONDS,
+        cost: int = 1,
+        count_in: tuple[str, str] | None = None,
+    ) -> Decision:
         if count_in is not None:
             raise ValueError("counting in the limiter needs Redis")
         now = time.time_ns() // 1000
@@ -114,8 +124,15 @@ class RedisLimiter:
         self._client = redis.Redis.from_url(url)
         self._script = self._client.register_script(_GCRA_LUA)
 
-    def hit(self, bucket: str, *, limit: int, period: int = PERIOD_SECONDS, cost: int = 1,
-            count_in: tuple[str, str] | None = None) -> Decision:
+    def hit(
+        self,
+        bucket: str,
+        *,
+        limit: int,
+        period: int = PERIOD_SECONDS,
+        cost: int = 1,
+        count_in: tuple[str, str] | None = None,
+    ) -> Decision:
         """`count_in=(hash, field)`: HINCRBY that field when the hit is allowed, in the same round trip."""
         keys = [f"{BUCKET_PREFIX}{bucket}"]
         args: list[int | str] = [period * _US, limit, cost]

@@ -77,9 +77,7 @@ def verify(
     if age > tolerance:
         raise SignatureError(f"signature timestamp is {age} seconds old; the limit is {tolerance}")
     if -age > tolerance:
-        raise SignatureError(
-            f"signature timestamp is {-age} seconds in the future; the limit is {tolerance}"
-        )
+        raise SignatureError(f"signature timestamp is {-age} seconds in the future; the limit is {tolerance}")
 
     expected = compute_signature(secret=secret, body=body, timestamp=timestamp).encode("ascii")
     # Check every candidate (no early exit) so timing does not reveal which one matched.

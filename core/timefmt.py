@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
@@ -17,9 +16,9 @@ def in_utc(moment: datetime) -> datetime:
     """An aware date-time in UTC. PostgreSQL refuses offsets beyond ±15:59, which ISO 8601 allows; a moment
     within hours of year 1 or 9999 that UTC cannot hold becomes the first or last instant it can."""
     try:
-        return moment.astimezone(dt_timezone.utc)
+        return moment.astimezone(UTC)
     except OverflowError:
-        return (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=dt_timezone.utc)
+        return (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=UTC)
 
 
 def parse_iso_datetime(value: Any) -> datetime | None:
@@ -30,4 +29,4 @@ def parse_iso_datetime(value: Any) -> datetime | None:
         parsed = None
     if parsed is None:
         return None
-    return in_utc(parsed if parsed.tzinfo else parsed.replace(tzinfo=dt_timezone.utc))
+    return in_utc(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC))

@@ -22,12 +22,21 @@ DEMO_BUSINESS_HOURS = {
 } | {"saturday": [{"open": "09:00", "close": "13:00"}]}
 
 DEMO_KNOWLEDGE = (
-    ("Services & prices", "What the practice offers and what it costs.",
-     "Cleaning $95. Check-up with X-rays $140. Whitening consultation free. Fillings from $150."),
-    ("Insurance & payment", "Accepted insurers and payment options.",
-     "In network with Delta Dental PPO, Cigna and MetLife. Card, cash and payment plans accepted."),
-    ("Office policies", "Hours, cancellations and new patients.",
-     "Open Mon-Fri 8-5 and Sat 9-1. Cancel 24 hours ahead. New patients welcome."),
+    (
+        "Services & prices",
+        "What the practice offers and what it costs.",
+        "Cleaning $95. Check-up with X-rays $140. Whitening consultation free. Fillings from $150.",
+    ),
+    (
+        "Insurance & payment",
+        "Accepted insurers and payment options.",
+        "In network with Delta Dental PPO, Cigna and MetLife. Card, cash and payment plans accepted.",
+    ),
+    (
+        "Office policies",
+        "Hours, cancellations and new patients.",
+        "Open Mon-Fri 8-5 and Sat 9-1. Cancel 24 hours ahead. New patients welcome.",
+    ),
 )
 
 DEMO_CONTACTS = (
@@ -49,12 +58,19 @@ def demo_phone_seed(organization: Organization) -> SimulationReport | None:
                 greeting=f"Thanks for calling {organization.name.removesuffix(' (demo)')}! How can I help you today?",
             )
         for name, description, content in DEMO_KNOWLEDGE:
-            KnowledgeBase.objects.get_or_create(organization=organization, name=name,
-                                                defaults={"description": description, "content": content})
+            KnowledgeBase.objects.get_or_create(
+                organization=organization, name=name, defaults={"description": description, "content": content}
+            )
         for number, name, email, company in DEMO_CONTACTS:
             if not Contact.objects.filter(organization=organization, phone_number=number).exists():
-                services.contact_create(organization=organization, mode=services.LIVE, phone_number=number,
-                                        name=name, email=email or None, company=company or None)
+                services.contact_create(
+                    organization=organization,
+                    mode=services.LIVE,
+                    phone_number=number,
+                    name=name,
+                    email=email or None,
+                    company=company or None,
+                )
     if Call.objects.filter(organization=organization).exists():
         return None
     return simulate_traffic(organization=organization, calls=DEMO_CALLS, days=DEMO_DAYS, rng=rng)

@@ -34,8 +34,13 @@ def demo_organization() -> Organization:
         org = organization_create(name=DEMO_ORG_NAME, timezone_name="America/New_York")
         subscription_set(organization=org, plan_code="PRO", actor=None)
         addon_grant(organization=org, actor=None)
-        wallet_credit(organization=org, amount=Decimal("25.00"), reason="Demo credit", actor=None,
-                      reference=f"demo-credit-{org.public_id}")
+        wallet_credit(
+            organization=org,
+            amount=Decimal("25.00"),
+            reason="Demo credit",
+            actor=None,
+            reference=f"demo-credit-{org.public_id}",
+        )
     user = user_get_or_create(email=DEMO_EMAIL, password=DEMO_PASSWORD)
     membership_set(organization=org, user=user, role=Role.OWNER)
     return org

@@ -43,9 +43,22 @@ from webhooks.models import Event
 AREA_CODES = ("212", "312", "415", "512", "617", "702", "786", "917", "303", "206")
 
 PEOPLE = (
-    "Jordan Lee", "Priya Patel", "Marcus Johnson", "Sofia Garcia", "Ethan Brooks", "Amara Okafor",
-    "Liam O'Connor", "Mei Chen", "Noah Williams", "Fatima Haddad", "Lucas Martin", "Grace Kim",
-    "Diego Ramirez", "Hannah Schmidt", "Owen Davies", "Zara Ahmed",
+    "Jordan Lee",
+    "Priya Patel",
+    "Marcus Johnson",
+    "Sofia Garcia",
+    "Ethan Brooks",
+    "Amara Okafor",
+    "Liam O'Connor",
+    "Mei Chen",
+    "Noah Williams",
+    "Fatima Haddad",
+    "Lucas Martin",
+    "Grace Kim",
+    "Diego Ramirez",
+    "Hannah Schmidt",
+    "Owen Davies",
+    "Zara Ahmed",
 )
 SERVICES = ("Cleaning", "Check-up", "Whitening consultation", "Filling", "Emergency visit", "Crown fitting")
 TEXTS = (
@@ -61,7 +74,12 @@ TEXTS = (
 )
 # How calls go, with weights that look like a small practice's week.
 SCENARIOS: tuple[tuple[str, int], ...] = (
-    ("booking", 35), ("question", 28), ("voicemail", 14), ("transfer", 10), ("spam", 5), ("abandoned", 8),
+    ("booking", 35),
+    ("question", 28),
+    ("voicemail", 14),
+    ("transfer", 10),
+    ("spam", 5),
+    ("abandoned", 8),
 )
 
 
@@ -77,9 +95,11 @@ class SimulationReport:
     handoffs: Counter = field(default_factory=Counter)  # specialist name → calls the greeter handed over
 
     def __str__(self) -> str:
-        return (f"{self.calls} calls ({self.transcripts} transcripts, {self.recordings} recordings), "
-                f"{self.voicemails} voicemails, {self.appointments} appointments booked, {self.texts} inbound texts"
-                + (f", {sum(self.handoffs.values())} handed to specialists" if self.handoffs else ""))
+        return (
+            f"{self.calls} calls ({self.transcripts} transcripts, {self.recordings} recordings), "
+            f"{self.voicemails} voicemails, {self.appointments} appointments booked, {self.texts} inbound texts"
+            + (f", {sum(self.handoffs.values())} handed to specialists" if self.handoffs else "")
+        )
 
 
 @dataclass
@@ -93,11 +113,17 @@ class HandoffCall:
     @property
     def steps(self) -> list[str]:
         deliveries = self.completed.deliveries.count()
-        webhook = (f"call.completed ({self.completed.public_id}) queued for {deliveries} webhook "
-                   f"endpoint{'' if deliveries == 1 else 's'}." if deliveries else
-                   f"call.completed ({self.completed.public_id}) recorded; no webhook endpoint subscribes to it.")
-        return [f"Call {self.call.public_id} from {self.call.from_number} to {self.call.to_number}.",
-                *self.trace.steps, webhook]
+        webhook = (
+            f"call.completed ({self.completed.public_id}) queued for {deliveries} webhook "
+            f"endpoint{'' if deliveries == 1 else 's'}."
+            if deliveries
+            else f"call.completed ({self.completed.public_id}) recorded; no webhook endpoint subscribes to it."
+        )
+        return [
+            f"Call {self.call.public_id} from {self.call.from_number} to {self.call.to_number}.",
+            *self.trace.steps,
+            webhook,
+        ]
 
 
 def fictional_number(rng: random.Random) -> str:
@@ -172,8 +198,11 @@ def _transcript(scenario: str, name: str, service: str, slot: datetime.datetime,
 
 def _summary(scenario: str, name: str, service: str, slot: datetime.datetime) -> tuple[str, str]:
     outcome = {
-        "booking": Call.Outcome.APPOINTMENT_BOOKED, "question": Call.Outcome.QUESTION_ANSWERED,
-        "voicemail": Call.Outcome.VOICEMAIL, "transfer": Call.Outcome.TRANSFERRED, "spam": Call.Outcome.SPAM,
+        "booking": Call.Outcome.APPOINTMENT_BOOKED,
+        "question": Call.Outcome.QUESTION_ANSWERED,
+        "voicemail": Call.Outcome.VOICEMAIL,
+        "transfer": Call.Outcome.TRANSFERRED,
+        "spam": Call.Outcome.SPAM,
         "abandoned": Call.Outcome.ABANDONED,
     }[scenario]
     text = {
@@ -188,8 +217,13 @@ def _summary(scenario: str, name: str, service: str, slot: datetime.datetime) ->
 
 
 def simulate_handoff_call(
-    *, organization: Organization, utterance: str, mode: str = "test", tool_name: str | None = None,
-    arguments: dict | None = None, rng: random.Random | None = None,
+    *,
+    organization: Organization,
+    utterance: str,
+    mode: str = "test",
+    tool_name: str | None = None,
+    arguments: dict | None = None,
+    rng: random.Random | None = None,
 ) -> HandoffCall:
     """A demo call end to end: the greeter answers, the router hands the caller to a specialist,
     the specialist calls its custom tool (a real signed request, in ``mode``: test by default, so
@@ -200,21 +234,37 @@ def simulate_handoff_call(
     greeter = greeter_status(organization=organization)
     started = timezone.now()
     call = services.call_start(
-        organization=organization, direction=Direction.INBOUND, from_number=fictional_number(rng),
-        to_number=number.e164, started_at=started, agent_public_id=greeter.agent.public_id if greeter.agent else "",
-        agent_name=greeter.name, mode=mode)
-    trace = handoff_simulate(organization=organization, utterance=utterance, call_session_id=call.public_id,
-                             mode=mode, tool_name=tool_name, arguments=arguments)
-    lines = [("agent", f"Thanks for calling {organization.name}, this is {greeter.name}. How can I help?"),
-             ("caller", utterance)]
+        organization=organization,
+        direction=Direction.INBOUND,
+        from_number=fictional_number(rng),
+        to_number=number.e164,
+        started_at=started,
+        agent_public_id=greeter.agent.public_id if greeter.agent else "",
+        agent_name=greeter.name,
+        mode=mode,
+    )
+    trace = handoff_simulate(
+        organization=organization,
+        utterance=utterance,
+        call_session_id=call.public_id,
+        mode=mode,
+        tool_name=tool_name,
+        arguments=arguments,
+    )
+    lines = [
+        ("agent", f"Thanks for calling {organization.name}, this is {greeter.name}. How can I help?"),
+        ("caller", utterance),
+    ]
     if trace.specialist is None:
         lines.append(("agent", "I can help you with that myself."))
         summary = f"{greeter.name} answered and kept the call: no specialist matched what the caller said."
     else:
         specialist = trace.specialist.display_name
         services.call_handoff(call=call, agent_public_id=trace.specialist.public_id, agent_name=specialist)
-        lines += [("agent", f"Let me pass you to {specialist}, who handles that."),
-                  ("agent", f"Hi, this is {specialist}.")]
+        lines += [
+            ("agent", f"Let me pass you to {specialist}, who handles that."),
+            ("agent", f"Hi, this is {specialist}."),
+        ]
         summary = f"{greeter.name} handed the caller to {specialist}"
         if trace.tool is None or trace.result is None:
             summary += "."
@@ -231,10 +281,15 @@ def simulate_handoff_call(
         offset += 1200 + 55 * len(text)
     services.call_transcript_save(call=call, turns=turns, mode=mode)
     ended = max(timezone.now(), started + datetime.timedelta(milliseconds=offset))
-    services.call_complete(call=call, ended_at=ended, summary=summary, outcome=Call.Outcome.QUESTION_ANSWERED,
-                           mode=mode)
-    completed = Event.objects.filter(organization=organization, type="call.completed", created_at__gte=started,
-                                     body__contains=f'"data":{{"id":"{call.public_id}"').latest("created_at")
+    services.call_complete(
+        call=call, ended_at=ended, summary=summary, outcome=Call.Outcome.QUESTION_ANSWERED, mode=mode
+    )
+    completed = Event.objects.filter(
+        organization=organization,
+        type="call.completed",
+        created_at__gte=started,
+        body__contains=f'"data":{{"id":"{call.public_id}"',
+    ).latest("created_at")
     return HandoffCall(call=call, trace=trace, completed=completed)
 
 
@@ -245,7 +300,11 @@ def _business_time(day: datetime.date, zone: ZoneInfo, rng: random.Random) -> da
 
 
 def simulate_traffic(
-    *, organization: Organization, calls: int, days: int = 30, rng: random.Random | None = None,
+    *,
+    organization: Organization,
+    calls: int,
+    days: int = 30,
+    rng: random.Random | None = None,
     now: datetime.datetime | None = None,
 ) -> SimulationReport:
     """Create `calls` finished calls (and about one inbound text per four calls) over the last `days` days."""
@@ -265,14 +324,23 @@ def simulate_traffic(
         started = _business_time(day, zone, rng)
         starts.append(min(started, now - datetime.timedelta(minutes=15)))
     for started in sorted(starts):
-        _one_call(organization=organization, number=number, people=people, started=started, now=now, rng=rng,
-                  report=report, desk=desk)
+        _one_call(
+            organization=organization,
+            number=number,
+            people=people,
+            started=started,
+            now=now,
+            rng=rng,
+            report=report,
+            desk=desk,
+        )
 
     for _ in range(max(0, calls // 4)):
         _, phone = rng.choice(people)
         received = now - datetime.timedelta(minutes=rng.randint(5, days * 24 * 60))
-        services.sms_receive(to_number=number.e164, from_number=phone, body=rng.choice(TEXTS),
-                             received_at=received, mode=LIVE)
+        services.sms_receive(
+            to_number=number.e164, from_number=phone, body=rng.choice(TEXTS), received_at=received, mode=LIVE
+        )
         report.texts += 1
     return report
 
@@ -298,9 +366,17 @@ class _FrontDesk:
         return self.specialists.get(routing.route(said, self.profiles).agent_key or "")
 
 
-def _one_call(*, organization: Organization, number: BusinessNumber, people: list[tuple[str, str]],
-              started: datetime.datetime, now: datetime.datetime, rng: random.Random,
-              report: SimulationReport, desk: _FrontDesk | None = None) -> None:
+def _one_call(
+    *,
+    organization: Organization,
+    number: BusinessNumber,
+    people: list[tuple[str, str]],
+    started: datetime.datetime,
+    now: datetime.datetime,
+    rng: random.Random,
+    report: SimulationReport,
+    desk: _FrontDesk | None = None,
+) -> None:
     scenario = rng.choices([s for s, _ in SCENARIOS], weights=[w for _, w in SCENARIOS])[0]
     name, phone = rng.choice(people)
     if scenario == "spam":
@@ -308,15 +384,22 @@ def _one_call(*, organization: Organization, number: BusinessNumber, people: lis
     inbound = scenario in ("spam", "voicemail", "abandoned") or rng.random() < 0.85
     service = rng.choice(SERVICES)
     slot_day = started.date() + datetime.timedelta(days=rng.randint(1, 14))
-    slot = datetime.datetime.combine(slot_day, datetime.time(rng.choice([9, 10, 11, 13, 14, 15, 16]),
-                                                             rng.choice([0, 30])), tzinfo=started.tzinfo)
+    slot = datetime.datetime.combine(
+        slot_day, datetime.time(rng.choice([9, 10, 11, 13, 14, 15, 16]), rng.choice([0, 30])), tzinfo=started.tzinfo
+    )
     agent_id, agent_name = "", "Scheduling agent" if scenario == "booking" else "Receptionist"
     if desk is not None:
         agent_id, agent_name = (desk.greeter.public_id if desk.greeter else ""), desk.greeter_name
     call = services.call_start(
-        organization=organization, direction=Direction.INBOUND if inbound else Direction.OUTBOUND,
-        from_number=phone if inbound else number.e164, to_number=number.e164 if inbound else phone,
-        started_at=started, agent_public_id=agent_id, agent_name=agent_name, contact_name=name, mode=LIVE,
+        organization=organization,
+        direction=Direction.INBOUND if inbound else Direction.OUTBOUND,
+        from_number=phone if inbound else number.e164,
+        to_number=number.e164 if inbound else phone,
+        started_at=started,
+        agent_public_id=agent_id,
+        agent_name=agent_name,
+        contact_name=name,
+        mode=LIVE,
     )
     report.calls += 1
     summary, outcome = _summary(scenario, name or "An unknown caller", service, slot)
@@ -326,11 +409,15 @@ def _one_call(*, organization: Organization, number: BusinessNumber, people: lis
         ended = started + datetime.timedelta(seconds=seconds)
         call.ended_at = ended
         services.voicemail_create(
-            call=call, duration_seconds=seconds - 8, mode=LIVE,
-            transcription=f"Hi, this is {name}. Please call me back at {phone} about my {service.lower()}. Thanks.")
+            call=call,
+            duration_seconds=seconds - 8,
+            mode=LIVE,
+            transcription=f"Hi, this is {name}. Please call me back at {phone} about my {service.lower()}. Thanks.",
+        )
         report.voicemails += 1
-        services.call_complete(call=call, ended_at=ended, status=Call.Status.VOICEMAIL, summary=summary,
-                               outcome=outcome, mode=LIVE)
+        services.call_complete(
+            call=call, ended_at=ended, status=Call.Status.VOICEMAIL, summary=summary, outcome=outcome, mode=LIVE
+        )
         report.outcomes[outcome] += 1
         return
 
@@ -344,13 +431,21 @@ def _one_call(*, organization: Organization, number: BusinessNumber, people: lis
     services.call_transcript_save(call=call, turns=turns, mode=LIVE)
     report.transcripts += 1
     if scenario not in ("spam", "abandoned"):
-        services.call_recording_attach(call=call, audio=synthetic_recording(min(seconds, 6), rng),
-                                       duration_seconds=min(seconds, 6))
+        services.call_recording_attach(
+            call=call, audio=synthetic_recording(min(seconds, 6), rng), duration_seconds=min(seconds, 6)
+        )
         report.recordings += 1
     if scenario == "booking":
         contact = call.contact or Contact.objects.get(organization=organization, phone_number=phone)
-        services.appointment_book(organization=organization, contact=contact, call=call, service=service,
-                                  starts_at=slot, duration_minutes=rng.choice([30, 45, 60]), mode=LIVE)
+        services.appointment_book(
+            organization=organization,
+            contact=contact,
+            call=call,
+            service=service,
+            starts_at=slot,
+            duration_minutes=rng.choice([30, 45, 60]),
+            mode=LIVE,
+        )
         report.appointments += 1
     status = Call.Status.MISSED if scenario == "abandoned" and seconds < 10 else Call.Status.COMPLETED
     services.call_complete(call=call, ended_at=ended, status=status, summary=summary, outcome=outcome, mode=LIVE)

@@ -33,8 +33,14 @@ def needs_request_lookup(*, suspended: bool, subscription_active: bool, addon_ac
     return not suspended and subscription_active and not addon_active
 
 
-def access_step(*, suspended: bool, subscription_active: bool, addon_active: bool, has_credits: bool,
-                latest_request_status: str | None = None) -> Step:
+def access_step(
+    *,
+    suspended: bool,
+    subscription_active: bool,
+    addon_active: bool,
+    has_credits: bool,
+    latest_request_status: str | None = None,
+) -> Step:
     """The first requirement still missing. `latest_request_status` is the newest request's status, if any."""
     if suspended:
         return Step.SUSPENDED
@@ -53,7 +59,7 @@ def access_step(*, suspended: bool, subscription_active: bool, addon_active: boo
 
 
 def plan_list(plans: tuple[str, ...] = QUALIFYING_PLANS) -> str:
-    """"BASIC, PRO or ENTERPRISE" — the qualifying plans as a sentence says them."""
+    """ "BASIC, PRO or ENTERPRISE" — the qualifying plans as a sentence says them."""
     if len(plans) <= 1:
         return "".join(plans)
     return f"{', '.join(plans[:-1])} or {plans[-1]}"

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,10 +23,10 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 
-from core.errors import ServiceError
 from accounts.requests import AuthenticatedHttpRequest
 from billing.models import Metric, Plan, UsageRollup
 from billing.quota import money, month_start
+from core.errors import ServiceError
 
 from . import services
 from .models import AccessRequest, ApiKey, RequestLog
@@ -37,12 +36,34 @@ from .models import AccessRequest, ApiKey, RequestLog
 class ApiKeyAdmin(admin.ModelAdmin):
     """Keys are listed masked and never revealed: only the hash is stored anyway, and it is not shown."""
 
-    list_display = ["name", "organization", "masked", "mode", "status_label", "created_at", "last_used_at",
-                    "expires_at", "revoked_at"]
+    list_display = [
+        "name",
+        "organization",
+        "masked",
+        "mode",
+        "status_label",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    ]
     list_filter = ["mode", "organization"]
     search_fields = ["name", "public_id", "organization__name", "last4"]
-    fields = ["public_id", "organization", "name", "mode", "masked", "scopes", "created_by", "created_by_key",
-              "rotated_from", "created_at", "last_used_at", "expires_at", "revoked_at"]
+    fields = [
+        "public_id",
+        "organization",
+        "name",
+        "mode",
+        "masked",
+        "scopes",
+        "created_by",
+        "created_by_key",
+        "rotated_from",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    ]
     readonly_fields = fields
 
     @admin.display(description="Status")
@@ -60,8 +81,18 @@ class ApiKeyAdmin(admin.ModelAdmin):
 class RequestLogAdmin(admin.ModelAdmin):
     """Staff see every organisation's requests, and the ones that named no known key at all."""
 
-    list_display = ["created_at", "organization", "method", "path", "status_code", "error_code", "key_masked",
-                    "mode", "latency_ms", "request_id"]
+    list_display = [
+        "created_at",
+        "organization",
+        "method",
+        "path",
+        "status_code",
+        "error_code",
+        "key_masked",
+        "mode",
+        "latency_ms",
+        "request_id",
+    ]
     list_filter = ["mode", "status_code", "error_code"]
     search_fields = ["request_id", "path", "organization__name", "key_masked"]
     date_hierarchy = "created_at"
@@ -77,6 +108,7 @@ class RequestLogAdmin(admin.ModelAdmin):
 
 # --- access requests: staff review the beta add-on requests -------------------------------------------
 
+
 class SubmittedFilter(admin.SimpleListFilter):
     """How long a request has been waiting: today (UTC), the last 7 or 30 days, or longer."""
 
@@ -89,7 +121,7 @@ class SubmittedFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         now = timezone.now()
         if self.value() == "today":
-            midnight = datetime.combine(now.astimezone(dt_timezone.utc).date(), time.min, tzinfo=dt_timezone.utc)
+            midnight = datetime.combine(now.astimezone(UTC).date(), time.min, tzinfo=UTC)
             return queryset.filter(created_at__gte=midnight)
         if self.value() == "7d":
             return queryset.filter(created_at__gte=now - timedelta(days=7))
@@ -120,16 +152,23 @@ class PlanFilter(admin.SimpleListFilter):
 
 class DecisionActionForm(ActionForm):
     message = forms.CharField(
-        required=False, max_length=services.DECISION_MESSAGE_MAX, label="Message to the business (optional)",
+        required=False,
+        max_length=services.DECISION_MESSAGE_MAX,
+        label="Message to the business (optional)",
         widget=forms.TextInput(attrs={"size": 60, "placeholder": "Sent by e-mail and shown on their dashboard"}),
     )
 
 
 def _month_total(field: str, output: Any, **filters: Any) -> Coalesce:
     """This calendar month's (UTC) usage of the request's organisation, summed in one subquery per row."""
-    start = datetime.combine(month_start(timezone.now()), time.min, tzinfo=dt_timezone.utc)
-    rows = (UsageRollup.objects.filter(organization=OuterRef("organization"), hour__gte=start, **filters)
-            .order_by().values("organization").annotate(total=Sum(field)).values("total")[:1])
+    start = datetime.combine(month_start(timezone.now()), time.min, tzinfo=UTC)
+    rows = (
+        UsageRollup.objects.filter(organization=OuterRef("organization"), hour__gte=start, **filters)
+        .order_by()
+        .values("organization")
+        .annotate(total=Sum(field))
+        .values("total")[:1]
+    )
     return Coalesce(Subquery(rows, output_field=output), Value(0), output_field=output)
 
 
@@ -141,26 +180,63 @@ class AccessRequestAdmin(admin.ModelAdmin):
     """Beta add-on requests. Approve grants the add-on with `billing.services.addon_grant`, the same
     service as the Organisation admin's action; both decisions are idempotent, audited and e-mailed."""
 
-    list_display = ["organization", "status_label", "submitted", "plan", "addon", "wallet_balance", "usage_this_month",
-                    "volume", "decided_at"]
+    list_display = [
+        "organization",
+        "status_label",
+        "submitted",
+        "plan",
+        "addon",
+        "wallet_balance",
+        "usage_this_month",
+        "volume",
+        "decided_at",
+    ]
     list_filter = ["status", PlanFilter, SubmittedFilter]
-    list_select_related = ["organization__subscription__plan", "organization__platform_addon", "organization__wallet",
-                           "requested_by", "decided_by"]
-    search_fields = ["organization__name", "organization__public_id", "contact_email", "public_id",
-                     "requested_by__username"]
+    list_select_related = [
+        "organization__subscription__plan",
+        "organization__platform_addon",
+        "organization__wallet",
+        "requested_by",
+        "decided_by",
+    ]
+    search_fields = [
+        "organization__name",
+        "organization__public_id",
+        "contact_email",
+        "public_id",
+        "requested_by__username",
+    ]
     ordering = ["-created_at"]
     action_form = DecisionActionForm
     actions = ["approve", "deny"]
-    fields = ["public_id", "organization", "status", "created_at", "requested_by", "contact_email",
-              "expected_monthly_volume", "intended_use", "plan", "addon", "wallet_balance", "usage_breakdown",
-              "decided_by", "decided_at", "decision_message"]
+    fields = [
+        "public_id",
+        "organization",
+        "status",
+        "created_at",
+        "requested_by",
+        "contact_email",
+        "expected_monthly_volume",
+        "intended_use",
+        "plan",
+        "addon",
+        "wallet_balance",
+        "usage_breakdown",
+        "decided_by",
+        "decided_at",
+        "decision_message",
+    ]
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         money_field = DecimalField(max_digits=16, decimal_places=6)
-        return super().get_queryset(request).annotate(
-            month_requests=_month_total("quantity", PositiveBigIntegerField(), metric=Metric.API_REQUESTS),
-            month_charges=_month_total("amount", money_field),
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                month_requests=_month_total("quantity", PositiveBigIntegerField(), metric=Metric.API_REQUESTS),
+                month_charges=_month_total("amount", money_field),
+            )
         )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -208,17 +284,24 @@ class AccessRequestAdmin(admin.ModelAdmin):
 
     @admin.display(description="Usage this month (UTC), by metric")
     def usage_breakdown(self, obj: AccessRequest) -> str:
-        start = datetime.combine(month_start(timezone.now()), time.min, tzinfo=dt_timezone.utc)
-        rows = (UsageRollup.objects.filter(organization_id=obj.organization_id, hour__gte=start).order_by()
-                .values("metric", "mode").annotate(quantity=Sum("quantity"), amount=Sum("amount"))
-                .order_by("metric", "mode"))
+        start = datetime.combine(month_start(timezone.now()), time.min, tzinfo=UTC)
+        rows = (
+            UsageRollup.objects.filter(organization_id=obj.organization_id, hour__gte=start)
+            .order_by()
+            .values("metric", "mode")
+            .annotate(quantity=Sum("quantity"), amount=Sum("amount"))
+            .order_by("metric", "mode")
+        )
         labels = dict(Metric.choices)
-        lines = [(labels.get(r["metric"], r["metric"]), r["mode"], f"{r['quantity']:,}", money(r["amount"]))
-                 for r in rows]
+        lines = [
+            (labels.get(r["metric"], r["metric"]), r["mode"], f"{r['quantity']:,}", money(r["amount"])) for r in rows
+        ]
         if not lines:
             return "No usage this month."
-        return format_html("<table><tr><th>Metric</th><th>Mode</th><th>Quantity</th><th>Charged (USD)</th></tr>{}</table>",
-                           format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>${}</td></tr>", lines))
+        return format_html(
+            "<table><tr><th>Metric</th><th>Mode</th><th>Quantity</th><th>Charged (USD)</th></tr>{}</table>",
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>${}</td></tr>", lines),
+        )
 
     # --- decisions ---
 

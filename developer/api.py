@@ -6,9 +6,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from core.timefmt import iso
-
 from core import rotation
+from core.timefmt import iso
 
 from . import services
 from .models import ApiKey
@@ -55,8 +54,9 @@ class KeyCreateSerializer(serializers.Serializer):
 
 
 class KeyRotateSerializer(serializers.Serializer):
-    gracePeriod = serializers.ChoiceField(choices=list(rotation.WINDOWS),
-                                          help_text="How long the old key keeps working.")
+    gracePeriod = serializers.ChoiceField(
+        choices=list(rotation.WINDOWS), help_text="How long the old key keeps working."
+    )
 
 
 class _KeyView(PublicApiView):
@@ -70,29 +70,45 @@ class _KeyView(PublicApiView):
 class KeyListCreate(_KeyView):
     required_scope = {"GET": "read:usage", "POST": "manage:config"}
 
-    @extend_schema(operation_id="listKeys", summary="List API keys (masked)", parameters=LIST_PARAMETERS,
-                   responses=ApiKeySerializer(many=True))
+    @extend_schema(
+        operation_id="listKeys",
+        summary="List API keys (masked)",
+        parameters=LIST_PARAMETERS,
+        responses=ApiKeySerializer(many=True),
+    )
     def get(self, request: ApiRequest) -> Response:
         return self.paginate(self.org_queryset(ApiKey), api_key_json)
 
-    @extend_schema(operation_id="createKey", summary="Create an API key (the secret is returned once)",
-                   request=KeyCreateSerializer, responses={201: ApiKeyWithSecretSerializer})
+    @extend_schema(
+        operation_id="createKey",
+        summary="Create an API key (the secret is returned once)",
+        request=KeyCreateSerializer,
+        responses={201: ApiKeyWithSecretSerializer},
+    )
     def post(self, request: ApiRequest) -> Response:
         body = json_body(request, fields=("name", "mode", "scopes", "expiresAt"))
         actor = self.acting_key()
         key, secret = services.api_key_create(
-            organization=actor.organization, name=body.get("name"), mode=body.get("mode"), scopes=body.get("scopes"),
-            expires_at=parse_optional_datetime(body.get("expiresAt"), "expiresAt"), actor=actor,
+            organization=actor.organization,
+            name=body.get("name"),
+            mode=body.get("mode"),
+            scopes=body.get("scopes"),
+            expires_at=parse_optional_datetime(body.get("expiresAt"), "expiresAt"),
+            actor=actor,
         )
-        return ok({**api_key_json(key), "secret": secret},
-                  "API key created. Store the secret now: it is shown only once.", status=201)
+        return ok(
+            {**api_key_json(key), "secret": secret},
+            "API key created. Store the secret now: it is shown only once.",
+            status=201,
+        )
 
 
 class KeyRevoke(_KeyView):
     required_scope = "manage:config"
 
-    @extend_schema(operation_id="revokeKey", summary="Revoke an API key immediately", request=None,
-                   responses=ApiKeySerializer)
+    @extend_schema(
+        operation_id="revokeKey", summary="Revoke an API key immediately", request=None, responses=ApiKeySerializer
+    )
     def post(self, request: ApiRequest, key_id: str) -> Response:
         key = services.api_key_revoke(key=self.key_for(key_id), actor=self.acting_key())
         return ok(api_key_json(key), "API key revoked.")
@@ -101,14 +117,23 @@ class KeyRevoke(_KeyView):
 class KeyRotate(_KeyView):
     required_scope = "manage:config"
 
-    @extend_schema(operation_id="rotateKey", summary="Rotate an API key with a grace window",
-                   request=KeyRotateSerializer, responses={201: RotatedKeySerializer})
+    @extend_schema(
+        operation_id="rotateKey",
+        summary="Rotate an API key with a grace window",
+        request=KeyRotateSerializer,
+        responses={201: RotatedKeySerializer},
+    )
     def post(self, request: ApiRequest, key_id: str) -> Response:
         body = json_body(request, fields=("gracePeriod",))
         old = self.key_for(key_id)
         new, secret = services.api_key_rotate(key=old, grace=body.get("gracePeriod"), actor=self.acting_key())
         old.refresh_from_db()
         return ok(
-            {**api_key_json(new), "secret": secret, "rotatedFrom": {"id": old.public_id, "expiresAt": iso(old.expires_at)}},
-            "API key rotated. Store the new secret now: it is shown only once.", status=201,
+            {
+                **api_key_json(new),
+                "secret": secret,
+                "rotatedFrom": {"id": old.public_id, "expiresAt": iso(old.expires_at)},
+            },
+            "API key rotated. Store the new secret now: it is shown only once.",
+            status=201,
         )

@@ -35,14 +35,20 @@ class AccessBanner:
 def access_banner_for(organization: Organization) -> AccessBanner:
     state = access_state(organization.pk)
     latest = None
-    if needs_request_lookup(suspended=state.suspended, subscription_active=state.subscription_active,
-                            addon_active=state.addon_active):
+    if needs_request_lookup(
+        suspended=state.suspended, subscription_active=state.subscription_active, addon_active=state.addon_active
+    ):
         latest = AccessRequest.objects.filter(organization=organization).select_related("requested_by").first()
-    step = access_step(suspended=state.suspended, subscription_active=state.subscription_active,
-                       addon_active=state.addon_active, has_credits=state.has_credits,
-                       latest_request_status=latest.status if latest else None)
-    return AccessBanner(step=step.value, state=state, latest_request=latest,
-                        qualifying_plans=plan_list(QUALIFYING_PLANS))
+    step = access_step(
+        suspended=state.suspended,
+        subscription_active=state.subscription_active,
+        addon_active=state.addon_active,
+        has_credits=state.has_credits,
+        latest_request_status=latest.status if latest else None,
+    )
+    return AccessBanner(
+        step=step.value, state=state, latest_request=latest, qualifying_plans=plan_list(QUALIFYING_PLANS)
+    )
 
 
 def access_banner(request: HttpRequest) -> dict[str, object]:

@@ -13,8 +13,7 @@ import secrets
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timezone as dt_timezone
-from datetime import tzinfo
+from datetime import UTC, tzinfo
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
@@ -56,8 +55,9 @@ def current_membership(request: AuthenticatedHttpRequest) -> Membership | None:
     """The membership for the organisation in the session, or the only one the user has."""
     org_id = request.session.get(SESSION_ORG_KEY)
     if org_id is not None:
-        membership = Membership.objects.filter(user=request.user, organization_id=org_id).select_related(
-            "organization").first()
+        membership = (
+            Membership.objects.filter(user=request.user, organization_id=org_id).select_related("organization").first()
+        )
         if membership is not None:
             return membership
         # Removed from that organisation since: forget it and choose again.
@@ -73,7 +73,7 @@ def _zone(name: str) -> tzinfo:
     try:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return dt_timezone.utc
+        return UTC
 
 
 def dashboard_view(view: View) -> View:
@@ -105,6 +105,7 @@ def require_manager(request: HtmxHttpRequest) -> None:
 
 # --- htmx: page or partial, redirects ----------------------------------------------------------------
 
+
 def page_or_partial(request: HtmxHttpRequest, page: str, partial: str) -> str:
     """The template to render: the named partial of `page` for htmx, the whole page otherwise."""
     return f"{page}#{partial}" if request.htmx else page
@@ -116,6 +117,7 @@ def client_redirect(request: HtmxHttpRequest, url: str) -> HttpResponse:
 
 
 # --- secrets shown once --------------------------------------------------------------------------------
+
 
 def no_store(response: HttpResponse) -> HttpResponse:
     """A response that shows a secret: never cached, never stored."""
@@ -140,6 +142,7 @@ def remember_form_token(request: HttpRequest, session_key: str, token: str) -> N
 
 # --- keyset paging for dashboard lists ------------------------------------------------------------
 
+
 @dataclass
 class Page:
     rows: list[Any]
@@ -147,8 +150,14 @@ class Page:
     is_first: bool
 
 
-def keyset_page(queryset: QuerySet, *, cursor: str | None, limit: int = 50, time_field: str = "created_at",
-                id_field: str = "public_id") -> Page:
+def keyset_page(
+    queryset: QuerySet,
+    *,
+    cursor: str | None,
+    limit: int = 50,
+    time_field: str = "created_at",
+    id_field: str = "public_id",
+) -> Page:
     """Newest first on (time, id) with the same opaque cursors as the API; a bad cursor means page one."""
     decoded = None
     if cursor:

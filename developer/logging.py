@@ -7,7 +7,10 @@ import re
 _SECRET_PATTERNS = [
     (re.compile(r"aip_(live|test)_[A-Za-z0-9_\-]{8,}"), r"aip_\1_[REDACTED]"),
     (re.compile(r"whsec_[A-Za-z0-9_\-]{8,}"), "whsec_[REDACTED]"),
-    (re.compile(r"(?i)(authorization|x-api-key)([\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+(\s+[^\s\"',}]+)?"), r"\1\2[REDACTED]"),
+    (
+        re.compile(r"(?i)(authorization|x-api-key)([\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+(\s+[^\s\"',}]+)?"),
+        r"\1\2[REDACTED]",
+    ),
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]{8,}"), r"\1 [REDACTED]"),
 ]
 

@@ -20,7 +20,9 @@ class Mode(models.TextChoices):
 class ApiKeyQuerySet(models.QuerySet):
     def usable(self, now: datetime | None = None) -> ApiKeyQuerySet:
         now = now or timezone.now()
-        return self.filter(revoked_at__isnull=True).filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now))
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
 
 
 class ApiKey(models.Model):
@@ -37,9 +39,7 @@ class ApiKey(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_by_key = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by_key = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     rotated_from = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="rotated_to"
     )
@@ -86,11 +86,18 @@ class RequestLog(models.Model):
     # nulls on delete, and the flush drops rows of deleted organisations), and no index on
     # organization alone (both composite indexes start with it).
     organization = models.ForeignKey(
-        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="request_logs",
-        db_constraint=False, db_index=False, help_text="Empty when the request named no key of any organisation.",
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="request_logs",
+        db_constraint=False,
+        db_index=False,
+        help_text="Empty when the request named no key of any organisation.",
     )
-    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                                db_constraint=False)
+    api_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
     key_masked = models.CharField(max_length=40, blank=True)
     mode = models.CharField(max_length=4, choices=Mode.choices, blank=True)
     method = models.CharField(max_length=10)
@@ -141,9 +148,7 @@ class IdempotencyRecord(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["organization", "mode", "key"], name="idempotency_unique_key")
-        ]
+        constraints = [models.UniqueConstraint(fields=["organization", "mode", "key"], name="idempotency_unique_key")]
 
     def __str__(self) -> str:
         return f"{self.key} ({self.state})"
@@ -195,8 +200,9 @@ class AccessRequest(models.Model):
     class Meta:
         ordering = ["-created_at", "-public_id"]
         constraints = [
-            models.UniqueConstraint(fields=["organization"], condition=models.Q(status="pending"),
-                                    name="access_request_one_open_per_org"),
+            models.UniqueConstraint(
+                fields=["organization"], condition=models.Q(status="pending"), name="access_request_one_open_per_org"
+            ),
         ]
         indexes = [models.Index(fields=["organization", "-created_at"], name="access_request_org_time")]
 

@@ -22,8 +22,7 @@ from accounts.models import Membership, Organization, Role
 from accounts.services import audit_record
 from billing.access import load_access_state
 from billing.services import addon_grant
-from core import rotation
-from core import fastcache
+from core import fastcache, rotation
 from core.errors import NotPermitted, ServiceError
 
 from .access_status import QUALIFYING_PLANS, plan_list
@@ -45,8 +44,9 @@ def clean_scopes(scopes: object) -> list[str]:
         raise ValidationError({"scopes": ["Give a non-empty list of scopes."]})
     unknown = [s for s in scopes if s not in ALL_SCOPES]
     if unknown:
-        raise ValidationError({"scopes": [f"Unknown scope(s): {', '.join(map(str, unknown))}. "
-                                          f"Valid scopes: {', '.join(ALL_SCOPES)}."]})
+        raise ValidationError(
+            {"scopes": [f"Unknown scope(s): {', '.join(map(str, unknown))}. Valid scopes: {', '.join(ALL_SCOPES)}."]}
+        )
     return [s for s in ALL_SCOPES if s in scopes]  # canonical order, no duplicates
 
 
@@ -85,12 +85,27 @@ def _forget(key: ApiKey) -> None:
     fastcache.forget(key_cache_key(key.key_hash))
 
 
-def _insert(*, organization: Organization, name: str, mode: str, scopes: list[str], actor: Actor,
-            expires_at: datetime | None, rotated_from: ApiKey | None = None) -> tuple[ApiKey, str]:
+def _insert(
+    *,
+    organization: Organization,
+    name: str,
+    mode: str,
+    scopes: list[str],
+    actor: Actor,
+    expires_at: datetime | None,
+    rotated_from: ApiKey | None = None,
+) -> tuple[ApiKey, str]:
     secret = generate_secret(mode)
     key = ApiKey.objects.create(
-        organization=organization, name=name, mode=mode, prefix=PREFIXES[mode], last4=secret[-4:],
-        key_hash=hash_secret(secret), scopes=scopes, expires_at=expires_at, rotated_from=rotated_from,
+        organization=organization,
+        name=name,
+        mode=mode,
+        prefix=PREFIXES[mode],
+        last4=secret[-4:],
+        key_hash=hash_secret(secret),
+        scopes=scopes,
+        expires_at=expires_at,
+        rotated_from=rotated_from,
         created_by=actor if actor is not None and not isinstance(actor, ApiKey) else None,
         created_by_key=actor if isinstance(actor, ApiKey) else None,
     )
@@ -98,15 +113,28 @@ def _insert(*, organization: Organization, name: str, mode: str, scopes: list[st
 
 
 @transaction.atomic
-def api_key_create(*, organization: Organization, name: object, mode: object, scopes: object, actor: Actor,
-                   expires_at: datetime | None = None) -> tuple[ApiKey, str]:
+def api_key_create(
+    *,
+    organization: Organization,
+    name: object,
+    mode: object,
+    scopes: object,
+    actor: Actor,
+    expires_at: datetime | None = None,
+) -> tuple[ApiKey, str]:
     """Returns the key and its secret; the secret is never stored and cannot be shown again."""
     name, mode, scopes = _clean(name=name, mode=mode, scopes=scopes, expires_at=expires_at)
     _ensure_key_may_grant(actor, mode=mode, scopes=scopes)
-    key, secret = _insert(organization=organization, name=name, mode=mode, scopes=scopes, actor=actor,
-                          expires_at=expires_at)
-    audit_record(organization=organization, actor=actor, action="api_key.created", target=key,
-                 metadata={"mode": mode, "scopes": scopes})
+    key, secret = _insert(
+        organization=organization, name=name, mode=mode, scopes=scopes, actor=actor, expires_at=expires_at
+    )
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="api_key.created",
+        target=key,
+        metadata={"mode": mode, "scopes": scopes},
+    )
     return key, secret
 
 
@@ -137,13 +165,25 @@ def api_key_rotate(*, key: ApiKey, grace: object, actor: Actor) -> tuple[ApiKey,
         raise ServiceError("This key has already been rotated; rotate its replacement instead.")
     ends = now + window
     new_expiry = key.expires_at if key.expires_at and key.expires_at > ends else None
-    new_key, secret = _insert(organization=key.organization, name=key.name, mode=key.mode, scopes=list(key.scopes),
-                              actor=actor, expires_at=new_expiry, rotated_from=key)
+    new_key, secret = _insert(
+        organization=key.organization,
+        name=key.name,
+        mode=key.mode,
+        scopes=list(key.scopes),
+        actor=actor,
+        expires_at=new_expiry,
+        rotated_from=key,
+    )
     key.expires_at = min(key.expires_at, ends) if key.expires_at else ends
     key.save(update_fields=["expires_at"])
     _forget(key)
-    audit_record(organization=key.organization, actor=actor, action="api_key.rotated", target=key,
-                 metadata={"grace": grace, "replacement": new_key.public_id, "old_key_expires_at": key.expires_at.isoformat()})
+    audit_record(
+        organization=key.organization,
+        actor=actor,
+        action="api_key.rotated",
+        target=key,
+        metadata={"grace": grace, "replacement": new_key.public_id, "old_key_expires_at": key.expires_at.isoformat()},
+    )
     return new_key, secret
 
 
@@ -155,13 +195,18 @@ DECISION_MESSAGE_MAX = 2000
 
 def _ensure_manages(organization: Organization, actor: User | None) -> None:
     """Only the organisation's owners and admins ask for (or withdraw) access; the view checks too."""
-    if actor is None or not Membership.objects.filter(
-            organization=organization, user=actor, role__in=(Role.OWNER, Role.ADMIN)).exists():
+    if (
+        actor is None
+        or not Membership.objects.filter(
+            organization=organization, user=actor, role__in=(Role.OWNER, Role.ADMIN)
+        ).exists()
+    ):
         raise NotPermitted("Only owners and admins of the organisation can request or withdraw access.")
 
 
-def _clean_access_request(*, intended_use: object, expected_monthly_volume: object,
-                          contact_email: object) -> tuple[str, str, str]:
+def _clean_access_request(
+    *, intended_use: object, expected_monthly_volume: object, contact_email: object
+) -> tuple[str, str, str]:
     errors: dict[str, list[str]] = {}
     use = intended_use.strip() if isinstance(intended_use, str) else ""
     if len(use) < INTENDED_USE_MIN:
@@ -188,37 +233,58 @@ def _clean_message(message: object) -> str:
 
 
 def _already_pending() -> ServiceError:
-    return ServiceError("A request for Developer Platform access is already pending for this organisation. "
-                        "Withdraw it to send a new one.", code="CONFLICT", status=409)
+    return ServiceError(
+        "A request for Developer Platform access is already pending for this organisation. "
+        "Withdraw it to send a new one.",
+        code="CONFLICT",
+        status=409,
+    )
 
 
 @transaction.atomic
-def access_request_submit(*, organization: Organization, actor: User, intended_use: object,
-                          expected_monthly_volume: object, contact_email: object) -> AccessRequest:
+def access_request_submit(
+    *,
+    organization: Organization,
+    actor: User,
+    intended_use: object,
+    expected_monthly_volume: object,
+    contact_email: object,
+) -> AccessRequest:
     """Ask our team for the add-on. One open request per organisation; staff are e-mailed after commit."""
     _ensure_manages(organization, actor)
-    use, volume, email = _clean_access_request(intended_use=intended_use,
-                                               expected_monthly_volume=expected_monthly_volume,
-                                               contact_email=contact_email)
+    use, volume, email = _clean_access_request(
+        intended_use=intended_use, expected_monthly_volume=expected_monthly_volume, contact_email=contact_email
+    )
     state = load_access_state(organization.pk)  # fresh from the database, not the gate's cache
     if state.addon_active:
-        raise ServiceError("This organisation already has the Developer Platform add-on.", code="CONFLICT",
-                           status=409)
+        raise ServiceError("This organisation already has the Developer Platform add-on.", code="CONFLICT", status=409)
     if not state.subscription_active:
-        raise ServiceError(f"The Developer Platform needs an active {plan_list(QUALIFYING_PLANS)} subscription. "
-                           "Subscribe first, then request access.", code="SUBSCRIPTION_REQUIRED", status=402)
+        raise ServiceError(
+            f"The Developer Platform needs an active {plan_list(QUALIFYING_PLANS)} subscription. "
+            "Subscribe first, then request access.",
+            code="SUBSCRIPTION_REQUIRED",
+            status=402,
+        )
     if AccessRequest.objects.open().filter(organization=organization).exists():
         raise _already_pending()
     try:
         with transaction.atomic():  # a concurrent submit loses on the partial unique constraint
             access_request = AccessRequest.objects.create(
-                organization=organization, requested_by=actor, intended_use=use,
-                expected_monthly_volume=volume, contact_email=email,
+                organization=organization,
+                requested_by=actor,
+                intended_use=use,
+                expected_monthly_volume=volume,
+                contact_email=email,
             )
     except IntegrityError:
         raise _already_pending() from None
-    audit_record(organization=organization, actor=actor, action="access_request.submitted", target=access_request,
-                 metadata={"expectedMonthlyVolume": volume, "contactEmail": email})
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="access_request.submitted",
+        target=access_request,
+        metadata={"expectedMonthlyVolume": volume, "contactEmail": email},
+    )
     request_pk = access_request.pk
     transaction.on_commit(lambda: _notify_staff_of_request(request_pk))
     return access_request
@@ -232,27 +298,33 @@ def access_request_withdraw(*, access_request: AccessRequest, actor: User) -> Ac
     if access_request.status == AccessRequest.Status.WITHDRAWN:
         return access_request
     if access_request.status != AccessRequest.Status.PENDING:
-        raise ServiceError(f"This request was already {access_request.get_status_display().lower()} "
-                           "and can no longer be withdrawn.", code="CONFLICT", status=409)
+        raise ServiceError(
+            f"This request was already {access_request.get_status_display().lower()} and can no longer be withdrawn.",
+            code="CONFLICT",
+            status=409,
+        )
     access_request.status = AccessRequest.Status.WITHDRAWN
     access_request.decided_by, access_request.decided_at = actor, timezone.now()
     access_request.save(update_fields=["status", "decided_by", "decided_at", "updated_at"])
-    audit_record(organization=access_request.organization, actor=actor, action="access_request.withdrawn",
-                 target=access_request)
+    audit_record(
+        organization=access_request.organization, actor=actor, action="access_request.withdrawn", target=access_request
+    )
     return access_request
 
 
 def _decide(*, access_request: AccessRequest, actor: Actor, message: object, status: str) -> AccessRequest:
     """Record a staff decision on a pending request; the same decision again changes nothing."""
     text = _clean_message(message)
-    access_request = AccessRequest.objects.select_for_update().select_related("organization").get(
-        pk=access_request.pk)
+    access_request = AccessRequest.objects.select_for_update().select_related("organization").get(pk=access_request.pk)
     if access_request.status == status:
         return access_request
     if access_request.status != AccessRequest.Status.PENDING:
         hint = " Revoke the add-on from the organisation instead." if access_request.status == "approved" else ""
-        raise ServiceError(f"This request was already {access_request.get_status_display().lower()}.{hint}",
-                           code="CONFLICT", status=409)
+        raise ServiceError(
+            f"This request was already {access_request.get_status_display().lower()}.{hint}",
+            code="CONFLICT",
+            status=409,
+        )
     if status == AccessRequest.Status.APPROVED:
         # The one grant service, exactly as the Organisation admin's action calls it: who and when are kept.
         addon_grant(organization=access_request.organization, actor=actor)
@@ -261,8 +333,13 @@ def _decide(*, access_request: AccessRequest, actor: Actor, message: object, sta
     access_request.decided_at = timezone.now()
     access_request.decision_message = text
     access_request.save(update_fields=["status", "decided_by", "decided_at", "decision_message", "updated_at"])
-    audit_record(organization=access_request.organization, actor=actor, action=f"access_request.{status}",
-                 target=access_request, metadata={"message": text})
+    audit_record(
+        organization=access_request.organization,
+        actor=actor,
+        action=f"access_request.{status}",
+        target=access_request,
+        metadata={"message": text},
+    )
     request_pk = access_request.pk
     transaction.on_commit(lambda: _notify_requester_of_decision(request_pk))
     return access_request
@@ -271,8 +348,7 @@ def _decide(*, access_request: AccessRequest, actor: Actor, message: object, sta
 @transaction.atomic
 def access_request_approve(*, access_request: AccessRequest, actor: Actor, message: object = "") -> AccessRequest:
     """Grant the add-on through `billing.services.addon_grant` and tell the requester. Idempotent."""
-    return _decide(access_request=access_request, actor=actor, message=message,
-                   status=AccessRequest.Status.APPROVED)
+    return _decide(access_request=access_request, actor=actor, message=message, status=AccessRequest.Status.APPROVED)
 
 
 @transaction.atomic
@@ -295,12 +371,15 @@ def _send(*, subject: str, template: str, context: dict[str, object], to: list[s
 
 def _notify_staff_of_request(request_pk: int) -> None:
     access_request = AccessRequest.objects.select_related("organization", "requested_by").get(pk=request_pk)
-    _send(subject=f"Developer Platform access requested: {access_request.organization.name}",
-          template="developer/email/access_request_received.txt",
-          context={"access_request": access_request,
-                   "review_url": settings.SITE_URL + reverse("admin:developer_accessrequest_change",
-                                                             args=[access_request.pk])},
-          to=list(settings.ACCESS_REQUEST_NOTIFY_EMAILS))
+    _send(
+        subject=f"Developer Platform access requested: {access_request.organization.name}",
+        template="developer/email/access_request_received.txt",
+        context={
+            "access_request": access_request,
+            "review_url": settings.SITE_URL + reverse("admin:developer_accessrequest_change", args=[access_request.pk]),
+        },
+        to=list(settings.ACCESS_REQUEST_NOTIFY_EMAILS),
+    )
 
 
 def _notify_requester_of_decision(request_pk: int) -> None:
@@ -310,10 +389,18 @@ def _notify_requester_of_decision(request_pk: int) -> None:
     if requester_email and requester_email.lower() != access_request.contact_email.lower():
         recipients.append(requester_email)
     approved = access_request.status == AccessRequest.Status.APPROVED
-    _send(subject=("Your Developer Platform access is approved" if approved
-                   else "Your Developer Platform access request was declined"),
-          template="developer/email/access_request_decided.txt",
-          context={"access_request": access_request, "approved": approved,
-                   "keys_url": settings.SITE_URL + reverse("developer:keys"),
-                   "access_url": settings.SITE_URL + reverse("developer:access")},
-          to=recipients)
+    _send(
+        subject=(
+            "Your Developer Platform access is approved"
+            if approved
+            else "Your Developer Platform access request was declined"
+        ),
+        template="developer/email/access_request_decided.txt",
+        context={
+            "access_request": access_request,
+            "approved": approved,
+            "keys_url": settings.SITE_URL + reverse("developer:keys"),
+            "access_url": settings.SITE_URL + reverse("developer:access"),
+        },
+        to=recipients,
+    )

@@ -69,14 +69,25 @@ LOG_PAGE_SIZE = 50
 AUDIT_PAGE_SIZE = 50
 # Error codes of the public contract, offered as a request-log filter.
 ERROR_CODES = (
-    "API_KEY_REQUIRED", "INVALID_API_KEY", "SUBSCRIPTION_REQUIRED", "PLATFORM_ADDON_REQUIRED",
-    "INSUFFICIENT_CREDITS", "INSUFFICIENT_SCOPE", "BUSINESS_SUSPENDED", "RESOURCE_NOT_FOUND",
-    "VALIDATION_ERROR", "METHOD_NOT_ALLOWED", "CONFLICT", "IDEMPOTENCY_CONFLICT", "RATE_LIMIT_EXCEEDED",
+    "API_KEY_REQUIRED",
+    "INVALID_API_KEY",
+    "SUBSCRIPTION_REQUIRED",
+    "PLATFORM_ADDON_REQUIRED",
+    "INSUFFICIENT_CREDITS",
+    "INSUFFICIENT_SCOPE",
+    "BUSINESS_SUSPENDED",
+    "RESOURCE_NOT_FOUND",
+    "VALIDATION_ERROR",
+    "METHOD_NOT_ALLOWED",
+    "CONFLICT",
+    "IDEMPOTENCY_CONFLICT",
+    "RATE_LIMIT_EXCEEDED",
     "INTERNAL_ERROR",
 )
 
 
 # --- shell -------------------------------------------------------------------------------------------
+
 
 @require_GET
 def root(request: HttpRequest) -> HttpResponse:
@@ -94,23 +105,29 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
 def choose_org(request: AuthenticatedHttpRequest) -> HttpResponse:
     memberships = memberships_of(request.user)
     next_url = request.POST.get("next") or request.GET.get("next") or ""
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         next_url = reverse("developer:home")
     if request.method == "POST":
         chosen = next((m for m in memberships if m.organization.public_id == request.POST.get("organization")), None)
         if chosen is None:
-            return render(request, "developer/choose_org.html",
-                          {"memberships": memberships, "next": next_url,
-                           "error": "Choose one of your organisations."}, status=400)
+            return render(
+                request,
+                "developer/choose_org.html",
+                {"memberships": memberships, "next": next_url, "error": "Choose one of your organisations."},
+                status=400,
+            )
         request.session[SESSION_ORG_KEY] = chosen.organization_id
         return redirect(next_url)
     current = request.session.get(SESSION_ORG_KEY)
-    return render(request, "developer/choose_org.html",
-                  {"memberships": memberships, "next": next_url, "current_org_id": current})
+    return render(
+        request, "developer/choose_org.html", {"memberships": memberships, "next": next_url, "current_org_id": current}
+    )
 
 
 # --- API keys ----------------------------------------------------------------------------------------
+
 
 def _key_for(request: HtmxHttpRequest, key_id: str) -> ApiKey:
     """The key with this public id in the acting organisation, or 404 (another business's id included)."""
@@ -160,8 +177,15 @@ def _keys_context(request: HtmxHttpRequest, **extra: Any) -> dict[str, Any]:
     mode = request.GET.get("mode", "")
     mode = mode if mode in Mode.values else ""
     counts = {m: ApiKey.objects.filter(organization=request.organization, mode=m).count() for m in Mode.values}
-    return {"rows": _key_rows(request, mode), "mode_filter": mode, "counts": counts,
-            "total": sum(counts.values()), "scopes": SCOPES, "keys_blocked": _keys_blocked(request), **extra}
+    return {
+        "rows": _key_rows(request, mode),
+        "mode_filter": mode,
+        "counts": counts,
+        "total": sum(counts.values()),
+        "scopes": SCOPES,
+        "keys_blocked": _keys_blocked(request),
+        **extra,
+    }
 
 
 def _keys_blocked(request: HtmxHttpRequest) -> bool:
@@ -178,13 +202,19 @@ def keys(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "developer/keys.html", context)
 
 
-def _create_form_context(values: dict[str, Any] | None = None, errors: dict[str, list[str]] | None = None
-                         ) -> dict[str, Any]:
+def _create_form_context(
+    values: dict[str, Any] | None = None, errors: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
     values = values or {"mode": Mode.TEST, "access": "full", "scopes": list(ALL_SCOPES), "expires": "never"}
     return {
-        "values": values, "errors": errors or {}, "scope_items": SCOPES.items(), "access_presets": ACCESS_PRESETS,
-        "expiry_choices": EXPIRY_CHOICES, "form_token": values.get("form_token") or new_form_token(),
-        "read_only_scopes": " ".join(READ_ONLY_SCOPES), "all_scopes": " ".join(ALL_SCOPES),
+        "values": values,
+        "errors": errors or {},
+        "scope_items": SCOPES.items(),
+        "access_presets": ACCESS_PRESETS,
+        "expiry_choices": EXPIRY_CHOICES,
+        "form_token": values.get("form_token") or new_form_token(),
+        "read_only_scopes": " ".join(READ_ONLY_SCOPES),
+        "all_scopes": " ".join(ALL_SCOPES),
     }
 
 
@@ -193,8 +223,9 @@ def _render_create_form(request: HtmxHttpRequest, context: dict[str, Any], statu
     return render(request, template, context, status=status)
 
 
-def _secret_response(request: HtmxHttpRequest, *, key: ApiKey, secret: str, rotated_from: ApiKey | None,
-                     status: int) -> HttpResponse:
+def _secret_response(
+    request: HtmxHttpRequest, *, key: ApiKey, secret: str, rotated_from: ApiKey | None, status: int
+) -> HttpResponse:
     """The one response that ever contains the secret. Never cached, never stored."""
     context = {"created_key": key, "secret": secret, "rotated_from": rotated_from}
     if request.htmx:
@@ -226,15 +257,25 @@ def key_create(request: HtmxHttpRequest) -> HttpResponse:
     preset = ACCESS_PRESETS.get(access, ACCESS_PRESETS["custom"])[1]
     scopes = list(preset) if preset is not None else request.POST.getlist("scopes")
     expires = request.POST.get("expires", "never")
-    values = {"name": request.POST.get("name", ""), "mode": request.POST.get("mode", ""), "access": access,
-              "scopes": scopes, "expires": expires, "form_token": form_token}
+    values = {
+        "name": request.POST.get("name", ""),
+        "mode": request.POST.get("mode", ""),
+        "access": access,
+        "scopes": scopes,
+        "expires": expires,
+        "form_token": form_token,
+    }
     if expires not in EXPIRY_CHOICES:
         return _render_create_form(request, _create_form_context(values, {"expires": ["Choose an expiry."]}), 400)
     lifetime = EXPIRY_CHOICES[expires][1]
     try:
         key, secret = services.api_key_create(
-            organization=request.organization, name=values["name"], mode=values["mode"], scopes=scopes,
-            expires_at=timezone.now() + lifetime if lifetime else None, actor=request.user,
+            organization=request.organization,
+            name=values["name"],
+            mode=values["mode"],
+            scopes=scopes,
+            expires_at=timezone.now() + lifetime if lifetime else None,
+            actor=request.user,
         )
     except ValidationError as exc:
         return _render_create_form(request, _create_form_context(values, exc.message_dict), 400)
@@ -242,8 +283,9 @@ def key_create(request: HtmxHttpRequest) -> HttpResponse:
     return _secret_response(request, key=key, secret=secret, rotated_from=None, status=201)
 
 
-def _render_rotate_form(request: HtmxHttpRequest, key: ApiKey, *, grace: str = rotation.DEFAULT,
-                        error: str = "", status: int = 200) -> HttpResponse:
+def _render_rotate_form(
+    request: HtmxHttpRequest, key: ApiKey, *, grace: str = rotation.DEFAULT, error: str = "", status: int = 200
+) -> HttpResponse:
     context = {"key": key, "grace_choices": rotation.LABELS, "grace": grace, "error": error}
     template = page_or_partial(request, "developer/key_rotate.html", "rotate-form")
     return render(request, template, context, status=status)
@@ -258,8 +300,9 @@ def key_rotate(request: HtmxHttpRequest, key_id: str) -> HttpResponse:
         return _render_rotate_form(request, key)
     grace = request.POST.get("grace", "")
     if grace not in rotation.WINDOWS:
-        return _render_rotate_form(request, key, grace=grace, error="Choose how long the old key keeps working.",
-                                   status=400)
+        return _render_rotate_form(
+            request, key, grace=grace, error="Choose how long the old key keeps working.", status=400
+        )
     try:
         new_key, secret = services.api_key_rotate(key=key, grace=grace, actor=request.user)
     except ServiceError as exc:
@@ -287,6 +330,7 @@ def key_revoke(request: HtmxHttpRequest, key_id: str) -> HttpResponse:
 
 
 # --- request logs ------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class LogFilters:
@@ -325,13 +369,17 @@ def logs(request: HtmxHttpRequest) -> HttpResponse:
         if found is not None:
             return redirect("developer:log_detail", request_id=found.request_id)
     filters = LogFilters(
-        key=request.GET.get("key", ""), status=request.GET.get("status", ""),
-        error_code=request.GET.get("error_code", ""), mode=request.GET.get("mode", ""),
+        key=request.GET.get("key", ""),
+        status=request.GET.get("status", ""),
+        error_code=request.GET.get("error_code", ""),
+        mode=request.GET.get("mode", ""),
     )
     queryset = filters.apply(RequestLog.objects.filter(organization=request.organization).select_related("api_key"))
     page = keyset_page(queryset, cursor=request.GET.get("cursor"), limit=LOG_PAGE_SIZE, id_field="request_id")
     context = {
-        "page": page, "filters": filters, "search": search,
+        "page": page,
+        "filters": filters,
+        "search": search,
         "search_missed": bool(search),
         "keys": ApiKey.objects.filter(organization=request.organization).order_by("-created_at"),
         "error_codes": ERROR_CODES,
@@ -347,14 +395,18 @@ def logs(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 @dashboard_view
 def log_detail(request: HtmxHttpRequest, request_id: str) -> HttpResponse:
-    entry = RequestLog.objects.filter(organization=request.organization, request_id=request_id).select_related(
-        "api_key").first()
+    entry = (
+        RequestLog.objects.filter(organization=request.organization, request_id=request_id)
+        .select_related("api_key")
+        .first()
+    )
     if entry is None:
         raise Http404("No such request in this organisation's logs.")
     return render(request, "developer/log_detail.html", {"entry": entry})
 
 
 # --- audit log ---------------------------------------------------------------------------------------
+
 
 def audit_details(metadata: dict[str, Any]) -> list[tuple[str, str]]:
     """Metadata as readable "name: value" pairs (lists joined, nested objects compact)."""
@@ -381,10 +433,16 @@ def audit(request: HtmxHttpRequest) -> HttpResponse:
     page = keyset_page(entries, cursor=request.GET.get("cursor"), limit=AUDIT_PAGE_SIZE)
     for entry in page.rows:
         entry.details = audit_details(entry.metadata)
-    actions = (AuditEntry.objects.filter(organization=request.organization)
-               .order_by("action").values_list("action", flat=True).distinct())
+    actions = (
+        AuditEntry.objects.filter(organization=request.organization)
+        .order_by("action")
+        .values_list("action", flat=True)
+        .distinct()
+    )
     context = {
-        "page": page, "action": action, "actions": list(actions),
+        "page": page,
+        "action": action,
+        "actions": list(actions),
         "next_query": urlencode({k: v for k, v in {"action": action, "cursor": page.next_cursor}.items() if v}),
     }
     if request.htmx and request.htmx.target == "audit-more":
@@ -393,6 +451,7 @@ def audit(request: HtmxHttpRequest) -> HttpResponse:
 
 
 # --- Developer Platform access -----------------------------------------------------------------------
+
 
 def _access_request_for(request: HtmxHttpRequest, request_id: str) -> AccessRequest:
     """The access request with this public id in the acting organisation, or 404."""
@@ -431,21 +490,32 @@ def access(request: HtmxHttpRequest) -> HttpResponse:
     values = {name: request.POST.get(name, "") for name in ("intended_use", "expected_monthly_volume", "contact_email")}
     try:
         services.access_request_submit(
-            organization=request.organization, actor=request.user, intended_use=values["intended_use"],
-            expected_monthly_volume=values["expected_monthly_volume"], contact_email=values["contact_email"],
+            organization=request.organization,
+            actor=request.user,
+            intended_use=values["intended_use"],
+            expected_monthly_volume=values["expected_monthly_volume"],
+            contact_email=values["contact_email"],
         )
     except ValidationError as exc:
         return _render_access_form(request, values=values, errors=exc.message_dict, status=400)
     except ServiceError as exc:
         return _render_access_form(request, values=values, error=exc.message, status=exc.status)
-    messages.success(request, "Request sent. Our team will review it and e-mail "
-                              f"{values['contact_email'].strip()} with the decision.")
+    messages.success(
+        request,
+        f"Request sent. Our team will review it and e-mail {values['contact_email'].strip()} with the decision.",
+    )
     # A full page load, not a swap: the banner on top changes too.
     return client_redirect(request, reverse("developer:access"))
 
 
-def _render_access_form(request: HtmxHttpRequest, *, values: dict[str, str], status: int,
-                        errors: dict[str, list[str]] | None = None, error: str = "") -> HttpResponse:
+def _render_access_form(
+    request: HtmxHttpRequest,
+    *,
+    values: dict[str, str],
+    status: int,
+    errors: dict[str, list[str]] | None = None,
+    error: str = "",
+) -> HttpResponse:
     context = _access_context(request, values=values, errors=errors or {}, error=error)
     if request.htmx:
         # app.js swaps 400/409 answers in (not 402): a refused request re-renders as a 409 form with the reason.

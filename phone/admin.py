@@ -40,9 +40,13 @@ class AuditedAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
-        audit_record(organization=obj.organization, actor=request.user,
-                     action=f"{self.audit_action}.{'updated' if change else 'created'}", target=obj,
-                     metadata={"fields": sorted(form.changed_data), "via": "admin"})
+        audit_record(
+            organization=obj.organization,
+            actor=request.user,
+            action=f"{self.audit_action}.{'updated' if change else 'created'}",
+            target=obj,
+            metadata={"fields": sorted(form.changed_data), "via": "admin"},
+        )
 
 
 class TurnInline(admin.TabularInline):
@@ -58,8 +62,17 @@ class TurnInline(admin.TabularInline):
 
 @admin.register(Call)
 class CallAdmin(ReadOnlyAdmin):
-    list_display = ["public_id", "organization", "direction", "from_number", "to_number", "status", "outcome",
-                    "started_at", "duration_seconds"]
+    list_display = [
+        "public_id",
+        "organization",
+        "direction",
+        "from_number",
+        "to_number",
+        "status",
+        "outcome",
+        "started_at",
+        "duration_seconds",
+    ]
     list_filter = ["direction", "status", "outcome"]
     search_fields = ["public_id", "from_number", "to_number", "summary", "organization__name"]
     date_hierarchy = "started_at"
@@ -76,8 +89,19 @@ class ContactAdmin(ReadOnlyAdmin):
 
 @admin.register(Message)
 class MessageAdmin(ReadOnlyAdmin):
-    list_display = ["public_id", "organization", "direction", "mode", "from_number", "to_number", "status",
-                    "encoding", "segments", "error_code", "created_at"]
+    list_display = [
+        "public_id",
+        "organization",
+        "direction",
+        "mode",
+        "from_number",
+        "to_number",
+        "status",
+        "encoding",
+        "segments",
+        "error_code",
+        "created_at",
+    ]
     list_filter = ["direction", "mode", "status", "encoding"]
     search_fields = ["public_id", "from_number", "to_number", "provider_message_id"]
     list_select_related = ["organization"]
@@ -130,10 +154,31 @@ class AiConfigAdmin(AuditedAdmin):
     list_display = ["organization", "language", "call_handling_mode", "updated_at"]
     autocomplete_fields = ["organization"]
     fieldsets = [
-        (None, {"fields": ["organization", "language", "call_handling_mode", "greeting", "business_hours",
-                           "voicemail_enabled"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "organization",
+                    "language",
+                    "call_handling_mode",
+                    "greeting",
+                    "business_hours",
+                    "voicemail_enabled",
+                ]
+            },
+        ),
         ("Texts", {"fields": ["sms_help_reply", "sms_quiet_hours_start", "sms_quiet_hours_end"]}),
-        ("Sensitive (never exposed through the public API)", {"fields": [
-            "payments_enabled", "payment_link_max_amount", "spam_filter_level", "spam_blocked_numbers",
-            "pii_redaction_enabled", "pii_retention_days"]}),
+        (
+            "Sensitive (never exposed through the public API)",
+            {
+                "fields": [
+                    "payments_enabled",
+                    "payment_link_max_amount",
+                    "spam_filter_level",
+                    "spam_blocked_numbers",
+                    "pii_redaction_enabled",
+                    "pii_retention_days",
+                ]
+            },
+        ),
     ]

@@ -15,12 +15,31 @@ from typing import Any
 
 # BCP-47 tags the AI receptionist speaks, in canonical case.
 SUPPORTED_LANGUAGES: tuple[str, ...] = (
-    "en-US", "en-GB", "en-AU", "en-CA", "en-IE", "en-NZ",
-    "es-US", "es-ES", "es-MX",
-    "fr-FR", "fr-CA",
-    "de-DE", "it-IT", "nl-NL", "pt-BR", "pt-PT",
-    "pl-PL", "sv-SE", "da-DK", "nb-NO", "fi-FI",
-    "ja-JP", "ko-KR", "zh-CN", "hi-IN",
+    "en-US",
+    "en-GB",
+    "en-AU",
+    "en-CA",
+    "en-IE",
+    "en-NZ",
+    "es-US",
+    "es-ES",
+    "es-MX",
+    "fr-FR",
+    "fr-CA",
+    "de-DE",
+    "it-IT",
+    "nl-NL",
+    "pt-BR",
+    "pt-PT",
+    "pl-PL",
+    "sv-SE",
+    "da-DK",
+    "nb-NO",
+    "fi-FI",
+    "ja-JP",
+    "ko-KR",
+    "zh-CN",
+    "hi-IN",
 )
 _LANGUAGE_BY_FOLDED = {tag.casefold(): tag for tag in SUPPORTED_LANGUAGES}
 
@@ -122,5 +141,7 @@ def clean_business_hours(value: Any) -> dict[str, list[dict[str, str]]]:
 def clean_quiet_hours(value: Any) -> tuple[datetime.time, datetime.time]:
     """`{"start": "21:00", "end": "08:00"}`; equal start and end turns quiet hours off."""
     if not isinstance(value, dict) or set(value) != {"start", "end"}:
-        raise ValueError("Must be an object with exactly 'start' and 'end', e.g. {\"start\": \"21:00\", \"end\": \"08:00\"}.")
+        raise ValueError(
+            'Must be an object with exactly \'start\' and \'end\', e.g. {"start": "21:00", "end": "08:00"}.'
+        )
     return parse_hhmm(value["start"]), parse_hhmm(value["end"])

@@ -25,7 +25,6 @@ from developer.models import ApiKey
 from developer.public_api.base import PublicApiView, body_kwargs, json_body, ok
 from developer.public_api.exceptions import ResourceNotFound, ValidationFailed
 from developer.public_api.idempotency import idempotent
-from developer.public_api.requests import ApiRequest
 from developer.public_api.openapi import (
     HHMM_PATTERN,
     IDEMPOTENCY_KEY,
@@ -35,6 +34,7 @@ from developer.public_api.openapi import (
     WireNamesMixin,
     error_response,
 )
+from developer.public_api.requests import ApiRequest
 from webhooks.api import event_webhook
 
 from . import recording_urls, services
@@ -72,14 +72,17 @@ PHONE_HELP = "E.164 (`+14155552671`), or a national number read in the business'
 # --- Query parameters ----------------------------------------------------------------------------
 
 SEARCH_PARAMETER = OpenApiParameter(
-    "search", {"type": "string", "maxLength": 200}, required=False,  # phone.api.SEARCH_MAX_LENGTH
-    description="Matches a phone number in any common format, a name, or text (calls: the summary).")
-DIRECTION_PARAMETER = OpenApiParameter("direction", {"type": "string", "enum": list(Direction.values)},
-                                       required=False)
+    "search",
+    {"type": "string", "maxLength": 200},
+    required=False,  # phone.api.SEARCH_MAX_LENGTH
+    description="Matches a phone number in any common format, a name, or text (calls: the summary).",
+)
+DIRECTION_PARAMETER = OpenApiParameter("direction", {"type": "string", "enum": list(Direction.values)}, required=False)
 DATE_RANGE_PARAMETER = OpenApiParameter("dateRange", str, required=False, description=DATE_RANGE_HELP)
 
 
 # --- Responses -----------------------------------------------------------------------------------
+
 
 class ContactRefSerializer(serializers.Serializer):
     id = serializers.CharField(help_text="Opaque id, `con_…`.")
@@ -225,6 +228,7 @@ class AiConfigSerializer(serializers.Serializer):
 
 # --- Request bodies ------------------------------------------------------------------------------
 
+
 class ContactCreateSerializer(serializers.Serializer):
     phoneNumber = serializers.CharField(help_text=PHONE_HELP + " Unique per business.")
     name = serializers.CharField(max_length=200, required=False, allow_null=True, allow_blank=True)
@@ -240,8 +244,11 @@ class ContactUpdateSerializer(ContactCreateSerializer):
 
 class SendMessageSerializer(serializers.Serializer):
     to = serializers.CharField(help_text=PHONE_HELP)
-    body = serializers.RegexField(NOT_BLANK_PATTERN, max_length=SMS_BODY_MAX_LENGTH,
-                                  help_text=f"The text, 1 to {SMS_BODY_MAX_LENGTH:,} characters (not only spaces).")
+    body = serializers.RegexField(
+        NOT_BLANK_PATTERN,
+        max_length=SMS_BODY_MAX_LENGTH,
+        help_text=f"The text, 1 to {SMS_BODY_MAX_LENGTH:,} characters (not only spaces).",
+    )
 
 
 class AiConfigUpdateSerializer(serializers.Serializer):
@@ -251,41 +258,62 @@ class AiConfigUpdateSerializer(serializers.Serializer):
     timezone = serializers.CharField(required=False, help_text="An IANA time zone name, e.g. Europe/London.")
     callHandlingMode = serializers.ChoiceField(choices=AiConfig.CallHandlingMode.choices, required=False)
     greeting = serializers.RegexField(NOT_BLANK_PATTERN, max_length=GREETING_MAX_LENGTH, required=False)
-    businessHours = BusinessHoursSerializer(required=False, help_text="Replaces the whole week. Intervals of a "
-                                                                      "day must not overlap.")
+    businessHours = BusinessHoursSerializer(
+        required=False, help_text="Replaces the whole week. Intervals of a day must not overlap."
+    )
     voicemailEnabled = serializers.BooleanField(required=False)
-    smsHelpReply = serializers.CharField(max_length=HELP_REPLY_MAX_LENGTH, required=False, allow_null=True,
-                                         allow_blank=True)
+    smsHelpReply = serializers.CharField(
+        max_length=HELP_REPLY_MAX_LENGTH, required=False, allow_null=True, allow_blank=True
+    )
     smsQuietHours = QuietHoursSerializer(required=False)
 
 
 # --- Request examples (shown in the docs; schemathesis sends them as known-good requests) ------------
 
-CREATE_CONTACT_EXAMPLE = OpenApiExample("A new contact", request_only=True, value={
-    "phoneNumber": "+15555550123", "name": "Jordan", "email": "jordan@example.com", "company": "Jordan & Co",
-})
-UPDATE_CONTACT_EXAMPLE = OpenApiExample("Rename and clear the company", request_only=True,
-                                        value={"name": "Jordan Lee", "company": None})
-SEND_MESSAGE_EXAMPLE = OpenApiExample("A thank-you text", request_only=True,
-                                      value={"to": "+15555550123", "body": "Thanks for calling!"})
-UPDATE_CONFIG_EXAMPLE = OpenApiExample("Opening hours and quiet hours", request_only=True, value={
-    "callHandlingMode": "forward_first",
-    "businessHours": {"monday": [{"open": "09:00", "close": "12:30"}, {"open": "13:30", "close": "17:00"}],
-                      "saturday": [{"open": "10:00", "close": "14:00"}]},
-    "smsQuietHours": {"start": "21:00", "end": "08:00"},
-})
+CREATE_CONTACT_EXAMPLE = OpenApiExample(
+    "A new contact",
+    request_only=True,
+    value={
+        "phoneNumber": "+15555550123",
+        "name": "Jordan",
+        "email": "jordan@example.com",
+        "company": "Jordan & Co",
+    },
+)
+UPDATE_CONTACT_EXAMPLE = OpenApiExample(
+    "Rename and clear the company", request_only=True, value={"name": "Jordan Lee", "company": None}
+)
+SEND_MESSAGE_EXAMPLE = OpenApiExample(
+    "A thank-you text", request_only=True, value={"to": "+15555550123", "body": "Thanks for calling!"}
+)
+UPDATE_CONFIG_EXAMPLE = OpenApiExample(
+    "Opening hours and quiet hours",
+    request_only=True,
+    value={
+        "callHandlingMode": "forward_first",
+        "businessHours": {
+            "monday": [{"open": "09:00", "close": "12:30"}, {"open": "13:30", "close": "17:00"}],
+            "saturday": [{"open": "10:00", "close": "14:00"}],
+        },
+        "smsQuietHours": {"start": "21:00", "end": "08:00"},
+    },
+)
 
 
 # --- Event payloads (OpenAPI 3.1 webhooks): the phone events, documented with webhooks' envelope ---------
+
 
 class ContactUpdatedSerializer(ContactSerializer):
     changedFields = serializers.ListField(child=serializers.CharField(), help_text="Wire names of what changed.")
 
 
 class SmsReceivedSerializer(MessageSerializer):
-    keyword = serializers.ChoiceField(choices=["opt_out", "opt_in", "help"], allow_null=True,
-                                      help_text="A compliance keyword (STOP, START, HELP and synonyms) already "
-                                                "applied, or null for an ordinary text.")
+    keyword = serializers.ChoiceField(
+        choices=["opt_out", "opt_in", "help"],
+        allow_null=True,
+        help_text="A compliance keyword (STOP, START, HELP and synonyms) already "
+        "applied, or null for an ordinary text.",
+    )
 
 
 call_started = event_webhook("call.started", CallSerializer)
@@ -319,19 +347,26 @@ class _PhoneView(PublicApiView):
 
 # --- Calls ---------------------------------------------------------------------------------------
 
+
 class CallList(_PhoneView):
     required_scope = "read:calls"
     cursor_field = "started_at"
 
-    @extend_schema(operation_id="listCalls", summary="List calls (newest first)",
-                   parameters=[*LIST_PARAMETERS, DIRECTION_PARAMETER, DATE_RANGE_PARAMETER,
-                               SEARCH_PARAMETER],
-                   responses=CallSerializer(many=True))
+    @extend_schema(
+        operation_id="listCalls",
+        summary="List calls (newest first)",
+        parameters=[*LIST_PARAMETERS, DIRECTION_PARAMETER, DATE_RANGE_PARAMETER, SEARCH_PARAMETER],
+        responses=CallSerializer(many=True),
+    )
     def get(self, request: ApiRequest) -> Response:
         organization = self.organization()
-        calls = self.org_queryset(Call).select_related("contact").annotate(
-            has_transcript=Exists(TranscriptTurn.objects.filter(call=OuterRef("pk"))),
-            has_recording=Exists(Recording.objects.filter(call=OuterRef("pk"))),
+        calls = (
+            self.org_queryset(Call)
+            .select_related("contact")
+            .annotate(
+                has_transcript=Exists(TranscriptTurn.objects.filter(call=OuterRef("pk"))),
+                has_recording=Exists(Recording.objects.filter(call=OuterRef("pk"))),
+            )
         )
         direction = request.query_params.get("direction")
         if direction is not None:
@@ -359,8 +394,11 @@ class _CallView(_PhoneView):
 class CallDetail(_CallView):
     required_scope = "read:calls"
 
-    @extend_schema(operation_id="getCall", summary="One call in full (voicemail and appointments included)",
-                   responses=CallDetailSerializer)
+    @extend_schema(
+        operation_id="getCall",
+        summary="One call in full (voicemail and appointments included)",
+        responses=CallDetailSerializer,
+    )
     def get(self, request: ApiRequest, call_id: str) -> Response:
         return ok(call_detail_json(self.call_for(call_id)))
 
@@ -368,56 +406,77 @@ class CallDetail(_CallView):
 class CallTranscript(_CallView):
     required_scope = "read:transcripts"
 
-    @extend_schema(operation_id="getCallTranscript", summary="The call's transcript (speaker-attributed turns)",
-                   description="404 RESOURCE_NOT_FOUND while the call has no transcript yet (`hasTranscript`).",
-                   responses=TranscriptSerializer)
+    @extend_schema(
+        operation_id="getCallTranscript",
+        summary="The call's transcript (speaker-attributed turns)",
+        description="404 RESOURCE_NOT_FOUND while the call has no transcript yet (`hasTranscript`).",
+        responses=TranscriptSerializer,
+    )
     def get(self, request: ApiRequest, call_id: str) -> Response:
         call = self.call_for(call_id)
         turns = list(call.turns.order_by("position"))
         if not turns:
-            raise ResourceNotFound(f"Call '{call_id}' has no transcript (yet): transcripts are ready shortly "
-                                   "after a call ends, announced by the transcript.ready event.")
+            raise ResourceNotFound(
+                f"Call '{call_id}' has no transcript (yet): transcripts are ready shortly "
+                "after a call ends, announced by the transcript.ready event."
+            )
         return ok(transcript_json(call, turns))
 
 
 class CallRecording(_CallView):
     required_scope = "read:recordings"
 
-    @extend_schema(operation_id="getCallRecording", summary="A signed, expiring URL of the call's recording",
-                   description="404 RESOURCE_NOT_FOUND when the call has no recording (`hasRecording`).",
-                   responses=RecordingSerializer)
+    @extend_schema(
+        operation_id="getCallRecording",
+        summary="A signed, expiring URL of the call's recording",
+        description="404 RESOURCE_NOT_FOUND when the call has no recording (`hasRecording`).",
+        responses=RecordingSerializer,
+    )
     def get(self, request: ApiRequest, call_id: str) -> Response:
         call = self.call_for(call_id)
         recording = Recording.objects.filter(call=call).first()
         if recording is None:
-            raise ResourceNotFound(f"Call '{call_id}' has no recording: it was not recorded, or the recording "
-                                   "was deleted under the business's retention policy.")
+            raise ResourceNotFound(
+                f"Call '{call_id}' has no recording: it was not recorded, or the recording "
+                "was deleted under the business's retention policy."
+            )
         expires = int(time.time()) + settings.RECORDING_URL_TTL_SECONDS
         path = reverse("phone:recording-media", args=[recording.public_id])
         url = request.build_absolute_uri(f"{path}?{recording_urls.sign(recording.public_id, expires)}")
-        return ok({
-            "callId": call.public_id,
-            "recordingId": recording.public_id,
-            "url": url,
-            "expiresAt": iso(datetime.datetime.fromtimestamp(expires, tz=datetime.timezone.utc)),
-            "contentType": recording.content_type,
-            "durationSeconds": recording.duration_seconds,
-            "sizeBytes": recording.size_bytes,
-        }, f"Signed URL valid for {settings.RECORDING_URL_TTL_SECONDS // 60} minutes; no API key is needed to fetch it.")
+        return ok(
+            {
+                "callId": call.public_id,
+                "recordingId": recording.public_id,
+                "url": url,
+                "expiresAt": iso(datetime.datetime.fromtimestamp(expires, tz=datetime.UTC)),
+                "contentType": recording.content_type,
+                "durationSeconds": recording.duration_seconds,
+                "sizeBytes": recording.size_bytes,
+            },
+            f"Signed URL valid for {settings.RECORDING_URL_TTL_SECONDS // 60} minutes; no API key is needed to fetch it.",
+        )
 
 
 # --- Contacts ------------------------------------------------------------------------------------
 
+
 def _with_opt_out(contacts: QuerySet) -> QuerySet:
-    return contacts.annotate(sms_opted_out=Exists(SmsOptOut.objects.filter(
-        organization_id=OuterRef("organization_id"), phone_number=OuterRef("phone_number"))))
+    return contacts.annotate(
+        sms_opted_out=Exists(
+            SmsOptOut.objects.filter(organization_id=OuterRef("organization_id"), phone_number=OuterRef("phone_number"))
+        )
+    )
 
 
 class ContactListCreate(_PhoneView):
     required_scope = {"GET": "read:contacts", "POST": "write:contacts"}
 
-    @extend_schema(operation_id="listContacts", summary="List contacts (newest first)",
-                   parameters=[*LIST_PARAMETERS, SEARCH_PARAMETER], responses=ContactSerializer(many=True))
+    @extend_schema(
+        operation_id="listContacts",
+        summary="List contacts (newest first)",
+        parameters=[*LIST_PARAMETERS, SEARCH_PARAMETER],
+        responses=ContactSerializer(many=True),
+    )
     def get(self, request: ApiRequest) -> Response:
         contacts = _with_opt_out(self.org_queryset(Contact))
         term = self.search_term()
@@ -425,11 +484,19 @@ class ContactListCreate(_PhoneView):
             contacts = contacts.search(term, region=services.organization_region(self.organization()))
         return self.paginate(contacts, contact_json)
 
-    @extend_schema(operation_id="createContact", summary="Create a contact", request=ContactCreateSerializer,
-                   examples=[CREATE_CONTACT_EXAMPLE], responses={201: ContactSerializer})
+    @extend_schema(
+        operation_id="createContact",
+        summary="Create a contact",
+        request=ContactCreateSerializer,
+        examples=[CREATE_CONTACT_EXAMPLE],
+        responses={201: ContactSerializer},
+    )
     def post(self, request: ApiRequest) -> Response:
-        contact = services.contact_create(organization=self.organization(), mode=request.auth.mode,
-                                          **body_kwargs(json_body(request), services.CONTACT_FIELDS))
+        contact = services.contact_create(
+            organization=self.organization(),
+            mode=request.auth.mode,
+            **body_kwargs(json_body(request), services.CONTACT_FIELDS),
+        )
         return ok(contact_json(contact), "Contact created.", status=201)
 
 
@@ -437,54 +504,80 @@ class ContactDetail(_PhoneView):
     required_scope = {"GET": "read:contacts", "PATCH": "write:contacts"}
 
     def contact_for(self, contact_id: str) -> Contact:
-        return self.get_owned(_with_opt_out(self.org_queryset(Contact)).select_related("organization"),
-                              contact_id, "contact")
+        return self.get_owned(
+            _with_opt_out(self.org_queryset(Contact)).select_related("organization"), contact_id, "contact"
+        )
 
     @extend_schema(operation_id="getContact", summary="One contact", responses=ContactSerializer)
     def get(self, request: ApiRequest, contact_id: str) -> Response:
         return ok(contact_json(self.contact_for(contact_id)))
 
-    @extend_schema(operation_id="updateContact", summary="Update a contact", request=ContactUpdateSerializer,
-                   examples=[UPDATE_CONTACT_EXAMPLE], responses=ContactSerializer)
+    @extend_schema(
+        operation_id="updateContact",
+        summary="Update a contact",
+        request=ContactUpdateSerializer,
+        examples=[UPDATE_CONTACT_EXAMPLE],
+        responses=ContactSerializer,
+    )
     def patch(self, request: ApiRequest, contact_id: str) -> Response:
-        contact = services.contact_update(contact=self.contact_for(contact_id), mode=request.auth.mode,
-                                          **body_kwargs(json_body(request), services.CONTACT_FIELDS))
+        contact = services.contact_update(
+            contact=self.contact_for(contact_id),
+            mode=request.auth.mode,
+            **body_kwargs(json_body(request), services.CONTACT_FIELDS),
+        )
         return ok(contact_json(contact), "Contact updated.")
 
 
 # --- Messages ------------------------------------------------------------------------------------
 
+
 class MessageCreate(_PhoneView):
     required_scope = "write:sms"
 
     @extend_schema(
-        operation_id="sendMessage", summary="Send an SMS from the business's number",
+        operation_id="sendMessage",
+        summary="Send an SMS from the business's number",
         description="Runs the same compliance checks as the app (opt-outs, quiet hours) before anything is sent. "
-                    "With a test key nothing is sent or charged: the message is validated, checked and stored "
-                    "flagged `test`. Pass an `Idempotency-Key` so a retry never sends twice.",
-        parameters=[IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED], request=SendMessageSerializer,
+        "With a test key nothing is sent or charged: the message is validated, checked and stored "
+        "flagged `test`. Pass an `Idempotency-Key` so a retry never sends twice.",
+        parameters=[IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED],
+        request=SendMessageSerializer,
         examples=[SEND_MESSAGE_EXAMPLE],
         responses={
             201: MessageSerializer,
-            409: error_response("A request with this Idempotency-Key is still being processed; retry after it "
-                                "finishes.", "IDEMPOTENCY_KEY_IN_USE"),
+            409: error_response(
+                "A request with this Idempotency-Key is still being processed; retry after it finishes.",
+                "IDEMPOTENCY_KEY_IN_USE",
+            ),
             422: error_response(
                 "Refused: the Idempotency-Key was used for a different request, the recipient opted out, it is "
                 "inside the business's quiet hours, the business has no number that can text, or the carrier "
                 "refused the message. Nothing was sent or charged.",
-                "IDEMPOTENCY_KEY_REUSED", services.OPTED_OUT, services.QUIET_HOURS, services.NO_SMS_NUMBER,
-                "SMS_REJECTED"),
-            502: error_response("The carrier could not be reached; nothing was charged. Retry later with the same "
-                                "Idempotency-Key.", "SMS_CARRIER_UNAVAILABLE"),
+                "IDEMPOTENCY_KEY_REUSED",
+                services.OPTED_OUT,
+                services.QUIET_HOURS,
+                services.NO_SMS_NUMBER,
+                "SMS_REJECTED",
+            ),
+            502: error_response(
+                "The carrier could not be reached; nothing was charged. Retry later with the same Idempotency-Key.",
+                "SMS_CARRIER_UNAVAILABLE",
+            ),
         },
     )
     @idempotent
     def post(self, request: ApiRequest) -> Response:
-        message = services.sms_send(organization=self.organization(), mode=request.auth.mode,
-                                    api_key_id=request.auth.id, **body_kwargs(json_body(request), services.SMS_SEND_FIELDS))
+        message = services.sms_send(
+            organization=self.organization(),
+            mode=request.auth.mode,
+            api_key_id=request.auth.id,
+            **body_kwargs(json_body(request), services.SMS_SEND_FIELDS),
+        )
         if message.mode == Message.Mode.TEST:
-            note = ("Test mode: the message passed validation and compliance checks. Nothing was sent and "
-                    "nothing was charged.")
+            note = (
+                "Test mode: the message passed validation and compliance checks. Nothing was sent and "
+                "nothing was charged."
+            )
         else:
             note = f"Message accepted by the carrier ({message.segments} segment{'s' if message.segments > 1 else ''})."
         return ok(message_json(message), note, status=201)
@@ -492,22 +585,30 @@ class MessageCreate(_PhoneView):
 
 # --- AI config -----------------------------------------------------------------------------------
 
+
 class AiConfigView(_PhoneView):
     required_scope = {"GET": "read:usage", "PATCH": "manage:config"}
 
-    @extend_schema(operation_id="getConfig", summary="The AI config (a curated subset)",
-                   responses=AiConfigSerializer)
+    @extend_schema(operation_id="getConfig", summary="The AI config (a curated subset)", responses=AiConfigSerializer)
     def get(self, request: ApiRequest) -> Response:
         return ok(ai_config_json(services.ai_config_for(organization=self.organization())))
 
-    @extend_schema(operation_id="updateConfig", summary="Update the AI config's safe subset",
-                   description="Language, time zone, call-handling mode, greeting, business hours, voicemail, the "
-                               "HELP reply and SMS quiet hours. Payment, spam and PII settings are refused (400).",
-                   request=AiConfigUpdateSerializer, examples=[UPDATE_CONFIG_EXAMPLE],
-                   responses=AiConfigSerializer)
+    @extend_schema(
+        operation_id="updateConfig",
+        summary="Update the AI config's safe subset",
+        description="Language, time zone, call-handling mode, greeting, business hours, voicemail, the "
+        "HELP reply and SMS quiet hours. Payment, spam and PII settings are refused (400).",
+        request=AiConfigUpdateSerializer,
+        examples=[UPDATE_CONFIG_EXAMPLE],
+        responses=AiConfigSerializer,
+    )
     def patch(self, request: ApiRequest) -> Response:
         actor = ApiKey.objects.get(pk=request.auth.id)
-        fields = body_kwargs(json_body(request), services.AI_CONFIG_FIELDS, refusal=services.ai_config_refusal,
-                             check=services.ai_config_check)
+        fields = body_kwargs(
+            json_body(request),
+            services.AI_CONFIG_FIELDS,
+            refusal=services.ai_config_refusal,
+            check=services.ai_config_check,
+        )
         config = services.ai_config_update(organization=self.organization(), actor=actor, **fields)
         return ok(ai_config_json(config), "AI config updated.")

@@ -71,14 +71,14 @@ def _bound(text: str, zone: ZoneInfo, *, upper: bool) -> datetime.datetime:
         moment = moment.replace(tzinfo=zone)
     # In UTC: PostgreSQL refuses offsets beyond ±15:59, which ISO 8601 (and fromisoformat) allow.
     try:
-        return moment.astimezone(datetime.timezone.utc)
+        return moment.astimezone(datetime.UTC)
     except OverflowError:  # within hours of year 1 or 9999
         return _utc_edge(moment.year)
 
 
 def _utc_edge(year: int) -> datetime.datetime:
     """The first or last instant a date-time can hold, for a bound at the very edge of the calendar."""
-    return (datetime.datetime.min if year == 1 else datetime.datetime.max).replace(tzinfo=datetime.timezone.utc)
+    return (datetime.datetime.min if year == 1 else datetime.datetime.max).replace(tzinfo=datetime.UTC)
 
 
 def _midnight(day: datetime.date, zone: ZoneInfo) -> datetime.datetime:

@@ -63,8 +63,7 @@ class BusinessNumber(models.Model):
 
 class ContactQuerySet(models.QuerySet):
     def search(self, term: str, *, region: str) -> ContactQuerySet:
-        query = (models.Q(name__icontains=term) | models.Q(email__icontains=term)
-                 | models.Q(company__icontains=term))
+        query = models.Q(name__icontains=term) | models.Q(email__icontains=term) | models.Q(company__icontains=term)
         numbers = number_search(term, region=region, fields=("phone_number",))
         return self.filter(query | numbers if numbers is not None else query)
 
@@ -278,9 +277,7 @@ class Message(models.Model):
     error_code = models.CharField(max_length=40, blank=True)
     error_message = models.CharField(max_length=500, blank=True)
     contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
-    api_key = models.ForeignKey(
-        "developer.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    api_key = models.ForeignKey("developer.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     provider_message_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -340,7 +337,8 @@ class AiConfig(models.Model):
     business_hours = models.JSONField(default=dict, blank=True)
     voicemail_enabled = models.BooleanField(default=True)
     sms_help_reply = models.CharField(
-        max_length=320, blank=True,
+        max_length=320,
+        blank=True,
         help_text="Reply to a HELP text. Empty: a standard reply naming the business.",
     )
     sms_quiet_hours_start = models.TimeField(default=QUIET_HOURS_DEFAULT_START)

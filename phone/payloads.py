@@ -32,7 +32,8 @@ def contact_json(contact: Contact) -> dict[str, Any]:
     opted_out = getattr(contact, "sms_opted_out", None)
     if opted_out is None:  # lists annotate it; a single contact asks
         opted_out = SmsOptOut.objects.filter(
-            organization_id=contact.organization_id, phone_number=contact.phone_number).exists()
+            organization_id=contact.organization_id, phone_number=contact.phone_number
+        ).exists()
     return {
         "id": contact.public_id,
         "phoneNumber": contact.phone_number,

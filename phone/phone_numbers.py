@@ -20,9 +20,7 @@ _PARSE_ERRORS: dict[int, str] = {
         "Unknown country code: write the number as +<country code> <number>."
     ),
     phonenumbers.NumberParseException.NOT_A_NUMBER: "Not a phone number.",
-    phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: (
-        "Too few digits after the international prefix."
-    ),
+    phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: ("Too few digits after the international prefix."),
     phonenumbers.NumberParseException.TOO_SHORT_NSN: "Too few digits for a phone number.",
     phonenumbers.NumberParseException.TOO_LONG: "Too many digits for a phone number.",
 }

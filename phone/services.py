@@ -21,10 +21,10 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core.errors import UNSET, ServiceError, Unset, given
 from accounts.models import Organization
 from accounts.services import audit_record
 from billing.metering import record_usage
+from core.errors import UNSET, ServiceError, Unset, given
 from webhooks.events import emit
 
 from . import ai_config_rules as rules
@@ -66,6 +66,7 @@ SMS_BODY_MAX_LENGTH = 1600
 
 # --- Numbers -------------------------------------------------------------------------------------
 
+
 def organization_region(organization: Organization) -> str:
     """The region national-format numbers of this business are read in."""
     return organization.country or region_for_timezone(organization.timezone)
@@ -100,8 +101,9 @@ def _contact_values(given_values: dict[str, Any], *, organization: Organization,
     values: dict[str, str] = {}
     if "phone_number" in given_values or not partial:
         try:
-            values["phone_number"] = phone_number_clean(given_values.get("phone_number"), organization=organization,
-                                                        field="phoneNumber")
+            values["phone_number"] = phone_number_clean(
+                given_values.get("phone_number"), organization=organization, field="phoneNumber"
+            )
         except ValidationError as exc:
             errors.update(exc.message_dict)
     for wire, field, limit in (("name", "name", 200), ("company", "company", 200), ("email", "email", 254)):
@@ -139,12 +141,20 @@ def _duplicate_number_error() -> ValidationError:
 
 
 def contact_create(
-    *, organization: Organization, mode: str, phone_number: str | Unset = UNSET, name: str | Unset | None = UNSET,
-    email: str | Unset | None = UNSET, company: str | Unset | None = UNSET,
+    *,
+    organization: Organization,
+    mode: str,
+    phone_number: str | Unset = UNSET,
+    name: str | Unset | None = UNSET,
+    email: str | Unset | None = UNSET,
+    company: str | Unset | None = UNSET,
 ) -> Contact:
     """Create a contact: `phone_number` required (read in the business's region); None clears a text field."""
-    values = _contact_values(given(phone_number=phone_number, name=name, email=email, company=company),
-                             organization=organization, partial=False)
+    values = _contact_values(
+        given(phone_number=phone_number, name=name, email=email, company=company),
+        organization=organization,
+        partial=False,
+    )
     if Contact.objects.filter(organization=organization, phone_number=values["phone_number"]).exists():
         raise _duplicate_number_error()
     try:
@@ -158,18 +168,28 @@ def contact_create(
 
 
 def contact_update(
-    *, contact: Contact, mode: str, phone_number: str | Unset = UNSET, name: str | Unset | None = UNSET,
-    email: str | Unset | None = UNSET, company: str | Unset | None = UNSET,
+    *,
+    contact: Contact,
+    mode: str,
+    phone_number: str | Unset = UNSET,
+    name: str | Unset | None = UNSET,
+    email: str | Unset | None = UNSET,
+    company: str | Unset | None = UNSET,
 ) -> Contact:
     """Change the fields given (None clears name, email or company); `contact.updated` fires (and
     updatedAt moves) only when something changed."""
     organization = contact.organization
-    values = _contact_values(given(phone_number=phone_number, name=name, email=email, company=company),
-                             organization=organization, partial=True)
+    values = _contact_values(
+        given(phone_number=phone_number, name=name, email=email, company=company),
+        organization=organization,
+        partial=True,
+    )
     number = values.get("phone_number")
-    if number and number != contact.phone_number and Contact.objects.filter(
-        organization=organization, phone_number=number
-    ).exclude(pk=contact.pk).exists():
+    if (
+        number
+        and number != contact.phone_number
+        and Contact.objects.filter(organization=organization, phone_number=number).exclude(pk=contact.pk).exists()
+    ):
         raise _duplicate_number_error()
     try:
         with transaction.atomic():
@@ -181,8 +201,12 @@ def contact_update(
                 setattr(contact, field, values[field])
             contact.updated_at = timezone.now()
             contact.save(update_fields=[*changed, "updated_at"])
-            emit(organization=organization, type="contact.updated",
-                 data={**contact_json(contact), "changedFields": sorted(_wire_name(f) for f in changed)}, mode=mode)
+            emit(
+                organization=organization,
+                type="contact.updated",
+                data={**contact_json(contact), "changedFields": sorted(_wire_name(f) for f in changed)},
+                mode=mode,
+            )
     except IntegrityError as exc:
         raise _duplicate_number_error() from exc
     return contact
@@ -200,8 +224,9 @@ def contact_for_number(*, organization: Organization, phone_number: str, mode: s
     try:
         with transaction.atomic():
             now = timezone.now()
-            contact = Contact.objects.create(organization=organization, phone_number=phone_number, name=name,
-                                             created_at=now, updated_at=now)
+            contact = Contact.objects.create(
+                organization=organization, phone_number=phone_number, name=name, created_at=now, updated_at=now
+            )
             emit(organization=organization, type="contact.created", data=contact_json(contact), mode=mode)
     except IntegrityError:
         contact = Contact.objects.get(organization=organization, phone_number=phone_number)
@@ -212,14 +237,23 @@ def contact_for_number(*, organization: Organization, phone_number: str, mode: s
 
 # Wire names the API may change → keywords of ai_config_update; and the sensitive ones it must refuse by name.
 AI_CONFIG_FIELDS = {
-    "language": "language", "timezone": "timezone", "callHandlingMode": "call_handling_mode", "greeting": "greeting",
-    "businessHours": "business_hours", "voicemailEnabled": "voicemail_enabled", "smsHelpReply": "sms_help_reply",
+    "language": "language",
+    "timezone": "timezone",
+    "callHandlingMode": "call_handling_mode",
+    "greeting": "greeting",
+    "businessHours": "business_hours",
+    "voicemailEnabled": "voicemail_enabled",
+    "smsHelpReply": "sms_help_reply",
     "smsQuietHours": "sms_quiet_hours",
 }
 AI_CONFIG_WRITABLE = tuple(AI_CONFIG_FIELDS)
 AI_CONFIG_SENSITIVE = (
-    "paymentsEnabled", "paymentLinkMaxAmount", "spamFilterLevel", "spamBlockedNumbers",
-    "piiRedactionEnabled", "piiRetentionDays",
+    "paymentsEnabled",
+    "paymentLinkMaxAmount",
+    "spamFilterLevel",
+    "spamBlockedNumbers",
+    "piiRedactionEnabled",
+    "piiRetentionDays",
 )
 # Any other field in these families is sensitive too, whatever a client chooses to call it.
 _SENSITIVE_PREFIXES = ("payment", "spam", "pii")
@@ -237,8 +271,10 @@ def _is_sensitive(name: str) -> bool:
 def ai_config_refusal(name: str) -> str:
     """Why a wire field other than the writable ones is refused (sensitive families by name)."""
     if _is_sensitive(name):
-        return ("This setting is sensitive (payments, spam or PII) and cannot be changed through "
-                "the API. Change it in the AI Phone 360 app.")
+        return (
+            "This setting is sensitive (payments, spam or PII) and cannot be changed through "
+            "the API. Change it in the AI Phone 360 app."
+        )
     return f"Unknown field. Writable fields: {', '.join(AI_CONFIG_WRITABLE)}."
 
 
@@ -272,15 +308,29 @@ def ai_config_check(**fields: Any) -> dict[str, Any]:
 
 
 def ai_config_update(
-    *, organization: Organization, actor: Actor, language: str | Unset = UNSET, timezone: str | Unset = UNSET,
-    call_handling_mode: str | Unset = UNSET, greeting: str | Unset = UNSET,
-    business_hours: dict[str, list[dict[str, str]]] | Unset = UNSET, voicemail_enabled: bool | Unset = UNSET,
-    sms_help_reply: str | Unset = UNSET, sms_quiet_hours: dict[str, str] | Unset = UNSET,
+    *,
+    organization: Organization,
+    actor: Actor,
+    language: str | Unset = UNSET,
+    timezone: str | Unset = UNSET,
+    call_handling_mode: str | Unset = UNSET,
+    greeting: str | Unset = UNSET,
+    business_hours: dict[str, list[dict[str, str]]] | Unset = UNSET,
+    voicemail_enabled: bool | Unset = UNSET,
+    sms_help_reply: str | Unset = UNSET,
+    sms_quiet_hours: dict[str, str] | Unset = UNSET,
 ) -> AiConfig:
     """Validate every field given first (all errors at once), then write them together and audit the change."""
-    fields = given(language=language, timezone=timezone, call_handling_mode=call_handling_mode, greeting=greeting,
-                   business_hours=business_hours, voicemail_enabled=voicemail_enabled,
-                   sms_help_reply=sms_help_reply, sms_quiet_hours=sms_quiet_hours)
+    fields = given(
+        language=language,
+        timezone=timezone,
+        call_handling_mode=call_handling_mode,
+        greeting=greeting,
+        business_hours=business_hours,
+        voicemail_enabled=voicemail_enabled,
+        sms_help_reply=sms_help_reply,
+        sms_quiet_hours=sms_quiet_hours,
+    )
     if not fields:
         raise ValidationError({"body": [f"Give at least one of: {', '.join(AI_CONFIG_WRITABLE)}."]})
     values = ai_config_check(**fields)
@@ -300,15 +350,22 @@ def ai_config_update(
             setattr(config, field, value)
         config.save()
         after = ai_config_json(config)
-        changed = sorted(wire for wire in map(_AI_CONFIG_WIRE.__getitem__, fields)
-                         if before.get(wire) != after.get(wire))
+        changed = sorted(
+            wire for wire in map(_AI_CONFIG_WIRE.__getitem__, fields) if before.get(wire) != after.get(wire)
+        )
         if changed:
-            audit_record(organization=organization, actor=actor, action="ai_config.updated", target=config,
-                         metadata={"fields": changed})
+            audit_record(
+                organization=organization,
+                actor=actor,
+                action="ai_config.updated",
+                target=config,
+                metadata={"fields": changed},
+            )
     return config
 
 
 # --- SMS compliance ------------------------------------------------------------------------------
+
 
 class SmsPurpose(enum.Enum):
     STANDARD = "standard"
@@ -330,7 +387,10 @@ NO_SMS_NUMBER = "NO_SMS_NUMBER"
 
 
 def sms_compliance_check(
-    *, organization: Organization, to_number: str, purpose: SmsPurpose = SmsPurpose.STANDARD,
+    *,
+    organization: Organization,
+    to_number: str,
+    purpose: SmsPurpose = SmsPurpose.STANDARD,
     now: datetime.datetime | None = None,
 ) -> BusinessNumber:
     """The one chokepoint every outbound text passes (API, app, simulator, keyword replies).
@@ -342,12 +402,14 @@ def sms_compliance_check(
     - QUIET_HOURS: it is within the quiet-hours window (default 21:00-08:00), read in the business's
       time zone as the public contract defines it.
     """
-    sender = BusinessNumber.objects.filter(organization=organization, sms_capable=True).order_by("created_at",
-                                                                                                  "id").first()
+    sender = (
+        BusinessNumber.objects.filter(organization=organization, sms_capable=True).order_by("created_at", "id").first()
+    )
     if sender is None:
         raise ComplianceRefused(
             "This business has no SMS-capable phone number to send from. Add one in the AI Phone 360 app.",
-            code=NO_SMS_NUMBER)
+            code=NO_SMS_NUMBER,
+        )
     if purpose is SmsPurpose.KEYWORD_REPLY:
         return sender
     opt_out = SmsOptOut.objects.filter(organization=organization, phone_number=to_number).first()
@@ -355,7 +417,8 @@ def sms_compliance_check(
         raise ComplianceRefused(
             f"The recipient {to_number} opted out of texts from this business (replied {opt_out.keyword.upper()} "
             f"on {opt_out.opted_out_at:%Y-%m-%d}). Nothing was sent; they must text START to opt back in.",
-            code=OPTED_OUT)
+            code=OPTED_OUT,
+        )
     config = ai_config_for(organization=organization)
     start, end = config.quiet_hours
     local = (now or timezone.now()).astimezone(ZoneInfo(organization.timezone))
@@ -363,22 +426,30 @@ def sms_compliance_check(
         raise ComplianceRefused(
             f"It is {local:%H:%M} in {organization.timezone}, inside this business's quiet hours "
             f"({start:%H:%M}-{end:%H:%M}), when no texts are sent. Nothing was sent; retry after {end:%H:%M}.",
-            code=QUIET_HOURS)
+            code=QUIET_HOURS,
+        )
     return sender
 
 
 # --- Sending SMS ---------------------------------------------------------------------------------
+
 
 class SmsNotSent(ServiceError):
     """The carrier did not take the message; it is stored as failed with the carrier's reason."""
 
     def __init__(self, message: Message, error: SmsBackendError) -> None:
         if error.permanent:
-            text, code, status = (f"The carrier refused message {message.public_id}: {error.message}",
-                                  "SMS_REJECTED", 422)
+            text, code, status = (
+                f"The carrier refused message {message.public_id}: {error.message}",
+                "SMS_REJECTED",
+                422,
+            )
         else:
-            text, code, status = (f"Message {message.public_id} was not sent: {error.message} "
-                                  "Nothing was charged; retry later.", "SMS_CARRIER_UNAVAILABLE", 502)
+            text, code, status = (
+                f"Message {message.public_id} was not sent: {error.message} Nothing was charged; retry later.",
+                "SMS_CARRIER_UNAVAILABLE",
+                502,
+            )
         super().__init__(text, code=code, status=status)
         self.sms = message
 
@@ -404,9 +475,14 @@ def _clean_send(to_number: Any, body: Any, *, organization: Organization) -> tup
 
 
 def sms_send(
-    *, organization: Organization, to_number: str | None = None, body: str | None = None, mode: str,
+    *,
+    organization: Organization,
+    to_number: str | None = None,
+    body: str | None = None,
+    mode: str,
     api_key_id: int | None = None,
-    purpose: SmsPurpose = SmsPurpose.STANDARD, now: datetime.datetime | None = None,
+    purpose: SmsPurpose = SmsPurpose.STANDARD,
+    now: datetime.datetime | None = None,
 ) -> Message:
     """Validate, check compliance, then send `{to, body}`.
 
@@ -420,9 +496,17 @@ def sms_send(
     encoding = sms_encoding(body)
     contact = Contact.objects.filter(organization=organization, phone_number=to_number).first()
     message = Message(
-        organization=organization, direction=Direction.OUTBOUND, mode=mode, from_number=sender.e164,
-        to_number=to_number, body=body, encoding=encoding.encoding, segments=encoding.segments,
-        contact=contact, api_key_id=api_key_id, status=Message.Status.QUEUED,
+        organization=organization,
+        direction=Direction.OUTBOUND,
+        mode=mode,
+        from_number=sender.e164,
+        to_number=to_number,
+        body=body,
+        encoding=encoding.encoding,
+        segments=encoding.segments,
+        contact=contact,
+        api_key_id=api_key_id,
+        status=Message.Status.QUEUED,
     )
     if mode == TEST:
         with transaction.atomic():
@@ -433,8 +517,14 @@ def sms_send(
 
     message.save()  # committed before the carrier call, so a crash mid-call leaves a trace
     try:
-        accepted = get_backend().send(OutboundSms(reference=message.public_id, from_number=message.from_number,
-                                                  to_number=message.to_number, body=message.body))
+        accepted = get_backend().send(
+            OutboundSms(
+                reference=message.public_id,
+                from_number=message.from_number,
+                to_number=message.to_number,
+                body=message.body,
+            )
+        )
     except SmsBackendError as exc:
         message.status, message.error_code, message.error_message = Message.Status.FAILED, exc.code, exc.message[:500]
         message.save(update_fields=["status", "error_code", "error_message"])
@@ -449,12 +539,19 @@ def sms_send(
 
 
 def _sms_accounted(message: Message) -> None:
-    record_usage(organization=message.organization, metric="sms_segments", quantity=message.segments,
-                 mode=message.mode, reference=f"sms:{message.public_id}", api_key_id=message.api_key_id)
+    record_usage(
+        organization=message.organization,
+        metric="sms_segments",
+        quantity=message.segments,
+        mode=message.mode,
+        reference=f"sms:{message.public_id}",
+        api_key_id=message.api_key_id,
+    )
     emit(organization=message.organization, type="sms.sent", data=message_json(message), mode=message.mode)
 
 
 # --- Inbound SMS ---------------------------------------------------------------------------------
+
 
 class UnknownBusinessNumber(ServiceError):
     def __init__(self, number: str) -> None:
@@ -470,8 +567,13 @@ def _carrier_number(raw: str) -> str:
 
 
 def sms_receive(
-    *, to_number: str, from_number: str, body: str, provider_message_id: str = "",
-    received_at: datetime.datetime | None = None, mode: str = LIVE,
+    *,
+    to_number: str,
+    from_number: str,
+    body: str,
+    provider_message_id: str = "",
+    received_at: datetime.datetime | None = None,
+    mode: str = LIVE,
 ) -> Message:
     """Store an inbound text, apply STOP/START/HELP, emit `sms.received`, and answer a keyword.
 
@@ -483,8 +585,7 @@ def sms_receive(
         raise UnknownBusinessNumber(to_number)
     organization = number.organization
     if provider_message_id:
-        existing = Message.objects.filter(direction=Direction.INBOUND,
-                                          provider_message_id=provider_message_id).first()
+        existing = Message.objects.filter(direction=Direction.INBOUND, provider_message_id=provider_message_id).first()
         if existing is not None:
             return existing
     keyword = classify_inbound(body)
@@ -492,21 +593,38 @@ def sms_receive(
     received_at = received_at or timezone.now()
     try:
         with transaction.atomic():
-            opt_out_changed = _apply_keyword(organization=organization, phone_number=from_number, keyword=keyword,
-                                             body=body, at=received_at)
+            opt_out_changed = _apply_keyword(
+                organization=organization, phone_number=from_number, keyword=keyword, body=body, at=received_at
+            )
             existed = Contact.objects.filter(organization=organization, phone_number=from_number).exists()
             contact = contact_for_number(organization=organization, phone_number=from_number, mode=mode)
             if opt_out_changed and existed:
-                emit(organization=organization, type="contact.updated",
-                     data={**contact_json(contact), "changedFields": ["smsOptedOut"]}, mode=mode)
+                emit(
+                    organization=organization,
+                    type="contact.updated",
+                    data={**contact_json(contact), "changedFields": ["smsOptedOut"]},
+                    mode=mode,
+                )
             message = Message.objects.create(
-                organization=organization, direction=Direction.INBOUND, mode=mode, from_number=from_number,
-                to_number=to_number, body=body, encoding=encoding.encoding, segments=encoding.segments,
-                status=Message.Status.RECEIVED, contact=contact, provider_message_id=provider_message_id[:64],
+                organization=organization,
+                direction=Direction.INBOUND,
+                mode=mode,
+                from_number=from_number,
+                to_number=to_number,
+                body=body,
+                encoding=encoding.encoding,
+                segments=encoding.segments,
+                status=Message.Status.RECEIVED,
+                contact=contact,
+                provider_message_id=provider_message_id[:64],
                 created_at=received_at,
             )
-            emit(organization=organization, type="sms.received",
-                 data={**message_json(message), "keyword": keyword}, mode=mode)
+            emit(
+                organization=organization,
+                type="sms.received",
+                data={**message_json(message), "keyword": keyword},
+                mode=mode,
+            )
     except IntegrityError:
         # The same carrier message arrived twice at once; the other request stored it.
         return Message.objects.get(direction=Direction.INBOUND, provider_message_id=provider_message_id)
@@ -514,20 +632,27 @@ def sms_receive(
     reply = keyword_reply(organization=organization, keyword=keyword, business_number=number.e164)
     if reply:
         try:
-            sms_send(organization=organization, to_number=from_number, body=reply, mode=mode,
-                     purpose=SmsPurpose.KEYWORD_REPLY)
+            sms_send(
+                organization=organization,
+                to_number=from_number,
+                body=reply,
+                mode=mode,
+                purpose=SmsPurpose.KEYWORD_REPLY,
+            )
         except ServiceError as exc:  # the inbound text is stored either way; the reply is best effort
             logger.warning("Keyword reply to %s for %s failed: %s", from_number, organization.public_id, exc.message)
     return message
 
 
-def _apply_keyword(*, organization: Organization, phone_number: str, keyword: str | None, body: str,
-                   at: datetime.datetime) -> bool:
+def _apply_keyword(
+    *, organization: Organization, phone_number: str, keyword: str | None, body: str, at: datetime.datetime
+) -> bool:
     """Record an opt-out or opt-in; returns whether the number's opt-out state changed."""
     if keyword == "opt_out":
         word = body.strip().strip("!.?,;:").split()[0].upper()[:20] if body.strip() else "STOP"
-        _, created = SmsOptOut.objects.get_or_create(organization=organization, phone_number=phone_number,
-                                                     defaults={"keyword": word, "opted_out_at": at})
+        _, created = SmsOptOut.objects.get_or_create(
+            organization=organization, phone_number=phone_number, defaults={"keyword": word, "opted_out_at": at}
+        )
         return created
     if keyword == "opt_in":
         deleted, _ = SmsOptOut.objects.filter(organization=organization, phone_number=phone_number).delete()
@@ -540,16 +665,20 @@ def keyword_reply(*, organization: Organization, keyword: str | None, business_n
         config = ai_config_for(organization=organization)
         return config.sms_help_reply or (
             f"{organization.name}: for help call {business_number}. Msg & data rates may apply. "
-            "Reply STOP to unsubscribe.")
+            "Reply STOP to unsubscribe."
+        )
     if keyword == "opt_out":
-        return (f"{organization.name}: you are unsubscribed and will receive no more texts from this number. "
-                "Reply START to resubscribe.")
+        return (
+            f"{organization.name}: you are unsubscribed and will receive no more texts from this number. "
+            "Reply START to resubscribe."
+        )
     if keyword == "opt_in":
         return f"{organization.name}: you are resubscribed to texts. Reply HELP for help, STOP to unsubscribe."
     return None
 
 
 # --- Calls ---------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Turn:
@@ -559,21 +688,33 @@ class Turn:
 
 
 def call_start(
-    *, organization: Organization, direction: str, from_number: str, to_number: str,
-    started_at: datetime.datetime | None = None, agent_public_id: str = "", agent_name: str = "",
-    contact_name: str = "", mode: str = LIVE,
+    *,
+    organization: Organization,
+    direction: str,
+    from_number: str,
+    to_number: str,
+    started_at: datetime.datetime | None = None,
+    agent_public_id: str = "",
+    agent_name: str = "",
+    contact_name: str = "",
+    mode: str = LIVE,
 ) -> Call:
     """A call begins. The other party becomes (or already is) a contact; inbound calls emit `call.started`."""
     if direction not in Direction.values:
         raise ValueError(f"direction must be inbound or outbound, not {direction!r}")
     with transaction.atomic():
         counterpart = from_number if direction == Direction.INBOUND else to_number
-        contact = contact_for_number(organization=organization, phone_number=counterpart, name=contact_name,
-                                     mode=mode)
+        contact = contact_for_number(organization=organization, phone_number=counterpart, name=contact_name, mode=mode)
         call = Call.objects.create(
-            organization=organization, direction=direction, from_number=from_number, to_number=to_number,
-            started_at=started_at or timezone.now(), status=Call.Status.IN_PROGRESS, contact=contact,
-            agent_public_id=agent_public_id, agent_name=agent_name,
+            organization=organization,
+            direction=direction,
+            from_number=from_number,
+            to_number=to_number,
+            started_at=started_at or timezone.now(),
+            status=Call.Status.IN_PROGRESS,
+            contact=contact,
+            agent_public_id=agent_public_id,
+            agent_name=agent_name,
         )
         if direction == Direction.INBOUND:
             emit(organization=organization, type="call.started", data=call_json(call), mode=mode)
@@ -604,10 +745,12 @@ def call_transcript_save(*, call: Call, turns: Iterable[Turn], mode: str = LIVE)
     return rows
 
 
-def call_recording_attach(*, call: Call, audio: bytes, duration_seconds: int,
-                          content_type: str = "audio/wav", extension: str = ".wav") -> Recording:
-    recording = Recording(call=call, content_type=content_type, duration_seconds=duration_seconds,
-                          size_bytes=len(audio))
+def call_recording_attach(
+    *, call: Call, audio: bytes, duration_seconds: int, content_type: str = "audio/wav", extension: str = ".wav"
+) -> Recording:
+    recording = Recording(
+        call=call, content_type=content_type, duration_seconds=duration_seconds, size_bytes=len(audio)
+    )
     recording.audio.save(f"recording{extension}", ContentFile(audio), save=True)
     return recording
 
@@ -615,31 +758,52 @@ def call_recording_attach(*, call: Call, audio: bytes, duration_seconds: int,
 def voicemail_create(*, call: Call, transcription: str, duration_seconds: int, mode: str = LIVE) -> Voicemail:
     with transaction.atomic():
         voicemail = Voicemail.objects.create(
-            organization=call.organization, call=call, from_number=call.from_number, transcription=transcription,
-            duration_seconds=duration_seconds, created_at=call.ended_at or timezone.now(),
+            organization=call.organization,
+            call=call,
+            from_number=call.from_number,
+            transcription=transcription,
+            duration_seconds=duration_seconds,
+            created_at=call.ended_at or timezone.now(),
         )
         emit(organization=call.organization, type="voicemail.created", data=voicemail_json(voicemail), mode=mode)
     return voicemail
 
 
 def appointment_book(
-    *, organization: Organization, contact: Contact, service: str, starts_at: datetime.datetime,
-    duration_minutes: int = 30, call: Call | None = None, notes: str = "", mode: str = LIVE,
+    *,
+    organization: Organization,
+    contact: Contact,
+    service: str,
+    starts_at: datetime.datetime,
+    duration_minutes: int = 30,
+    call: Call | None = None,
+    notes: str = "",
+    mode: str = LIVE,
 ) -> Appointment:
     if contact.organization_id != organization.pk or (call is not None and call.organization_id != organization.pk):
         raise ValueError("The contact and call must belong to the organisation.")
     with transaction.atomic():
         appointment = Appointment.objects.create(
-            organization=organization, contact=contact, call=call, service=service, starts_at=starts_at,
-            duration_minutes=duration_minutes, notes=notes,
+            organization=organization,
+            contact=contact,
+            call=call,
+            service=service,
+            starts_at=starts_at,
+            duration_minutes=duration_minutes,
+            notes=notes,
         )
         emit(organization=organization, type="appointment.booked", data=appointment_json(appointment), mode=mode)
     return appointment
 
 
 def call_complete(
-    *, call: Call, ended_at: datetime.datetime, status: str = Call.Status.COMPLETED, summary: str = "",
-    outcome: str = "", mode: str = LIVE,
+    *,
+    call: Call,
+    ended_at: datetime.datetime,
+    status: str = Call.Status.COMPLETED,
+    summary: str = "",
+    outcome: str = "",
+    mode: str = LIVE,
 ) -> Call:
     """The call ended and post-call processing (summary, outcome) finished: emits `call.completed`."""
     if status == Call.Status.IN_PROGRESS or status not in Call.Status.values:
@@ -656,16 +820,25 @@ def call_complete(
 
 # --- Business numbers ----------------------------------------------------------------------------
 
-def business_number_add(*, organization: Organization, number: str, label: str = "", sms_capable: bool = True,
-                        voice_capable: bool = True, actor: Actor = None) -> BusinessNumber:
+
+def business_number_add(
+    *,
+    organization: Organization,
+    number: str,
+    label: str = "",
+    sms_capable: bool = True,
+    voice_capable: bool = True,
+    actor: Actor = None,
+) -> BusinessNumber:
     e164 = phone_number_clean(number, organization=organization, field="number")
     if BusinessNumber.objects.filter(e164=e164).exclude(organization=organization).exists():
         raise ValidationError({"number": ["This number belongs to another business."]})
     with transaction.atomic():
         business_number, created = BusinessNumber.objects.get_or_create(
-            organization=organization, e164=e164,
-            defaults={"label": label, "sms_capable": sms_capable, "voice_capable": voice_capable})
+            organization=organization,
+            e164=e164,
+            defaults={"label": label, "sms_capable": sms_capable, "voice_capable": voice_capable},
+        )
         if created:
-            audit_record(organization=organization, actor=actor, action="phone_number.added",
-                         target=business_number)
+            audit_record(organization=organization, actor=actor, action="phone_number.added", target=business_number)
     return business_number

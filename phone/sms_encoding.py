@@ -19,7 +19,8 @@ from typing import Literal
 # extension table, not a character, so it is left out.
 GSM7_BASIC_CHARACTERS: frozenset[str] = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅå"
-    "Δ_ΦΓΛΩΠΨΣΘΞ" "ÆæßÉ"
+    "Δ_ΦΓΛΩΠΨΣΘΞ"
+    "ÆæßÉ"
     " !\"#¤%&'()*+,-./"
     "0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNO"

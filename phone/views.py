@@ -24,8 +24,9 @@ _EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 @require_safe
 def recording_media(request: HttpRequest, recording_id: str) -> FileResponse:
     """The audio behind a signed URL from `GET /calls/{id}/recording`; 404 for a bad or expired link."""
-    if not recording_urls.verify(recording_id, request.GET.get("expires"), request.GET.get("signature"),
-                                 now=time.time()):
+    if not recording_urls.verify(
+        recording_id, request.GET.get("expires"), request.GET.get("signature"), now=time.time()
+    ):
         raise Http404("This recording link is invalid or has expired. Request a new one from the API.")
     recording = Recording.objects.filter(public_id=recording_id).first()
     if recording is None or not recording.audio:
@@ -34,8 +35,9 @@ def recording_media(request: HttpRequest, recording_id: str) -> FileResponse:
         audio = recording.audio.open("rb")
     except FileNotFoundError as exc:
         raise Http404("Recording not found.") from exc
-    response = FileResponse(audio, content_type=recording.content_type,
-                            filename=f"{recording.call.public_id}.wav", as_attachment=False)
+    response = FileResponse(
+        audio, content_type=recording.content_type, filename=f"{recording.call.public_id}.wav", as_attachment=False
+    )
     remaining = max(0, int(request.GET["expires"]) - int(time.time()))
     # Private: the URL is a bearer credential; caches may keep it only as long as it is valid.
     response["Cache-Control"] = f"private, max-age={remaining}"
@@ -57,19 +59,23 @@ def sms_inbound_webhook(request: HttpRequest) -> HttpResponse:
     """Twilio-style inbound text: a form post signed with X-Twilio-Signature (HMAC-SHA1, auth token)."""
     token = settings.TWILIO_AUTH_TOKEN
     if not token:
-        return HttpResponse("Inbound SMS is not configured (TWILIO_AUTH_TOKEN is empty).", status=503,
-                            content_type="text/plain")
+        return HttpResponse(
+            "Inbound SMS is not configured (TWILIO_AUTH_TOKEN is empty).", status=503, content_type="text/plain"
+        )
     signature = request.headers.get("X-Twilio-Signature", "")
-    if not is_valid_signature(_public_url(request), _pairs(request),
-                              token, signature):
+    if not is_valid_signature(_public_url(request), _pairs(request), token, signature):
         return HttpResponse("Invalid signature.", status=403, content_type="text/plain")
     try:
         to_number, from_number = request.POST["To"], request.POST["From"]
     except KeyError:
         return HttpResponse("To and From are required.", status=400, content_type="text/plain")
     try:
-        services.sms_receive(to_number=to_number, from_number=from_number, body=request.POST.get("Body", ""),
-                             provider_message_id=request.POST.get("MessageSid", "") or request.POST.get("SmsSid", ""))
+        services.sms_receive(
+            to_number=to_number,
+            from_number=from_number,
+            body=request.POST.get("Body", ""),
+            provider_message_id=request.POST.get("MessageSid", "") or request.POST.get("SmsSid", ""),
+        )
     except ServiceError as exc:
         # An unknown number is our configuration problem, not the carrier's: answer 404 so it shows
         # in the carrier's error log instead of being retried forever.

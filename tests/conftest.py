@@ -78,8 +78,9 @@ def ensure_reviewer_group() -> None:
 
     migration = importlib.import_module("billing.migrations.0005_usage_reviewers_group")
     group, _ = Group.objects.get_or_create(name=migration.GROUP)
-    group.permissions.set(Permission.objects.filter(content_type__app_label="billing",
-                                                    codename__in=migration.VIEW_CODENAMES))
+    group.permissions.set(
+        Permission.objects.filter(content_type__app_label="billing", codename__in=migration.VIEW_CODENAMES)
+    )
 
 
 def _reseed_after_flush(sender: Any, using: str = "default", **kwargs: Any) -> None:
@@ -90,12 +91,14 @@ def _reseed_after_flush(sender: Any, using: str = "default", **kwargs: Any) -> N
     ensure_reviewer_group()
 
 
-post_migrate.connect(_reseed_after_flush, sender=django_apps.get_app_config("billing"),
-                     dispatch_uid="tests-reseed-after-flush")
+post_migrate.connect(
+    _reseed_after_flush, sender=django_apps.get_app_config("billing"), dispatch_uid="tests-reseed-after-flush"
+)
 
 
-def make_org(name: str = "Acme Dental", *, plan: str = "PRO", addon: bool = True,
-             credits: Decimal | None = Decimal("50")) -> Organization:
+def make_org(
+    name: str = "Acme Dental", *, plan: str = "PRO", addon: bool = True, credits: Decimal | None = Decimal("50")
+) -> Organization:
     ensure_plans()
     org = organization_create(name=name)
     subscription_set(organization=org, plan_code=plan, actor=None)
@@ -152,8 +155,16 @@ class ApiClient:
         self.client = Client()
         self.key = key
 
-    def request(self, method: str, path: str, body: Any = None, *, key: str | None = None,
-                headers: dict[str, str] | None = None, raw: bytes | str | None = None) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        key: str | None = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | str | None = None,
+    ) -> Any:
         extra = dict(headers or {})
         key = key if key is not None else self.key
         if key:
@@ -191,6 +202,7 @@ def test_api(test_key: str) -> ApiClient:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Long tests first, so xdist hands them out at the start and the run does not end on one of them."""
+
     def weight(item: pytest.Item) -> int:
         browser = item.get_closest_marker("browser") or item.nodeid.startswith("tests/browser/")
         return 0 if item.get_closest_marker("slow") else 1 if browser else 2

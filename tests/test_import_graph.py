@@ -17,9 +17,11 @@ def _graph() -> grimp.ImportGraph:
 def test_no_app_imports_an_app_above_it() -> None:
     graph = _graph()
     upward = [
-        f"{lower} -> {higher}: " + ", ".join(
-            f"{chain[0]} -> {chain[-1]}" for chain in sorted(
-                graph.find_shortest_chains(importer=lower, imported=higher, as_packages=True))[:3])
+        f"{lower} -> {higher}: "
+        + ", ".join(
+            f"{chain[0]} -> {chain[-1]}"
+            for chain in sorted(graph.find_shortest_chains(importer=lower, imported=higher, as_packages=True))[:3]
+        )
         for (i, lower), (j, higher) in itertools.product(enumerate(LAYERS), repeat=2)
         if i < j and graph.direct_import_exists(importer=lower, imported=higher, as_packages=True)
     ]
@@ -29,7 +31,8 @@ def test_no_app_imports_an_app_above_it() -> None:
 def test_there_is_no_import_cycle_between_the_apps() -> None:
     graph = _graph()
     cycles = [
-        f"{a} <-> {b}" for a, b in itertools.combinations(LAYERS, 2)
+        f"{a} <-> {b}"
+        for a, b in itertools.combinations(LAYERS, 2)
         if graph.chain_exists(importer=a, imported=b, as_packages=True)
         and graph.chain_exists(importer=b, imported=a, as_packages=True)
     ]
@@ -38,6 +41,9 @@ def test_there_is_no_import_cycle_between_the_apps() -> None:
 
 def test_nothing_imports_the_demo_app() -> None:
     graph = _graph()
-    importers = {module for module in graph.find_modules_that_directly_import("demo", as_package=True)
-                 if module.split(".")[0] != "demo"}
+    importers = {
+        module
+        for module in graph.find_modules_that_directly_import("demo", as_package=True)
+        if module.split(".")[0] != "demo"
+    }
     assert importers == set()

@@ -64,12 +64,23 @@ def _client_for(user: Any) -> Client:
 
 # --- the definition -------------------------------------------------------------------------------
 
+
 def test_the_five_windows_and_their_labels_are_defined_once_in_order() -> None:
     assert list(rotation.WINDOWS) == ALL
-    assert rotation.WINDOWS == {"now": timedelta(0), "1h": timedelta(hours=1), "24h": timedelta(hours=24),
-                                "3d": timedelta(days=3), "7d": timedelta(days=7)}
-    assert rotation.LABELS == {"now": "Immediately", "1h": "In 1 hour", "24h": "In 24 hours",
-                               "3d": "In 3 days", "7d": "In 7 days"}
+    assert rotation.WINDOWS == {
+        "now": timedelta(0),
+        "1h": timedelta(hours=1),
+        "24h": timedelta(hours=24),
+        "3d": timedelta(days=3),
+        "7d": timedelta(days=7),
+    }
+    assert rotation.LABELS == {
+        "now": "Immediately",
+        "1h": "In 1 hour",
+        "24h": "In 24 hours",
+        "3d": "In 3 days",
+        "7d": "In 7 days",
+    }
     assert rotation.DEFAULT == "24h"
 
 
@@ -95,9 +106,11 @@ def test_the_openapi_enum_is_the_one_definition(settings: Any) -> None:
 
 # --- API keys: gracePeriod --------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("grace", ALL)
 def test_an_api_key_rotated_through_the_api_works_exactly_until_its_grace_period_ends(
-        org: Organization, grace: str) -> None:
+    org: Organization, grace: str
+) -> None:
     old_secret = make_key(org)
     old_id = ApiKey.objects.get(key_hash=hash_secret(old_secret)).public_id
     old = ApiClient(old_secret)
@@ -133,8 +146,9 @@ def test_the_api_key_service_accepts_each_grace_period(org: Organization, grace:
     assert new_key.expires_at is None
 
 
-def test_an_api_key_rotated_now_is_refused_on_its_very_next_request(org: Organization, api: ApiClient,
-                                                                   live_key: str) -> None:
+def test_an_api_key_rotated_now_is_refused_on_its_very_next_request(
+    org: Organization, api: ApiClient, live_key: str
+) -> None:
     key_id = ApiKey.objects.get(key_hash=hash_secret(live_key)).public_id
     response = api.post(f"/keys/{key_id}/rotate", {"gracePeriod": "now"})
     assert response.status_code == 201
@@ -143,8 +157,9 @@ def test_an_api_key_rotated_now_is_refused_on_its_very_next_request(org: Organiz
 
 
 @pytest.mark.parametrize("value", BAD_VALUES)
-def test_a_bad_grace_period_is_a_validation_error_naming_grace_period(org: Organization, api: ApiClient,
-                                                                     live_key: str, value: Any) -> None:
+def test_a_bad_grace_period_is_a_validation_error_naming_grace_period(
+    org: Organization, api: ApiClient, live_key: str, value: Any
+) -> None:
     key = ApiKey.objects.get(key_hash=hash_secret(live_key))
     response = api.post(f"/keys/{key.public_id}/rotate", {"gracePeriod": value})
     assert response.status_code == 400
@@ -157,6 +172,7 @@ def test_a_bad_grace_period_is_a_validation_error_naming_grace_period(org: Organ
 
 # --- webhook endpoints: overlap -------------------------------------------------------------------
 
+
 @pytest.fixture
 def hooks() -> Iterator[Receiver]:
     """A real local webhook receiver (OUTBOUND_ALLOW_LOOPBACK is on under pytest)."""
@@ -168,8 +184,9 @@ def hooks() -> Iterator[Receiver]:
 def _delivered_at(org: Organization, at: datetime | None, hooks: Receiver) -> tuple[str, bytes]:
     """Emit an event and attempt its delivery at ``at`` (None: right away); the signature header and
     body received."""
-    delivery = Delivery.objects.get(event=emit(organization=org, type="call.completed", data={"callId": "call_1"},
-                                               mode="live"))
+    delivery = Delivery.objects.get(
+        event=emit(organization=org, type="call.completed", data={"callId": "call_1"}, mode="live")
+    )
     before = len(hooks.requests)
     delivery_attempt(delivery_id=delivery.pk, now=at)
     assert len(hooks.requests) == before + 1
@@ -179,7 +196,8 @@ def _delivered_at(org: Organization, at: datetime | None, hooks: Receiver) -> tu
 
 @pytest.mark.parametrize("overlap", ALL)
 def test_a_webhook_secret_rotated_through_the_api_signs_alongside_the_new_one_until_the_overlap_ends(
-        org: Organization, api: ApiClient, hooks: Receiver, overlap: str) -> None:
+    org: Organization, api: ApiClient, hooks: Receiver, overlap: str
+) -> None:
     created = api.post("/webhooks", {"url": hooks.url, "events": ["*"]}).body["data"]
     old_secret = created["secret"]
     start = timezone.now()
@@ -224,8 +242,9 @@ def test_the_webhook_service_accepts_each_overlap(org: Organization, hooks: Rece
     assert endpoint.signing_secrets(start + window) == [new_secret]
 
 
-def test_a_webhook_rotation_without_a_body_uses_the_default_window(org: Organization, api: ApiClient,
-                                                                 hooks: Receiver) -> None:
+def test_a_webhook_rotation_without_a_body_uses_the_default_window(
+    org: Organization, api: ApiClient, hooks: Receiver
+) -> None:
     created = api.post("/webhooks", {"url": hooks.url, "events": ["*"]}).body["data"]
     start = timezone.now()
     with _frozen(start):
@@ -235,8 +254,9 @@ def test_a_webhook_rotation_without_a_body_uses_the_default_window(org: Organiza
 
 
 @pytest.mark.parametrize("value", BAD_VALUES)
-def test_a_bad_webhook_overlap_is_a_validation_error_naming_overlap(org: Organization, api: ApiClient,
-                                                                   hooks: Receiver, value: Any) -> None:
+def test_a_bad_webhook_overlap_is_a_validation_error_naming_overlap(
+    org: Organization, api: ApiClient, hooks: Receiver, value: Any
+) -> None:
     created = api.post("/webhooks", {"url": hooks.url, "events": ["*"]}).body["data"]
     response = api.post(f"/webhooks/{created['id']}/rotate-secret", {"overlap": value})
     assert response.status_code == 400
@@ -247,6 +267,7 @@ def test_a_bad_webhook_overlap_is_a_validation_error_naming_overlap(org: Organiz
 
 
 # --- the tool-call signing secret: overlap --------------------------------------------------------
+
 
 @pytest.fixture
 def tool_endpoint() -> Iterator[Receiver]:
@@ -264,16 +285,16 @@ def tool(org: Organization, tool_endpoint: Receiver) -> CustomTool:
 def _tool_called_at(tool: CustomTool, at: datetime, endpoint: Receiver) -> tuple[str, bytes]:
     before = len(endpoint.requests)
     with _frozen(at):
-        result = tool_invoke(tool=tool, arguments={"orderNumber": "A-1042"}, call_session_id="call_abc123",
-                             mode="live")
+        result = tool_invoke(tool=tool, arguments={"orderNumber": "A-1042"}, call_session_id="call_abc123", mode="live")
     assert result.ok, result.error_code
     assert len(endpoint.requests) == before + 1
     request = endpoint.requests[-1]
     return request.headers["x-aip-signature"], request.body
 
 
-def _check_tool_signatures(tool: CustomTool, endpoint: Receiver, *, old: str, new: str, start: datetime,
-                           overlap: str) -> None:
+def _check_tool_signatures(
+    tool: CustomTool, endpoint: Receiver, *, old: str, new: str, start: datetime, overlap: str
+) -> None:
     window = rotation.WINDOWS[overlap]
     if window:
         header, body = _tool_called_at(tool, start + window - TICK, endpoint)
@@ -285,12 +306,16 @@ def _check_tool_signatures(tool: CustomTool, endpoint: Receiver, *, old: str, ne
 
 @pytest.mark.parametrize("overlap", ALL)
 def test_the_tool_signing_secret_rotated_from_the_dashboard_signs_calls_until_the_overlap_ends(
-        org: Organization, owner: Any, tool: CustomTool, tool_endpoint: Receiver, overlap: str) -> None:
+    org: Organization, owner: Any, tool: CustomTool, tool_endpoint: Receiver, overlap: str
+) -> None:
     old = signing_secret_for(organization=org).secret
     start = timezone.now()
     with _frozen(start):
-        response = _client_for(owner).post("/settings/developer/tools/signing-secret/",
-                                           {"action": "rotate", "overlap": overlap}, headers={"HX-Request": "true"})
+        response = _client_for(owner).post(
+            "/settings/developer/tools/signing-secret/",
+            {"action": "rotate", "overlap": overlap},
+            headers={"HX-Request": "true"},
+        )
     assert response.status_code == 200 and response["Cache-Control"] == "no-store"
     record = ToolSigningSecret.objects.get(organization=org)
     new = record.secret
@@ -305,7 +330,8 @@ def test_the_tool_signing_secret_rotated_from_the_dashboard_signs_calls_until_th
 
 @pytest.mark.parametrize("overlap", ALL)
 def test_the_tool_signing_secret_service_accepts_each_overlap(
-        org: Organization, tool: CustomTool, tool_endpoint: Receiver, overlap: str) -> None:
+    org: Organization, tool: CustomTool, tool_endpoint: Receiver, overlap: str
+) -> None:
     old = signing_secret_for(organization=org).secret
     start = timezone.now()
     with _frozen(start):
@@ -315,15 +341,17 @@ def test_the_tool_signing_secret_service_accepts_each_overlap(
 
 
 @pytest.mark.parametrize("value", BAD_VALUES)
-def test_a_bad_tool_overlap_is_refused_naming_overlap_and_changes_nothing(org: Organization, owner: Any,
-                                                                         value: Any) -> None:
+def test_a_bad_tool_overlap_is_refused_naming_overlap_and_changes_nothing(
+    org: Organization, owner: Any, value: Any
+) -> None:
     before = signing_secret_for(organization=org)
     with pytest.raises(ValidationError) as caught:
         signing_secret_rotate(organization=org, actor=None, overlap=value)
     assert caught.value.message_dict == {"overlap": [CHOICES_MESSAGE]}
     if isinstance(value, str):  # a form can only send text
-        response = _client_for(owner).post("/settings/developer/tools/signing-secret/",
-                                           {"action": "rotate", "overlap": value})
+        response = _client_for(owner).post(
+            "/settings/developer/tools/signing-secret/", {"action": "rotate", "overlap": value}
+        )
         assert response.status_code == 400
         assert response.content.decode() == "Choose how long the old secret keeps signing."
     after = ToolSigningSecret.objects.get(organization=org)
@@ -333,8 +361,10 @@ def test_a_bad_tool_overlap_is_refused_naming_overlap_and_changes_nothing(org: O
 
 # --- the dashboards offer the five windows with the shared labels ----------------------------------
 
-RADIO = re.compile(r'<input type="radio" name="(\w+)" value="([^"]*)"( checked)?>\s*'
-                   r'<span class="choice-text"><strong>([^<]*)</strong></span>')
+RADIO = re.compile(
+    r'<input type="radio" name="(\w+)" value="([^"]*)"( checked)?>\s*'
+    r'<span class="choice-text"><strong>([^<]*)</strong></span>'
+)
 
 
 def _offered(html: str, name: str) -> tuple[list[tuple[str, str]], list[str]]:
@@ -344,7 +374,8 @@ def _offered(html: str, name: str) -> tuple[list[tuple[str, str]], list[str]]:
 
 
 def test_the_keys_endpoints_and_tools_dashboards_offer_the_five_windows_with_the_shared_labels(
-        org: Organization, owner: Any, hooks: Receiver) -> None:
+    org: Organization, owner: Any, hooks: Receiver
+) -> None:
     client = _client_for(owner)
     expected = list(rotation.LABELS.items())
     make_key(org, name="Production server")
@@ -364,7 +395,11 @@ def test_the_keys_endpoints_and_tools_dashboards_offer_the_five_windows_with_the
 
 
 def test_after_a_rotation_the_tools_panel_keeps_offering_the_windows_with_the_choice_checked(
-        org: Organization, owner: Any) -> None:
-    response = _client_for(owner).post("/settings/developer/tools/signing-secret/",
-                                       {"action": "rotate", "overlap": "3d"}, headers={"HX-Request": "true"})
+    org: Organization, owner: Any
+) -> None:
+    response = _client_for(owner).post(
+        "/settings/developer/tools/signing-secret/",
+        {"action": "rotate", "overlap": "3d"},
+        headers={"HX-Request": "true"},
+    )
     assert _offered(response.content.decode(), "overlap") == (list(rotation.LABELS.items()), ["3d"])

@@ -7,8 +7,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from core.errors import ServiceError
 from accounts.requests import AuthenticatedHttpRequest
+from core.errors import ServiceError
 
 from . import services
 from .models import Attempt, Delivery, Endpoint, Event
@@ -28,9 +28,24 @@ class EndpointAdmin(_ReadOnly):
     list_filter = ["enabled"]
     search_fields = ["url", "public_id", "organization__name"]
     # secret_encrypted and previous_secret_encrypted are deliberately absent.
-    fields = ["public_id", "organization", "url", "description", "events", "enabled", "disabled_at",
-              "disabled_reason", "previous_secret_expires_at", "last_attempt_at", "last_status", "last_error",
-              "last_success_at", "failing_since", "created_at", "updated_at"]
+    fields = [
+        "public_id",
+        "organization",
+        "url",
+        "description",
+        "events",
+        "enabled",
+        "disabled_at",
+        "disabled_reason",
+        "previous_secret_expires_at",
+        "last_attempt_at",
+        "last_status",
+        "last_error",
+        "last_success_at",
+        "failing_since",
+        "created_at",
+        "updated_at",
+    ]
     readonly_fields = fields
 
 
@@ -60,9 +75,23 @@ class DeliveryAdmin(_ReadOnly):
     list_filter = ["status"]
     search_fields = ["public_id", "event__public_id", "endpoint__url", "organization__name"]
     list_select_related = ["event", "endpoint"]
-    fields = ["public_id", "organization", "endpoint", "event", "replay_of", "status", "status_reason",
-              "attempt_count", "next_attempt_at", "claimed_until", "queued_at", "held_since", "last_status",
-              "created_at", "completed_at"]
+    fields = [
+        "public_id",
+        "organization",
+        "endpoint",
+        "event",
+        "replay_of",
+        "status",
+        "status_reason",
+        "attempt_count",
+        "next_attempt_at",
+        "claimed_until",
+        "queued_at",
+        "held_since",
+        "last_status",
+        "created_at",
+        "completed_at",
+    ]
     readonly_fields = fields
     inlines = [AttemptInline]
     actions = ["replay"]

@@ -30,8 +30,8 @@ from developer.public_api.base import (
     parse_optional_datetime,
 )
 from developer.public_api.exceptions import ValidationFailed
-from developer.public_api.requests import ApiRequest
 from developer.public_api.openapi import LIST_PARAMETERS, error_response
+from developer.public_api.requests import ApiRequest
 
 from . import services
 from .events import EVENT_TYPES, TEST_EVENT_TYPE
@@ -45,31 +45,41 @@ OPTIONAL_DATE_TIME = {"anyOf": [{"type": "string", "format": "date-time"}, {"typ
 
 # --- Endpoints -----------------------------------------------------------------------------------
 
+
 class WebhookEndpointSerializer(serializers.Serializer):
     id = serializers.CharField(help_text="Opaque id, `whk_…`.")
     url = serializers.URLField()
     description = serializers.CharField(allow_blank=True)
-    events = serializers.ListField(child=serializers.ChoiceField(choices=SUBSCRIBABLE),
-                                   help_text='Subscribed event types, or `["*"]` for every type.')
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=SUBSCRIBABLE),
+        help_text='Subscribed event types, or `["*"]` for every type.',
+    )
     enabled = serializers.BooleanField()
     disabledAt = serializers.DateTimeField(allow_null=True)
-    disabledReason = serializers.CharField(allow_null=True, help_text="Why it was disabled (by a user, or "
-                                                                      "automatically after failing for days).")
+    disabledReason = serializers.CharField(
+        allow_null=True, help_text="Why it was disabled (by a user, or automatically after failing for days)."
+    )
     lastAttemptAt = serializers.DateTimeField(allow_null=True)
     lastStatus = serializers.IntegerField(allow_null=True, help_text="HTTP status of the last attempt.")
     lastError = serializers.CharField(allow_null=True)
     lastSuccessAt = serializers.DateTimeField(allow_null=True)
     failingSince = serializers.DateTimeField(allow_null=True, help_text="First failure since the last success.")
-    disablesAt = serializers.DateTimeField(allow_null=True,
-                                           help_text="When it will be disabled if it keeps failing.")
+    disablesAt = serializers.DateTimeField(allow_null=True, help_text="When it will be disabled if it keeps failing.")
     previousSecretExpiresAt = serializers.DateTimeField(
-        allow_null=True, help_text="After a secret rotation, the old secret also signs until then.")
+        allow_null=True, help_text="After a secret rotation, the old secret also signs until then."
+    )
     createdAt = serializers.DateTimeField()
     updatedAt = serializers.DateTimeField()
-    attempts24h = serializers.IntegerField(required=False, min_value=0,
-                                           help_text="Delivery attempts in the last 24 hours (list and get).")
-    successRate24h = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=100,
-                                            help_text="Percentage of those that succeeded; null without attempts.")
+    attempts24h = serializers.IntegerField(
+        required=False, min_value=0, help_text="Delivery attempts in the last 24 hours (list and get)."
+    )
+    successRate24h = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=100,
+        help_text="Percentage of those that succeeded; null without attempts.",
+    )
 
 
 class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):
@@ -78,8 +88,11 @@ class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):
 
 class WebhookCreateSerializer(serializers.Serializer):
     url = serializers.URLField(max_length=2048, help_text="A public https URL.")
-    events = serializers.ListField(child=serializers.ChoiceField(choices=SUBSCRIBABLE), min_length=1,
-                                   help_text='Event types to receive, or `["*"]` (alone) for every type.')
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=SUBSCRIBABLE),
+        min_length=1,
+        help_text='Event types to receive, or `["*"]` (alone) for every type.',
+    )
     description = serializers.CharField(max_length=500, required=False, allow_null=True, allow_blank=True)
 
 
@@ -87,8 +100,7 @@ class WebhookUpdateSerializer(serializers.Serializer):
     """Only the fields sent change; other fields are refused. Re-enabling clears the failure record."""
 
     url = serializers.URLField(max_length=2048, required=False, help_text="A public https URL.")
-    events = serializers.ListField(child=serializers.ChoiceField(choices=SUBSCRIBABLE), min_length=1,
-                                   required=False)
+    events = serializers.ListField(child=serializers.ChoiceField(choices=SUBSCRIBABLE), min_length=1, required=False)
     description = serializers.CharField(max_length=500, required=False, allow_null=True, allow_blank=True)
     enabled = serializers.BooleanField(required=False)
 
@@ -99,23 +111,33 @@ class WebhookDeletedSerializer(serializers.Serializer):
 
 
 class RotateSecretSerializer(serializers.Serializer):
-    overlap = serializers.ChoiceField(choices=list(rotation.WINDOWS), required=False, default=rotation.DEFAULT,
-                                      help_text="How long the old secret keeps signing alongside the new one.")
+    overlap = serializers.ChoiceField(
+        choices=list(rotation.WINDOWS),
+        required=False,
+        default=rotation.DEFAULT,
+        help_text="How long the old secret keeps signing alongside the new one.",
+    )
 
 
 class RecoverSerializer(serializers.Serializer):
     since = serializers.DateTimeField(help_text="Re-send every failed delivery created at or after this time.")
 
 
-CREATE_WEBHOOK_EXAMPLE = OpenApiExample("Calls and texts", request_only=True, value={
-    "url": "https://example.com/webhooks/aiphone", "events": ["call.completed", "sms.received"],
-    "description": "CRM sync",
-})
+CREATE_WEBHOOK_EXAMPLE = OpenApiExample(
+    "Calls and texts",
+    request_only=True,
+    value={
+        "url": "https://example.com/webhooks/aiphone",
+        "events": ["call.completed", "sms.received"],
+        "description": "CRM sync",
+    },
+)
 UPDATE_WEBHOOK_EXAMPLE = OpenApiExample("Pause an endpoint", request_only=True, value={"enabled": False})
 RECOVER_EXAMPLE = OpenApiExample("Since an outage began", request_only=True, value={"since": "2026-06-28T20:00:00Z"})
 
 
 # --- Deliveries ----------------------------------------------------------------------------------
+
 
 class DeliverySerializer(serializers.Serializer):
     id = serializers.CharField(help_text="Opaque id, `del_…`.")
@@ -188,6 +210,7 @@ class RecoverResultSerializer(serializers.Serializer):
 
 # --- Event payloads (OpenAPI 3.1 webhooks) -------------------------------------------------------
 
+
 class WebhookTestDataSerializer(serializers.Serializer):
     message = serializers.CharField()
     endpointId = serializers.CharField()
@@ -202,27 +225,34 @@ def _event_serializer(event_type: str, data: type[serializers.Serializer]) -> ty
     class EventTypeField(serializers.CharField):
         pass
 
-    return type(name, (EventSerializer,), {
-        "__doc__": EVENT_TYPES.get(event_type, "Sent by “Send test event”; never emitted otherwise."),
-        "__module__": __name__,
-        "type": EventTypeField(),
-        "data": data(),
-    })
+    return type(
+        name,
+        (EventSerializer,),
+        {
+            "__doc__": EVENT_TYPES.get(event_type, "Sent by “Send test event”; never emitted otherwise."),
+            "__module__": __name__,
+            "type": EventTypeField(),
+            "data": data(),
+        },
+    )
 
 
 def event_webhook(event_type: str, data: type[serializers.Serializer]) -> OpenApiWebhook:
-    return OpenApiWebhook(name=event_type, decorator=extend_schema(
-        summary=EVENT_TYPES.get(event_type, "A test event from “Send test event”."),
-        description=(
-            "POSTed to every enabled endpoint subscribed to this type, signed with `X-AIP-Signature: "
-            "t=<unix>,v1=<hex HMAC-SHA256(secret, \"<t>.<raw body>\")>`. Verify the signature over the raw "
-            "body and reject timestamps older than 5 minutes. Answer 2xx within 10 seconds; anything else "
-            "is retried with exponential backoff for about three days."
+    return OpenApiWebhook(
+        name=event_type,
+        decorator=extend_schema(
+            summary=EVENT_TYPES.get(event_type, "A test event from “Send test event”."),
+            description=(
+                "POSTed to every enabled endpoint subscribed to this type, signed with `X-AIP-Signature: "
+                't=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`. Verify the signature over the raw '
+                "body and reject timestamps older than 5 minutes. Answer 2xx within 10 seconds; anything else "
+                "is retried with exponential backoff for about three days."
+            ),
+            tags=["webhook events"],
+            request=_event_serializer(event_type, data),
+            responses={200: OpenApiResponse(description="Any 2xx acknowledges the delivery.")},
         ),
-        tags=["webhook events"],
-        request=_event_serializer(event_type, data),
-        responses={200: OpenApiResponse(description="Any 2xx acknowledges the delivery.")},
-    ))
+    )
 
 
 # One module attribute per event type: SPECTACULAR_SETTINGS["WEBHOOKS"] lists them by import path. The
@@ -232,6 +262,7 @@ webhook_test = event_webhook(TEST_EVENT_TYPE, WebhookTestDataSerializer)
 
 # --- views ----------------------------------------------------------------------------------------
 
+
 class _WebhookView(PublicApiView):
     required_scope = "manage:webhooks"
 
@@ -239,8 +270,9 @@ class _WebhookView(PublicApiView):
         return ApiKey.objects.get(pk=self.request.auth.id)
 
     def endpoint_for(self, webhook_id: str) -> Endpoint:
-        return self.get_owned(self.org_queryset(Endpoint).select_related("organization"), webhook_id,
-                              "webhook endpoint")
+        return self.get_owned(
+            self.org_queryset(Endpoint).select_related("organization"), webhook_id, "webhook endpoint"
+        )
 
     def deliveries_of(self, endpoint: Endpoint) -> QuerySet[Delivery]:
         return Delivery.objects.filter(endpoint=endpoint).select_related("event", "endpoint", "replay_of")
@@ -253,53 +285,79 @@ _ENDPOINT_DISABLED = error_response("The endpoint is disabled; enable it first."
 
 
 class WebhookListCreate(_WebhookView):
-    @extend_schema(operation_id="listWebhooks", summary="List webhook endpoints (with 24-hour health)",
-                   parameters=LIST_PARAMETERS, responses=WebhookEndpointSerializer(many=True))
+    @extend_schema(
+        operation_id="listWebhooks",
+        summary="List webhook endpoints (with 24-hour health)",
+        parameters=LIST_PARAMETERS,
+        responses=WebhookEndpointSerializer(many=True),
+    )
     def get(self, request: ApiRequest) -> Response:
         paginator = self.pagination_class()
         rows = paginator.paginate_queryset(self.org_queryset(Endpoint), request, view=self)
         health = services.endpoints_health(rows)
         return paginator.get_paginated_response([endpoint_json(e, health[e.pk]) for e in rows])
 
-    @extend_schema(operation_id="createWebhook", summary="Register a webhook endpoint",
-                   description="Returns the `whsec_…` signing secret once: store it to verify deliveries. A business "
-                               "has a limited number of endpoints (400 when it is reached).",
-                   request=WebhookCreateSerializer, examples=[CREATE_WEBHOOK_EXAMPLE],
-                   responses={201: WebhookEndpointWithSecretSerializer})
+    @extend_schema(
+        operation_id="createWebhook",
+        summary="Register a webhook endpoint",
+        description="Returns the `whsec_…` signing secret once: store it to verify deliveries. A business "
+        "has a limited number of endpoints (400 when it is reached).",
+        request=WebhookCreateSerializer,
+        examples=[CREATE_WEBHOOK_EXAMPLE],
+        responses={201: WebhookEndpointWithSecretSerializer},
+    )
     def post(self, request: ApiRequest) -> Response:
         body = json_body(request, fields=("url", "events", "description"))
         key = self.acting_key()
         endpoint, secret = services.endpoint_create(
-            organization=key.organization, url=body.get("url"), events=body.get("events"),
-            description=body.get("description"), actor=key,
+            organization=key.organization,
+            url=body.get("url"),
+            events=body.get("events"),
+            description=body.get("description"),
+            actor=key,
         )
-        return ok({**endpoint_json(endpoint), "secret": secret},
-                  "Webhook endpoint created. Store the signing secret now: it is shown only once.", status=201)
+        return ok(
+            {**endpoint_json(endpoint), "secret": secret},
+            "Webhook endpoint created. Store the signing secret now: it is shown only once.",
+            status=201,
+        )
 
 
 class WebhookDetail(_WebhookView):
-    @extend_schema(operation_id="getWebhook", summary="One webhook endpoint (with 24-hour health)",
-                   responses=WebhookEndpointSerializer)
+    @extend_schema(
+        operation_id="getWebhook",
+        summary="One webhook endpoint (with 24-hour health)",
+        responses=WebhookEndpointSerializer,
+    )
     def get(self, request: ApiRequest, webhook_id: str) -> Response:
         endpoint = self.endpoint_for(webhook_id)
         return ok(endpoint_json(endpoint, services.endpoints_health([endpoint])[endpoint.pk]))
 
-    @extend_schema(operation_id="updateWebhook",
-                   summary="Change a webhook endpoint (URL, events, description, enabled)",
-                   request=WebhookUpdateSerializer, examples=[UPDATE_WEBHOOK_EXAMPLE],
-                   responses=WebhookEndpointSerializer)
+    @extend_schema(
+        operation_id="updateWebhook",
+        summary="Change a webhook endpoint (URL, events, description, enabled)",
+        request=WebhookUpdateSerializer,
+        examples=[UPDATE_WEBHOOK_EXAMPLE],
+        responses=WebhookEndpointSerializer,
+    )
     def patch(self, request: ApiRequest, webhook_id: str) -> Response:
         body = json_body(request)
         allowed = {"url", "events", "description", "enabled"}
         unknown = sorted(set(body) - allowed)
         if unknown:
             raise ValidationFailed(fields={name: ["This field cannot be changed."] for name in unknown})
-        endpoint = services.endpoint_update(endpoint=self.endpoint_for(webhook_id), actor=self.acting_key(),
-                                            **{name: body[name] for name in allowed if name in body})
+        endpoint = services.endpoint_update(
+            endpoint=self.endpoint_for(webhook_id),
+            actor=self.acting_key(),
+            **{name: body[name] for name in allowed if name in body},
+        )
         return ok(endpoint_json(endpoint), "Webhook endpoint updated.")
 
-    @extend_schema(operation_id="deleteWebhook", summary="Delete a webhook endpoint and its delivery history",
-                   responses={200: WebhookDeletedSerializer})
+    @extend_schema(
+        operation_id="deleteWebhook",
+        summary="Delete a webhook endpoint and its delivery history",
+        responses={200: WebhookDeletedSerializer},
+    )
     def delete(self, request: ApiRequest, webhook_id: str) -> Response:
         endpoint = self.endpoint_for(webhook_id)
         public_id = endpoint.public_id
@@ -308,59 +366,94 @@ class WebhookDetail(_WebhookView):
 
 
 class WebhookTest(_WebhookView):
-    @extend_schema(operation_id="testWebhook", summary="Send a test event now and report the attempt",
-                   description="Sends a `webhook.test` event (test mode, never billed, not retried) and answers with "
-                               "the outcome; a failed delivery is still a 200 with `succeeded: false`.",
-                   request=None, responses=WebhookTestResultSerializer)
+    @extend_schema(
+        operation_id="testWebhook",
+        summary="Send a test event now and report the attempt",
+        description="Sends a `webhook.test` event (test mode, never billed, not retried) and answers with "
+        "the outcome; a failed delivery is still a 200 with `succeeded: false`.",
+        request=None,
+        responses=WebhookTestResultSerializer,
+    )
     def post(self, request: ApiRequest, webhook_id: str) -> Response:
         delivery = services.endpoint_send_test(endpoint=self.endpoint_for(webhook_id), actor=self.acting_key())
         attempt = delivery.attempts.order_by("-number").first()
         succeeded = delivery.status == Delivery.Status.SUCCEEDED
         message = "Test event delivered." if succeeded else f"Test event failed: {delivery.status_reason}"
-        return ok({"succeeded": succeeded, "delivery": delivery_json(delivery),
-                   "attempt": attempt_json(attempt) if attempt else None}, message)
+        return ok(
+            {
+                "succeeded": succeeded,
+                "delivery": delivery_json(delivery),
+                "attempt": attempt_json(attempt) if attempt else None,
+            },
+            message,
+        )
 
 
 class WebhookRotateSecret(_WebhookView):
-    @extend_schema(operation_id="rotateWebhookSecret", summary="Rotate the signing secret with an overlap window",
-                   description=f"Returns the new secret once. The body is optional (overlap defaults to {rotation.DEFAULT}).",
-                   request=RotateSecretSerializer, responses=WebhookEndpointWithSecretSerializer)
+    @extend_schema(
+        operation_id="rotateWebhookSecret",
+        summary="Rotate the signing secret with an overlap window",
+        description=f"Returns the new secret once. The body is optional (overlap defaults to {rotation.DEFAULT}).",
+        request=RotateSecretSerializer,
+        responses=WebhookEndpointWithSecretSerializer,
+    )
     def post(self, request: ApiRequest, webhook_id: str) -> Response:
         body = json_body(request, fields=("overlap",)) if request.body else {}
         endpoint, secret = services.endpoint_rotate_secret(
-            endpoint=self.endpoint_for(webhook_id), overlap=body.get("overlap", rotation.DEFAULT), actor=self.acting_key()
+            endpoint=self.endpoint_for(webhook_id),
+            overlap=body.get("overlap", rotation.DEFAULT),
+            actor=self.acting_key(),
         )
-        return ok({**endpoint_json(endpoint), "secret": secret},
-                  "Signing secret rotated. Store the new secret now: it is shown only once.")
+        return ok(
+            {**endpoint_json(endpoint), "secret": secret},
+            "Signing secret rotated. Store the new secret now: it is shown only once.",
+        )
 
 
 class WebhookRecover(_WebhookView):
-    @extend_schema(operation_id="recoverWebhookDeliveries", summary="Re-send every failed delivery since a time",
-                   request=RecoverSerializer, examples=[RECOVER_EXAMPLE],
-                   responses={202: RecoverResultSerializer, 409: _ENDPOINT_DISABLED})
+    @extend_schema(
+        operation_id="recoverWebhookDeliveries",
+        summary="Re-send every failed delivery since a time",
+        request=RecoverSerializer,
+        examples=[RECOVER_EXAMPLE],
+        responses={202: RecoverResultSerializer, 409: _ENDPOINT_DISABLED},
+    )
     def post(self, request: ApiRequest, webhook_id: str) -> Response:
         body = json_body(request, fields=("since",))
         since = parse_optional_datetime(body.get("since"), "since")
         if since is None:
             raise ValidationFailed(fields={"since": ["Give the ISO 8601 time to recover failed deliveries from."]})
-        replays = services.endpoint_recover(endpoint=self.endpoint_for(webhook_id), since=since,
-                                            actor=self.acting_key())
-        return ok({"count": len(replays), "deliveries": [delivery_json(d) for d in replays]},
-                  f"Re-sending {len(replays)} failed deliveries.", status=202)
+        replays = services.endpoint_recover(
+            endpoint=self.endpoint_for(webhook_id), since=since, actor=self.acting_key()
+        )
+        return ok(
+            {"count": len(replays), "deliveries": [delivery_json(d) for d in replays]},
+            f"Re-sending {len(replays)} failed deliveries.",
+            status=202,
+        )
 
 
 class DeliveryList(_WebhookView):
     @extend_schema(
-        operation_id="listWebhookDeliveries", summary="Delivery history of an endpoint (newest first)",
+        operation_id="listWebhookDeliveries",
+        summary="Delivery history of an endpoint (newest first)",
         parameters=[
             *LIST_PARAMETERS,
             # An empty value means no filter, as the dashboard's filter form sends it.
             OpenApiParameter("status", {"type": "string", "enum": [*Delivery.Status.values, ""]}, required=False),
             OpenApiParameter("eventType", {"type": "string", "enum": [*EVENT_TYPE_CHOICES, ""]}, required=False),
-            OpenApiParameter("from", OPTIONAL_DATE_TIME, required=False,
-                             description="Created at or after (ISO 8601); empty: no lower bound."),
-            OpenApiParameter("to", OPTIONAL_DATE_TIME, required=False,
-                             description="Created before (ISO 8601); empty: no upper bound."),
+            OpenApiParameter(
+                "from",
+                OPTIONAL_DATE_TIME,
+                required=False,
+                description="Created at or after (ISO 8601); empty: no lower bound.",
+            ),
+            OpenApiParameter(
+                "to",
+                OPTIONAL_DATE_TIME,
+                required=False,
+                description="Created before (ISO 8601); empty: no upper bound.",
+            ),
         ],
         responses=DeliverySerializer(many=True),
     )
@@ -398,16 +491,23 @@ def filter_deliveries(queryset: QuerySet[Delivery], params: Any) -> QuerySet[Del
 
 
 class DeliveryDetail(_WebhookView):
-    @extend_schema(operation_id="getWebhookDelivery", summary="One delivery with the event sent and every attempt",
-                   responses=DeliveryDetailSerializer)
+    @extend_schema(
+        operation_id="getWebhookDelivery",
+        summary="One delivery with the event sent and every attempt",
+        responses=DeliveryDetailSerializer,
+    )
     def get(self, request: ApiRequest, webhook_id: str, delivery_id: str) -> Response:
         delivery = self.delivery_for(self.endpoint_for(webhook_id), delivery_id)
         return ok(delivery_detail_json(delivery))
 
 
 class DeliveryReplay(_WebhookView):
-    @extend_schema(operation_id="replayWebhookDelivery", summary="Replay a delivery (same event id)",
-                   request=None, responses={202: DeliverySerializer, 409: _ENDPOINT_DISABLED})
+    @extend_schema(
+        operation_id="replayWebhookDelivery",
+        summary="Replay a delivery (same event id)",
+        request=None,
+        responses={202: DeliverySerializer, 409: _ENDPOINT_DISABLED},
+    )
     def post(self, request: ApiRequest, webhook_id: str, delivery_id: str) -> Response:
         delivery = self.delivery_for(self.endpoint_for(webhook_id), delivery_id)
         replay = services.delivery_replay(delivery=delivery, actor=self.acting_key())

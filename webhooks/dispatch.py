@@ -29,7 +29,7 @@ def enqueue_deliveries(delivery_ids: Sequence[int], *, countdown: float | None =
             enqueue("webhooks.deliver", ids[0], countdown=countdown)
             return
         for start in range(0, len(ids), TASK_BATCH):
-            enqueue("webhooks.deliver_batch", ids[start:start + TASK_BATCH], countdown=countdown)
+            enqueue("webhooks.deliver_batch", ids[start : start + TASK_BATCH], countdown=countdown)
     except Exception:  # the broker is down or unreachable
         logger.warning("could not enqueue %d webhook deliveries; the sweep will retry them", len(ids), exc_info=True)
 
@@ -56,8 +56,9 @@ def enqueue_fanout(*, organization_id: int, delivery_ids: Sequence[int], gather:
     countdown = settings.WEBHOOK_FANOUT_GATHER_SECONDS if gather else 0
     try:
         for start in range(0, max(len(ids), 1), TASK_BATCH):
-            enqueue("webhooks.deliver_batch", ids[start:start + TASK_BATCH], organization_id,
-                    countdown=countdown or None)
+            enqueue(
+                "webhooks.deliver_batch", ids[start : start + TASK_BATCH], organization_id, countdown=countdown or None
+            )
     except Exception:  # the broker is down or unreachable
         forget_queued(organization_id)
         logger.warning("could not enqueue %d webhook deliveries; the sweep will retry them", len(ids), exc_info=True)

@@ -93,9 +93,7 @@ def delivery_initial_state(*, event: Event, now: datetime) -> tuple[str, datetim
     return Delivery.Status.PENDING, None
 
 
-def deliveries_create(
-    *, event: Event, endpoints: list[Endpoint], replay_of: Delivery | None = None
-) -> list[Delivery]:
+def deliveries_create(*, event: Event, endpoints: list[Endpoint], replay_of: Delivery | None = None) -> list[Delivery]:
     """Write one pending (or held) delivery of ``event`` per endpoint and enqueue them after commit."""
     now = timezone.now()
     status, held_since = delivery_initial_state(event=event, now=now)

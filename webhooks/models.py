@@ -16,8 +16,8 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import Organization
-from core.models import Cipher, RotatingSecret
 from core.ids import public_id_field
+from core.models import Cipher, RotatingSecret
 
 from . import crypto
 
@@ -109,9 +109,7 @@ class Delivery(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhook_deliveries")
     endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries")
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
-    replay_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays"
-    )
+    replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     status_reason = models.CharField(max_length=500, blank=True)
     attempt_count = models.PositiveIntegerField(default=0)

@@ -29,8 +29,7 @@ from accounts.models import Organization
 from accounts.services import audit_record
 from billing.access import access_state, load_access_state
 from billing.metering import record_usage
-from core import rotation
-from core import outbound
+from core import outbound, rotation
 from core.errors import ServiceError
 from core.signing import HEADER_NAME, generate_secret, sign
 from core.sql import update_rows
@@ -157,8 +156,13 @@ def endpoint_create(
         description=cleaned["description"],
         secret_encrypted=crypto.encrypt(secret),
     )
-    audit_record(organization=organization, actor=actor, action="webhook.created", target=endpoint,
-                 metadata={"url": endpoint.url, "events": endpoint.events})
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="webhook.created",
+        target=endpoint,
+        metadata={"url": endpoint.url, "events": endpoint.events},
+    )
     return endpoint, secret
 
 
@@ -200,8 +204,13 @@ def endpoint_update(
             _endpoint_disable(endpoint, reason="Disabled by a user.", now=timezone.now())
     if changes:
         endpoint.save()
-        audit_record(organization=endpoint.organization, actor=actor, action="webhook.updated", target=endpoint,
-                     metadata={"changes": list(changes)})
+        audit_record(
+            organization=endpoint.organization,
+            actor=actor,
+            action="webhook.updated",
+            target=endpoint,
+            metadata={"changes": list(changes)},
+        )
     return endpoint
 
 
@@ -214,8 +223,13 @@ def _clean_enabled(value: object) -> bool:
 @transaction.atomic
 def endpoint_delete(*, endpoint: Endpoint, actor: Actor) -> None:
     """Delete the endpoint with its delivery history; undelivered events to it are dropped."""
-    audit_record(organization=endpoint.organization, actor=actor, action="webhook.deleted", target=endpoint,
-                 metadata={"url": endpoint.url})
+    audit_record(
+        organization=endpoint.organization,
+        actor=actor,
+        action="webhook.deleted",
+        target=endpoint,
+        metadata={"url": endpoint.url},
+    )
     endpoint.delete()
 
 
@@ -228,15 +242,19 @@ def endpoint_rotate_secret(*, endpoint: Endpoint, overlap: object, actor: Actor)
     secret = generate_secret()
     endpoint.rotate(secret, window=window, now=timezone.now())
     endpoint.save()
-    audit_record(organization=endpoint.organization, actor=actor, action="webhook.secret_rotated", target=endpoint,
-                 metadata={"overlap": overlap})
+    audit_record(
+        organization=endpoint.organization,
+        actor=actor,
+        action="webhook.secret_rotated",
+        target=endpoint,
+        metadata={"overlap": overlap},
+    )
     return endpoint, secret
 
 
 def endpoint_reveal_secret(*, endpoint: Endpoint, actor: Actor) -> str:
     """The current secret, for an owner or admin in the dashboard; every reveal is audited."""
-    audit_record(organization=endpoint.organization, actor=actor, action="webhook.secret_revealed",
-                 target=endpoint)
+    audit_record(organization=endpoint.organization, actor=actor, action="webhook.secret_revealed", target=endpoint)
     return endpoint.secret
 
 
@@ -246,8 +264,10 @@ def _endpoint_disable(endpoint: Endpoint, *, reason: str, now: datetime) -> None
     Delivery.objects.filter(
         endpoint=endpoint, status__in=[Delivery.Status.PENDING, Delivery.Status.HELD], claimed_until__isnull=True
     ).update(
-        status=Delivery.Status.FAILED, status_reason=f"Endpoint disabled: {reason}"[:500],
-        next_attempt_at=None, completed_at=now,
+        status=Delivery.Status.FAILED,
+        status_reason=f"Endpoint disabled: {reason}"[:500],
+        next_attempt_at=None,
+        completed_at=now,
     )
 
 
@@ -263,17 +283,31 @@ def endpoint_send_test(*, endpoint: Endpoint, actor: Actor) -> Delivery:
     with transaction.atomic():
         now = timezone.now()
         event = Event(organization=endpoint.organization, type=TEST_EVENT_TYPE, mode="test", created_at=now)
-        event.body = render_body(event=event, organization=endpoint.organization, data={
-            "message": "A test event sent from AI Phone 360 to check this endpoint.",
-            "endpointId": endpoint.public_id,
-        })
+        event.body = render_body(
+            event=event,
+            organization=endpoint.organization,
+            data={
+                "message": "A test event sent from AI Phone 360 to check this endpoint.",
+                "endpointId": endpoint.public_id,
+            },
+        )
         event.save()
         delivery = Delivery.objects.create(
-            organization=endpoint.organization, endpoint=endpoint, event=event, status=Delivery.Status.PENDING,
-            next_attempt_at=now, queued_at=now, created_at=now,
+            organization=endpoint.organization,
+            endpoint=endpoint,
+            event=event,
+            status=Delivery.Status.PENDING,
+            next_attempt_at=now,
+            queued_at=now,
+            created_at=now,
         )
-        audit_record(organization=endpoint.organization, actor=actor, action="webhook.test_sent", target=endpoint,
-                     metadata={"delivery": delivery.public_id})
+        audit_record(
+            organization=endpoint.organization,
+            actor=actor,
+            action="webhook.test_sent",
+            target=endpoint,
+            metadata={"delivery": delivery.public_id},
+        )
     delivery_attempt(delivery_id=delivery.pk)
     delivery.refresh_from_db()
     return delivery
@@ -284,11 +318,17 @@ def delivery_replay(*, delivery: Delivery, actor: Actor) -> Delivery:
     """Send the same event (same ``evt_`` id and body) to the same endpoint as a new delivery."""
     endpoint = delivery.endpoint
     if not endpoint.enabled:
-        raise ServiceError("This endpoint is disabled; enable it before replaying deliveries.",
-                           code="ENDPOINT_DISABLED", status=409)
+        raise ServiceError(
+            "This endpoint is disabled; enable it before replaying deliveries.", code="ENDPOINT_DISABLED", status=409
+        )
     (replay,) = deliveries_create(event=delivery.event, endpoints=[endpoint], replay_of=delivery)
-    audit_record(organization=endpoint.organization, actor=actor, action="webhook.delivery_replayed",
-                 target=endpoint, metadata={"delivery": delivery.public_id, "replay": replay.public_id})
+    audit_record(
+        organization=endpoint.organization,
+        actor=actor,
+        action="webhook.delivery_replayed",
+        target=endpoint,
+        metadata={"delivery": delivery.public_id, "replay": replay.public_id},
+    )
     return replay
 
 
@@ -296,8 +336,9 @@ def delivery_replay(*, delivery: Delivery, actor: Actor) -> Delivery:
 def endpoint_recover(*, endpoint: Endpoint, since: datetime, actor: Actor) -> list[Delivery]:
     """Re-send every failed delivery to this endpoint created at or after ``since`` (once each)."""
     if not endpoint.enabled:
-        raise ServiceError("This endpoint is disabled; enable it before recovering deliveries.",
-                           code="ENDPOINT_DISABLED", status=409)
+        raise ServiceError(
+            "This endpoint is disabled; enable it before recovering deliveries.", code="ENDPOINT_DISABLED", status=409
+        )
     failed = (
         Delivery.objects.filter(endpoint=endpoint, status=Delivery.Status.FAILED, created_at__gte=since)
         .exclude(replays__isnull=False)
@@ -307,8 +348,13 @@ def endpoint_recover(*, endpoint: Endpoint, since: datetime, actor: Actor) -> li
     replays = [
         deliveries_create(event=delivery.event, endpoints=[endpoint], replay_of=delivery)[0] for delivery in failed
     ]
-    audit_record(organization=endpoint.organization, actor=actor, action="webhook.recovered", target=endpoint,
-                 metadata={"since": iso_timestamp(since), "count": len(replays)})
+    audit_record(
+        organization=endpoint.organization,
+        actor=actor,
+        action="webhook.recovered",
+        target=endpoint,
+        metadata={"since": iso_timestamp(since), "count": len(replays)},
+    )
     return replays
 
 
@@ -333,8 +379,13 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> Attemp
     return attempts[0] if attempts else None
 
 
-def deliveries_attempt(*, delivery_ids: list[int], now: datetime | None = None, with_backlog: bool = False,
-                       organization_ids: Collection[int] = ()) -> list[Attempt]:
+def deliveries_attempt(
+    *,
+    delivery_ids: list[int],
+    now: datetime | None = None,
+    with_backlog: bool = False,
+    organization_ids: Collection[int] = (),
+) -> list[Attempt]:
     """Attempt several due deliveries at once (an event's fan-out, a released hold).
 
     One transaction claims a batch and one records every result, so a batch costs two commits
@@ -390,8 +441,13 @@ def _send_and_record(claims: list[_Claim], *, now: datetime) -> None:
         _finish_successes([item for item in sent if item[1].succeeded], now=now)
         for claim, outcome, response, duration_ms in sent:
             if not outcome.succeeded:
-                _finish(claim, outcome=outcome, response=response, duration_ms=duration_ms,
-                        now=now + timedelta(milliseconds=duration_ms))
+                _finish(
+                    claim,
+                    outcome=outcome,
+                    response=response,
+                    duration_ms=duration_ms,
+                    now=now + timedelta(milliseconds=duration_ms),
+                )
 
 
 _Sent = tuple[_Claim, policy.Outcome, outbound.OutboundResponse | None, int]
@@ -424,8 +480,12 @@ def _send(claim: _Claim, *, now: datetime) -> _Sent:
     return claim, outcome, response, duration_ms
 
 
-def _claim_many(delivery_ids: list[int], *, now: datetime, backlog_of: Collection[int] = (),
-                ) -> tuple[list[_Claim], list[int], bool]:
+def _claim_many(
+    delivery_ids: list[int],
+    *,
+    now: datetime,
+    backlog_of: Collection[int] = (),
+) -> tuple[list[_Claim], list[int], bool]:
     """Lock the due, unclaimed rows among ``delivery_ids`` and up to MAX_BATCH other due rows of the
     organisations in ``backlog_of``; hold or fail those that cannot go; claim the rest.
 
@@ -449,7 +509,8 @@ def _claim_many(delivery_ids: list[int], *, now: datetime, backlog_of: Collectio
             backlog = list(
                 locked.filter(organization_id__in=backlog_of, status=Delivery.Status.PENDING, next_attempt_at__lte=now)
                 .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
-                .exclude(pk__in=delivery_ids)[:MAX_BATCH])
+                .exclude(pk__in=delivery_ids)[:MAX_BATCH]
+            )
         rows, left, dropped = _fit_batch(rows + backlog, wanted)
         more = len(backlog) == MAX_BATCH or dropped
         can_pay: dict[int, bool] = {}
@@ -468,24 +529,37 @@ def _claim_many(delivery_ids: list[int], *, now: datetime, backlog_of: Collectio
 
         for delivery in disabled:
             Delivery.objects.filter(pk=delivery.pk).update(
-                status=Delivery.Status.FAILED, next_attempt_at=None, completed_at=now,
-                status_reason=f"Endpoint disabled: {delivery.endpoint.disabled_reason}"[:500])
+                status=Delivery.Status.FAILED,
+                next_attempt_at=None,
+                completed_at=now,
+                status_reason=f"Endpoint disabled: {delivery.endpoint.disabled_reason}"[:500],
+            )
         if held:
             Delivery.objects.filter(pk__in=[d.pk for d in held]).update(
-                status=Delivery.Status.HELD, held_since=Coalesce(F("held_since"), Value(now)), next_attempt_at=None,
-                status_reason="Held: the organization's wallet is empty.")
+                status=Delivery.Status.HELD,
+                held_since=Coalesce(F("held_since"), Value(now)),
+                next_attempt_at=None,
+                status_reason="Held: the organization's wallet is empty.",
+            )
         if not ready:
             return [], left, more
 
         Delivery.objects.filter(pk__in=[d.pk for d in ready]).update(
-            claimed_until=now + CLAIM_LEASE, attempt_count=F("attempt_count") + 1, held_since=None)
+            claimed_until=now + CLAIM_LEASE, attempt_count=F("attempt_count") + 1, held_since=None
+        )
         claims = []
         for delivery in ready:
             delivery.attempt_count += 1
             delivery.claimed_until = now + CLAIM_LEASE
             headers = _request_headers(delivery, number=delivery.attempt_count, now=now)
-            attempt = Attempt(delivery=delivery, number=delivery.attempt_count, request_url=delivery.endpoint.url,
-                              request_headers=headers, request_body=delivery.event.body, started_at=now)
+            attempt = Attempt(
+                delivery=delivery,
+                number=delivery.attempt_count,
+                request_url=delivery.endpoint.url,
+                request_headers=headers,
+                request_body=delivery.event.body,
+                started_at=now,
+            )
             claims.append(_Claim(delivery=delivery, attempt=attempt, headers=headers))
         Attempt.objects.bulk_create([claim.attempt for claim in claims])
         # Metered when the requests are about to leave: every attempt counts, including retries. One
@@ -495,14 +569,23 @@ def _claim_many(delivery_ids: list[int], *, now: datetime, backlog_of: Collectio
         for claim in claims:
             batches.setdefault((claim.delivery.organization_id, claim.delivery.event.mode), []).append(claim)
         for (_, mode), batch in batches.items():
-            record_usage(organization=batch[0].delivery.organization, metric="webhook_attempts",
-                         quantity=len(batch), mode=mode, reference=f"webhook-attempt:{batch[0].attempt.public_id}")
+            record_usage(
+                organization=batch[0].delivery.organization,
+                metric="webhook_attempts",
+                quantity=len(batch),
+                mode=mode,
+                reference=f"webhook-attempt:{batch[0].attempt.public_id}",
+            )
     return claims, left, more
 
 
 def _is_due(delivery: Delivery, now: datetime) -> bool:
-    return (delivery.status == Delivery.Status.PENDING and delivery.next_attempt_at is not None
-            and delivery.next_attempt_at <= now and (delivery.claimed_until is None or delivery.claimed_until <= now))
+    return (
+        delivery.status == Delivery.Status.PENDING
+        and delivery.next_attempt_at is not None
+        and delivery.next_attempt_at <= now
+        and (delivery.claimed_until is None or delivery.claimed_until <= now)
+    )
 
 
 def _fit_batch(rows: list[Delivery], wanted: set[int]) -> tuple[list[Delivery], list[int], bool]:
@@ -514,8 +597,11 @@ def _fit_batch(rows: list[Delivery], wanted: set[int]) -> tuple[list[Delivery], 
     dropped = False
     for row in rows:
         count = per_endpoint.get(row.endpoint_id, 0)
-        fits = len(taken) < MAX_BATCH and count < PER_ENDPOINT_BATCH and (
-            count or len(per_endpoint) < MAX_PARALLEL_REQUESTS)
+        fits = (
+            len(taken) < MAX_BATCH
+            and count < PER_ENDPOINT_BATCH
+            and (count or len(per_endpoint) < MAX_PARALLEL_REQUESTS)
+        )
         if fits:
             taken.append(row)
             per_endpoint[row.endpoint_id] = count + 1
@@ -535,8 +621,9 @@ def _claim(delivery_id: int, *, now: datetime) -> _Claim | None:
 def _request_headers(delivery: Delivery, *, number: int, now: datetime) -> dict[str, str]:
     event = delivery.event
     timestamp = int(now.timestamp())
-    signature = sign(secrets=delivery.endpoint.signing_secrets(now), body=event.body.encode("utf-8"),
-                     timestamp=timestamp)
+    signature = sign(
+        secrets=delivery.endpoint.signing_secrets(now), body=event.body.encode("utf-8"), timestamp=timestamp
+    )
     return {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
@@ -558,12 +645,26 @@ def _kept_response_headers(headers: dict[str, str]) -> dict[str, str]:
     return {name: value[:500] for name, value in list(headers.items())[:50]}
 
 
-_RESULT_FIELDS = ("response_status", "response_headers", "response_body_excerpt", "duration_ms", "succeeded",
-                  "error_class", "error_message", "finished_at")
+_RESULT_FIELDS = (
+    "response_status",
+    "response_headers",
+    "response_body_excerpt",
+    "duration_ms",
+    "succeeded",
+    "error_class",
+    "error_message",
+    "finished_at",
+)
 
 
-def _record_result(attempt: Attempt, *, outcome: policy.Outcome, response: outbound.OutboundResponse | None,
-                   duration_ms: int, now: datetime) -> dict[str, Any]:
+def _record_result(
+    attempt: Attempt,
+    *,
+    outcome: policy.Outcome,
+    response: outbound.OutboundResponse | None,
+    duration_ms: int,
+    now: datetime,
+) -> dict[str, Any]:
     """Set what came back on the (unsaved) attempt and return the same values for an update."""
     result = {
         "response_status": response.status if response else None,
@@ -597,18 +698,31 @@ def _finish_successes(sent: list[_Sent], *, now: datetime) -> None:
         if endpoint_id not in latest or at >= latest[endpoint_id][0]:
             latest[endpoint_id] = (at, code)
     update_rows(Attempt, set_fields=_RESULT_FIELDS, where_fields=["id"], rows=attempts)
-    update_rows(Delivery, set_fields=["completed_at", "last_status", "status", "status_reason", "next_attempt_at",
-                                      "claimed_until"],
-                where_fields=["id", "attempt_count", "status"],
-                rows=([at, code, Delivery.Status.SUCCEEDED, "", None, None, pk, number, pending]
-                      for at, code, pk, number, pending in deliveries))
-    update_rows(Endpoint, set_fields=["last_attempt_at", "last_status", "last_error", "last_success_at",
-                                      "failing_since"],
-                where_fields=["id"], rows=([at, code, "", at, None, pk] for pk, (at, code) in latest.items()))
+    update_rows(
+        Delivery,
+        set_fields=["completed_at", "last_status", "status", "status_reason", "next_attempt_at", "claimed_until"],
+        where_fields=["id", "attempt_count", "status"],
+        rows=(
+            [at, code, Delivery.Status.SUCCEEDED, "", None, None, pk, number, pending]
+            for at, code, pk, number, pending in deliveries
+        ),
+    )
+    update_rows(
+        Endpoint,
+        set_fields=["last_attempt_at", "last_status", "last_error", "last_success_at", "failing_since"],
+        where_fields=["id"],
+        rows=([at, code, "", at, None, pk] for pk, (at, code) in latest.items()),
+    )
 
 
-def _finish(claim: _Claim, *, outcome: policy.Outcome, response: outbound.OutboundResponse | None,
-            duration_ms: int, now: datetime) -> None:
+def _finish(
+    claim: _Claim,
+    *,
+    outcome: policy.Outcome,
+    response: outbound.OutboundResponse | None,
+    duration_ms: int,
+    now: datetime,
+) -> None:
     """Record a failed attempt; disable the endpoint if it must be; schedule the retry or give up."""
     if outcome.succeeded:
         _finish_successes([(claim, outcome, response, duration_ms)], now=now - timedelta(milliseconds=duration_ms))
@@ -624,8 +738,12 @@ def _finish(claim: _Claim, *, outcome: policy.Outcome, response: outbound.Outbou
         # this late result is kept in the log but does not move the delivery.
         mine = Delivery.objects.filter(pk=delivery.pk, attempt_count=number, status=Delivery.Status.PENDING)
         endpoint_row = Endpoint.objects.filter(pk=delivery.endpoint_id)
-        endpoint_row.update(last_attempt_at=now, last_status=status, last_error=outcome.message[:500],
-                            failing_since=Coalesce(F("failing_since"), Value(now)))
+        endpoint_row.update(
+            last_attempt_at=now,
+            last_status=status,
+            last_error=outcome.message[:500],
+            failing_since=Coalesce(F("failing_since"), Value(now)),
+        )
         endpoint = endpoint_row.select_for_update().first()
         if endpoint is None:
             return  # deleted while the request was in flight, with its deliveries
@@ -633,9 +751,14 @@ def _finish(claim: _Claim, *, outcome: policy.Outcome, response: outbound.Outbou
             _endpoint_disable(endpoint, reason=outcome.message, now=now)
         elif endpoint.enabled and endpoint.failing_since and now - endpoint.failing_since >= AUTO_DISABLE_AFTER:
             since = endpoint.failing_since.strftime("%Y-%m-%d %H:%M UTC")
-            _endpoint_disable(endpoint, now=now, reason=(
-                f"Every attempt since {since} failed (for {AUTO_DISABLE_AFTER.days} days); "
-                f"last error: {outcome.message}"))
+            _endpoint_disable(
+                endpoint,
+                now=now,
+                reason=(
+                    f"Every attempt since {since} failed (for {AUTO_DISABLE_AFTER.days} days); "
+                    f"last error: {outcome.message}"
+                ),
+            )
 
         retries = outcome.retryable and delivery.event.type != TEST_EVENT_TYPE
         delay = policy.retry_delay(number, retry_after=outcome.retry_after) if retries and endpoint.enabled else None
@@ -645,17 +768,27 @@ def _finish(claim: _Claim, *, outcome: policy.Outcome, response: outbound.Outbou
                 reason = f"Endpoint disabled: {endpoint.disabled_reason}"
             elif retries:
                 reason = f"Gave up after {number} attempts; last error: {outcome.message}"
-            mine.update(status=Delivery.Status.FAILED, status_reason=reason[:500], next_attempt_at=None,
-                        claimed_until=None, completed_at=now, last_status=status)
+            mine.update(
+                status=Delivery.Status.FAILED,
+                status_reason=reason[:500],
+                next_attempt_at=None,
+                claimed_until=None,
+                completed_at=now,
+                last_status=status,
+            )
             return
 
         due = now + delay
         short = delay <= MAX_COUNTDOWN
-        moved = mine.update(next_attempt_at=due, claimed_until=None, last_status=status,
-                            queued_at=due if short else None,
-                            status_reason=f"Attempt {number} failed: {outcome.message}"[:500])
+        moved = mine.update(
+            next_attempt_at=due,
+            claimed_until=None,
+            last_status=status,
+            queued_at=due if short else None,
+            status_reason=f"Attempt {number} failed: {outcome.message}"[:500],
+        )
         if moved and short:
-                transaction.on_commit(lambda: enqueue_deliveries([delivery.pk], countdown=delay.total_seconds()))
+            transaction.on_commit(lambda: enqueue_deliveries([delivery.pk], countdown=delay.total_seconds()))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -717,17 +850,21 @@ def deliveries_sweep(*, now: datetime | None = None) -> SweepResult:
             # A claim that expired belongs to a worker that died mid-attempt: close its attempt.
             lost_attempts = Attempt.objects.filter(
                 delivery_id__in=ids, finished_at__isnull=True, delivery__claimed_until__lte=now
-            ).update(finished_at=now, error_class="worker_lost",
-                     error_message="The worker stopped before this attempt finished; it is retried.")
+            ).update(
+                finished_at=now,
+                error_class="worker_lost",
+                error_message="The worker stopped before this attempt finished; it is retried.",
+            )
             Delivery.objects.filter(pk__in=ids).filter(
                 Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
             ).update(claimed_until=None, queued_at=now)
             transaction.on_commit(lambda: enqueue_deliveries(ids))
 
     expired = Delivery.objects.filter(status=Delivery.Status.HELD, held_since__lte=now - HOLD_LIMIT).update(
-        status=Delivery.Status.EXPIRED, next_attempt_at=None, completed_at=now,
-        status_reason=f"Expired: held for more than {HOLD_LIMIT.days} days while the organization's wallet "
-                      "was empty.",
+        status=Delivery.Status.EXPIRED,
+        next_attempt_at=None,
+        completed_at=now,
+        status_reason=f"Expired: held for more than {HOLD_LIMIT.days} days while the organization's wallet was empty.",
     )
 
     released = 0
@@ -736,8 +873,13 @@ def deliveries_sweep(*, now: datetime | None = None) -> SweepResult:
         if access_state(organization.pk).has_credits:
             released += deliveries_release_held(organization=organization, now=now)
     if ids or expired or released:
-        logger.info("webhook sweep: %d re-queued (%d lost attempts), %d expired, %d released",
-                    len(ids), lost_attempts, expired, released)
+        logger.info(
+            "webhook sweep: %d re-queued (%d lost attempts), %d expired, %d released",
+            len(ids),
+            lost_attempts,
+            expired,
+            released,
+        )
     return SweepResult(requeued=len(ids), lost_attempts=lost_attempts, expired=expired, released=released)
 
 
@@ -782,8 +924,9 @@ class EndpointHealth:
 def endpoints_health(endpoints: list[Endpoint], *, now: datetime | None = None) -> dict[int, EndpointHealth]:
     now = now or timezone.now()
     rows = (
-        Attempt.objects.filter(delivery__endpoint__in=endpoints, started_at__gte=now - timedelta(hours=24),
-                               finished_at__isnull=False)
+        Attempt.objects.filter(
+            delivery__endpoint__in=endpoints, started_at__gte=now - timedelta(hours=24), finished_at__isnull=False
+        )
         .values("delivery__endpoint_id")
         .annotate(total=Count("id"), ok=Count("id", filter=Q(succeeded=True)))
     )

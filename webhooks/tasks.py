@@ -22,8 +22,11 @@ def deliver_batch(delivery_ids: list[int], organization_id: int | None = None) -
     if organization_id is not None:
         # Before claiming: an event committed from now on sends its own task (see dispatch.enqueue_fanout).
         forget_queued(organization_id)
-    services.deliveries_attempt(delivery_ids=delivery_ids, with_backlog=True,
-                                organization_ids=[organization_id] if organization_id is not None else [])
+    services.deliveries_attempt(
+        delivery_ids=delivery_ids,
+        with_backlog=True,
+        organization_ids=[organization_id] if organization_id is not None else [],
+    )
 
 
 @shared_task(name="webhooks.sweep", ignore_result=True)

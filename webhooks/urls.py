@@ -29,6 +29,7 @@ urlpatterns = [
     path(_BASE + "<str:webhook_id>/delete/", views.endpoint_delete, name="endpoint_delete"),
     path(_BASE + "<str:webhook_id>/recover/", views.endpoint_recover, name="endpoint_recover"),
     path(_BASE + "<str:webhook_id>/deliveries/<str:delivery_id>/", views.delivery_detail, name="delivery"),
-    path(_BASE + "<str:webhook_id>/deliveries/<str:delivery_id>/replay/", views.delivery_replay,
-         name="delivery_replay"),
+    path(
+        _BASE + "<str:webhook_id>/deliveries/<str:delivery_id>/replay/", views.delivery_replay, name="delivery_replay"
+    ),
 ]

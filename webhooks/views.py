@@ -61,14 +61,18 @@ def _endpoint_for(request: HtmxHttpRequest, webhook_id: str) -> Endpoint:
 
 
 def _delivery_for(endpoint: Endpoint, delivery_id: str) -> Delivery:
-    delivery = (Delivery.objects.filter(endpoint=endpoint, public_id=delivery_id)
-                .select_related("event", "endpoint", "replay_of").first())
+    delivery = (
+        Delivery.objects.filter(endpoint=endpoint, public_id=delivery_id)
+        .select_related("event", "endpoint", "replay_of")
+        .first()
+    )
     if delivery is None:
         raise Http404("No such delivery.")
     return delivery
 
 
 # --- endpoints list ----------------------------------------------------------------------------------
+
 
 @require_GET
 @dashboard_view
@@ -86,6 +90,7 @@ def endpoints(request: HtmxHttpRequest) -> HttpResponse:
 
 # --- create / edit -----------------------------------------------------------------------------------
 
+
 def _form_values(request: HtmxHttpRequest) -> dict[str, Any]:
     events = request.POST.getlist("events")
     return {
@@ -97,8 +102,9 @@ def _form_values(request: HtmxHttpRequest) -> dict[str, Any]:
     }
 
 
-def _form_context(*, endpoint: Endpoint | None, values: dict[str, Any], errors: dict[str, list[str]] | None = None
-                  ) -> dict[str, Any]:
+def _form_context(
+    *, endpoint: Endpoint | None, values: dict[str, Any], errors: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
     return {"endpoint": endpoint, "values": values, "errors": errors or {}, "event_types": EVENT_TYPES}
 
 
@@ -108,8 +114,7 @@ def endpoint_create(request: HtmxHttpRequest) -> HttpResponse:
     require_manager(request)
     template = page_or_partial(request, "webhooks/endpoint_form.html", "endpoint-form")
     if request.method == "GET":
-        values = {"url": "", "description": "", "events": [], "all_events": False,
-                  "form_token": new_form_token()}
+        values = {"url": "", "description": "", "events": [], "all_events": False, "form_token": new_form_token()}
         return render(request, template, _form_context(endpoint=None, values=values))
 
     values = _form_values(request)
@@ -119,8 +124,11 @@ def endpoint_create(request: HtmxHttpRequest) -> HttpResponse:
         return client_redirect(request, reverse("webhooks:endpoints"))
     try:
         endpoint, secret = services.endpoint_create(
-            organization=request.organization, url=values["url"], events=values["events"],
-            description=values["description"], actor=request.user,
+            organization=request.organization,
+            url=values["url"],
+            events=values["events"],
+            description=values["description"],
+            actor=request.user,
         )
     except (ValidationError, ServiceError) as exc:
         errors = exc.message_dict if isinstance(exc, ValidationError) else {"form": [exc.message]}
@@ -141,22 +149,33 @@ def endpoint_edit(request: HtmxHttpRequest, webhook_id: str) -> HttpResponse:
     endpoint = _endpoint_for(request, webhook_id)
     template = page_or_partial(request, "webhooks/endpoint_form.html", "endpoint-form")
     if request.method == "GET":
-        values = {"url": endpoint.url, "description": endpoint.description, "events": endpoint.events,
-                  "all_events": endpoint.events == ["*"]}
+        values = {
+            "url": endpoint.url,
+            "description": endpoint.description,
+            "events": endpoint.events,
+            "all_events": endpoint.events == ["*"],
+        }
         return render(request, template, _form_context(endpoint=endpoint, values=values))
     values = _form_values(request)
     try:
-        services.endpoint_update(endpoint=endpoint, url=values["url"], events=values["events"],
-                                 description=values["description"], actor=request.user)
+        services.endpoint_update(
+            endpoint=endpoint,
+            url=values["url"],
+            events=values["events"],
+            description=values["description"],
+            actor=request.user,
+        )
     except ValidationError as exc:
-        return render(request, template, _form_context(endpoint=endpoint, values=values, errors=exc.message_dict),
-                      status=400)
+        return render(
+            request, template, _form_context(endpoint=endpoint, values=values, errors=exc.message_dict), status=400
+        )
     messages.success(request, "Endpoint saved.")
     detail = reverse("webhooks:endpoint", args=[endpoint.public_id])
     return client_redirect(request, detail)
 
 
 # --- one endpoint: health, actions and the delivery log ----------------------------------------------
+
 
 def _log_filters(request: HtmxHttpRequest) -> dict[str, str]:
     return {name: request.GET.get(name, "").strip() for name in ("status", "event_type", "date_from", "date_to")}
@@ -179,8 +198,9 @@ def _filtered_deliveries(endpoint: Endpoint, filters: dict[str, str]) -> Any:
 
 def _detail_context(request: HtmxHttpRequest, endpoint: Endpoint, **extra: Any) -> dict[str, Any]:
     filters = _log_filters(request)
-    page = keyset_page(_filtered_deliveries(endpoint, filters), cursor=request.GET.get("cursor"),
-                       limit=DELIVERY_PAGE_SIZE)
+    page = keyset_page(
+        _filtered_deliveries(endpoint, filters), cursor=request.GET.get("cursor"), limit=DELIVERY_PAGE_SIZE
+    )
     query = {k: v for k, v in filters.items() if v}
     return {
         "endpoint": endpoint,
@@ -222,8 +242,11 @@ def endpoint_test(request: HtmxHttpRequest, webhook_id: str) -> HttpResponse:
     delivery = services.endpoint_send_test(endpoint=endpoint, actor=request.user)
     attempt = delivery.attempts.order_by("-number").first()
     if request.htmx:
-        response = render(request, "webhooks/endpoint_detail.html#test-result",
-                          {"endpoint": endpoint, "test_delivery": delivery, "test_attempt": attempt})
+        response = render(
+            request,
+            "webhooks/endpoint_detail.html#test-result",
+            {"endpoint": endpoint, "test_delivery": delivery, "test_attempt": attempt},
+        )
         trigger_client_event(response, "deliveries-changed")
         return response
     if delivery.status == Delivery.Status.SUCCEEDED:
@@ -239,8 +262,11 @@ def endpoint_reveal_secret(request: HtmxHttpRequest, webhook_id: str) -> HttpRes
     require_manager(request)
     endpoint = _endpoint_for(request, webhook_id)
     secret = services.endpoint_reveal_secret(endpoint=endpoint, actor=request.user)
-    response = render(request, page_or_partial(request, "webhooks/secret.html", "secret-panel"),
-                      {"endpoint": endpoint, "secret": secret, "revealed": True})
+    response = render(
+        request,
+        page_or_partial(request, "webhooks/secret.html", "secret-panel"),
+        {"endpoint": endpoint, "secret": secret, "revealed": True},
+    )
     no_store(response)
     return response
 
@@ -253,16 +279,26 @@ def endpoint_rotate(request: HtmxHttpRequest, webhook_id: str) -> HttpResponse:
     template = page_or_partial(request, "webhooks/actions.html", "rotate-form")
     overlap = request.POST.get("overlap", rotation.DEFAULT)
     if request.method == "GET":
-        return render(request, template, {"endpoint": endpoint, "overlaps": rotation.LABELS,
-                                          "overlap": overlap})
+        return render(request, template, {"endpoint": endpoint, "overlaps": rotation.LABELS, "overlap": overlap})
     try:
         endpoint, secret = services.endpoint_rotate_secret(endpoint=endpoint, overlap=overlap, actor=request.user)
     except ValidationError:
-        return render(request, template, {"endpoint": endpoint, "overlaps": rotation.LABELS,
-                                          "overlap": overlap, "error": "Choose how long the old secret keeps signing."},
-                      status=400)
-    response = render(request, page_or_partial(request, "webhooks/secret.html", "secret-panel"),
-                      {"endpoint": endpoint, "secret": secret, "rotated": True})
+        return render(
+            request,
+            template,
+            {
+                "endpoint": endpoint,
+                "overlaps": rotation.LABELS,
+                "overlap": overlap,
+                "error": "Choose how long the old secret keeps signing.",
+            },
+            status=400,
+        )
+    response = render(
+        request,
+        page_or_partial(request, "webhooks/secret.html", "secret-panel"),
+        {"endpoint": endpoint, "secret": secret, "rotated": True},
+    )
     no_store(response)
     return response
 
@@ -306,8 +342,9 @@ def endpoint_recover(request: HtmxHttpRequest, webhook_id: str) -> HttpResponse:
     if window not in RECOVER_WINDOWS:
         return render(request, template, {**context, "error": "Choose how far back to recover."}, status=400)
     try:
-        replays = services.endpoint_recover(endpoint=endpoint, since=timezone.now() - RECOVER_WINDOWS[window][1],
-                                            actor=request.user)
+        replays = services.endpoint_recover(
+            endpoint=endpoint, since=timezone.now() - RECOVER_WINDOWS[window][1], actor=request.user
+        )
     except ServiceError as exc:
         return render(request, template, {**context, "error": exc.message}, status=exc.status)
     messages.success(request, f"Re-sending {len(replays)} failed deliver{'y' if len(replays) == 1 else 'ies'}.")
@@ -317,15 +354,22 @@ def endpoint_recover(request: HtmxHttpRequest, webhook_id: str) -> HttpResponse:
 
 # --- one delivery ------------------------------------------------------------------------------------
 
+
 @require_GET
 @dashboard_view
 def delivery_detail(request: HtmxHttpRequest, webhook_id: str, delivery_id: str) -> HttpResponse:
     endpoint = _endpoint_for(request, webhook_id)
     delivery = _delivery_for(endpoint, delivery_id)
-    return render(request, "webhooks/delivery_detail.html", {
-        "endpoint": endpoint, "delivery": delivery, "attempts": delivery.attempts.order_by("-number", "-id"),
-        "replays": delivery.replays.order_by("-created_at"),
-    })
+    return render(
+        request,
+        "webhooks/delivery_detail.html",
+        {
+            "endpoint": endpoint,
+            "delivery": delivery,
+            "attempts": delivery.attempts.order_by("-number", "-id"),
+            "replays": delivery.replays.order_by("-created_at"),
+        },
+    )
 
 
 @require_POST

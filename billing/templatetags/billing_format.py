@@ -14,7 +14,7 @@ register = template.Library()
 
 @register.filter
 def money(value: Decimal | None) -> str:
-    """"$1,234.50": grouped dollars, at least two decimals, sub-cent prices kept exact."""
+    """ "$1,234.50": grouped dollars, at least two decimals, sub-cent prices kept exact."""
     if value is None:
         return "—"
     text = money_text(value)

@@ -195,8 +195,11 @@ class LocalApiCounter:
 def api_counter() -> RedisApiCounter | LocalApiCounter:
     if settings.REDIS_URL:
         return RedisApiCounter(settings.REDIS_URL)
-    counter = LocalApiCounter(max_age=settings.METERING_LOCAL_FLUSH_SECONDS,
-                              max_size=settings.METERING_LOCAL_FLUSH_SIZE, apply=apply_api_counts)
+    counter = LocalApiCounter(
+        max_age=settings.METERING_LOCAL_FLUSH_SECONDS,
+        max_size=settings.METERING_LOCAL_FLUSH_SIZE,
+        apply=apply_api_counts,
+    )
     atexit.register(_flush_at_exit, counter)
     return counter
 
@@ -212,10 +215,17 @@ def _flush_at_exit(counter: LocalApiCounter) -> None:
 
 # Requests refused before the view ran did no work for the caller, so they are not counted;
 # billing a blocked wallet for being blocked would only dig it deeper.
-_UNCOUNTED_ERROR_CODES = frozenset({
-    "BUSINESS_SUSPENDED", "SUBSCRIPTION_REQUIRED", "PLATFORM_ADDON_REQUIRED", "INSUFFICIENT_CREDITS",
-    "INSUFFICIENT_SCOPE", "RATE_LIMIT_EXCEEDED",
-})
+_UNCOUNTED_ERROR_CODES = frozenset(
+    {
+        "BUSINESS_SUSPENDED",
+        "SUBSCRIPTION_REQUIRED",
+        "PLATFORM_ADDON_REQUIRED",
+        "INSUFFICIENT_CREDITS",
+        "INSUFFICIENT_SCOPE",
+        "RATE_LIMIT_EXCEEDED",
+    }
+)
+
 
 def count_api_request(request: Any, response: Any) -> None:
     """Count one public-API request for billing: a Redis HINCRBY (or an in-memory add), no database write.
@@ -233,8 +243,12 @@ def count_api_request(request: Any, response: Any) -> None:
         return
     if getattr(request._request, "api_request_counted", False):
         return  # already counted by the rate limiter's Redis round trip
-    field = encode_counter_field(epoch_hour=int(time.time()) // 3600, organization_id=principal.organization_id,
-                                 api_key_id=principal.id, mode=principal.mode)
+    field = encode_counter_field(
+        epoch_hour=int(time.time()) // 3600,
+        organization_id=principal.organization_id,
+        api_key_id=principal.id,
+        mode=principal.mode,
+    )
     try:
         api_counter().incr(field)
     except Exception:
@@ -250,8 +264,12 @@ def api_request_counter(principal: Any) -> tuple[str, str] | None:
     if not settings.METERING_ENABLED or not settings.REDIS_URL:
         return None
     counter = api_counter()
-    field = encode_counter_field(epoch_hour=int(time.time()) // 3600, organization_id=principal.organization_id,
-                                 api_key_id=principal.id, mode=principal.mode)
+    field = encode_counter_field(
+        epoch_hour=int(time.time()) // 3600,
+        organization_id=principal.organization_id,
+        api_key_id=principal.id,
+        mode=principal.mode,
+    )
     return counter.pending_key, field
 
 

@@ -47,8 +47,11 @@ def read_key(secret: str, *, admit: tuple[str, tuple[str, int] | None] | None = 
     """
     key_hash = hash_secret(secret)
     read = fastcache.read_key(
-        key_cache_key(key_hash), access_prefix=ACCESS_CACHE_PREFIX, claim_prefix=LAST_USED_CLAIM_PREFIX,
-        claim_timeout=int(settings.API_KEY_LAST_USED_RESOLUTION.total_seconds()), admit=admit,
+        key_cache_key(key_hash),
+        access_prefix=ACCESS_CACHE_PREFIX,
+        claim_prefix=LAST_USED_CLAIM_PREFIX,
+        claim_timeout=int(settings.API_KEY_LAST_USED_RESOLUTION.total_seconds()),
+        admit=admit,
     )
     if read is not None:
         return read
@@ -56,8 +59,13 @@ def read_key(secret: str, *, admit: tuple[str, tuple[str, int] | None] | None = 
     if key is None:
         return None
     principal = principal_for(key)
-    fastcache.set_key(key_cache_key(key_hash), principal, organization_id=key.organization_id, key_id=key.pk,
-                      timeout=settings.API_KEY_CACHE_SECONDS)
+    fastcache.set_key(
+        key_cache_key(key_hash),
+        principal,
+        organization_id=key.organization_id,
+        key_id=key.pk,
+        timeout=settings.API_KEY_CACHE_SECONDS,
+    )
     return fastcache.KeyRead(principal, None, None)
 
 

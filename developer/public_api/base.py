@@ -94,9 +94,13 @@ def json_body(request: ApiRequest, *, fields: Iterable[str] | None = None) -> di
     return data
 
 
-def body_kwargs(body: Mapping[str, Any], fields: Mapping[str, str], *,
-                refusal: str | Callable[[str], str] = "Unknown field.",
-                check: Callable[..., Any] | None = None) -> dict[str, Any]:
+def body_kwargs(
+    body: Mapping[str, Any],
+    fields: Mapping[str, str],
+    *,
+    refusal: str | Callable[[str], str] = "Unknown field.",
+    check: Callable[..., Any] | None = None,
+) -> dict[str, Any]:
     """A JSON body (from `json_body`) as a service's snake_case keyword arguments.
 
     `fields` maps each wire (camelCase) name to its keyword (a service module's `*_FIELDS`). Any other

@@ -46,7 +46,9 @@ class SubscriptionRequired(ApiError):
 
 class PlatformAddonRequired(ApiError):
     status_code, code = 402, "PLATFORM_ADDON_REQUIRED"
-    default_detail = "The Developer Platform add-on is not enabled for this organization. Request access in Settings → Developer."
+    default_detail = (
+        "The Developer Platform add-on is not enabled for this organization. Request access in Settings → Developer."
+    )
 
 
 class InsufficientCredits(ApiError):
@@ -110,8 +112,9 @@ def _validation_message(fields: dict[str, list[str]]) -> str:
     return "Validation failed — " + "; ".join(parts) if parts else "The request failed validation."
 
 
-def error_body(*, message: str, code: str, status_code: int, request_id: str | None,
-               fields: dict[str, list[str]] | None = None) -> dict[str, Any]:
+def error_body(
+    *, message: str, code: str, status_code: int, request_id: str | None, fields: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
     error: dict[str, Any] = {"message": message, "code": code, "status": status_code, "requestId": request_id}
     if fields:
         error["fields"] = fields
@@ -134,14 +137,23 @@ def _classify(exc: Exception) -> tuple[int, str, str, dict[str, list[str]] | Non
     if isinstance(exc, ServiceError):
         return exc.status, exc.code, exc.message, None, None
     if isinstance(exc, (exceptions.ValidationError, DjangoValidationError)):
-        detail = exc.detail if isinstance(exc, exceptions.ValidationError) else (
-            exc.message_dict if hasattr(exc, "error_dict") else {"body": exc.messages})
+        detail = (
+            exc.detail
+            if isinstance(exc, exceptions.ValidationError)
+            else (exc.message_dict if hasattr(exc, "error_dict") else {"body": exc.messages})
+        )
         fields = flatten_errors(detail)
         return 400, "VALIDATION_ERROR", _validation_message(fields), fields, None
     if isinstance(exc, exceptions.ParseError):
         return 400, "VALIDATION_ERROR", f"Malformed request body: {exc.detail}", None, None
     if isinstance(exc, exceptions.UnsupportedMediaType):
-        return 415, "VALIDATION_ERROR", "Send the request body as JSON with 'Content-Type: application/json'.", None, None
+        return (
+            415,
+            "VALIDATION_ERROR",
+            "Send the request body as JSON with 'Content-Type: application/json'.",
+            None,
+            None,
+        )
     if isinstance(exc, (exceptions.NotFound, Http404)):
         return 404, "RESOURCE_NOT_FOUND", "The resource does not exist.", None, None
     if isinstance(exc, exceptions.MethodNotAllowed):
@@ -182,6 +194,8 @@ def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Respo
 def json_error(request: HttpRequest, *, status_code: int, code: str, message: str) -> JsonResponse:
     """The envelope for failures that happen outside DRF (Django's 404/500 handlers)."""
     return JsonResponse(
-        error_body(message=message, code=code, status_code=status_code, request_id=getattr(request, "request_id", None)),
+        error_body(
+            message=message, code=code, status_code=status_code, request_id=getattr(request, "request_id", None)
+        ),
         status=status_code,
     )

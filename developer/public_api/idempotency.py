@@ -43,14 +43,17 @@ LOCK_TIMEOUT = timedelta(minutes=2)
 
 class IdempotencyKeyInUse(ApiError):
     status_code, code = 409, "IDEMPOTENCY_KEY_IN_USE"
-    default_detail = ("A request with this Idempotency-Key is still being processed. "
-                      "Retry after it finishes to receive its result.")
+    default_detail = (
+        "A request with this Idempotency-Key is still being processed. Retry after it finishes to receive its result."
+    )
 
 
 class IdempotencyKeyReused(ApiError):
     status_code, code = 422, "IDEMPOTENCY_KEY_REUSED"
-    default_detail = ("This Idempotency-Key was already used with a different request (method, path or body). "
-                      "Use a new key for a new request.")
+    default_detail = (
+        "This Idempotency-Key was already used with a different request (method, path or body). "
+        "Use a new key for a new request."
+    )
 
 
 @dataclass(frozen=True)
@@ -127,8 +130,7 @@ def release(record: IdempotencyRecord) -> None:
 
 
 def replay_response(record: IdempotencyRecord) -> Response:
-    response = ApiResponse(record.response_data, status=record.response_status,
-                           headers={"Idempotent-Replayed": "true"})
+    response = ApiResponse(record.response_data, status=record.response_status, headers={"Idempotent-Replayed": "true"})
     response.message = record.response_message or "OK"
     return response
 
@@ -151,8 +153,9 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
         key = clean_key(raw)
         # Parsing the body first: a malformed body fails with 400 before any key is claimed.
         fingerprint = request_fingerprint(request.method, request.path, request.data)
-        result = claim(organization_id=request.auth.organization_id, mode=request.auth.mode, key=key,
-                       fingerprint=fingerprint)
+        result = claim(
+            organization_id=request.auth.organization_id, mode=request.auth.mode, key=key, fingerprint=fingerprint
+        )
         if result.replay:
             return replay_response(result.record)
         try:

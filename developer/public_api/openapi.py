@@ -78,21 +78,43 @@ HEADERS = {
 _SHARED_HEADERS = ("X-Request-Id", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 # The shared error responses, defined once under components/responses and referenced by each operation.
 _RESPONSE_NAMES = {
-    "400": "ValidationError", "401": "Unauthorized", "402": "PaymentRequired", "403": "Forbidden",
-    "404": "NotFound", "405": "MethodNotAllowed", "406": "NotAcceptable", "415": "UnsupportedMediaType",
-    "429": "RateLimited", "500": "InternalError",
+    "400": "ValidationError",
+    "401": "Unauthorized",
+    "402": "PaymentRequired",
+    "403": "Forbidden",
+    "404": "NotFound",
+    "405": "MethodNotAllowed",
+    "406": "NotAcceptable",
+    "415": "UnsupportedMediaType",
+    "429": "RateLimited",
+    "500": "InternalError",
 }
 
 # Headers of every webhook delivery (webhooks.services._request_headers), documented on each event.
 WEBHOOK_DELIVERY_HEADERS: list[dict[str, Any]] = [
-    {"name": "X-AIP-Signature", "in": "header", "required": True, "schema": {"type": "string"},
-     "description": "`t=<unix seconds>,v1=<hex>`; v1 is HMAC-SHA256(secret, `<t>.<raw body>`). During a secret "
-                    "rotation there is one v1 per secret: accept any that matches."},
-    {"name": "X-AIP-Event-Id", "in": "header", "required": True, "schema": {"type": "string"},
-     "description": "The event id (`evt_…`), as in the body."},
+    {
+        "name": "X-AIP-Signature",
+        "in": "header",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "`t=<unix seconds>,v1=<hex>`; v1 is HMAC-SHA256(secret, `<t>.<raw body>`). During a secret "
+        "rotation there is one v1 per secret: accept any that matches.",
+    },
+    {
+        "name": "X-AIP-Event-Id",
+        "in": "header",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "The event id (`evt_…`), as in the body.",
+    },
     {"name": "X-AIP-Event-Type", "in": "header", "required": True, "schema": {"type": "string"}},
-    {"name": "X-AIP-Delivery-Id", "in": "header", "required": True, "schema": {"type": "string"},
-     "description": "The delivery (`del_…`); a replay is a new delivery of the same event."},
+    {
+        "name": "X-AIP-Delivery-Id",
+        "in": "header",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "The delivery (`del_…`); a replay is a new delivery of the same event.",
+    },
     {"name": "X-AIP-Attempt", "in": "header", "required": True, "schema": {"type": "integer", "minimum": 1}},
     {"name": "X-AIP-Mode", "in": "header", "required": True, "schema": {"type": "string", "enum": ["live", "test"]}},
 ]
@@ -110,9 +132,12 @@ TAGS: list[tuple[str, str, str]] = [
     ("data-fields", "Data-collection fields", "What the AI collects from callers, for all agents or one."),
     ("usage", "Usage", "Metered usage and charges by key, metric and day."),
 ]
-WEBHOOK_EVENTS_TAG = ("webhook events", "Webhook events",
-                      "What the platform POSTs to your endpoints: one event per request, signed with "
-                      "`X-AIP-Signature`. Delivery is at-least-once: dedupe on the event `id`.")
+WEBHOOK_EVENTS_TAG = (
+    "webhook events",
+    "Webhook events",
+    "What the platform POSTs to your endpoints: one event per request, signed with "
+    "`X-AIP-Signature`. Delivery is at-least-once: dedupe on the event `id`.",
+)
 
 API_GUIDE = """
 ## Conventions
@@ -145,23 +170,33 @@ HHMM_PATTERN = r"^([01]\d|2[0-3]):([0-5]\d)$"
 NOT_BLANK_PATTERN = r"\S"  # at least one character that is not whitespace
 
 IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[!-~]([ -~]*[!-~])?$"},
-    location=OpenApiParameter.HEADER, required=False,
+    "Idempotency-Key",
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[!-~]([ -~]*[!-~])?$"},
+    location=OpenApiParameter.HEADER,
+    required=False,
     description="Any unique string of printable ASCII (a UUID is a good key). A retry with the same key and body "
-                "gets the first result back (with `Idempotent-Replayed: true`) instead of acting twice. Kept for "
-                "24 hours.",
+    "gets the first result back (with `Idempotent-Replayed: true`) instead of acting twice. Kept for "
+    "24 hours.",
 )
 IDEMPOTENT_REPLAYED = OpenApiParameter(
-    "Idempotent-Replayed", {"type": "string", "enum": ["true"]}, location=OpenApiParameter.HEADER,
+    "Idempotent-Replayed",
+    {"type": "string", "enum": ["true"]},
+    location=OpenApiParameter.HEADER,
     response=[200, 201],  # only successes are stored and replayed
     description="Present when this is the stored result of an earlier request with the same Idempotency-Key.",
 )
 
 LIST_PARAMETERS = [
     # `limit=` (empty) is read as the default, like a missing limit; the schema says so.
-    OpenApiParameter("limit", {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 100},
-                                         {"type": "string", "maxLength": 0}], "default": 25},
-                     description="Page size, 1–100 (default 25).", required=False),
+    OpenApiParameter(
+        "limit",
+        {
+            "anyOf": [{"type": "integer", "minimum": 1, "maximum": 100}, {"type": "string", "maxLength": 0}],
+            "default": 25,
+        },
+        description="Page size, 1–100 (default 25).",
+        required=False,
+    ),
     OpenApiParameter("cursor", str, description="`pagination.nextCursor` from the previous page.", required=False),
 ]
 
@@ -191,9 +226,13 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema: AutoSchema) -> list[dict[str, Any]]:
         return [
-            {"type": "http", "scheme": "bearer", "bearerFormat": "aip_live_… or aip_test_…",
-             "description": "`Authorization: Bearer <key>`. The key's prefix picks the mode: `aip_live_` or "
-                            "`aip_test_` (sandbox: never bills, never sends)."},
+            {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "aip_live_… or aip_test_…",
+                "description": "`Authorization: Bearer <key>`. The key's prefix picks the mode: `aip_live_` or "
+                "`aip_test_` (sandbox: never bills, never sends).",
+            },
             {"type": "apiKey", "in": "header", "name": "x-api-key", "description": "The same key, in `x-api-key`."},
         ]
 
@@ -296,8 +335,10 @@ def postprocess_envelopes(result: dict[str, Any], generator: Any, request: Any, 
                         content["schema"] = _envelope(content["schema"])
                     response["description"] = response.get("description") or "OK"
                 elif content is not None:  # an error_response(): the error envelope, whatever was declared
-                    responses[status] = {**_error(status, response.get("description")),
-                                         "headers": response.get("headers", {})}
+                    responses[status] = {
+                        **_error(status, response.get("description")),
+                        "headers": response.get("headers", {}),
+                    }
             for response in responses.values():
                 response.setdefault("headers", {}).update(_header_refs(*_SHARED_HEADERS))
             for code in _operation_errors(path, operation):
@@ -323,8 +364,11 @@ def _add_tags(result: dict[str, Any]) -> None:
     described = {name: (label, text) for name, label, text in [*TAGS, WEBHOOK_EVENTS_TAG]}
     tags = api_tags + ([WEBHOOK_EVENTS_TAG[0]] if result.get("webhooks") else [])
     result["tags"] = [
-        {"name": name, "x-displayName": described.get(name, (name.title(), ""))[0],
-         "description": described.get(name, ("", ""))[1]}
+        {
+            "name": name,
+            "x-displayName": described.get(name, (name.title(), ""))[0],
+            "description": described.get(name, ("", ""))[1],
+        }
         for name in tags
     ]
     result["x-tagGroups"] = [{"name": "API", "tags": api_tags}]
@@ -335,8 +379,12 @@ def _add_tags(result: dict[str, Any]) -> None:
 def _request_components(paths: dict[str, Any], components: dict[str, Any]) -> set[str]:
     """Names of the component schemas a request body of `paths` uses, directly or nested."""
     found: set[str] = set()
-    pending = [operation.get("requestBody", {}) for operations in paths.values() for operation in operations.values()
-               if isinstance(operation, dict)]
+    pending = [
+        operation.get("requestBody", {})
+        for operations in paths.values()
+        for operation in operations.values()
+        if isinstance(operation, dict)
+    ]
     while pending:
         node = pending.pop()
         if isinstance(node, list):
@@ -379,7 +427,10 @@ def _nullable_to_type_null(node: Any) -> Any:
 def public_endpoints_only(endpoints: list[tuple]) -> list[tuple]:
     """Document the public API only, without the catch-all 404 route."""
     return [
-        (path, regex, method, callback) for path, regex, method, callback in endpoints
-        if path.startswith("/api/public/v1/") and "openapi" not in path and "^.*$" not in regex
+        (path, regex, method, callback)
+        for path, regex, method, callback in endpoints
+        if path.startswith("/api/public/v1/")
+        and "openapi" not in path
+        and "^.*$" not in regex
         and not path.endswith("/.*")
     ]

@@ -33,7 +33,8 @@ class AccessGate(BasePermission):
             state, first_use_this_minute = read.access_state, read.claimed
         else:
             state, first_use_this_minute = fastcache.get_and_claim(
-                access_cache_key(key.organization_id), f"{LAST_USED_CLAIM_PREFIX}{key.id}",
+                access_cache_key(key.organization_id),
+                f"{LAST_USED_CLAIM_PREFIX}{key.id}",
                 int(settings.API_KEY_LAST_USED_RESOLUTION.total_seconds()),
             )
         if state is None:

@@ -35,6 +35,13 @@ class KeyPrincipal:
 
 def principal_for(key: ApiKey) -> KeyPrincipal:
     return KeyPrincipal(
-        id=key.pk, public_id=key.public_id, organization_id=key.organization_id, name=key.name, mode=key.mode,
-        scopes=frozenset(key.scopes), masked=key.masked, expires_at=key.expires_at, revoked=key.revoked_at is not None,
+        id=key.pk,
+        public_id=key.public_id,
+        organization_id=key.organization_id,
+        name=key.name,
+        mode=key.mode,
+        scopes=frozenset(key.scopes),
+        masked=key.masked,
+        expires_at=key.expires_at,
+        revoked=key.revoked_at is not None,
     )

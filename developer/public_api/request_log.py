@@ -51,12 +51,15 @@ API_PATH_PREFIX = "/api/public/v1"
 RETENTION = timedelta(days=30)
 
 # Query parameters whose value is a credential whatever it looks like.
-_SECRET_PARAM = re.compile(r"(?i)(api[_-]?key|apikey|key|token|secret|password|passwd|authorization|auth|signature|sig)$")
+_SECRET_PARAM = re.compile(
+    r"(?i)(api[_-]?key|apikey|key|token|secret|password|passwd|authorization|auth|signature|sig)$"
+)
 _KEY_IN_VALUE = re.compile(r"aip_(live|test)_[A-Za-z0-9_\-]+|whsec_[A-Za-z0-9_\-]+")
 REDACTED = "[REDACTED]"
 
 
 # --- pure helpers ----------------------------------------------------------------------------------
+
 
 def scrub_query(query_string: str, *, max_length: int = 1000) -> str:
     """The query string as logged: any credential-looking parameter has its value replaced.
@@ -89,6 +92,7 @@ def status_class(status_code: int) -> str:
 
 
 # --- buffers -----------------------------------------------------------------------------------------
+
 
 class MemoryBuffer:
     """Per-process FIFO. Bounded: if the database is unreachable for long, the oldest entries go first."""
@@ -214,12 +218,27 @@ def buffer() -> MemoryBuffer | RedisBuffer:
 
 # --- flushing ----------------------------------------------------------------------------------------
 
+
 def _parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-_COLUMNS = ("request_id", "organization_id", "api_key_id", "key_masked", "mode", "method", "path", "query_string",
-            "status_code", "error_code", "latency_ms", "client_ip", "user_agent", "created_at")
+_COLUMNS = (
+    "request_id",
+    "organization_id",
+    "api_key_id",
+    "key_masked",
+    "mode",
+    "method",
+    "path",
+    "query_string",
+    "status_code",
+    "error_code",
+    "latency_ms",
+    "client_ip",
+    "user_agent",
+    "created_at",
+)
 
 
 def insert_entries(entries: list[dict[str, Any]]) -> None:
@@ -236,8 +255,13 @@ def insert_entries(entries: list[dict[str, Any]]) -> None:
 
     hashes = {e["key_hash"] for e in entries if e.get("key_hash") and not e.get("key_id")}
     key_ids = {e["key_id"] for e in entries if e.get("key_id")}
-    keys = ApiKey.objects.filter(Q(key_hash__in=hashes) | Q(pk__in=key_ids)).only(
-        "id", "key_hash", "organization_id", "mode", "prefix", "last4") if hashes or key_ids else []
+    keys = (
+        ApiKey.objects.filter(Q(key_hash__in=hashes) | Q(pk__in=key_ids)).only(
+            "id", "key_hash", "organization_id", "mode", "prefix", "last4"
+        )
+        if hashes or key_ids
+        else []
+    )
     by_hash = {k.key_hash: k for k in keys}
     live_keys = {k.pk for k in keys}
     rows = []
@@ -246,11 +270,24 @@ def insert_entries(entries: list[dict[str, Any]]) -> None:
         if not key_id and e.get("key_hash") in by_hash:
             key = by_hash[e["key_hash"]]
             key_id, org_id, mode, masked = key.pk, key.organization_id, key.mode, key.masked
-        rows.append((
-            e["request_id"], org_id, key_id if key_id in live_keys else None, masked, mode, e["method"], e["path"],
-            e.get("query", ""), e["status"], e.get("error_code", ""), e["latency_ms"], e.get("ip") or None,
-            e.get("ua", ""), _parse_time(e["at"]),
-        ))
+        rows.append(
+            (
+                e["request_id"],
+                org_id,
+                key_id if key_id in live_keys else None,
+                masked,
+                mode,
+                e["method"],
+                e["path"],
+                e.get("query", ""),
+                e["status"],
+                e.get("error_code", ""),
+                e["latency_ms"],
+                e.get("ip") or None,
+                e.get("ua", ""),
+                _parse_time(e["at"]),
+            )
+        )
     org_ids = {row[1] for row in rows if row[1]}
     live_orgs = set(Organization.objects.filter(pk__in=org_ids).values_list("pk", flat=True)) if org_ids else set()
     # A deleted organisation takes its logs with it, including the ones still in the buffer.
@@ -267,7 +304,9 @@ def insert_entries(entries: list[dict[str, Any]]) -> None:
             return
         except IntegrityError:
             pass  # some of the batch is already in: insert the rest row by row below
-    RequestLog.objects.bulk_create([RequestLog(**dict(zip(_COLUMNS, row, strict=True))) for row in rows], ignore_conflicts=True)
+    RequestLog.objects.bulk_create(
+        [RequestLog(**dict(zip(_COLUMNS, row, strict=True))) for row in rows], ignore_conflicts=True
+    )
 
 
 def flush(batch_size: int | None = None) -> int:
@@ -350,6 +389,7 @@ def _flush_at_exit() -> None:
 
 # --- recording ----------------------------------------------------------------------------------------
 
+
 def _error_code(response: HttpResponse) -> str:
     code = getattr(response, "error_code", None)
     if code:
@@ -363,7 +403,9 @@ def _error_code(response: HttpResponse) -> str:
     return ""
 
 
-def entry_for(request: HttpRequest, response: HttpResponse, *, started_at: datetime, latency_ms: float) -> dict[str, Any]:
+def entry_for(
+    request: HttpRequest, response: HttpResponse, *, started_at: datetime, latency_ms: float
+) -> dict[str, Any]:
     """What one request contributes to the log: plain JSON-able values, never the key itself."""
     from .authentication import client_ip, presented_secret
 
@@ -381,8 +423,9 @@ def entry_for(request: HttpRequest, response: HttpResponse, *, started_at: datet
     }
     principal = getattr(request, "auth", None)
     if principal is not None and hasattr(principal, "organization_id"):
-        entry.update(key_id=principal.id, org_id=principal.organization_id, mode=principal.mode,
-                     key_masked=principal.masked)
+        entry.update(
+            key_id=principal.id, org_id=principal.organization_id, mode=principal.mode, key_masked=principal.masked
+        )
     else:
         secret = presented_secret(request)
         if secret:

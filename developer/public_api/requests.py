@@ -14,7 +14,6 @@ from rest_framework.response import Response
 
 if TYPE_CHECKING:
     from billing.access import AccessState
-
     from core.fastcache import KeyRead
     from core.ratelimit import Decision
 

@@ -6,8 +6,6 @@ from datetime import date
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-
-from developer.public_api.requests import ApiRequest
 from rest_framework.response import Response
 
 from accounts.models import Organization
@@ -15,6 +13,7 @@ from billing.models import Metric
 from billing.quota import parse_iso_date
 from developer.public_api.base import PublicApiView, ok
 from developer.public_api.exceptions import ValidationFailed
+from developer.public_api.requests import ApiRequest
 
 from .payloads import usage_json
 from .reports import (
@@ -50,7 +49,7 @@ def parse_range(from_value: str | None, to_value: str | None) -> tuple[date, dat
 
 # --- the documented shape of usage_json (OpenAPI only; the view builds plain dicts) ----------------
 
-_MONEY_HELP = "Exact decimal string in USD, e.g. \"0.40\" or \"0.0004\"."
+_MONEY_HELP = 'Exact decimal string in USD, e.g. "0.40" or "0.0004".'
 
 
 class UsageLineSerializer(serializers.Serializer):
@@ -60,8 +59,10 @@ class UsageLineSerializer(serializers.Serializer):
 
 
 class KeyUsageSerializer(serializers.Serializer):
-    keyId = serializers.CharField(allow_null=True, help_text="`key_…`; null for usage without a key (e.g. webhooks "
-                                                             "of events raised in the dashboard).")
+    keyId = serializers.CharField(
+        allow_null=True,
+        help_text="`key_…`; null for usage without a key (e.g. webhooks of events raised in the dashboard).",
+    )
     name = serializers.CharField()
     maskedKey = serializers.CharField(allow_null=True)
     charges = serializers.CharField(help_text=_MONEY_HELP)
@@ -118,18 +119,30 @@ class UsageSerializer(serializers.Serializer):
 _OPTIONAL_DATE = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0}]}
 
 USAGE_PARAMETERS = [
-    OpenApiParameter("from", _OPTIONAL_DATE, required=False,
-                     description="First UTC day (YYYY-MM-DD), inclusive. Default: the first day of this month."),
-    OpenApiParameter("to", _OPTIONAL_DATE, required=False,
-                     description=f"Last UTC day, inclusive. Default: today. At most {MAX_RANGE_DAYS} days in all."),
+    OpenApiParameter(
+        "from",
+        _OPTIONAL_DATE,
+        required=False,
+        description="First UTC day (YYYY-MM-DD), inclusive. Default: the first day of this month.",
+    ),
+    OpenApiParameter(
+        "to",
+        _OPTIONAL_DATE,
+        required=False,
+        description=f"Last UTC day, inclusive. Default: today. At most {MAX_RANGE_DAYS} days in all.",
+    ),
 ]
 
 
 class UsageView(PublicApiView):
     required_scope = "read:usage"
 
-    @extend_schema(operation_id="getUsage", summary="Usage and charges by key, metric and day",
-                   parameters=USAGE_PARAMETERS, responses=UsageSerializer)
+    @extend_schema(
+        operation_id="getUsage",
+        summary="Usage and charges by key, metric and day",
+        parameters=USAGE_PARAMETERS,
+        responses=UsageSerializer,
+    )
     def get(self, request: ApiRequest) -> Response:
         start, end = parse_range(request.query_params.get("from"), request.query_params.get("to"))
         organization = Organization.objects.get(pk=request.auth.organization_id)

@@ -65,8 +65,16 @@ def x_label_indexes(count: int, max_labels: int = 8) -> list[int]:
     return indexes
 
 
-def line_chart_svg(*, title: str, dates: list[date], series: list[Series], unit: str = "",
-                   width: int = 720, height: int = 280, chart_id: str = "usage-chart") -> str:
+def line_chart_svg(
+    *,
+    title: str,
+    dates: list[date],
+    series: list[Series],
+    unit: str = "",
+    width: int = 720,
+    height: int = 280,
+    chart_id: str = "usage-chart",
+) -> str:
     """An accessible SVG line chart of `series` over `dates` with axes, grid and a legend."""
     left, right, top, bottom = 56, 36, 16, 64
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -92,24 +100,36 @@ def line_chart_svg(*, title: str, dates: list[date], series: list[Series], unit:
     # Grid and y axis labels.
     for tick in ticks:
         y = y_at(tick)
-        parts.append(f'<line class="chart-grid" x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" '
-                     f'stroke="#e5e7eb" stroke-width="1"/>')
-        parts.append(f'<text class="chart-tick" x="{left - 8}" y="{y + 4:.1f}" text-anchor="end" '
-                     f'font-size="11" fill="#4b5563">{compact_number(tick)}</text>')
+        parts.append(
+            f'<line class="chart-grid" x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" '
+            f'stroke="#e5e7eb" stroke-width="1"/>'
+        )
+        parts.append(
+            f'<text class="chart-tick" x="{left - 8}" y="{y + 4:.1f}" text-anchor="end" '
+            f'font-size="11" fill="#4b5563">{compact_number(tick)}</text>'
+        )
     # Axes.
-    parts.append(f'<line class="chart-axis" x1="{left}" x2="{left}" y1="{top}" y2="{top + plot_h}" '
-                 f'stroke="#6b7280" stroke-width="1"/>')
-    parts.append(f'<line class="chart-axis" x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" '
-                 f'y2="{top + plot_h}" stroke="#6b7280" stroke-width="1"/>')
+    parts.append(
+        f'<line class="chart-axis" x1="{left}" x2="{left}" y1="{top}" y2="{top + plot_h}" '
+        f'stroke="#6b7280" stroke-width="1"/>'
+    )
+    parts.append(
+        f'<line class="chart-axis" x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" '
+        f'y2="{top + plot_h}" stroke="#6b7280" stroke-width="1"/>'
+    )
     if unit:
-        parts.append(f'<text class="chart-unit" x="12" y="{top + plot_h / 2:.1f}" font-size="11" fill="#4b5563" '
-                     f'text-anchor="middle" transform="rotate(-90 12 {top + plot_h / 2:.1f})">{escape(unit)}</text>')
+        parts.append(
+            f'<text class="chart-unit" x="12" y="{top + plot_h / 2:.1f}" font-size="11" fill="#4b5563" '
+            f'text-anchor="middle" transform="rotate(-90 12 {top + plot_h / 2:.1f})">{escape(unit)}</text>'
+        )
     # X axis date labels.
     for index in x_label_indexes(count):
         x = x_at(index)
         parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top + plot_h}" y2="{top + plot_h + 4}" stroke="#6b7280"/>')
-        parts.append(f'<text class="chart-date" x="{x:.1f}" y="{top + plot_h + 18}" text-anchor="middle" '
-                     f'font-size="11" fill="#4b5563">{dates[index]:%b %-d}</text>')
+        parts.append(
+            f'<text class="chart-date" x="{x:.1f}" y="{top + plot_h + 18}" text-anchor="middle" '
+            f'font-size="11" fill="#4b5563">{dates[index]:%b %-d}</text>'
+        )
     # Lines and points.
     for number, line in enumerate(series):
         colour = PALETTE[number % len(PALETTE)]
@@ -119,9 +139,11 @@ def line_chart_svg(*, title: str, dates: list[date], series: list[Series], unit:
         if count > 1:
             parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2"{dash} points="{points}"/>')
         for i, value in enumerate(line.values):
-            parts.append(f'<circle cx="{x_at(i):.1f}" cy="{y_at(value):.1f}" r="{3 if count <= 62 else 1.5}" '
-                         f'fill="{colour}"><title>{escape(line.label)}, {dates[i]:%Y-%m-%d}: {value:,}</title>'
-                         f'</circle>')
+            parts.append(
+                f'<circle cx="{x_at(i):.1f}" cy="{y_at(value):.1f}" r="{3 if count <= 62 else 1.5}" '
+                f'fill="{colour}"><title>{escape(line.label)}, {dates[i]:%Y-%m-%d}: {value:,}</title>'
+                f"</circle>"
+            )
         parts.append("</g>")
     # Legend below the plot.
     legend_y = height - 18
@@ -129,9 +151,11 @@ def line_chart_svg(*, title: str, dates: list[date], series: list[Series], unit:
     for number, line in enumerate(series):
         colour = PALETTE[number % len(PALETTE)]
         dash = ' stroke-dasharray="6 4"' if line.dashed else ""
-        parts.append(f'<g class="chart-legend-item"><line x1="{x}" x2="{x + 22}" y1="{legend_y - 4}" '
-                     f'y2="{legend_y - 4}" stroke="{colour}" stroke-width="3"{dash}/>'
-                     f'<text x="{x + 28}" y="{legend_y}" font-size="12" fill="#111827">{escape(line.label)}</text></g>')
+        parts.append(
+            f'<g class="chart-legend-item"><line x1="{x}" x2="{x + 22}" y1="{legend_y - 4}" '
+            f'y2="{legend_y - 4}" stroke="{colour}" stroke-width="3"{dash}/>'
+            f'<text x="{x + 28}" y="{legend_y}" font-size="12" fill="#111827">{escape(line.label)}</text></g>'
+        )
         x += 40 + 7 * len(line.label)
     parts.append("</svg>")
     return "".join(parts)

@@ -6,7 +6,7 @@ Days are calendar days in UTC, like the free-quota month, so a report and the bi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db.models import Q, Sum
@@ -103,32 +103,52 @@ class WalletSummary:
 
 def default_range(today: date | None = None) -> tuple[date, date]:
     """Month to date (UTC)."""
-    today = today or dj_timezone.now().astimezone(timezone.utc).date()
+    today = today or dj_timezone.now().astimezone(UTC).date()
     return month_start(today), today
 
 
 def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    return (datetime.combine(start, time.min, tzinfo=timezone.utc),
-            datetime.combine(end + timedelta(days=1), time.min, tzinfo=timezone.utc))
+    return (
+        datetime.combine(start, time.min, tzinfo=UTC),
+        datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC),
+    )
 
 
-def usage_report(*, organization: Organization, start: date, end: date, api_key_id: int | None = None,
-                 metrics: tuple[str, ...] = METRICS) -> UsageReport:
+def usage_report(
+    *,
+    organization: Organization,
+    start: date,
+    end: date,
+    api_key_id: int | None = None,
+    metrics: tuple[str, ...] = METRICS,
+) -> UsageReport:
     """Totals and charges by metric, by key and by day for each mode, plus this month's free quota."""
     low, high = _bounds(start, end)
-    rollups = UsageRollup.objects.filter(organization=organization, hour__gte=low, hour__lt=high,
-                                         metric__in=metrics)
+    rollups = UsageRollup.objects.filter(organization=organization, hour__gte=low, hour__lt=high, metric__in=metrics)
     if api_key_id is not None:
         rollups = rollups.filter(api_key_id=api_key_id)
 
-    modes = {mode: ModeUsage(by_metric=_per_metric(), by_key=[], by_day={day: _per_metric()
-                                                                          for day in days_between(start, end)})
-             for mode in MODES}
+    modes = {
+        mode: ModeUsage(
+            by_metric=_per_metric(), by_key=[], by_day={day: _per_metric() for day in days_between(start, end)}
+        )
+        for mode in MODES
+    }
     keys: dict[tuple[str, int | None], KeyUsage] = {}
-    rows = (rollups.values("mode", "metric", "api_key_id", "api_key__public_id", "api_key__name",
-                           "api_key__prefix", "api_key__last4", "api_key__mode")
-            .annotate(quantity=Sum("quantity"), charged=Sum("amount"))
-            .order_by("api_key__name", "api_key_id"))
+    rows = (
+        rollups.values(
+            "mode",
+            "metric",
+            "api_key_id",
+            "api_key__public_id",
+            "api_key__name",
+            "api_key__prefix",
+            "api_key__last4",
+            "api_key__mode",
+        )
+        .annotate(quantity=Sum("quantity"), charged=Sum("amount"))
+        .order_by("api_key__name", "api_key_id")
+    )
     for row in rows:
         mode = modes[row["mode"]]
         mode.by_metric[row["metric"]].add(row["quantity"], row["charged"])
@@ -138,8 +158,11 @@ def usage_report(*, organization: Organization, start: date, end: date, api_key_
             mode.by_key.append(keys[slot])
         keys[slot].metrics[row["metric"]].add(row["quantity"], row["charged"])
 
-    daily = (rollups.annotate(day=TruncDate("hour", tzinfo=timezone.utc))
-             .values("mode", "metric", "day").annotate(quantity=Sum("quantity"), charged=Sum("amount")))
+    daily = (
+        rollups.annotate(day=TruncDate("hour", tzinfo=UTC))
+        .values("mode", "metric", "day")
+        .annotate(quantity=Sum("quantity"), charged=Sum("amount"))
+    )
     for row in daily:
         modes[row["mode"]].by_day[row["day"]][row["metric"]].add(row["quantity"], row["charged"])
 
@@ -149,10 +172,16 @@ def usage_report(*, organization: Organization, start: date, end: date, api_key_
 
 def _key_usage(row: dict) -> KeyUsage:
     if row["api_key_id"] is None:
-        return KeyUsage(api_key_id=None, public_id=None, name="No API key (dashboard or system)", masked="",
-                        key_mode=None)
-    return KeyUsage(api_key_id=row["api_key_id"], public_id=row["api_key__public_id"], name=row["api_key__name"],
-                    masked=mask(row["api_key__prefix"], row["api_key__last4"]), key_mode=row["api_key__mode"])
+        return KeyUsage(
+            api_key_id=None, public_id=None, name="No API key (dashboard or system)", masked="", key_mode=None
+        )
+    return KeyUsage(
+        api_key_id=row["api_key_id"],
+        public_id=row["api_key__public_id"],
+        name=row["api_key__name"],
+        masked=mask(row["api_key__prefix"], row["api_key__last4"]),
+        key_mode=row["api_key__mode"],
+    )
 
 
 def free_quota(*, organization: Organization, today: date | None = None) -> tuple[date, str | None, list[QuotaLine]]:
@@ -167,9 +196,16 @@ def free_quota(*, organization: Organization, today: date | None = None) -> tupl
             lines.append(QuotaLine(metric, 0, 0, 0, ZERO, 1))
             continue
         terms = subscription.plan.terms(metric)
-        lines.append(QuotaLine(metric=metric, included=terms.free, used=min(quantity, terms.free),
-                               remaining=max(0, terms.free - quantity), unit_price=terms.unit_price,
-                               unit_size=terms.unit_size))
+        lines.append(
+            QuotaLine(
+                metric=metric,
+                included=terms.free,
+                used=min(quantity, terms.free),
+                remaining=max(0, terms.free - quantity),
+                unit_price=terms.unit_price,
+                unit_size=terms.unit_size,
+            )
+        )
     return month, (subscription.plan.code if subscription else None), lines
 
 
@@ -177,7 +213,7 @@ def wallet_summary(*, organization: Organization, now: datetime | None = None) -
     """Balance, this month's usage charges and the runway at the last seven days' burn (from the ledger)."""
     now = now or dj_timezone.now()
     balance = Wallet.objects.filter(organization=organization).values_list("balance", flat=True).first() or ZERO
-    month_low = datetime.combine(month_start(now), time.min, tzinfo=timezone.utc)
+    month_low = datetime.combine(month_start(now), time.min, tzinfo=UTC)
     week_low = now - timedelta(days=7)
     charges = LedgerEntry.objects.filter(wallet__organization=organization, amount__lt=0).exclude(metric="")
     totals = charges.filter(created_at__gte=min(month_low, week_low)).aggregate(
@@ -186,8 +222,12 @@ def wallet_summary(*, organization: Organization, now: datetime | None = None) -
     )
     month_spend = -(totals["month"] or ZERO)
     week_spend = -(totals["week"] or ZERO)
-    return WalletSummary(balance=balance, month_spend=month_spend, spend_last_7_days=week_spend,
-                         runway_days=runway_days(balance=balance, spend_last_7_days=week_spend))
+    return WalletSummary(
+        balance=balance,
+        month_spend=month_spend,
+        spend_last_7_days=week_spend,
+        runway_days=runway_days(balance=balance, spend_last_7_days=week_spend),
+    )
 
 
 @dataclass(frozen=True)
@@ -202,17 +242,30 @@ class DailyRow:
     amount: Decimal
 
 
-def daily_usage_rows(*, organization: Organization, start: date, end: date,
-                     api_key_id: int | None = None) -> list[DailyRow]:
+def daily_usage_rows(
+    *, organization: Organization, start: date, end: date, api_key_id: int | None = None
+) -> list[DailyRow]:
     """Usage per UTC day, key, mode and metric (only combinations with usage), oldest first: the CSV export."""
     low, high = _bounds(start, end)
     rollups = UsageRollup.objects.filter(organization=organization, hour__gte=low, hour__lt=high)
     if api_key_id is not None:
         rollups = rollups.filter(api_key_id=api_key_id)
-    rows = (rollups.annotate(day=TruncDate("hour", tzinfo=timezone.utc))
-            .values("day", "api_key__public_id", "api_key__name", "api_key__mode", "mode", "metric")
-            .annotate(quantity=Sum("quantity"), charged=Sum("amount"))
-            .order_by("day", "api_key__name", "api_key__public_id", "mode", "metric"))
-    return [DailyRow(day=row["day"], key_public_id=row["api_key__public_id"],
-                     key_name=row["api_key__name"] or "No API key", key_mode=row["api_key__mode"], mode=row["mode"],
-                     metric=row["metric"], quantity=row["quantity"], amount=row["charged"]) for row in rows]
+    rows = (
+        rollups.annotate(day=TruncDate("hour", tzinfo=UTC))
+        .values("day", "api_key__public_id", "api_key__name", "api_key__mode", "mode", "metric")
+        .annotate(quantity=Sum("quantity"), charged=Sum("amount"))
+        .order_by("day", "api_key__name", "api_key__public_id", "mode", "metric")
+    )
+    return [
+        DailyRow(
+            day=row["day"],
+            key_public_id=row["api_key__public_id"],
+            key_name=row["api_key__name"] or "No API key",
+            key_mode=row["api_key__mode"],
+            mode=row["mode"],
+            metric=row["metric"],
+            quantity=row["quantity"],
+            amount=row["charged"],
+        )
+        for row in rows
+    ]

@@ -35,7 +35,6 @@ from .reports import (
     wallet_summary,
 )
 
-
 # The range switch: label and length in days (None: month to date; "custom" reads from/to).
 RANGE_PRESETS: dict[str, tuple[str, int | None]] = {
     "mtd": ("Month to date", None),
@@ -84,14 +83,20 @@ def _selection(request: HtmxHttpRequest) -> Selection:
         return Selection(preset, *_preset_range(preset, today), metric)
     start, end = parse_iso_date(request.GET.get("from", "")), parse_iso_date(request.GET.get("to", ""))
     if start is None or end is None:
-        return Selection("mtd", *_preset_range("mtd", today), metric,
-                         "Give both dates as YYYY-MM-DD; showing month to date instead.")
+        return Selection(
+            "mtd", *_preset_range("mtd", today), metric, "Give both dates as YYYY-MM-DD; showing month to date instead."
+        )
     if end < start:
         start, end = end, start
     if (end - start).days + 1 > MAX_RANGE_DAYS:
         start = end - timedelta(days=MAX_RANGE_DAYS - 1)
-        return Selection("custom", start, end, metric, f"A range covers at most {MAX_RANGE_DAYS} days; showing "
-                                                       f"the last {MAX_RANGE_DAYS} up to the end date.")
+        return Selection(
+            "custom",
+            start,
+            end,
+            metric,
+            f"A range covers at most {MAX_RANGE_DAYS} days; showing the last {MAX_RANGE_DAYS} up to the end date.",
+        )
     # Dates that are exactly a preset's range (the metric switch re-sends them) keep that preset's name.
     for name in RANGE_PRESETS:
         if _preset_range(name, today) == (start, end):
@@ -102,13 +107,17 @@ def _selection(request: HtmxHttpRequest) -> Selection:
 def _chart(report: UsageReport, selection: Selection, chart_id: str, modes: tuple[str, ...]) -> str:
     dates = days_between(report.start, report.end)
     series = [
-        Series(label=f"{mode.title()}", values=[report.modes[mode].by_day[day][selection.metric].quantity
-                                                 for day in dates], dashed=mode == Mode.TEST)
+        Series(
+            label=f"{mode.title()}",
+            values=[report.modes[mode].by_day[day][selection.metric].quantity for day in dates],
+            dashed=mode == Mode.TEST,
+        )
         for mode in modes
     ]
     title = f"{Metric(selection.metric).label} per day, {report.start:%b %-d} – {report.end:%b %-d, %Y} (UTC)"
-    return line_chart_svg(title=title, dates=dates, series=series, unit=CHART_UNITS[selection.metric],
-                          chart_id=chart_id)
+    return line_chart_svg(
+        title=title, dates=dates, series=series, unit=CHART_UNITS[selection.metric], chart_id=chart_id
+    )
 
 
 @dataclass(frozen=True)
@@ -125,14 +134,22 @@ def _key_rows(report: UsageReport) -> list[KeyRow]:
     rows = []
     for mode in (Mode.LIVE, Mode.TEST):
         for key in report.modes[mode].by_key:
-            rows.append(KeyRow(public_id=key.public_id, name=key.name, masked=key.masked, mode=mode,
-                               quantities=[key.metrics[metric].quantity for metric in Metric.values],
-                               charges=money(key.amount)))
+            rows.append(
+                KeyRow(
+                    public_id=key.public_id,
+                    name=key.name,
+                    masked=key.masked,
+                    mode=mode,
+                    quantities=[key.metrics[metric].quantity for metric in Metric.values],
+                    charges=money(key.amount),
+                )
+            )
     return rows
 
 
-def _panel_context(report: UsageReport, selection: Selection, *, chart_id: str, action: str,
-                   key: ApiKey | None = None) -> dict[str, Any]:
+def _panel_context(
+    report: UsageReport, selection: Selection, *, chart_id: str, action: str, key: ApiKey | None = None
+) -> dict[str, Any]:
     csv_query = selection.query() | ({"key": key.public_id} if key else {})
     return {
         "selection": selection,
@@ -140,14 +157,19 @@ def _panel_context(report: UsageReport, selection: Selection, *, chart_id: str, 
         # A key has one mode; the overview draws live and test side by side.
         "chart_svg": _chart(report, selection, chart_id, (key.mode,) if key else (Mode.LIVE, Mode.TEST)),
         "metrics": Metric.choices,
-        "preset_links": [(name, label, urlencode({"range": name, "metric": selection.metric}))
-                         for name, (label, _) in RANGE_PRESETS.items()],
+        "preset_links": [
+            (name, label, urlencode({"range": name, "metric": selection.metric}))
+            for name, (label, _) in RANGE_PRESETS.items()
+        ],
         "action": action,
         "csv_url": f"{reverse('usage:usage_csv')}?{urlencode(csv_query)}",
         "query_string": urlencode(selection.query()),
         "totals": [
-            (mode, [report.modes[mode].by_metric[metric].quantity for metric in Metric.values],
-             money(report.modes[mode].amount))
+            (
+                mode,
+                [report.modes[mode].by_metric[metric].quantity for metric in Metric.values],
+                money(report.modes[mode].amount),
+            )
             for mode in (Mode.LIVE, Mode.TEST)
         ],
         "key_rows": _key_rows(report),
@@ -168,8 +190,9 @@ def usage(request: HtmxHttpRequest) -> HttpResponse:
     if _wants_partial(request):
         return render(request, "usage/usage.html#usage-panel", context)
     month, plan_code, quota = free_quota(organization=request.organization)
-    context.update(wallet=wallet_summary(organization=request.organization), quota=quota, quota_month=month,
-                   plan_code=plan_code)
+    context.update(
+        wallet=wallet_summary(organization=request.organization), quota=quota, quota_month=month, plan_code=plan_code
+    )
     return render(request, "usage/usage.html", context)
 
 
@@ -186,16 +209,24 @@ def _key_for(request: HtmxHttpRequest, key_id: str) -> ApiKey:
 def key_usage(request: HtmxHttpRequest, key_id: str) -> HttpResponse:
     key = _key_for(request, key_id)
     selection = _selection(request)
-    report = usage_report(organization=request.organization, start=selection.start, end=selection.end,
-                          api_key_id=key.pk)
-    context = _panel_context(report, selection, chart_id="key-usage-chart",
-                             action=reverse("usage:key_usage", args=[key.public_id]), key=key)
+    report = usage_report(
+        organization=request.organization, start=selection.start, end=selection.end, api_key_id=key.pk
+    )
+    context = _panel_context(
+        report, selection, chart_id="key-usage-chart", action=reverse("usage:key_usage", args=[key.public_id]), key=key
+    )
     by_day = report.modes[key.mode].by_day
-    context.update(key=key, days=[
-        (day, [by_day[day][metric].quantity for metric in Metric.values],
-         money(sum((by_day[day][metric].amount for metric in Metric.values), Decimal("0"))))
-        for day in sorted(by_day, reverse=True)
-    ])
+    context.update(
+        key=key,
+        days=[
+            (
+                day,
+                [by_day[day][metric].quantity for metric in Metric.values],
+                money(sum((by_day[day][metric].amount for metric in Metric.values), Decimal("0"))),
+            )
+            for day in sorted(by_day, reverse=True)
+        ],
+    )
     if _wants_partial(request):
         return render(request, "usage/key_usage.html#usage-panel", context)
     return render(request, "usage/key_usage.html", context)
@@ -210,8 +241,9 @@ def usage_csv(request: HtmxHttpRequest) -> HttpResponse:
     """The selected range (and key, with ?key=) as CSV: one row per UTC day, key, mode and metric used."""
     selection = _selection(request)
     key = _key_for(request, request.GET["key"]) if request.GET.get("key") else None
-    rows = daily_usage_rows(organization=request.organization, start=selection.start, end=selection.end,
-                            api_key_id=key.pk if key else None)
+    rows = daily_usage_rows(
+        organization=request.organization, start=selection.start, end=selection.end, api_key_id=key.pk if key else None
+    )
     filename = f"usage-{request.organization.public_id}-{selection.start}-to-{selection.end}"
     if key is not None:
         filename += f"-{key.public_id}"
@@ -220,6 +252,16 @@ def usage_csv(request: HtmxHttpRequest) -> HttpResponse:
     writer = csv.writer(response)
     writer.writerow(CSV_HEADER)
     for row in rows:
-        writer.writerow([row.day.isoformat(), row.key_public_id or "", csv_text(row.key_name), row.key_mode or "",
-                         row.mode, row.metric, row.quantity, money(row.amount)])
+        writer.writerow(
+            [
+                row.day.isoformat(),
+                row.key_public_id or "",
+                csv_text(row.key_name),
+                row.key_mode or "",
+                row.mode,
+                row.metric,
+                row.quantity,
+                money(row.amount),
+            ]
+        )
     return response

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from .base import BaseSmsBackend, OutboundSms, SmsBackendError, SmsAccepted
+from .base import BaseSmsBackend, OutboundSms, SmsAccepted, SmsBackendError
 
 
 def get_backend(path: str | None = None) -> BaseSmsBackend:

@@ -35,8 +35,11 @@ class TwilioBackend(BaseSmsBackend):
                 follow_redirects=False,
             )
         except httpx.HTTPError as exc:
-            raise SmsBackendError(f"The SMS carrier could not be reached ({type(exc).__name__}).",
-                                  code="CARRIER_UNREACHABLE", permanent=False) from exc
+            raise SmsBackendError(
+                f"The SMS carrier could not be reached ({type(exc).__name__}).",
+                code="CARRIER_UNREACHABLE",
+                permanent=False,
+            ) from exc
 
         payload = _json(response)
         if response.status_code in (200, 201) and isinstance(payload.get("sid"), str):

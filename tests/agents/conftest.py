@@ -30,8 +30,9 @@ def endpoint() -> Iterator[Receiver]:
     """A real HTTP server on 127.0.0.1 (OUTBOUND_ALLOW_LOOPBACK is on under pytest), answering
     each request with the next scripted Reply."""
     server = Receiver()
-    server.default = Reply(status=200, body=b'{"status": "shipped", "eta": "2026-07-02"}',
-                           headers={"Content-Type": "application/json"})
+    server.default = Reply(
+        status=200, body=b'{"status": "shipped", "eta": "2026-07-02"}', headers={"Content-Type": "application/json"}
+    )
     yield server
     server.close()
 
@@ -45,8 +46,14 @@ def hold() -> Iterator[threading.Event]:
 
 
 def make_tool(organization: Organization, url: str, **overrides: Any) -> CustomTool:
-    fields = {"name": "lookup_order", "description": "Looks up an order by its number.", "input_schema": ORDER_SCHEMA,
-              "endpoint_url": url, "auth": {"type": "bearer", "token": TOKEN}, **overrides}
+    fields = {
+        "name": "lookup_order",
+        "description": "Looks up an order by its number.",
+        "input_schema": ORDER_SCHEMA,
+        "endpoint_url": url,
+        "auth": {"type": "bearer", "token": TOKEN},
+        **overrides,
+    }
     return tool_create(organization=organization, actor=None, **fields)
 
 

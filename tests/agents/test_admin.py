@@ -26,10 +26,15 @@ def test_admin_lists_and_pages_show_only_masks(org: Organization, tool: CustomTo
 
     invocation = ToolInvocation.objects.get()
     pages = [
-        "/admin/agents/customtool/", f"/admin/agents/customtool/{tool.pk}/change/",
-        "/admin/agents/toolinvocation/", f"/admin/agents/toolinvocation/{invocation.pk}/change/",
-        "/admin/agents/toolsigningsecret/", f"/admin/agents/toolsigningsecret/{signing.pk}/change/",
-        "/admin/agents/agent/", f"/admin/agents/agent/{agent.pk}/change/", "/admin/agents/datacollectionfield/",
+        "/admin/agents/customtool/",
+        f"/admin/agents/customtool/{tool.pk}/change/",
+        "/admin/agents/toolinvocation/",
+        f"/admin/agents/toolinvocation/{invocation.pk}/change/",
+        "/admin/agents/toolsigningsecret/",
+        f"/admin/agents/toolsigningsecret/{signing.pk}/change/",
+        "/admin/agents/agent/",
+        f"/admin/agents/agent/{agent.pk}/change/",
+        "/admin/agents/datacollectionfield/",
     ]
     for url in pages:
         response = client.get(url)

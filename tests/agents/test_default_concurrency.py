@@ -11,13 +11,14 @@ from django.db import connection
 from accounts.models import Organization
 from agents.models import Agent
 from agents.services import agent_create, agent_update
-from tests.conftest import is_postgres, ensure_plans
+from tests.conftest import ensure_plans, is_postgres
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.postgres,
-    pytest.mark.skipif(not is_postgres(),
-                       reason="needs PostgreSQL (set DATABASE_URL) for real concurrent transactions"),
+    pytest.mark.skipif(
+        not is_postgres(), reason="needs PostgreSQL (set DATABASE_URL) for real concurrent transactions"
+    ),
 ]
 
 THREADS = 8
@@ -28,12 +29,17 @@ def _seeded_plans(transactional_db: Any) -> None:
     """A transactional test truncates every table afterwards, the plans seeded by migrations included."""
     ensure_plans()
 
+
 ROUNDS = 5
 
 
 def test_concurrent_make_default_requests_leave_exactly_one_default(org: Organization) -> None:
-    agents = [agent_create(organization=org, agent_key=f"agent{i}", display_name=f"Agent {i}", instructions="Help.",
-                           actor=None) for i in range(THREADS)]
+    agents = [
+        agent_create(
+            organization=org, agent_key=f"agent{i}", display_name=f"Agent {i}", instructions="Help.", actor=None
+        )
+        for i in range(THREADS)
+    ]
     errors: list[BaseException] = []
 
     for _ in range(ROUNDS):
@@ -66,8 +72,14 @@ def test_concurrent_creates_of_default_agents_leave_exactly_one_default(org: Org
     def create(i: int) -> None:
         try:
             barrier.wait()
-            agent_create(organization=org, agent_key=f"greeter{i}", display_name="Greeter", instructions="Greet.",
-                         is_default=True, actor=None)
+            agent_create(
+                organization=org,
+                agent_key=f"greeter{i}",
+                display_name="Greeter",
+                instructions="Greet.",
+                is_default=True,
+                actor=None,
+            )
         except BaseException as exc:
             errors.append(exc)
         finally:

@@ -25,19 +25,40 @@ pytestmark = pytest.mark.django_db
 def team(org: Organization, endpoint: Receiver) -> None:
     lookup = make_tool(org, endpoint.url)
     make_tool(org, endpoint.url, name="book_slot", input_schema={"type": "object", "properties": {}})
-    agent_create(organization=org, actor=None, agent_key="desk", display_name="Front desk",
-                 instructions="Greet and route.", is_default=True)
-    agent_create(organization=org, actor=None, agent_key="orders", display_name="Orders",
-                 instructions="Order questions.", match_hints=["order", "delivery", "where is my package"],
-                 tools={"useCustomToolIds": [lookup.public_id]})
-    agent_create(organization=org, actor=None, agent_key="billing", display_name="Billing", instructions="Bills.",
-                 match_hints=["bill"], enabled=False)
+    agent_create(
+        organization=org,
+        actor=None,
+        agent_key="desk",
+        display_name="Front desk",
+        instructions="Greet and route.",
+        is_default=True,
+    )
+    agent_create(
+        organization=org,
+        actor=None,
+        agent_key="orders",
+        display_name="Orders",
+        instructions="Order questions.",
+        match_hints=["order", "delivery", "where is my package"],
+        tools={"useCustomToolIds": [lookup.public_id]},
+    )
+    agent_create(
+        organization=org,
+        actor=None,
+        agent_key="billing",
+        display_name="Billing",
+        instructions="Bills.",
+        match_hints=["bill"],
+        enabled=False,
+    )
 
 
-def test_a_caller_is_handed_to_the_specialist_who_calls_its_tool(org: Organization, team: None,
-                                                                 endpoint: Receiver) -> None:
-    trace = handoff_simulate(organization=org, utterance="Where is my package? Order A-1042.",
-                             call_session_id="call_sim_1")
+def test_a_caller_is_handed_to_the_specialist_who_calls_its_tool(
+    org: Organization, team: None, endpoint: Receiver
+) -> None:
+    trace = handoff_simulate(
+        organization=org, utterance="Where is my package? Order A-1042.", call_session_id="call_sim_1"
+    )
 
     assert trace.greeter == "Front desk" and trace.specialist is not None and trace.specialist.agent_key == "orders"
     assert set(trace.decision.matched_hints) == {"order", "where is my package"}
@@ -51,7 +72,8 @@ def test_a_caller_is_handed_to_the_specialist_who_calls_its_tool(org: Organizati
 
 
 def test_disabled_specialists_are_never_chosen_and_misses_stay_with_the_greeter(
-        org: Organization, team: None, endpoint: Receiver) -> None:
+    org: Organization, team: None, endpoint: Receiver
+) -> None:
     trace = handoff_simulate(organization=org, utterance="a question about my bill", call_session_id="c")
     assert trace.specialist is None and trace.result is None and endpoint.requests == []
     assert trace.decision.outcome == "no_match" and "greeter keeps the call" in trace.steps[-1]
@@ -64,8 +86,15 @@ def test_the_simulate_handoff_command_plays_the_call(org: Organization, team: No
     from django.core.management import call_command
 
     out = StringIO()
-    call_command("simulate_handoff", "My order has not arrived", "--org", org.public_id,
-                 "--arguments", '{"orderNumber": "A-1042"}', stdout=out)
+    call_command(
+        "simulate_handoff",
+        "My order has not arrived",
+        "--org",
+        org.public_id,
+        "--arguments",
+        '{"orderNumber": "A-1042"}',
+        stdout=out,
+    )
     text = out.getvalue()
     call = Call.objects.get(organization=org)
     assert f"• Call {call.public_id} from " in text
@@ -86,7 +115,8 @@ def hooks(org: Organization) -> Iterator[tuple[Receiver, str]]:
 
 
 def test_a_demo_call_goes_caller_greeter_specialist_tool_call_webhook(
-        org: Organization, team: None, endpoint: Receiver, hooks: tuple[Receiver, str]) -> None:
+    org: Organization, team: None, endpoint: Receiver, hooks: tuple[Receiver, str]
+) -> None:
     receiver, secret = hooks
     played = simulate_handoff_call(organization=org, utterance="Where is my package? Order A-1042.")
 
@@ -119,7 +149,8 @@ def test_a_demo_call_goes_caller_greeter_specialist_tool_call_webhook(
 
 
 def test_a_demo_call_nobody_matches_stays_with_the_greeter_and_still_ends_in_a_webhook(
-        org: Organization, team: None, endpoint: Receiver, hooks: tuple[Receiver, str]) -> None:
+    org: Organization, team: None, endpoint: Receiver, hooks: tuple[Receiver, str]
+) -> None:
     played = simulate_handoff_call(organization=org, utterance="What are your opening hours?")
     desk = played.trace.greeter
     call = Call.objects.get(organization=org)
@@ -128,8 +159,7 @@ def test_a_demo_call_nobody_matches_stays_with_the_greeter_and_still_ends_in_a_w
     assert Delivery.objects.filter(event=played.completed).count() == 1
 
 
-def test_a_failing_tool_is_told_in_the_call_and_its_summary(
-        org: Organization, team: None, endpoint: Receiver) -> None:
+def test_a_failing_tool_is_told_in_the_call_and_its_summary(org: Organization, team: None, endpoint: Receiver) -> None:
     from tests.webhooks.receiver import Reply
 
     endpoint.default = Reply(status=503, body=b'{"error": "down"}', headers={"Content-Type": "application/json"})

@@ -53,7 +53,11 @@ def test_a_decision_explains_itself_with_hints_score_and_runner_up() -> None:
 def test_a_tie_names_the_tied_agents() -> None:
     decision = route("book my bill", AGENTS)
     assert decision.agent_key is None and decision.outcome == "tie"
-    assert "Billing" in decision.reason and "Appointments" in decision.reason and "greeter keeps the call" in decision.reason
+    assert (
+        "Billing" in decision.reason
+        and "Appointments" in decision.reason
+        and "greeter keeps the call" in decision.reason
+    )
 
 
 def test_routing_is_deterministic_whatever_the_agent_order() -> None:
@@ -68,15 +72,18 @@ def test_a_hint_counts_once_and_a_phrase_scores_its_word_count() -> None:
     assert score_agent(words, ["subscription cancel"]) == (0, ())  # word order matters in a phrase
 
 
-@pytest.mark.parametrize(("forms", "key"), [
-    (["bill", "bills", "billing", "billed", "Billing's"], "bil"),
-    (["refund", "refunds", "refunded", "refunding"], "refund"),
-    (["schedule", "scheduled", "scheduling", "schedules"], "schedul"),
-    (["book", "books", "booked", "booking"], "book"),
-    (["company", "companies"], "company"),
-    (["cancel", "cancelled", "canceled", "cancels"], "cancel"),
-    (["invoice", "invoices", "invoiced"], "invoic"),
-])
+@pytest.mark.parametrize(
+    ("forms", "key"),
+    [
+        (["bill", "bills", "billing", "billed", "Billing's"], "bil"),
+        (["refund", "refunds", "refunded", "refunding"], "refund"),
+        (["schedule", "scheduled", "scheduling", "schedules"], "schedul"),
+        (["book", "books", "booked", "booking"], "book"),
+        (["company", "companies"], "company"),
+        (["cancel", "cancelled", "canceled", "cancels"], "cancel"),
+        (["invoice", "invoices", "invoiced"], "invoic"),
+    ],
+)
 def test_simple_word_forms_share_one_stem(forms: list[str], key: str) -> None:
     assert {normalise(form)[0] for form in forms} == {key}
 
@@ -87,7 +94,14 @@ def test_normalise_folds_case_accents_punctuation_and_contractions() -> None:
 
 
 def test_short_words_and_numbers_are_left_alone() -> None:
-    assert [stem(w) for w in ("is", "bus", "red", "1234", "ring", "need")] == ["is", "bus", "red", "1234", "ring", "need"]
+    assert [stem(w) for w in ("is", "bus", "red", "1234", "ring", "need")] == [
+        "is",
+        "bus",
+        "red",
+        "1234",
+        "ring",
+        "need",
+    ]
 
 
 def test_no_enabled_specialist_means_the_greeter_keeps_every_call() -> None:

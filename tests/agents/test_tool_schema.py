@@ -31,18 +31,32 @@ def test_a_valid_schema_passes() -> None:
     assert check_schema(ORDER_SCHEMA) is None
 
 
-@pytest.mark.parametrize(("schema", "path", "fragment"), [
-    ([], "", "JSON Schema object"),
-    ({"type": "string"}, "type", '"type": "object"'),
-    ({"properties": {}}, "type", '"type": "object"'),
-    ({"type": "object", "properties": {"a": {"type": "strin"}}}, "properties.a.type", "is not valid"),
-    ({"type": "object", "properties": {"a": {"minimum": "one"}}}, "properties.a.minimum", "is not of type 'number'"),
-    ({"type": "object", "required": "a"}, "required", "is not of type 'array'"),
-    ({"type": "object", "properties": {"a": {"$ref": "https://evil.example/s.json"}}}, "properties.a.$ref",
-     "Only local references"),
-    ({"type": "object", "properties": {"a": {"$ref": "#/$defs/missing"}}}, "properties.a.$ref", "points at nothing"),
-    ({"type": "object", "$schema": "https://example.com/my-meta"}, "$schema", "Unknown metaschema"),
-])
+@pytest.mark.parametrize(
+    ("schema", "path", "fragment"),
+    [
+        ([], "", "JSON Schema object"),
+        ({"type": "string"}, "type", '"type": "object"'),
+        ({"properties": {}}, "type", '"type": "object"'),
+        ({"type": "object", "properties": {"a": {"type": "strin"}}}, "properties.a.type", "is not valid"),
+        (
+            {"type": "object", "properties": {"a": {"minimum": "one"}}},
+            "properties.a.minimum",
+            "is not of type 'number'",
+        ),
+        ({"type": "object", "required": "a"}, "required", "is not of type 'array'"),
+        (
+            {"type": "object", "properties": {"a": {"$ref": "https://evil.example/s.json"}}},
+            "properties.a.$ref",
+            "Only local references",
+        ),
+        (
+            {"type": "object", "properties": {"a": {"$ref": "#/$defs/missing"}}},
+            "properties.a.$ref",
+            "points at nothing",
+        ),
+        ({"type": "object", "$schema": "https://example.com/my-meta"}, "$schema", "Unknown metaschema"),
+    ],
+)
 def test_a_bad_schema_is_refused_with_the_path_of_the_problem(schema: object, path: str, fragment: str) -> None:
     problem = check_schema(schema)
     assert problem is not None and problem.path == path and fragment in problem.message
@@ -62,8 +76,12 @@ def test_an_oversized_or_too_deep_schema_is_refused() -> None:
 
 
 def test_older_drafts_are_checked_against_their_own_metaschema() -> None:
-    draft4 = {"$schema": "http://json-schema.org/draft-04/schema#", "type": "object",
-              "definitions": {"s": {"type": "string"}}, "properties": {"a": {"$ref": "#/definitions/s"}}}
+    draft4 = {
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "type": "object",
+        "definitions": {"s": {"type": "string"}},
+        "properties": {"a": {"$ref": "#/definitions/s"}},
+    }
     assert check_schema(draft4) is None
     assert validate_arguments(draft4, {"a": 5})[0].path == "a"
 
@@ -73,20 +91,30 @@ def test_arguments_are_validated_with_paths_and_every_problem() -> None:
     by_path = {p.path: p.message for p in problems}
     assert set(by_path) == {"", "quantity", "size"}
     assert {p.message for p in problems if p.path == ""} == {
-        "'orderNumber' is a required property", "Additional properties are not allowed ('extra' was unexpected)"}
+        "'orderNumber' is a required property",
+        "Additional properties are not allowed ('extra' was unexpected)",
+    }
     assert validate_arguments(ORDER_SCHEMA, {"orderNumber": "A-1042", "quantity": 2}) == []
     assert validate_arguments(ORDER_SCHEMA, ["not", "an", "object"])[0].path == ""
 
 
 def test_the_test_form_has_one_input_per_property_typed_from_the_schema() -> None:
     kinds = {f.name: (f.kind, f.required) for f in form_fields(ORDER_SCHEMA)}
-    assert kinds == {"orderNumber": ("text", True), "quantity": ("integer", False), "price": ("number", False),
-                     "express": ("boolean", False), "size": ("select", False), "items": ("json", False)}
+    assert kinds == {
+        "orderNumber": ("text", True),
+        "quantity": ("integer", False),
+        "price": ("number", False),
+        "express": ("boolean", False),
+        "size": ("select", False),
+        "items": ("json", False),
+    }
 
 
 def test_form_values_are_coerced_by_type_and_blanks_are_left_out() -> None:
-    arguments, errors = coerce_form_values(ORDER_SCHEMA, {
-        "orderNumber": "A-1042", "quantity": "3", "price": "9.5", "express": "true", "size": "", "items": '["a"]'})
+    arguments, errors = coerce_form_values(
+        ORDER_SCHEMA,
+        {"orderNumber": "A-1042", "quantity": "3", "price": "9.5", "express": "true", "size": "", "items": '["a"]'},
+    )
     assert errors == {}
     assert arguments == {"orderNumber": "A-1042", "quantity": 3, "price": 9.5, "express": True, "items": ["a"]}
     _, errors = coerce_form_values(ORDER_SCHEMA, {"quantity": "three", "items": "[oops"})
@@ -94,10 +122,15 @@ def test_form_values_are_coerced_by_type_and_blanks_are_left_out() -> None:
 
 
 def test_example_arguments_fill_every_required_property_validly() -> None:
-    schema = {"type": "object", "properties": {"date": {"type": "string", "format": "date"},
-                                               "party": {"type": "integer", "minimum": 2},
-                                               "note": {"type": "string"}},
-              "required": ["date", "party"]}
+    schema = {
+        "type": "object",
+        "properties": {
+            "date": {"type": "string", "format": "date"},
+            "party": {"type": "integer", "minimum": 2},
+            "note": {"type": "string"},
+        },
+        "required": ["date", "party"],
+    }
     arguments = example_arguments(schema)
     assert arguments == {"date": "2026-07-01", "party": 2}
     assert validate_arguments(schema, arguments) == []

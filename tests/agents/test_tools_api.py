@@ -18,8 +18,14 @@ URL = "https://api.acme-dental.example/aiphone/lookup-order"
 
 
 def body(**overrides: Any) -> dict[str, Any]:
-    return {"name": "lookup_order", "description": "Looks up an order by its number.", "inputSchema": ORDER_SCHEMA,
-            "endpointUrl": URL, "auth": {"type": "bearer", "token": TOKEN}, **overrides}
+    return {
+        "name": "lookup_order",
+        "description": "Looks up an order by its number.",
+        "inputSchema": ORDER_SCHEMA,
+        "endpointUrl": URL,
+        "auth": {"type": "bearer", "token": TOKEN},
+        **overrides,
+    }
 
 
 def test_create_returns_the_tool_with_its_secret_masked(api: ApiClient, org: Organization) -> None:
@@ -49,13 +55,15 @@ def test_list_get_patch_and_delete(api: ApiClient) -> None:
     assert listing.body["data"][0]["name"] == "check_availability"  # newest first
 
     assert api.get(f"/tools/{created['id']}").body["data"] == created
-    patched = api.patch(f"/tools/{created['id']}", {"timeoutSeconds": 5, "enabled": False,
-                                                    "description": "Order status lookup."})
+    patched = api.patch(
+        f"/tools/{created['id']}", {"timeoutSeconds": 5, "enabled": False, "description": "Order status lookup."}
+    )
     assert patched.status_code == 200
     assert (patched.body["data"]["timeoutSeconds"], patched.body["data"]["enabled"]) == (5, False)
     assert patched.body["data"]["auth"] == {"type": "bearer", "token": "••••3921"}  # untouched
     assert AuditEntry.objects.get(action="tool.updated").metadata == {
-        "changes": ["description", "timeoutSeconds", "enabled"]}
+        "changes": ["description", "timeoutSeconds", "enabled"]
+    }
 
     deleted = api.delete(f"/tools/{created['id']}")
     assert deleted.status_code == 200 and deleted.body["data"] == {"id": created["id"], "deleted": True}
@@ -63,33 +71,36 @@ def test_list_get_patch_and_delete(api: ApiClient) -> None:
     assert AuditEntry.objects.filter(action="tool.deleted", target_id=created["id"]).exists()
 
 
-@pytest.mark.parametrize(("overrides", "field"), [
-    ({"name": "LookupOrder"}, "name"),
-    ({"name": "lookup-order"}, "name"),
-    ({"name": "1lookup"}, "name"),
-    ({"name": "transfer_call"}, "name"),  # a built-in ability
-    ({"description": "  "}, "description"),
-    ({"endpointUrl": "ftp://files.example.com/x"}, "endpointUrl"),
-    ({"endpointUrl": "https://10.0.0.5/tool"}, "endpointUrl"),
-    ({"endpointUrl": "https://169.254.169.254/latest/meta-data"}, "endpointUrl"),
-    ({"endpointUrl": "https://user:pw@example.com/x"}, "endpointUrl"),
-    ({"timeoutSeconds": 0}, "timeoutSeconds"),
-    ({"timeoutSeconds": 11}, "timeoutSeconds"),
-    ({"timeoutSeconds": "5"}, "timeoutSeconds"),
-    ({"timeoutSeconds": True}, "timeoutSeconds"),
-    ({"enabled": "yes"}, "enabled"),
-    ({"auth": {"type": "oauth"}}, "auth.type"),
-    ({"auth": {"type": {"nested": "object"}}}, "auth.type"),
-    ({"auth": {"type": ["bearer"]}}, "auth.type"),
-    ({"auth": {"type": "bearer"}}, "auth.token"),
-    ({"auth": {"type": "bearer", "token": "line\nbreak"}}, "auth.token"),
-    ({"auth": {"type": "header", "headerName": "Content-Type", "value": "x"}}, "auth.headerName"),
-    ({"auth": {"type": "header", "headerName": "X-AIP-Signature", "value": "x"}}, "auth.headerName"),
-    ({"auth": {"type": "header", "headerName": "Bad Header", "value": "x"}}, "auth.headerName"),
-    ({"auth": {"type": "basic", "username": "a:b", "password": "p"}}, "auth.username"),
-    ({"auth": {"type": "none", "token": "x"}}, "auth.token"),
-    ({"color": "blue"}, "color"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"name": "LookupOrder"}, "name"),
+        ({"name": "lookup-order"}, "name"),
+        ({"name": "1lookup"}, "name"),
+        ({"name": "transfer_call"}, "name"),  # a built-in ability
+        ({"description": "  "}, "description"),
+        ({"endpointUrl": "ftp://files.example.com/x"}, "endpointUrl"),
+        ({"endpointUrl": "https://10.0.0.5/tool"}, "endpointUrl"),
+        ({"endpointUrl": "https://169.254.169.254/latest/meta-data"}, "endpointUrl"),
+        ({"endpointUrl": "https://user:pw@example.com/x"}, "endpointUrl"),
+        ({"timeoutSeconds": 0}, "timeoutSeconds"),
+        ({"timeoutSeconds": 11}, "timeoutSeconds"),
+        ({"timeoutSeconds": "5"}, "timeoutSeconds"),
+        ({"timeoutSeconds": True}, "timeoutSeconds"),
+        ({"enabled": "yes"}, "enabled"),
+        ({"auth": {"type": "oauth"}}, "auth.type"),
+        ({"auth": {"type": {"nested": "object"}}}, "auth.type"),
+        ({"auth": {"type": ["bearer"]}}, "auth.type"),
+        ({"auth": {"type": "bearer"}}, "auth.token"),
+        ({"auth": {"type": "bearer", "token": "line\nbreak"}}, "auth.token"),
+        ({"auth": {"type": "header", "headerName": "Content-Type", "value": "x"}}, "auth.headerName"),
+        ({"auth": {"type": "header", "headerName": "X-AIP-Signature", "value": "x"}}, "auth.headerName"),
+        ({"auth": {"type": "header", "headerName": "Bad Header", "value": "x"}}, "auth.headerName"),
+        ({"auth": {"type": "basic", "username": "a:b", "password": "p"}}, "auth.username"),
+        ({"auth": {"type": "none", "token": "x"}}, "auth.token"),
+        ({"color": "blue"}, "color"),
+    ],
+)
 def test_bad_input_is_a_400_naming_the_field(api: ApiClient, overrides: dict[str, Any], field: str) -> None:
     response = api.post("/tools", body(**overrides))
     assert response.status_code == 400, response.body
@@ -140,11 +151,15 @@ def test_secrets_are_kept_on_patch_unless_replaced_and_a_new_type_needs_its_secr
     assert tool.auth_secret_encrypted == "" and tool.auth_headers() == {}
 
 
-def test_another_business_tool_is_a_404_and_the_scope_is_required(api: ApiClient, other_org: Organization,
-                                                                  org: Organization) -> None:
+def test_another_business_tool_is_a_404_and_the_scope_is_required(
+    api: ApiClient, other_org: Organization, org: Organization
+) -> None:
     foreign = make_tool(other_org, URL)
-    for response in (api.get(f"/tools/{foreign.public_id}"), api.patch(f"/tools/{foreign.public_id}", {}),
-                     api.delete(f"/tools/{foreign.public_id}")):
+    for response in (
+        api.get(f"/tools/{foreign.public_id}"),
+        api.patch(f"/tools/{foreign.public_id}", {}),
+        api.delete(f"/tools/{foreign.public_id}"),
+    ):
         assert response.status_code == 404 and response.body["error"]["code"] == "RESOURCE_NOT_FOUND"
     assert api.get("/tools").body["data"] == []
 
@@ -154,8 +169,15 @@ def test_another_business_tool_is_a_404_and_the_scope_is_required(api: ApiClient
 
 def test_a_tool_an_agent_is_limited_to_cannot_be_deleted(api: ApiClient) -> None:
     tool_id = api.post("/tools", body()).body["data"]["id"]
-    api.post("/agents", {"agentKey": "orders", "displayName": "Orders", "instructions": "Order questions.",
-                         "tools": {"useCustomToolIds": [tool_id]}})
+    api.post(
+        "/agents",
+        {
+            "agentKey": "orders",
+            "displayName": "Orders",
+            "instructions": "Order questions.",
+            "tools": {"useCustomToolIds": [tool_id]},
+        },
+    )
     response = api.delete(f"/tools/{tool_id}")
     assert response.status_code == 409 and response.body["error"]["code"] == "CONFLICT"
     assert "orders" in response.body["error"]["message"]

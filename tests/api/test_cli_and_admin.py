@@ -26,8 +26,20 @@ def _json(command: str, *args: str) -> dict:
 
 
 def test_create_organization_then_api_key_gives_a_working_key() -> None:
-    org = _json("create_organization", "--name", "Bay Plumbing", "--plan", "BASIC", "--addon", "--credits", "12.50",
-                "--owner", "boss@bay.test", "--password", "s3cret-pass-word")
+    org = _json(
+        "create_organization",
+        "--name",
+        "Bay Plumbing",
+        "--plan",
+        "BASIC",
+        "--addon",
+        "--credits",
+        "12.50",
+        "--owner",
+        "boss@bay.test",
+        "--password",
+        "s3cret-pass-word",
+    )
     assert org["id"].startswith("biz_") and org["balance"] == "12.500000" and org["addon"] is True
     row = Organization.objects.get(public_id=org["id"])
     assert row.subscription.plan.code == "BASIC"
@@ -68,8 +80,11 @@ def test_admin_grants_and_revokes_the_addon_recording_who_and_when(staff_client,
     row = Organization.objects.get(public_id=org["id"])
     secret = make_key(row)
     assert ApiClient(secret).get("/keys").status_code == 402
-    response = client.post("/admin/accounts/organization/",
-                           {"action": "grant_addon", "_selected_action": [row.pk], "reason": ""}, follow=True)
+    response = client.post(
+        "/admin/accounts/organization/",
+        {"action": "grant_addon", "_selected_action": [row.pk], "reason": ""},
+        follow=True,
+    )
     assert response.status_code == 200
     addon = PlatformAddon.objects.get(organization=row)
     assert addon.granted_by == staff and addon.granted_at is not None
@@ -87,8 +102,10 @@ def test_admin_suspends_with_a_reason_and_reinstates(staff_client, org, live_key
     client.post("/admin/accounts/organization/", {"action": "suspend", "_selected_action": [org.pk], "reason": ""})
     org.refresh_from_db()
     assert org.suspended_at is None  # a reason is required
-    client.post("/admin/accounts/organization/",
-                {"action": "suspend", "_selected_action": [org.pk], "reason": "Spam complaints"})
+    client.post(
+        "/admin/accounts/organization/",
+        {"action": "suspend", "_selected_action": [org.pk], "reason": "Spam complaints"},
+    )
     org.refresh_from_db()
     assert org.suspended_by == staff and org.suspension_reason == "Spam complaints"
     assert ApiClient(live_key).get("/keys").body["error"]["code"] == "BUSINESS_SUSPENDED"

@@ -50,12 +50,15 @@ def test_missing_key_is_api_key_required() -> None:
     assert_error(ApiClient().get("/keys"), 401, "API_KEY_REQUIRED")
 
 
-@pytest.mark.parametrize("secret", [
-    "aip_live_" + "A" * 43,  # well-formed, unknown
-    "aip_live_short",  # malformed
-    "sk_live_whatever",  # not ours
-    "aip_prod_" + "A" * 43,  # unknown prefix
-])
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "aip_live_" + "A" * 43,  # well-formed, unknown
+        "aip_live_short",  # malformed
+        "sk_live_whatever",  # not ours
+        "aip_prod_" + "A" * 43,  # unknown prefix
+    ],
+)
 def test_unknown_or_malformed_key_is_invalid_api_key(org, secret: str) -> None:
     assert_error(ApiClient(secret).get("/keys"), 401, "INVALID_API_KEY")
 
@@ -191,8 +194,12 @@ def test_non_object_json_body_is_validation_error(api: ApiClient) -> None:
 
 
 def test_non_json_content_type_is_enveloped(live_key: str) -> None:
-    response = Client().post(f"{API}/keys", data="name=x", content_type="application/x-www-form-urlencoded",
-                             headers={"Authorization": f"Bearer {live_key}"})
+    response = Client().post(
+        f"{API}/keys",
+        data="name=x",
+        content_type="application/x-www-form-urlencoded",
+        headers={"Authorization": f"Bearer {live_key}"},
+    )
     assert response.status_code == 415
     assert response.json()["error"]["code"] == "VALIDATION_ERROR"
 
@@ -264,7 +271,8 @@ def test_warm_request_makes_no_query_for_key_or_gate(api: ApiClient, django_asse
 
 
 def test_warm_request_takes_one_redis_round_trip_for_key_gate_limit_and_count(
-        api: ApiClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    api: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if not redis_available():
         pytest.skip("REDIS_URL is not set or Redis is not reachable")
     import redis

@@ -106,8 +106,10 @@ def _rotate(api: ApiClient, key_id: str, grace: str):
     return response.body["data"]
 
 
-@pytest.mark.parametrize("grace,delta", [("1h", timedelta(hours=1)), ("24h", timedelta(hours=24)),
-                                         ("3d", timedelta(days=3)), ("7d", timedelta(days=7))])
+@pytest.mark.parametrize(
+    "grace,delta",
+    [("1h", timedelta(hours=1)), ("24h", timedelta(hours=24)), ("3d", timedelta(days=3)), ("7d", timedelta(days=7))],
+)
 def test_rotated_key_works_until_the_end_of_its_window(org, grace: str, delta: timedelta) -> None:
     old_secret = make_key(org)
     old = ApiClient(old_secret)

@@ -34,8 +34,11 @@ def _walk(api: ApiClient, limit: int, between_pages=None) -> list[str]:
 def test_pages_are_newest_first_with_no_gaps_or_duplicates_while_rows_are_inserted(org, api: ApiClient) -> None:
     for i in range(11):
         make_key(org, name=f"k{i}")
-    expected = list(ApiKey.objects.filter(organization=org).order_by("-created_at", "-public_id")
-                    .values_list("public_id", flat=True))
+    expected = list(
+        ApiKey.objects.filter(organization=org)
+        .order_by("-created_at", "-public_id")
+        .values_list("public_id", flat=True)
+    )
     inserted: list[int] = []
 
     def insert_newer_row() -> None:
@@ -64,8 +67,9 @@ def test_default_limit_is_25(org, api: ApiClient) -> None:
     assert len(body["data"]) == 25 and body["pagination"]["limit"] == 25 and body["pagination"]["hasMore"]
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=abc", "limit=-1", "limit=2.5",
-                                   "cursor=not-a-cursor", "cursor=WyJ4Il0"])
+@pytest.mark.parametrize(
+    "query", ["limit=0", "limit=101", "limit=abc", "limit=-1", "limit=2.5", "cursor=not-a-cursor", "cursor=WyJ4Il0"]
+)
 def test_bad_limit_or_cursor_is_a_validation_error(api: ApiClient, query: str) -> None:
     response = api.get(f"/keys?{query}")
     assert response.status_code == 400

@@ -22,12 +22,30 @@ PRODUCTION_ENV = {
 
 
 def _manage(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items()
-             if k not in {"DEBUG", "SECRET_KEY", "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
-                          "ALLOWED_HOSTS", "STATICFILES_BACKEND", "DATABASE_URL",
-                          "DJANGO_ALLOW_ASYNC_UNSAFE"}}  # set by the browser tests in this process
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env},
-                          capture_output=True, text=True, timeout=120)
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "DEBUG",
+            "SECRET_KEY",
+            "SECURE_SSL_REDIRECT",
+            "SESSION_COOKIE_SECURE",
+            "CSRF_COOKIE_SECURE",
+            "ALLOWED_HOSTS",
+            "STATICFILES_BACKEND",
+            "DATABASE_URL",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+        }
+    }  # set by the browser tests in this process
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.slow  # a fresh Django process
@@ -45,18 +63,28 @@ def test_secret_key_is_required_when_debug_is_off() -> None:
 
 
 def test_debug_is_off_unless_asked_for() -> None:
-    result = _manage(["shell", "-v0", "-c", "from django.conf import settings; print(settings.DEBUG, "
-                      "settings.SECURE_SSL_REDIRECT, settings.SESSION_COOKIE_SECURE, settings.SECURE_HSTS_SECONDS)"],
-                     PRODUCTION_ENV)
+    result = _manage(
+        [
+            "shell",
+            "-v0",
+            "-c",
+            "from django.conf import settings; print(settings.DEBUG, "
+            "settings.SECURE_SSL_REDIRECT, settings.SESSION_COOKIE_SECURE, settings.SECURE_HSTS_SECONDS)",
+        ],
+        PRODUCTION_ENV,
+    )
     assert result.stdout.split() == ["False", "True", "True", "31536000"], result.stderr
 
 
-@pytest.mark.parametrize("line", [
-    "Authorization: Bearer aip_live_0123456789abcdefghijABCDEFGHIJ0123456789abc",
-    "headers={'x-api-key': 'aip_test_0123456789abcdefghijABCDEFGHIJ0123456789abc'}",
-    "secret whsec_Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZg rotated",
-    "tool auth: Basic dXNlcjpwYXNzd29yZDEyMw==",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Authorization: Bearer aip_live_0123456789abcdefghijABCDEFGHIJ0123456789abc",
+        "headers={'x-api-key': 'aip_test_0123456789abcdefghijABCDEFGHIJ0123456789abc'}",
+        "secret whsec_Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZg rotated",
+        "tool auth: Basic dXNlcjpwYXNzd29yZDEyMw==",
+    ],
+)
 def test_logs_never_contain_keys_secrets_or_authorization(line: str) -> None:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
@@ -74,7 +102,10 @@ def test_logs_never_contain_keys_secrets_or_authorization(line: str) -> None:
 
 
 def test_configured_console_handler_redacts() -> None:
-    console = next(h for h in logging.getLogger().handlers if isinstance(h, logging.StreamHandler)
-                   and any(isinstance(f, RedactSecretsFilter) for f in h.filters))
+    console = next(
+        h
+        for h in logging.getLogger().handlers
+        if isinstance(h, logging.StreamHandler) and any(isinstance(f, RedactSecretsFilter) for f in h.filters)
+    )
     assert console is not None
     assert "aip_live_[REDACTED]" in redact("key=aip_live_" + "a" * 43)

@@ -60,8 +60,9 @@ def test_redis_limiter_never_exceeds_the_limit_with_concurrent_clients() -> None
     limiters = [RedisLimiter(settings.REDIS_URL) for _ in range(4)]
     limiters[0].reset()
     results = []
-    threads = [threading.Thread(target=lambda lim=lim: results.append(_hammer(lim, "shared", 100, 4, 60)))
-               for lim in limiters]
+    threads = [
+        threading.Thread(target=lambda lim=lim: results.append(_hammer(lim, "shared", 100, 4, 60))) for lim in limiters
+    ]
     for t in threads:
         t.start()
     for t in threads:

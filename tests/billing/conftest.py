@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from unittest import mock
 
 import pytest
 
-from tests.conftest import ensure_plans
-
 from accounts.models import Organization
 from billing.models import Plan
+from tests.conftest import ensure_plans
 
 
 def set_plan_terms(org: Organization, **terms: Any) -> Plan:
@@ -28,7 +27,7 @@ def set_plan_terms(org: Organization, **terms: Any) -> Plan:
 @pytest.fixture
 def clock() -> Iterator[mock.MagicMock]:
     """Freezes `timezone.now()` for metering and reports; set `clock.return_value` to move time."""
-    moment = datetime(2026, 11, 10, 12, 30, tzinfo=timezone.utc)
+    moment = datetime(2026, 11, 10, 12, 30, tzinfo=UTC)
     with mock.patch("django.utils.timezone.now", autospec=True, return_value=moment) as now:
         yield now
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -50,10 +50,16 @@ def two_orgs(clock):
         set_plan_terms(org, webhook_attempts_free=0, webhook_attempt_price="0.0004")
         make_key(org, name=f"{org.name} key")
     acme_key = ApiKey.objects.get(organization=acme)
-    record_usage(organization=acme, metric=Metric.WEBHOOK_ATTEMPTS, quantity=3, mode="live", reference="a",
-                 api_key_id=acme_key.pk)
+    record_usage(
+        organization=acme,
+        metric=Metric.WEBHOOK_ATTEMPTS,
+        quantity=3,
+        mode="live",
+        reference="a",
+        api_key_id=acme_key.pk,
+    )
     now = clock.return_value
-    clock.return_value = datetime(2026, 10, 20, 9, 0, tzinfo=timezone.utc)  # last month
+    clock.return_value = datetime(2026, 10, 20, 9, 0, tzinfo=UTC)  # last month
     record_usage(organization=other, metric=Metric.SMS_SEGMENTS, quantity=2, mode="test", reference="o")
     clock.return_value = now
     return acme, other
@@ -73,7 +79,11 @@ def test_staff_add_funds_through_wallet_credit_with_an_audit_entry(staff_admin, 
     assert response.status_code == 302
     entry = LedgerEntry.objects.get(wallet=wallet)
     assert (entry.amount, entry.reason, entry.reference, entry.actor_label) == (
-        Decimal("25.00"), "Wire transfer", "wire-77", "staff@aiphone360.test")
+        Decimal("25.00"),
+        "Wire transfer",
+        "wire-77",
+        "staff@aiphone360.test",
+    )
     audit = AuditEntry.objects.get(organization=org, action="wallet.credited")
     assert audit.actor_user == staff_admin and audit.metadata["amount"] == "25.00"
     assert live.get("/keys").status_code == 200  # the gate lifts at once
@@ -84,10 +94,13 @@ def test_staff_add_funds_through_wallet_credit_with_an_audit_entry(staff_admin, 
 
 def test_add_funds_refuses_a_non_positive_amount(staff_admin):
     wallet = Wallet.objects.get(organization=make_org("Z", credits=None))
-    response = _client(staff_admin).post(f"/admin/billing/wallet/{wallet.pk}/add-funds/",
-                                         {"amount": "0", "reason": "x"})
-    assert response.status_code == 200 and "Ensure this value is greater than or equal to 0.01" in \
-        response.content.decode()
+    response = _client(staff_admin).post(
+        f"/admin/billing/wallet/{wallet.pk}/add-funds/", {"amount": "0", "reason": "x"}
+    )
+    assert (
+        response.status_code == 200
+        and "Ensure this value is greater than or equal to 0.01" in response.content.decode()
+    )
     assert not LedgerEntry.objects.filter(wallet=wallet).exists()
 
 
@@ -105,8 +118,12 @@ def test_reviewers_filter_by_organisation_key_metric_and_period(two_orgs, review
     key = ApiKey.objects.get(organization=acme)
     client = _client(reviewer)
     base = "/admin/billing/usagerollup/"
-    for query in (f"organization__id__exact={acme.pk}", f"api_key__id__exact={key.pk}",
-                  "metric__exact=webhook_attempts", "period=month"):
+    for query in (
+        f"organization__id__exact={acme.pk}",
+        f"api_key__id__exact={key.pk}",
+        "metric__exact=webhook_attempts",
+        "period=month",
+    ):
         response = client.get(f"{base}?{query}")
         assert response.status_code == 200, query
         assert response.context["cl"].result_count == 1, query
@@ -123,7 +140,9 @@ def test_reviewers_export_the_selected_rows_as_csv(two_orgs, reviewer):
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert {(r["organization"], r["metric"], r["mode"], r["quantity"], r["charges_usd"]) for r in rows} == {
-        ("Acme", "webhook_attempts", "live", "3", "0.0012"), ("Other", "sms_segments", "test", "2", "0.00")}
+        ("Acme", "webhook_attempts", "live", "3", "0.0012"),
+        ("Other", "sms_segments", "test", "2", "0.00"),
+    }
 
     ledger_ids = list(LedgerEntry.objects.filter(wallet__organization=acme).values_list("pk", flat=True))
     response = client.post("/admin/billing/ledgerentry/", {"action": "export_csv", "_selected_action": ledger_ids})
@@ -152,8 +171,14 @@ def test_reviewers_can_change_nothing(two_orgs, reviewer):
 
 def test_the_reviewer_group_holds_view_permissions_only():
     codenames = set(Group.objects.get(name="Usage reviewers").permissions.values_list("codename", flat=True))
-    assert codenames == {"view_usagerollup", "view_usagerecord", "view_ledgerentry", "view_wallet",
-                         "view_monthlyusage", "view_platformaddon"}
+    assert codenames == {
+        "view_usagerollup",
+        "view_usagerecord",
+        "view_ledgerentry",
+        "view_wallet",
+        "view_monthlyusage",
+        "view_platformaddon",
+    }
 
 
 def test_staff_edit_plan_prices_in_admin(staff_admin, two_orgs):

@@ -93,7 +93,11 @@ def test_the_block_is_charged_when_its_thousandth_request_completes(quota_org):
     _count(quota_org, key, 1)  # request 2,000: the first 1,000 after the free quota are complete
     (charge,) = _block_charges(quota_org)
     assert (charge.amount, charge.quantity, charge.unit_price, charge.api_key_id) == (
-        -BLOCK_PRICE, 1, BLOCK_PRICE, key.pk)
+        -BLOCK_PRICE,
+        1,
+        BLOCK_PRICE,
+        key.pk,
+    )
     assert charge.reference == f"api-blocks:{quota_org.pk}:{MonthlyUsage.objects.get().month:%Y-%m}:1-1"
     assert charge.reason == "1 block of 1,000 API requests at $0.40"
     _count(quota_org, key, 999)

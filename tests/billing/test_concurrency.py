@@ -61,8 +61,10 @@ def _ledger_matches_balance(org) -> Decimal:
 
 def test_concurrent_debits_can_neither_double_charge_nor_race_past_zero():
     org = make_org("Five dollars", credits=Decimal("5"))
-    results = run_together(THREADS * 2, lambda i: wallet_debit(
-        organization=org, amount=Decimal("1"), reason="test", reference=f"debit-{i}"))
+    results = run_together(
+        THREADS * 2,
+        lambda i: wallet_debit(organization=org, amount=Decimal("1"), reason="test", reference=f"debit-{i}"),
+    )
     assert not [r for r in results if isinstance(r, Exception)]
     assert sum(1 for r in results if r is not None) == 5
     assert _ledger_matches_balance(org) == 0
@@ -71,8 +73,9 @@ def test_concurrent_debits_can_neither_double_charge_nor_race_past_zero():
 
 def test_the_same_charge_retried_concurrently_is_posted_once():
     org = make_org("Retry Co")
-    results = run_together(THREADS, lambda i: wallet_debit(
-        organization=org, amount=Decimal("2"), reason="test", reference="same-charge"))
+    results = run_together(
+        THREADS, lambda i: wallet_debit(organization=org, amount=Decimal("2"), reason="test", reference="same-charge")
+    )
     assert len({r.pk for r in results}) == 1
     assert _ledger_matches_balance(org) == Decimal("48")
 
@@ -80,8 +83,12 @@ def test_the_same_charge_retried_concurrently_is_posted_once():
 def test_the_same_usage_recorded_concurrently_counts_and_charges_once():
     org = make_org("Dup Co")
     set_plan_terms(org, tool_invocations_free=0, tool_invocation_price="0.0015")
-    results = run_together(THREADS, lambda i: record_usage(
-        organization=org, metric=Metric.TOOL_INVOCATIONS, quantity=1, mode="live", reference="inv_same"))
+    results = run_together(
+        THREADS,
+        lambda i: record_usage(
+            organization=org, metric=Metric.TOOL_INVOCATIONS, quantity=1, mode="live", reference="inv_same"
+        ),
+    )
     assert not [r for r in results if isinstance(r, Exception)]
     assert sum(1 for _, created in results if created) == 1
     assert UsageRecord.objects.count() == 1
@@ -94,9 +101,15 @@ def test_concurrent_units_cross_the_free_quota_exactly_once_each():
     org = make_org("Quota race")
     set_plan_terms(org, webhook_attempts_free=5, webhook_attempt_price="0.0004")
     per_thread = 5
-    results = run_together(THREADS, lambda i: [record_usage(
-        organization=org, metric=Metric.WEBHOOK_ATTEMPTS, quantity=1, mode="live", reference=f"att-{i}-{n}")
-        for n in range(per_thread)])
+    results = run_together(
+        THREADS,
+        lambda i: [
+            record_usage(
+                organization=org, metric=Metric.WEBHOOK_ATTEMPTS, quantity=1, mode="live", reference=f"att-{i}-{n}"
+            )
+            for n in range(per_thread)
+        ],
+    )
     assert not [r for r in results if isinstance(r, Exception)]
     total = THREADS * per_thread
     charged = LedgerEntry.objects.filter(wallet__organization=org, metric=Metric.WEBHOOK_ATTEMPTS)
@@ -112,10 +125,10 @@ def test_concurrent_flushes_of_one_batch_apply_it_once():
     set_plan_terms(org, api_requests_free=0, api_request_block_price="0.40")
     make_key(org, name="K")
     key = ApiKey.objects.get(organization=org, name="K")
-    field = encode_counter_field(epoch_hour=int(time.time()) // 3600, organization_id=org.pk, api_key_id=key.pk,
-                                 mode="live")
-    results = run_together(THREADS, lambda i: apply_api_counts(batch_id="batch-1", counts={field: 3000},
-                                                               source="test"))
+    field = encode_counter_field(
+        epoch_hour=int(time.time()) // 3600, organization_id=org.pk, api_key_id=key.pk, mode="live"
+    )
+    results = run_together(THREADS, lambda i: apply_api_counts(batch_id="batch-1", counts={field: 3000}, source="test"))
     assert sorted(results, key=str) == [False] * (THREADS - 1) + [True]
     assert UsageRollup.objects.get(organization=org).quantity == 3000
     assert LedgerEntry.objects.get(wallet__organization=org, metric=Metric.API_REQUESTS).quantity == 3
@@ -127,18 +140,29 @@ def test_flushes_and_unit_charges_running_together_keep_the_ledger_equal_to_the_
     set_plan_terms(org, api_requests_free=0, webhook_attempts_free=0)
     make_key(org, name="K")
     key = ApiKey.objects.get(organization=org, name="K")
-    field = encode_counter_field(epoch_hour=int(time.time()) // 3600, organization_id=org.pk, api_key_id=key.pk,
-                                 mode="live")
+    field = encode_counter_field(
+        epoch_hour=int(time.time()) // 3600, organization_id=org.pk, api_key_id=key.pk, mode="live"
+    )
 
     def work(i: int) -> Any:
         if i % 2:
             return apply_api_counts(batch_id=f"b-{i}", counts={field: 1000}, source="test")
-        return record_usage(organization=org, metric=Metric.WEBHOOK_ATTEMPTS, quantity=1, mode="live",
-                            reference=f"att-{i}", api_key_id=key.pk)
+        return record_usage(
+            organization=org,
+            metric=Metric.WEBHOOK_ATTEMPTS,
+            quantity=1,
+            mode="live",
+            reference=f"att-{i}",
+            api_key_id=key.pk,
+        )
 
     results = run_together(THREADS, work)
     assert not [r for r in results if isinstance(r, Exception)]
-    assert LedgerEntry.objects.filter(wallet__organization=org, metric=Metric.API_REQUESTS).aggregate(
-        q=Sum("quantity"))["q"] == THREADS // 2
+    assert (
+        LedgerEntry.objects.filter(wallet__organization=org, metric=Metric.API_REQUESTS).aggregate(q=Sum("quantity"))[
+            "q"
+        ]
+        == THREADS // 2
+    )
     assert LedgerEntry.objects.filter(wallet__organization=org, metric=Metric.WEBHOOK_ATTEMPTS).count() == THREADS // 2
     _ledger_matches_balance(org)

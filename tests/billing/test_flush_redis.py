@@ -50,8 +50,9 @@ def _setup():
 
 
 def _field(org, key) -> str:
-    return encode_counter_field(epoch_hour=int(time.time()) // 3600, organization_id=org.pk, api_key_id=key.pk,
-                                mode="live")
+    return encode_counter_field(
+        epoch_hour=int(time.time()) // 3600, organization_id=org.pk, api_key_id=key.pk, mode="live"
+    )
 
 
 def _incr(org, key, n: int) -> None:
@@ -61,13 +62,17 @@ def _incr(org, key, n: int) -> None:
 
 
 def _totals(org) -> dict[str, int]:
-    return dict(UsageRollup.objects.filter(organization=org, metric=Metric.API_REQUESTS)
-                .values_list("api_key__name").annotate(total=Sum("quantity")))
+    return dict(
+        UsageRollup.objects.filter(organization=org, metric=Metric.API_REQUESTS)
+        .values_list("api_key__name")
+        .annotate(total=Sum("quantity"))
+    )
 
 
 def _blocks(org) -> int:
     quantities = LedgerEntry.objects.filter(wallet__organization=org, metric=Metric.API_REQUESTS).values_list(
-        "quantity", flat=True)
+        "quantity", flat=True
+    )
     return sum(quantity or 0 for quantity in quantities)  # a block charge always has a quantity
 
 
@@ -116,8 +121,7 @@ def test_a_flush_killed_halfway_through_its_database_write_leaves_nothing_and_th
             raise RuntimeError("worker killed")
         return real(**kwargs)
 
-    with mock.patch("billing.metering._rollup_add", side_effect=dies_on_second_rollup), \
-            pytest.raises(RuntimeError):
+    with mock.patch("billing.metering._rollup_add", side_effect=dies_on_second_rollup), pytest.raises(RuntimeError):
         flush_api_usage()
     assert not UsageRollup.objects.exists()
     assert not FlushBatch.objects.exists()
@@ -132,8 +136,10 @@ def test_a_flush_killed_halfway_through_its_database_write_leaves_nothing_and_th
 def test_a_flush_killed_after_its_commit_but_before_cleanup_is_not_counted_twice():
     org, a, _ = _setup()
     _incr(org, a, 2500)
-    with mock.patch.object(RedisApiCounter, "release", autospec=True, side_effect=RuntimeError("worker killed")), \
-            pytest.raises(RuntimeError):
+    with (
+        mock.patch.object(RedisApiCounter, "release", autospec=True, side_effect=RuntimeError("worker killed")),
+        pytest.raises(RuntimeError),
+    ):
         flush_api_usage()
     assert _totals(org) == {"A": 2500}
     assert flush_api_usage() == 0  # the batch id is known: nothing applied again, the key is cleaned up
@@ -166,8 +172,12 @@ def test_a_flush_process_killed_with_sigkill_midway_is_rerun_to_exact_totals(tmp
         with mock.patch("billing.metering._rollup_add", side_effect=slow):
             developer.public_api.apicount.flush_api_usage()
     """)
-    env = {**os.environ, "DATABASE_URL": _database_url(), "REDIS_URL": settings.REDIS_URL,
-           "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
     process = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=settings.BASE_DIR)
     try:
         deadline = time.monotonic() + 30

@@ -73,7 +73,8 @@ def test_the_cached_gate_state_follows_every_zero_crossing():
 
 
 def test_adding_funds_releases_the_live_webhooks_held_while_the_wallet_was_empty(
-    receiver: Receiver, django_capture_on_commit_callbacks: Any,
+    receiver: Receiver,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     org = make_org("Held Co", credits=None)
     endpoint_create(organization=org, url=receiver.url, events=["*"], actor=None)
@@ -97,12 +98,16 @@ def test_a_credit_that_leaves_the_wallet_empty_releases_nothing(django_capture_o
     wallet_debit(organization=org, amount=Decimal("5"), reason="Owed", reference="owed", allow_negative=True)
     from unittest import mock
 
-    with mock.patch("webhooks.services.deliveries_release_held", autospec=True) as release, \
-            django_capture_on_commit_callbacks(execute=True):
+    with (
+        mock.patch("webhooks.services.deliveries_release_held", autospec=True) as release,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         wallet_credit(organization=org, amount=Decimal("1"), reason="Partial", actor=None)
     release.assert_not_called()
-    with mock.patch("webhooks.services.deliveries_release_held", autospec=True) as release, \
-            django_capture_on_commit_callbacks(execute=True):
+    with (
+        mock.patch("webhooks.services.deliveries_release_held", autospec=True) as release,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         wallet_credit(organization=org, amount=Decimal("4"), reason="Enough", actor=None)
     release.assert_called_once()
     assert release.call_args.kwargs["organization"].pk == org.pk

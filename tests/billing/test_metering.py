@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -54,10 +54,16 @@ def test_each_unit_after_the_free_quota_is_charged_once_at_the_plan_price(org, c
         record_usage(organization=org, metric=Metric.WEBHOOK_ATTEMPTS, quantity=1, mode="live", reference=f"att-{n}")
     charges = list(_charges(org))
     assert len(charges) == 3
-    assert all(c.amount == Decimal("-0.0004") and c.unit_price == Decimal("0.0004") and c.quantity == 1
-               and c.metric == Metric.WEBHOOK_ATTEMPTS for c in charges)
-    assert [c.reference for c in charges] == [f"usage:{UsageRecord.objects.get(reference=f'att-{n}').pk}"
-                                              for n in (2, 3, 4)]
+    assert all(
+        c.amount == Decimal("-0.0004")
+        and c.unit_price == Decimal("0.0004")
+        and c.quantity == 1
+        and c.metric == Metric.WEBHOOK_ATTEMPTS
+        for c in charges
+    )
+    assert [c.reference for c in charges] == [
+        f"usage:{UsageRecord.objects.get(reference=f'att-{n}').pk}" for n in (2, 3, 4)
+    ]
     assert _balance(org) == Decimal("50") - Decimal("0.0012") == _ledger_sum(org)
     assert UsageRecord.objects.get(reference="att-1").amount == 0
     assert UsageRecord.objects.get(reference="att-4").amount == Decimal("0.0004")
@@ -74,10 +80,12 @@ def test_a_multi_unit_record_crossing_the_quota_is_charged_only_for_the_units_be
 
 def test_a_repeated_reference_counts_and_charges_once(org, clock):
     set_plan_terms(org, tool_invocations_free=0, tool_invocation_price="0.0015")
-    first, created = record_usage(organization=org, metric=Metric.TOOL_INVOCATIONS, quantity=1, mode="live",
-                                  reference="inv_1")
-    again, created_again = record_usage(organization=org, metric=Metric.TOOL_INVOCATIONS, quantity=1, mode="live",
-                                        reference="inv_1")
+    first, created = record_usage(
+        organization=org, metric=Metric.TOOL_INVOCATIONS, quantity=1, mode="live", reference="inv_1"
+    )
+    again, created_again = record_usage(
+        organization=org, metric=Metric.TOOL_INVOCATIONS, quantity=1, mode="live", reference="inv_1"
+    )
     assert created and not created_again and again.pk == first.pk
     assert _charges(org).count() == 1
     assert UsageRollup.objects.get(organization=org).quantity == 1
@@ -111,16 +119,18 @@ def test_a_price_change_applies_to_new_charges_and_never_rewrites_past_ones(org,
     plan.save()
     record_usage(organization=org, metric=Metric.WEBHOOK_ATTEMPTS, quantity=1, mode="live", reference="b")
     assert [(c.unit_price, c.amount) for c in _charges(org)] == [
-        (Decimal("0.0004"), Decimal("-0.0004")), (Decimal("0.0010"), Decimal("-0.0010"))]
+        (Decimal("0.0004"), Decimal("-0.0004")),
+        (Decimal("0.0010"), Decimal("-0.0010")),
+    ]
     assert _balance(org) == Decimal("50") - Decimal("0.0014") == _ledger_sum(org)
 
 
 def test_the_free_quota_starts_again_each_calendar_month_in_utc(org, clock):
     set_plan_terms(org, webhook_attempts_free=1, webhook_attempt_price="0.0004")
-    clock.return_value = datetime(2026, 11, 30, 23, 59, 59, tzinfo=timezone.utc)
+    clock.return_value = datetime(2026, 11, 30, 23, 59, 59, tzinfo=UTC)
     record_usage(organization=org, metric=Metric.WEBHOOK_ATTEMPTS, quantity=1, mode="live", reference="nov-1")
     record_usage(organization=org, metric=Metric.WEBHOOK_ATTEMPTS, quantity=1, mode="live", reference="nov-2")
-    clock.return_value = datetime(2026, 12, 1, 0, 0, 0, tzinfo=timezone.utc)
+    clock.return_value = datetime(2026, 12, 1, 0, 0, 0, tzinfo=UTC)
     record_usage(organization=org, metric=Metric.WEBHOOK_ATTEMPTS, quantity=1, mode="live", reference="dec-1")
     assert _charges(org).count() == 1  # only the second November attempt
     months = dict(MonthlyUsage.objects.filter(organization=org).values_list("month", "quantity"))
@@ -143,8 +153,9 @@ def test_charges_carry_the_key_that_used_them(org, clock):
     set_plan_terms(org, webhook_attempts_free=0)
     make_key(org, name="Server")
     key = ApiKey.objects.get(organization=org, name="Server")
-    record_usage(organization=org, metric=Metric.WEBHOOK_ATTEMPTS, quantity=1, mode="live", reference="k",
-                 api_key_id=key.pk)
+    record_usage(
+        organization=org, metric=Metric.WEBHOOK_ATTEMPTS, quantity=1, mode="live", reference="k", api_key_id=key.pk
+    )
     assert _charges(org).get().api_key_id == key.pk
     assert UsageRollup.objects.get(organization=org).api_key_id == key.pk
 

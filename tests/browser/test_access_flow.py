@@ -89,7 +89,8 @@ def decide_in_admin(staff_page: Any, live_server: Any, organization: str, action
 
 
 def test_admin_requests_access_staff_approve_and_the_new_key_works(
-        page: Any, staff_page: Any, live_server: Any, login_as: Any, waiting_org: Any) -> None:
+    page: Any, staff_page: Any, live_server: Any, login_as: Any, waiting_org: Any
+) -> None:
     admin = member(waiting_org, "admin@brightsmile.test", Role.ADMIN)
     login_as(page, live_server.url, "admin@brightsmile.test", PASSWORD)
 
@@ -175,14 +176,16 @@ def test_admin_requests_access_staff_approve_and_the_new_key_works(
     assert ("api_key.created", "admin@brightsmile.test") in trail
 
 
-def test_denied_request_shows_its_reason(page: Any, staff_page: Any, live_server: Any, login_as: Any,
-                                         waiting_org: Any) -> None:
+def test_denied_request_shows_its_reason(
+    page: Any, staff_page: Any, live_server: Any, login_as: Any, waiting_org: Any
+) -> None:
     member(waiting_org, "owner@brightsmile.test", Role.OWNER)
     login_as(page, live_server.url, "owner@brightsmile.test", PASSWORD)
     request_access(page, "owner@brightsmile.test")
 
-    decide_in_admin(staff_page, live_server, "Bright Smile Dental", "deny",
-                    "We need to see your practice's website first.")
+    decide_in_admin(
+        staff_page, live_server, "Bright Smile Dental", "deny", "We need to see your practice's website first."
+    )
     staff_page.get_by_text("1 request(s) denied").wait_for()
     assert AccessRequest.objects.get(organization=waiting_org).status == "denied"
 
@@ -200,8 +203,9 @@ def test_denied_request_shows_its_reason(page: Any, staff_page: Any, live_server
     assert banner(page).get_attribute("data-step") == "request_denied"
 
 
-def test_viewer_sees_the_state_but_cannot_submit(browser: Any, page: Any, live_server: Any, login_as: Any,
-                                                 waiting_org: Any) -> None:
+def test_viewer_sees_the_state_but_cannot_submit(
+    browser: Any, page: Any, live_server: Any, login_as: Any, waiting_org: Any
+) -> None:
     member(waiting_org, "viewer@brightsmile.test", Role.VIEWER)
     login_as(page, live_server.url, "viewer@brightsmile.test", PASSWORD)
     banner(page).get_by_text("ask an owner or admin of Bright Smile Dental to request access").wait_for()
@@ -224,11 +228,11 @@ def test_viewer_sees_the_state_but_cannot_submit(browser: Any, page: Any, live_s
     assert not AccessRequest.objects.exists()
 
 
-def test_access_page_at_phone_width_and_without_javascript(browser: Any, live_server: Any,
-                                                           waiting_org: Any) -> None:
+def test_access_page_at_phone_width_and_without_javascript(browser: Any, live_server: Any, waiting_org: Any) -> None:
     member(waiting_org, "admin@brightsmile.test", Role.ADMIN)
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                                  java_script_enabled=False)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, java_script_enabled=False
+    )
     page = context.new_page()
     try:
         page.goto(f"{live_server.url}/accounts/login/")

@@ -18,20 +18,32 @@ SCHEMA = {"type": "object", "properties": {"invoice": {"type": "string"}}}
 
 
 def _tool(org: Any, name: str) -> Any:
-    return tool_create(organization=org, actor=None, name=name, description=f"{name} tool", input_schema=SCHEMA,
-                       endpoint_url=f"https://tools.example.com/{name}")
+    return tool_create(
+        organization=org,
+        actor=None,
+        name=name,
+        description=f"{name} tool",
+        input_schema=SCHEMA,
+        endpoint_url=f"https://tools.example.com/{name}",
+    )
 
 
 def test_owner_builds_a_greeter_and_a_specialist_and_tries_routing(
-        page: Any, live_server: Any, login_as: Any, org: Any, owner: Any) -> None:
+    page: Any, live_server: Any, login_as: Any, org: Any, owner: Any
+) -> None:
     lookup = _tool(org, "lookup_invoice")
     _tool(org, "refund_order")
     invoices_kb = KnowledgeBase.objects.create(organization=org, name="Billing FAQ")
     other = make_org("Someone Else")
     _tool(other, "their_secret_tool")
     KnowledgeBase.objects.create(organization=other, name="Their private KB")
-    agent_create(organization=org, actor=None, agent_key="desk", display_name="Front desk",
-                 instructions="Greet callers and route them.")
+    agent_create(
+        organization=org,
+        actor=None,
+        agent_key="desk",
+        display_name="Front desk",
+        instructions="Greet callers and route them.",
+    )
 
     login_as(page, live_server.url, "owner@acme.test", PASSWORD)
     page.goto(f"{live_server.url}/settings/developer/agents/")
@@ -95,7 +107,9 @@ def test_owner_builds_a_greeter_and_a_specialist_and_tries_routing(
 
     # Disabling the default greeter says what happens instead.
     page.get_by_role("button", name="Disable Front desk").click()
-    page.get_by_test_id("greeter-status").get_by_text("is disabled, so the built-in AI agent greets every call").wait_for()
+    page.get_by_test_id("greeter-status").get_by_text(
+        "is disabled, so the built-in AI agent greets every call"
+    ).wait_for()
     desk.refresh_from_db()
     assert not desk.enabled and desk.is_default
     page.get_by_role("button", name="Enable Front desk").click()
@@ -128,12 +142,18 @@ def test_owner_builds_a_greeter_and_a_specialist_and_tries_routing(
     assert not DataCollectionField.objects.filter(key="invoice_number").exists()
 
     actions = set(AuditEntry.objects.filter(organization=org).values_list("action", flat=True))
-    assert {"agent.created", "agent.updated", "agent.default_changed", "data_field.created",
-            "data_field.deleted"} <= actions
+    assert {
+        "agent.created",
+        "agent.updated",
+        "agent.default_changed",
+        "data_field.created",
+        "data_field.deleted",
+    } <= actions
 
 
-def test_form_errors_name_the_problem_and_keep_the_chips(page: Any, live_server: Any, login_as: Any, org: Any,
-                                                         owner: Any) -> None:
+def test_form_errors_name_the_problem_and_keep_the_chips(
+    page: Any, live_server: Any, login_as: Any, org: Any, owner: Any
+) -> None:
     agent_create(organization=org, actor=None, agent_key="billing", display_name="Billing", instructions="Bills.")
     login_as(page, live_server.url, "owner@acme.test", PASSWORD)
     page.goto(f"{live_server.url}/settings/developer/agents/new/")
@@ -147,9 +167,16 @@ def test_form_errors_name_the_problem_and_keep_the_chips(page: Any, live_server:
 
 
 def test_viewers_read_agents_and_try_routing_but_cannot_change_anything(
-        page: Any, live_server: Any, login_as: Any, org: Any, viewer: Any) -> None:
-    agent = agent_create(organization=org, actor=None, agent_key="billing", display_name="Billing",
-                         instructions="Bills.", match_hints=["bill"])
+    page: Any, live_server: Any, login_as: Any, org: Any, viewer: Any
+) -> None:
+    agent = agent_create(
+        organization=org,
+        actor=None,
+        agent_key="billing",
+        display_name="Billing",
+        instructions="Bills.",
+        match_hints=["bill"],
+    )
     login_as(page, live_server.url, "viewer@acme.test", PASSWORD)
     page.goto(f"{live_server.url}/settings/developer/agents/")
     assert page.get_by_role("link", name="+ New agent").count() == 0
@@ -163,10 +190,17 @@ def test_viewers_read_agents_and_try_routing_but_cannot_change_anything(
     assert page.get_by_role("button", name="Add field").count() == 0
 
 
-def test_agent_pages_work_without_javascript(browser: Any, live_server: Any, login_as: Any, org: Any,
-                                             owner: Any) -> None:
-    agent_create(organization=org, actor=None, agent_key="desk", display_name="Front desk", instructions="Greet.",
-                 is_default=True)
+def test_agent_pages_work_without_javascript(
+    browser: Any, live_server: Any, login_as: Any, org: Any, owner: Any
+) -> None:
+    agent_create(
+        organization=org,
+        actor=None,
+        agent_key="desk",
+        display_name="Front desk",
+        instructions="Greet.",
+        is_default=True,
+    )
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     try:

@@ -15,8 +15,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PASSWORD = "correct-horse-battery"
 
 
-def test_reference_renders_every_section_from_local_assets(page: Any, live_server: Any, login_as: Any,
-                                                           owner: Any) -> None:
+def test_reference_renders_every_section_from_local_assets(
+    page: Any, live_server: Any, login_as: Any, owner: Any
+) -> None:
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
     fetched: list[str] = []  # requests that got a response: they reached a server

@@ -47,8 +47,9 @@ def _api_get(live_server: Any, path: str, secret: str) -> httpx.Response:
     return httpx.get(f"{live_server.url}/api/public/v1{path}", headers={"Authorization": f"Bearer {secret}"})
 
 
-def test_owner_creates_sees_secret_once_rotates_and_revokes(page: Any, live_server: Any, login_as: Any,
-                                                         org: Any, owner: Any) -> None:
+def test_owner_creates_sees_secret_once_rotates_and_revokes(
+    page: Any, live_server: Any, login_as: Any, org: Any, owner: Any
+) -> None:
     login_as(page, live_server.url, "owner@acme.test", PASSWORD)
     assert page.url.endswith("/settings/developer/keys/")
     page.get_by_role("heading", name="No API keys yet").wait_for()
@@ -149,8 +150,7 @@ def test_owner_creates_sees_secret_once_rotates_and_revokes(page: Any, live_serv
     screenshot(page, "audit")
 
 
-def test_viewer_sees_keys_but_cannot_manage(page: Any, live_server: Any, login_as: Any, org: Any,
-                                            viewer: Any) -> None:
+def test_viewer_sees_keys_but_cannot_manage(page: Any, live_server: Any, login_as: Any, org: Any, viewer: Any) -> None:
     make_key(org, mode="test", name="Website")
     key = ApiKey.objects.get(organization=org, name="Website")
     login_as(page, live_server.url, "viewer@acme.test", PASSWORD)
@@ -178,8 +178,9 @@ def test_viewer_sees_keys_but_cannot_manage(page: Any, live_server: Any, login_a
     screenshot(page, "forbidden")
 
 
-def test_keys_pages_work_without_javascript(browser: Any, live_server: Any, login_as: Any, org: Any,
-                                            owner: Any) -> None:
+def test_keys_pages_work_without_javascript(
+    browser: Any, live_server: Any, login_as: Any, org: Any, owner: Any
+) -> None:
     context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     try:

@@ -22,24 +22,33 @@ TOKEN = "tok_browser_0123456789abcd"
 @pytest.fixture
 def endpoint() -> Any:
     server = Receiver()
-    server.default = Reply(status=200, body=b'{"status": "shipped", "eta": "2026-07-02"}',
-                           headers={"Content-Type": "application/json"})
+    server.default = Reply(
+        status=200, body=b'{"status": "shipped", "eta": "2026-07-02"}', headers={"Content-Type": "application/json"}
+    )
     yield server
     server.close()
 
 
 def _tool(org: Any, url: str, **overrides: Any) -> CustomTool:
     fields = {
-        "name": "lookup_order", "description": "Looks up an order by its number.", "endpoint_url": url,
-        "input_schema": {"type": "object", "properties": {"orderNumber": {"type": "string", "minLength": 3},
-                                                          "express": {"type": "boolean"}},
-                         "required": ["orderNumber"], "additionalProperties": False},
-        "auth": {"type": "bearer", "token": TOKEN}, **overrides}
+        "name": "lookup_order",
+        "description": "Looks up an order by its number.",
+        "endpoint_url": url,
+        "input_schema": {
+            "type": "object",
+            "properties": {"orderNumber": {"type": "string", "minLength": 3}, "express": {"type": "boolean"}},
+            "required": ["orderNumber"],
+            "additionalProperties": False,
+        },
+        "auth": {"type": "bearer", "token": TOKEN},
+        **overrides,
+    }
     return tool_create(organization=org, actor=None, **fields)
 
 
 def test_owner_writes_a_tool_checks_its_schema_inline_and_tests_it_for_real(
-        page: Any, live_server: Any, login_as: Any, org: Any, owner: Any, endpoint: Receiver) -> None:
+    page: Any, live_server: Any, login_as: Any, org: Any, owner: Any, endpoint: Receiver
+) -> None:
     login_as(page, live_server.url, "owner@acme.test", PASSWORD)
     page.goto(f"{live_server.url}/settings/developer/tools/")
     page.get_by_role("heading", name="No custom tools yet").wait_for()
@@ -53,9 +62,15 @@ def test_owner_writes_a_tool_checks_its_schema_inline_and_tests_it_for_real(
     schema.fill('{"type": "object", "properties": {"orderNumber": {"type": "strin"}}}')
     feedback = page.locator("#schema-feedback")
     feedback.get_by_text("properties.orderNumber.type").wait_for()  # inline, before saving
-    schema.fill(json.dumps({"type": "object", "properties": {"orderNumber": {"type": "string"},
-                                                             "express": {"type": "boolean"}},
-                            "required": ["orderNumber"]}))
+    schema.fill(
+        json.dumps(
+            {
+                "type": "object",
+                "properties": {"orderNumber": {"type": "string"}, "express": {"type": "boolean"}},
+                "required": ["orderNumber"],
+            }
+        )
+    )
     feedback.get_by_text("Valid schema — 2 inputs").wait_for()
     page.get_by_label("Endpoint URL").fill(endpoint.url)
 
@@ -89,8 +104,11 @@ def test_owner_writes_a_tool_checks_its_schema_inline_and_tests_it_for_real(
     screenshot(page, "tool-test-result")
 
     (request,) = endpoint.requests
-    assert request.json == {"arguments": {"orderNumber": "A-1042", "express": True},
-                            "callSessionId": f"test_{tool.public_id}", "tool": "lookup_order"}
+    assert request.json == {
+        "arguments": {"orderNumber": "A-1042", "express": True},
+        "callSessionId": f"test_{tool.public_id}",
+        "tool": "lookup_order",
+    }
     assert request.headers["authorization"] == f"Bearer {TOKEN}" and request.headers["x-aip-mode"] == "test"
     invocation = ToolInvocation.objects.get()
     assert invocation.mode == "test" and invocation.status == "succeeded" and invocation.source == "dashboard"
@@ -113,7 +131,8 @@ def test_owner_writes_a_tool_checks_its_schema_inline_and_tests_it_for_real(
 
 
 def test_the_invocation_log_filters_and_failures_are_explained(
-        page: Any, live_server: Any, login_as: Any, org: Any, owner: Any, endpoint: Receiver) -> None:
+    page: Any, live_server: Any, login_as: Any, org: Any, owner: Any, endpoint: Receiver
+) -> None:
     from agents.services import tool_invoke
 
     tool = _tool(org, endpoint.url)
@@ -138,8 +157,9 @@ def test_the_invocation_log_filters_and_failures_are_explained(
     assert "HTTP 503" in page.content() and "down for maintenance" in page.content()
 
 
-def test_owner_reveals_and_rotates_the_signing_secret(page: Any, live_server: Any, login_as: Any, org: Any,
-                                                      owner: Any) -> None:
+def test_owner_reveals_and_rotates_the_signing_secret(
+    page: Any, live_server: Any, login_as: Any, org: Any, owner: Any
+) -> None:
     secret = signing_secret_for(organization=org).secret
     login_as(page, live_server.url, "owner@acme.test", PASSWORD)
     page.goto(f"{live_server.url}/settings/developer/tools/")
@@ -155,8 +175,9 @@ def test_owner_reveals_and_rotates_the_signing_secret(page: Any, live_server: An
     assert AuditEntry.objects.filter(organization=org, action="tool.signing_secret_rotated").exists()
 
 
-def test_viewers_see_tools_but_cannot_change_or_test_them(page: Any, live_server: Any, login_as: Any, org: Any,
-                                                          viewer: Any, endpoint: Receiver) -> None:
+def test_viewers_see_tools_but_cannot_change_or_test_them(
+    page: Any, live_server: Any, login_as: Any, org: Any, viewer: Any, endpoint: Receiver
+) -> None:
     tool = _tool(org, endpoint.url)
     login_as(page, live_server.url, "viewer@acme.test", PASSWORD)
     page.goto(f"{live_server.url}/settings/developer/tools/")
@@ -170,8 +191,9 @@ def test_viewers_see_tools_but_cannot_change_or_test_them(page: Any, live_server
     assert tool.public_id in page.url
 
 
-def test_the_test_form_works_without_javascript(browser: Any, live_server: Any, login_as: Any, org: Any,
-                                                owner: Any, endpoint: Receiver) -> None:
+def test_the_test_form_works_without_javascript(
+    browser: Any, live_server: Any, login_as: Any, org: Any, owner: Any, endpoint: Receiver
+) -> None:
     tool = _tool(org, endpoint.url)
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()

@@ -39,17 +39,23 @@ def usage_data() -> tuple[Any, ApiKey]:
     live = ApiKey.objects.get(organization=org, name="Billing sync")
     sandbox = ApiKey.objects.get(organization=org, name="Sandbox")
     hour = int(time.time()) // 3600
-    apply_api_counts(batch_id="b1", source="test", counts={
-        encode_counter_field(epoch_hour=hour, organization_id=org.pk, api_key_id=live.pk, mode="live"): 3000,
-        encode_counter_field(epoch_hour=hour, organization_id=org.pk, api_key_id=sandbox.pk, mode="test"): 450,
-    })
-    record_usage(organization=org, metric=Metric.WEBHOOK_ATTEMPTS, quantity=4, mode="live", reference="w",
-                 api_key_id=live.pk)
+    apply_api_counts(
+        batch_id="b1",
+        source="test",
+        counts={
+            encode_counter_field(epoch_hour=hour, organization_id=org.pk, api_key_id=live.pk, mode="live"): 3000,
+            encode_counter_field(epoch_hour=hour, organization_id=org.pk, api_key_id=sandbox.pk, mode="test"): 450,
+        },
+    )
+    record_usage(
+        organization=org, metric=Metric.WEBHOOK_ATTEMPTS, quantity=4, mode="live", reference="w", api_key_id=live.pk
+    )
     return org, live
 
 
 def test_owner_reads_usage_switches_metric_and_range_drills_into_a_key_and_exports_csv(
-        page: Any, live_server: Any, login_as: Any, usage_data: Any) -> None:
+    page: Any, live_server: Any, login_as: Any, usage_data: Any
+) -> None:
     _org, live = usage_data
     login_as(page, live_server.url, "owner@acme.test", PASSWORD)
     page.get_by_role("navigation", name="Settings").get_by_role("link", name="Usage").click()
@@ -89,7 +95,9 @@ def test_owner_reads_usage_switches_metric_and_range_drills_into_a_key_and_expor
     download = download_info.value
     rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
     assert {(r["key_id"], r["metric"], r["quantity"]) for r in rows} == {
-        (live.public_id, "api_requests", "3000"), (live.public_id, "webhook_attempts", "4")}
+        (live.public_id, "api_requests", "3000"),
+        (live.public_id, "webhook_attempts", "4"),
+    }
 
 
 def test_the_usage_page_works_without_javascript(browser: Any, live_server: Any, usage_data: Any) -> None:

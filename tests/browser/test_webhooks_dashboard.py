@@ -125,12 +125,20 @@ def test_owner_adds_tests_inspects_replays_rotates_and_deletes_an_endpoint(
     assert not Endpoint.objects.filter(pk=endpoint.pk).exists()
 
     actions = set(AuditEntry.objects.filter(organization=org).values_list("action", flat=True))
-    assert {"webhook.created", "webhook.test_sent", "webhook.secret_revealed", "webhook.secret_rotated",
-            "webhook.delivery_replayed", "webhook.updated", "webhook.deleted"} <= actions
+    assert {
+        "webhook.created",
+        "webhook.test_sent",
+        "webhook.secret_revealed",
+        "webhook.secret_rotated",
+        "webhook.delivery_replayed",
+        "webhook.updated",
+        "webhook.deleted",
+    } <= actions
 
 
-def test_viewer_sees_health_but_cannot_act(page: Any, live_server: Any, login_as: Any, org: Any, viewer: Any,
-                                           receiver: Receiver) -> None:
+def test_viewer_sees_health_but_cannot_act(
+    page: Any, live_server: Any, login_as: Any, org: Any, viewer: Any, receiver: Receiver
+) -> None:
     endpoint, _ = endpoint_create(organization=org, url=receiver.url, events=["*"], actor=None)
     login_as(page, live_server.url, "viewer@acme.test", PASSWORD)
     page.goto(f"{live_server.url}/settings/developer/webhooks/")
@@ -151,8 +159,9 @@ def test_viewer_sees_health_but_cannot_act(page: Any, live_server: Any, login_as
     screenshot(page, "webhook-viewer")
 
 
-def test_webhook_pages_work_without_javascript(browser: Any, live_server: Any, login_as: Any, org: Any,
-                                               owner: Any, receiver: Receiver) -> None:
+def test_webhook_pages_work_without_javascript(
+    browser: Any, live_server: Any, login_as: Any, org: Any, owner: Any, receiver: Receiver
+) -> None:
     context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     try:
@@ -176,10 +185,16 @@ def test_webhook_pages_work_without_javascript(browser: Any, live_server: Any, l
         context.close()
 
 
-def test_webhooks_page_fits_a_phone(browser: Any, live_server: Any, login_as: Any, org: Any, owner: Any,
-                                    receiver: Receiver) -> None:
-    endpoint_create(organization=org, url=receiver.url + "/a/rather/long/path/to/show/wrapping", events=["*"],
-                    description="Phone width", actor=None)
+def test_webhooks_page_fits_a_phone(
+    browser: Any, live_server: Any, login_as: Any, org: Any, owner: Any, receiver: Receiver
+) -> None:
+    endpoint_create(
+        organization=org,
+        url=receiver.url + "/a/rather/long/path/to/show/wrapping",
+        events=["*"],
+        description="Phone width",
+        actor=None,
+    )
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = context.new_page()
     try:

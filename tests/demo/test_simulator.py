@@ -48,8 +48,15 @@ def test_simulate_creates_realistic_traffic_through_the_services(org: Organizati
     assert Message.objects.filter(organization=org, direction="inbound").count() == 10
 
     emitted = Counter(e["type"] for e in events(org))
-    for event_type in ("call.started", "call.completed", "transcript.ready", "voicemail.created",
-                       "appointment.booked", "sms.received", "contact.created"):
+    for event_type in (
+        "call.started",
+        "call.completed",
+        "transcript.ready",
+        "voicemail.created",
+        "appointment.booked",
+        "sms.received",
+        "contact.created",
+    ):
         assert emitted[event_type] > 0, event_type
     assert emitted["call.completed"] == 40
     assert emitted["voicemail.created"] == Voicemail.objects.filter(organization=org).count()
@@ -86,15 +93,19 @@ def test_seed_demo_loads_phone_data_once(db: Any, tmp_path: Path, monkeypatch: p
     monkeypatch.setattr(demo.seed, "DEMO_KEY_FILE", tmp_path / "demo-key.txt")
     call_command("seed_demo", stdout=io.StringIO())
     org = Organization.objects.get(name=demo.seed.DEMO_ORG_NAME)
-    counts = {model.__name__: model.objects.count()
-              for model in (Call, Contact, Message, Recording, Voicemail, Appointment, KnowledgeBase)}
+    counts = {
+        model.__name__: model.objects.count()
+        for model in (Call, Contact, Message, Recording, Voicemail, Appointment, KnowledgeBase)
+    }
     event_count = len(events(org))
 
     call_command("seed_demo", stdout=io.StringIO())
 
     assert counts["Call"] == 60 and counts["KnowledgeBase"] == 3 and counts["Contact"] >= 3
-    assert {model.__name__: model.objects.count()
-            for model in (Call, Contact, Message, Recording, Voicemail, Appointment, KnowledgeBase)} == counts
+    assert {
+        model.__name__: model.objects.count()
+        for model in (Call, Contact, Message, Recording, Voicemail, Appointment, KnowledgeBase)
+    } == counts
     assert len(events(org)) == event_count
     assert org.phone_numbers.filter(sms_capable=True).exists()
     key = (tmp_path / "demo-key.txt").read_text().strip()
@@ -111,12 +122,30 @@ def test_synthetic_recording_is_a_playable_wav() -> None:
 def test_simulated_calls_go_through_the_greeter_router_when_the_business_has_agents(org: Organization) -> None:
     from agents.services import agent_create
 
-    desk = agent_create(organization=org, actor=None, agent_key="desk", display_name="Front desk",
-                        instructions="Greet.", is_default=True)
-    billing = agent_create(organization=org, actor=None, agent_key="billing", display_name="Billing",
-                           instructions="Bills.", match_hints=["charge", "bill"])
-    scheduling = agent_create(organization=org, actor=None, agent_key="scheduling", display_name="Scheduling",
-                              instructions="Book.", match_hints=["book"])
+    desk = agent_create(
+        organization=org,
+        actor=None,
+        agent_key="desk",
+        display_name="Front desk",
+        instructions="Greet.",
+        is_default=True,
+    )
+    billing = agent_create(
+        organization=org,
+        actor=None,
+        agent_key="billing",
+        display_name="Billing",
+        instructions="Bills.",
+        match_hints=["charge", "bill"],
+    )
+    scheduling = agent_create(
+        organization=org,
+        actor=None,
+        agent_key="scheduling",
+        display_name="Scheduling",
+        instructions="Book.",
+        match_hints=["book"],
+    )
     out = io.StringIO()
     call_command("simulate", "--org", org.public_id, "--calls", "60", "--seed", "11", stdout=out)
 

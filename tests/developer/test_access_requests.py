@@ -82,8 +82,12 @@ def signed_in(email: str) -> Client:
 
 
 def submit(org: Any, actor: Any, **overrides: Any) -> AccessRequest:
-    fields = {"intended_use": USE, "expected_monthly_volume": "10k_100k", "contact_email": "dev@brightsmile.test",
-              **overrides}
+    fields = {
+        "intended_use": USE,
+        "expected_monthly_volume": "10k_100k",
+        "contact_email": "dev@brightsmile.test",
+        **overrides,
+    }
     return services.access_request_submit(organization=org, actor=actor, **fields)
 
 
@@ -93,25 +97,57 @@ def actions(org: Any) -> list[str]:
 
 # --- the pure step logic ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("state", "latest", "step"), [
-    ({"suspended": True, "subscription_active": True, "addon_active": True, "has_credits": True}, None, Step.SUSPENDED),
-    ({"suspended": False, "subscription_active": False, "addon_active": False, "has_credits": False}, "pending",
-     Step.NO_SUBSCRIPTION),
-    ({"suspended": False, "subscription_active": True, "addon_active": False, "has_credits": True}, None,
-     Step.REQUEST_ACCESS),
-    ({"suspended": False, "subscription_active": True, "addon_active": False, "has_credits": True}, "withdrawn",
-     Step.REQUEST_ACCESS),
-    ({"suspended": False, "subscription_active": True, "addon_active": False, "has_credits": True}, "approved",
-     Step.REQUEST_ACCESS),
-    ({"suspended": False, "subscription_active": True, "addon_active": False, "has_credits": False}, "pending",
-     Step.REQUEST_PENDING),
-    ({"suspended": False, "subscription_active": True, "addon_active": False, "has_credits": True}, "denied",
-     Step.REQUEST_DENIED),
-    ({"suspended": False, "subscription_active": True, "addon_active": True, "has_credits": False}, None,
-     Step.WALLET_EMPTY),
-    ({"suspended": False, "subscription_active": True, "addon_active": True, "has_credits": True}, "denied",
-     Step.GRANTED),
-])
+
+@pytest.mark.parametrize(
+    ("state", "latest", "step"),
+    [
+        (
+            {"suspended": True, "subscription_active": True, "addon_active": True, "has_credits": True},
+            None,
+            Step.SUSPENDED,
+        ),
+        (
+            {"suspended": False, "subscription_active": False, "addon_active": False, "has_credits": False},
+            "pending",
+            Step.NO_SUBSCRIPTION,
+        ),
+        (
+            {"suspended": False, "subscription_active": True, "addon_active": False, "has_credits": True},
+            None,
+            Step.REQUEST_ACCESS,
+        ),
+        (
+            {"suspended": False, "subscription_active": True, "addon_active": False, "has_credits": True},
+            "withdrawn",
+            Step.REQUEST_ACCESS,
+        ),
+        (
+            {"suspended": False, "subscription_active": True, "addon_active": False, "has_credits": True},
+            "approved",
+            Step.REQUEST_ACCESS,
+        ),
+        (
+            {"suspended": False, "subscription_active": True, "addon_active": False, "has_credits": False},
+            "pending",
+            Step.REQUEST_PENDING,
+        ),
+        (
+            {"suspended": False, "subscription_active": True, "addon_active": False, "has_credits": True},
+            "denied",
+            Step.REQUEST_DENIED,
+        ),
+        (
+            {"suspended": False, "subscription_active": True, "addon_active": True, "has_credits": False},
+            None,
+            Step.WALLET_EMPTY,
+        ),
+        (
+            {"suspended": False, "subscription_active": True, "addon_active": True, "has_credits": True},
+            "denied",
+            Step.GRANTED,
+        ),
+    ],
+)
 def test_access_step_names_the_first_requirement_still_missing(state: dict, latest: str | None, step: Step) -> None:
     assert access_step(**state, latest_request_status=latest) == step
 
@@ -130,8 +166,10 @@ def test_qualifying_plans_read_as_a_sentence() -> None:
 
 # --- services ---------------------------------------------------------------------------------------------
 
+
 def test_submit_records_a_pending_request_audits_it_and_emails_staff(
-        waiting_org: Any, admin_user: Any, django_capture_on_commit_callbacks: Any) -> None:
+    waiting_org: Any, admin_user: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         request = submit(waiting_org, admin_user)
     request.refresh_from_db()
@@ -152,15 +190,17 @@ def test_submit_records_a_pending_request_audits_it_and_emails_staff(
 
 
 def test_no_staff_email_when_no_addresses_are_configured(
-        waiting_org: Any, admin_user: Any, settings: Any, django_capture_on_commit_callbacks: Any) -> None:
+    waiting_org: Any, admin_user: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     settings.ACCESS_REQUEST_NOTIFY_EMAILS = []
     with django_capture_on_commit_callbacks(execute=True):
         submit(waiting_org, admin_user)
     assert mail.outbox == []
 
 
-def test_staff_email_waits_for_the_commit(waiting_org: Any, admin_user: Any,
-                                          django_capture_on_commit_callbacks: Any) -> None:
+def test_staff_email_waits_for_the_commit(
+    waiting_org: Any, admin_user: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         submit(waiting_org, admin_user)
     assert mail.outbox == [] and len(callbacks) == 1
@@ -168,8 +208,13 @@ def test_staff_email_waits_for_the_commit(waiting_org: Any, admin_user: Any,
 
 def test_submit_names_each_bad_field_and_writes_nothing(waiting_org: Any, admin_user: Any) -> None:
     with pytest.raises(ValidationError) as caught:
-        submit(waiting_org, admin_user, intended_use="  api ", expected_monthly_volume="lots",
-               contact_email="not-an-address")
+        submit(
+            waiting_org,
+            admin_user,
+            intended_use="  api ",
+            expected_monthly_volume="lots",
+            contact_email="not-an-address",
+        )
     assert set(caught.value.message_dict) == {"intendedUse", "expectedMonthlyVolume", "contactEmail"}
     with pytest.raises(ValidationError) as caught:
         submit(waiting_org, admin_user, intended_use="x" * 2001)
@@ -186,8 +231,12 @@ def test_only_one_open_request_per_organisation(waiting_org: Any, admin_user: An
     assert "already pending" in caught.value.message
     # The database holds the line too, whatever a racing writer skipped.
     with pytest.raises(IntegrityError), transaction.atomic():
-        AccessRequest.objects.create(organization=waiting_org, intended_use=USE, expected_monthly_volume="under_10k",
-                                     contact_email="x@brightsmile.test")
+        AccessRequest.objects.create(
+            organization=waiting_org,
+            intended_use=USE,
+            expected_monthly_volume="under_10k",
+            contact_email="x@brightsmile.test",
+        )
     assert list(AccessRequest.objects.filter(organization=waiting_org)) == [first]
 
 
@@ -237,7 +286,8 @@ def test_withdraw_closes_the_request_once_and_allows_a_new_one(waiting_org: Any,
 
 
 def test_approve_grants_the_addon_through_the_one_grant_service(
-        waiting_org: Any, admin_user: Any, staff: Any, django_capture_on_commit_callbacks: Any) -> None:
+    waiting_org: Any, admin_user: Any, staff: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     request = submit(waiting_org, admin_user, contact_email="cto@brightsmile.test")
     assert access_state(waiting_org.pk).addon_active is False  # cached now
     with mock.patch("developer.services.addon_grant", wraps=addon_grant) as grant:
@@ -262,7 +312,8 @@ def test_approve_grants_the_addon_through_the_one_grant_service(
 
 
 def test_approving_twice_changes_nothing_and_sends_nothing(
-        waiting_org: Any, admin_user: Any, staff: Any, django_capture_on_commit_callbacks: Any) -> None:
+    waiting_org: Any, admin_user: Any, staff: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     request = submit(waiting_org, admin_user)
     services.access_request_approve(access_request=request, actor=staff, message="First")
     before = actions(waiting_org)
@@ -273,11 +324,13 @@ def test_approving_twice_changes_nothing_and_sends_nothing(
 
 
 def test_deny_records_the_reason_and_tells_the_requester(
-        waiting_org: Any, admin_user: Any, staff: Any, django_capture_on_commit_callbacks: Any) -> None:
+    waiting_org: Any, admin_user: Any, staff: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     request = submit(waiting_org, admin_user, contact_email="admin@brightsmile.test")
     with django_capture_on_commit_callbacks(execute=True):
-        denied = services.access_request_deny(access_request=request, actor=staff,
-                                              message="  We need a live website first.  ")
+        denied = services.access_request_deny(
+            access_request=request, actor=staff, message="  We need a live website first.  "
+        )
         services.access_request_deny(access_request=request, actor=staff, message="ignored")  # idempotent
     assert denied.status == "denied" and denied.decision_message == "We need a live website first."
     assert not PlatformAddon.objects.get(organization=waiting_org).is_active
@@ -317,7 +370,8 @@ def test_decision_message_is_limited(waiting_org: Any, admin_user: Any, staff: A
 
 
 def test_a_failing_mail_server_does_not_undo_the_decision(
-        waiting_org: Any, admin_user: Any, staff: Any, django_capture_on_commit_callbacks: Any, caplog: Any) -> None:
+    waiting_org: Any, admin_user: Any, staff: Any, django_capture_on_commit_callbacks: Any, caplog: Any
+) -> None:
     request = submit(waiting_org, admin_user)
     with mock.patch("developer.services.send_mail", autospec=True, side_effect=OSError("SMTP down")):
         with django_capture_on_commit_callbacks(execute=True):
@@ -329,16 +383,19 @@ def test_a_failing_mail_server_does_not_undo_the_decision(
 
 # --- the banner's cost --------------------------------------------------------------------------------------
 
-def test_banner_of_an_organisation_with_access_costs_no_query_when_warm(org: Any,
-                                                                         django_assert_num_queries: Any) -> None:
+
+def test_banner_of_an_organisation_with_access_costs_no_query_when_warm(
+    org: Any, django_assert_num_queries: Any
+) -> None:
     assert access_banner_for(org).step == "granted"
     with django_assert_num_queries(0):
         banner = access_banner_for(org)
     assert banner.step == "granted" and not banner.blocked
 
 
-def test_banner_reads_the_latest_request_only_while_waiting(waiting_org: Any, admin_user: Any,
-                                                            django_assert_num_queries: Any) -> None:
+def test_banner_reads_the_latest_request_only_while_waiting(
+    waiting_org: Any, admin_user: Any, django_assert_num_queries: Any
+) -> None:
     request = submit(waiting_org, admin_user)
     access_banner_for(waiting_org)
     with django_assert_num_queries(1):
@@ -348,13 +405,14 @@ def test_banner_reads_the_latest_request_only_while_waiting(waiting_org: Any, ad
 
 # --- dashboard: the access page and the banner on every page --------------------------------------------
 
+
 def banner_step(response: Any) -> str | None:
     marker = b'data-testid="access-banner" data-step="'
     content = response.content
     if marker not in content:
         return None
     start = content.index(marker) + len(marker)
-    return content[start:content.index(b'"', start)].decode()
+    return content[start : content.index(b'"', start)].decode()
 
 
 def test_admin_without_the_addon_sees_the_form_and_cannot_create_keys(waiting_org: Any, admin_user: Any) -> None:
@@ -377,8 +435,11 @@ def test_admin_without_the_addon_sees_the_form_and_cannot_create_keys(waiting_or
     assert client.get(KEY_NEW).status_code == 409
     response = client.post(KEY_NEW, {"name": "Sneaky", "mode": "test", "access": "full", "expires": "never"})
     assert response.status_code == 409 and b"API keys need the Developer Platform add-on" in response.content
-    htmx = client.post(KEY_NEW, {"name": "Sneaky", "mode": "live", "access": "full", "expires": "never"},
-                       headers={"HX-Request": "true"})
+    htmx = client.post(
+        KEY_NEW,
+        {"name": "Sneaky", "mode": "live", "access": "full", "expires": "never"},
+        headers={"HX-Request": "true"},
+    )
     assert htmx.status_code == 409 and b'data-testid="addon-required"' in htmx.content
     assert b"<html" not in htmx.content
     assert not ApiKey.objects.filter(organization=waiting_org).exists()
@@ -386,8 +447,16 @@ def test_admin_without_the_addon_sees_the_form_and_cannot_create_keys(waiting_or
 
 def test_every_developer_page_shows_the_access_state(waiting_org: Any, admin_user: Any) -> None:
     client = signed_in("admin@brightsmile.test")
-    pages = [KEYS, "/settings/developer/logs/", "/settings/developer/audit/", ACCESS, "/settings/developer/usage/",
-             "/settings/developer/webhooks/", "/settings/developer/tools/", "/settings/developer/agents/"]
+    pages = [
+        KEYS,
+        "/settings/developer/logs/",
+        "/settings/developer/audit/",
+        ACCESS,
+        "/settings/developer/usage/",
+        "/settings/developer/webhooks/",
+        "/settings/developer/tools/",
+        "/settings/developer/agents/",
+    ]
     for path in pages:
         response = client.get(path)
         assert response.status_code == 200, path
@@ -395,11 +464,15 @@ def test_every_developer_page_shows_the_access_state(waiting_org: Any, admin_use
 
 
 def test_submitting_from_the_dashboard_shows_the_pending_request_everywhere(
-        waiting_org: Any, admin_user: Any, django_capture_on_commit_callbacks: Any) -> None:
+    waiting_org: Any, admin_user: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     client = signed_in("admin@brightsmile.test")
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(ACCESS, {"intended_use": USE, "expected_monthly_volume": "under_10k",
-                                        "contact_email": "dev@brightsmile.test"}, follow=True)
+        response = client.post(
+            ACCESS,
+            {"intended_use": USE, "expected_monthly_volume": "under_10k", "contact_email": "dev@brightsmile.test"},
+            follow=True,
+        )
     assert response.redirect_chain == [(ACCESS, 302)]
     request = AccessRequest.objects.get(organization=waiting_org)
     assert request.status == "pending" and request.requested_by == admin_user
@@ -413,37 +486,47 @@ def test_submitting_from_the_dashboard_shows_the_pending_request_everywhere(
     assert len(mail.outbox) == 1 and mail.outbox[0].to == STAFF_INBOX
 
     assert banner_step(client.get(KEYS)) == "request_pending"
-    again = client.post(ACCESS, {"intended_use": USE, "expected_monthly_volume": "under_10k",
-                                 "contact_email": "dev@brightsmile.test"})
+    again = client.post(
+        ACCESS, {"intended_use": USE, "expected_monthly_volume": "under_10k", "contact_email": "dev@brightsmile.test"}
+    )
     assert again.status_code == 409 and b"already pending" in again.content
     assert AccessRequest.objects.count() == 1
 
 
 def test_htmx_submit_with_errors_returns_the_form_partial(waiting_org: Any, admin_user: Any) -> None:
     client = signed_in("admin@brightsmile.test")
-    response = client.post(ACCESS, {"intended_use": "", "expected_monthly_volume": "", "contact_email": "nope"},
-                           headers={"HX-Request": "true"})
+    response = client.post(
+        ACCESS,
+        {"intended_use": "", "expected_monthly_volume": "", "contact_email": "nope"},
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 400
     html = response.content.decode()
     assert html.lstrip().startswith('<form id="request-form"') and "<html" not in html
     assert "Tell us in a sentence or two" in html and "Enter an e-mail address" in html
     assert 'value="nope"' in html
-    ok = client.post(ACCESS, {"intended_use": USE, "expected_monthly_volume": "over_1m",
-                              "contact_email": "dev@brightsmile.test"}, headers={"HX-Request": "true"})
+    ok = client.post(
+        ACCESS,
+        {"intended_use": USE, "expected_monthly_volume": "over_1m", "contact_email": "dev@brightsmile.test"},
+        headers={"HX-Request": "true"},
+    )
     assert ok.status_code == 200 and ok["HX-Redirect"] == ACCESS
     assert AccessRequest.objects.get().expected_monthly_volume == "over_1m"
 
 
-def test_viewer_sees_the_state_but_cannot_submit_or_withdraw(waiting_org: Any, admin_user: Any,
-                                                             viewer_user: Any) -> None:
+def test_viewer_sees_the_state_but_cannot_submit_or_withdraw(
+    waiting_org: Any, admin_user: Any, viewer_user: Any
+) -> None:
     client = signed_in("viewer@brightsmile.test")
     page = client.get(ACCESS)
     assert page.status_code == 200
     html = page.content.decode()
     assert "Only owners and admins can request access." in html and '<form id="request-form"' not in html
     assert "ask an owner or admin of Bright Smile Dental to request access" in html
-    response = client.post(ACCESS, {"intended_use": USE, "expected_monthly_volume": "under_10k",
-                                    "contact_email": "viewer@brightsmile.test"})
+    response = client.post(
+        ACCESS,
+        {"intended_use": USE, "expected_monthly_volume": "under_10k", "contact_email": "viewer@brightsmile.test"},
+    )
     assert response.status_code == 403 and not AccessRequest.objects.exists()
 
     request = submit(waiting_org, admin_user)
@@ -478,8 +561,9 @@ def test_another_organisations_request_is_a_404(waiting_org: Any, admin_user: An
     assert theirs.status == "pending"
 
 
-def test_denied_request_shows_its_reason_and_allows_a_new_one(waiting_org: Any, admin_user: Any, staff: Any,
-                                                              viewer_user: Any) -> None:
+def test_denied_request_shows_its_reason_and_allows_a_new_one(
+    waiting_org: Any, admin_user: Any, staff: Any, viewer_user: Any
+) -> None:
     request = submit(waiting_org, admin_user)
     services.access_request_deny(access_request=request, actor=staff, message="Please tell us more about your CRM.")
     client = signed_in("admin@brightsmile.test")
@@ -495,8 +579,7 @@ def test_denied_request_shows_its_reason_and_allows_a_new_one(waiting_org: Any, 
     assert "ask an owner or admin of Bright Smile Dental to send a new request" in viewer_page
 
 
-def test_approved_request_unlocks_keys_and_shows_the_decision(waiting_org: Any, admin_user: Any,
-                                                              staff: Any) -> None:
+def test_approved_request_unlocks_keys_and_shows_the_decision(waiting_org: Any, admin_user: Any, staff: Any) -> None:
     request = submit(waiting_org, admin_user)
     services.access_request_approve(access_request=request, actor=staff, message="Enjoy the beta.")
     client = signed_in("admin@brightsmile.test")
@@ -545,14 +628,26 @@ def test_htmx_partials_do_not_render_the_banner(org: Any, owner: Any) -> None:
 
 # --- Django admin -------------------------------------------------------------------------------------------
 
-def test_admin_lists_requests_with_the_organisation_at_a_glance(waiting_org: Any, admin_user: Any,
-                                                                staff: Any) -> None:
+
+def test_admin_lists_requests_with_the_organisation_at_a_glance(waiting_org: Any, admin_user: Any, staff: Any) -> None:
     request = submit(waiting_org, admin_user)
     start = timezone.now().replace(minute=0, second=0, microsecond=0)
-    UsageRollup.objects.create(organization=waiting_org, metric=Metric.API_REQUESTS, mode="live", hour=start,
-                               quantity=12_345, amount=Decimal("1.25"))
-    UsageRollup.objects.create(organization=waiting_org, metric=Metric.WEBHOOK_ATTEMPTS, mode="live", hour=start,
-                               quantity=7, amount=Decimal("0.07"))
+    UsageRollup.objects.create(
+        organization=waiting_org,
+        metric=Metric.API_REQUESTS,
+        mode="live",
+        hour=start,
+        quantity=12_345,
+        amount=Decimal("1.25"),
+    )
+    UsageRollup.objects.create(
+        organization=waiting_org,
+        metric=Metric.WEBHOOK_ATTEMPTS,
+        mode="live",
+        hour=start,
+        quantity=7,
+        amount=Decimal("0.07"),
+    )
     client = signed_in("staff@aiphone360.test")
     page = client.get(ADMIN_LIST)
     assert page.status_code == 200
@@ -592,12 +687,16 @@ def test_admin_filters_by_status_plan_and_age(waiting_org: Any, admin_user: Any,
 
 
 def _run_action(client: Client, action: str, requests: list[AccessRequest], message: str = "") -> Any:
-    return client.post(ADMIN_LIST, {"action": action, "_selected_action": [r.pk for r in requests],
-                                    "message": message, "index": 0}, follow=True)
+    return client.post(
+        ADMIN_LIST,
+        {"action": action, "_selected_action": [r.pk for r in requests], "message": message, "index": 0},
+        follow=True,
+    )
 
 
 def test_admin_approve_action_grants_and_is_idempotent(
-        waiting_org: Any, admin_user: Any, staff: Any, django_capture_on_commit_callbacks: Any) -> None:
+    waiting_org: Any, admin_user: Any, staff: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     request = submit(waiting_org, admin_user)
     client = signed_in("staff@aiphone360.test")
     with django_capture_on_commit_callbacks(execute=True):
@@ -617,7 +716,8 @@ def test_admin_approve_action_grants_and_is_idempotent(
 
 
 def test_admin_deny_action_records_the_reason_and_skips_decided_ones(
-        waiting_org: Any, admin_user: Any, staff: Any, django_capture_on_commit_callbacks: Any) -> None:
+    waiting_org: Any, admin_user: Any, staff: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     request = submit(waiting_org, admin_user)
     other = make_org("Granted Grocer", addon=False)
     grocer = user_get_or_create(email="owner@grocer.test", password=PASSWORD)
@@ -649,8 +749,9 @@ def test_staff_without_change_permission_gets_no_decision_actions(waiting_org: A
     from django.contrib.auth.models import Permission
 
     submit(waiting_org, admin_user)
-    reviewer = get_user_model().objects.create_user("reviewer@aiphone360.test", "reviewer@aiphone360.test", PASSWORD,
-                                                    is_staff=True)
+    reviewer = get_user_model().objects.create_user(
+        "reviewer@aiphone360.test", "reviewer@aiphone360.test", PASSWORD, is_staff=True
+    )
     reviewer.user_permissions.add(Permission.objects.get(codename="view_accessrequest"))
     page = signed_in("reviewer@aiphone360.test").get(ADMIN_LIST)
     assert page.status_code == 200 and b"Bright Smile Dental" in page.content
@@ -658,6 +759,7 @@ def test_staff_without_change_permission_gets_no_decision_actions(waiting_org: A
 
 
 # --- PostgreSQL: concurrent submits and approvals ------------------------------------------------------------
+
 
 def _run_together(count: int, work: Any) -> list[Any]:
     import threading

@@ -22,7 +22,9 @@ def test_given_keeps_every_field_that_is_not_unset_including_none() -> None:
 
 def test_body_fields_become_snake_case_keywords() -> None:
     assert body_kwargs({"phoneNumber": "+14155550123", "name": None}, FIELDS) == {
-        "phone_number": "+14155550123", "name": None}
+        "phone_number": "+14155550123",
+        "name": None,
+    }
     assert body_kwargs({}, FIELDS) == {}
 
 

@@ -42,19 +42,26 @@ def viewer_client(viewer: Any) -> Client:
 
 
 def create_form(**overrides: Any) -> dict[str, Any]:
-    return {"name": "CRM sync", "mode": "live", "access": "full", "expires": "never", "form_token": "tok-1",
-            **overrides}
+    return {
+        "name": "CRM sync",
+        "mode": "live",
+        "access": "full",
+        "expires": "never",
+        "form_token": "tok-1",
+        **overrides,
+    }
 
 
 # --- list ------------------------------------------------------------------------------------------------
+
 
 def test_key_table_shows_name_mode_masked_key_scopes_and_status_never_the_hash(owner_client: Client, org: Any) -> None:
     make_key(org, mode="live", name="Production server")
     make_key(org, mode="test", name="Staging", scopes=list(READ_ONLY_SCOPES))
     live = ApiKey.objects.get(name="Production server")
     html = owner_client.get(KEYS).content.decode()
-    row = html[html.index(f'id="key-row-{live.public_id}"'):]
-    row = row[:row.index("</tr>")]
+    row = html[html.index(f'id="key-row-{live.public_id}"') :]
+    row = row[: row.index("</tr>")]
     assert "Production server" in row and live.masked in row
     assert '<span class="badge badge-live">Live</span>' in row
     assert "Full access" in row and "Active" in row and "Never" in row
@@ -86,8 +93,10 @@ def test_htmx_table_refresh_returns_only_the_table_partial(owner_client: Client,
 
 # --- create ----------------------------------------------------------------------------------------------
 
-def test_create_without_javascript_shows_the_secret_once_and_stores_only_its_hash(owner_client: Client,
-                                                                                   org: Any, owner: Any) -> None:
+
+def test_create_without_javascript_shows_the_secret_once_and_stores_only_its_hash(
+    owner_client: Client, org: Any, owner: Any
+) -> None:
     assert b'name="form_token"' in owner_client.get(NEW).content
     response = owner_client.post(NEW, create_form())
     assert response.status_code == 201
@@ -122,8 +131,7 @@ def test_create_with_htmx_answers_with_the_secret_panel_and_a_refresh_event(owne
     assert ApiKey.objects.get(name="CRM sync").key_hash == hash_secret(secret)
 
 
-def test_reposting_the_same_create_form_makes_no_second_key_and_shows_no_secret(owner_client: Client,
-                                                                                 org: Any) -> None:
+def test_reposting_the_same_create_form_makes_no_second_key_and_shows_no_secret(owner_client: Client, org: Any) -> None:
     owner_client.post(NEW, create_form())
     again = owner_client.post(NEW, create_form(), follow=True)
     assert ApiKey.objects.filter(organization=org).count() == 1
@@ -132,13 +140,17 @@ def test_reposting_the_same_create_form_makes_no_second_key_and_shows_no_secret(
     assert "Its secret was shown once and cannot be shown again." in html
 
 
-@pytest.mark.parametrize(("access", "posted", "expected"), [
-    ("read", ["write:sms"], sorted(READ_ONLY_SCOPES)),
-    ("full", [], sorted(ALL_SCOPES)),
-    ("custom", ["write:sms", "read:calls"], ["read:calls", "write:sms"]),
-])
-def test_access_presets_decide_the_scopes_without_javascript(owner_client: Client, org: Any, access: str,
-                                                            posted: list[str], expected: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("access", "posted", "expected"),
+    [
+        ("read", ["write:sms"], sorted(READ_ONLY_SCOPES)),
+        ("full", [], sorted(ALL_SCOPES)),
+        ("custom", ["write:sms", "read:calls"], ["read:calls", "write:sms"]),
+    ],
+)
+def test_access_presets_decide_the_scopes_without_javascript(
+    owner_client: Client, org: Any, access: str, posted: list[str], expected: list[str]
+) -> None:
     owner_client.post(NEW, {**create_form(access=access), "scopes": posted})
     assert sorted(ApiKey.objects.get(name="CRM sync").scopes) == expected
 
@@ -156,8 +168,9 @@ def test_expiry_choice_sets_expires_at(owner_client: Client) -> None:
     assert abs(key.expires_at - (timezone.now() + timedelta(days=30))) < timedelta(minutes=1)
 
 
-def test_invalid_create_re_renders_the_form_with_field_errors_and_writes_nothing(owner_client: Client,
-                                                                                 org: Any) -> None:
+def test_invalid_create_re_renders_the_form_with_field_errors_and_writes_nothing(
+    owner_client: Client, org: Any
+) -> None:
     response = owner_client.post(NEW, create_form(name="  ", mode="prod", access="custom"), headers=HTMX)
     assert response.status_code == 400
     html = response.content.decode()
@@ -169,10 +182,12 @@ def test_invalid_create_re_renders_the_form_with_field_errors_and_writes_nothing
     assert not AuditEntry.objects.filter(organization=org, action="api_key.created").exists()
 
 
-def test_dashboard_calls_the_same_service_as_the_api_with_the_user_as_actor(owner_client: Client, org: Any,
-                                                                           owner: Any) -> None:
-    with mock.patch("developer.views.services.api_key_create", autospec=True,
-                    side_effect=services.api_key_create) as create:
+def test_dashboard_calls_the_same_service_as_the_api_with_the_user_as_actor(
+    owner_client: Client, org: Any, owner: Any
+) -> None:
+    with mock.patch(
+        "developer.views.services.api_key_create", autospec=True, side_effect=services.api_key_create
+    ) as create:
         owner_client.post(NEW, create_form())
     create.assert_called_once()
     assert create.call_args.kwargs["actor"] == owner and create.call_args.kwargs["organization"] == org
@@ -180,8 +195,10 @@ def test_dashboard_calls_the_same_service_as_the_api_with_the_user_as_actor(owne
 
 # --- rotate ----------------------------------------------------------------------------------------------
 
-def test_rotate_issues_a_new_secret_and_keeps_the_old_key_for_the_grace_period(owner_client: Client, org: Any,
-                                                                              owner: Any) -> None:
+
+def test_rotate_issues_a_new_secret_and_keeps_the_old_key_for_the_grace_period(
+    owner_client: Client, org: Any, owner: Any
+) -> None:
     old_secret = make_key(org, name="Production server")
     old = ApiKey.objects.get(name="Production server")
     form = owner_client.get(f"{KEYS}{old.public_id}/rotate/", headers=HTMX).content.decode()
@@ -224,6 +241,7 @@ def test_rotate_without_a_grace_choice_is_a_form_error(owner_client: Client, org
 
 # --- revoke ----------------------------------------------------------------------------------------------
 
+
 def test_revoke_confirmation_names_the_key(owner_client: Client, org: Any) -> None:
     make_key(org, name="Production server")
     key = ApiKey.objects.get(name="Production server")
@@ -232,13 +250,13 @@ def test_revoke_confirmation_names_the_key(owner_client: Client, org: Any) -> No
     assert "Revoke Production server</button>" in html
 
 
-def test_revoke_with_htmx_swaps_the_row_and_the_key_stops_working(owner_client: Client, org: Any,
-                                                                   owner: Any) -> None:
+def test_revoke_with_htmx_swaps_the_row_and_the_key_stops_working(owner_client: Client, org: Any, owner: Any) -> None:
     secret = make_key(org, name="Production server")
     key = ApiKey.objects.get(name="Production server")
     assert ApiClient(secret).get("/keys").status_code == 200
-    response = owner_client.post(f"{KEYS}{key.public_id}/revoke/",
-                                 headers={"HX-Request": "true", "HX-Target": f"key-row-{key.public_id}"})
+    response = owner_client.post(
+        f"{KEYS}{key.public_id}/revoke/", headers={"HX-Request": "true", "HX-Target": f"key-row-{key.public_id}"}
+    )
     html = response.content.decode()
     assert response.status_code == 200 and response["HX-Trigger"] == '{"dialog-close": {}}'
     assert html.lstrip().startswith(f'<tr id="key-row-{key.public_id}"') and "Revoked" in html
@@ -260,6 +278,7 @@ def test_revoke_without_javascript_redirects_with_a_message(owner_client: Client
 
 # --- roles and tenancy -------------------------------------------------------------------------------
 
+
 def test_viewer_sees_no_manage_buttons(viewer_client: Client, org: Any) -> None:
     make_key(org, name="Production server")
     html = viewer_client.get(KEYS).content.decode()
@@ -270,8 +289,7 @@ def test_viewer_sees_no_manage_buttons(viewer_client: Client, org: Any) -> None:
 
 @pytest.mark.parametrize("action", ["new", "rotate", "revoke"])
 @pytest.mark.parametrize("method", ["get", "post"])
-def test_viewer_is_refused_every_key_action_with_403(viewer_client: Client, org: Any, action: str,
-                                                     method: str) -> None:
+def test_viewer_is_refused_every_key_action_with_403(viewer_client: Client, org: Any, action: str, method: str) -> None:
     make_key(org, name="Production server")
     key = ApiKey.objects.get(name="Production server")
     url = NEW if action == "new" else f"{KEYS}{key.public_id}/{action}/"

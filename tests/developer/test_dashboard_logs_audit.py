@@ -34,15 +34,36 @@ def owner_client(owner: Any) -> Client:
     return signed_in("owner@acme.test")
 
 
-def _log(org: Any, *, minutes_ago: float = 0, key: ApiKey | None = None, status: int = 200, error_code: str = "",
-         path: str = "/api/public/v1/calls") -> str:
+def _log(
+    org: Any,
+    *,
+    minutes_ago: float = 0,
+    key: ApiKey | None = None,
+    status: int = 200,
+    error_code: str = "",
+    path: str = "/api/public/v1/calls",
+) -> str:
     request_id = f"req_{uuid.uuid4().hex[:22]}"
-    request_log.insert_entries([{
-        "request_id": request_id, "at": (timezone.now() - timedelta(minutes=minutes_ago)).isoformat(),
-        "method": "GET", "path": path, "query": "limit=5", "status": status, "error_code": error_code,
-        "latency_ms": 12.5, "ip": "203.0.113.9", "ua": "curl/8", "org_id": org.pk,
-        "key_id": key.pk if key else None, "key_masked": key.masked if key else "", "mode": key.mode if key else "",
-    }])
+    request_log.insert_entries(
+        [
+            {
+                "request_id": request_id,
+                "at": (timezone.now() - timedelta(minutes=minutes_ago)).isoformat(),
+                "method": "GET",
+                "path": path,
+                "query": "limit=5",
+                "status": status,
+                "error_code": error_code,
+                "latency_ms": 12.5,
+                "ip": "203.0.113.9",
+                "ua": "curl/8",
+                "org_id": org.pk,
+                "key_id": key.pk if key else None,
+                "key_masked": key.masked if key else "",
+                "mode": key.mode if key else "",
+            }
+        ]
+    )
     return request_id
 
 
@@ -82,7 +103,9 @@ def test_filters_by_key_status_class_and_error_code(owner_client: Client, org: A
     assert ids("status=2xx") == {ok_a}
     assert ids("error_code=RESOURCE_NOT_FOUND") == {missing_b}
     assert ids(f"key={b.public_id}&status=4xx") == {missing_b}
-    assert "No requests match these filters" in owner_client.get(f"{LOGS}?status=2xx&key={b.public_id}").content.decode()
+    assert (
+        "No requests match these filters" in owner_client.get(f"{LOGS}?status=2xx&key={b.public_id}").content.decode()
+    )
 
 
 def test_cursor_paging_walks_every_request_once_newest_first(owner_client: Client, org: Any) -> None:
@@ -115,9 +138,20 @@ def test_load_more_with_htmx_returns_just_the_next_rows(owner_client: Client, or
 def test_same_timestamp_rows_are_split_across_pages_without_loss(owner_client: Client, org: Any) -> None:
     at = timezone.now()
     ids = [f"req_{i:022d}" for i in range(60)]
-    request_log.insert_entries([{
-        "request_id": rid, "at": at.isoformat(), "method": "GET", "path": "/api/public/v1/calls", "status": 200,
-        "latency_ms": 1.0, "org_id": org.pk} for rid in ids])
+    request_log.insert_entries(
+        [
+            {
+                "request_id": rid,
+                "at": at.isoformat(),
+                "method": "GET",
+                "path": "/api/public/v1/calls",
+                "status": 200,
+                "latency_ms": 1.0,
+                "org_id": org.pk,
+            }
+            for rid in ids
+        ]
+    )
     first = owner_client.get(LOGS).content.decode()
     more_link = re.search(r'<a class="btn btn-sm" href="\?([^"]+)"', first)
     assert more_link is not None, "no load-more link"
@@ -132,8 +166,15 @@ def test_request_id_search_opens_the_request(owner_client: Client, api: ApiClien
     response = owner_client.get(f"{LOGS}?q={request_id}", follow=True)
     assert response.redirect_chain == [(f"{LOGS}{request_id}/", 302)]
     html = response.content.decode()
-    for text in (request_id, "/api/public/v1/nope", "limit=3", "RESOURCE_NOT_FOUND", "404",
-                 ApiKey.objects.get(organization=org).masked, "127.0.0.1"):
+    for text in (
+        request_id,
+        "/api/public/v1/nope",
+        "limit=3",
+        "RESOURCE_NOT_FOUND",
+        "404",
+        ApiKey.objects.get(organization=org).masked,
+        "127.0.0.1",
+    ):
         assert text in html
 
 
@@ -157,15 +198,19 @@ def test_viewer_can_read_logs(viewer: Any, org: Any) -> None:
 
 # --- audit ---------------------------------------------------------------------------------------------
 
-def test_audit_page_lists_dashboard_and_api_actions_with_actor(owner_client: Client, org: Any, owner: Any,
-                                                              api: ApiClient) -> None:
-    owner_client.post("/settings/developer/keys/new/", {"name": "From dashboard", "mode": "test",
-                                                        "access": "read", "expires": "never"})
+
+def test_audit_page_lists_dashboard_and_api_actions_with_actor(
+    owner_client: Client, org: Any, owner: Any, api: ApiClient
+) -> None:
+    owner_client.post(
+        "/settings/developer/keys/new/",
+        {"name": "From dashboard", "mode": "test", "access": "read", "expires": "never"},
+    )
     api.post("/keys", {"name": "From API", "mode": "test", "scopes": ["read:calls"]})
     html = owner_client.get(AUDIT).content.decode()
     assert "owner@acme.test" in html and "Test key (aip_live_…" in html  # the user and the acting key
     assert html.count("<code>api_key.created</code>") == 3  # + the fixture's key, created by the system
-    assert "<td data-label=\"Actor\">system<span class=\"sub\">System</span></td>" in html
+    assert '<td data-label="Actor">system<span class="sub">System</span></td>' in html
     assert "From dashboard" in html and "From API" in html
 
 

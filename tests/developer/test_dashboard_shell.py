@@ -57,9 +57,14 @@ def test_logout_is_a_post_and_ends_the_session(owner: Any) -> None:
 def test_password_change_page_changes_the_password(owner: Any) -> None:
     client = signed_in("owner@acme.test")
     assert b"Change password" in client.get("/accounts/password_change/").content
-    response = client.post("/accounts/password_change/", {
-        "old_password": PASSWORD, "new_password1": "a-much-longer-passphrase-42", "new_password2": "a-much-longer-passphrase-42",
-    })
+    response = client.post(
+        "/accounts/password_change/",
+        {
+            "old_password": PASSWORD,
+            "new_password1": "a-much-longer-passphrase-42",
+            "new_password2": "a-much-longer-passphrase-42",
+        },
+    )
     assert response.status_code == 302 and response["Location"] == "/accounts/password_change/done/"
     owner.refresh_from_db()
     assert owner.check_password("a-much-longer-passphrase-42")
@@ -95,8 +100,9 @@ def test_picker_refuses_an_organisation_the_user_does_not_belong_to(org: Any, ow
 
 def test_picker_never_redirects_off_site(org: Any, owner: Any) -> None:
     client = signed_in("owner@acme.test")
-    response = client.post("/settings/developer/organization/",
-                           {"organization": org.public_id, "next": "https://evil.example/"})
+    response = client.post(
+        "/settings/developer/organization/", {"organization": org.public_id, "next": "https://evil.example/"}
+    )
     assert response["Location"] == "/settings/developer/"
 
 
@@ -123,7 +129,7 @@ def test_layout_carries_csrf_token_in_hx_headers_and_loads_htmx_from_our_server(
 
 def test_nav_lists_only_pages_that_exist(owner: Any) -> None:
     html = signed_in("owner@acme.test").get(KEYS).content.decode()
-    nav = html[html.index('aria-label="Settings"'):html.index("</nav>", html.index('aria-label="Settings"'))]
+    nav = html[html.index('aria-label="Settings"') : html.index("</nav>", html.index('aria-label="Settings"'))]
     for item in NAV_ITEMS:
         try:
             url = reverse(item.url_name)

@@ -27,16 +27,23 @@ KEY_RE = "aip_live_" + "A" * 43
 
 # --- pure helpers ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("raw", "logged"), [
-    ("", ""),
-    ("limit=5&cursor=abc", "limit=5&cursor=abc"),
-    (f"api_key={KEY_RE}&limit=5", "api_key=[REDACTED]&limit=5"),
-    ("apiKey=whatever&token=t&secret=s&password=p", "apiKey=[REDACTED]&token=[REDACTED]&secret=[REDACTED]&password=[REDACTED]"),
-    (f"q={KEY_RE}", "q=[REDACTED]"),
-    ("note=whsec_abcdefghijkl", "note=[REDACTED]"),
-    (f"{KEY_RE}=", "[REDACTED]="),
-    ("status=completed&from=2026-01-01T00:00:00Z", "status=completed&from=2026-01-01T00:00:00Z"),
-])
+
+@pytest.mark.parametrize(
+    ("raw", "logged"),
+    [
+        ("", ""),
+        ("limit=5&cursor=abc", "limit=5&cursor=abc"),
+        (f"api_key={KEY_RE}&limit=5", "api_key=[REDACTED]&limit=5"),
+        (
+            "apiKey=whatever&token=t&secret=s&password=p",
+            "apiKey=[REDACTED]&token=[REDACTED]&secret=[REDACTED]&password=[REDACTED]",
+        ),
+        (f"q={KEY_RE}", "q=[REDACTED]"),
+        ("note=whsec_abcdefghijkl", "note=[REDACTED]"),
+        (f"{KEY_RE}=", "[REDACTED]="),
+        ("status=completed&from=2026-01-01T00:00:00Z", "status=completed&from=2026-01-01T00:00:00Z"),
+    ],
+)
 def test_scrub_query_never_keeps_a_key(raw: str, logged: str) -> None:
     assert scrub_query(raw) == logged
     assert "aip_live_A" not in scrub_query(raw)
@@ -49,6 +56,7 @@ def test_mask_presented_only_masks_key_shaped_values() -> None:
 
 
 # --- what gets recorded -------------------------------------------------------------------------------
+
 
 def _only(**filters: Any) -> RequestLog:
     request_log.flush()
@@ -64,7 +72,12 @@ def test_successful_request_is_buffered_then_flushed_with_every_field(api: ApiCl
     entry = _only(request_id=response["X-Request-Id"])
     key = ApiKey.objects.get(organization=org)
     assert entry.organization == org and entry.api_key == key and entry.key_masked == key.masked
-    assert (entry.mode, entry.method, entry.path, entry.query_string) == ("live", "GET", "/api/public/v1/keys", "limit=2")
+    assert (entry.mode, entry.method, entry.path, entry.query_string) == (
+        "live",
+        "GET",
+        "/api/public/v1/keys",
+        "limit=2",
+    )
     assert (entry.status_code, entry.error_code) == (200, "")
     assert 0 <= entry.latency_ms < 10_000 and entry.user_agent == "acme-sdk/1.0"
     assert entry.client_ip == "127.0.0.1"
@@ -143,10 +156,22 @@ def test_dashboard_requests_are_not_logged(owner: Any) -> None:
 
 # --- flushing --------------------------------------------------------------------------------------------
 
+
 def _entry(org: Any = None, **overrides: Any) -> dict[str, Any]:
-    return {"request_id": f"req_{uuid.uuid4().hex[:22]}", "at": timezone.now().isoformat(), "method": "GET",
-            "path": "/api/public/v1/calls", "query": "", "status": 200, "error_code": "", "latency_ms": 3.2,
-            "ip": "10.0.0.1", "ua": "", "org_id": org.pk if org else None, **overrides}
+    return {
+        "request_id": f"req_{uuid.uuid4().hex[:22]}",
+        "at": timezone.now().isoformat(),
+        "method": "GET",
+        "path": "/api/public/v1/calls",
+        "query": "",
+        "status": 200,
+        "error_code": "",
+        "latency_ms": 3.2,
+        "ip": "10.0.0.1",
+        "ua": "",
+        "org_id": org.pk if org else None,
+        **overrides,
+    }
 
 
 def test_flushing_the_same_batch_twice_inserts_each_request_once(org: Any) -> None:
@@ -200,8 +225,9 @@ def test_deleting_a_key_or_an_organisation_still_clears_or_removes_its_logged_ro
     make_key(org, name="Old")
     key = ApiKey.objects.get(name="Old")
     other = Organization.objects.create(name="Short-lived")  # no ledger, so it may be deleted
-    request_log.insert_entries([_entry(org, key_id=key.pk, key_masked=key.masked, mode="live"),
-                                _entry(other), _entry(other)])
+    request_log.insert_entries(
+        [_entry(org, key_id=key.pk, key_masked=key.masked, mode="live"), _entry(other), _entry(other)]
+    )
     key.delete()
     assert RequestLog.objects.get(organization=org).api_key_id is None
     other.delete()
@@ -260,11 +286,13 @@ def test_beat_tasks_are_scheduled_and_flush_and_prune(org: Any) -> None:
 
 def test_prune_keeps_thirty_days(org: Any) -> None:
     now = timezone.now()
-    request_log.insert_entries([
-        _entry(org, at=(now - timedelta(days=29, hours=23)).isoformat()),
-        _entry(org, at=(now - timedelta(days=30, minutes=1)).isoformat()),
-        _entry(org, at=(now - timedelta(days=90)).isoformat()),
-    ])
+    request_log.insert_entries(
+        [
+            _entry(org, at=(now - timedelta(days=29, hours=23)).isoformat()),
+            _entry(org, at=(now - timedelta(days=30, minutes=1)).isoformat()),
+            _entry(org, at=(now - timedelta(days=90)).isoformat()),
+        ]
+    )
     assert request_log.prune(now=now, chunk=1) == 2
     assert RequestLog.objects.count() == 1
 

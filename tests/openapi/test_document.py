@@ -16,8 +16,8 @@ from django.utils import timezone
 from drf_spectacular.validation import validate_schema
 
 from phone import services as phone
-from phone.api import SEARCH_MAX_LENGTH
 from phone.ai_config_rules import WEEKDAYS
+from phone.api import SEARCH_MAX_LENGTH
 from phone.models import Call
 from phone.services import Turn
 from tests.conftest import API
@@ -32,8 +32,9 @@ CAMEL = re.compile(r"^[a-z][a-zA-Z0-9]*$")
 def public_routes() -> set[tuple[str, str]]:
     """(path as OpenAPI writes it, method) for every handler of every view under the API prefix."""
     found: set[tuple[str, str]] = set()
-    api = next(p for p in get_resolver().url_patterns
-               if isinstance(p, URLResolver) and str(p.pattern) == API.strip("/") + "/")
+    api = next(
+        p for p in get_resolver().url_patterns if isinstance(p, URLResolver) and str(p.pattern) == API.strip("/") + "/"
+    )
     for pattern in api.url_patterns:
         if not isinstance(pattern, URLPattern) or str(pattern.pattern) in ("openapi.json", "^.*$"):
             continue
@@ -45,8 +46,12 @@ def public_routes() -> set[tuple[str, str]]:
 
 
 def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    return [(path, method, op) for path, item in document["paths"].items() for method, op in item.items()
-            if method in METHODS]
+    return [
+        (path, method, op)
+        for path, item in document["paths"].items()
+        for method, op in item.items()
+        if method in METHODS
+    ]
 
 
 def resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
@@ -153,8 +158,7 @@ def test_field_and_parameter_names_are_camelcase(document: dict[str, Any]) -> No
 def test_bearer_and_x_api_key_are_the_security_schemes_of_every_operation(document: dict[str, Any]) -> None:
     schemes = document["components"]["securitySchemes"]
     assert schemes["bearerAuth"]["type"] == "http" and schemes["bearerAuth"]["scheme"] == "bearer"
-    assert schemes["apiKeyHeader"] == {**schemes["apiKeyHeader"], "type": "apiKey", "in": "header",
-                                       "name": "x-api-key"}
+    assert schemes["apiKeyHeader"] == {**schemes["apiKeyHeader"], "type": "apiKey", "in": "header", "name": "x-api-key"}
     for path, method, op in operations(document):
         assert op["security"] == [{"bearerAuth": []}, {"apiKeyHeader": []}], (path, method)
 
@@ -176,9 +180,18 @@ def test_sending_a_message_documents_the_idempotency_key_and_its_conflicts(docum
 
 def test_request_bodies_are_closed_to_unknown_fields(document: dict[str, Any]) -> None:
     schemas = document["components"]["schemas"]
-    for name in ("ContactCreateRequest", "PatchedContactUpdateRequest", "SendMessageRequest",
-                 "PatchedAiConfigUpdateRequest", "WebhookCreateRequest", "PatchedWebhookUpdateRequest",
-                 "RecoverRequest", "RotateSecretRequest", "KeyCreateRequest", "KeyRotateRequest"):
+    for name in (
+        "ContactCreateRequest",
+        "PatchedContactUpdateRequest",
+        "SendMessageRequest",
+        "PatchedAiConfigUpdateRequest",
+        "WebhookCreateRequest",
+        "PatchedWebhookUpdateRequest",
+        "RecoverRequest",
+        "RotateSecretRequest",
+        "KeyCreateRequest",
+        "KeyRotateRequest",
+    ):
         assert schemas[name]["additionalProperties"] is False, name
     assert "additionalProperties" not in schemas["Contact"]  # responses may grow new fields
 
@@ -208,23 +221,41 @@ def _validator(document: dict[str, Any], event_type: str) -> jsonschema.protocol
 
 
 @pytest.mark.django_db
-def test_events_the_platform_emits_match_their_documented_payloads(document: dict[str, Any], org: Any,
-                                                                   settings: Any, tmp_path: Any) -> None:
+def test_events_the_platform_emits_match_their_documented_payloads(
+    document: dict[str, Any], org: Any, settings: Any, tmp_path: Any
+) -> None:
     settings.MEDIA_ROOT = str(tmp_path)
     number = "+12125550100"
     phone.business_number_add(organization=org, number=number)
-    phone.ai_config_update(organization=org, sms_quiet_hours={"start": "00:00", "end": "00:00"},
-                           actor=None)  # no quiet hours, whatever the hour of the run
+    phone.ai_config_update(
+        organization=org, sms_quiet_hours={"start": "00:00", "end": "00:00"}, actor=None
+    )  # no quiet hours, whatever the hour of the run
     started = timezone.now() - datetime.timedelta(hours=1)
-    call = phone.call_start(organization=org, direction="inbound", from_number="+14155550123", to_number=number,
-                            started_at=started, contact_name="Jordan", agent_name="Receptionist")
+    call = phone.call_start(
+        organization=org,
+        direction="inbound",
+        from_number="+14155550123",
+        to_number=number,
+        started_at=started,
+        contact_name="Jordan",
+        agent_name="Receptionist",
+    )
     phone.call_transcript_save(call=call, turns=[Turn("caller", "Hello?", 100), Turn("agent", "Hi!", 900)])
     assert call.contact is not None  # call_start made the caller a contact
-    phone.appointment_book(organization=org, contact=call.contact, call=call, service="Cleaning",
-                           starts_at=started + datetime.timedelta(days=3))
+    phone.appointment_book(
+        organization=org,
+        contact=call.contact,
+        call=call,
+        service="Cleaning",
+        starts_at=started + datetime.timedelta(days=3),
+    )
     phone.voicemail_create(call=call, transcription="", duration_seconds=12)
-    phone.call_complete(call=call, ended_at=started + datetime.timedelta(minutes=2), summary="Booked.",
-                        outcome=Call.Outcome.APPOINTMENT_BOOKED)
+    phone.call_complete(
+        call=call,
+        ended_at=started + datetime.timedelta(minutes=2),
+        summary="Booked.",
+        outcome=Call.Outcome.APPOINTMENT_BOOKED,
+    )
     contact = phone.contact_create(organization=org, phone_number="+14155550199", mode="live")
     phone.contact_update(contact=contact, name="Sam", email="sam@example.com", mode="live")
     phone.sms_receive(to_number=number, from_number="+14155550199", body="STOP", provider_message_id="SM9")

@@ -32,7 +32,7 @@ from developer.services import api_key_create
 from phone import services as phone
 from phone.models import AiConfig, Call, Contact
 from phone.services import Turn
-from tests.conftest import is_postgres, make_org, ensure_plans
+from tests.conftest import ensure_plans, is_postgres, make_org
 from webhooks import services as webhooks
 from webhooks.models import Delivery
 
@@ -64,42 +64,76 @@ def seed_organization(receiver_url: str) -> tuple[Organization, str, dict[str, s
     # Thousands of requests in a few minutes: lift this plan's per-key limit for the run.
     Plan.objects.filter(subscriptions__organization=org).update(rate_limit_per_minute=1_000_000)
     invalidate_access_state(org.pk)
-    _, secret = api_key_create(organization=org, name="Schemathesis", mode="test", scopes=list(ALL_SCOPES),
-                               actor=None)
+    _, secret = api_key_create(organization=org, name="Schemathesis", mode="test", scopes=list(ALL_SCOPES), actor=None)
     revocable, _ = api_key_create(organization=org, name="To revoke", mode="test", scopes=["read:calls"], actor=None)
     rotatable, _ = api_key_create(organization=org, name="To rotate", mode="test", scopes=["read:calls"], actor=None)
 
     # Quiet hours off so a valid text can be sent whatever the hour of the run.
     phone.business_number_add(organization=org, number=BUSINESS_NUMBER, label="Main line")
     AiConfig.objects.filter(pk=phone.ai_config_for(organization=org).pk).update(
-        sms_quiet_hours_start=datetime.time(0), sms_quiet_hours_end=datetime.time(0))
+        sms_quiet_hours_start=datetime.time(0), sms_quiet_hours_end=datetime.time(0)
+    )
 
     # Subscribed before anything happens, so every event below is a delivery to look at.
-    endpoint, _ = webhooks.endpoint_create(organization=org, url=f"{receiver_url}/hooks", events=["*"],
-                                           description="Local receiver", actor=None)
-    doomed, _ = webhooks.endpoint_create(organization=org, url=f"{receiver_url}/doomed", events=["sms.sent"],
-                                         actor=None)
+    endpoint, _ = webhooks.endpoint_create(
+        organization=org, url=f"{receiver_url}/hooks", events=["*"], description="Local receiver", actor=None
+    )
+    doomed, _ = webhooks.endpoint_create(
+        organization=org, url=f"{receiver_url}/doomed", events=["sms.sent"], actor=None
+    )
 
     started = timezone.now() - datetime.timedelta(hours=2)
-    call = phone.call_start(organization=org, direction="inbound", from_number="+14155550123",
-                            to_number=BUSINESS_NUMBER, started_at=started, contact_name="Jordan Lee",
-                            agent_name="Receptionist")
-    phone.call_transcript_save(call=call, turns=[Turn("agent", "Thanks for calling! How can I help?", 400),
-                                                 Turn("caller", "I'd like a cleaning next Tuesday.", 2500)])
+    call = phone.call_start(
+        organization=org,
+        direction="inbound",
+        from_number="+14155550123",
+        to_number=BUSINESS_NUMBER,
+        started_at=started,
+        contact_name="Jordan Lee",
+        agent_name="Receptionist",
+    )
+    phone.call_transcript_save(
+        call=call,
+        turns=[
+            Turn("agent", "Thanks for calling! How can I help?", 400),
+            Turn("caller", "I'd like a cleaning next Tuesday.", 2500),
+        ],
+    )
     phone.call_recording_attach(call=call, audio=b"RIFF\x24\x00\x00\x00WAVEfmt synthetic", duration_seconds=3)
     assert call.contact is not None  # call_start made the caller a contact
-    phone.appointment_book(organization=org, contact=call.contact, call=call, service="Cleaning",
-                           starts_at=started + datetime.timedelta(days=7), notes="First visit")
-    phone.call_complete(call=call, ended_at=started + datetime.timedelta(minutes=3), summary="Booked a cleaning.",
-                        outcome=Call.Outcome.APPOINTMENT_BOOKED)
-    voicemail_call = phone.call_start(organization=org, direction="inbound", from_number="+14155550124",
-                                      to_number=BUSINESS_NUMBER, started_at=started + datetime.timedelta(minutes=10))
+    phone.appointment_book(
+        organization=org,
+        contact=call.contact,
+        call=call,
+        service="Cleaning",
+        starts_at=started + datetime.timedelta(days=7),
+        notes="First visit",
+    )
+    phone.call_complete(
+        call=call,
+        ended_at=started + datetime.timedelta(minutes=3),
+        summary="Booked a cleaning.",
+        outcome=Call.Outcome.APPOINTMENT_BOOKED,
+    )
+    voicemail_call = phone.call_start(
+        organization=org,
+        direction="inbound",
+        from_number="+14155550124",
+        to_number=BUSINESS_NUMBER,
+        started_at=started + datetime.timedelta(minutes=10),
+    )
     voicemail_call.ended_at = voicemail_call.started_at + datetime.timedelta(seconds=40)
     phone.voicemail_create(call=voicemail_call, transcription="Please call me back.", duration_seconds=30)
     phone.call_complete(call=voicemail_call, ended_at=voicemail_call.ended_at, status=Call.Status.VOICEMAIL)
     phone.call_start(organization=org, direction="outbound", from_number=BUSINESS_NUMBER, to_number="+14155550125")
-    phone.contact_create(organization=org, phone_number="+14155550126", name="Sam Rivera", email="sam@example.com",
-                         company="Rivera & Co", mode="test")
+    phone.contact_create(
+        organization=org,
+        phone_number="+14155550126",
+        name="Sam Rivera",
+        email="sam@example.com",
+        company="Rivera & Co",
+        mode="test",
+    )
     phone.sms_receive(to_number=BUSINESS_NUMBER, from_number="+14155550127", body="STOP", provider_message_id="SM1")
     phone.sms_send(organization=org, to_number="+14155550123", body="See you Tuesday!", mode="test")
 
@@ -117,8 +151,11 @@ def seed_organization(receiver_url: str) -> tuple[Organization, str, dict[str, s
         "rotateKey": {"key_id": rotatable.public_id},
         "deleteWebhook": {"webhook_id": doomed.public_id},
     }
-    return org, secret, {**ids, **{f"{op}:{name}": value for op, params in per_operation.items()
-                                   for name, value in params.items()}}
+    return (
+        org,
+        secret,
+        {**ids, **{f"{op}:{name}": value for op, params in per_operation.items() for name, value in params.items()}},
+    )
 
 
 def seed_managed_resources(base_url: str, secret: str, receiver_url: str) -> dict[str, str]:
@@ -131,12 +168,20 @@ def seed_managed_resources(base_url: str, secret: str, receiver_url: str) -> dic
     headers = {"Authorization": f"Bearer {secret}"}
 
     def tool(name: str) -> dict[str, Any]:
-        return {"name": name, "description": "Look up an order by its number.", "endpointUrl": f"{receiver_url}/tool",
-                "inputSchema": {"type": "object", "properties": {"orderId": {"type": "string"}}}}
+        return {
+            "name": name,
+            "description": "Look up an order by its number.",
+            "endpointUrl": f"{receiver_url}/tool",
+            "inputSchema": {"type": "object", "properties": {"orderId": {"type": "string"}}},
+        }
 
     def agent(key: str) -> dict[str, Any]:
-        return {"agentKey": key, "displayName": key.title(), "instructions": "You handle billing questions.",
-                "matchHints": ["invoice"]}
+        return {
+            "agentKey": key,
+            "displayName": key.title(),
+            "instructions": "You handle billing questions.",
+            "matchHints": ["invoice"],
+        }
 
     bodies = {
         "tool_id": ("/tools", tool("lookup_order")),
@@ -166,14 +211,19 @@ def config_with_parameters(path: Path, ids: dict[str, str]) -> Path:
         else:
             lines.append(f'"path.{name}" = "{value}"')
     for operation, pins in operation_pins.items():
-        lines += ["", "[[operations]]", f'include-operation-id = "{operation}"',
-                  "parameters = { " + ", ".join(pins) + " }"]
+        lines += [
+            "",
+            "[[operations]]",
+            f'include-operation-id = "{operation}"',
+            "parameters = { " + ", ".join(pins) + " }",
+        ]
     path.write_text(text + "\n".join(lines) + "\n")
     return path
 
 
-def test_every_operation_passes_every_schemathesis_check(live_server: Any, settings: Any, tmp_path: Path,
-                                                         loopback_only_network: None) -> None:
+def test_every_operation_passes_every_schemathesis_check(
+    live_server: Any, settings: Any, tmp_path: Path, loopback_only_network: None
+) -> None:
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE = 1_000_000  # the auth checks send many keyless requests
     base_url = f"{live_server.url}/api/public/v1"
@@ -187,9 +237,24 @@ def test_every_operation_passes_every_schemathesis_check(live_server: Any, setti
         workers = 2 if is_postgres() else 1
         env = {**os.environ, "AIP_BASE_URL": base_url, "AIP_API_KEY": secret, "NO_COLOR": "1"}
         command = [
-            sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run",
-            f"{base_url}/openapi.json", "--checks", "all", "--seed", str(SEED), "--workers", str(workers),
-            "--report", "junit", "--report-dir", str(tmp_path / "report"), *EXTRA_ARGS,
+            sys.executable,
+            "-m",
+            "schemathesis.cli",
+            "--config-file",
+            str(config),
+            "run",
+            f"{base_url}/openapi.json",
+            "--checks",
+            "all",
+            "--seed",
+            str(SEED),
+            "--workers",
+            str(workers),
+            "--report",
+            "junit",
+            "--report-dir",
+            str(tmp_path / "report"),
+            *EXTRA_ARGS,
         ]
         result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     report = result.stdout + result.stderr

@@ -57,10 +57,13 @@ class Wire:
         self.document = document
         self.client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
         self.called: set[tuple[str, str]] = set()
-        self.validator = jsonschema.validators.validator_for({"$schema": "https://json-schema.org/draft/2020-12/schema"})
+        self.validator = jsonschema.validators.validator_for(
+            {"$schema": "https://json-schema.org/draft/2020-12/schema"}
+        )
 
-    def __call__(self, method: str, template: str, path: str | None = None, body: Any = None,
-                 query: dict[str, str] | None = None) -> Any:
+    def __call__(
+        self, method: str, template: str, path: str | None = None, body: Any = None, query: dict[str, str] | None = None
+    ) -> Any:
         url = API + (path or template)
         if method == "get":
             response = self.client.get(url, query or {})
@@ -77,10 +80,13 @@ class Wire:
             return response.content
         payload = response.json()
         schema = closed(content[content_type]["schema"], self.document["components"]["schemas"])
-        errors = sorted(self.validator(schema, format_checker=self.validator.FORMAT_CHECKER).iter_errors(payload),
-                        key=lambda e: list(e.absolute_path))
-        assert not errors, (f"{method.upper()} {template}: {errors[0].message} at "
-                            f"{'/'.join(map(str, errors[0].absolute_path))}")
+        errors = sorted(
+            self.validator(schema, format_checker=self.validator.FORMAT_CHECKER).iter_errors(payload),
+            key=lambda e: list(e.absolute_path),
+        )
+        assert not errors, (
+            f"{method.upper()} {template}: {errors[0].message} at {'/'.join(map(str, errors[0].absolute_path))}"
+        )
         return payload["data"]
 
 
@@ -88,21 +94,37 @@ def seed_calls(org: Any) -> Call:
     """A completed call with a transcript, a recording and an appointment (calls have no create route)."""
     phone.business_number_add(organization=org, number=NUMBER)
     started = timezone.now() - datetime.timedelta(hours=1)
-    call = phone.call_start(organization=org, direction="inbound", from_number="+14155550123", to_number=NUMBER,
-                            started_at=started, contact_name="Jordan", agent_name="Receptionist")
+    call = phone.call_start(
+        organization=org,
+        direction="inbound",
+        from_number="+14155550123",
+        to_number=NUMBER,
+        started_at=started,
+        contact_name="Jordan",
+        agent_name="Receptionist",
+    )
     phone.call_transcript_save(call=call, turns=[Turn("caller", "Hello?", 100), Turn("agent", "Hi!", 900)])
     phone.call_recording_attach(call=call, audio=b"RIFF\x24\x00\x00\x00WAVEfmt synthetic", duration_seconds=3)
     assert call.contact is not None  # call_start made the caller a contact
-    phone.appointment_book(organization=org, contact=call.contact, call=call, service="Cleaning",
-                           starts_at=started + datetime.timedelta(days=3))
-    phone.call_complete(call=call, ended_at=started + datetime.timedelta(minutes=2), summary="Booked.",
-                        outcome=Call.Outcome.APPOINTMENT_BOOKED)
+    phone.appointment_book(
+        organization=org,
+        contact=call.contact,
+        call=call,
+        service="Cleaning",
+        starts_at=started + datetime.timedelta(days=3),
+    )
+    phone.call_complete(
+        call=call,
+        ended_at=started + datetime.timedelta(minutes=2),
+        summary="Booked.",
+        outcome=Call.Outcome.APPOINTMENT_BOOKED,
+    )
     return call
 
 
-def test_every_operation_answers_exactly_what_its_schema_documents(document: dict[str, Any], org: Any,
-                                                                   receiver: Any, settings: Any,
-                                                                   tmp_path: Any) -> None:
+def test_every_operation_answers_exactly_what_its_schema_documents(
+    document: dict[str, Any], org: Any, receiver: Any, settings: Any, tmp_path: Any
+) -> None:
     settings.MEDIA_ROOT = str(tmp_path)
     call = seed_calls(org)
     _, secret = api_key_create(organization=org, name="Wire", mode="test", scopes=list(ALL_SCOPES), actor=None)
@@ -113,8 +135,11 @@ def test_every_operation_answers_exactly_what_its_schema_documents(document: dic
     wire("get", "/calls/{call_id}/transcript", f"/calls/{call.public_id}/transcript")
     wire("get", "/calls/{call_id}/recording", f"/calls/{call.public_id}/recording")
 
-    contact = wire("post", "/contacts", body={"phoneNumber": "+14155550199", "name": "Sam", "company": "Rivera & Co",
-                                              "email": "sam@example.com"})
+    contact = wire(
+        "post",
+        "/contacts",
+        body={"phoneNumber": "+14155550199", "name": "Sam", "company": "Rivera & Co", "email": "sam@example.com"},
+    )
     wire("get", "/contacts")
     wire("get", "/contacts/{contact_id}", f"/contacts/{contact['id']}")
     wire("patch", "/contacts/{contact_id}", f"/contacts/{contact['id']}", body={"name": "Sam Rivera"})
@@ -123,8 +148,9 @@ def test_every_operation_answers_exactly_what_its_schema_documents(document: dic
     wire("patch", "/config", body={"smsQuietHours": {"start": "00:00", "end": "00:00"}})
     wire("post", "/messages", body={"to": "+14155550199", "body": "See you Tuesday!"})
 
-    hook = wire("post", "/webhooks", body={"url": f"{receiver.url}/hooks", "events": ["*"],
-                                           "description": "Local receiver"})
+    hook = wire(
+        "post", "/webhooks", body={"url": f"{receiver.url}/hooks", "events": ["*"], "description": "Local receiver"}
+    )
     wire("get", "/webhooks")
     wire("get", "/webhooks/{webhook_id}", f"/webhooks/{hook['id']}")
     wire("patch", "/webhooks/{webhook_id}", f"/webhooks/{hook['id']}", body={"description": "Renamed"})
@@ -132,12 +158,20 @@ def test_every_operation_answers_exactly_what_its_schema_documents(document: dic
     deliveries = wire("get", "/webhooks/{webhook_id}/deliveries", f"/webhooks/{hook['id']}/deliveries")
     delivery = deliveries[0]["id"]
     wire("get", "/webhooks/{webhook_id}/deliveries/{delivery_id}", f"/webhooks/{hook['id']}/deliveries/{delivery}")
-    wire("post", "/webhooks/{webhook_id}/deliveries/{delivery_id}/replay",
-         f"/webhooks/{hook['id']}/deliveries/{delivery}/replay")
-    wire("post", "/webhooks/{webhook_id}/recover", f"/webhooks/{hook['id']}/recover",
-         body={"since": (timezone.now() - datetime.timedelta(hours=1)).isoformat()})
-    wire("post", "/webhooks/{webhook_id}/rotate-secret", f"/webhooks/{hook['id']}/rotate-secret",
-         body={"overlap": "1h"})
+    wire(
+        "post",
+        "/webhooks/{webhook_id}/deliveries/{delivery_id}/replay",
+        f"/webhooks/{hook['id']}/deliveries/{delivery}/replay",
+    )
+    wire(
+        "post",
+        "/webhooks/{webhook_id}/recover",
+        f"/webhooks/{hook['id']}/recover",
+        body={"since": (timezone.now() - datetime.timedelta(hours=1)).isoformat()},
+    )
+    wire(
+        "post", "/webhooks/{webhook_id}/rotate-secret", f"/webhooks/{hook['id']}/rotate-secret", body={"overlap": "1h"}
+    )
     wire("delete", "/webhooks/{webhook_id}", f"/webhooks/{hook['id']}")
 
     key = wire("post", "/keys", body={"name": "CI", "mode": "test", "scopes": ["read:calls"]})
@@ -145,10 +179,16 @@ def test_every_operation_answers_exactly_what_its_schema_documents(document: dic
     wire("post", "/keys/{key_id}/rotate", f"/keys/{key['id']}/rotate", body={"gracePeriod": "1h"})
     wire("post", "/keys/{key_id}/revoke", f"/keys/{key['id']}/revoke")
 
-    tool = wire("post", "/tools", body={"name": "lookup_order", "description": "Look up an order.",
-                                        "endpointUrl": f"{receiver.url}/tool",
-                                        "inputSchema": {"type": "object",
-                                                        "properties": {"orderId": {"type": "string"}}}})
+    tool = wire(
+        "post",
+        "/tools",
+        body={
+            "name": "lookup_order",
+            "description": "Look up an order.",
+            "endpointUrl": f"{receiver.url}/tool",
+            "inputSchema": {"type": "object", "properties": {"orderId": {"type": "string"}}},
+        },
+    )
     wire("get", "/tools")
     wire("get", "/tools/{tool_id}", f"/tools/{tool['id']}")
     wire("patch", "/tools/{tool_id}", f"/tools/{tool['id']}", body={"description": "Look up an order by number."})
@@ -158,10 +198,17 @@ def test_every_operation_answers_exactly_what_its_schema_documents(document: dic
     wire("get", "/data-fields/{field_id}", f"/data-fields/{field['id']}")
     wire("patch", "/data-fields/{field_id}", f"/data-fields/{field['id']}", body={"label": "Invoice no."})
 
-    agent = wire("post", "/agents", body={"agentKey": "billing", "displayName": "Billing",
-                                          "instructions": "You handle billing questions.",
-                                          "matchHints": ["invoice"],
-                                          "tools": {"useCustomToolIds": [tool["id"]], "allowBooking": True}})
+    agent = wire(
+        "post",
+        "/agents",
+        body={
+            "agentKey": "billing",
+            "displayName": "Billing",
+            "instructions": "You handle billing questions.",
+            "matchHints": ["invoice"],
+            "tools": {"useCustomToolIds": [tool["id"]], "allowBooking": True},
+        },
+    )
     wire("get", "/agents")
     wire("get", "/agents/{agent_id}", f"/agents/{agent['id']}")
     wire("patch", "/agents/{agent_id}", f"/agents/{agent['id']}", body={"displayName": "Billing desk"})
@@ -179,8 +226,16 @@ def test_an_undocumented_field_on_the_wire_fails_the_check(document: dict[str, A
     """The check itself: a builder that adds a field the docs do not name is caught."""
     schema = closed(document["components"]["schemas"]["Contact"], document["components"]["schemas"])
     validator = jsonschema.Draft202012Validator(schema)
-    good = {"id": "con_1", "phoneNumber": "+14155550199", "name": None, "email": None, "company": None,
-            "smsOptedOut": False, "createdAt": "2026-12-02T10:00:00Z", "updatedAt": "2026-12-02T10:00:00Z"}
+    good = {
+        "id": "con_1",
+        "phoneNumber": "+14155550199",
+        "name": None,
+        "email": None,
+        "company": None,
+        "smsOptedOut": False,
+        "createdAt": "2026-12-02T10:00:00Z",
+        "updatedAt": "2026-12-02T10:00:00Z",
+    }
     assert validator.is_valid(good)
     assert not validator.is_valid({**good, "internalId": 7})
     assert not validator.is_valid({k: v for k, v in good.items() if k != "smsOptedOut"})

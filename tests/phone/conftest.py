@@ -40,32 +40,53 @@ def sms_number(org: Organization) -> BusinessNumber:
 def sms_ready(sms_number: BusinessNumber, org: Organization) -> BusinessNumber:
     """A number to text from and no quiet hours, so send tests do not depend on the hour they run at."""
     config = services.ai_config_for(organization=org)
-    AiConfig.objects.filter(pk=config.pk).update(sms_quiet_hours_start=datetime.time(0),
-                                                 sms_quiet_hours_end=datetime.time(0))
+    AiConfig.objects.filter(pk=config.pk).update(
+        sms_quiet_hours_start=datetime.time(0), sms_quiet_hours_end=datetime.time(0)
+    )
     return sms_number
 
 
-def make_call(org: Organization, *, started_at: datetime.datetime | None = None, direction: str = "inbound",
-              caller: str = "+14155550123", name: str = "", summary: str = "Asked about opening hours.",
-              transcript: bool = True, recording: bool = False, finished: bool = True) -> Call:
+def make_call(
+    org: Organization,
+    *,
+    started_at: datetime.datetime | None = None,
+    direction: str = "inbound",
+    caller: str = "+14155550123",
+    name: str = "",
+    summary: str = "Asked about opening hours.",
+    transcript: bool = True,
+    recording: bool = False,
+    finished: bool = True,
+) -> Call:
     started_at = started_at or timezone.now() - datetime.timedelta(hours=1)
     business = BUSINESS_NUMBER
     call = services.call_start(
-        organization=org, direction=direction, from_number=caller if direction == "inbound" else business,
-        to_number=business if direction == "inbound" else caller, started_at=started_at, contact_name=name,
+        organization=org,
+        direction=direction,
+        from_number=caller if direction == "inbound" else business,
+        to_number=business if direction == "inbound" else caller,
+        started_at=started_at,
+        contact_name=name,
         agent_name="Receptionist",
     )
     if transcript:
-        services.call_transcript_save(call=call, turns=[
-            Turn("caller", "Hi, are you open Saturday?", 2500),
-            Turn("agent", "Thanks for calling! How can I help?", 400),
-            Turn("agent", "Yes, from 9 to 1.", 5200),
-        ])
+        services.call_transcript_save(
+            call=call,
+            turns=[
+                Turn("caller", "Hi, are you open Saturday?", 2500),
+                Turn("agent", "Thanks for calling! How can I help?", 400),
+                Turn("agent", "Yes, from 9 to 1.", 5200),
+            ],
+        )
     if recording:
         services.call_recording_attach(call=call, audio=b"RIFF....WAVEfmt fake-audio-bytes", duration_seconds=3)
     if finished:
-        services.call_complete(call=call, ended_at=started_at + datetime.timedelta(minutes=2), summary=summary,
-                               outcome=Call.Outcome.QUESTION_ANSWERED)
+        services.call_complete(
+            call=call,
+            ended_at=started_at + datetime.timedelta(minutes=2),
+            summary=summary,
+            outcome=Call.Outcome.QUESTION_ANSWERED,
+        )
     return call
 
 

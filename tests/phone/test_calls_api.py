@@ -90,8 +90,11 @@ def test_calls_date_range_presets_count_days_in_the_business_time_zone(api: ApiC
 
     assert _ids(api.get("/calls?dateRange=today")) == [today.public_id]
     assert set(_ids(api.get("/calls?dateRange=7d"))) == {today.public_id, yesterday_late.public_id, five_days.public_id}
-    assert set(_ids(api.get("/calls?dateRange=30d"))) == {today.public_id, yesterday_late.public_id,
-                                                          five_days.public_id}
+    assert set(_ids(api.get("/calls?dateRange=30d"))) == {
+        today.public_id,
+        yesterday_late.public_id,
+        five_days.public_id,
+    }
     assert forty_days.public_id in _ids(api.get("/calls?dateRange=90d"))
     assert hundred_days.public_id not in _ids(api.get("/calls?dateRange=90d"))
 
@@ -122,8 +125,21 @@ def test_calls_date_range_accepts_datetimes_with_and_without_offsets(api: ApiCli
     assert _ids(encoded_plus) == [at_noon.public_id]
 
 
-@pytest.mark.parametrize("value", ["yesterday", "7", "2026-13-01,2026-12-01", "2026-05-02,2026-05-01",
-                                   "2026-05-01", "2026-05-01,", ",2026-05-01", "a,b", "1,2,3", ""])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "yesterday",
+        "7",
+        "2026-13-01,2026-12-01",
+        "2026-05-02,2026-05-01",
+        "2026-05-01",
+        "2026-05-01,",
+        ",2026-05-01",
+        "a,b",
+        "1,2,3",
+        "",
+    ],
+)
 def test_calls_bad_date_range_is_a_validation_error(api: ApiClient, value: str) -> None:
     response = api.get(f"/calls?dateRange={value}")
     assert response.status_code == 400
@@ -131,8 +147,9 @@ def test_calls_bad_date_range_is_a_validation_error(api: ApiClient, value: str) 
     assert "dateRange" in response.body["error"]["fields"]
 
 
-@pytest.mark.parametrize("term", ["+14155550123", "(415) 555-0123", "415.555.0123", "1-415-555-0123",
-                                  "4155550123", "555-0123"])
+@pytest.mark.parametrize(
+    "term", ["+14155550123", "(415) 555-0123", "415.555.0123", "1-415-555-0123", "4155550123", "555-0123"]
+)
 def test_calls_search_finds_the_caller_number_in_any_format(api: ApiClient, org: Organization, term: str) -> None:
     match = make_call(org, caller="+14155550123")
     make_call(org, caller="+13125550199")
@@ -176,8 +193,13 @@ def test_calls_bad_paging_is_rejected(api: ApiClient, query: str) -> None:
 def test_filters_combine(api: ApiClient, org: Organization) -> None:
     match = make_call(org, caller="+14155550123", summary="Wants whitening.", direction="outbound")
     make_call(org, caller="+14155550123", summary="Wants whitening.", direction="inbound")
-    make_call(org, caller="+14155550123", summary="Wants whitening.", direction="outbound",
-              started_at=timezone.now() - datetime.timedelta(days=20))
+    make_call(
+        org,
+        caller="+14155550123",
+        summary="Wants whitening.",
+        direction="outbound",
+        started_at=timezone.now() - datetime.timedelta(days=20),
+    )
 
     response = api.get("/calls?direction=outbound&dateRange=7d&search=whitening&limit=10")
 
@@ -188,10 +210,16 @@ def test_call_detail_includes_voicemail_and_appointments(api: ApiClient, org: Or
     call = make_call(org, finished=False, transcript=False, name="Jordan Lee")
     services.voicemail_create(call=call, transcription="Please call me back.", duration_seconds=14)
     assert call.contact is not None  # call_start made the caller a contact
-    services.appointment_book(organization=org, contact=call.contact, call=call, service="Cleaning",
-                              starts_at=timezone.now() + datetime.timedelta(days=2))
-    services.call_complete(call=call, ended_at=call.started_at + datetime.timedelta(seconds=30), status="voicemail",
-                           outcome="voicemail")
+    services.appointment_book(
+        organization=org,
+        contact=call.contact,
+        call=call,
+        service="Cleaning",
+        starts_at=timezone.now() + datetime.timedelta(days=2),
+    )
+    services.call_complete(
+        call=call, ended_at=call.started_at + datetime.timedelta(seconds=30), status="voicemail", outcome="voicemail"
+    )
 
     response = api.get(f"/calls/{call.public_id}")
 
@@ -258,8 +286,12 @@ def test_recording_url_rejects_tampering_other_ids_and_expiry(api: ApiClient, or
     client = Client()
 
     assert client.get(f"/media/recordings/{other_id}?{url.query}").status_code == 404
-    assert client.get(f"{url.path}?expires={int(query['expires']) + 60}&signature={query['signature']}").status_code == 404
-    assert client.get(f"{url.path}?expires={query['expires']}&signature=AAAA{query['signature'][4:]}").status_code == 404
+    assert (
+        client.get(f"{url.path}?expires={int(query['expires']) + 60}&signature={query['signature']}").status_code == 404
+    )
+    assert (
+        client.get(f"{url.path}?expires={query['expires']}&signature=AAAA{query['signature'][4:]}").status_code == 404
+    )
     assert client.get(url.path).status_code == 404
 
     past = int(time.time()) - 1
@@ -282,19 +314,23 @@ def test_another_business_call_is_a_404(api: ApiClient, other_org: Organization,
     assert response.body["error"]["code"] == "RESOURCE_NOT_FOUND"
 
 
-def test_calls_list_never_shows_another_business_calls(api: ApiClient, org: Organization,
-                                                       other_org: Organization) -> None:
+def test_calls_list_never_shows_another_business_calls(
+    api: ApiClient, org: Organization, other_org: Organization
+) -> None:
     mine = make_call(org)
     make_call(other_org)
     assert _ids(api.get("/calls")) == [mine.public_id]
 
 
-@pytest.mark.parametrize(("path", "scope"), [
-    ("/calls", "read:calls"),
-    ("/calls/{id}", "read:calls"),
-    ("/calls/{id}/transcript", "read:transcripts"),
-    ("/calls/{id}/recording", "read:recordings"),
-])
+@pytest.mark.parametrize(
+    ("path", "scope"),
+    [
+        ("/calls", "read:calls"),
+        ("/calls/{id}", "read:calls"),
+        ("/calls/{id}/transcript", "read:transcripts"),
+        ("/calls/{id}/recording", "read:recordings"),
+    ],
+)
 def test_call_endpoints_require_their_scope(org: Organization, path: str, scope: str) -> None:
     call = make_call(org, recording=True)
     path = path.format(id=call.public_id)

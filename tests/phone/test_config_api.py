@@ -11,8 +11,17 @@ from phone import services
 from phone.models import AiConfig
 from tests.conftest import ApiClient, make_key
 
-CURATED = {"language", "timezone", "callHandlingMode", "greeting", "businessHours", "voicemailEnabled",
-           "smsHelpReply", "smsQuietHours", "updatedAt"}
+CURATED = {
+    "language",
+    "timezone",
+    "callHandlingMode",
+    "greeting",
+    "businessHours",
+    "voicemailEnabled",
+    "smsHelpReply",
+    "smsQuietHours",
+    "updatedAt",
+}
 
 
 def test_get_config_returns_the_curated_subset_only(api: ApiClient, org: Organization) -> None:
@@ -31,13 +40,23 @@ def test_get_config_returns_the_curated_subset_only(api: ApiClient, org: Organiz
 
 
 def test_patch_config_updates_each_field(api: ApiClient, org: Organization) -> None:
-    hours = {"monday": [{"open": "13:00", "close": "17:00"}, {"open": "08:00", "close": "12:00"}],
-             "saturday": [{"open": "09:00", "close": "13:00"}]}
-    response = api.patch("/config", {
-        "language": "es-us", "timezone": "America/Los_Angeles", "callHandlingMode": "after_hours_only",
-        "greeting": "  ¡Hola! Gracias por llamar.  ", "businessHours": hours, "voicemailEnabled": False,
-        "smsHelpReply": "Call us at 212-555-0100.", "smsQuietHours": {"start": "20:30", "end": "09:00"},
-    })
+    hours = {
+        "monday": [{"open": "13:00", "close": "17:00"}, {"open": "08:00", "close": "12:00"}],
+        "saturday": [{"open": "09:00", "close": "13:00"}],
+    }
+    response = api.patch(
+        "/config",
+        {
+            "language": "es-us",
+            "timezone": "America/Los_Angeles",
+            "callHandlingMode": "after_hours_only",
+            "greeting": "  ¡Hola! Gracias por llamar.  ",
+            "businessHours": hours,
+            "voicemailEnabled": False,
+            "smsHelpReply": "Call us at 212-555-0100.",
+            "smsQuietHours": {"start": "20:30", "end": "09:00"},
+        },
+    )
 
     assert response.status_code == 200, response.body
     data = response.body["data"]
@@ -45,9 +64,10 @@ def test_patch_config_updates_each_field(api: ApiClient, org: Organization) -> N
     assert data["timezone"] == "America/Los_Angeles"
     assert data["callHandlingMode"] == "after_hours_only"
     assert data["greeting"] == "¡Hola! Gracias por llamar."
-    assert data["businessHours"] == {"monday": [{"open": "08:00", "close": "12:00"},
-                                                {"open": "13:00", "close": "17:00"}],
-                                     "saturday": [{"open": "09:00", "close": "13:00"}]}
+    assert data["businessHours"] == {
+        "monday": [{"open": "08:00", "close": "12:00"}, {"open": "13:00", "close": "17:00"}],
+        "saturday": [{"open": "09:00", "close": "13:00"}],
+    }
     assert data["voicemailEnabled"] is False
     assert data["smsQuietHours"] == {"start": "20:30", "end": "09:00"}
     org.refresh_from_db()
@@ -67,9 +87,19 @@ def test_patch_with_no_change_is_not_audited(api: ApiClient, org: Organization) 
     assert not AuditEntry.objects.filter(action="ai_config.updated").exists()
 
 
-@pytest.mark.parametrize("field", ["paymentsEnabled", "paymentLinkMaxAmount", "spamFilterLevel",
-                                   "spamBlockedNumbers", "piiRedactionEnabled", "piiRetentionDays",
-                                   "paymentProcessor", "PII_export"])
+@pytest.mark.parametrize(
+    "field",
+    [
+        "paymentsEnabled",
+        "paymentLinkMaxAmount",
+        "spamFilterLevel",
+        "spamBlockedNumbers",
+        "piiRedactionEnabled",
+        "piiRetentionDays",
+        "paymentProcessor",
+        "PII_export",
+    ],
+)
 def test_sensitive_settings_are_refused_by_name(api: ApiClient, org: Organization, field: str) -> None:
     api.get("/config")
     response = api.patch("/config", {"greeting": "Changed?", field: True})
@@ -89,29 +119,33 @@ def test_unknown_fields_are_refused_never_ignored(api: ApiClient) -> None:
     assert response.body["error"]["fields"]["voice"][0].startswith("Unknown field")
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"language": "klingon"}, "language"),
-    ({"language": "en"}, "language"),
-    ({"language": 7}, "language"),
-    ({"timezone": "Mars/Olympus_Mons"}, "timezone"),
-    ({"timezone": "EST5EDT "}, "timezone"),
-    ({"timezone": "localtime"}, "timezone"),
-    ({"callHandlingMode": "telepathy"}, "callHandlingMode"),
-    ({"greeting": ""}, "greeting"),
-    ({"greeting": "x" * 501}, "greeting"),
-    ({"voicemailEnabled": "yes"}, "voicemailEnabled"),
-    ({"businessHours": []}, "businessHours"),
-    ({"businessHours": {"funday": []}}, "businessHours"),
-    ({"businessHours": {"monday": [{"open": "17:00", "close": "09:00"}]}}, "businessHours"),
-    ({"businessHours": {"monday": [{"open": "9am", "close": "5pm"}]}}, "businessHours"),
-    ({"businessHours": {"monday": [{"open": "09:00", "close": "13:00"}, {"open": "12:00", "close": "17:00"}]}},
-     "businessHours"),
-    ({"smsQuietHours": {"start": "25:00", "end": "08:00"}}, "smsQuietHours"),
-    ({"smsQuietHours": {"start": "21:00"}}, "smsQuietHours"),
-    ({"smsHelpReply": "x" * 321}, "smsHelpReply"),
-])
-def test_invalid_values_are_refused_naming_the_field(api: ApiClient, org: Organization, body: dict,
-                                                     field: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"language": "klingon"}, "language"),
+        ({"language": "en"}, "language"),
+        ({"language": 7}, "language"),
+        ({"timezone": "Mars/Olympus_Mons"}, "timezone"),
+        ({"timezone": "EST5EDT "}, "timezone"),
+        ({"timezone": "localtime"}, "timezone"),
+        ({"callHandlingMode": "telepathy"}, "callHandlingMode"),
+        ({"greeting": ""}, "greeting"),
+        ({"greeting": "x" * 501}, "greeting"),
+        ({"voicemailEnabled": "yes"}, "voicemailEnabled"),
+        ({"businessHours": []}, "businessHours"),
+        ({"businessHours": {"funday": []}}, "businessHours"),
+        ({"businessHours": {"monday": [{"open": "17:00", "close": "09:00"}]}}, "businessHours"),
+        ({"businessHours": {"monday": [{"open": "9am", "close": "5pm"}]}}, "businessHours"),
+        (
+            {"businessHours": {"monday": [{"open": "09:00", "close": "13:00"}, {"open": "12:00", "close": "17:00"}]}},
+            "businessHours",
+        ),
+        ({"smsQuietHours": {"start": "25:00", "end": "08:00"}}, "smsQuietHours"),
+        ({"smsQuietHours": {"start": "21:00"}}, "smsQuietHours"),
+        ({"smsHelpReply": "x" * 321}, "smsHelpReply"),
+    ],
+)
+def test_invalid_values_are_refused_naming_the_field(api: ApiClient, org: Organization, body: dict, field: str) -> None:
     before = api.get("/config").body["data"]
     response = api.patch("/config", body)
     assert response.status_code == 400
@@ -144,8 +178,10 @@ def test_each_business_sees_only_its_own_config(api: ApiClient, other_org: Organ
 def test_quiet_hours_changed_through_config_apply_to_sends(api: ApiClient, org: Organization) -> None:
     services.business_number_add(organization=org, number="+12125550100")
     local_now = timezone.now().astimezone(ZoneInfo(org.timezone))
-    window = {"start": (local_now - datetime.timedelta(hours=1)).strftime("%H:%M"),
-              "end": (local_now + datetime.timedelta(hours=1)).strftime("%H:%M")}
+    window = {
+        "start": (local_now - datetime.timedelta(hours=1)).strftime("%H:%M"),
+        "end": (local_now + datetime.timedelta(hours=1)).strftime("%H:%M"),
+    }
     assert api.patch("/config", {"smsQuietHours": window}).status_code == 200
 
     refused = api.post("/messages", {"to": "+14155552671", "body": "Hi"})

@@ -16,8 +16,9 @@ def _create(api: ApiClient, **body: object):
 
 
 def test_create_contact_normalises_the_number_to_e164(api: ApiClient, org: Organization) -> None:
-    response = _create(api, phoneNumber="(415) 555-2671", name="  Jordan Lee ", email="Jordan@Example.COM",
-                       company="Lee Studio")
+    response = _create(
+        api, phoneNumber="(415) 555-2671", name="  Jordan Lee ", email="Jordan@Example.COM", company="Lee Studio"
+    )
 
     assert response.status_code == 201
     data = response.body["data"]
@@ -58,20 +59,22 @@ def test_contact_created_with_a_test_key_emits_a_test_mode_event(test_api: ApiCl
     assert event["_mode"] == "test" and event["livemode"] is False
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({}, "phoneNumber"),
-    ({"phoneNumber": ""}, "phoneNumber"),
-    ({"phoneNumber": "not a number"}, "phoneNumber"),
-    ({"phoneNumber": "+1 415 555"}, "phoneNumber"),
-    ({"phoneNumber": "+999 1234 5678"}, "phoneNumber"),
-    ({"phoneNumber": 4155552671}, "phoneNumber"),
-    ({"phoneNumber": "+14155552671", "email": "not-an-email"}, "email"),
-    ({"phoneNumber": "+14155552671", "name": "x" * 201}, "name"),
-    ({"phoneNumber": "+14155552671", "company": ["Acme"]}, "company"),
-    ({"phoneNumber": "+14155552671", "favouriteColour": "blue"}, "favouriteColour"),
-])
-def test_invalid_contact_is_refused_naming_the_field(api: ApiClient, org: Organization, body: dict,
-                                                     field: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "phoneNumber"),
+        ({"phoneNumber": ""}, "phoneNumber"),
+        ({"phoneNumber": "not a number"}, "phoneNumber"),
+        ({"phoneNumber": "+1 415 555"}, "phoneNumber"),
+        ({"phoneNumber": "+999 1234 5678"}, "phoneNumber"),
+        ({"phoneNumber": 4155552671}, "phoneNumber"),
+        ({"phoneNumber": "+14155552671", "email": "not-an-email"}, "email"),
+        ({"phoneNumber": "+14155552671", "name": "x" * 201}, "name"),
+        ({"phoneNumber": "+14155552671", "company": ["Acme"]}, "company"),
+        ({"phoneNumber": "+14155552671", "favouriteColour": "blue"}, "favouriteColour"),
+    ],
+)
+def test_invalid_contact_is_refused_naming_the_field(api: ApiClient, org: Organization, body: dict, field: str) -> None:
     response = api.post("/contacts", body)
 
     assert response.status_code == 400
@@ -114,8 +117,7 @@ def test_get_contact_and_another_business_contact_is_404(api: ApiClient, other_o
 def test_patch_updates_fields_and_emits_contact_updated_with_changed_fields(api: ApiClient, org: Organization) -> None:
     contact = _create(api, phoneNumber="+14155552671", name="Jordan").body["data"]
 
-    response = api.patch(f"/contacts/{contact['id']}", {"name": "Jordan Lee", "company": "Lee Studio",
-                                                         "email": None})
+    response = api.patch(f"/contacts/{contact['id']}", {"name": "Jordan Lee", "company": "Lee Studio", "email": None})
 
     assert response.status_code == 200
     assert response.body["data"]["name"] == "Jordan Lee"
@@ -146,11 +148,14 @@ def test_patch_number_to_one_another_contact_has_is_refused(api: ApiClient, org:
     assert Contact.objects.get(public_id=second["id"]).phone_number == "+14155552672"
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"phoneNumber": None}, "phoneNumber"),
-    ({"email": "bad"}, "email"),
-    ({"id": "con_x"}, "id"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"phoneNumber": None}, "phoneNumber"),
+        ({"email": "bad"}, "email"),
+        ({"id": "con_x"}, "id"),
+    ],
+)
 def test_patch_validates_like_create(api: ApiClient, body: dict, field: str) -> None:
     contact = _create(api, phoneNumber="+14155552671").body["data"]
     response = api.patch(f"/contacts/{contact['id']}", body)
@@ -158,11 +163,13 @@ def test_patch_validates_like_create(api: ApiClient, body: dict, field: str) -> 
     assert field in response.body["error"]["fields"]
 
 
-@pytest.mark.parametrize("term", ["jordan", "LEE STUDIO", "example.com", "(415) 555-2671", "4155552671",
-                                  "+1 415-555-2671"])
+@pytest.mark.parametrize(
+    "term", ["jordan", "LEE STUDIO", "example.com", "(415) 555-2671", "4155552671", "+1 415-555-2671"]
+)
 def test_contact_search_over_name_company_email_and_number(api: ApiClient, term: str) -> None:
-    match = _create(api, phoneNumber="+14155552671", name="Jordan Lee", email="jordan@example.com",
-                    company="Lee Studio").body["data"]
+    match = _create(
+        api, phoneNumber="+14155552671", name="Jordan Lee", email="jordan@example.com", company="Lee Studio"
+    ).body["data"]
     _create(api, phoneNumber="+13125550199", name="Priya Patel", email="priya@mail.test", company="Patel Inc")
 
     response = api.get(f"/contacts?search={quote(term, safe='')}")
@@ -185,14 +192,18 @@ def test_contact_list_is_paginated_newest_first_and_shows_opt_out(api: ApiClient
     assert first.body["data"][1]["smsOptedOut"] is False
 
 
-@pytest.mark.parametrize(("method", "path", "scope"), [
-    ("get", "/contacts", "read:contacts"),
-    ("get", "/contacts/{id}", "read:contacts"),
-    ("post", "/contacts", "write:contacts"),
-    ("patch", "/contacts/{id}", "write:contacts"),
-])
-def test_contact_endpoints_require_their_scope(api: ApiClient, org: Organization, method: str, path: str,
-                                               scope: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "scope"),
+    [
+        ("get", "/contacts", "read:contacts"),
+        ("get", "/contacts/{id}", "read:contacts"),
+        ("post", "/contacts", "write:contacts"),
+        ("patch", "/contacts/{id}", "write:contacts"),
+    ],
+)
+def test_contact_endpoints_require_their_scope(
+    api: ApiClient, org: Organization, method: str, path: str, scope: str
+) -> None:
     contact = _create(api, phoneNumber="+14155552671").body["data"]
     path = path.format(id=contact["id"])
     body = {"phoneNumber": "+14155552699"} if method == "post" else {"name": "New"} if method == "patch" else None

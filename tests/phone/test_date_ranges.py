@@ -6,17 +6,20 @@ import pytest
 from phone.date_ranges import InvalidDateRange, parse_date_range
 
 NY = ZoneInfo("America/New_York")
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 # 01:30 UTC on 2 July is still 1 July (21:30) in New York: "today" must follow the business's zone.
 NOW = datetime.datetime(2026, 7, 2, 1, 30, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("preset", "first_local_day"), [
-    ("today", datetime.date(2026, 7, 1)),
-    ("7d", datetime.date(2026, 6, 25)),
-    ("30d", datetime.date(2026, 6, 2)),
-    ("90d", datetime.date(2026, 4, 3)),
-])
+@pytest.mark.parametrize(
+    ("preset", "first_local_day"),
+    [
+        ("today", datetime.date(2026, 7, 1)),
+        ("7d", datetime.date(2026, 6, 25)),
+        ("30d", datetime.date(2026, 6, 2)),
+        ("90d", datetime.date(2026, 4, 3)),
+    ],
+)
 def test_presets_start_at_local_midnight_and_end_now(preset: str, first_local_day: datetime.date) -> None:
     window = parse_date_range(preset, tz="America/New_York", now=NOW)
     assert window.start == datetime.datetime.combine(first_local_day, datetime.time(0), tzinfo=NY)
@@ -57,9 +60,23 @@ def test_date_and_datetime_may_be_mixed() -> None:
     assert window.end == datetime.datetime(2026, 7, 1, 12, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("raw", ["", "week", "1d", "7D", "2026-07-01", "2026-07-01,", ",2026-07-01",
-                                 "2026-02-30,2026-03-01", "2026-07-02,2026-07-01", "a,b", "1,2,3",
-                                 "2026-07-01T25:00,2026-07-02"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "week",
+        "1d",
+        "7D",
+        "2026-07-01",
+        "2026-07-01,",
+        ",2026-07-01",
+        "2026-02-30,2026-03-01",
+        "2026-07-02,2026-07-01",
+        "a,b",
+        "1,2,3",
+        "2026-07-01T25:00,2026-07-02",
+    ],
+)
 def test_anything_else_is_invalid(raw: str) -> None:
     with pytest.raises(InvalidDateRange):
         parse_date_range(raw, tz="UTC", now=NOW)

@@ -28,8 +28,9 @@ def _send(api: ApiClient, key: str, body: dict | None = None):
     return api.post("/messages", body or BODY, headers={"Idempotency-Key": key})
 
 
-def test_same_key_and_body_replays_the_stored_response_and_sends_nothing(api: ApiClient, sms_ready: BusinessNumber,
-                                                                        org: Organization) -> None:
+def test_same_key_and_body_replays_the_stored_response_and_sends_nothing(
+    api: ApiClient, sms_ready: BusinessNumber, org: Organization
+) -> None:
     first = _send(api, "order-1234-confirmation")
     second = _send(api, "order-1234-confirmation")
 
@@ -45,8 +46,9 @@ def test_same_key_and_body_replays_the_stored_response_and_sends_nothing(api: Ap
 
 def test_json_key_order_and_whitespace_do_not_make_a_different_body(api: ApiClient, sms_ready: BusinessNumber) -> None:
     _send(api, "k1")
-    replay = api.post("/messages", raw='{ "body": "Your table is ready.",   "to": "+14155552671" }',
-                      headers={"Idempotency-Key": "k1"})
+    replay = api.post(
+        "/messages", raw='{ "body": "Your table is ready.",   "to": "+14155552671" }', headers={"Idempotency-Key": "k1"}
+    )
     assert replay.status_code == 201 and replay["Idempotent-Replayed"] == "true"
 
 
@@ -62,8 +64,9 @@ def test_same_key_with_a_different_body_is_422_with_its_own_code(api: ApiClient,
 def test_a_request_still_in_flight_gets_409(api: ApiClient, sms_ready: BusinessNumber, org: Organization) -> None:
     # What a concurrent duplicate sees: the first request has claimed the key and not finished.
     fingerprint = idempotency.request_fingerprint("POST", "/api/public/v1/messages", BODY)
-    IdempotencyRecord.objects.create(organization=org, mode="live", key="k1", fingerprint=fingerprint,
-                                     locked_at=timezone.now())
+    IdempotencyRecord.objects.create(
+        organization=org, mode="live", key="k1", fingerprint=fingerprint, locked_at=timezone.now()
+    )
 
     response = _send(api, "k1")
 
@@ -72,11 +75,17 @@ def test_a_request_still_in_flight_gets_409(api: ApiClient, sms_ready: BusinessN
     assert not Message.objects.exists()
 
 
-def test_a_claim_abandoned_by_a_dead_process_is_taken_over(api: ApiClient, sms_ready: BusinessNumber,
-                                                           org: Organization) -> None:
+def test_a_claim_abandoned_by_a_dead_process_is_taken_over(
+    api: ApiClient, sms_ready: BusinessNumber, org: Organization
+) -> None:
     fingerprint = idempotency.request_fingerprint("POST", "/api/public/v1/messages", BODY)
-    IdempotencyRecord.objects.create(organization=org, mode="live", key="k1", fingerprint=fingerprint,
-                                     locked_at=timezone.now() - idempotency.LOCK_TIMEOUT - datetime.timedelta(seconds=1))
+    IdempotencyRecord.objects.create(
+        organization=org,
+        mode="live",
+        key="k1",
+        fingerprint=fingerprint,
+        locked_at=timezone.now() - idempotency.LOCK_TIMEOUT - datetime.timedelta(seconds=1),
+    )
     assert _send(api, "k1").status_code == 201
     assert Message.objects.count() == 1
 
@@ -99,8 +108,9 @@ def test_a_key_is_kept_for_24_hours(api: ApiClient, sms_ready: BusinessNumber) -
 
 def test_prune_deletes_only_expired_keys(org: Organization) -> None:
     now = timezone.now()
-    IdempotencyRecord.objects.create(organization=org, mode="live", key="old", fingerprint="x",
-                                     created_at=now - datetime.timedelta(hours=25))
+    IdempotencyRecord.objects.create(
+        organization=org, mode="live", key="old", fingerprint="x", created_at=now - datetime.timedelta(hours=25)
+    )
     IdempotencyRecord.objects.create(organization=org, mode="live", key="new", fingerprint="x", created_at=now)
     assert idempotency.idempotency_prune(now=now) == 1
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
@@ -114,12 +124,12 @@ def test_a_failed_request_releases_the_key_for_a_corrected_retry(api: ApiClient,
     assert not IdempotencyRecord.objects.filter(state="in_flight").exists()
 
 
-def test_keys_are_scoped_per_business_and_per_mode(api: ApiClient, sms_ready: BusinessNumber, org: Organization,
-                                                   other_org: Organization) -> None:
+def test_keys_are_scoped_per_business_and_per_mode(
+    api: ApiClient, sms_ready: BusinessNumber, org: Organization, other_org: Organization
+) -> None:
     services.business_number_add(organization=other_org, number="+12125550101")
     services.ai_config_for(organization=other_org)
-    AiConfig.objects.filter(organization=other_org).update(sms_quiet_hours_start="00:00",
-                                                           sms_quiet_hours_end="00:00")
+    AiConfig.objects.filter(organization=other_org).update(sms_quiet_hours_start="00:00", sms_quiet_hours_end="00:00")
     other = ApiClient(make_key(other_org))
     test_mode = ApiClient(make_key(org, mode="test"))
 
@@ -130,15 +140,17 @@ def test_keys_are_scoped_per_business_and_per_mode(api: ApiClient, sms_ready: Bu
     assert Message.objects.count() == 3
 
 
-def test_another_key_of_the_same_business_and_mode_replays(api: ApiClient, sms_ready: BusinessNumber,
-                                                           org: Organization) -> None:
+def test_another_key_of_the_same_business_and_mode_replays(
+    api: ApiClient, sms_ready: BusinessNumber, org: Organization
+) -> None:
     _send(api, "k1")
     second_key = ApiClient(make_key(org, mode="live", name="Second"))
     assert _send(second_key, "k1")["Idempotent-Replayed"] == "true"
 
 
-@pytest.mark.parametrize(("key", "ok"), [("a" * 255, True), ("a" * 256, False), ("", False), ("   ", False),
-                                         ("clé", False)])
+@pytest.mark.parametrize(
+    ("key", "ok"), [("a" * 255, True), ("a" * 256, False), ("", False), ("   ", False), ("clé", False)]
+)
 def test_key_format(api: ApiClient, sms_ready: BusinessNumber, key: str, ok: bool) -> None:
     response = api.post("/messages", BODY, headers={"Idempotency-Key": key.encode().decode("latin-1")})
     if ok:

@@ -19,14 +19,20 @@ WEBHOOK = "/hooks/sms/inbound"
 CALLER = "+14155552671"
 
 TWILIO_VECTOR_URL = "https://mycompany.com/myapp.php?foo=1&bar=2"
-TWILIO_VECTOR_PARAMS = [("CallSid", "CA1234567890ABCDE"), ("Caller", "+14158675309"), ("Digits", "1234"),
-                        ("From", "+14158675309"), ("To", "+18005551212")]
+TWILIO_VECTOR_PARAMS = [
+    ("CallSid", "CA1234567890ABCDE"),
+    ("Caller", "+14158675309"),
+    ("Digits", "1234"),
+    ("From", "+14158675309"),
+    ("To", "+18005551212"),
+]
 
 
 def test_signature_matches_twilio_published_vector() -> None:
     assert compute_signature(TWILIO_VECTOR_URL, TWILIO_VECTOR_PARAMS, "12345") == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
-    assert is_valid_signature(TWILIO_VECTOR_URL, reversed(TWILIO_VECTOR_PARAMS), "12345",
-                              "RSOYDt4T1cUTdK1PDd93/VVr8B8=")
+    assert is_valid_signature(
+        TWILIO_VECTOR_URL, reversed(TWILIO_VECTOR_PARAMS), "12345", "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+    )
 
 
 def test_signature_with_repeated_parameters_matches_twilio() -> None:
@@ -34,12 +40,15 @@ def test_signature_with_repeated_parameters_matches_twilio() -> None:
     assert compute_signature(TWILIO_VECTOR_URL, params, "12345") == "IK+Dwps556ElfBT0I3Rgjkr1wJU="
 
 
-@pytest.mark.parametrize(("url", "params", "token"), [
-    (TWILIO_VECTOR_URL + "&extra=1", TWILIO_VECTOR_PARAMS, "12345"),
-    (TWILIO_VECTOR_URL, [*TWILIO_VECTOR_PARAMS[:2], ("Digits", "9999"), *TWILIO_VECTOR_PARAMS[3:]], "12345"),
-    (TWILIO_VECTOR_URL, TWILIO_VECTOR_PARAMS, "54321"),
-    (TWILIO_VECTOR_URL, TWILIO_VECTOR_PARAMS, ""),
-])
+@pytest.mark.parametrize(
+    ("url", "params", "token"),
+    [
+        (TWILIO_VECTOR_URL + "&extra=1", TWILIO_VECTOR_PARAMS, "12345"),
+        (TWILIO_VECTOR_URL, [*TWILIO_VECTOR_PARAMS[:2], ("Digits", "9999"), *TWILIO_VECTOR_PARAMS[3:]], "12345"),
+        (TWILIO_VECTOR_URL, TWILIO_VECTOR_PARAMS, "54321"),
+        (TWILIO_VECTOR_URL, TWILIO_VECTOR_PARAMS, ""),
+    ],
+)
 def test_signature_fails_when_anything_changes(url: str, params: list, token: str) -> None:
     assert not is_valid_signature(url, params, token, "RSOYDt4T1cUTdK1PDd93/VVr8B8=")
 
@@ -55,10 +64,24 @@ def inbound(settings: Any, sms_number: BusinessNumber) -> BusinessNumber:
     return sms_number
 
 
-def _post(body: str, *, sid: str = "SM0001", sender: str = CALLER, to: str = "+12125550100",
-          signature: str | None = None, extra: dict | None = None):
-    form = {"MessageSid": sid, "AccountSid": "AC123", "From": sender, "To": to, "Body": body, "NumMedia": "0",
-            **(extra or {})}
+def _post(
+    body: str,
+    *,
+    sid: str = "SM0001",
+    sender: str = CALLER,
+    to: str = "+12125550100",
+    signature: str | None = None,
+    extra: dict | None = None,
+):
+    form = {
+        "MessageSid": sid,
+        "AccountSid": "AC123",
+        "From": sender,
+        "To": to,
+        "Body": body,
+        "NumMedia": "0",
+        **(extra or {}),
+    }
     url = f"http://testserver{WEBHOOK}"
     if signature is None:
         signature = compute_signature(url, form.items(), TOKEN)
@@ -73,7 +96,11 @@ def test_inbound_text_is_stored_and_announced(inbound: BusinessNumber, org: Orga
     assert b"<Response></Response>" in response.content
     message = Message.objects.get(direction="inbound")
     assert (message.organization, message.from_number, message.to_number, message.status) == (
-        org, CALLER, "+12125550100", "received")
+        org,
+        CALLER,
+        "+12125550100",
+        "received",
+    )
     assert message.body == "Can I move my appointment to Thursday?" and message.provider_message_id == "SM0001"
     [event] = events(org, "sms.received")
     assert event["data"]["id"] == message.public_id and event["data"]["keyword"] is None
@@ -83,8 +110,9 @@ def test_inbound_text_is_stored_and_announced(inbound: BusinessNumber, org: Orga
     assert local.outbox == []  # ordinary texts get no automatic reply
 
 
-def test_a_known_contact_is_linked_without_a_new_contact_event(inbound: BusinessNumber, org: Organization,
-                                                               api: ApiClient) -> None:
+def test_a_known_contact_is_linked_without_a_new_contact_event(
+    inbound: BusinessNumber, org: Organization, api: ApiClient
+) -> None:
     contact = api.post("/contacts", {"phoneNumber": CALLER, "name": "Jordan"}).body["data"]
     _post("Hello")
     linked = Message.objects.get(direction="inbound").contact
@@ -100,8 +128,9 @@ def test_carrier_retry_with_the_same_message_sid_is_stored_once(inbound: Busines
 
 
 @pytest.mark.parametrize("keyword", ["STOP", "stop", "Stop!", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"])
-def test_opt_out_keywords_block_later_sends(inbound: BusinessNumber, org: Organization, api: ApiClient,
-                                            keyword: str) -> None:
+def test_opt_out_keywords_block_later_sends(
+    inbound: BusinessNumber, org: Organization, api: ApiClient, keyword: str
+) -> None:
     config = services.ai_config_for(organization=org)
     AiConfig.objects.filter(pk=config.pk).update(sms_quiet_hours_start="00:00", sms_quiet_hours_end="00:00")
 
@@ -116,8 +145,9 @@ def test_opt_out_keywords_block_later_sends(inbound: BusinessNumber, org: Organi
 
 
 @pytest.mark.parametrize("keyword", ["START", "YES", "UNSTOP"])
-def test_opt_in_keywords_lift_the_opt_out(inbound: BusinessNumber, org: Organization, api: ApiClient,
-                                          keyword: str) -> None:
+def test_opt_in_keywords_lift_the_opt_out(
+    inbound: BusinessNumber, org: Organization, api: ApiClient, keyword: str
+) -> None:
     config = services.ai_config_for(organization=org)
     AiConfig.objects.filter(pk=config.pk).update(sms_quiet_hours_start="00:00", sms_quiet_hours_end="00:00")
     _post("STOP", sid="SM1")

@@ -18,8 +18,9 @@ from .conftest import events
 QUICKSTART = {"to": "+15555550123", "body": "Thanks for calling!"}
 
 
-def test_docs_quickstart_succeeds_with_a_test_key(test_api: ApiClient, sms_ready: BusinessNumber,
-                                                  org: Organization) -> None:
+def test_docs_quickstart_succeeds_with_a_test_key(
+    test_api: ApiClient, sms_ready: BusinessNumber, org: Organization
+) -> None:
     response = test_api.post("/messages", QUICKSTART)
 
     assert response.status_code == 201
@@ -33,8 +34,9 @@ def test_docs_quickstart_succeeds_with_a_test_key(test_api: ApiClient, sms_ready
     assert "Test mode" in response.body["message"]
 
 
-def test_test_key_sends_nothing_and_charges_nothing(test_api: ApiClient, sms_ready: BusinessNumber,
-                                                    org: Organization) -> None:
+def test_test_key_sends_nothing_and_charges_nothing(
+    test_api: ApiClient, sms_ready: BusinessNumber, org: Organization
+) -> None:
     response = test_api.post("/messages", QUICKSTART)
 
     assert local.outbox == []  # no carrier call
@@ -46,8 +48,9 @@ def test_test_key_sends_nothing_and_charges_nothing(test_api: ApiClient, sms_rea
     assert event["_mode"] == "test" and event["livemode"] is False
 
 
-def test_live_key_hands_the_message_to_the_backend_and_meters_segments(api: ApiClient, sms_ready: BusinessNumber,
-                                                                       org: Organization) -> None:
+def test_live_key_hands_the_message_to_the_backend_and_meters_segments(
+    api: ApiClient, sms_ready: BusinessNumber, org: Organization
+) -> None:
     body = "x" * 200  # two GSM-7 segments
     response = api.post("/messages", {"to": "+14155552671", "body": body})
 
@@ -57,12 +60,20 @@ def test_live_key_hands_the_message_to_the_backend_and_meters_segments(api: ApiC
     assert data["segments"] == 2 and data["sentAt"] is not None
     [sent] = local.outbox
     assert (sent.to_number, sent.from_number, sent.body, sent.reference) == (
-        "+14155552671", "+12125550100", body, data["id"])
+        "+14155552671",
+        "+12125550100",
+        body,
+        data["id"],
+    )
     message = Message.objects.get(public_id=data["id"])
     assert message.provider_message_id == f"local_{data['id']}"
     usage = UsageRecord.objects.get(reference=f"sms:{data['id']}")
-    assert (usage.metric, usage.quantity, usage.mode, usage.api_key_id) == ("sms_segments", 2, "live",
-                                                                            message.api_key_id)
+    assert (usage.metric, usage.quantity, usage.mode, usage.api_key_id) == (
+        "sms_segments",
+        2,
+        "live",
+        message.api_key_id,
+    )
     [event] = events(org, "sms.sent")
     assert event["data"]["id"] == data["id"] and event["_mode"] == "live"
 
@@ -74,21 +85,24 @@ def test_message_to_a_known_contact_is_linked(api: ApiClient, sms_ready: Busines
     assert response.body["data"]["to"] == "+14155552671"
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"body": "Hi"}, "to"),
-    ({"to": "", "body": "Hi"}, "to"),
-    ({"to": "call me", "body": "Hi"}, "to"),
-    ({"to": "+1 415 55", "body": "Hi"}, "to"),
-    ({"to": "+14155552671"}, "body"),
-    ({"to": "+14155552671", "body": ""}, "body"),
-    ({"to": "+14155552671", "body": "   \n "}, "body"),
-    ({"to": "+14155552671", "body": 42}, "body"),
-    ({"to": "+14155552671", "body": "x" * 1601}, "body"),
-    ({"to": "+14155552671", "body": "Hi", "from": "+12125550100"}, "from"),
-])
-def test_invalid_message_is_a_validation_error_and_nothing_is_stored(api: ApiClient, sms_ready: BusinessNumber,
-                                                                     org: Organization, body: dict,
-                                                                     field: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"body": "Hi"}, "to"),
+        ({"to": "", "body": "Hi"}, "to"),
+        ({"to": "call me", "body": "Hi"}, "to"),
+        ({"to": "+1 415 55", "body": "Hi"}, "to"),
+        ({"to": "+14155552671"}, "body"),
+        ({"to": "+14155552671", "body": ""}, "body"),
+        ({"to": "+14155552671", "body": "   \n "}, "body"),
+        ({"to": "+14155552671", "body": 42}, "body"),
+        ({"to": "+14155552671", "body": "x" * 1601}, "body"),
+        ({"to": "+14155552671", "body": "Hi", "from": "+12125550100"}, "from"),
+    ],
+)
+def test_invalid_message_is_a_validation_error_and_nothing_is_stored(
+    api: ApiClient, sms_ready: BusinessNumber, org: Organization, body: dict, field: str
+) -> None:
     response = api.post("/messages", body)
 
     assert response.status_code == 400
@@ -136,8 +150,9 @@ SEGMENT_TABLE = [
 
 
 @pytest.mark.parametrize(("label", "body", "encoding", "segments"), SEGMENT_TABLE, ids=[r[0] for r in SEGMENT_TABLE])
-def test_segments_and_encoding(test_api: ApiClient, sms_ready: BusinessNumber, label: str, body: str,
-                               encoding: str, segments: int) -> None:
+def test_segments_and_encoding(
+    test_api: ApiClient, sms_ready: BusinessNumber, label: str, body: str, encoding: str, segments: int
+) -> None:
     response = test_api.post("/messages", {"to": "+14155552671", "body": body})
     assert response.status_code == 201, response.body
     assert (response.body["data"]["encoding"], response.body["data"]["segments"]) == (encoding, segments)
@@ -149,6 +164,7 @@ def test_live_metering_uses_the_exact_segment_count(api: ApiClient, sms_ready: B
 
 
 # --- Compliance: one chokepoint, 422 with a specific code ---------------------------------------
+
 
 def test_no_sms_number_is_refused(api: ApiClient, org: Organization) -> None:
     response = api.post("/messages", QUICKSTART)
@@ -162,8 +178,9 @@ def test_a_voice_only_number_does_not_count(api: ApiClient, org: Organization) -
     assert api.post("/messages", QUICKSTART).body["error"]["code"] == "NO_SMS_NUMBER"
 
 
-def test_opted_out_recipient_is_refused_even_with_a_test_key(test_api: ApiClient, sms_ready: BusinessNumber,
-                                                             org: Organization) -> None:
+def test_opted_out_recipient_is_refused_even_with_a_test_key(
+    test_api: ApiClient, sms_ready: BusinessNumber, org: Organization
+) -> None:
     SmsOptOut.objects.create(organization=org, phone_number="+14155552671", keyword="STOP")
 
     response = test_api.post("/messages", {"to": "415-555-2671", "body": "Hi"})
@@ -174,8 +191,9 @@ def test_opted_out_recipient_is_refused_even_with_a_test_key(test_api: ApiClient
     assert not Message.objects.exists()
 
 
-def test_an_opt_out_at_another_business_does_not_apply(api: ApiClient, sms_ready: BusinessNumber,
-                                                       other_org: Organization) -> None:
+def test_an_opt_out_at_another_business_does_not_apply(
+    api: ApiClient, sms_ready: BusinessNumber, other_org: Organization
+) -> None:
     SmsOptOut.objects.create(organization=other_org, phone_number="+14155552671", keyword="STOP")
     assert api.post("/messages", {"to": "+14155552671", "body": "Hi"}).status_code == 201
 
@@ -199,13 +217,21 @@ def test_quiet_hours_are_refused(api: ApiClient, sms_ready: BusinessNumber, org:
     assert local.outbox == [] and not Message.objects.exists()
 
 
-@pytest.mark.parametrize(("local_time", "quiet"), [
-    (datetime.time(20, 59), False), (datetime.time(21, 0), True), (datetime.time(23, 30), True),
-    (datetime.time(3, 0), True), (datetime.time(7, 59), True), (datetime.time(8, 0), False),
-    (datetime.time(12, 0), False),
-])
-def test_default_quiet_hours_are_21_to_8_in_the_business_time_zone(org: Organization, sms_number: BusinessNumber,
-                                                                   local_time: datetime.time, quiet: bool) -> None:
+@pytest.mark.parametrize(
+    ("local_time", "quiet"),
+    [
+        (datetime.time(20, 59), False),
+        (datetime.time(21, 0), True),
+        (datetime.time(23, 30), True),
+        (datetime.time(3, 0), True),
+        (datetime.time(7, 59), True),
+        (datetime.time(8, 0), False),
+        (datetime.time(12, 0), False),
+    ],
+)
+def test_default_quiet_hours_are_21_to_8_in_the_business_time_zone(
+    org: Organization, sms_number: BusinessNumber, local_time: datetime.time, quiet: bool
+) -> None:
     org.timezone = "America/Los_Angeles"
     org.save(update_fields=["timezone"])
     now = datetime.datetime.combine(datetime.date(2026, 7, 1), local_time, tzinfo=ZoneInfo("America/Los_Angeles"))
@@ -218,12 +244,17 @@ def test_default_quiet_hours_are_21_to_8_in_the_business_time_zone(org: Organiza
         assert services.sms_compliance_check(organization=org, to_number="+14155552671", now=now) == sms_number
 
 
-def test_keyword_replies_pass_the_chokepoint_despite_opt_out_and_quiet_hours(org: Organization,
-                                                                             sms_number: BusinessNumber) -> None:
+def test_keyword_replies_pass_the_chokepoint_despite_opt_out_and_quiet_hours(
+    org: Organization, sms_number: BusinessNumber
+) -> None:
     SmsOptOut.objects.create(organization=org, phone_number="+14155552671", keyword="STOP")
     midnight = datetime.datetime(2026, 7, 1, 0, 30, tzinfo=ZoneInfo(org.timezone))
-    assert services.sms_compliance_check(organization=org, to_number="+14155552671", now=midnight,
-                                         purpose=services.SmsPurpose.KEYWORD_REPLY) == sms_number
+    assert (
+        services.sms_compliance_check(
+            organization=org, to_number="+14155552671", now=midnight, purpose=services.SmsPurpose.KEYWORD_REPLY
+        )
+        == sms_number
+    )
 
 
 def test_scope_write_sms_is_required(org: Organization, sms_ready: BusinessNumber) -> None:
@@ -239,8 +270,9 @@ def test_live_key_with_an_empty_wallet_is_blocked_but_a_test_key_is_not(sms_read
     broke = make_org("Broke Dental", credits=None)
     services.business_number_add(organization=broke, number="+12125550101")
     config = services.ai_config_for(organization=broke)
-    AiConfig.objects.filter(pk=config.pk).update(sms_quiet_hours_start=datetime.time(0),
-                                                 sms_quiet_hours_end=datetime.time(0))
+    AiConfig.objects.filter(pk=config.pk).update(
+        sms_quiet_hours_start=datetime.time(0), sms_quiet_hours_end=datetime.time(0)
+    )
 
     live = ApiClient(make_key(broke, mode="live")).post("/messages", QUICKSTART)
     test = ApiClient(make_key(broke, mode="test")).post("/messages", QUICKSTART)

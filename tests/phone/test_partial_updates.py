@@ -16,8 +16,14 @@ pytestmark = pytest.mark.django_db
 
 
 def _contact(org: Organization) -> Contact:
-    return services.contact_create(organization=org, mode="live", phone_number="+14155550123", name="Sam Rivera",
-                                   email="sam@example.com", company="Rivera Plumbing")
+    return services.contact_create(
+        organization=org,
+        mode="live",
+        phone_number="+14155550123",
+        name="Sam Rivera",
+        email="sam@example.com",
+        company="Rivera Plumbing",
+    )
 
 
 def test_a_field_left_out_of_an_update_is_unchanged(org: Organization) -> None:
@@ -42,10 +48,12 @@ def test_patch_over_the_api_keeps_omitted_fields_and_clears_nulls(org: Organizat
 
 
 def test_a_data_field_keeps_its_agent_unless_agent_id_is_given(org: Organization) -> None:
-    agent = agents.agent_create(organization=org, actor=None, agent_key="billing", display_name="Billing",
-                                instructions="Bills.")
-    field = agents.data_field_create(organization=org, actor=None, key="invoice", label="Invoice",
-                                     agent_id=agent.public_id)
+    agent = agents.agent_create(
+        organization=org, actor=None, agent_key="billing", display_name="Billing", instructions="Bills."
+    )
+    field = agents.data_field_create(
+        organization=org, actor=None, key="invoice", label="Invoice", agent_id=agent.public_id
+    )
     field = agents.data_field_update(data_field=field, actor=None, label="Invoice number")
     assert (field.label, field.agent_id) == ("Invoice number", agent.pk)
     field = agents.data_field_update(data_field=field, actor=None, agent_id=None)
@@ -54,8 +62,14 @@ def test_a_data_field_keeps_its_agent_unless_agent_id_is_given(org: Organization
 
 
 def test_an_agent_update_changes_only_what_it_is_given(org: Organization) -> None:
-    agent = agents.agent_create(organization=org, actor=None, agent_key="billing", display_name="Billing",
-                                instructions="Bills.", match_hints=["invoice"])
+    agent = agents.agent_create(
+        organization=org,
+        actor=None,
+        agent_key="billing",
+        display_name="Billing",
+        instructions="Bills.",
+        match_hints=["invoice"],
+    )
     agents.agent_update(agent=agent, actor=None, enabled=False)
     agent.refresh_from_db()
     assert (agent.display_name, agent.match_hints, agent.enabled) == ("Billing", ["invoice"], False)

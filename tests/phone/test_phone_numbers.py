@@ -27,9 +27,7 @@ from phone.phone_numbers import (
         ("1-800-FLOWERS", "US", "+18003569377"),
     ],
 )
-def test_to_e164_normalises_national_and_international_formats(
-    raw: str, region: str, expected: str
-) -> None:
+def test_to_e164_normalises_national_and_international_formats(raw: str, region: str, expected: str) -> None:
     assert to_e164(raw, default_region=region) == expected
 
 
@@ -49,9 +47,7 @@ def test_to_e164_normalises_national_and_international_formats(
         ("+1 415 555 2671 ext. 12", "US", "Extensions are not supported"),
     ],
 )
-def test_to_e164_rejects_unusable_input_with_a_clear_message(
-    raw: str, region: str, message: str
-) -> None:
+def test_to_e164_rejects_unusable_input_with_a_clear_message(raw: str, region: str, message: str) -> None:
     with pytest.raises(InvalidPhoneNumber, match=message):
         to_e164(raw, default_region=region)
 
@@ -77,9 +73,7 @@ def test_to_e164_accepts_fictional_but_possible_numbers_when_validity_is_not_req
         ("(415) 555-2671", ["+14155552671", "4155552671"]),
     ],
 )
-def test_search_variants_for_full_numbers_include_e164_and_bare_digits(
-    raw: str, expected: list[str]
-) -> None:
+def test_search_variants_for_full_numbers_include_e164_and_bare_digits(raw: str, expected: list[str]) -> None:
     assert search_variants(raw, default_region="US") == expected
 
 
@@ -101,9 +95,7 @@ def test_every_spelling_of_a_number_matches_the_stored_e164_value() -> None:
         ("", []),
     ],
 )
-def test_search_variants_for_partial_input_are_just_the_digits(
-    raw: str, expected: list[str]
-) -> None:
+def test_search_variants_for_partial_input_are_just_the_digits(raw: str, expected: list[str]) -> None:
     assert search_variants(raw, default_region="US") == expected
 
 
@@ -151,7 +143,5 @@ def test_region_for_timezone(tz: str, region: str) -> None:
 def test_every_mapped_region_is_one_phonenumbers_can_parse_with() -> None:
     from phone import phone_numbers
 
-    regions = set(phone_numbers._REGION_BY_ZONE.values()) | set(
-        phone_numbers._REGION_BY_AREA.values()
-    )
+    regions = set(phone_numbers._REGION_BY_ZONE.values()) | set(phone_numbers._REGION_BY_AREA.values())
     assert regions <= phonenumbers.SUPPORTED_REGIONS

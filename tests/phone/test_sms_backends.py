@@ -37,8 +37,9 @@ class FakeTwilio:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                fake.requests.append({"path": self.path, "headers": dict(self.headers), "raw": raw,
-                                      "form": parse_qs(raw.decode())})
+                fake.requests.append(
+                    {"path": self.path, "headers": dict(self.headers), "raw": raw, "form": parse_qs(raw.decode())}
+                )
                 payload = json.dumps(fake.reply_body).encode()
                 self.send_response(fake.reply_status)
                 self.send_header("Content-Type", "application/json")
@@ -75,8 +76,9 @@ def test_backend_is_chosen_by_setting(settings: Any) -> None:
 
 
 def test_twilio_backend_posts_the_form_with_basic_auth(twilio: FakeTwilio) -> None:
-    accepted = TwilioBackend().send(OutboundSms(reference="msg_1", from_number="+12125550100",
-                                                to_number="+14155552671", body="Héllo & welcome 😊"))
+    accepted = TwilioBackend().send(
+        OutboundSms(reference="msg_1", from_number="+12125550100", to_number="+14155552671", body="Héllo & welcome 😊")
+    )
 
     assert accepted.provider_message_id == "SM11111111111111111111111111111111"
     [request] = twilio.requests
@@ -88,8 +90,11 @@ def test_twilio_backend_posts_the_form_with_basic_auth(twilio: FakeTwilio) -> No
 
 def test_twilio_rejection_is_permanent_with_the_carrier_code(twilio: FakeTwilio) -> None:
     twilio.reply_status = 400
-    twilio.reply_body = {"code": 21211, "message": "The 'To' number +15555550123 is not a valid phone number.",
-                         "status": 400}
+    twilio.reply_body = {
+        "code": 21211,
+        "message": "The 'To' number +15555550123 is not a valid phone number.",
+        "status": 400,
+    }
     with pytest.raises(SmsBackendError) as error:
         TwilioBackend().send(OutboundSms("msg_1", "+12125550100", "+15555550123", "Hi"))
     assert error.value.code == "CARRIER_21211" and error.value.permanent is True
@@ -112,8 +117,9 @@ def test_unreachable_carrier_is_transient(settings: Any) -> None:
     assert error.value.code == "CARRIER_UNREACHABLE" and error.value.permanent is False
 
 
-def test_live_send_through_twilio_end_to_end(twilio: FakeTwilio, api: ApiClient, sms_ready: BusinessNumber,
-                                             org: Organization) -> None:
+def test_live_send_through_twilio_end_to_end(
+    twilio: FakeTwilio, api: ApiClient, sms_ready: BusinessNumber, org: Organization
+) -> None:
     response = api.post("/messages", {"to": "+14155552671", "body": "Thanks for calling!"})
 
     assert response.status_code == 201

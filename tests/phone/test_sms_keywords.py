@@ -10,9 +10,7 @@ from phone.sms_keywords import (
 )
 
 
-@pytest.mark.parametrize(
-    "body", ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"]
-)
+@pytest.mark.parametrize("body", ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"])
 def test_opt_out_keywords(body: str) -> None:
     assert classify_inbound(body) == "opt_out"
 

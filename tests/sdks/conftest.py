@@ -79,4 +79,3 @@ def typescript_sdk() -> Path:
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=TS_DIR, check=True, timeout=300)
     subprocess.run(["npx", "--no-install", "tsc", "-p", "."], cwd=TS_DIR, check=True, timeout=300)
     return TS_DIR
-

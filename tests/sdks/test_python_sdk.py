@@ -15,15 +15,15 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+
 # aiphone360 is sdks/python/src, put on sys.path by tests/sdks/conftest.py; it is not on mypy's path.
-from aiphone360 import (  # type: ignore[import-not-found]
-    AiPhone360, AiPhone360Error, Page, WebhookVerificationError, verify_webhook)
+from aiphone360 import AiPhone360, AiPhone360Error, Page, WebhookVerificationError, verify_webhook  # type: ignore[import-not-found]
 
 from billing.models import Plan
 from developer.models import ApiKey, RequestLog
@@ -61,16 +61,24 @@ class Recorder:
     def on_response(self, response: httpx.Response) -> None:
         request = response.request
         with self.lock:
-            self.exchanges.append({
-                "method": request.method, "path": request.url.path, "call": request.headers.get("x-test-call"),
-                "idempotency_key": request.headers.get("idempotency-key"), "status": response.status_code,
-                "retry_after": response.headers.get("retry-after"), "replayed": response.headers.get("idempotent-replayed"),
-                "sent_at": request.extensions["sent_at"], "answered_at": time.monotonic(),
-            })
+            self.exchanges.append(
+                {
+                    "method": request.method,
+                    "path": request.url.path,
+                    "call": request.headers.get("x-test-call"),
+                    "idempotency_key": request.headers.get("idempotency-key"),
+                    "status": response.status_code,
+                    "retry_after": response.headers.get("retry-after"),
+                    "replayed": response.headers.get("idempotent-replayed"),
+                    "sent_at": request.extensions["sent_at"],
+                    "answered_at": time.monotonic(),
+                }
+            )
 
     def client(self, transport: httpx.BaseTransport | None = None) -> httpx.Client:
-        return httpx.Client(event_hooks={"request": [self.on_request], "response": [self.on_response]},
-                            transport=transport)
+        return httpx.Client(
+            event_hooks={"request": [self.on_request], "response": [self.on_response]}, transport=transport
+        )
 
 
 def test_the_quickstart_in_python(server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -85,8 +93,10 @@ def test_the_quickstart_in_python(server: Server, monkeypatch: pytest.MonkeyPatc
     assert client.mode == "test"
     assert isinstance(page, Page)
     assert [c.id for c in page.data] == list(
-        Call.objects.filter(organization=server.org).order_by("-started_at", "-public_id")
-        .values_list("public_id", flat=True)[:25])
+        Call.objects.filter(organization=server.org)
+        .order_by("-started_at", "-public_id")
+        .values_list("public_id", flat=True)[:25]
+    )
     assert page.pagination.has_more is False and page.pagination.next_cursor is None and page.pagination.limit == 25
     message = Message.objects.get(organization=server.org, to_number="+15555550123")
     assert (message.body, message.mode, message.status) == ("Hi from our app", "test", "sent")
@@ -97,8 +107,11 @@ def test_the_quickstart_in_python(server: Server, monkeypatch: pytest.MonkeyPatc
 
 def test_pagination_walks_seven_new_keys_in_pages_of_two(server: Server, client: AiPhone360) -> None:
     created = [client.keys.create(name=f"page-{i}", mode="test", scopes=["read:calls"]) for i in range(7)]
-    expected = list(ApiKey.objects.filter(organization=server.org).order_by("-created_at", "-public_id")
-                    .values_list("public_id", flat=True))
+    expected = list(
+        ApiKey.objects.filter(organization=server.org)
+        .order_by("-created_at", "-public_id")
+        .values_list("public_id", flat=True)
+    )
     assert len(expected) == 8  # the seven and the caller's own
 
     first = client.keys.list(limit=2)
@@ -153,8 +166,9 @@ def test_a_429_is_retried_after_retry_after_on_a_basic_plan(live_server: Any) ->
     assert retried >= 1, recorder.exchanges  # the bucket was empty: at most one of the three got through at once
 
 
-def test_an_errors_code_and_request_id_are_surfaced_and_match_the_servers_log(server: Server,
-                                                                           client: AiPhone360) -> None:
+def test_an_errors_code_and_request_id_are_surfaced_and_match_the_servers_log(
+    server: Server, client: AiPhone360
+) -> None:
     with pytest.raises(AiPhone360Error) as caught:
         client.calls.get("call_doesnotexist")
     error = caught.value
@@ -214,9 +228,9 @@ def test_a_send_whose_response_was_lost_is_retried_with_the_same_key_and_sent_on
     assert Message.objects.get(organization=server.org, body=body).public_id == message.id
 
 
-def test_a_webhook_delivered_by_the_platform_verifies_with_both_sdks(server: Server, client: AiPhone360,
-                                                                      receiver: Receiver,
-                                                                      typescript_sdk: Path) -> None:
+def test_a_webhook_delivered_by_the_platform_verifies_with_both_sdks(
+    server: Server, client: AiPhone360, receiver: Receiver, typescript_sdk: Path
+) -> None:
     endpoint = client.webhooks.create(url=receiver.url, events=["contact.created"], description="python sdk")
     assert endpoint.secret.startswith("whsec_") and endpoint.id.startswith("whk_")
 
@@ -234,24 +248,29 @@ def test_a_webhook_delivered_by_the_platform_verifies_with_both_sdks(server: Ser
         verify_webhook(raw, header, endpoint.secret, now=int(time.time()) + 301)
 
     # The same bytes and header, verified by the TypeScript SDK.
-    script = ("const {AiPhone360}=require('./dist/src/index.js');"
-              "const e=AiPhone360.verifyWebhook(Buffer.from(process.env.RAW,'base64'),process.env.SIG,process.env.SECRET);"
-              "process.stdout.write(JSON.stringify({id:e.id,type:e.type}))")
+    script = (
+        "const {AiPhone360}=require('./dist/src/index.js');"
+        "const e=AiPhone360.verifyWebhook(Buffer.from(process.env.RAW,'base64'),process.env.SIG,process.env.SECRET);"
+        "process.stdout.write(JSON.stringify({id:e.id,type:e.type}))"
+    )
     env = {**os.environ, "RAW": base64.b64encode(raw).decode(), "SIG": header, "SECRET": endpoint.secret}
-    node = subprocess.run(["node", "-e", script], cwd=typescript_sdk, env=env, capture_output=True, text=True,
-                          timeout=60)
+    node = subprocess.run(
+        ["node", "-e", script], cwd=typescript_sdk, env=env, capture_output=True, text=True, timeout=60
+    )
     assert node.returncode == 0, node.stderr
     assert json.loads(node.stdout) == {"id": event.id, "type": "contact.created"}
     env["RAW"] = base64.b64encode(raw.replace(b"Wendy", b"Wanda")).decode()
-    tampered = subprocess.run(["node", "-e", script], cwd=typescript_sdk, env=env, capture_output=True, text=True,
-                              timeout=60)
+    tampered = subprocess.run(
+        ["node", "-e", script], cwd=typescript_sdk, env=env, capture_output=True, text=True, timeout=60
+    )
     assert tampered.returncode != 0 and "No v1 signature matches" in tampered.stderr
 
     # The rest of the webhooks surface: test send, log, detail, replay, rotate, update, recover, delete.
     result = client.webhooks.test(endpoint.id)
     assert result.succeeded and result.attempt is not None and result.attempt.response.status == 200
-    test_event = verify_webhook(receiver.wait_for_requests(2)[1].body, receiver.requests[1].headers["x-aip-signature"],
-                                endpoint.secret)
+    test_event = verify_webhook(
+        receiver.wait_for_requests(2)[1].body, receiver.requests[1].headers["x-aip-signature"], endpoint.secret
+    )
     assert test_event.type == "webhook.test" and test_event.id == result.delivery.event_id
 
     log = client.webhooks.deliveries.list(endpoint.id, event_type="contact.created")
@@ -270,7 +289,7 @@ def test_a_webhook_delivered_by_the_platform_verifies_with_both_sdks(server: Ser
     for secret in (endpoint.secret, rotated.secret):
         verify_webhook(overlap.body, overlap.headers["x-aip-signature"], secret)
 
-    since = datetime.now(timezone.utc) - timedelta(hours=1)
+    since = datetime.now(UTC) - timedelta(hours=1)
     assert client.webhooks.recover(endpoint.id, since=since).count == 0
     assert client.webhooks.update(endpoint.id, enabled=False).enabled is False
     assert endpoint.id in [w.id for w in client.webhooks.list(limit=1)]
@@ -306,7 +325,7 @@ def test_the_rest_of_the_surface(server: Server, client: AiPhone360, receiver: R
     with pytest.raises(AiPhone360Error) as caught:
         client.config.update(language="klingon-XX")
     assert caught.value.code == "VALIDATION_ERROR" and caught.value.fields and "language" in caught.value.fields
-    usage = client.usage.get(from_=datetime.now(timezone.utc).date().replace(day=1))
+    usage = client.usage.get(from_=datetime.now(UTC).date().replace(day=1))
     assert usage.currency == "USD" and usage.free_quota.plan == "PRO"
     assert {m.metric for m in usage.free_quota.metrics} >= {"api_requests", "sms_segments"}
 
@@ -321,18 +340,27 @@ def test_the_rest_of_the_surface(server: Server, client: AiPhone360, receiver: R
 
     # Tools, agents and data fields.
     tool = client.tools.create(
-        name="lookup_order", description="Look up an order.", endpoint_url=receiver.url,
+        name="lookup_order",
+        description="Look up an order.",
+        endpoint_url=receiver.url,
         input_schema={"type": "object", "properties": {"order_number": {"type": "string"}}},
-        auth={"type": "header", "header_name": "X-Api-Key", "value": "py-s3cret"}, timeout_seconds=5)
+        auth={"type": "header", "header_name": "X-Api-Key", "value": "py-s3cret"},
+        timeout_seconds=5,
+    )
     assert tool.auth.type == "header" and tool.auth.header_name == "X-Api-Key"
     assert "py-s3cret" not in json.dumps(tool) and tool.input_schema["properties"]["order_number"]
     assert client.tools.update(tool.id, enabled=False).enabled is False
-    agent = client.agents.create(agent_key="billing", display_name="Billing",
-                                 instructions="You handle billing.", match_hints=["bill", "invoice"],
-                                 tools={"allow_payments": True, "use_custom_tool_ids": [tool.id]})
+    agent = client.agents.create(
+        agent_key="billing",
+        display_name="Billing",
+        instructions="You handle billing.",
+        match_hints=["bill", "invoice"],
+        tools={"allow_payments": True, "use_custom_tool_ids": [tool.id]},
+    )
     assert agent.tools.allow_payments is True and agent.tools.use_custom_tool_ids == [tool.id]
-    field = client.data_fields.create(key="invoice_number", label="Invoice number", type="text", required=True,
-                                      agent_id=agent.id)
+    field = client.data_fields.create(
+        key="invoice_number", label="Invoice number", type="text", required=True, agent_id=agent.id
+    )
     assert [f.id for f in client.data_fields.list(agent_id=agent.id)] == [field.id]
     assert client.data_fields.update(field.id, required=False).required is False
     assert client.agents.get(agent.id).match_hints == ["bill", "invoice"]

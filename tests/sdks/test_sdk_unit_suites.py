@@ -19,15 +19,21 @@ pytestmark = pytest.mark.slow  # each suite is its own process: seconds to start
 
 
 def test_python_sdk_unit_suite_passes() -> None:
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-                            cwd=ROOT / "sdks" / "python", capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=ROOT / "sdks" / "python",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout[-10000:] + result.stderr[-5000:]
     assert re.search(r"^\d+ passed", result.stdout.splitlines()[-1]), result.stdout[-2000:]
 
 
 def test_typescript_sdk_unit_suite_passes(typescript_sdk: Path) -> None:
-    result = subprocess.run(["node", "--test", "dist/test/unit.test.js"], cwd=typescript_sdk, capture_output=True,
-                            text=True, timeout=300)
+    result = subprocess.run(
+        ["node", "--test", "dist/test/unit.test.js"], cwd=typescript_sdk, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stdout[-10000:] + result.stderr[-5000:]
     assert re.search(r"^# fail 0$", result.stdout, flags=re.MULTILINE)
     assert re.search(r"^# skipped 0$", result.stdout, flags=re.MULTILINE)

@@ -23,14 +23,22 @@ pytestmark = pytest.mark.slow  # a Node process running a whole suite against th
 
 
 def _tap_totals(output: str) -> dict[str, int]:
-    return {name: int(value) for name, value in re.findall(r"^# (tests|pass|fail|skipped|cancelled) (\d+)$",
-                                                           output, flags=re.MULTILINE)}
+    return {
+        name: int(value)
+        for name, value in re.findall(r"^# (tests|pass|fail|skipped|cancelled) (\d+)$", output, flags=re.MULTILINE)
+    }
 
 
 def test_typescript_sdk_suite_passes_against_the_live_server(server: Server, typescript_sdk: Path) -> None:
     env = {**os.environ, "AIP_BASE_URL": server.url, "AIP_KEY": server.key}
-    result = subprocess.run(["node", "--test", "dist/test/api.test.js"], cwd=typescript_sdk, env=env,
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        ["node", "--test", "dist/test/api.test.js"],
+        cwd=typescript_sdk,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     output = result.stdout + result.stderr
     totals = _tap_totals(output)
     failed = [line.strip() for line in output.splitlines() if line.lstrip().startswith("not ok")]
@@ -42,6 +50,10 @@ def test_typescript_sdk_suite_passes_against_the_live_server(server: Server, typ
     assert totals.get("tests", 0) >= 18 and totals["pass"] == totals["tests"] - totals["skipped"], output[-5000:]
 
     # What the quickstart did is in the database: a test-mode text and the contact.
-    assert Message.objects.filter(organization=server.org, to_number="+15555550123", body="Hi from our app",
-                                  mode=Message.Mode.TEST).count() == 1
+    assert (
+        Message.objects.filter(
+            organization=server.org, to_number="+15555550123", body="Hi from our app", mode=Message.Mode.TEST
+        ).count()
+        == 1
+    )
     assert Contact.objects.filter(organization=server.org, phone_number="+15555550123", name="Jordan").exists()

@@ -55,9 +55,7 @@ def test_creating_an_endpoint_returns_the_secret_once(api: ApiClient, receiver: 
         ({"events": ["*"]}, "url"),
     ],
 )
-def test_invalid_endpoints_are_refused_naming_the_field(
-    api: ApiClient, body: dict, field: str, settings: Any
-) -> None:
+def test_invalid_endpoints_are_refused_naming_the_field(api: ApiClient, body: dict, field: str, settings: Any) -> None:
     settings.OUTBOUND_ALLOW_LOOPBACK = False  # as in production
     response = api.post("/webhooks", body)
 
@@ -89,9 +87,12 @@ def test_another_business_endpoint_is_not_found(api: ApiClient, receiver: Receiv
     other = make_org("Other Business")
     theirs, _ = endpoint_create(organization=other, url=receiver.url, events=["*"], actor=None)
 
-    for response in (api.get(f"/webhooks/{theirs.public_id}"), api.delete(f"/webhooks/{theirs.public_id}"),
-                     api.get(f"/webhooks/{theirs.public_id}/deliveries"),
-                     api.post(f"/webhooks/{theirs.public_id}/test")):
+    for response in (
+        api.get(f"/webhooks/{theirs.public_id}"),
+        api.delete(f"/webhooks/{theirs.public_id}"),
+        api.get(f"/webhooks/{theirs.public_id}/deliveries"),
+        api.post(f"/webhooks/{theirs.public_id}/test"),
+    ):
         assert response.status_code == 404 and response.body["error"]["code"] == "RESOURCE_NOT_FOUND"
     assert api.get("/webhooks").body["data"] == []
     assert receiver.requests == []
@@ -132,8 +133,11 @@ def test_the_test_button_sends_now_and_returns_the_outcome(api: ApiClient, recei
     assert response.status_code == 200
     data = response.body["data"]
     assert data["succeeded"] is True
-    assert data["attempt"]["response"] == {"status": 200, "headers": data["attempt"]["response"]["headers"],
-                                           "bodyExcerpt": '{"received":true}'}
+    assert data["attempt"]["response"] == {
+        "status": 200,
+        "headers": data["attempt"]["response"]["headers"],
+        "bodyExcerpt": '{"received":true}',
+    }
     (request,) = receiver.requests
     assert request.json["type"] == "webhook.test" and request.json["livemode"] is False
     verify(header=request.headers["x-aip-signature"], body=request.body, secret=created["secret"])
@@ -207,8 +211,9 @@ def test_delivery_log_lists_filters_and_shows_attempts(org: Organization, api: A
     assert attempt["errorClass"] == "http_error" and attempt["durationMs"] is not None
 
 
-def test_replay_and_recover_over_the_api(org: Organization, api: ApiClient, receiver: Receiver,
-                                         django_capture_on_commit_callbacks: Any) -> None:
+def test_replay_and_recover_over_the_api(
+    org: Organization, api: ApiClient, receiver: Receiver, django_capture_on_commit_callbacks: Any
+) -> None:
     webhook_id = create(api, receiver.url).body["data"]["id"]
     receiver.reply(Reply(410))
     first = Delivery.objects.get(event=emit(organization=org, type="call.completed", data={}, mode="live"))

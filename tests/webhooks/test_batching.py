@@ -29,7 +29,8 @@ def emitted(org: Organization, count: int) -> list[int]:
 
 
 def test_a_task_drains_its_organisations_due_backlog_in_capped_batches_oldest_first(
-        org: Organization, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    org: Organization, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
     endpoint_create(organization=org, url=receiver.url + "/a", events=["*"], actor=None)
     other = make_org()
     endpoint_create(organization=other, url=receiver.url + "/other", events=["*"], actor=None)
@@ -57,7 +58,8 @@ def test_a_task_drains_its_organisations_due_backlog_in_capped_batches_oldest_fi
 
 
 def test_without_backlog_only_the_given_ids_are_attempted_and_ids_that_do_not_fit_follow(
-        org: Organization, receiver: Receiver) -> None:
+    org: Organization, receiver: Receiver
+) -> None:
     endpoint_create(organization=org, url=receiver.url, events=["*"], actor=None)
     ids = emitted(org, 8)
 
@@ -81,8 +83,9 @@ def test_given_ids_that_are_not_due_or_are_claimed_are_skipped(org: Organization
     assert [a.delivery_id for a in attempts] == [due] and len(receiver.requests) == 1
 
 
-def test_a_batch_spans_at_most_max_parallel_requests_endpoints(org: Organization, receiver: Receiver,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_batch_spans_at_most_max_parallel_requests_endpoints(
+    org: Organization, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(services, "MAX_PARALLEL_REQUESTS", 2)
     for name in "abc":
         endpoint_create(organization=org, url=f"{receiver.url}/{name}", events=["*"], actor=None)
@@ -147,8 +150,9 @@ class FanOutTests(TestCase):
         assert self.sent == [(second, self.org.pk)]
 
 
-def test_a_long_backlog_is_handed_to_a_fresh_task_after_max_rounds(org: Organization, receiver: Receiver,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_long_backlog_is_handed_to_a_fresh_task_after_max_rounds(
+    org: Organization, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
     endpoint_create(organization=org, url=receiver.url, events=["*"], actor=None)
     ids = emitted(org, 12)
     monkeypatch.setattr(services, "MAX_ROUNDS", 1)

@@ -38,8 +38,9 @@ def test_the_list_shows_endpoints_with_health_and_a_failing_warning(
 ) -> None:
     endpoint, _ = endpoint_create(organization=org, url=receiver.url, events=["*"], description="CRM", actor=None)
     receiver.reply(Reply(500))
-    delivery_attempt(delivery_id=Delivery.objects.get(
-        event=emit(organization=org, type="call.started", data={}, mode="live")).pk)
+    delivery_attempt(
+        delivery_id=Delivery.objects.get(event=emit(organization=org, type="call.started", data={}, mode="live")).pk
+    )
 
     page = owner_client.get(BASE).content.decode()
 
@@ -51,16 +52,19 @@ def test_creating_through_the_form_shows_the_secret_once(org: Organization, owne
     form = owner_client.get(BASE + "new/")
     token = form.context["values"]["form_token"]
 
-    response = owner_client.post(BASE + "new/", {
-        "url": "https://hooks.example.com/in", "events": ["call.completed", "sms.sent"], "form_token": token})
+    response = owner_client.post(
+        BASE + "new/",
+        {"url": "https://hooks.example.com/in", "events": ["call.completed", "sms.sent"], "form_token": token},
+    )
 
     assert response.status_code == 201
     endpoint = Endpoint.objects.get(organization=org)
     assert endpoint.events == ["call.completed", "sms.sent"]
     assert endpoint.secret in response.content.decode()
     assert response["Cache-Control"] == "no-store"
-    again = owner_client.post(BASE + "new/", {"url": "https://hooks.example.com/in", "events": ["sms.sent"],
-                                              "form_token": token})
+    again = owner_client.post(
+        BASE + "new/", {"url": "https://hooks.example.com/in", "events": ["sms.sent"], "form_token": token}
+    )
     assert again.status_code == 302 and Endpoint.objects.count() == 1
     assert endpoint.secret not in owner_client.get(BASE + f"{endpoint.public_id}/").content.decode()
 
@@ -82,8 +86,13 @@ def test_viewers_see_the_page_but_cannot_change_or_reveal_anything(
 
     page = viewer_client.get(BASE + f"{endpoint.public_id}/")
     assert page.status_code == 200 and "Reveal secret" not in page.content.decode()
-    for path in ("new/", f"{endpoint.public_id}/secret/", f"{endpoint.public_id}/test/",
-                 f"{endpoint.public_id}/delete/", f"{endpoint.public_id}/toggle/"):
+    for path in (
+        "new/",
+        f"{endpoint.public_id}/secret/",
+        f"{endpoint.public_id}/test/",
+        f"{endpoint.public_id}/delete/",
+        f"{endpoint.public_id}/toggle/",
+    ):
         assert viewer_client.post(BASE + path).status_code == 403
     assert Endpoint.objects.filter(pk=endpoint.pk, enabled=True).exists()
     assert receiver.requests == []
@@ -129,14 +138,14 @@ def test_reveal_test_rotate_toggle_replay_recover_and_delete(
 
     assert owner_client.post(detail + "recover/", {"window": "24h"}).status_code == 302
 
-    log = owner_client.get(detail + "?status=succeeded", headers={"HX-Request": "true",
-                                                                  "HX-Target": "delivery-log"})
+    log = owner_client.get(detail + "?status=succeeded", headers={"HX-Request": "true", "HX-Target": "delivery-log"})
     assert log.content.decode().count("data-delivery=") == 2
 
     edit_form = owner_client.get(detail + "edit/")
     assert edit_form.status_code == 200 and edit_form.context["values"]["all_events"] is True
-    edited = owner_client.post(detail + "edit/", {"url": receiver.url, "description": "Renamed",
-                                                  "events": ["contact.created"]})
+    edited = owner_client.post(
+        detail + "edit/", {"url": receiver.url, "description": "Renamed", "events": ["contact.created"]}
+    )
     assert edited.status_code == 302
     endpoint.refresh_from_db()
     assert endpoint.events == ["contact.created"] and endpoint.description == "Renamed"

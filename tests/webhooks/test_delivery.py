@@ -291,9 +291,7 @@ def test_an_endpoint_failing_for_five_days_without_a_success_is_disabled_with_a_
     assert not Delivery.objects.filter(endpoint=endpoint, status=Delivery.Status.PENDING).exists()
 
 
-def test_a_success_resets_the_failure_clock(
-    org: Organization, hook: tuple[Endpoint, str], receiver: Receiver
-) -> None:
+def test_a_success_resets_the_failure_clock(org: Organization, hook: tuple[Endpoint, str], receiver: Receiver) -> None:
     endpoint, _ = hook
     receiver.reply(Reply(500), Reply(200), Reply(500))
     first = pending(org)

@@ -23,10 +23,19 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_nine_spec_event_types_are_known() -> None:
-    assert sorted(EVENT_TYPES) == sorted([
-        "call.started", "call.completed", "transcript.ready", "sms.received", "sms.sent",
-        "voicemail.created", "contact.created", "contact.updated", "appointment.booked",
-    ])
+    assert sorted(EVENT_TYPES) == sorted(
+        [
+            "call.started",
+            "call.completed",
+            "transcript.ready",
+            "sms.received",
+            "sms.sent",
+            "voicemail.created",
+            "contact.created",
+            "contact.updated",
+            "appointment.booked",
+        ]
+    )
 
 
 def test_emit_writes_the_exact_payload_and_one_delivery_per_subscribed_enabled_endpoint(
@@ -40,8 +49,9 @@ def test_emit_writes_the_exact_payload_and_one_delivery_per_subscribed_enabled_e
     other = make_org("Someone Else")
     endpoint_create(organization=other, url=receiver.url + "/other", events=["*"], actor=None)
 
-    event = emit(organization=org, type="call.completed", data={"callId": "call_1", "cost": Decimal("1.50")},
-                 mode="live")
+    event = emit(
+        organization=org, type="call.completed", data={"callId": "call_1", "cost": Decimal("1.50")}, mode="live"
+    )
 
     payload = json.loads(event.body)
     assert list(payload) == ["id", "type", "createdAt", "businessId", "data", "livemode"]

@@ -233,8 +233,21 @@ def test_host_literals_are_read_in_every_spelling(host: str, expected: str) -> N
 
 @pytest.mark.parametrize(
     "host",
-    ["example.com", "1.2.3.4.5", "256.0.0.1", "1.2.3.256", "1.16777216", "08.0.0.1", "1..2",
-     "0x7g.1", "[1.2.3.4]", "fe80::1%eth0", "::1::2", "", "."],
+    [
+        "example.com",
+        "1.2.3.4.5",
+        "256.0.0.1",
+        "1.2.3.256",
+        "1.16777216",
+        "08.0.0.1",
+        "1..2",
+        "0x7g.1",
+        "[1.2.3.4]",
+        "fe80::1%eth0",
+        "::1::2",
+        "",
+        ".",
+    ],
 )
 def test_names_and_malformed_numbers_are_not_literals(host: str) -> None:
     assert parse_host_literal(host) is None
@@ -295,8 +308,17 @@ def test_forbidden_addresses_are_refused_with_a_reason(address: str, reason_part
 
 
 @pytest.mark.parametrize(
-    "address", ["8.8.8.8", "1.1.1.1", PUBLIC_V4, PUBLIC_V6, "2606:4700::1111",
-                "64:ff9b::8.8.8.8", "2002:808:808::1", "::ffff:8.8.8.8"],
+    "address",
+    [
+        "8.8.8.8",
+        "1.1.1.1",
+        PUBLIC_V4,
+        PUBLIC_V6,
+        "2606:4700::1111",
+        "64:ff9b::8.8.8.8",
+        "2002:808:808::1",
+        "::ffff:8.8.8.8",
+    ],
 )
 def test_public_addresses_are_allowed(address: str) -> None:
     assert is_forbidden_address(ipaddress.ip_address(address), allow_loopback=False) is None
@@ -308,8 +330,19 @@ def test_loopback_flag_allows_loopback(address: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "address", ["10.0.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "::", "fd00::1",
-                "100.64.0.1", "::127.0.0.1", "2002:7f00:1::", "64:ff9b::7f00:1"],
+    "address",
+    [
+        "10.0.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "0.0.0.0",
+        "::",
+        "fd00::1",
+        "100.64.0.1",
+        "::127.0.0.1",
+        "2002:7f00:1::",
+        "64:ff9b::7f00:1",
+    ],
 )
 def test_loopback_flag_still_refuses_other_private_addresses(address: str) -> None:
     assert is_forbidden_address(ipaddress.ip_address(address), allow_loopback=True) is not None
@@ -481,8 +514,13 @@ def test_extra_ports_can_be_allowed_by_setting(settings: Any) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["http://127.0.0.1:8000/hook", "http://localhost:3000/hook", "https://127.0.0.1:8443/hook",
-     "http://[::1]:9000/hook", "http://127.0.0.1/hook"],
+    [
+        "http://127.0.0.1:8000/hook",
+        "http://localhost:3000/hook",
+        "https://127.0.0.1:8443/hook",
+        "http://[::1]:9000/hook",
+        "http://127.0.0.1/hook",
+    ],
 )
 def test_loopback_urls_are_accepted_with_the_loopback_flag(url: str, loopback_on: None) -> None:
     validate_url(url)
@@ -490,9 +528,15 @@ def test_loopback_urls_are_accepted_with_the_loopback_flag(url: str, loopback_on
 
 @pytest.mark.parametrize(
     "url",
-    ["http://10.0.0.1:8000/hook", "https://192.168.1.1/hook", "https://169.254.169.254/",
-     "http://0.0.0.0:8000/hook", "https://[fd00::1]/hook", f"http://{PUBLIC_V4}/hook",
-     f"https://{PUBLIC_V4}:8080/hook"],
+    [
+        "http://10.0.0.1:8000/hook",
+        "https://192.168.1.1/hook",
+        "https://169.254.169.254/",
+        "http://0.0.0.0:8000/hook",
+        "https://[fd00::1]/hook",
+        f"http://{PUBLIC_V4}/hook",
+        f"https://{PUBLIC_V4}:8080/hook",
+    ],
 )
 def test_loopback_flag_does_not_open_other_addresses(url: str, loopback_on: None) -> None:
     with pytest.raises(OutboundRefused):
@@ -523,9 +567,7 @@ def test_loopback_receiver_is_refused_when_the_flag_is_off(
 # Real exchanges with a local server (loopback flag on)
 
 
-def test_post_delivers_the_exact_bytes_and_headers(
-    start_receiver: Callable[..., Receiver], loopback_on: None
-) -> None:
+def test_post_delivers_the_exact_bytes_and_headers(start_receiver: Callable[..., Receiver], loopback_on: None) -> None:
     receiver = start_receiver(reply(201, b'{"ok":true}', {"X-Reply": "yes", "Content-Type": "application/json"}))
     body = b'{"type":"call.completed","text":"caf\xc3\xa9"}\x00\xff'
 
@@ -554,9 +596,7 @@ def test_post_delivers_the_exact_bytes_and_headers(
     assert response.elapsed_ms >= 0
 
 
-def test_localhost_receiver_works_with_the_flag(
-    start_receiver: Callable[..., Receiver], loopback_on: None
-) -> None:
+def test_localhost_receiver_works_with_the_flag(start_receiver: Callable[..., Receiver], loopback_on: None) -> None:
     receiver = start_receiver()
 
     with fake_dns({"localhost": ["127.0.0.1"]}):
@@ -566,9 +606,7 @@ def test_localhost_receiver_works_with_the_flag(
     assert receiver.received[0].header("Host") == f"localhost:{receiver.port}"
 
 
-def test_redirects_are_returned_and_never_followed(
-    start_receiver: Callable[..., Receiver], loopback_on: None
-) -> None:
+def test_redirects_are_returned_and_never_followed(start_receiver: Callable[..., Receiver], loopback_on: None) -> None:
     target = start_receiver()
     location = target.url("/stolen")
     redirector = start_receiver(reply(302, b"", {"Location": location}))
@@ -581,8 +619,9 @@ def test_redirects_are_returned_and_never_followed(
     assert target.received == []
 
 
-@pytest.mark.parametrize("respond", [reply(body=b"x" * 100_000), reply_without_length(b"x" * 100_000)],
-                         ids=["content-length", "until-close"])
+@pytest.mark.parametrize(
+    "respond", [reply(body=b"x" * 100_000), reply_without_length(b"x" * 100_000)], ids=["content-length", "until-close"]
+)
 def test_response_over_max_bytes_is_too_large(
     respond: Responder, start_receiver: Callable[..., Receiver], loopback_on: None
 ) -> None:
@@ -595,8 +634,11 @@ def test_response_over_max_bytes_is_too_large(
     assert "1024 bytes" in str(error.value)
 
 
-@pytest.mark.parametrize("respond", [reply(body=bytes(range(256)) * 400), reply_without_length(bytes(range(256)) * 400)],
-                         ids=["content-length", "until-close"])
+@pytest.mark.parametrize(
+    "respond",
+    [reply(body=bytes(range(256)) * 400), reply_without_length(bytes(range(256)) * 400)],
+    ids=["content-length", "until-close"],
+)
 def test_truncate_keeps_the_first_max_bytes(
     respond: Responder, start_receiver: Callable[..., Receiver], loopback_on: None
 ) -> None:
@@ -608,9 +650,7 @@ def test_truncate_keeps_the_first_max_bytes(
     assert response.body == (bytes(range(256)) * 400)[:1000]
 
 
-def test_a_body_of_exactly_max_bytes_is_accepted(
-    start_receiver: Callable[..., Receiver], loopback_on: None
-) -> None:
+def test_a_body_of_exactly_max_bytes_is_accepted(start_receiver: Callable[..., Receiver], loopback_on: None) -> None:
     receiver = start_receiver(reply(body=b"y" * 1024))
 
     response = post(receiver.url(), body=b"{}", headers={}, timeout=5, max_bytes=1024)
@@ -618,9 +658,7 @@ def test_a_body_of_exactly_max_bytes_is_accepted(
     assert response.body == b"y" * 1024
 
 
-def test_slow_server_times_out_within_the_deadline(
-    start_receiver: Callable[..., Receiver], loopback_on: None
-) -> None:
+def test_slow_server_times_out_within_the_deadline(start_receiver: Callable[..., Receiver], loopback_on: None) -> None:
     receiver = start_receiver(stall)
     timeout = 0.5
 
@@ -719,9 +757,7 @@ def test_unknown_name_is_a_connect_error(loopback_on: None) -> None:
     assert "could not be resolved" in str(error.value)
 
 
-def test_non_http_reply_is_a_protocol_error(
-    start_receiver: Callable[..., Receiver], loopback_on: None
-) -> None:
+def test_non_http_reply_is_a_protocol_error(start_receiver: Callable[..., Receiver], loopback_on: None) -> None:
     receiver = start_receiver(garbage)
 
     with pytest.raises(OutboundError) as error:
@@ -755,7 +791,7 @@ class Pki:
 def _certificate(
     subject: str, key: ec.EllipticCurvePrivateKey, issuer: tuple[str, ec.EllipticCurvePrivateKey] | None
 ) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     issuer_name, issuer_key = issuer or (subject, key)
     builder = (
         x509.CertificateBuilder()
@@ -766,16 +802,22 @@ def _certificate(
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False
-        )
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
     )
     if issuer is None:
         builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         builder = builder.add_extension(
-            x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                          data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                          crl_sign=True, encipher_only=False, decipher_only=False),
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
             critical=True,
         )
     else:

@@ -35,8 +35,9 @@ def python_verifier() -> Any:
 
 
 def deliver_one(org: Organization, receiver: Receiver) -> Received:
-    delivery = Delivery.objects.get(event=emit(organization=org, type="contact.updated",
-                                               data={"name": "Zoë", "note": "naïve café ✓"}, mode="live"))
+    delivery = Delivery.objects.get(
+        event=emit(organization=org, type="contact.updated", data={"name": "Zoë", "note": "naïve café ✓"}, mode="live")
+    )
     delivery_attempt(delivery_id=delivery.pk)
     return receiver.requests[-1]
 
@@ -80,13 +81,17 @@ def test_the_node_verifier_in_the_guide_accepts_real_deliveries_and_rejects_tamp
         (request.body.hex(), stale, secret),
     ]
     script = tmp_path / "verify.js"
-    script.write_text(code_block("js", "function verifyAipSignature") + """
+    script.write_text(
+        code_block("js", "function verifyAipSignature")
+        + """
 const cases = JSON.parse(require("node:fs").readFileSync(0, "utf8"));
 console.log(JSON.stringify(cases.map(([body, header, secret]) =>
   verifyAipSignature(Buffer.from(body, "hex"), header, secret))));
-""")
+"""
+    )
 
-    result = subprocess.run([node, str(script)], input=json.dumps(cases), capture_output=True, text=True,
-                            timeout=30, check=True)
+    result = subprocess.run(
+        [node, str(script)], input=json.dumps(cases), capture_output=True, text=True, timeout=30, check=True
+    )
 
     assert json.loads(result.stdout) == [True, False, False, False]

@@ -36,9 +36,7 @@ def test_sign_uses_the_whsec_prefix_as_part_of_the_key() -> None:
 def test_sign_emits_one_v1_per_secret_in_the_given_order() -> None:
     header = sign(secrets=[SECRET, OTHER_SECRET], body=BODY, timestamp=NOW)
 
-    assert header == (
-        f"t={NOW},v1={reference_v1(SECRET, BODY, NOW)},v1={reference_v1(OTHER_SECRET, BODY, NOW)}"
-    )
+    assert header == (f"t={NOW},v1={reference_v1(SECRET, BODY, NOW)},v1={reference_v1(OTHER_SECRET, BODY, NOW)}")
 
 
 def test_sign_refuses_no_secrets_and_a_bare_string() -> None:

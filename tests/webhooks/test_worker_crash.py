@@ -39,9 +39,13 @@ def _skip_reason() -> str | None:
 
 
 # Skipped at collection, before a transactional database is set up for nothing.
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis,
-              pytest.mark.postgres, pytest.mark.slow,
-              pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.redis,
+    pytest.mark.postgres,
+    pytest.mark.slow,
+    pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or ""),
+]
 
 
 def _database_url() -> str:
@@ -66,9 +70,24 @@ class Worker:
             "DEBUG": "false",
         }
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--without-gossip",
-             "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool=solo",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel=INFO",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
 
     def kill(self) -> None:
@@ -108,9 +127,7 @@ def _wait_for(predicate: Any, timeout: float = 60) -> None:
         time.sleep(0.1)
 
 
-def test_a_worker_killed_mid_delivery_loses_nothing(
-    real_broker: None, org: Organization, receiver: Receiver
-) -> None:
+def test_a_worker_killed_mid_delivery_loses_nothing(real_broker: None, org: Organization, receiver: Receiver) -> None:
     endpoint_create(organization=org, url=receiver.url, events=["*"], actor=None)
     stuck = threading.Event()
     receiver.reply(Reply(200, wait_for=stuck))  # the first request hangs until the worker is dead

@@ -8,8 +8,10 @@ from agents.services import secrets_reencrypt
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt custom-tool credentials and tool-call signing secrets under FIELD_ENCRYPTION_KEY " \
-           "(put the previous key in FIELD_ENCRYPTION_OLD_KEYS first)."
+    help = (
+        "Re-encrypt custom-tool credentials and tool-call signing secrets under FIELD_ENCRYPTION_KEY "
+        "(put the previous key in FIELD_ENCRYPTION_OLD_KEYS first)."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         count = secrets_reencrypt()

@@ -52,8 +52,12 @@ class Command(BaseCommand):
                 membership_set(organization=org, user=owner, role=Role.OWNER)
         org.wallet.refresh_from_db()
         result = {
-            "id": org.public_id, "name": org.name, "plan": opts["plan"], "addon": bool(opts["addon"]),
-            "balance": str(org.wallet.balance), "owner": opts["owner"],
+            "id": org.public_id,
+            "name": org.name,
+            "plan": opts["plan"],
+            "addon": bool(opts["addon"]),
+            "balance": str(org.wallet.balance),
+            "owner": opts["owner"],
         }
         if opts["json"]:
             self.stdout.write(json.dumps(result))

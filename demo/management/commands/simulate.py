@@ -9,8 +9,10 @@ from demo.simulator import simulate_traffic
 
 
 class Command(BaseCommand):
-    help = ("Simulate calls (with transcripts, recordings, voicemails and bookings) and inbound texts for a "
-            "business, through the same services and events as real traffic.")
+    help = (
+        "Simulate calls (with transcripts, recordings, voicemails and bookings) and inbound texts for a "
+        "business, through the same services and events as real traffic."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--org", default=None, help="Business id (biz_...). Default: the demo organisation.")
@@ -31,6 +33,7 @@ class Command(BaseCommand):
             organization = Organization.objects.filter(name=DEMO_ORG_NAME).first()
             if organization is None:
                 raise CommandError("No demo organisation yet: run `manage.py seed_demo` or pass --org.")
-        report = simulate_traffic(organization=organization, calls=opts["calls"], days=opts["days"],
-                                  rng=random.Random(opts["seed"]))
+        report = simulate_traffic(
+            organization=organization, calls=opts["calls"], days=opts["days"], rng=random.Random(opts["seed"])
+        )
         self.stdout.write(f"Simulated for {organization.name} ({organization.public_id}): {report}.")

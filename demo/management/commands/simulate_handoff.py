@@ -11,12 +11,14 @@ from demo.simulator import simulate_handoff_call
 
 
 class Command(BaseCommand):
-    help = ("Play one call: route what the caller says through the business's greeter to a specialist, let it "
-            "call its custom tool for real, and finish the call so `call.completed` goes to the webhooks "
-            "(test mode by default: flagged and never billed).")
+    help = (
+        "Play one call: route what the caller says through the business's greeter to a specialist, let it "
+        "call its custom tool for real, and finish the call so `call.completed` goes to the webhooks "
+        "(test mode by default: flagged and never billed)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("utterance", help="What the caller says, e.g. \"I have a question about my bill\".")
+        parser.add_argument("utterance", help='What the caller says, e.g. "I have a question about my bill".')
         parser.add_argument("--org", default=None, help="Business id (biz_...). Default: the demo organisation.")
         parser.add_argument("--tool", default=None, help="Name of the tool to call (default: the specialist's first).")
         parser.add_argument("--arguments", default=None, help="Tool arguments as JSON (default: from the schema).")
@@ -33,9 +35,13 @@ class Command(BaseCommand):
             arguments = json.loads(opts["arguments"]) if opts["arguments"] else None
         except ValueError as exc:
             raise CommandError(f"--arguments is not valid JSON: {exc}") from exc
-        played = simulate_handoff_call(organization=organization, utterance=opts["utterance"],
-                                       mode="live" if opts["live"] else "test", tool_name=opts["tool"],
-                                       arguments=arguments)
+        played = simulate_handoff_call(
+            organization=organization,
+            utterance=opts["utterance"],
+            mode="live" if opts["live"] else "test",
+            tool_name=opts["tool"],
+            arguments=arguments,
+        )
         for step in played.steps:
             self.stdout.write(f"• {step}")
         if played.trace.result is not None:

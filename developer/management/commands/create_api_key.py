@@ -23,13 +23,18 @@ class Command(BaseCommand):
         organization = Organization.objects.filter(public_id=opts["org"]).first()
         if organization is None:
             raise CommandError(f"No organization with id {opts['org']}")
-        scopes = list(ALL_SCOPES) if opts["scopes"] == "all" else [s.strip() for s in opts["scopes"].split(",") if s.strip()]
+        scopes = (
+            list(ALL_SCOPES) if opts["scopes"] == "all" else [s.strip() for s in opts["scopes"].split(",") if s.strip()]
+        )
         try:
-            key, secret = api_key_create(organization=organization, name=opts["name"], mode=opts["mode"],
-                                         scopes=scopes, actor=None)
+            key, secret = api_key_create(
+                organization=organization, name=opts["name"], mode=opts["mode"], scopes=scopes, actor=None
+            )
         except ValidationError as exc:
             raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from exc
         if opts["json"]:
-            self.stdout.write(json.dumps({"id": key.public_id, "mode": key.mode, "scopes": key.scopes, "secret": secret}))
+            self.stdout.write(
+                json.dumps({"id": key.public_id, "mode": key.mode, "scopes": key.scopes, "secret": secret})
+            )
         else:
             self.stdout.write(f"{key.public_id} ({key.mode}): {secret}")

@@ -11,7 +11,6 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-
 from aiphone360 import AiPhone360, AiPhone360Error
 from aiphone360._core import parse_retry_after, retry_delay
 from aiphone360._objects import camelize, to_camel
@@ -29,23 +28,33 @@ def client_with(replies: list[httpx.Response | Exception], **kwargs: object) -> 
             raise reply
         return reply
 
-    client = AiPhone360(api_key="aip_test_x", base_url="http://api.test/v1",
-                        http_client=httpx.Client(transport=httpx.MockTransport(handler)), **kwargs)  # type: ignore[arg-type]
+    client = AiPhone360(
+        api_key="aip_test_x",
+        base_url="http://api.test/v1",
+        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+        **kwargs,
+    )  # type: ignore[arg-type]
     client._core._sleep = lambda seconds: None  # no real waiting in unit tests
     return client, seen
 
 
 def envelope(data: object, status: int = 200, **extra: object) -> httpx.Response:
-    return httpx.Response(status, json={"success": True, "data": data, "message": "OK", **extra},
-                          headers={"X-Request-Id": "req_header"})
+    return httpx.Response(
+        status, json={"success": True, "data": data, "message": "OK", **extra}, headers={"X-Request-Id": "req_header"}
+    )
 
 
-def failure(status: int, code: str, *, retry_after: str | None = None, request_id: str | None = "req_body") -> httpx.Response:
+def failure(
+    status: int, code: str, *, retry_after: str | None = None, request_id: str | None = "req_body"
+) -> httpx.Response:
     headers = {"X-Request-Id": "req_header"}
     if retry_after is not None:
         headers["Retry-After"] = retry_after
-    return httpx.Response(status, headers=headers, json={
-        "success": False, "error": {"message": "nope", "code": code, "status": status, "requestId": request_id}})
+    return httpx.Response(
+        status,
+        headers=headers,
+        json={"success": False, "error": {"message": "nope", "code": code, "status": status, "requestId": request_id}},
+    )
 
 
 def test_mode_comes_from_the_key_prefix_and_bad_keys_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -64,15 +73,34 @@ def test_names_map_between_snake_case_and_the_wire() -> None:
     assert to_camel("phone_number") == "phoneNumber"
     assert to_camel("from_") == "from"
     assert to_camel("success_rate_24h") == "successRate24h"
-    body = camelize({"agent_key": "billing", "tools": {"allow_payments": True, "use_custom_tool_ids": []},
-                     "input_schema": {"properties": {"order_number": {"type": "string"}}}})
-    assert body == {"agentKey": "billing", "tools": {"allowPayments": True, "useCustomToolIds": []},
-                    "inputSchema": {"properties": {"order_number": {"type": "string"}}}}
+    body = camelize(
+        {
+            "agent_key": "billing",
+            "tools": {"allow_payments": True, "use_custom_tool_ids": []},
+            "input_schema": {"properties": {"order_number": {"type": "string"}}},
+        }
+    )
+    assert body == {
+        "agentKey": "billing",
+        "tools": {"allowPayments": True, "useCustomToolIds": []},
+        "inputSchema": {"properties": {"order_number": {"type": "string"}}},
+    }
 
 
 def test_objects_read_in_snake_case_and_keep_the_wire_json() -> None:
-    client, seen = client_with([envelope({"id": "call_1", "from": "+1", "contact": {"phoneNumber": "+2"},
-                                          "appointments": [{"startsAt": "x"}], "voicemail": None})])
+    client, seen = client_with(
+        [
+            envelope(
+                {
+                    "id": "call_1",
+                    "from": "+1",
+                    "contact": {"phoneNumber": "+2"},
+                    "appointments": [{"startsAt": "x"}],
+                    "voicemail": None,
+                }
+            )
+        ]
+    )
     call = client.calls.get("call_1")
     assert call.from_ == "+1"
     assert call.contact.phone_number == "+2"
@@ -108,9 +136,13 @@ def test_backoff_grows_exponentially_with_jitter_and_honours_retry_after() -> No
 
 
 def test_5xx_and_a_dropped_connection_are_retried_with_the_same_idempotency_key() -> None:
-    client, seen = client_with([failure(503, "INTERNAL_ERROR", retry_after="0"),
-                                httpx.ConnectError("connection reset"),
-                                envelope({"id": "msg_1", "test": True}, 201)])
+    client, seen = client_with(
+        [
+            failure(503, "INTERNAL_ERROR", retry_after="0"),
+            httpx.ConnectError("connection reset"),
+            envelope({"id": "msg_1", "test": True}, 201),
+        ]
+    )
     message = client.sms.send(to="+15555550123", body="Hi")
     assert message.id == "msg_1"
     keys = [r.headers["idempotency-key"] for r in seen]
@@ -170,10 +202,12 @@ def test_a_non_json_gateway_error_keeps_its_status() -> None:
 
 
 def test_pages_iterate_across_cursors_and_skip_none_filters() -> None:
-    client, seen = client_with([
-        envelope([{"id": "a"}, {"id": "b"}], pagination={"nextCursor": "c1", "hasMore": True, "limit": 2}),
-        envelope([{"id": "c"}], pagination={"nextCursor": None, "hasMore": False, "limit": 2}),
-    ])
+    client, seen = client_with(
+        [
+            envelope([{"id": "a"}, {"id": "b"}], pagination={"nextCursor": "c1", "hasMore": True, "limit": 2}),
+            envelope([{"id": "c"}], pagination={"nextCursor": None, "hasMore": False, "limit": 2}),
+        ]
+    )
     page = client.calls.list(limit=2, direction="inbound", search=None)
     assert [c.id for c in page.data] == ["a", "b"]
     assert page.pagination.has_more is True and page.pagination.next_cursor == "c1"

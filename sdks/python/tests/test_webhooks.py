@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import pytest
-
 from aiphone360 import AiPhone360, AiPhone360Error, WebhookVerificationError, sign_webhook, verify_webhook
 
-BODY = ('{"id":"evt_123","type":"contact.created","createdAt":"2026-06-28T20:00:00Z","businessId":"biz_1",'
-        '"data":{"name":"Jördan 📞"},"livemode":false}').encode()
+BODY = (
+    '{"id":"evt_123","type":"contact.created","createdAt":"2026-06-28T20:00:00Z","businessId":"biz_1",'
+    '"data":{"name":"Jördan 📞"},"livemode":false}'
+).encode()
 T = 1782676800
-HEADER = (f"t={T},v1=db096aa096e178dfa5b24b0a7d67cad71df0780f8749f736b154450555c5dd71,"
-          "v1=e6816dd771e771d62be845a9a96d349acde8866d0d47a58524b028bad6326045")
+HEADER = (
+    f"t={T},v1=db096aa096e178dfa5b24b0a7d67cad71df0780f8749f736b154450555c5dd71,"
+    "v1=e6816dd771e771d62be845a9a96d349acde8866d0d47a58524b028bad6326045"
+)
 
 
 def test_the_platforms_signature_verifies_and_the_event_is_returned() -> None:
@@ -58,8 +61,9 @@ def test_a_rewritten_timestamp_is_rejected() -> None:
         verify_webhook(BODY, HEADER.replace(f"t={T}", f"t={T + 100}"), "whsec_old", now=T + 100)
 
 
-@pytest.mark.parametrize("header", [None, "", "garbage", "v1=" + "a" * 64, "t=abc,v1=" + "a" * 64, f"t={T}",
-                                    f"t={T},t={T},v1=" + "a" * 64])
+@pytest.mark.parametrize(
+    "header", [None, "", "garbage", "v1=" + "a" * 64, "t=abc,v1=" + "a" * 64, f"t={T}", f"t={T},t={T},v1=" + "a" * 64]
+)
 def test_missing_and_malformed_headers_are_rejected(header: str | None) -> None:
     with pytest.raises(WebhookVerificationError):
         verify_webhook(BODY, header, "whsec_old", now=T)

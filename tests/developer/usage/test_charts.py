@@ -19,8 +19,10 @@ from developer.usage.charts import (
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-@pytest.mark.parametrize("peak, ticks", [(0, [0, 1]), (3, [0, 1, 2, 3]), (7, [0, 2, 4, 6, 8]),
-                                         (1000, [0, 500, 1000]), (3100, [0, 1000, 2000, 3000, 4000])])
+@pytest.mark.parametrize(
+    "peak, ticks",
+    [(0, [0, 1]), (3, [0, 1, 2, 3]), (7, [0, 2, 4, 6, 8]), (1000, [0, 500, 1000]), (3100, [0, 1000, 2000, 3000, 4000])],
+)
 def test_y_ticks_are_round_and_cover_the_peak(peak, ticks):
     assert y_ticks(peak) == ticks
 
@@ -29,8 +31,9 @@ def test_nice_steps_are_1_2_or_5_times_a_power_of_ten():
     assert [nice_step(v) for v in (4, 9, 40, 180, 4000, 9000)] == [1, 5, 10, 50, 1000, 5000]
 
 
-@pytest.mark.parametrize("value, text", [(0, "0"), (950, "950"), (1500, "1.5k"), (2000, "2k"), (2_000_000, "2M"),
-                                         (1_250_000_000, "1.2B")])
+@pytest.mark.parametrize(
+    "value, text", [(0, "0"), (950, "950"), (1500, "1.5k"), (2000, "2k"), (2_000_000, "2M"), (1_250_000_000, "1.2B")]
+)
 def test_compact_numbers(value, text):
     assert compact_number(value) == text
 
@@ -43,8 +46,13 @@ def test_date_labels_are_spread_and_include_both_ends():
 
 def _chart(days: int = 7, **kwargs) -> ET.Element:
     dates = [date(2026, 11, 1) + timedelta(days=i) for i in range(days)]
-    svg = line_chart_svg(title="API requests <per day>", dates=dates, unit="requests", series=[
-        Series("Live", [i * 100 for i in range(days)]), Series("Test", [5] * days, dashed=True)], **kwargs)
+    svg = line_chart_svg(
+        title="API requests <per day>",
+        dates=dates,
+        unit="requests",
+        series=[Series("Live", [i * 100 for i in range(days)]), Series("Test", [5] * days, dashed=True)],
+        **kwargs,
+    )
     return ET.fromstring(svg)  # well-formed XML, so any browser parses it
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -11,13 +11,12 @@ from billing.metering import apply_api_counts, record_usage
 from billing.models import Metric
 from billing.quota import encode_counter_field, epoch_hours
 from developer.models import ApiKey
-from tests.conftest import ApiClient, make_key, make_org
-
 from tests.billing.conftest import set_plan_terms
+from tests.conftest import ApiClient, make_key, make_org
 
 pytestmark = pytest.mark.django_db
 
-NOV_10 = datetime(2026, 11, 10, 12, 30, tzinfo=timezone.utc)
+NOV_10 = datetime(2026, 11, 10, 12, 30, tzinfo=UTC)
 
 
 def _by_metric(lines: list[dict]) -> dict[str, tuple[int, str]]:
@@ -28,28 +27,49 @@ def _by_metric(lines: list[dict]) -> dict[str, tuple[int, str]]:
 def usage_org(clock):
     """November 2026: live usage on two keys over two days, test usage on a test key, one other business."""
     org = make_org("Usage Co")
-    set_plan_terms(org, api_requests_free=1000, api_request_block_price="0.40", webhook_attempts_free=1,
-                   webhook_attempt_price="0.0004")
-    secrets = {"server": make_key(org, name="Server"), "worker": make_key(org, name="Worker"),
-               "sandbox": make_key(org, mode="test", name="Sandbox")}
+    set_plan_terms(
+        org,
+        api_requests_free=1000,
+        api_request_block_price="0.40",
+        webhook_attempts_free=1,
+        webhook_attempt_price="0.0004",
+    )
+    secrets = {
+        "server": make_key(org, name="Server"),
+        "worker": make_key(org, name="Worker"),
+        "sandbox": make_key(org, mode="test", name="Sandbox"),
+    }
     keys = {name: ApiKey.objects.get(organization=org, name=name.title()) for name in secrets}
 
     def requests(key: ApiKey, n: int, at: datetime, batch: str) -> None:
-        field = encode_counter_field(epoch_hour=epoch_hours(at), organization_id=org.pk, api_key_id=key.pk,
-                                     mode=key.mode)
+        field = encode_counter_field(
+            epoch_hour=epoch_hours(at), organization_id=org.pk, api_key_id=key.pk, mode=key.mode
+        )
         apply_api_counts(batch_id=batch, counts={field: n}, source="test")
 
-    clock.return_value = datetime(2026, 11, 9, 8, 0, tzinfo=timezone.utc)
+    clock.return_value = datetime(2026, 11, 9, 8, 0, tzinfo=UTC)
     requests(keys["server"], 1500, clock.return_value, "b1")
     record_usage(organization=org, metric=Metric.WEBHOOK_ATTEMPTS, quantity=1, mode="live", reference="w1")
     clock.return_value = NOV_10
     requests(keys["server"], 600, NOV_10, "b2")  # request 2,000 completes the first block
     requests(keys["worker"], 10, NOV_10, "b3")
     requests(keys["sandbox"], 5000, NOV_10, "b4")
-    record_usage(organization=org, metric=Metric.WEBHOOK_ATTEMPTS, quantity=1, mode="live", reference="w2",
-                 api_key_id=keys["worker"].pk)
-    record_usage(organization=org, metric=Metric.TOOL_INVOCATIONS, quantity=2, mode="test", reference="t1",
-                 api_key_id=keys["sandbox"].pk)
+    record_usage(
+        organization=org,
+        metric=Metric.WEBHOOK_ATTEMPTS,
+        quantity=1,
+        mode="live",
+        reference="w2",
+        api_key_id=keys["worker"].pk,
+    )
+    record_usage(
+        organization=org,
+        metric=Metric.TOOL_INVOCATIONS,
+        quantity=2,
+        mode="test",
+        reference="t1",
+        api_key_id=keys["sandbox"].pk,
+    )
     other = make_org("Other Co")
     record_usage(organization=other, metric=Metric.SMS_SEGMENTS, quantity=9, mode="live", reference="o1")
     return org, keys, secrets
@@ -65,8 +85,11 @@ def test_usage_defaults_to_month_to_date_with_live_and_test_apart(usage_org):
 
     live, test = data["live"], data["test"]
     assert _by_metric(live["byMetric"]) == {
-        "api_requests": (2110, "0.40"), "webhook_attempts": (2, "0.0004"), "tool_invocations": (0, "0.00"),
-        "sms_segments": (0, "0.00")}
+        "api_requests": (2110, "0.40"),
+        "webhook_attempts": (2, "0.0004"),
+        "tool_invocations": (0, "0.00"),
+        "sms_segments": (0, "0.00"),
+    }
     assert live["charges"] == "0.4004"
     assert _by_metric(test["byMetric"])["api_requests"] == (5000, "0.00")
     assert _by_metric(test["byMetric"])["tool_invocations"] == (2, "0.00")
@@ -94,8 +117,14 @@ def test_usage_reports_the_free_quota_used_and_left_this_month(usage_org):
     quota = ApiClient(secrets["server"]).get("/usage").body["data"]["freeQuota"]
     assert (quota["month"], quota["plan"]) == ("2026-11", "PRO")
     lines = {line["metric"]: line for line in quota["metrics"]}
-    assert lines["api_requests"] == {"metric": "api_requests", "included": 1000, "used": 1000, "remaining": 0,
-                                     "unitSize": 1000, "unitPrice": "0.40"}
+    assert lines["api_requests"] == {
+        "metric": "api_requests",
+        "included": 1000,
+        "used": 1000,
+        "remaining": 0,
+        "unitSize": 1000,
+        "unitPrice": "0.40",
+    }
     assert (lines["webhook_attempts"]["used"], lines["webhook_attempts"]["remaining"]) == (1, 0)
     assert (lines["tool_invocations"]["used"], lines["tool_invocations"]["remaining"]) == (0, 5000)  # test is free
 
@@ -132,10 +161,16 @@ def test_a_test_key_reads_usage_too(usage_org):
     assert ApiClient(secrets["sandbox"]).get("/usage").status_code == 200
 
 
-@pytest.mark.parametrize("query, field", [
-    ("from=2026-13-01", "from"), ("to=yesterday", "to"), ("from=20261101", "from"),
-    ("from=2026-11-05&to=2026-11-01", "to"), ("from=2025-01-01&to=2026-11-01", "to"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("from=2026-13-01", "from"),
+        ("to=yesterday", "to"),
+        ("from=20261101", "from"),
+        ("from=2026-11-05&to=2026-11-01", "to"),
+        ("from=2025-01-01&to=2026-11-01", "to"),
+    ],
+)
 def test_bad_dates_are_a_validation_error_naming_the_field(usage_org, query, field):
     _, _, secrets = usage_org
     response = ApiClient(secrets["server"]).get(f"/usage?{query}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -16,20 +16,24 @@ from billing.models import Metric
 from billing.quota import encode_counter_field, epoch_hours
 from billing.services import wallet_debit
 from developer.models import ApiKey
-from tests.conftest import make_key, make_org
-
 from tests.billing.conftest import set_plan_terms
+from tests.conftest import make_key, make_org
 
 pytestmark = pytest.mark.django_db
 
 URL = "/settings/developer/usage/"
-NOW = datetime(2026, 11, 10, 12, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 10, 12, 30, tzinfo=UTC)
 
 
 @pytest.fixture
 def usage(org, owner, clock):
-    set_plan_terms(org, api_requests_free=0, api_request_block_price="0.40", webhook_attempts_free=0,
-                   webhook_attempt_price="0.0004")
+    set_plan_terms(
+        org,
+        api_requests_free=0,
+        api_request_block_price="0.40",
+        webhook_attempts_free=0,
+        webhook_attempt_price="0.0004",
+    )
     make_key(org, name="Server")
     make_key(org, mode="test", name="Sandbox")
     server = ApiKey.objects.get(organization=org, name="Server")
@@ -37,15 +41,18 @@ def usage(org, owner, clock):
     for day, n in ((8, 2000), (9, 3000), (10, 1000)):
         at = NOW.replace(day=day)
         clock.return_value = at
-        field = encode_counter_field(epoch_hour=epoch_hours(at), organization_id=org.pk, api_key_id=server.pk,
-                                     mode="live")
+        field = encode_counter_field(
+            epoch_hour=epoch_hours(at), organization_id=org.pk, api_key_id=server.pk, mode="live"
+        )
         apply_api_counts(batch_id=f"b{day}", counts={field: n}, source="test")
     clock.return_value = NOW
-    test_field = encode_counter_field(epoch_hour=epoch_hours(NOW), organization_id=org.pk, api_key_id=sandbox.pk,
-                                      mode="test")
+    test_field = encode_counter_field(
+        epoch_hour=epoch_hours(NOW), organization_id=org.pk, api_key_id=sandbox.pk, mode="test"
+    )
     apply_api_counts(batch_id="bt", counts={test_field: 700}, source="test")
-    record_usage(organization=org, metric=Metric.WEBHOOK_ATTEMPTS, quantity=1, mode="live", reference="w",
-                 api_key_id=server.pk)
+    record_usage(
+        organization=org, metric=Metric.WEBHOOK_ATTEMPTS, quantity=1, mode="live", reference="w", api_key_id=server.pk
+    )
     return server, sandbox
 
 
@@ -203,7 +210,8 @@ def test_spend_older_than_seven_days_does_not_shorten_the_runway(org, owner, clo
 def test_a_key_name_that_looks_like_a_formula_is_exported_as_text(org, owner, clock):
     make_key(org, name="=cmd|' /C calc'!A0")
     key = ApiKey.objects.get(organization=org)
-    record_usage(organization=org, metric=Metric.WEBHOOK_ATTEMPTS, quantity=1, mode="live", reference="f",
-                 api_key_id=key.pk)
+    record_usage(
+        organization=org, metric=Metric.WEBHOOK_ATTEMPTS, quantity=1, mode="live", reference="f", api_key_id=key.pk
+    )
     rows = list(csv.DictReader(io.StringIO(_client(owner).get(URL + "export.csv").content.decode())))
     assert rows[0]["key_name"] == "'=cmd|' /C calc'!A0"

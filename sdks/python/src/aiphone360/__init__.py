@@ -1,11 +1,11 @@
 """Official Python SDK for the AI Phone 360 developer platform.
 
-    from aiphone360 import AiPhone360
+from aiphone360 import AiPhone360
 
-    client = AiPhone360(api_key="aip_test_…")
-    page = client.calls.list(limit=25)
-    client.sms.send(to="+15555550123", body="Hi from our app")
-    contact = client.contacts.create(phone_number="+15555550123", name="Jordan")
+client = AiPhone360(api_key="aip_test_…")
+page = client.calls.list(limit=25)
+client.sms.send(to="+15555550123", body="Hi from our app")
+contact = client.contacts.create(phone_number="+15555550123", name="Jordan")
 """
 
 from ._client import AiPhone360

@@ -39,11 +39,19 @@ class AiPhone360:
             raise ValueError("An API key is required: AiPhone360(api_key='aip_live_…') or set AIP_KEY.")
         prefix = next((p for p in _KEY_PREFIXES if api_key.startswith(p)), None)
         if prefix is None:
-            raise ValueError("The API key must start with aip_live_ or aip_test_ (copy it whole from Settings → Developer).")
+            raise ValueError(
+                "The API key must start with aip_live_ or aip_test_ (copy it whole from Settings → Developer)."
+            )
         self.mode: Literal["live", "test"] = _KEY_PREFIXES[prefix]
         self.base_url = (base_url or os.environ.get("AIP_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-        self._core = Core(api_key=api_key, base_url=self.base_url, max_retries=max_retries, timeout=timeout,
-                          http_client=http_client, default_headers=default_headers)
+        self._core = Core(
+            api_key=api_key,
+            base_url=self.base_url,
+            max_retries=max_retries,
+            timeout=timeout,
+            http_client=http_client,
+            default_headers=default_headers,
+        )
         self.calls = Calls(self._core)
         self.contacts = Contacts(self._core)
         self.sms = Sms(self._core)
@@ -56,8 +64,14 @@ class AiPhone360:
         self.usage = UsageResource(self._core)
 
     @staticmethod
-    def verify_webhook(raw_body: bytes | str, signature_header: str | Sequence[str] | None, secret: str | None,
-                       tolerance: int = DEFAULT_TOLERANCE, *, now: int | None = None) -> WebhookEvent:
+    def verify_webhook(
+        raw_body: bytes | str,
+        signature_header: str | Sequence[str] | None,
+        secret: str | None,
+        tolerance: int = DEFAULT_TOLERANCE,
+        *,
+        now: int | None = None,
+    ) -> WebhookEvent:
         """See :func:`aiphone360.verify_webhook`."""
         return verify_webhook(raw_body, signature_header, secret, tolerance, now=now)
 
@@ -68,8 +82,9 @@ class AiPhone360:
     def __enter__(self) -> AiPhone360:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def __repr__(self) -> str:

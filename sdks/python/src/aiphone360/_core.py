@@ -122,16 +122,19 @@ class Core:
         retry = 0
         while True:
             try:
-                response = self._http.request(method, url, params=params, content=content,
-                                              headers=request_headers, timeout=attempt_timeout)
+                response = self._http.request(
+                    method, url, params=params, content=content, headers=request_headers, timeout=attempt_timeout
+                )
             except httpx.TimeoutException as exc:
-                failure = AiPhone360Error(f"No response within {attempt_timeout:g} s ({method} {url}).",
-                                          code="TIMEOUT", status=0)
+                failure = AiPhone360Error(
+                    f"No response within {attempt_timeout:g} s ({method} {url}).", code="TIMEOUT", status=0
+                )
                 failure.__cause__ = exc
                 retry_after = None
             except httpx.TransportError as exc:
-                failure = AiPhone360Error(f"Could not reach the AI Phone 360 API ({method} {url}): {exc}",
-                                          code="CONNECTION_ERROR", status=0)
+                failure = AiPhone360Error(
+                    f"Could not reach the AI Phone 360 API ({method} {url}): {exc}", code="CONNECTION_ERROR", status=0
+                )
                 failure.__cause__ = exc
                 retry_after = None
             else:
@@ -187,7 +190,8 @@ def _error_from_response(response: httpx.Response, body: Any) -> AiPhone360Error
         )
     ok = 200 <= response.status_code < 300
     return AiPhone360Error(
-        "The API answered with a body that is not the success envelope." if ok
+        "The API answered with a body that is not the success envelope."
+        if ok
         else f"HTTP {response.status_code} {response.reason_phrase}".strip(),
         code="UNEXPECTED_RESPONSE" if ok else f"HTTP_{response.status_code}",
         status=response.status_code,

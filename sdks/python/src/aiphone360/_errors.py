@@ -41,8 +41,10 @@ class AiPhone360Error(Exception):
         return f"{self.code}: {self.message}{suffix}"
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(code={self.code!r}, status={self.status}, "
-                f"request_id={self.request_id!r}, message={self.message!r})")
+        return (
+            f"{type(self).__name__}(code={self.code!r}, status={self.status}, "
+            f"request_id={self.request_id!r}, message={self.message!r})"
+        )
 
 
 class WebhookVerificationError(AiPhone360Error):

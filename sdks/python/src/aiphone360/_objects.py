@@ -92,18 +92,19 @@ class ApiObject(dict):  # type: ignore[type-arg]
             return cls(value)
         if isinstance(value, list):
             cls = _item_class(hint) or ApiObject
-            return [cls(item) if isinstance(item, dict) and not isinstance(item, ApiObject) else item
-                    for item in value]
+            return [cls(item) if isinstance(item, dict) and not isinstance(item, ApiObject) else item for item in value]
         return value
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dicts and lists, with the wire's camelCase keys."""
+
         def plain(value: Any) -> Any:
             if isinstance(value, dict):
                 return {k: plain(v) for k, v in value.items()}
             if isinstance(value, list):
                 return [plain(v) for v in value]
             return value
+
         result: dict[str, Any] = plain(self)
         return result
 

@@ -20,8 +20,14 @@ class Page(Generic[T]):
             ...
     """
 
-    def __init__(self, envelope: dict[str, Any], *, item: type[T], params: dict[str, Any],
-                 fetch: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        envelope: dict[str, Any],
+        *,
+        item: type[T],
+        params: dict[str, Any],
+        fetch: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> None:
         self.data: list[T] = [item(row) for row in envelope["data"]]
         raw = envelope.get("pagination") or {"nextCursor": None, "hasMore": False, "limit": len(self.data)}
         self.pagination = Pagination(raw)

@@ -71,13 +71,20 @@ class _Resource:
     def __init__(self, core: Core) -> None:
         self._core = core
 
-    def _call(self, item: type[T], method: str, path: str, *, body: Any = None,
-              query: dict[str, Any] | None = None, options: RequestOptions | None = None) -> T:
+    def _call(
+        self,
+        item: type[T],
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        query: dict[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> T:
         envelope = self._core.request(method, path, body=body, query=query, **(options or {}))
         return item(envelope["data"])
 
-    def _list(self, item: type[T], path: str, params: dict[str, Any],
-              options: RequestOptions | None = None) -> Page[T]:
+    def _list(self, item: type[T], path: str, params: dict[str, Any], options: RequestOptions | None = None) -> Page[T]:
         query = camelize({k: v for k, v in params.items() if v is not None})
 
         def fetch(page_params: dict[str, Any]) -> dict[str, Any]:
@@ -87,12 +94,23 @@ class _Resource:
 
 
 class Calls(_Resource):
-    def list(self, *, limit: int | None = None, cursor: str | None = None,
-             direction: Literal["inbound", "outbound"] | None = None, date_range: str | None = None,
-             search: str | None = None, options: RequestOptions | None = None) -> Page[Call]:
+    def list(
+        self,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        direction: Literal["inbound", "outbound"] | None = None,
+        date_range: str | None = None,
+        search: str | None = None,
+        options: RequestOptions | None = None,
+    ) -> Page[Call]:
         """Calls, newest first. ``date_range``: today, 7d, 30d, 90d or "FROM,TO". Scope read:calls."""
-        return self._list(Call, "/calls", dict(limit=limit, cursor=cursor, direction=direction,
-                                                date_range=date_range, search=search), options)
+        return self._list(
+            Call,
+            "/calls",
+            dict(limit=limit, cursor=cursor, direction=direction, date_range=date_range, search=search),
+            options,
+        )
 
     def get(self, call_id: str, *, options: RequestOptions | None = None) -> CallDetail:
         return self._call(CallDetail, "GET", f"/calls/{_id(call_id)}", options=options)
@@ -107,29 +125,50 @@ class Calls(_Resource):
 
 
 class Contacts(_Resource):
-    def list(self, *, limit: int | None = None, cursor: str | None = None, search: str | None = None,
-             options: RequestOptions | None = None) -> Page[Contact]:
+    def list(
+        self,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        search: str | None = None,
+        options: RequestOptions | None = None,
+    ) -> Page[Contact]:
         return self._list(Contact, "/contacts", dict(limit=limit, cursor=cursor, search=search), options)
 
     def get(self, contact_id: str, *, options: RequestOptions | None = None) -> Contact:
         return self._call(Contact, "GET", f"/contacts/{_id(contact_id)}", options=options)
 
-    def create(self, *, phone_number: str, name: str | None = NOT_GIVEN, email: str | None = NOT_GIVEN,
-               company: str | None = NOT_GIVEN, options: RequestOptions | None = None) -> Contact:
+    def create(
+        self,
+        *,
+        phone_number: str,
+        name: str | None = NOT_GIVEN,
+        email: str | None = NOT_GIVEN,
+        company: str | None = NOT_GIVEN,
+        options: RequestOptions | None = None,
+    ) -> Contact:
         """``phone_number`` in any common format is stored as E.164. Scope write:contacts."""
         body = _fields(phone_number=phone_number, name=name, email=email, company=company)
         return self._call(Contact, "POST", "/contacts", body=body, options=options)
 
-    def update(self, contact_id: str, *, phone_number: str = NOT_GIVEN, name: str | None = NOT_GIVEN,
-               email: str | None = NOT_GIVEN, company: str | None = NOT_GIVEN,
-               options: RequestOptions | None = None) -> Contact:
+    def update(
+        self,
+        contact_id: str,
+        *,
+        phone_number: str = NOT_GIVEN,
+        name: str | None = NOT_GIVEN,
+        email: str | None = NOT_GIVEN,
+        company: str | None = NOT_GIVEN,
+        options: RequestOptions | None = None,
+    ) -> Contact:
         body = _fields(phone_number=phone_number, name=name, email=email, company=company)
         return self._call(Contact, "PATCH", f"/contacts/{_id(contact_id)}", body=body, options=options)
 
 
 class Sms(_Resource):
-    def send(self, *, to: str, body: str, idempotency_key: str | None = None,
-             options: RequestOptions | None = None) -> Message:
+    def send(
+        self, *, to: str, body: str, idempotency_key: str | None = None, options: RequestOptions | None = None
+    ) -> Message:
         """Send a text (POST /messages). Scope write:sms.
 
         An Idempotency-Key is generated for each call and reused by its automatic retries, so a
@@ -146,22 +185,46 @@ class Config(_Resource):
         """The curated AI configuration. Scope read:usage."""
         return self._call(AiConfig, "GET", "/config", options=options)
 
-    def update(self, *, language: str = NOT_GIVEN, timezone: str = NOT_GIVEN, call_handling_mode: str = NOT_GIVEN,
-               greeting: str = NOT_GIVEN, business_hours: dict[str, Any] = NOT_GIVEN,
-               voicemail_enabled: bool = NOT_GIVEN, sms_help_reply: str | None = NOT_GIVEN,
-               sms_quiet_hours: dict[str, str] = NOT_GIVEN, options: RequestOptions | None = None) -> AiConfig:
+    def update(
+        self,
+        *,
+        language: str = NOT_GIVEN,
+        timezone: str = NOT_GIVEN,
+        call_handling_mode: str = NOT_GIVEN,
+        greeting: str = NOT_GIVEN,
+        business_hours: dict[str, Any] = NOT_GIVEN,
+        voicemail_enabled: bool = NOT_GIVEN,
+        sms_help_reply: str | None = NOT_GIVEN,
+        sms_quiet_hours: dict[str, str] = NOT_GIVEN,
+        options: RequestOptions | None = None,
+    ) -> AiConfig:
         """Update the safe subset of the config. Scope manage:config."""
-        body = _fields(language=language, timezone=timezone, call_handling_mode=call_handling_mode,
-                       greeting=greeting, business_hours=business_hours, voicemail_enabled=voicemail_enabled,
-                       sms_help_reply=sms_help_reply, sms_quiet_hours=sms_quiet_hours)
+        body = _fields(
+            language=language,
+            timezone=timezone,
+            call_handling_mode=call_handling_mode,
+            greeting=greeting,
+            business_hours=business_hours,
+            voicemail_enabled=voicemail_enabled,
+            sms_help_reply=sms_help_reply,
+            sms_quiet_hours=sms_quiet_hours,
+        )
         return self._call(AiConfig, "PATCH", "/config", body=body, options=options)
 
 
 class WebhookDeliveries(_Resource):
-    def list(self, webhook_id: str, *, limit: int | None = None, cursor: str | None = None,
-             status: str | None = None, event_type: str | None = None,
-             from_: datetime.datetime | str | None = None, to: datetime.datetime | str | None = None,
-             options: RequestOptions | None = None) -> Page[WebhookDelivery]:
+    def list(
+        self,
+        webhook_id: str,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        status: str | None = None,
+        event_type: str | None = None,
+        from_: datetime.datetime | str | None = None,
+        to: datetime.datetime | str | None = None,
+        options: RequestOptions | None = None,
+    ) -> Page[WebhookDelivery]:
         params = dict(limit=limit, cursor=cursor, status=status, event_type=event_type, from_=_iso(from_), to=_iso(to))
         return self._list(WebhookDelivery, f"/webhooks/{_id(webhook_id)}/deliveries", params, options)
 
@@ -183,24 +246,37 @@ class Webhooks(_Resource):
         super().__init__(core)
         self.deliveries = WebhookDeliveries(core)
 
-    def list(self, *, limit: int | None = None, cursor: str | None = None,
-             options: RequestOptions | None = None) -> Page[WebhookEndpoint]:
+    def list(
+        self, *, limit: int | None = None, cursor: str | None = None, options: RequestOptions | None = None
+    ) -> Page[WebhookEndpoint]:
         return self._list(WebhookEndpoint, "/webhooks", dict(limit=limit, cursor=cursor), options)
 
     def get(self, webhook_id: str, *, options: RequestOptions | None = None) -> WebhookEndpoint:
         return self._call(WebhookEndpoint, "GET", f"/webhooks/{_id(webhook_id)}", options=options)
 
-    def create(self, *, url: str, events: Sequence[str], description: str = NOT_GIVEN,
-               options: RequestOptions | None = None) -> WebhookEndpoint:
+    def create(
+        self, *, url: str, events: Sequence[str], description: str = NOT_GIVEN, options: RequestOptions | None = None
+    ) -> WebhookEndpoint:
         """Register an endpoint; the result's ``secret`` (whsec_…) is shown only this once."""
         body = _fields(url=url, events=list(events), description=description)
         return self._call(WebhookEndpoint, "POST", "/webhooks", body=body, options=options)
 
-    def update(self, webhook_id: str, *, url: str = NOT_GIVEN, events: Sequence[str] = NOT_GIVEN,
-               description: str = NOT_GIVEN, enabled: bool = NOT_GIVEN,
-               options: RequestOptions | None = None) -> WebhookEndpoint:
-        body = _fields(url=url, events=list(events) if events is not NOT_GIVEN else NOT_GIVEN,
-                       description=description, enabled=enabled)
+    def update(
+        self,
+        webhook_id: str,
+        *,
+        url: str = NOT_GIVEN,
+        events: Sequence[str] = NOT_GIVEN,
+        description: str = NOT_GIVEN,
+        enabled: bool = NOT_GIVEN,
+        options: RequestOptions | None = None,
+    ) -> WebhookEndpoint:
+        body = _fields(
+            url=url,
+            events=list(events) if events is not NOT_GIVEN else NOT_GIVEN,
+            description=description,
+            enabled=enabled,
+        )
         return self._call(WebhookEndpoint, "PATCH", f"/webhooks/{_id(webhook_id)}", body=body, options=options)
 
     def delete(self, webhook_id: str, *, options: RequestOptions | None = None) -> Deleted:
@@ -210,66 +286,122 @@ class Webhooks(_Resource):
         """Send a webhook.test event now and return the attempt's outcome."""
         return self._call(WebhookTestResult, "POST", f"/webhooks/{_id(webhook_id)}/test", options=options)
 
-    def rotate_secret(self, webhook_id: str, *, overlap: Literal["now", "1h", "24h", "3d", "7d"] = NOT_GIVEN,
-                      options: RequestOptions | None = None) -> WebhookEndpoint:
+    def rotate_secret(
+        self,
+        webhook_id: str,
+        *,
+        overlap: Literal["now", "1h", "24h", "3d", "7d"] = NOT_GIVEN,
+        options: RequestOptions | None = None,
+    ) -> WebhookEndpoint:
         """New signing secret; during the overlap (default 24h) deliveries carry both signatures."""
         path = f"/webhooks/{_id(webhook_id)}/rotate-secret"
         return self._call(WebhookEndpoint, "POST", path, body=_fields(overlap=overlap), options=options)
 
-    def recover(self, webhook_id: str, *, since: datetime.datetime | str,
-                options: RequestOptions | None = None) -> WebhookRecoverResult:
+    def recover(
+        self, webhook_id: str, *, since: datetime.datetime | str, options: RequestOptions | None = None
+    ) -> WebhookRecoverResult:
         """Re-send every failed delivery since ``since``."""
         path = f"/webhooks/{_id(webhook_id)}/recover"
         return self._call(WebhookRecoverResult, "POST", path, body={"since": _iso(since)}, options=options)
 
 
 class Keys(_Resource):
-    def list(self, *, limit: int | None = None, cursor: str | None = None,
-             options: RequestOptions | None = None) -> Page[ApiKey]:
+    def list(
+        self, *, limit: int | None = None, cursor: str | None = None, options: RequestOptions | None = None
+    ) -> Page[ApiKey]:
         """Your keys, masked. Scope read:usage."""
         return self._list(ApiKey, "/keys", dict(limit=limit, cursor=cursor), options)
 
-    def create(self, *, name: str, mode: Literal["live", "test"], scopes: Sequence[str],
-               expires_at: datetime.datetime | str | None = NOT_GIVEN,
-               options: RequestOptions | None = None) -> ApiKey:
+    def create(
+        self,
+        *,
+        name: str,
+        mode: Literal["live", "test"],
+        scopes: Sequence[str],
+        expires_at: datetime.datetime | str | None = NOT_GIVEN,
+        options: RequestOptions | None = None,
+    ) -> ApiKey:
         """The result's ``secret`` is shown only once. Scope manage:config."""
-        body = _fields(name=name, mode=mode, scopes=list(scopes),
-                       expires_at=_iso(expires_at) if expires_at is not NOT_GIVEN else NOT_GIVEN)
+        body = _fields(
+            name=name,
+            mode=mode,
+            scopes=list(scopes),
+            expires_at=_iso(expires_at) if expires_at is not NOT_GIVEN else NOT_GIVEN,
+        )
         return self._call(ApiKey, "POST", "/keys", body=body, options=options)
 
     def revoke(self, key_id: str, *, options: RequestOptions | None = None) -> ApiKey:
         return self._call(ApiKey, "POST", f"/keys/{_id(key_id)}/revoke", options=options)
 
-    def rotate(self, key_id: str, *, grace_period: Literal["now", "1h", "24h", "3d", "7d"],
-               options: RequestOptions | None = None) -> ApiKey:
+    def rotate(
+        self,
+        key_id: str,
+        *,
+        grace_period: Literal["now", "1h", "24h", "3d", "7d"],
+        options: RequestOptions | None = None,
+    ) -> ApiKey:
         """A replacement key; the old one keeps working for the grace period."""
-        return self._call(ApiKey, "POST", f"/keys/{_id(key_id)}/rotate", body=_fields(grace_period=grace_period),
-                          options=options)
+        return self._call(
+            ApiKey, "POST", f"/keys/{_id(key_id)}/rotate", body=_fields(grace_period=grace_period), options=options
+        )
 
 
 class Tools(_Resource):
     """Custom tools the AI calls during a conversation. Scope manage:tools."""
 
-    def list(self, *, limit: int | None = None, cursor: str | None = None,
-             options: RequestOptions | None = None) -> Page[Tool]:
+    def list(
+        self, *, limit: int | None = None, cursor: str | None = None, options: RequestOptions | None = None
+    ) -> Page[Tool]:
         return self._list(Tool, "/tools", dict(limit=limit, cursor=cursor), options)
 
     def get(self, tool_id: str, *, options: RequestOptions | None = None) -> Tool:
         return self._call(Tool, "GET", f"/tools/{_id(tool_id)}", options=options)
 
-    def create(self, *, name: str, description: str, input_schema: dict[str, Any], endpoint_url: str,
-               auth: dict[str, Any] = NOT_GIVEN, timeout_seconds: int = NOT_GIVEN, enabled: bool = NOT_GIVEN,
-               options: RequestOptions | None = None) -> Tool:
-        body = _fields(name=name, description=description, input_schema=input_schema, endpoint_url=endpoint_url,
-                       auth=auth, timeout_seconds=timeout_seconds, enabled=enabled)
+    def create(
+        self,
+        *,
+        name: str,
+        description: str,
+        input_schema: dict[str, Any],
+        endpoint_url: str,
+        auth: dict[str, Any] = NOT_GIVEN,
+        timeout_seconds: int = NOT_GIVEN,
+        enabled: bool = NOT_GIVEN,
+        options: RequestOptions | None = None,
+    ) -> Tool:
+        body = _fields(
+            name=name,
+            description=description,
+            input_schema=input_schema,
+            endpoint_url=endpoint_url,
+            auth=auth,
+            timeout_seconds=timeout_seconds,
+            enabled=enabled,
+        )
         return self._call(Tool, "POST", "/tools", body=body, options=options)
 
-    def update(self, tool_id: str, *, name: str = NOT_GIVEN, description: str = NOT_GIVEN,
-               input_schema: dict[str, Any] = NOT_GIVEN, endpoint_url: str = NOT_GIVEN,
-               auth: dict[str, Any] = NOT_GIVEN, timeout_seconds: int = NOT_GIVEN, enabled: bool = NOT_GIVEN,
-               options: RequestOptions | None = None) -> Tool:
-        body = _fields(name=name, description=description, input_schema=input_schema, endpoint_url=endpoint_url,
-                       auth=auth, timeout_seconds=timeout_seconds, enabled=enabled)
+    def update(
+        self,
+        tool_id: str,
+        *,
+        name: str = NOT_GIVEN,
+        description: str = NOT_GIVEN,
+        input_schema: dict[str, Any] = NOT_GIVEN,
+        endpoint_url: str = NOT_GIVEN,
+        auth: dict[str, Any] = NOT_GIVEN,
+        timeout_seconds: int = NOT_GIVEN,
+        enabled: bool = NOT_GIVEN,
+        options: RequestOptions | None = None,
+    ) -> Tool:
+        body = _fields(
+            name=name,
+            description=description,
+            input_schema=input_schema,
+            endpoint_url=endpoint_url,
+            auth=auth,
+            timeout_seconds=timeout_seconds,
+            enabled=enabled,
+        )
         return self._call(Tool, "PATCH", f"/tools/{_id(tool_id)}", body=body, options=options)
 
     def delete(self, tool_id: str, *, options: RequestOptions | None = None) -> Deleted:
@@ -279,32 +411,65 @@ class Tools(_Resource):
 class Agents(_Resource):
     """Specialised AI agents. Scope manage:agents."""
 
-    def list(self, *, limit: int | None = None, cursor: str | None = None,
-             options: RequestOptions | None = None) -> Page[Agent]:
+    def list(
+        self, *, limit: int | None = None, cursor: str | None = None, options: RequestOptions | None = None
+    ) -> Page[Agent]:
         return self._list(Agent, "/agents", dict(limit=limit, cursor=cursor), options)
 
     def get(self, agent_id: str, *, options: RequestOptions | None = None) -> Agent:
         return self._call(Agent, "GET", f"/agents/{_id(agent_id)}", options=options)
 
-    def create(self, *, agent_key: str, display_name: str, instructions: str = NOT_GIVEN,
-               match_hints: Sequence[str] = NOT_GIVEN, tools: dict[str, Any] = NOT_GIVEN,
-               knowledge_base_ids: Sequence[str] = NOT_GIVEN, is_default: bool = NOT_GIVEN,
-               enabled: bool = NOT_GIVEN, options: RequestOptions | None = None) -> Agent:
+    def create(
+        self,
+        *,
+        agent_key: str,
+        display_name: str,
+        instructions: str = NOT_GIVEN,
+        match_hints: Sequence[str] = NOT_GIVEN,
+        tools: dict[str, Any] = NOT_GIVEN,
+        knowledge_base_ids: Sequence[str] = NOT_GIVEN,
+        is_default: bool = NOT_GIVEN,
+        enabled: bool = NOT_GIVEN,
+        options: RequestOptions | None = None,
+    ) -> Agent:
         """``tools`` takes use_custom_tool_ids, allow_payments, allow_booking, allow_transfer and
         allow_knowledge_search (snake_case or camelCase keys)."""
-        body = _fields(agent_key=agent_key, display_name=display_name, instructions=instructions,
-                       match_hints=match_hints, tools=tools, knowledge_base_ids=knowledge_base_ids,
-                       is_default=is_default, enabled=enabled)
+        body = _fields(
+            agent_key=agent_key,
+            display_name=display_name,
+            instructions=instructions,
+            match_hints=match_hints,
+            tools=tools,
+            knowledge_base_ids=knowledge_base_ids,
+            is_default=is_default,
+            enabled=enabled,
+        )
         return self._call(Agent, "POST", "/agents", body=body, options=options)
 
-    def update(self, agent_id: str, *, agent_key: str = NOT_GIVEN, display_name: str = NOT_GIVEN,
-               instructions: str = NOT_GIVEN, match_hints: Sequence[str] = NOT_GIVEN,
-               tools: dict[str, Any] = NOT_GIVEN, knowledge_base_ids: Sequence[str] = NOT_GIVEN,
-               is_default: bool = NOT_GIVEN, enabled: bool = NOT_GIVEN,
-               options: RequestOptions | None = None) -> Agent:
-        body = _fields(agent_key=agent_key, display_name=display_name, instructions=instructions,
-                       match_hints=match_hints, tools=tools, knowledge_base_ids=knowledge_base_ids,
-                       is_default=is_default, enabled=enabled)
+    def update(
+        self,
+        agent_id: str,
+        *,
+        agent_key: str = NOT_GIVEN,
+        display_name: str = NOT_GIVEN,
+        instructions: str = NOT_GIVEN,
+        match_hints: Sequence[str] = NOT_GIVEN,
+        tools: dict[str, Any] = NOT_GIVEN,
+        knowledge_base_ids: Sequence[str] = NOT_GIVEN,
+        is_default: bool = NOT_GIVEN,
+        enabled: bool = NOT_GIVEN,
+        options: RequestOptions | None = None,
+    ) -> Agent:
+        body = _fields(
+            agent_key=agent_key,
+            display_name=display_name,
+            instructions=instructions,
+            match_hints=match_hints,
+            tools=tools,
+            knowledge_base_ids=knowledge_base_ids,
+            is_default=is_default,
+            enabled=enabled,
+        )
         return self._call(Agent, "PATCH", f"/agents/{_id(agent_id)}", body=body, options=options)
 
     def delete(self, agent_id: str, *, options: RequestOptions | None = None) -> Deleted:
@@ -314,23 +479,46 @@ class Agents(_Resource):
 class DataFields(_Resource):
     """Data-collection fields, optionally tied to one agent. Scope manage:agents."""
 
-    def list(self, *, limit: int | None = None, cursor: str | None = None, agent_id: str | None = None,
-             options: RequestOptions | None = None) -> Page[DataField]:
+    def list(
+        self,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        agent_id: str | None = None,
+        options: RequestOptions | None = None,
+    ) -> Page[DataField]:
         """All fields, or only those tied to ``agent_id``."""
         return self._list(DataField, "/data-fields", dict(limit=limit, cursor=cursor, agent_id=agent_id), options)
 
     def get(self, field_id: str, *, options: RequestOptions | None = None) -> DataField:
         return self._call(DataField, "GET", f"/data-fields/{_id(field_id)}", options=options)
 
-    def create(self, *, key: str, label: str, type: str, choices: Sequence[str] = NOT_GIVEN,
-               required: bool = NOT_GIVEN, agent_id: str | None = NOT_GIVEN,
-               options: RequestOptions | None = None) -> DataField:
+    def create(
+        self,
+        *,
+        key: str,
+        label: str,
+        type: str,
+        choices: Sequence[str] = NOT_GIVEN,
+        required: bool = NOT_GIVEN,
+        agent_id: str | None = NOT_GIVEN,
+        options: RequestOptions | None = None,
+    ) -> DataField:
         body = _fields(key=key, label=label, type=type, choices=choices, required=required, agent_id=agent_id)
         return self._call(DataField, "POST", "/data-fields", body=body, options=options)
 
-    def update(self, field_id: str, *, key: str = NOT_GIVEN, label: str = NOT_GIVEN, type: str = NOT_GIVEN,
-               choices: Sequence[str] = NOT_GIVEN, required: bool = NOT_GIVEN, agent_id: str | None = NOT_GIVEN,
-               options: RequestOptions | None = None) -> DataField:
+    def update(
+        self,
+        field_id: str,
+        *,
+        key: str = NOT_GIVEN,
+        label: str = NOT_GIVEN,
+        type: str = NOT_GIVEN,
+        choices: Sequence[str] = NOT_GIVEN,
+        required: bool = NOT_GIVEN,
+        agent_id: str | None = NOT_GIVEN,
+        options: RequestOptions | None = None,
+    ) -> DataField:
         body = _fields(key=key, label=label, type=type, choices=choices, required=required, agent_id=agent_id)
         return self._call(DataField, "PATCH", f"/data-fields/{_id(field_id)}", body=body, options=options)
 
@@ -339,7 +527,12 @@ class DataFields(_Resource):
 
 
 class UsageResource(_Resource):
-    def get(self, *, from_: datetime.date | str | None = None, to: datetime.date | str | None = None,
-            options: RequestOptions | None = None) -> Usage:
+    def get(
+        self,
+        *,
+        from_: datetime.date | str | None = None,
+        to: datetime.date | str | None = None,
+        options: RequestOptions | None = None,
+    ) -> Usage:
         """Usage and charges by key, metric and day (dates inclusive, UTC); default: month to date."""
         return self._call(Usage, "GET", "/usage", query={"from": _iso(from_), "to": _iso(to)}, options=options)

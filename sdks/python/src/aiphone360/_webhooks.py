@@ -68,7 +68,8 @@ def verify_webhook(
         body = bytes(raw_body)
     else:
         raise WebhookVerificationError(
-            "The raw request body must be bytes or str (not parsed JSON): the signature covers the exact bytes.")
+            "The raw request body must be bytes or str (not parsed JSON): the signature covers the exact bytes."
+        )
     timestamp, signatures = _parse(header)
 
     current = int(time.time()) if now is None else now
@@ -77,7 +78,8 @@ def verify_webhook(
         raise WebhookVerificationError(f"The signature timestamp is {age} seconds old; the limit is {tolerance}.")
     if -age > tolerance:
         raise WebhookVerificationError(
-            f"The signature timestamp is {-age} seconds in the future; the limit is {tolerance}.")
+            f"The signature timestamp is {-age} seconds in the future; the limit is {tolerance}."
+        )
 
     expected = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode("ascii") + body, hashlib.sha256).hexdigest()
     # Compare against every candidate, without stopping at the first match, in constant time each.

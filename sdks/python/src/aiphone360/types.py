@@ -22,6 +22,7 @@ class Pagination(ApiObject):
 
 # --- Calls -------------------------------------------------------------------------------------
 
+
 class ContactRef(ApiObject):
     id: str
     name: str | None
@@ -99,6 +100,7 @@ class Recording(ApiObject):
 
 # --- Contacts and messages ---------------------------------------------------------------------
 
+
 class Contact(ApiObject):
     id: str
     phone_number: str
@@ -134,6 +136,7 @@ class Message(ApiObject):
 
 # --- AI config ---------------------------------------------------------------------------------
 
+
 class QuietHours(ApiObject):
     start: str
     end: str
@@ -152,6 +155,7 @@ class AiConfig(ApiObject):
 
 
 # --- Webhooks ----------------------------------------------------------------------------------
+
 
 class WebhookEvent(ApiObject):
     """What a receiver gets. Deduplicate on ``id``: delivery is at-least-once."""
@@ -251,6 +255,7 @@ class Deleted(ApiObject):
 
 # --- API keys ----------------------------------------------------------------------------------
 
+
 class RotatedFrom(ApiObject):
     id: str
     expires_at: str | None
@@ -272,6 +277,7 @@ class ApiKey(ApiObject):
 
 
 # --- Tools, agents, data fields ----------------------------------------------------------------
+
 
 class Tool(ApiObject):
     id: str
@@ -323,6 +329,7 @@ class DataField(ApiObject):
 
 
 # --- Usage -------------------------------------------------------------------------------------
+
 
 class UsageLine(ApiObject):
     metric: str
