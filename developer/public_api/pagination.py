@@ -6,6 +6,7 @@ gaps, and a page deep in the list costs the same index range scan as the first.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import QuerySet
@@ -33,7 +34,11 @@ def parse_limit(raw: str | None) -> int:
 class KeysetPagination(BasePagination):
     """`paginate_queryset` orders by `view.cursor_field` (default created_at) then public_id, descending."""
 
-    def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list[Any]:
+    def paginate_queryset(
+        self, queryset: QuerySet[Any] | Sequence[Any], request: Request, view: Any = None
+    ) -> list[Any]:
+        if not isinstance(queryset, QuerySet):
+            raise TypeError("Keyset pagination pages a QuerySet, not a sequence.")
         self.limit = parse_limit(request.query_params.get("limit"))
         self.field = getattr(view, "cursor_field", "created_at")
         cursor = request.query_params.get("cursor")
