@@ -66,7 +66,7 @@ class PublicApiView(APIView):
             raise ResourceNotFound(f"No {what} with id '{public_id}' exists in this organization.")
         return obj
 
-    def paginate(self, queryset: QuerySet, serialize: Any) -> Response:
+    def paginate(self, queryset: QuerySet, serialize: Any) -> ApiResponse:
         paginator = self.pagination_class()
         rows = paginator.paginate_queryset(queryset, self.request, view=self)
         return paginator.get_paginated_response([serialize(row) for row in rows])

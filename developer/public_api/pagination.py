@@ -12,7 +12,6 @@ from typing import Any
 from django.db.models import QuerySet
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
-from rest_framework.response import Response
 
 from core.cursor import InvalidCursor, decode_cursor, encode_cursor, keyset_after
 
@@ -55,7 +54,7 @@ class KeysetPagination(BasePagination):
         self.next_cursor = encode_cursor(getattr(last, self.field), last.public_id) if self.has_more and last else None
         return rows
 
-    def get_paginated_response(self, data: list[Any]) -> Response:
+    def get_paginated_response(self, data: list[Any]) -> ApiResponse:
         response = ApiResponse(data)
         response.pagination = {"nextCursor": self.next_cursor, "hasMore": self.has_more, "limit": self.limit}
         return response
