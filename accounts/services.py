@@ -13,10 +13,14 @@ from .models import AuditEntry, Membership, Organization, Role
 class KeyActor(Protocol):
     """An API key acting (developer.models.ApiKey): accounts records it without importing developer."""
 
-    key_hash: str
-    public_id: str
-    name: str
-    masked: str
+    @property
+    def key_hash(self) -> str: ...
+    @property
+    def public_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def masked(self) -> str: ...
 
 
 Actor = User | KeyActor | None
@@ -34,12 +38,12 @@ def audit_record(
     entry = AuditEntry(organization=organization, action=action, metadata=metadata or {})
     if actor is None:
         entry.actor_type, entry.actor_label = AuditEntry.ActorType.SYSTEM, "system"
-    elif hasattr(actor, "key_hash"):
-        entry.actor_type = AuditEntry.ActorType.API_KEY
-        entry.actor_key_id, entry.actor_label = actor.public_id, f"{actor.name} ({actor.masked})"
-    else:
+    elif isinstance(actor, User):
         entry.actor_type, entry.actor_user = AuditEntry.ActorType.USER, actor
         entry.actor_label = actor.get_username()
+    else:
+        entry.actor_type = AuditEntry.ActorType.API_KEY
+        entry.actor_key_id, entry.actor_label = actor.public_id, f"{actor.name} ({actor.masked})"
     if target is not None:
         entry.target_type = target._meta.model_name
         entry.target_id = getattr(target, "public_id", str(target.pk))

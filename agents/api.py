@@ -98,10 +98,12 @@ class AgentSerializer(AgentWriteSerializer):
 
 class DataFieldWriteSerializer(serializers.Serializer):
     key = serializers.RegexField(r"^[a-z][a-z0-9_]{0,63}$", help_text="snake_case, unique per business.")
-    label = serializers.CharField(max_length=100)
+    # `label` and `required` are wire names shadowing Field attributes; SerializerMetaclass pops
+    # declared fields off the class, so only the type checker sees the clash.
+    label = serializers.CharField(max_length=100)  # type: ignore[assignment]
     type = serializers.ChoiceField(choices=DataCollectionField.FieldType.choices, required=False, default="text")
     choices = serializers.ListField(child=serializers.CharField(), required=False, help_text="For type choice.")
-    required = serializers.BooleanField(required=False, default=False)
+    required = serializers.BooleanField(required=False, default=False)  # type: ignore[assignment]
     agentId = serializers.CharField(
         required=False, allow_null=True, help_text="Ties the field to one specialist; null: every agent collects it."
     )

@@ -69,7 +69,7 @@ def data_field_json(data_field: DataCollectionField) -> dict[str, Any]:
         "type": data_field.type,
         "choices": list(data_field.choices),
         "required": data_field.required,
-        "agentId": data_field.agent.public_id if data_field.agent_id else None,
+        "agentId": data_field.agent.public_id if data_field.agent is not None else None,
         "createdAt": iso(data_field.created_at),
         "updatedAt": iso(data_field.updated_at),
     }

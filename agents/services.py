@@ -10,6 +10,7 @@ names, naming every bad field at once, and nothing is half-written.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -174,13 +175,13 @@ TOOL_FIELDS = {
     "timeoutSeconds": "timeout_seconds",
     "enabled": "enabled",
 }
-AUTH_FIELDS = {
+AUTH_FIELDS: dict[str, tuple[str, ...]] = {
     CustomTool.AuthType.NONE: ("type",),
     CustomTool.AuthType.BEARER: ("type", "token"),
     CustomTool.AuthType.HEADER: ("type", "headerName", "value"),
     CustomTool.AuthType.BASIC: ("type", "username", "password"),
 }
-_AUTH_SECRET_FIELD = {
+_AUTH_SECRET_FIELD: dict[str, str] = {
     CustomTool.AuthType.BEARER: "token",
     CustomTool.AuthType.HEADER: "value",
     CustomTool.AuthType.BASIC: "password",
@@ -265,7 +266,8 @@ def _clean_auth(value: Any, *, current: CustomTool | None) -> _Auth:
         raise ValidationError({"auth.type": [f"Must be one of: {', '.join(AUTH_FIELDS)}."]})
     _reject_unknown(value, AUTH_FIELDS[auth_type], prefix="auth.")
     errors = _Errors()
-    header_name = username = ""
+    header_name: str | None = ""
+    username: str | None = ""
     if auth_type == CustomTool.AuthType.HEADER:
         header_name = value.get("headerName")
         if not isinstance(header_name, str) or not HEADER_NAME_RE.fullmatch(header_name):
@@ -326,7 +328,7 @@ def _clean_tool(values: dict[str, Any], *, organization: Organization, current: 
     }
     for name, check in checks.items():
         if TOOL_FIELDS[name] in values:
-            value = errors.run(name, lambda check=check, name=name: check(values[TOOL_FIELDS[name]]))
+            value = errors.run(name, functools.partial(check, values[TOOL_FIELDS[name]]))
             if value is not _UNSET:
                 cleaned[name] = value
         elif creating and name in ("name", "description", "inputSchema", "endpointUrl"):
@@ -436,13 +438,13 @@ def tool_update(
             setattr(tool, attr, cleaned[wire])
             changes.append(wire)
     if "auth" in cleaned:
-        auth: _Auth = cleaned["auth"]
-        if (auth.type, auth.header_name, auth.username) != (
+        new_auth: _Auth = cleaned["auth"]
+        if (new_auth.type, new_auth.header_name, new_auth.username) != (
             tool.auth_type,
             tool.auth_header_name,
             tool.auth_username,
-        ) or auth.secret is not None:
-            _apply_auth(tool, auth)
+        ) or new_auth.secret is not None:
+            _apply_auth(tool, new_auth)
             changes.append("auth")
     if changes:
         _save_unique(
@@ -554,7 +556,13 @@ def clean_match_hints(value: Any) -> list[str]:
     return hints
 
 
-def _owned(model: type, organization: Organization, ids: list[str], field_name: str, noun: str) -> list[Any]:
+def _owned(
+    model: type[CustomTool] | type[KnowledgeBase],
+    organization: Organization,
+    ids: list[str],
+    field_name: str,
+    noun: str,
+) -> list[Any]:
     """The rows with these public ids, all of this business; else a 400 naming each foreign id."""
     found = {row.public_id: row for row in model.objects.filter(organization=organization, public_id__in=ids)}
     missing = {
@@ -586,7 +594,7 @@ def _clean_agent_tools(value: Any, organization: Organization) -> dict[str, Any]
                 cleaned["useCustomToolIds"] = tools
     for wire in _TOOL_FLAGS:
         if wire in value:
-            flag = errors.run(f"tools.{wire}", lambda wire=wire: _bool(value, wire, f"tools.{wire}"))
+            flag = errors.run(f"tools.{wire}", functools.partial(_bool, value, wire, f"tools.{wire}"))
             if flag is not _UNSET:
                 cleaned[wire] = flag
     errors.raise_if_any()
@@ -615,7 +623,7 @@ def _clean_agent(values: dict[str, Any], *, organization: Organization, current:
     }
     for name, check in checks.items():
         if AGENT_FIELDS[name] in values:
-            value = errors.run(name, lambda check=check, name=name: check(values[AGENT_FIELDS[name]]))
+            value = errors.run(name, functools.partial(check, values[AGENT_FIELDS[name]]))
             if value is not _UNSET:
                 cleaned[name] = value
         elif current is None and name in ("agentKey", "displayName", "instructions"):
@@ -1013,7 +1021,7 @@ def _clean_data_field(
     }
     for name, check in checks.items():
         if DATA_FIELD_FIELDS[name] in values:
-            value = errors.run(name, lambda check=check, name=name: check(values[DATA_FIELD_FIELDS[name]]))
+            value = errors.run(name, functools.partial(check, values[DATA_FIELD_FIELDS[name]]))
             if value is not _UNSET:
                 cleaned[name] = value
         elif current is None and name in ("key", "label"):

@@ -186,7 +186,7 @@ def _tool_values(tool: CustomTool | None) -> dict[str, Any]:
 
 
 def _posted_tool_values(request: HtmxHttpRequest) -> dict[str, Any]:
-    values = {
+    values: dict[str, Any] = {
         name: request.POST.get(name, "")
         for name in (
             "name",
@@ -618,6 +618,9 @@ def _agent_form_context(
     request: HtmxHttpRequest, *, agent: Agent | None, values: dict[str, Any], errors: dict[str, list[str]] | None = None
 ) -> dict[str, Any]:
     errors = errors or {}
+    other_defaults = Agent.objects.filter(organization=request.organization, is_default=True)
+    if agent:
+        other_defaults = other_defaults.exclude(pk=agent.pk)
     context = {
         "agent": agent,
         "values": values,
@@ -628,9 +631,7 @@ def _agent_form_context(
         # Pickers list only this business's own tools and knowledge bases.
         "all_tools": CustomTool.objects.filter(organization=request.organization).order_by("name"),
         "all_kbs": KnowledgeBase.objects.filter(organization=request.organization).order_by("name"),
-        "other_default": Agent.objects.filter(organization=request.organization, is_default=True)
-        .exclude(pk=agent.pk if agent else None)
-        .first(),
+        "other_default": other_defaults.first(),
     }
     if agent is not None:
         context.update(_fields_context(request, agent))
@@ -702,7 +703,7 @@ def agent_edit(request: HtmxHttpRequest, agent_id: str) -> HttpResponse:
     return _agent_form(request, _agent_for(request, agent_id))
 
 
-_TOGGLES: dict[str, tuple[dict[str, bool], str]] = {
+_TOGGLES: dict[str, tuple[dict[str, Any], str]] = {
     "enable": ({"enabled": True}, "{name} is enabled."),
     "disable": ({"enabled": False}, "{name} is disabled."),
     "make_default": ({"is_default": True}, "{name} is now the default greeter."),
@@ -780,7 +781,7 @@ def data_field_create(request: HtmxHttpRequest) -> HttpResponse:
     require_manager(request)
     agent_id = request.POST.get("agent", "")
     agent = _agent_for(request, agent_id) if agent_id else None
-    values = {name: request.POST.get(name, "") for name in ("key", "label", "type", "choices")}
+    values: dict[str, Any] = {name: request.POST.get(name, "") for name in ("key", "label", "type", "choices")}
     values["required"] = request.POST.get("required") == "on"
     data: dict[str, Any] = {
         "key": values["key"].strip(),

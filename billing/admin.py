@@ -364,7 +364,7 @@ class WalletAdmin(ReadOnlyUsageAdmin):
         ("updated_at", lambda r: r.updated_at),
     ]
 
-    def get_list_display(self, request: HttpRequest) -> list[str]:
+    def get_list_display(self, request: HttpRequest) -> list[str | Callable[[Any], str | bool]]:
         shown = list(super().get_list_display(request))
         return shown if request.user.has_perm("billing.add_funds") else [f for f in shown if f != "add_funds_link"]
 
@@ -483,19 +483,19 @@ class OrganizationAdmin(admin.ModelAdmin):
         return f"${wallet.balance:,.2f}" if wallet else "—"
 
     @admin.action(description="Grant the Developer Platform add-on")
-    def grant_addon(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def grant_addon(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:
         for org in queryset:
             addon_grant(organization=org, actor=request.user)
         self.message_user(request, f"Add-on granted to {queryset.count()} organisation(s).", messages.SUCCESS)
 
     @admin.action(description="Revoke the Developer Platform add-on")
-    def revoke_addon(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def revoke_addon(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:
         for org in queryset:
             addon_revoke(organization=org, actor=request.user)
         self.message_user(request, f"Add-on revoked for {queryset.count()} organisation(s).", messages.SUCCESS)
 
     @admin.action(description="Suspend (give a reason below)")
-    def suspend(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def suspend(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:
         reason = request.POST.get("reason", "").strip()
         if not reason:
             self.message_user(request, "Give a reason to suspend.", messages.ERROR)
@@ -505,7 +505,7 @@ class OrganizationAdmin(admin.ModelAdmin):
         self.message_user(request, f"Suspended {queryset.count()} organisation(s).", messages.SUCCESS)
 
     @admin.action(description="Reinstate")
-    def reinstate(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def reinstate(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:
         for org in queryset:
             organization_reinstate(organization=org, actor=request.user)
         self.message_user(request, f"Reinstated {queryset.count()} organisation(s).", messages.SUCCESS)

@@ -41,7 +41,7 @@ from .services import ChargeDetail, wallet_debit
 
 logger = logging.getLogger(__name__)
 
-_METRIC_NOUNS = {
+_METRIC_NOUNS: dict[str, tuple[str, str]] = {
     Metric.API_REQUESTS: ("block of 1,000 API requests", "blocks of 1,000 API requests"),
     Metric.WEBHOOK_ATTEMPTS: ("webhook delivery attempt", "webhook delivery attempts"),
     Metric.TOOL_INVOCATIONS: ("custom-tool invocation", "custom-tool invocations"),
@@ -218,11 +218,11 @@ def apply_api_counts(*, batch_id: str, counts: dict[str, int], source: str) -> b
         api_keys = UsageRollup._meta.get_field("api_key").related_model._default_manager
         known_keys = set(api_keys.filter(pk__in={key_id for _, _, key_id, _, _ in parsed}).values_list("pk", flat=True))
         merged: dict[tuple[int, int, int | None, str], int] = defaultdict(int)
-        for epoch_hour, org_id, key_id, mode, value in parsed:
+        for epoch_hour, org_id, raw_key_id, mode, value in parsed:
             if org_id not in organizations:
                 logger.warning("Dropping %s API requests of deleted organization %s", value, org_id)
                 continue
-            merged[(org_id, epoch_hour, key_id if key_id in known_keys else None, mode)] += value
+            merged[(org_id, epoch_hour, raw_key_id if raw_key_id in known_keys else None, mode)] += value
         # Sorted by organisation then time, so the blocks a batch completes are charged in order and
         # locks are always taken in the same order.
         for (org_id, epoch_hour, key_id, mode), value in sorted(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -136,9 +137,9 @@ def _announce_funded(organization_id: int) -> None:
 def _actor_label(actor: Actor) -> str:
     if actor is None:
         return "system"
-    if hasattr(actor, "key_hash"):
-        return f"{actor.name} ({actor.masked})"
-    return actor.get_username()
+    if isinstance(actor, User):
+        return actor.get_username()
+    return f"{actor.name} ({actor.masked})"
 
 
 @transaction.atomic

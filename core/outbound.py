@@ -704,7 +704,8 @@ class _DeadlineStream(httpcore.NetworkStream):
         if info == "client_addr":
             return self._sock.getsockname()
         if info == "ssl_object" and isinstance(self._sock, ssl.SSLSocket):
-            return self._sock._sslobj  # what httpcore's own stream returns
+            # What httpcore's own stream returns; a private CPython attribute, absent from typeshed.
+            return self._sock._sslobj  # type: ignore[attr-defined]
         if info == "is_readable":
             return False  # asked only of idle pooled connections, which we never keep
         return None

@@ -25,13 +25,27 @@ def update_rows(
     if not rows:
         return
     connection = connections[router.db_for_write(model)]
-    fields = [model._meta.get_field(name) for name in (*set_fields, *where_fields)]
+    fields = [_concrete_field(model, name) for name in (*set_fields, *where_fields)]
+    columns = [_column(field) for field in fields]
     quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields[: len(set_fields)])
-    conditions = " AND ".join(f"{quote(f.column)} = %s" for f in fields[len(set_fields) :])
+    assignments = ", ".join(f"{quote(column)} = %s" for column in columns[: len(set_fields)])
+    conditions = " AND ".join(f"{quote(column)} = %s" for column in columns[len(set_fields) :])
     sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {conditions}"
     params = [
         [field.get_db_prep_save(value, connection) for field, value in zip(fields, row, strict=True)] for row in rows
     ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
+
+
+def _concrete_field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field):
+        raise TypeError(f"{model.__name__}.{name} is a reverse relation, not a column")
+    return field
+
+
+def _column(field: models.Field[Any, Any]) -> str:
+    if field.column is None:
+        raise TypeError(f"{field} has no column")
+    return field.column

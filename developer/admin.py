@@ -49,7 +49,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     ]
     list_filter = ["mode", "organization"]
     search_fields = ["name", "public_id", "organization__name", "last4"]
-    fields = [
+    fields = (
         "public_id",
         "organization",
         "name",
@@ -63,7 +63,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "last_used_at",
         "expires_at",
         "revoked_at",
-    ]
+    )
     readonly_fields = fields
 
     @admin.display(description="Status")
@@ -209,7 +209,7 @@ class AccessRequestAdmin(admin.ModelAdmin):
     ordering = ["-created_at"]
     action_form = DecisionActionForm
     actions = ["approve", "deny"]
-    fields = [
+    fields = (
         "public_id",
         "organization",
         "status",
@@ -225,7 +225,7 @@ class AccessRequestAdmin(admin.ModelAdmin):
         "decided_by",
         "decided_at",
         "decision_message",
-    ]
+    )
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
@@ -32,8 +33,6 @@ from .public_api.authentication import key_cache_key
 from .scopes import ALL_SCOPES
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import User
-
     from accounts.services import Actor
 
 logger = logging.getLogger(__name__)
@@ -66,6 +65,8 @@ def _clean(*, name: object, mode: object, scopes: object, expires_at: datetime |
         errors["expiresAt"] = ["Must be in the future."]
     if errors:
         raise ValidationError(errors)
+    # Each was checked above (or errors raised); the checks do not narrow across the error dict.
+    assert isinstance(name, str) and isinstance(mode, str) and isinstance(scopes, list)
     return name.strip(), mode, scopes
 
 
@@ -106,7 +107,7 @@ def _insert(
         scopes=scopes,
         expires_at=expires_at,
         rotated_from=rotated_from,
-        created_by=actor if actor is not None and not isinstance(actor, ApiKey) else None,
+        created_by=actor if isinstance(actor, User) else None,
         created_by_key=actor if isinstance(actor, ApiKey) else None,
     )
     return key, secret
@@ -329,7 +330,7 @@ def _decide(*, access_request: AccessRequest, actor: Actor, message: object, sta
         # The one grant service, exactly as the Organisation admin's action calls it: who and when are kept.
         addon_grant(organization=access_request.organization, actor=actor)
     access_request.status = status
-    access_request.decided_by = actor if actor is not None and not isinstance(actor, ApiKey) else None
+    access_request.decided_by = actor if isinstance(actor, User) else None
     access_request.decided_at = timezone.now()
     access_request.decision_message = text
     access_request.save(update_fields=["status", "decided_by", "decided_at", "decision_message", "updated_at"])

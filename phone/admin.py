@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 
 from accounts.services import audit_record
@@ -40,6 +41,7 @@ class AuditedAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
+        assert isinstance(request.user, User)  # the admin site lets in signed-in staff only
         audit_record(
             organization=obj.organization,
             actor=request.user,
@@ -53,7 +55,7 @@ class TurnInline(admin.TabularInline):
     model = TranscriptTurn
     extra = 0
     can_delete = False
-    fields = ["position", "offset_ms", "speaker", "text"]
+    fields = ("position", "offset_ms", "speaker", "text")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import time
+from typing import cast
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, QuerySet
@@ -51,6 +52,7 @@ from .models import (
     Appointment,
     Call,
     Contact,
+    ContactQuerySet,
     Direction,
     Message,
     Recording,
@@ -197,16 +199,24 @@ class OpeningIntervalSerializer(serializers.Serializer):
     close = serializers.RegexField(HHMM_PATTERN)
 
 
+def _day_intervals() -> serializers.ListSerializer:
+    # What `OpeningIntervalSerializer(many=True, required=False, max_length=…)` builds (many_init hands
+    # max_length to the list), spelled out because the stubs type only the child's arguments.
+    return serializers.ListSerializer(
+        child=OpeningIntervalSerializer(required=False), required=False, max_length=MAX_INTERVALS_PER_DAY
+    )
+
+
 class BusinessHoursSerializer(serializers.Serializer):
     """A weekday with no intervals (or left out) is closed."""
 
-    monday = OpeningIntervalSerializer(many=True, required=False, max_length=MAX_INTERVALS_PER_DAY)
-    tuesday = OpeningIntervalSerializer(many=True, required=False, max_length=MAX_INTERVALS_PER_DAY)
-    wednesday = OpeningIntervalSerializer(many=True, required=False, max_length=MAX_INTERVALS_PER_DAY)
-    thursday = OpeningIntervalSerializer(many=True, required=False, max_length=MAX_INTERVALS_PER_DAY)
-    friday = OpeningIntervalSerializer(many=True, required=False, max_length=MAX_INTERVALS_PER_DAY)
-    saturday = OpeningIntervalSerializer(many=True, required=False, max_length=MAX_INTERVALS_PER_DAY)
-    sunday = OpeningIntervalSerializer(many=True, required=False, max_length=MAX_INTERVALS_PER_DAY)
+    monday = _day_intervals()
+    tuesday = _day_intervals()
+    wednesday = _day_intervals()
+    thursday = _day_intervals()
+    friday = _day_intervals()
+    saturday = _day_intervals()
+    sunday = _day_intervals()
 
 
 class QuietHoursSerializer(serializers.Serializer):
@@ -460,11 +470,17 @@ class CallRecording(_CallView):
 # --- Contacts ------------------------------------------------------------------------------------
 
 
-def _with_opt_out(contacts: QuerySet) -> QuerySet:
-    return contacts.annotate(
-        sms_opted_out=Exists(
-            SmsOptOut.objects.filter(organization_id=OuterRef("organization_id"), phone_number=OuterRef("phone_number"))
-        )
+def _with_opt_out(contacts: QuerySet[Contact]) -> ContactQuerySet:
+    # Contact's default manager is ContactQuerySet's, and annotate keeps the queryset's class.
+    return cast(
+        ContactQuerySet,
+        contacts.annotate(
+            sms_opted_out=Exists(
+                SmsOptOut.objects.filter(
+                    organization_id=OuterRef("organization_id"), phone_number=OuterRef("phone_number")
+                )
+            )
+        ),
     )
 
 

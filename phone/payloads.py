@@ -108,7 +108,7 @@ def appointment_json(appointment: Appointment) -> dict[str, Any]:
         "startsAt": iso(appointment.starts_at),
         "durationMinutes": appointment.duration_minutes,
         "contact": contact_ref(appointment.contact),
-        "callId": appointment.call.public_id if appointment.call_id else None,
+        "callId": appointment.call.public_id if appointment.call is not None else None,
         "notes": appointment.notes or None,
         "createdAt": iso(appointment.created_at),
     }
@@ -127,7 +127,7 @@ def message_json(message: Message) -> dict[str, Any]:
         "mode": message.mode,
         "test": message.mode == Message.Mode.TEST,
         "error": {"code": message.error_code, "message": message.error_message} if message.error_code else None,
-        "contactId": message.contact.public_id if message.contact_id else None,
+        "contactId": message.contact.public_id if message.contact is not None else None,
         "createdAt": iso(message.created_at),
         "sentAt": iso(message.sent_at),
     }

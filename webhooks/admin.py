@@ -28,7 +28,7 @@ class EndpointAdmin(_ReadOnly):
     list_filter = ["enabled"]
     search_fields = ["url", "public_id", "organization__name"]
     # secret_encrypted and previous_secret_encrypted are deliberately absent.
-    fields = [
+    fields = (
         "public_id",
         "organization",
         "url",
@@ -45,7 +45,7 @@ class EndpointAdmin(_ReadOnly):
         "failing_since",
         "created_at",
         "updated_at",
-    ]
+    )
     readonly_fields = fields
 
 
@@ -54,7 +54,7 @@ class EventAdmin(_ReadOnly):
     list_display = ["public_id", "type", "mode", "organization", "created_at"]
     list_filter = ["type", "mode"]
     search_fields = ["public_id", "organization__name"]
-    fields = ["public_id", "organization", "type", "mode", "body", "created_at"]
+    fields = ("public_id", "organization", "type", "mode", "body", "created_at")
     readonly_fields = fields
 
 
@@ -62,7 +62,7 @@ class AttemptInline(admin.TabularInline):
     model = Attempt
     extra = 0
     can_delete = False
-    fields = ["number", "started_at", "response_status", "succeeded", "error_class", "error_message", "duration_ms"]
+    fields = ("number", "started_at", "response_status", "succeeded", "error_class", "error_message", "duration_ms")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
@@ -75,7 +75,7 @@ class DeliveryAdmin(_ReadOnly):
     list_filter = ["status"]
     search_fields = ["public_id", "event__public_id", "endpoint__url", "organization__name"]
     list_select_related = ["event", "endpoint"]
-    fields = [
+    fields = (
         "public_id",
         "organization",
         "endpoint",
@@ -91,7 +91,7 @@ class DeliveryAdmin(_ReadOnly):
         "last_status",
         "created_at",
         "completed_at",
-    ]
+    )
     readonly_fields = fields
     inlines = [AttemptInline]
     actions = ["replay"]

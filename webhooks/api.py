@@ -188,7 +188,8 @@ class EventSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=EVENT_TYPE_CHOICES)
     createdAt = serializers.DateTimeField()
     businessId = serializers.CharField(help_text="The organisation's id, `biz_…`.")
-    data = serializers.DictField(help_text="The event-specific payload (see the webhooks section).")
+    # The wire name shadows Serializer.data; SerializerMetaclass pops declared fields off the class.
+    data = serializers.DictField(help_text="The event-specific payload (see the webhooks section).")  # type: ignore[assignment]
     livemode = serializers.BooleanField(help_text="False for events caused through a test key or test data.")
 
 

@@ -48,7 +48,7 @@ def delivery_json(delivery: Delivery) -> dict[str, Any]:
         "lastResponseStatus": delivery.last_status,
         "nextAttemptAt": iso(delivery.next_attempt_at),
         "heldSince": iso(delivery.held_since),
-        "replayOf": delivery.replay_of.public_id if delivery.replay_of_id else None,
+        "replayOf": delivery.replay_of.public_id if delivery.replay_of is not None else None,
         "createdAt": iso(delivery.created_at),
         "completedAt": iso(delivery.completed_at),
     }

@@ -114,7 +114,13 @@ def endpoint_create(request: HtmxHttpRequest) -> HttpResponse:
     require_manager(request)
     template = page_or_partial(request, "webhooks/endpoint_form.html", "endpoint-form")
     if request.method == "GET":
-        values = {"url": "", "description": "", "events": [], "all_events": False, "form_token": new_form_token()}
+        values: dict[str, Any] = {
+            "url": "",
+            "description": "",
+            "events": [],
+            "all_events": False,
+            "form_token": new_form_token(),
+        }
         return render(request, template, _form_context(endpoint=None, values=values))
 
     values = _form_values(request)
@@ -250,6 +256,7 @@ def endpoint_test(request: HtmxHttpRequest, webhook_id: str) -> HttpResponse:
         trigger_client_event(response, "deliveries-changed")
         return response
     if delivery.status == Delivery.Status.SUCCEEDED:
+        assert attempt is not None  # a delivery succeeds by one of its attempts
         messages.success(request, f"Test event delivered: the endpoint answered {attempt.response_status}.")
     else:
         messages.error(request, f"Test event failed: {delivery.status_reason}")

@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 
@@ -82,7 +82,9 @@ class RedisApiCounter:
         batch_id = self._claim(keys=[_PENDING, _FLUSHING, _FLUSHING_ID], args=[f"redis-{uuid.uuid4().hex}"])
         if batch_id is None:
             return None
-        counts = {field.decode(): int(value) for field, value in self._client.hgetall(_FLUSHING).items()}
+        # redis-py types replies as `Awaitable[T] | T` for both clients; this one is synchronous.
+        flushing = cast("dict[bytes, bytes]", self._client.hgetall(_FLUSHING))
+        counts = {field.decode(): int(value) for field, value in flushing.items()}
         return batch_id.decode(), counts
 
     def release(self, batch_id: str) -> None:
@@ -106,7 +108,7 @@ class RedisApiCounter:
         """Counts not yet in the rollups (pending and mid-flush), for reports that want them."""
         merged: dict[str, int] = {}
         for key in (_PENDING, _FLUSHING):
-            for field, value in self._client.hgetall(key).items():
+            for field, value in cast("dict[bytes, bytes]", self._client.hgetall(key)).items():
                 merged[field.decode()] = merged.get(field.decode(), 0) + int(value)
         return merged
 
@@ -154,7 +156,8 @@ class LocalApiCounter:
         while True:
             time.sleep(self.max_age)
             try:
-                self.flush(self.apply)
+                if self.apply is not None:  # the timer starts only with an apply; see incr
+                    self.flush(self.apply)
             except Exception:
                 logger.exception("Flushing buffered API-request counts failed; they stay buffered and are retried.")
             finally:
@@ -206,7 +209,8 @@ def api_counter() -> RedisApiCounter | LocalApiCounter:
 
 def _flush_at_exit(counter: LocalApiCounter) -> None:
     try:
-        counter.flush(counter.apply)
+        if counter.apply is not None:
+            counter.flush(counter.apply)
     except Exception:
         logger.exception("Could not flush buffered API-request counts at exit")
 
@@ -264,6 +268,8 @@ def api_request_counter(principal: Any) -> tuple[str, str] | None:
     if not settings.METERING_ENABLED or not settings.REDIS_URL:
         return None
     counter = api_counter()
+    if not isinstance(counter, RedisApiCounter):
+        return None
     field = encode_counter_field(
         epoch_hour=int(time.time()) // 3600,
         organization_id=principal.organization_id,
@@ -278,7 +284,10 @@ def api_request_counter_hash() -> tuple[str, int] | None:
     field is `encode_counter_field(epoch_hour, organization, key, mode)`. None when not counting in Redis."""
     if not settings.METERING_ENABLED or not settings.REDIS_URL:
         return None
-    return api_counter().pending_key, int(time.time()) // 3600
+    counter = api_counter()
+    if not isinstance(counter, RedisApiCounter):
+        return None
+    return counter.pending_key, int(time.time()) // 3600
 
 
 def flush_api_usage() -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
@@ -74,7 +75,7 @@ def lookup_principal(secret: str) -> KeyPrincipal | None:
     return read.principal if read is not None else None
 
 
-def client_ip(request: Request) -> str:
+def client_ip(request: HttpRequest | Request) -> str:
     """The caller's address; X-Forwarded-For is trusted only for the configured number of proxies."""
     meta = request.META
     hops = settings.NUM_TRUSTED_PROXIES
@@ -85,7 +86,7 @@ def client_ip(request: Request) -> str:
     return meta.get("REMOTE_ADDR", "unknown")
 
 
-def presented_secret(request: Request) -> str | None:
+def presented_secret(request: HttpRequest | Request) -> str | None:
     header = request.META.get("HTTP_AUTHORIZATION", "")
     if header:
         scheme, _, value = header.partition(" ")

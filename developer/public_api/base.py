@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
@@ -19,6 +19,7 @@ from core.timefmt import parse_iso_datetime
 from .apicount import count_api_request
 from .exceptions import InsufficientCredits, ResourceNotFound, ValidationFailed
 from .input_checks import NUL_MESSAGE, nul_paths, nul_query_parameters
+from .pagination import KeysetPagination
 from .requests import ApiRequest, ApiResponse, as_api_request
 
 
@@ -32,7 +33,8 @@ class PublicApiView(APIView):
 
     request: ApiRequest
     required_scope: ClassVar[str | dict[str, str] | None] = None
-    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
+    # api_settings imports the configured class; the stubs type the setting as its dotted path.
+    pagination_class = cast("type[KeysetPagination]", api_settings.DEFAULT_PAGINATION_CLASS)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
@@ -64,7 +66,7 @@ class PublicApiView(APIView):
             raise ResourceNotFound(f"No {what} with id '{public_id}' exists in this organization.")
         return obj
 
-    def paginate(self, queryset: QuerySet, serialize: Any) -> Response:
+    def paginate(self, queryset: QuerySet, serialize: Any) -> ApiResponse:
         paginator = self.pagination_class()
         rows = paginator.paginate_queryset(queryset, self.request, view=self)
         return paginator.get_paginated_response([serialize(row) for row in rows])
@@ -155,7 +157,7 @@ class UnknownRoute(APIView):
     permission_classes: list = []
     throttle_classes: list = []
 
-    def _not_found(self, request: ApiRequest, *args: Any, **kwargs: Any) -> Response:
+    def _not_found(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         raise ResourceNotFound(f"No API route matches {request.method} {request.path}.")
 
     get = post = put = patch = delete = head = options = _not_found

@@ -161,7 +161,7 @@ def _classify(exc: Exception) -> tuple[int, str, str, dict[str, list[str]] | Non
     if isinstance(exc, exceptions.NotAcceptable):
         return 406, "NOT_ACCEPTABLE", "This API only responds with application/json.", None, None
     if isinstance(exc, exceptions.Throttled):
-        return 429, "RATE_LIMIT_EXCEEDED", RateLimitExceeded.default_detail, None, exc.wait
+        return 429, "RATE_LIMIT_EXCEEDED", RateLimitExceeded.default_detail, None, getattr(exc, "wait", None)
     if isinstance(exc, (exceptions.NotAuthenticated,)):
         return 401, "API_KEY_REQUIRED", ApiKeyRequired.default_detail, None, None
     if isinstance(exc, exceptions.AuthenticationFailed):

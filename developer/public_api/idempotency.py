@@ -152,6 +152,7 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
             return view_method(view, request, *args, **kwargs)
         key = clean_key(raw)
         # Parsing the body first: a malformed body fails with 400 before any key is claimed.
+        assert request.method is not None  # set on every request Django dispatches
         fingerprint = request_fingerprint(request.method, request.path, request.data)
         result = claim(
             organization_id=request.auth.organization_id, mode=request.auth.mode, key=key, fingerprint=fingerprint

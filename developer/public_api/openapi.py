@@ -16,7 +16,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import is_serializer
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import Direction, OpenApiParameter, OpenApiResponse
 
 ERROR_CODES: dict[str, list[str]] = {
     "400": ["VALIDATION_ERROR"],
@@ -247,7 +247,7 @@ class PublicAutoSchema(AutoSchema):
         segment = re.sub(r"^/api/public/v1/", "", self.path).split("/")[0]
         return [segment or "meta"]
 
-    def get_description(self) -> str:
+    def get_description(self) -> str:  # type: ignore[override]  # drf-spectacular's AutoSchema drops DRF's arguments
         # The handler's own docstring, never the base view's (which explains our internals).
         handler = getattr(self.view, self.method.lower(), None)
         description = (handler.__doc__ or "").strip() if handler else ""
@@ -258,7 +258,7 @@ class PublicAutoSchema(AutoSchema):
             description = (description + "\n\n" if description else "") + f"Requires the `{scope}` scope."
         return description
 
-    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+    def _get_response_bodies(self, direction: Direction = "response") -> dict[str, Any]:
         # drf-spectacular documents a DELETE as 204 without a body; ours answer 200 with the envelope.
         declared = self.get_response_serializers()
         if self.method == "DELETE" and (is_serializer(declared) or isinstance(declared, OpenApiResponse)):

@@ -6,12 +6,12 @@ gaps, and a page deep in the list costs the same index range scan as the first.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import QuerySet
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
-from rest_framework.response import Response
 
 from core.cursor import InvalidCursor, decode_cursor, encode_cursor, keyset_after
 
@@ -33,7 +33,11 @@ def parse_limit(raw: str | None) -> int:
 class KeysetPagination(BasePagination):
     """`paginate_queryset` orders by `view.cursor_field` (default created_at) then public_id, descending."""
 
-    def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list[Any]:
+    def paginate_queryset(
+        self, queryset: QuerySet[Any] | Sequence[Any], request: Request, view: Any = None
+    ) -> list[Any]:
+        if not isinstance(queryset, QuerySet):
+            raise TypeError("Keyset pagination pages a QuerySet, not a sequence.")
         self.limit = parse_limit(request.query_params.get("limit"))
         self.field = getattr(view, "cursor_field", "created_at")
         cursor = request.query_params.get("cursor")
@@ -50,7 +54,7 @@ class KeysetPagination(BasePagination):
         self.next_cursor = encode_cursor(getattr(last, self.field), last.public_id) if self.has_more and last else None
         return rows
 
-    def get_paginated_response(self, data: list[Any]) -> Response:
+    def get_paginated_response(self, data: list[Any]) -> ApiResponse:
         response = ApiResponse(data)
         response.pagination = {"nextCursor": self.next_cursor, "hasMore": self.has_more, "limit": self.limit}
         return response

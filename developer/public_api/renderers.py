@@ -1,7 +1,9 @@
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.renderers import JSONRenderer
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
 
 
 class EnvelopeRenderer(JSONRenderer):
@@ -9,7 +11,9 @@ class EnvelopeRenderer(JSONRenderer):
 
     charset = "utf-8"
 
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: dict | None = None) -> bytes:
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Mapping[str, Any] | None = None
+    ) -> bytes:
         response = (renderer_context or {}).get("response")
         if response is not None and not getattr(response, "enveloped", False):
             body: dict[str, Any] = {"success": True, "data": data}
@@ -26,5 +30,8 @@ class JsonOnlyNegotiation(DefaultContentNegotiation):
 
     Request bodies are still matched on Content-Type (a non-JSON body is a 415)."""
 
-    def select_renderer(self, request: Any, renderers: list, format_suffix: str | None = None) -> tuple:
-        return renderers[0], renderers[0].media_type
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))  # DRF passes the view's renderer list
+        return renderer, renderer.media_type

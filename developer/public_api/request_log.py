@@ -34,7 +34,7 @@ from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode
 
 from django.conf import settings
@@ -170,7 +170,8 @@ class RedisBuffer:
         return int(length)
 
     def _insert_processing(self, name: str, insert: Callable[[list[dict[str, Any]]], None]) -> int:
-        batch = [json.loads(raw) for raw in self.client.lrange(name, 0, -1)]
+        # redis-py types replies as `Awaitable[T] | T` for both clients; this one is synchronous.
+        batch = [json.loads(raw) for raw in cast("list[bytes]", self.client.lrange(name, 0, -1))]
         if batch:
             insert(batch)
         pipe = self.client.pipeline()
@@ -182,7 +183,7 @@ class RedisBuffer:
     def recover(self, insert: Callable[[list[dict[str, Any]]], None]) -> int:
         cutoff = time.time() - self.STALE_AFTER_SECONDS
         recovered = 0
-        for name in self.client.zrangebyscore(self.registry, 0, cutoff):
+        for name in cast("list[bytes]", self.client.zrangebyscore(self.registry, 0, cutoff)):
             recovered += self._insert_processing(name.decode(), insert)
         return recovered
 
@@ -197,10 +198,10 @@ class RedisBuffer:
             flushed += self._insert_processing(name, insert)
 
     def __len__(self) -> int:
-        return int(self.client.llen(self.key))
+        return int(cast(int, self.client.llen(self.key)))
 
     def clear(self) -> None:
-        names = self.client.zrange(self.registry, 0, -1)
+        names = cast("list[bytes]", self.client.zrange(self.registry, 0, -1))
         self.client.delete(self.key, self.registry, *names)
 
 

@@ -5,9 +5,11 @@ Days are calendar days in UTC, like the free-quota month, so a report and the bi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Q, Sum
 from django.db.models.functions import TruncDate
@@ -163,14 +165,14 @@ def usage_report(
         .values("mode", "metric", "day")
         .annotate(quantity=Sum("quantity"), charged=Sum("amount"))
     )
-    for row in daily:
-        modes[row["mode"]].by_day[row["day"]][row["metric"]].add(row["quantity"], row["charged"])
+    for day_row in daily:
+        modes[day_row["mode"]].by_day[day_row["day"]][day_row["metric"]].add(day_row["quantity"], day_row["charged"])
 
     month, plan_code, quota = free_quota(organization=organization)
     return UsageReport(start=start, end=end, modes=modes, quota_month=month, plan_code=plan_code, quota=quota)
 
 
-def _key_usage(row: dict) -> KeyUsage:
+def _key_usage(row: Mapping[str, Any]) -> KeyUsage:
     if row["api_key_id"] is None:
         return KeyUsage(
             api_key_id=None, public_id=None, name="No API key (dashboard or system)", masked="", key_mode=None

@@ -42,7 +42,7 @@ RANGE_PRESETS: dict[str, tuple[str, int | None]] = {
     "30d": ("Last 30 days", 30),
     "90d": ("Last 90 days", 90),
 }
-CHART_UNITS = {
+CHART_UNITS: dict[str, str] = {
     Metric.API_REQUESTS: "requests",
     Metric.WEBHOOK_ATTEMPTS: "attempts",
     Metric.TOOL_INVOCATIONS: "invocations",
