@@ -1,7 +1,7 @@
 """Custom tools, their invocations, the business's tool-call signing secret, AI agents and
 data-collection fields.
 
-Credentials and signing secrets are stored Fernet-encrypted (see crypto.py) and never leave the
+Credentials and signing secrets are stored Fernet-encrypted (core/crypto.py) and never leave the
 server except in the requests they authenticate: the API and the admin show them masked.
 """
 
@@ -15,10 +15,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Organization
+from core import crypto
 from core.ids import public_id_field
-from core.models import Cipher, RotatingSecret
-
-from . import crypto
+from core.models import RotatingSecret
 
 MASK = "••••"
 # A tool's hard deadline may be set from 1 to 10 seconds (the public contract's "~10 seconds").
@@ -56,7 +55,8 @@ class CustomTool(models.Model):
     auth_type = models.CharField(max_length=10, choices=AuthType.choices, default=AuthType.NONE)
     auth_header_name = models.CharField(max_length=100, blank=True)
     auth_username = models.CharField(max_length=200, blank=True)
-    # The token, header value or password, encrypted; the hint is what the mask shows.
+    # The token, header value or password, encrypted (core/crypto.py); the hint is what the mask shows.
+    encrypted_fields: ClassVar[tuple[str, ...]] = ("auth_secret_encrypted",)
     auth_secret_encrypted = models.TextField(blank=True)
     auth_secret_hint = models.CharField(max_length=8, blank=True)
 
@@ -117,8 +117,6 @@ class ToolSigningSecret(RotatingSecret):
     One per organisation, created on first use. After a rotation the previous secret keeps
     signing alongside the new one until ``previous_secret_expires_at`` so receivers can switch over.
     """
-
-    cipher: ClassVar[Cipher] = crypto
 
     organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="tool_signing_secret")
     created_at = models.DateTimeField(default=timezone.now)

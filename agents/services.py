@@ -48,7 +48,6 @@ from .models import (
     ToolInvocation,
 )
 from .signing_secrets import (  # noqa: F401
-    secrets_reencrypt,
     signing_secret_for,
     signing_secret_reveal,
     signing_secret_rotate,

@@ -13,11 +13,10 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from accounts.services import audit_record
-from core import rotation
+from core import crypto, rotation
 from core.signing import generate_secret
 
-from . import crypto
-from .models import CustomTool, ToolSigningSecret
+from .models import ToolSigningSecret
 
 if TYPE_CHECKING:
     from accounts.services import Actor
@@ -66,21 +65,3 @@ def signing_secret_rotate(
         metadata={"overlap": overlap},
     )
     return current, new_secret
-
-
-def secrets_reencrypt() -> int:
-    """Re-encrypt every stored tool credential and signing secret under the current
-    FIELD_ENCRYPTION_KEY (after moving the old key to FIELD_ENCRYPTION_OLD_KEYS); returns the count."""
-    count = 0
-    with transaction.atomic():
-        for tool in CustomTool.objects.select_for_update().exclude(auth_secret_encrypted=""):
-            tool.auth_secret_encrypted = crypto.reencrypt(tool.auth_secret_encrypted)
-            tool.save(update_fields=["auth_secret_encrypted"])
-            count += 1
-        for record in ToolSigningSecret.objects.select_for_update():
-            record.secret_encrypted = crypto.reencrypt(record.secret_encrypted)
-            if record.previous_secret_encrypted:
-                record.previous_secret_encrypted = crypto.reencrypt(record.previous_secret_encrypted)
-            record.save(update_fields=["secret_encrypted", "previous_secret_encrypted"])
-            count += 1
-    return count

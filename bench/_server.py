@@ -26,6 +26,7 @@ def bench_env(**extra: str) -> dict[str, str]:
     env.update(
         {
             "SECRET_KEY": "bench-secret-key-bench-secret-key-bench-secret-key",
+            "FIELD_ENCRYPTION_KEY": "bench-field-encryption-key-bench-field-encryption-key",
             "DEBUG": "false",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "SECURE_SSL_REDIRECT": "false",

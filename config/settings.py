@@ -255,11 +255,19 @@ if REQUEST_LOG_BUFFER not in ("memory", "redis"):
 # Outbound HTTP (webhooks, tools): loopback receivers are allowed only in tests and the demo.
 OUTBOUND_ALLOW_LOOPBACK = env.bool("OUTBOUND_ALLOW_LOOPBACK", default=False)
 
-# Custom-tool credentials and tool-call signing secrets are Fernet-encrypted at rest (agents/crypto.py)
-# under this key: a Fernet key or any passphrase (stretched with HKDF-SHA256). Empty: derived from
-# SECRET_KEY, fine for development; set it in production so rotating SECRET_KEY keeps secrets readable.
-# Retired keys that must still decrypt go in FIELD_ENCRYPTION_OLD_KEYS (comma-separated).
+# Every secret at rest (webhook signing secrets, custom-tool credentials, tool-call signing secrets)
+# is Fernet-encrypted by core/crypto.py under this key: a Fernet key or any passphrase (stretched with
+# HKDF-SHA256). It is independent of SECRET_KEY, so rotating SECRET_KEY never makes a secret unreadable.
+# Required when DEBUG is off; with DEBUG on and nothing set it is derived from SECRET_KEY. Retired keys
+# that must still decrypt go in FIELD_ENCRYPTION_OLD_KEYS (comma-separated); see `reencrypt_secrets`.
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
+if not FIELD_ENCRYPTION_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEY must be set when DEBUG is off: it encrypts webhook and tool secrets at rest. "
+            "Generate one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+        )
+    FIELD_ENCRYPTION_KEY = SECRET_KEY
 FIELD_ENCRYPTION_OLD_KEYS = env.list("FIELD_ENCRYPTION_OLD_KEYS", default=[])
 
 # SMS (phone/backends): chosen like EMAIL_BACKEND. The local backend records and marks texts sent;

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import ClassVar, Protocol
+from typing import ClassVar
 
 from django.db import models
 
-
-class Cipher(Protocol):
-    """A module that encrypts secrets at rest (``webhooks.crypto``, ``agents.crypto``)."""
-
-    def encrypt(self, plaintext: str) -> str: ...
-
-    def decrypt(self, token: str) -> str: ...
+from core import crypto
 
 
 class RotatingSecret(models.Model):
@@ -21,10 +15,11 @@ class RotatingSecret(models.Model):
 
     After ``rotate()`` the previous secret keeps signing alongside the new one until
     ``previous_secret_expires_at``, so a receiver can deploy the new secret with no downtime.
-    Each subclass names the module that encrypts its secrets in ``cipher``.
+    Both secrets are encrypted by ``core.crypto`` under ``FIELD_ENCRYPTION_KEY``.
     """
 
-    cipher: ClassVar[Cipher]
+    # The columns ``manage.py reencrypt_secrets`` moves under the current key.
+    encrypted_fields: ClassVar[tuple[str, ...]] = ("secret_encrypted", "previous_secret_encrypted")
 
     secret_encrypted = models.TextField()
     previous_secret_encrypted = models.TextField(blank=True)
@@ -35,10 +30,10 @@ class RotatingSecret(models.Model):
 
     @property
     def secret(self) -> str:
-        return self.cipher.decrypt(self.secret_encrypted)
+        return crypto.decrypt(self.secret_encrypted)
 
     def set_secret(self, plaintext: str) -> None:
-        self.secret_encrypted = self.cipher.encrypt(plaintext)
+        self.secret_encrypted = crypto.encrypt(plaintext)
 
     def rotate(self, new_secret: str, *, window: timedelta, now: datetime) -> None:
         """Make ``new_secret`` current; the old one keeps signing for ``window`` (none if zero).
@@ -58,6 +53,6 @@ class RotatingSecret(models.Model):
 
     def signing_secrets(self, now: datetime) -> list[str]:
         """The secrets a message made at ``now`` is signed with: the old first while it overlaps, then the new."""
-        secrets = [self.cipher.decrypt(self.previous_secret_encrypted)] if self.previous_secret_active(now) else []
+        secrets = [crypto.decrypt(self.previous_secret_encrypted)] if self.previous_secret_active(now) else []
         secrets.append(self.secret)
         return secrets

@@ -10,25 +10,21 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from django.db import models
 from django.utils import timezone
 
 from accounts.models import Organization
 from core.ids import public_id_field
-from core.models import Cipher, RotatingSecret
-
-from . import crypto
+from core.models import RotatingSecret
 
 
 class Endpoint(RotatingSecret):
     """A customer URL that receives signed events of the types it subscribed to (or ``*``).
 
-    Its signing secret (``RotatingSecret``) is Fernet-encrypted by ``crypto``; during a rotation
-    the previous one still signs."""
-
-    cipher: ClassVar[Cipher] = crypto
+    Its signing secret (``RotatingSecret``) is Fernet-encrypted by ``core.crypto``; during a
+    rotation the previous one still signs."""
 
     public_id = public_id_field("whk")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhook_endpoints")

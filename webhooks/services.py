@@ -29,12 +29,12 @@ from accounts.models import Organization
 from accounts.services import audit_record
 from billing.access import access_state, load_access_state
 from billing.metering import record_usage
-from core import outbound, rotation
+from core import crypto, outbound, rotation
 from core.errors import ServiceError
 from core.signing import HEADER_NAME, generate_secret, sign
 from core.sql import update_rows
 
-from . import crypto, policy
+from . import policy
 from .dispatch import enqueue_deliveries, enqueue_fanout
 from .events import (
     EVENT_TYPES,

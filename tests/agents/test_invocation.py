@@ -18,7 +18,6 @@ from django.test import override_settings
 from django.utils import timezone
 
 from accounts.models import Organization
-from agents import crypto
 from agents.invocation import MAX_RESPONSE_BYTES, UNTRUSTED_INSTRUCTION
 from agents.models import CustomTool, ToolInvocation
 from agents.services import (
@@ -32,6 +31,7 @@ from agents.services import (
 )
 from billing.models import Plan, UsageRecord, Wallet
 from billing.services import organization_suspend
+from core import crypto
 from tests.conftest import make_org
 from tests.webhooks.receiver import Receiver, Reply
 
@@ -352,7 +352,7 @@ def test_the_encryption_key_comes_from_settings_and_old_keys_still_decrypt() -> 
         token = crypto.encrypt("s3cret")
     new_key = "Cz1fLdyCpMyF0c0wqJZ3v8Qm7kR2sYtU4hN6jB9eXaI="  # a Fernet key is used as is
     with override_settings(FIELD_ENCRYPTION_KEY=new_key, FIELD_ENCRYPTION_OLD_KEYS=[]):
-        with pytest.raises(crypto.InvalidToken):
+        with pytest.raises(crypto.UndecryptableSecret):
             crypto.decrypt(token)
     with override_settings(FIELD_ENCRYPTION_KEY=new_key, FIELD_ENCRYPTION_OLD_KEYS=[old_key]):
         assert crypto.decrypt(token) == "s3cret"
@@ -373,8 +373,9 @@ def test_rotating_the_encryption_key_re_encrypts_every_stored_secret(org: Organi
         rotated = signing_secret_for(organization=org).secret
     with override_settings(FIELD_ENCRYPTION_KEY="the new passphrase", FIELD_ENCRYPTION_OLD_KEYS=[old]):
         out = StringIO()
-        call_command("reencrypt_tool_secrets", stdout=out)
-        assert "Re-encrypted 2 secret(s)." in out.getvalue()
+        call_command("reencrypt_secrets", stdout=out)
+        assert "agents.CustomTool: 1 row(s), 1 secret(s) re-encrypted" in out.getvalue()
+        assert "agents.ToolSigningSecret: 1 row(s), 1 secret(s) re-encrypted" in out.getvalue()
     with override_settings(FIELD_ENCRYPTION_KEY="the new passphrase", FIELD_ENCRYPTION_OLD_KEYS=[]):
         tool.refresh_from_db()
         assert tool.auth_secret == TOKEN and signing_secret_for(organization=org).secret == rotated != signing

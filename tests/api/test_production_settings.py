@@ -16,6 +16,7 @@ from developer.logging import RedactSecretsFilter, redact
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_ENV = {
     "SECRET_KEY": "x7Yq2Lr9Vb3Nc8Mw4Ze6Kt1Hs5Jd0Pf-Ga7Ub2Ri9Oe3Wl8Xn4Qm6Cy1Tv5Sk0Dh",
+    "FIELD_ENCRYPTION_KEY": "Cz1fLdyCpMyF0c0wqJZ3v8Qm7kR2sYtU4hN6jB9eXaI=",
     "ALLOWED_HOSTS": "api.aiphone360.com",
     "DATABASE_URL": "sqlite:///" + str(ROOT / "var" / "deploy-check.sqlite3"),
 }
@@ -29,6 +30,8 @@ def _manage(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess
         not in {
             "DEBUG",
             "SECRET_KEY",
+            "FIELD_ENCRYPTION_KEY",
+            "FIELD_ENCRYPTION_OLD_KEYS",
             "SECURE_SSL_REDIRECT",
             "SESSION_COOKIE_SECURE",
             "CSRF_COOKIE_SECURE",
@@ -60,6 +63,27 @@ def test_secret_key_is_required_when_debug_is_off() -> None:
     result = _manage(["check"], env)
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_field_encryption_key_is_required_when_debug_is_off() -> None:
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "FIELD_ENCRYPTION_KEY"}
+    result = _manage(["check"], env)
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEY must be set when DEBUG is off" in result.stderr
+
+
+def test_field_encryption_key_falls_back_to_secret_key_only_with_debug_on() -> None:
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "FIELD_ENCRYPTION_KEY"}
+    result = _manage(
+        [
+            "shell",
+            "-v0",
+            "-c",
+            "from django.conf import settings; print(settings.FIELD_ENCRYPTION_KEY == settings.SECRET_KEY)",
+        ],
+        {**env, "DEBUG": "true"},
+    )
+    assert result.stdout.split() == ["True"], result.stderr
 
 
 def test_debug_is_off_unless_asked_for() -> None:

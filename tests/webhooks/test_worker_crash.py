@@ -63,7 +63,8 @@ class Worker:
             "DATABASE_URL": _database_url(),
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "CELERY_TASK_ALWAYS_EAGER": "false",
-            "SECRET_KEY": settings.SECRET_KEY,  # decrypts the endpoint's signing secret
+            "SECRET_KEY": settings.SECRET_KEY,
+            "FIELD_ENCRYPTION_KEY": settings.FIELD_ENCRYPTION_KEY,  # decrypts the endpoint's signing secret
             "OUTBOUND_ALLOW_LOOPBACK": "true",
             "CACHE_URL": "locmemcache://",
             "REDIS_URL": "",
