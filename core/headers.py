@@ -13,6 +13,7 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 Directives = Mapping[str, Sequence[str]]
@@ -91,6 +92,11 @@ def is_html(response: HttpResponse) -> bool:
     return response.get("Content-Type", "").lower().startswith("text/html")
 
 
+def _is_debug_error_page(response: HttpResponse) -> bool:
+    """With DEBUG on, Django 5.2's technical 404 and 500 pages work only with inline script and style."""
+    return settings.DEBUG and response.status_code in (404, 500) and is_html(response)
+
+
 class SecurityHeadersMiddleware:
     """Adds the Content-Security-Policy (unless the view set its own) and the Permissions-Policy."""
 
@@ -102,7 +108,7 @@ class SecurityHeadersMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if CSP_HEADER not in response:
+        if CSP_HEADER not in response and not _is_debug_error_page(response):
             response[CSP_HEADER] = self.page_policy if is_html(response) else self.resource_policy
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         return response

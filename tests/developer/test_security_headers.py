@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 
 from core.headers import extend_policy, policy_header
 from tests.conftest import ApiClient
@@ -149,3 +149,15 @@ def test_extend_policy_adds_sources_once_and_new_directives_last() -> None:
     merged = extend_policy(base, {"style-src": ["'self'", "'unsafe-inline'"], "worker-src": ["blob:"]})
     assert policy_header(merged) == "default-src 'self'; style-src 'self' 'unsafe-inline'; worker-src blob:"
     assert base["style-src"] == ["'self'"]  # the base policy is not modified
+
+
+def test_error_pages_carry_the_policy_but_debug_technical_pages_do_not(owner: Any) -> None:
+    client = signed_in("owner@acme.test")
+    not_found = client.get("/settings/developer/no-such-page/")
+    assert not_found.status_code == 404
+    assert not_found["Content-Security-Policy"] == PAGE_POLICY
+    with override_settings(DEBUG=True):  # Django's technical 404 page uses inline script and style
+        technical = client.get("/settings/developer/no-such-page/")
+    assert technical.status_code == 404
+    assert "Content-Security-Policy" not in technical
+    assert_common_headers(technical)
