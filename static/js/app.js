@@ -13,6 +13,13 @@
     ];
   }
 
+  // Polling ("every 5s") pauses while the tab is hidden. A trigger filter such as
+  // [document.visibilityState === 'visible'] would need eval, which the Content-Security-Policy refuses.
+  document.addEventListener("htmx:confirm", function (event) {
+    var polled = !event.detail.triggeringEvent && event.detail.elt.hasAttribute("data-poll-while-visible");
+    if (polled && document.visibilityState !== "visible") event.preventDefault();
+  });
+
   // Copy buttons need this script; without it the secret stays selectable in its read-only field.
   function showCopyButtons(root) {
     root.querySelectorAll("[data-copy][hidden]").forEach(function (b) { b.hidden = false; });

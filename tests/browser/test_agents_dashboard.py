@@ -62,7 +62,7 @@ def test_owner_builds_a_greeter_and_a_specialist_and_tries_routing(
         page.get_by_test_id("hint-chips").get_by_text(hint, exact=True).wait_for()
         hint_box = page.get_by_role("textbox", name="Match hints")
     page.get_by_role("button", name="Remove hint typo").click()
-    page.wait_for_function("!document.querySelector('[aria-label=\"Remove hint typo\"]')")
+    page.wait_for_function("() => !document.querySelector('[aria-label=\"Remove hint typo\"]')")
     page.get_by_role("textbox", name="Match hints").fill("refund, charged twice")
     page.get_by_role("button", name="Add hint").click()
     page.get_by_test_id("hint-chips").get_by_text("charged twice", exact=True).wait_for()

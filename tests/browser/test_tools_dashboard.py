@@ -149,7 +149,7 @@ def test_the_invocation_log_filters_and_failures_are_explained(
     page.get_by_label("Status").select_option("failed")  # htmx swaps the table
     page.wait_for_url("**status=failed**")
     rows.first.wait_for()
-    page.wait_for_function("document.querySelectorAll('[data-testid=invocation-row]').length === 1")
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=invocation-row]').length === 1")
     assert "http_error" in rows.first.inner_text()
     screenshot(page, "tool-invocations-filtered")
     rows.first.get_by_role("link").click()
