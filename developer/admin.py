@@ -85,7 +85,7 @@ class RequestLogAdmin(admin.ModelAdmin):
         "created_at",
         "organization",
         "method",
-        "path",
+        "shown_path",
         "status_code",
         "error_code",
         "key_masked",
@@ -97,7 +97,13 @@ class RequestLogAdmin(admin.ModelAdmin):
     search_fields = ["request_id", "path", "organization__name", "key_masked"]
     date_hierarchy = "created_at"
     list_select_related = ["organization"]
-    readonly_fields = [f.name for f in RequestLog._meta.fields]
+    # Rows written before paths were redacted may hold a key: the page shows the redacted path instead.
+    exclude = ["path"]
+    readonly_fields = [f.name if f.name != "path" else "shown_path" for f in RequestLog._meta.fields]
+
+    @admin.display(description="Path", ordering="path")
+    def shown_path(self, obj: RequestLog) -> str:
+        return obj.shown_path
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -1,4 +1,4 @@
-"""Log filter that keeps API keys, signing secrets and Authorization headers out of every log line."""
+"""Keeps API keys, signing secrets and Authorization headers out of every log line and stored path."""
 
 import logging
 import re
@@ -15,10 +15,20 @@ _SECRET_PATTERNS = [
 ]
 
 
+# A key or signing secret anywhere in a URL path, at any length: the prefix stays, so the reader
+# still sees what kind of secret was pasted there, and redacting twice changes nothing.
+_SECRET_IN_PATH = re.compile(r"(aip_(?:live|test)_|whsec_)[A-Za-z0-9_\-]+")
+
+
 def redact(text: str) -> str:
     for pattern, replacement in _SECRET_PATTERNS:
         text = pattern.sub(replacement, text)
     return text
+
+
+def redact_path(path: str) -> str:
+    """The path as stored or shown: `/calls/aip_live_x…` becomes `/calls/aip_live_[REDACTED]`."""
+    return _SECRET_IN_PATH.sub(r"\1[REDACTED]", path)
 
 
 class RedactSecretsFilter(logging.Filter):

@@ -10,6 +10,7 @@ from accounts.models import Organization
 from core.ids import public_id_field
 
 from .keys import mask
+from .logging import redact_path
 
 
 class Mode(models.TextChoices):
@@ -118,7 +119,12 @@ class RequestLog(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.method} {self.path} → {self.status_code} ({self.request_id})"
+        return f"{self.method} {self.shown_path} → {self.status_code} ({self.request_id})"
+
+    @property
+    def shown_path(self) -> str:
+        """The path as pages show it: rows written before paths were redacted may still hold a key."""
+        return redact_path(self.path)
 
     @property
     def status_class(self) -> str:

@@ -15,6 +15,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from core.timefmt import parse_iso_datetime
+from developer.logging import redact_path
 
 from .apicount import count_api_request
 from .exceptions import InsufficientCredits, ResourceNotFound, ValidationFailed
@@ -158,6 +159,6 @@ class UnknownRoute(APIView):
     throttle_classes: list = []
 
     def _not_found(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        raise ResourceNotFound(f"No API route matches {request.method} {request.path}.")
+        raise ResourceNotFound(f"No API route matches {request.method} {redact_path(request.path)}.")
 
     get = post = put = patch = delete = head = options = _not_found

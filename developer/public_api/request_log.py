@@ -16,6 +16,9 @@ Rows are unique on `request_id` and inserted with `ignore_conflicts`, so inserti
 (a retry, a recovered processing list) never duplicates a request. The Celery beat task
 `developer.flush_request_logs` flushes the shared Redis list even when no web process is busy.
 
+A key or `whsec_` secret in the path or the query string is redacted before the entry is buffered
+(`redact_path`, `scrub_query`), so neither the buffer nor the table ever holds one.
+
 Entries from failed authentications carry the SHA-256 of the presented key (never the key); the
 flush resolves those hashes to keys in one query, so a revoked key's 401s land in its owner's logs.
 """
@@ -44,6 +47,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from developer.keys import PREFIXES, hash_secret, mask, mode_of
+from developer.logging import redact_path
 
 logger = logging.getLogger(__name__)
 
@@ -279,7 +283,7 @@ def insert_entries(entries: list[dict[str, Any]]) -> None:
                 masked,
                 mode,
                 e["method"],
-                e["path"],
+                redact_path(e["path"]),  # again, for entries buffered by a process that predates the redaction
                 e.get("query", ""),
                 e["status"],
                 e.get("error_code", ""),
@@ -414,7 +418,8 @@ def entry_for(
         "request_id": getattr(request, "request_id", None) or f"req_{uuid.uuid4().hex[:22]}",
         "at": started_at.isoformat(),
         "method": request.method or "",
-        "path": request.path[:500].replace("\x00", "\ufffd"),  # PostgreSQL text cannot hold NUL
+        # A key pasted into the path is redacted before it is buffered; PostgreSQL text cannot hold NUL.
+        "path": redact_path(request.path)[:500].replace("\x00", "\ufffd"),
         "query": scrub_query(request.META.get("QUERY_STRING", "")),
         "status": response.status_code,
         "error_code": _error_code(response),
