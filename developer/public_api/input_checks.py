@@ -53,11 +53,16 @@ def bad_input_paths(value: Any, path: str = "") -> dict[str, str]:
             for key, child in item.items():
                 name = f"{where}.{key}" if where else str(key)
                 problem = text_problem(str(key))
-                children.append((name, _BadKey(problem) if problem else child))
+                children.append((_printable(name), _BadKey(problem)) if problem else (name, child))
             stack.extend(reversed(children))
         elif isinstance(item, list):
             stack.extend(reversed([(f"{where}[{index}]", child) for index, child in enumerate(item)]))
     return found
+
+
+def _printable(name: str) -> str:
+    """A field name as it can be reported: lone surrogates spelled `\\udc00`, since no encoder takes them."""
+    return name.encode("utf-8", "backslashreplace").decode()
 
 
 class _BadKey(NamedTuple):
@@ -75,7 +80,7 @@ def bad_query_parameters(params: _MultiValueMapping) -> dict[str, str]:
     for name, values in params.lists():
         problem = next((p for p in map(text_problem, [name, *values]) if p), None)
         if problem:
-            found[name] = problem
+            found[_printable(name)] = problem
     return found
 
 
