@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.db.models import Model
+from django.http import QueryDict
 from django.test import Client
 from django.test.client import RequestFactory
 
 from accounts.models import AuditEntry
 from agents.models import Agent, CustomTool
+from developer.dashboard import FormInputMiddleware
 from developer.models import ApiKey
 from developer.public_api.exceptions import PayloadTooLarge, ValidationFailed
 from developer.public_api.input_checks import (
@@ -39,7 +41,7 @@ def _rows() -> dict[str, int]:
     return {model.__name__: model._default_manager.count() for model in WRITTEN}
 
 
-def _config_snapshot() -> list[dict[str, Any]]:
+def _config_snapshot() -> list[Any]:
     return list(AiConfig.objects.values())
 
 
@@ -278,9 +280,9 @@ def test_a_nul_in_a_dashboard_form_is_400_naming_the_field_and_writes_nothing(ow
 
 def test_surrogates_in_a_dashboard_form_never_reach_a_view() -> None:
     request = RequestFactory().get("/settings/developer/webhooks/")
-    request.GET = request.GET.copy()
-    request.GET["search"] = SURROGATE  # URL decoding replaces bad UTF-8, so only code could put one here
-    from developer.dashboard import FormInputMiddleware
+    query = QueryDict(mutable=True)
+    query["search"] = SURROGATE  # URL decoding replaces bad UTF-8, so only code could put one here
+    request.GET = query  # type: ignore[assignment]
 
     response = FormInputMiddleware(lambda r: pytest.fail("the view ran"))(request)
     assert response.status_code == 400 and SURROGATE_MESSAGE in response.content.decode()
