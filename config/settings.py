@@ -60,6 +60,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "developer.dashboard.FormInputMiddleware",  # NUL, lone surrogates and oversized forms: a 4xx, not a 500
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -177,7 +178,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["developer.public_api.throttling.KeyRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["developer.public_api.renderers.EnvelopeRenderer"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "developer.public_api.renderers.JsonOnlyNegotiation",
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["developer.public_api.parsers.LimitedJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "developer.public_api.pagination.KeysetPagination",
     "EXCEPTION_HANDLER": "developer.public_api.exceptions.envelope_exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -239,6 +240,12 @@ ACCESS_STATE_CACHE_SECONDS = env.int("ACCESS_STATE_CACHE_SECONDS", default=60)
 API_KEY_LAST_USED_RESOLUTION = timedelta(minutes=1)
 # Requests that fail authentication are limited per client IP so key guessing is cut off.
 UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE = env.int("UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE", default=30)
+# Hostile-input limits (developer/public_api/parsers.py): a larger body is a 413 PAYLOAD_TOO_LARGE before it is
+# parsed; deeper nesting of JSON arrays and objects is a 400 VALIDATION_ERROR.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=64)
+if API_MAX_BODY_BYTES < 1 or not 1 <= API_MAX_JSON_DEPTH <= 500:
+    raise ImproperlyConfigured("API_MAX_BODY_BYTES must be positive and API_MAX_JSON_DEPTH between 1 and 500.")
 # Number of proxies in front of the app whose X-Forwarded-For entries are trusted.
 NUM_TRUSTED_PROXIES = env.int("NUM_TRUSTED_PROXIES", default=0)
 

@@ -19,9 +19,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -31,6 +31,8 @@ from django_htmx.middleware import HtmxDetails
 from accounts.models import Membership, Organization
 from accounts.requests import AuthenticatedHttpRequest
 from core.cursor import InvalidCursor, decode_cursor, encode_cursor, keyset_after
+from developer.public_api.input_checks import bad_query_parameters
+from developer.public_api.request_log import API_PATH_PREFIX
 
 
 class HtmxHttpRequest(AuthenticatedHttpRequest):
@@ -174,3 +176,32 @@ def keyset_page(
         rows = rows[:limit]
         next_cursor = encode_cursor(getattr(rows[-1], time_field), getattr(rows[-1], id_field))
     return Page(rows=rows, next_cursor=next_cursor, is_first=decoded is None)
+
+
+class FormInputMiddleware:
+    """Form posts and query strings outside the public API (the dashboard, sign-in, admin) get the API's
+    input rules before any view runs: text no database can store (NUL, lone surrogates) is a 400 naming
+    the field, and a form over Django's DATA_UPLOAD_MAX_MEMORY_SIZE is a 413, never a server error."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(API_PATH_PREFIX):  # the API's parser and views apply the same rules
+            return self.get_response(request)
+        try:
+            bad = bad_query_parameters(request.GET)
+            if request.method not in ("GET", "HEAD", "OPTIONS"):
+                bad |= bad_query_parameters(request.POST)
+        except RequestDataTooBig:
+            return HttpResponse(
+                "The form is too large to accept.", status=413, content_type="text/plain; charset=utf-8"
+            )
+        except TooManyFieldsSent:
+            return HttpResponseBadRequest("The form has too many fields.", content_type="text/plain; charset=utf-8")
+        if bad:
+            lines = [f"{name.encode('unicode_escape').decode()}: {problem}" for name, problem in bad.items()]
+            return HttpResponseBadRequest(
+                "The form was not accepted.\n" + "\n".join(lines), content_type="text/plain; charset=utf-8"
+            )
+        return self.get_response(request)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, cast
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from drf_spectacular.views import SpectacularJSONAPIView
@@ -18,8 +19,8 @@ from core.timefmt import parse_iso_datetime
 from developer.logging import redact_path
 
 from .apicount import count_api_request
-from .exceptions import InsufficientCredits, ResourceNotFound, ValidationFailed
-from .input_checks import NUL_MESSAGE, nul_paths, nul_query_parameters
+from .exceptions import InsufficientCredits, PayloadTooLarge, ResourceNotFound, ValidationFailed
+from .input_checks import bad_query_parameters
 from .pagination import KeysetPagination
 from .requests import ApiRequest, ApiResponse, as_api_request
 
@@ -38,13 +39,14 @@ class PublicApiView(APIView):
     pagination_class = cast("type[KeysetPagination]", api_settings.DEFAULT_PAGINATION_CLASS)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        _refuse_oversized_body(request)
         super().initial(request, *args, **kwargs)
         request = as_api_request(request)
         if request.auth.is_live and not request.access_state.has_credits:
             raise InsufficientCredits()
-        bad = nul_query_parameters(request.query_params)
+        bad = bad_query_parameters(request.query_params)
         if bad:
-            raise ValidationFailed(fields={name: [NUL_MESSAGE] for name in bad})
+            raise ValidationFailed(fields={name: [problem] for name, problem in bad.items()})
 
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -73,6 +75,16 @@ class PublicApiView(APIView):
         return paginator.get_paginated_response([serialize(row) for row in rows])
 
 
+def _refuse_oversized_body(request: Request) -> None:
+    """A declared body over `API_MAX_BODY_BYTES` is a 413 before anything reads it."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > settings.API_MAX_BODY_BYTES:
+        raise PayloadTooLarge.for_limit(settings.API_MAX_BODY_BYTES)
+
+
 def ok(data: Any, message: str = "OK", status: int = 200, headers: dict[str, str] | None = None) -> Response:
     response = ApiResponse(data, status=status, headers=headers)
     response.message = message
@@ -91,10 +103,7 @@ def json_body(request: ApiRequest, *, fields: Iterable[str] | None = None) -> di
     unknown = sorted(set(data) - set(fields)) if fields is not None else []
     if unknown:
         raise ValidationFailed(fields={name: ["Unknown field."] for name in unknown})
-    bad = nul_paths(data)
-    if bad:
-        raise ValidationFailed(fields={path: [NUL_MESSAGE] for path in bad})
-    return data
+    return data  # NULs, lone surrogates and deep nesting were refused by the parser
 
 
 def body_kwargs(

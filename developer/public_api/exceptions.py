@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
@@ -76,6 +77,15 @@ class ValidationFailed(ApiError):
     default_detail = "The request failed validation."
 
 
+class PayloadTooLarge(ApiError):
+    status_code, code = 413, "PAYLOAD_TOO_LARGE"
+    default_detail = "The request body is too large."
+
+    @classmethod
+    def for_limit(cls, limit: int) -> PayloadTooLarge:
+        return cls(f"The request body is larger than the limit of {limit} bytes.")
+
+
 class RateLimitExceeded(ApiError):
     status_code, code = 429, "RATE_LIMIT_EXCEEDED"
     default_detail = "Too many requests. Back off and retry after the number of seconds in Retry-After."
@@ -134,6 +144,8 @@ def _classify(exc: Exception) -> tuple[int, str, str, dict[str, list[str]] | Non
         if exc.fields and message == exc.default_detail:
             message = _validation_message(exc.fields)
         return exc.status_code, exc.code, message, exc.fields, None
+    if isinstance(exc, RequestDataTooBig):  # Django's own limit, should a view read `request.body`
+        return 413, PayloadTooLarge.code, PayloadTooLarge.default_detail, None, None
     if isinstance(exc, ServiceError):
         return exc.status, exc.code, exc.message, None, None
     if isinstance(exc, (exceptions.ValidationError, DjangoValidationError)):

@@ -12,6 +12,7 @@ import keyword
 import re
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import is_serializer
@@ -26,6 +27,7 @@ ERROR_CODES: dict[str, list[str]] = {
     "404": ["RESOURCE_NOT_FOUND"],
     "405": ["METHOD_NOT_ALLOWED"],
     "406": ["NOT_ACCEPTABLE"],
+    "413": ["PAYLOAD_TOO_LARGE"],
     "415": ["VALIDATION_ERROR"],
     "429": ["RATE_LIMIT_EXCEEDED"],
     "500": ["INTERNAL_ERROR"],
@@ -38,6 +40,7 @@ _DESCRIPTIONS = {
     "404": "No such route, or the id does not exist in this organisation.",
     "405": "The route exists but not with this method.",
     "406": "The API only answers application/json.",
+    "413": f"The request body is larger than {settings.API_MAX_BODY_BYTES} bytes; it was not read.",
     "415": "The body must be JSON (`Content-Type: application/json`).",
     "429": "Rate limit exceeded: retry after `Retry-After` seconds.",
     "500": "Unexpected error; give `error.requestId` to support.",
@@ -85,6 +88,7 @@ _RESPONSE_NAMES = {
     "404": "NotFound",
     "405": "MethodNotAllowed",
     "406": "NotAcceptable",
+    "413": "PayloadTooLarge",
     "415": "UnsupportedMediaType",
     "429": "RateLimited",
     "500": "InternalError",
@@ -162,7 +166,9 @@ the first result (`Idempotent-Replayed: true`) instead of sending again.
 
 **Input.** Bodies are JSON objects (`Content-Type: application/json`). Times are ISO 8601 and returned in
 UTC (`2026-06-28T20:00:00Z`). Ids are opaque prefixed strings (`call_…`, `con_…`, `whk_…`). No string
-may contain the NUL character (U+0000).
+may contain the NUL character (U+0000) or a lone UTF-16 surrogate (`\\ud800`–`\\udfff`). A body over
+{max_body} bytes is refused with `413 PAYLOAD_TOO_LARGE`; arrays and objects nested deeper than {max_depth}
+levels with `400 VALIDATION_ERROR`.
 """
 
 # Patterns shared by the docs serializers of several apps.
@@ -306,7 +312,7 @@ def _operation_errors(path: str, operation: dict[str, Any]) -> list[str]:
     if "{" in path:
         codes.append("404")
     if operation.get("requestBody"):
-        codes.append("415")
+        codes += ["413", "415"]
     return codes
 
 
@@ -321,7 +327,10 @@ def postprocess_envelopes(result: dict[str, Any], generator: Any, request: Any, 
         name: {**_error(code), "headers": _header_refs(*_SHARED_HEADERS, *(("Retry-After",) if code == "429" else ()))}
         for code, name in _RESPONSE_NAMES.items()
     }
-    result["info"]["description"] = result["info"].get("description", "") + "\n" + API_GUIDE
+    guide = API_GUIDE.replace("{max_body}", str(settings.API_MAX_BODY_BYTES)).replace(
+        "{max_depth}", str(settings.API_MAX_JSON_DEPTH)
+    )
+    result["info"]["description"] = result["info"].get("description", "") + "\n" + guide
     _add_tags(result)
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
