@@ -453,28 +453,45 @@ class _ReadOnlyInline(admin.StackedInline):
 
 class MembershipInline(_ReadOnlyInline):
     model = Membership
-    fields = ["user", "role", "created_at"]
+    fields = (
+        "user",
+        "role",
+        "created_at",
+    )
     readonly_fields = fields
     verbose_name = "Membership (members and roles are managed by the business's owners)"
 
 
 class SubscriptionInline(_ReadOnlyInline):
     model = Subscription
-    fields = ["plan", "status", "started_at", "updated_at"]
+    fields = (
+        "plan",
+        "status",
+        "started_at",
+        "updated_at",
+    )
     readonly_fields = fields
     verbose_name = "Subscription (use the “Change plan” action above)"
 
 
 class AddonInline(_ReadOnlyInline):
     model = PlatformAddon
-    fields = ["granted_at", "granted_by", "revoked_at", "revoked_by"]
+    fields = (
+        "granted_at",
+        "granted_by",
+        "revoked_at",
+        "revoked_by",
+    )
     readonly_fields = fields
     verbose_name = "Developer Platform add-on (use the actions above to grant or revoke)"
 
 
 class WalletInline(_ReadOnlyInline):
     model = Wallet
-    fields = ["balance", "updated_at"]
+    fields = (
+        "balance",
+        "updated_at",
+    )
     readonly_fields = fields
     verbose_name = "Wallet (use “Add funds” on the wallet page)"
 
@@ -488,8 +505,16 @@ class OrganizationAdmin(admin.ModelAdmin):
     list_display = ["name", "public_id", "plan", "addon", "balance", "suspended_at", "created_at"]
     list_filter = ["subscription__plan", "subscription__status", "suspended_at"]
     search_fields = ["name", "public_id"]
-    fields = ["name", "public_id", "timezone", "country", "created_at", "suspended_at", "suspended_by"]
-    fields += ["suspension_reason"]
+    fields = (
+        "name",
+        "public_id",
+        "timezone",
+        "country",
+        "created_at",
+        "suspended_at",
+        "suspended_by",
+        "suspension_reason",
+    )
     readonly_fields = fields
     inlines = [SubscriptionInline, AddonInline, WalletInline, MembershipInline]
     action_form = OrganizationActionForm

@@ -141,7 +141,8 @@ class BusinessNumberForm(forms.ModelForm):
         fields = ["organization", "e164", "label", "sms_capable", "voice_capable"]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         organization, raw = cleaned.get("organization"), cleaned.get("e164")
         if self.instance.pk is None and organization is not None and raw:
             # Carrier webhooks route by this column: it is stored exactly as business_number_add stores it.
@@ -245,7 +246,8 @@ class AiConfigForm(forms.ModelForm):
         fields = [*_RULED_FIELDS, *_QUIET_HOURS_FIELDS, *_STAFF_FIELDS]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         ruled, staff = _ai_config_changes(self)
         try:
             services.ai_config_check(**ruled)
