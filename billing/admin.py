@@ -430,12 +430,17 @@ class WalletAdmin(ReadOnlyUsageAdmin):
 # --- organisations: their plan, add-on, wallet and suspension (accounts' model, administered with its billing) ---
 
 
-class OrganizationActionForm(ActionForm):
+class PlanChangeForm(forms.Form):
+    plan = forms.ModelChoiceField(Plan.objects.all(), label="Plan (for a plan change)")
+    status = forms.ChoiceField(choices=Subscription.Status.choices, initial=Subscription.Status.ACTIVE)
+
+
+class OrganizationActionForm(ActionForm, PlanChangeForm):
     reason = forms.CharField(required=False, label="Reason (for suspension)")
-    plan = forms.ModelChoiceField(Plan.objects.all(), required=False, label="Plan (for a plan change)")
-    status = forms.ChoiceField(
-        choices=Subscription.Status.choices, initial=Subscription.Status.ACTIVE, required=False, label="Status"
-    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["plan"].required = self.fields["status"].required = False  # only "Change plan" needs them
 
 
 class _ReadOnlyInline(admin.StackedInline):
@@ -549,11 +554,11 @@ class OrganizationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Change plan (choose the plan and status below)")
     def change_plan(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:
-        form = OrganizationActionForm(request.POST)
-        if not form.is_valid() or form.cleaned_data["plan"] is None:
-            self.message_user(request, "Choose a plan to change to.", messages.ERROR)
+        form = PlanChangeForm(request.POST)
+        if not form.is_valid():
+            self.message_user(request, "Choose a plan and a status to change to.", messages.ERROR)
             return
-        plan, status = form.cleaned_data["plan"], form.cleaned_data["status"] or Subscription.Status.ACTIVE
+        plan, status = form.cleaned_data["plan"], form.cleaned_data["status"]
         for org in queryset:
             subscription_set(organization=org, plan_code=plan.code, status=status, actor=request.user)
         self.message_user(
