@@ -65,7 +65,7 @@ def test_deleting_a_webhook_endpoint_in_admin_goes_through_endpoint_delete(staff
 
 def test_webhook_events_cannot_be_deleted_in_admin(staff):
     org = make_org("Acme")
-    event = Event.objects.create(organization=org, type="call.completed", mode="live", body={})
+    event = Event.objects.create(organization=org, type="call.completed", mode="live", body="{}")
     assert staff.post(f"/admin/webhooks/event/{event.pk}/delete/", {"post": "yes"}).status_code == 403
     assert Event.objects.filter(pk=event.pk).exists()
 
