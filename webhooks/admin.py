@@ -1,5 +1,6 @@
 """Read-only staff views of endpoints, events, deliveries and attempts. Secrets are never shown;
-changes go through the services (the replay action), never through a bare form save."""
+changes go through the services (the replay action, an endpoint's delete through `endpoint_delete`),
+never through a bare form save or delete."""
 
 from __future__ import annotations
 
