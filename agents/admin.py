@@ -14,6 +14,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
@@ -81,9 +84,6 @@ class ToolInvocationAdmin(ReadOnlyAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: ToolInvocation | None = None) -> list[str]:
         return [f.name for f in self.model._meta.fields]
 
-    def has_change_permission(self, request: HttpRequest, obj: ToolInvocation | None = None) -> bool:
-        return False
-
 
 @admin.register(ToolSigningSecret)
 class ToolSigningSecretAdmin(ReadOnlyAdmin):
@@ -98,6 +98,9 @@ class DataCollectionFieldInline(admin.TabularInline):
     fields = ("key", "label", "type", "choices", "required")
     readonly_fields = fields
     can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(Agent)

@@ -17,6 +17,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -46,6 +47,8 @@ from .services import (
     addon_revoke,
     organization_reinstate,
     organization_suspend,
+    plan_save,
+    subscription_set,
     wallet_credit,
 )
 
@@ -71,6 +74,10 @@ class PlanAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False  # subscriptions point at plans; retire a plan by moving its subscribers
+
+    def save_model(self, request: HttpRequest, obj: Plan, form: Any, change: bool) -> None:
+        assert isinstance(request.user, User)  # the admin site lets in signed-in staff only
+        plan_save(plan=obj, changed=list(form.changed_data), actor=request.user)
 
 
 # --- filters and CSV shared by the read-only usage admins ----------------------------------------
@@ -423,46 +430,109 @@ class WalletAdmin(ReadOnlyUsageAdmin):
 # --- organisations: their plan, add-on, wallet and suspension (accounts' model, administered with its billing) ---
 
 
-class OrganizationActionForm(ActionForm):
+class PlanChangeForm(forms.Form):
+    plan = forms.ModelChoiceField(Plan.objects.all(), label="Plan (for a plan change)")
+    status = forms.ChoiceField(choices=Subscription.Status.choices, initial=Subscription.Status.ACTIVE)
+
+
+class OrganizationActionForm(ActionForm, PlanChangeForm):
     reason = forms.CharField(required=False, label="Reason (for suspension)")
 
-
-class MembershipInline(admin.TabularInline):
-    model = Membership
-    extra = 0
-    autocomplete_fields = ["user"]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["plan"].required = self.fields["status"].required = False  # only "Change plan" needs them
 
 
-class SubscriptionInline(admin.StackedInline):
-    model = Subscription
-    extra = 0
-    readonly_fields = ["started_at", "updated_at"]
+class _ReadOnlyInline(admin.StackedInline):
+    """Shown on the organisation page; changed only through the actions above (services, audited)."""
 
-
-class AddonInline(admin.StackedInline):
-    model = PlatformAddon
     extra = 0
     can_delete = False
-    readonly_fields = ["granted_at", "granted_by", "revoked_at", "revoked_by"]
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class MembershipInline(_ReadOnlyInline):
+    model = Membership
+    fields = (
+        "user",
+        "role",
+        "created_at",
+    )
+    readonly_fields = fields
+    verbose_name = "Membership (members and roles are managed by the business's owners)"
+
+
+class SubscriptionInline(_ReadOnlyInline):
+    model = Subscription
+    fields = (
+        "plan",
+        "status",
+        "started_at",
+        "updated_at",
+    )
+    readonly_fields = fields
+    verbose_name = "Subscription (use the “Change plan” action above)"
+
+
+class AddonInline(_ReadOnlyInline):
+    model = PlatformAddon
+    fields = (
+        "granted_at",
+        "granted_by",
+        "revoked_at",
+        "revoked_by",
+    )
+    readonly_fields = fields
     verbose_name = "Developer Platform add-on (use the actions above to grant or revoke)"
 
 
-class WalletInline(admin.StackedInline):
+class WalletInline(_ReadOnlyInline):
     model = Wallet
-    extra = 0
-    can_delete = False
-    readonly_fields = ["balance", "updated_at"]
+    fields = (
+        "balance",
+        "updated_at",
+    )
+    readonly_fields = fields
+    verbose_name = "Wallet (use “Add funds” on the wallet page)"
 
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
+    """Read-only: organisations are created by `organization_create` (wallet, subscription and add-on
+    rows with it), and every change here is an action that calls a billing service (audited, and the
+    API gate's cached state refreshed at once)."""
+
     list_display = ["name", "public_id", "plan", "addon", "balance", "suspended_at", "created_at"]
     list_filter = ["subscription__plan", "subscription__status", "suspended_at"]
     search_fields = ["name", "public_id"]
-    readonly_fields = ["public_id", "created_at", "suspended_at", "suspended_by", "suspension_reason"]
+    fields = (
+        "name",
+        "public_id",
+        "timezone",
+        "country",
+        "created_at",
+        "suspended_at",
+        "suspended_by",
+        "suspension_reason",
+    )
+    readonly_fields = fields
     inlines = [SubscriptionInline, AddonInline, WalletInline, MembershipInline]
     action_form = OrganizationActionForm
-    actions = ["grant_addon", "revoke_addon", "suspend", "reinstate"]
+    actions = ["change_plan", "grant_addon", "revoke_addon", "suspend", "reinstate"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # an organisation's calls, charges and audit trail stay; suspend it instead
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("subscription__plan", "platform_addon", "wallet")
@@ -481,6 +551,19 @@ class OrganizationAdmin(admin.ModelAdmin):
     def balance(self, obj: Organization) -> str:
         wallet = getattr(obj, "wallet", None)
         return f"${wallet.balance:,.2f}" if wallet else "—"
+
+    @admin.action(description="Change plan (choose the plan and status below)")
+    def change_plan(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:
+        form = PlanChangeForm(request.POST)
+        if not form.is_valid():
+            self.message_user(request, "Choose a plan and a status to change to.", messages.ERROR)
+            return
+        plan, status = form.cleaned_data["plan"], form.cleaned_data["status"]
+        for org in queryset:
+            subscription_set(organization=org, plan_code=plan.code, status=status, actor=request.user)
+        self.message_user(
+            request, f"{queryset.count()} organisation(s) moved to {plan.name} ({status}).", messages.SUCCESS
+        )
 
     @admin.action(description="Grant the Developer Platform add-on")
     def grant_addon(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:

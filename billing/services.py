@@ -45,6 +45,26 @@ def subscription_set(
 
 
 @transaction.atomic
+def plan_save(*, plan: Plan, changed: list[str], actor: Actor) -> Plan:
+    """Create or change a plan (staff, in admin). A charge copies the unit price it was made at, so
+    new rates apply from now on and never re-price the past; every subscriber's cached gate state is
+    dropped so a new rate limit answers on the next request."""
+    creating = plan.pk is None
+    plan.full_clean()
+    plan.save()
+    audit_record(
+        organization=None,
+        actor=actor,
+        action=f"plan.{'created' if creating else 'updated'}",
+        target=plan,
+        metadata={"code": plan.code, "fields": sorted(changed)},
+    )
+    for organization_id in Subscription.objects.filter(plan=plan).values_list("organization_id", flat=True):
+        invalidate_access_state(organization_id)
+    return plan
+
+
+@transaction.atomic
 def addon_grant(*, organization: Organization, actor: Actor) -> PlatformAddon:
     """Grant the Developer Platform add-on. Idempotent: granting an active add-on changes nothing."""
     addon, _ = PlatformAddon.objects.select_for_update().get_or_create(organization=organization)

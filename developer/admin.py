@@ -66,6 +66,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
     )
     readonly_fields = fields
 
+    actions = ["revoke"]
+
     @admin.display(description="Status")
     def status_label(self, obj: ApiKey) -> str:
         return obj.status()
@@ -75,6 +77,20 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # a deleted row would take its usage and audit trail with it; revoke instead
+
+    @admin.action(description="Revoke selected keys (immediate, audited)")
+    def revoke(self, request: AuthenticatedHttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        done = 0
+        for key in queryset.select_related("organization"):
+            try:
+                services.api_key_revoke(key=key, actor=request.user)
+                done += 1
+            except ServiceError as exc:
+                self.message_user(request, f"{key.public_id}: {exc.message}", messages.WARNING)
+        self.message_user(request, f"Revoked {done} key(s).", messages.SUCCESS)
 
 
 @admin.register(RequestLog)

@@ -36,6 +36,7 @@ from .models import (
     Call,
     Contact,
     Direction,
+    KnowledgeBase,
     Message,
     Recording,
     SmsOptOut,
@@ -842,3 +843,124 @@ def business_number_add(
         if created:
             audit_record(organization=organization, actor=actor, action="phone_number.added", target=business_number)
     return business_number
+
+
+def business_number_update(
+    *,
+    business_number: BusinessNumber,
+    actor: Actor,
+    label: str | Unset = UNSET,
+    sms_capable: bool | Unset = UNSET,
+    voice_capable: bool | Unset = UNSET,
+) -> BusinessNumber:
+    """Change what a number is called and can do; the number itself is fixed (remove it and add the new one)."""
+    fields = given(label=label, sms_capable=sms_capable, voice_capable=voice_capable)
+    with transaction.atomic():
+        business_number = BusinessNumber.objects.select_for_update().get(pk=business_number.pk)
+        changed = sorted(name for name, value in fields.items() if getattr(business_number, name) != value)
+        for name in changed:
+            setattr(business_number, name, fields[name])
+        if changed:
+            business_number.full_clean()
+            business_number.save(update_fields=changed)
+            audit_record(
+                organization=business_number.organization,
+                actor=actor,
+                action="phone_number.updated",
+                target=business_number,
+                metadata={"fields": changed},
+            )
+    return business_number
+
+
+@transaction.atomic
+def business_number_remove(*, business_number: BusinessNumber, actor: Actor) -> None:
+    """Texts and calls to the number stop routing to the business at once."""
+    audit_record(
+        organization=business_number.organization,
+        actor=actor,
+        action="phone_number.removed",
+        target=business_number,
+        metadata={"number": business_number.e164},
+    )
+    business_number.delete()
+
+
+# --- Knowledge bases and the AI config's staff-only settings (changed by staff in admin) ---------
+
+
+@transaction.atomic
+def knowledge_base_save(*, knowledge_base: KnowledgeBase, changed: Iterable[str], actor: Actor) -> KnowledgeBase:
+    creating = knowledge_base.pk is None
+    knowledge_base.full_clean()
+    knowledge_base.save()
+    audit_record(
+        organization=knowledge_base.organization,
+        actor=actor,
+        action=f"knowledge_base.{'created' if creating else 'updated'}",
+        target=knowledge_base,
+        metadata={"fields": sorted(changed)},
+    )
+    return knowledge_base
+
+
+@transaction.atomic
+def knowledge_base_delete(*, knowledge_base: KnowledgeBase, actor: Actor) -> None:
+    audit_record(
+        organization=knowledge_base.organization,
+        actor=actor,
+        action="knowledge_base.deleted",
+        target=knowledge_base,
+        metadata={"name": knowledge_base.name},
+    )
+    knowledge_base.delete()
+
+
+def ai_config_staff_update(
+    *,
+    organization: Organization,
+    actor: Actor,
+    payments_enabled: bool | Unset = UNSET,
+    payment_link_max_amount: Any = UNSET,
+    spam_filter_level: str | Unset = UNSET,
+    spam_blocked_numbers: list[str] | Unset = UNSET,
+    pii_redaction_enabled: bool | Unset = UNSET,
+    pii_retention_days: int | Unset = UNSET,
+) -> AiConfig:
+    """The sensitive settings (payments, spam, PII) the public API never changes. Blocked numbers are
+    stored in E.164 like every number the carriers' webhooks are matched against."""
+    fields = given(
+        payments_enabled=payments_enabled,
+        payment_link_max_amount=payment_link_max_amount,
+        spam_filter_level=spam_filter_level,
+        spam_blocked_numbers=spam_blocked_numbers,
+        pii_redaction_enabled=pii_redaction_enabled,
+        pii_retention_days=pii_retention_days,
+    )
+    if "spam_blocked_numbers" in fields:
+        numbers = fields["spam_blocked_numbers"]
+        if not isinstance(numbers, list):
+            raise ValidationError({"spam_blocked_numbers": ["Give a list of phone numbers."]})
+        fields["spam_blocked_numbers"] = list(
+            dict.fromkeys(
+                phone_number_clean(number, organization=organization, field="spam_blocked_numbers")
+                for number in numbers
+            )
+        )
+    with transaction.atomic():
+        config = ai_config_for(organization=organization)
+        config = AiConfig.objects.select_for_update().select_related("organization").get(pk=config.pk)
+        changed = sorted(name for name, value in fields.items() if getattr(config, name) != value)
+        for name in changed:
+            setattr(config, name, fields[name])
+        if changed:
+            config.full_clean()
+            config.save(update_fields=[*changed, "updated_at"])
+            audit_record(
+                organization=organization,
+                actor=actor,
+                action="ai_config.updated",
+                target=config,
+                metadata={"fields": changed, "sensitive": True},
+            )
+    return config

@@ -1,9 +1,11 @@
 """Read-only staff views of endpoints, events, deliveries and attempts. Secrets are never shown;
-changes go through the services (the replay action), never through a bare form save."""
+changes go through the services (the replay action, an endpoint's delete through `endpoint_delete`),
+never through a bare form save or delete."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -20,6 +22,9 @@ class _ReadOnly(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # events and deliveries are the record of what was sent
 
 
 @admin.register(Endpoint)
@@ -47,6 +52,18 @@ class EndpointAdmin(_ReadOnly):
         "updated_at",
     )
     readonly_fields = fields
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return super(_ReadOnly, self).has_delete_permission(request, obj)
+
+    def delete_model(self, request: HttpRequest, obj: Endpoint) -> None:
+        assert isinstance(request.user, User)  # the admin site lets in signed-in staff only
+        services.endpoint_delete(endpoint=obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Endpoint]) -> None:
+        assert isinstance(request.user, User)
+        for endpoint in queryset.select_related("organization"):
+            services.endpoint_delete(endpoint=endpoint, actor=request.user)
 
 
 @admin.register(Event)
