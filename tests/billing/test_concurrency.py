@@ -16,7 +16,7 @@ from django.db.models import Sum
 from billing.metering import apply_api_counts, record_usage
 from billing.models import LedgerEntry, Metric, MonthlyUsage, UsageRecord, UsageRollup, Wallet
 from billing.quota import encode_counter_field
-from billing.services import wallet_debit
+from billing.services import InsufficientCredits, wallet_debit
 from developer.models import ApiKey
 from phone import services as phone_services
 from phone.backends import local
@@ -191,7 +191,8 @@ def test_fifty_concurrent_live_sms_on_a_wallet_that_pays_for_seven_send_exactly_
         ),
     )
 
-    refused = [r for r in results if isinstance(r, Exception)]
+    refused = [r for r in results if isinstance(r, InsufficientCredits)]
+    assert len(refused) == sum(1 for r in results if isinstance(r, Exception))  # no other failure
     assert {(r.code, r.status) for r in refused} == {("INSUFFICIENT_CREDITS", 402)}
     assert (len(refused), len(local.outbox)) == (43, 7)
     assert Message.objects.filter(organization=org, status="sent").count() == 7
