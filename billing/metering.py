@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -37,7 +38,7 @@ from .quota import (
     month_start,
     units_to_bill,
 )
-from .services import ChargeDetail, wallet_debit
+from .services import ChargeDetail, Reservation, wallet_debit, wallet_release, wallet_reserve
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ def record_usage(
             return existing, False
         amount = Decimal("0")
         if mode == Mode.LIVE:
-            amount = _charge_live(
+            _, amount, _ = _charge_live(
                 organization=organization,
                 metric=metric,
                 quantity=quantity,
@@ -115,13 +116,22 @@ def _charge_live(
     at: datetime,
     api_key_id: int | None,
     per_unit_reference: str,
-) -> Decimal:
-    """Count live units against the month's free quota and charge what lies beyond it; returns the charge."""
+    prepay: bool = False,
+) -> tuple[int, Decimal, Reservation | None]:
+    """Count live units against the month's free quota and charge what lies beyond it.
+
+    Returns (units billed, charge, the reservation when prepaid and not free).
+
+    `prepay` charges work not done yet: the wallet must hold the amount (InsufficientCredits
+    otherwise, which rolls the count back with the caller's transaction) instead of being owed it.
+    """
     month = month_start(at)
     counter = _lock_month(organization_id=organization.pk, metric=metric, month=month)
     counter.quantity += quantity
     subscription = Subscription.objects.select_related("plan").filter(organization_id=organization.pk).first()
     amount = Decimal("0")
+    units = 0
+    payment = None
     # Without a plan there is no price; the gate refuses such organisations anyway.
     if subscription is not None:
         terms = subscription.plan.terms(metric)
@@ -140,20 +150,129 @@ def _charge_live(
                 else:
                     reference = per_unit_reference
                 singular, plural = _METRIC_NOUNS[metric]
-                wallet_debit(
-                    organization=organization,
-                    amount=amount,
-                    reference=reference,
-                    allow_negative=True,
-                    reason=f"{units:,} {singular if units == 1 else plural} at ${money(terms.unit_price)}",
-                    charge=ChargeDetail(
-                        metric=metric, quantity=units, unit_price=terms.unit_price, api_key_id=api_key_id
-                    ),
-                )
+                reason = f"{units:,} {singular if units == 1 else plural} at ${money(terms.unit_price)}"
+                charge = ChargeDetail(metric=metric, quantity=units, unit_price=terms.unit_price, api_key_id=api_key_id)
+                if prepay:
+                    payment = wallet_reserve(
+                        organization=organization, amount=amount, reference=reference, reason=reason, charge=charge
+                    )
+                else:
+                    wallet_debit(
+                        organization=organization,
+                        amount=amount,
+                        reference=reference,
+                        allow_negative=True,
+                        reason=reason,
+                        charge=charge,
+                    )
             # Counted as billed even at a price of zero, so a later price rise never charges them.
             counter.billed_units += units
     counter.save(update_fields=["quantity", "billed_units"])
-    return amount
+    return units, amount, payment
+
+
+# --- Prepaid usage: reserved before the work, confirmed or released after ----------------------------
+
+
+@dataclass(frozen=True)
+class UsageReservation:
+    """Live units counted against the month and paid for before the work is done (see `usage_reserve`)."""
+
+    organization: Organization
+    metric: str
+    quantity: int
+    reference: str
+    api_key_id: int | None
+    at: datetime
+    month: date
+    units_billed: int
+    payment: Reservation | None  # None when the free quota (or a zero price) covered every unit
+
+
+def usage_reserve(
+    *, organization: Organization, metric: str, quantity: int, reference: str, api_key_id: int | None = None
+) -> UsageReservation:
+    """Count `quantity` live units of work about to be done and take their price from the wallet now.
+
+    The month's counter row lock serialises the free quota, and the charge is a conditional debit
+    (`wallet_reserve`), so concurrent callers can neither share the last free unit nor overdraw the
+    wallet: one that cannot pay gets InsufficientCredits and nothing is counted. The ledger row
+    written here *is* the charge: `usage_confirm` records the usage without charging again, and
+    `usage_release` gives both the units and the money back when the work is not done.
+    """
+    if metric not in Metric.values or metric == Metric.API_REQUESTS:
+        raise ValueError(f"{metric!r} cannot be prepaid (API requests are billed after the fact, per block)")
+    if quantity <= 0:
+        raise ValueError("quantity must be positive")
+    at = timezone.now()
+    with transaction.atomic():
+        units, _, payment = _charge_live(
+            organization=organization,
+            metric=metric,
+            quantity=quantity,
+            at=at,
+            api_key_id=api_key_id,
+            per_unit_reference=reference,
+            prepay=True,
+        )
+    return UsageReservation(
+        organization=organization,
+        metric=metric,
+        quantity=quantity,
+        reference=reference,
+        api_key_id=api_key_id,
+        at=at,
+        month=month_start(at),
+        units_billed=units,
+        payment=payment,
+    )
+
+
+def usage_confirm(*, reservation: UsageReservation) -> UsageRecord:
+    """The work was done: record the usage and add it to the rollup, at the price already taken (no new charge)."""
+    amount = reservation.payment.amount if reservation.payment else Decimal("0")
+    with transaction.atomic(savepoint=False):
+        try:
+            with transaction.atomic():
+                record = UsageRecord.objects.create(
+                    organization=reservation.organization,
+                    api_key_id=reservation.api_key_id,
+                    metric=reservation.metric,
+                    quantity=reservation.quantity,
+                    mode=Mode.LIVE,
+                    reference=reservation.reference,
+                    amount=amount,
+                )
+        except IntegrityError:
+            return UsageRecord.objects.get(reference=reservation.reference)
+        _rollup_add(
+            organization_id=reservation.organization.pk,
+            api_key_id=reservation.api_key_id,
+            metric=reservation.metric,
+            mode=Mode.LIVE,
+            hour=hour_start(reservation.at),
+            quantity=reservation.quantity,
+            amount=amount,
+        )
+    return record
+
+
+def usage_release(*, reservation: UsageReservation, reason: str) -> None:
+    """The work was not done: give the units back to the month's count and the money back to the wallet.
+
+    Units billed are given back with the money, so the month's billed count keeps matching what the
+    wallet was charged; a later unit that would have been free is then charged, and a refunded
+    free unit becomes free again.
+    """
+    with transaction.atomic():
+        counter = _lock_month(
+            organization_id=reservation.organization.pk, metric=reservation.metric, month=reservation.month
+        )
+        counter.quantity = max(0, counter.quantity - reservation.quantity)
+        counter.billed_units = max(0, counter.billed_units - reservation.units_billed)
+        counter.save(update_fields=["quantity", "billed_units"])
+        if reservation.payment is not None:
+            wallet_release(reservation=reservation.payment, reason=reason)
 
 
 def _lock_month(*, organization_id: int, metric: str, month: Any) -> MonthlyUsage:
@@ -231,7 +350,7 @@ def apply_api_counts(*, batch_id: str, counts: dict[str, int], source: str) -> b
             hour = hour_from_epoch_hours(epoch_hour)
             amount = Decimal("0")
             if mode == Mode.LIVE:
-                amount = _charge_live(
+                _, amount, _ = _charge_live(
                     organization=organizations[org_id],
                     metric=Metric.API_REQUESTS,
                     quantity=value,

@@ -17,6 +17,7 @@ from core.errors import ServiceError
 
 from .access import invalidate_access_state
 from .models import LedgerEntry, Plan, PlatformAddon, Subscription, Wallet
+from .quota import money
 from .signals import wallet_funded
 
 if TYPE_CHECKING:
@@ -209,6 +210,72 @@ def wallet_debit(
         return None
     return _post(
         wallet=wallet, amount=-amount, reason=reason, reference=reference, actor_label="metering", charge=charge
+    )
+
+
+class InsufficientCredits(ServiceError):
+    """The wallet cannot pay for work before it is done (the API's 402 INSUFFICIENT_CREDITS)."""
+
+    def __init__(self, *, amount: Decimal) -> None:
+        super().__init__(
+            f"The wallet cannot pay ${money(amount)} for this. Nothing was sent or charged; add funds to resume "
+            "live requests (test keys keep working).",
+            code="INSUFFICIENT_CREDITS",
+            status=402,
+        )
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """Money taken from the wallet before the work it pays for; kept as the charge or given back."""
+
+    organization_id: int
+    amount: Decimal
+    reference: str
+    charge: ChargeDetail | None = None
+
+
+@transaction.atomic
+def wallet_reserve(
+    *, organization: Organization, amount: Decimal, reason: str, reference: str, charge: ChargeDetail | None = None
+) -> Reservation:
+    """Take `amount` now, only if the wallet holds it, or raise InsufficientCredits: prepaid work never overdraws.
+
+    The check and the debit happen under the wallet's row lock, so concurrent reservations are
+    serialised and the balance cannot be spent twice. The ledger row is written in the same
+    transaction: the reservation *is* the charge unless `wallet_release` gives it back.
+    """
+    if not isinstance(amount, Decimal) or amount <= 0:
+        raise ServiceError("A reservation must be a positive amount.")
+    wallet = Wallet.objects.select_for_update().get(organization=organization)
+    if LedgerEntry.objects.filter(reference=reference).exists():
+        raise ServiceError(f"A reservation with reference {reference!r} already exists.")
+    if wallet.balance < amount:
+        raise InsufficientCredits(amount=amount)
+    _post(wallet=wallet, amount=-amount, reason=reason, reference=reference, actor_label="metering", charge=charge)
+    return Reservation(organization_id=organization.pk, amount=amount, reference=reference, charge=charge)
+
+
+def _release_reference(reference: str) -> str:
+    return f"{reference}:released"
+
+
+@transaction.atomic
+def wallet_release(*, reservation: Reservation, reason: str) -> LedgerEntry:
+    """Give a reservation back with a ledger row of its own (the work it paid for was not done). Idempotent."""
+    wallet = Wallet.objects.select_for_update().get(organization_id=reservation.organization_id)
+    reference = _release_reference(reservation.reference)
+    existing = LedgerEntry.objects.filter(reference=reference).first()
+    if existing is not None:
+        return existing
+    return _post(
+        wallet=wallet,
+        amount=reservation.amount,
+        reason=reason,
+        reference=reference,
+        actor_label="metering",
+        # The refund carries the charge's metric (its positive amount marks it a refund), so spend nets out.
+        charge=reservation.charge,
     )
 
 

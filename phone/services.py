@@ -23,7 +23,8 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from accounts.services import audit_record
-from billing.metering import record_usage
+from billing.metering import record_usage, usage_confirm, usage_release, usage_reserve
+from billing.models import Metric
 from core.errors import UNSET, ServiceError, Unset, given
 from webhooks.events import emit
 
@@ -489,8 +490,14 @@ def sms_send(
 
     Test mode stops after the checks: a synthetic success is stored flagged as test, counted for
     visibility as test usage and announced with a test-mode `sms.sent`; no carrier, no charge.
-    Live mode stores the message, hands it to the SMS backend, and only once the carrier accepts
-    it marks it sent, records its segments for billing and emits `sms.sent`, in one transaction.
+
+    Live mode is prepaid: the segments are counted against the month's free quota and whatever lies
+    beyond it is taken from the wallet (a conditional debit, `usage_reserve`) in the transaction
+    that stores the message, before the carrier is called, so concurrent sends cannot overdraw the
+    wallet: one it cannot pay for raises InsufficientCredits (402) and nothing is stored or sent.
+    If the carrier refuses, the reservation is released (units and money back, with its own ledger
+    row); once it accepts, the message is marked sent, its usage recorded at the price already
+    taken (no second charge) and `sms.sent` emitted, in one transaction.
     """
     to_number, body = _clean_send(to_number, body, organization=organization)
     sender = sms_compliance_check(organization=organization, to_number=to_number, purpose=purpose, now=now)
@@ -516,7 +523,15 @@ def sms_send(
             _sms_accounted(message)
         return message
 
-    message.save()  # committed before the carrier call, so a crash mid-call leaves a trace
+    with transaction.atomic():  # committed before the carrier call, so a crash mid-call leaves a trace
+        reservation = usage_reserve(
+            organization=organization,
+            metric=Metric.SMS_SEGMENTS,
+            quantity=message.segments,
+            reference=f"sms:{message.public_id}",
+            api_key_id=api_key_id,
+        )
+        message.save()
     try:
         accepted = get_backend().send(
             OutboundSms(
@@ -528,18 +543,22 @@ def sms_send(
         )
     except SmsBackendError as exc:
         message.status, message.error_code, message.error_message = Message.Status.FAILED, exc.code, exc.message[:500]
-        message.save(update_fields=["status", "error_code", "error_message"])
+        with transaction.atomic():
+            message.save(update_fields=["status", "error_code", "error_message"])
+            usage_release(reservation=reservation, reason=f"SMS {message.public_id} not sent: refund")
         logger.warning("SMS %s not sent: %s (%s)", message.public_id, exc.code, exc.message)
         raise SmsNotSent(message, exc) from exc
     with transaction.atomic():
         message.status, message.sent_at = Message.Status.SENT, timezone.now()
         message.provider_message_id = accepted.provider_message_id[:64]
         message.save(update_fields=["status", "sent_at", "provider_message_id"])
-        _sms_accounted(message)
+        usage_confirm(reservation=reservation)
+        _sms_sent(message)
     return message
 
 
 def _sms_accounted(message: Message) -> None:
+    """Test mode: counted for visibility, never charged."""
     record_usage(
         organization=message.organization,
         metric="sms_segments",
@@ -548,6 +567,10 @@ def _sms_accounted(message: Message) -> None:
         reference=f"sms:{message.public_id}",
         api_key_id=message.api_key_id,
     )
+    _sms_sent(message)
+
+
+def _sms_sent(message: Message) -> None:
     emit(organization=message.organization, type="sms.sent", data=message_json(message), mode=message.mode)
 
 

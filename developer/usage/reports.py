@@ -217,7 +217,8 @@ def wallet_summary(*, organization: Organization, now: datetime | None = None) -
     balance = Wallet.objects.filter(organization=organization).values_list("balance", flat=True).first() or ZERO
     month_low = datetime.combine(month_start(now), time.min, tzinfo=UTC)
     week_low = now - timedelta(days=7)
-    charges = LedgerEntry.objects.filter(wallet__organization=organization, amount__lt=0).exclude(metric="")
+    # Usage rows only (they carry a metric); a released reservation's refund nets out its charge.
+    charges = LedgerEntry.objects.filter(wallet__organization=organization).exclude(metric="")
     totals = charges.filter(created_at__gte=min(month_low, week_low)).aggregate(
         month=Sum("amount", filter=Q(created_at__gte=month_low)),
         week=Sum("amount", filter=Q(created_at__gte=week_low)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import threading
 import time
 from collections.abc import Callable
@@ -15,8 +16,11 @@ from django.db.models import Sum
 from billing.metering import apply_api_counts, record_usage
 from billing.models import LedgerEntry, Metric, MonthlyUsage, UsageRecord, UsageRollup, Wallet
 from billing.quota import encode_counter_field
-from billing.services import wallet_debit
+from billing.services import InsufficientCredits, wallet_debit
 from developer.models import ApiKey
+from phone import services as phone_services
+from phone.backends import local
+from phone.models import AiConfig, Message
 from tests.conftest import is_postgres, make_key, make_org
 
 from .conftest import set_plan_terms
@@ -166,3 +170,59 @@ def test_flushes_and_unit_charges_running_together_keep_the_ledger_equal_to_the_
     )
     assert LedgerEntry.objects.filter(wallet__organization=org, metric=Metric.WEBHOOK_ATTEMPTS).count() == THREADS // 2
     _ledger_matches_balance(org)
+
+
+def test_fifty_concurrent_live_sms_on_a_wallet_that_pays_for_seven_send_exactly_seven():
+    price = Decimal("0.0075")
+    org = make_org("Seven texts", credits=7 * price + Decimal("0.0050"))  # $0.0575: seven, not eight
+    set_plan_terms(org, sms_segments_free=0, sms_segment_price=str(price))
+    phone_services.business_number_add(organization=org, number="+12125550100")
+    AiConfig.objects.filter(pk=phone_services.ai_config_for(organization=org).pk).update(
+        sms_quiet_hours_start=datetime.time(0), sms_quiet_hours_end=datetime.time(0)
+    )
+    make_key(org)
+    key = ApiKey.objects.get(organization=org)
+    local.outbox.clear()
+
+    results = run_together(
+        50,
+        lambda i: phone_services.sms_send(
+            organization=org, to_number=f"+1415555{i:04d}", body="Hi", mode="live", api_key_id=key.pk
+        ),
+    )
+
+    refused = [r for r in results if isinstance(r, InsufficientCredits)]
+    assert len(refused) == sum(1 for r in results if isinstance(r, Exception))  # no other failure
+    assert {(r.code, r.status) for r in refused} == {("INSUFFICIENT_CREDITS", 402)}
+    assert (len(refused), len(local.outbox)) == (43, 7)
+    assert Message.objects.filter(organization=org, status="sent").count() == 7
+    assert Message.objects.filter(organization=org).count() == 7  # a refused send stores nothing
+    assert _ledger_matches_balance(org) == Decimal("0.0050")
+    assert not LedgerEntry.objects.filter(wallet__organization=org, balance_after__lt=0).exists()
+    assert LedgerEntry.objects.filter(wallet__organization=org, metric=Metric.SMS_SEGMENTS).count() == 7
+    counter = MonthlyUsage.objects.get(organization=org, metric=Metric.SMS_SEGMENTS)
+    assert (counter.quantity, counter.billed_units) == (7, 7)
+    local.outbox.clear()
+
+
+def test_concurrent_live_sms_share_the_free_allowance_exactly():
+    price = Decimal("0.0075")
+    org = make_org("Free texts", credits=Decimal("1"))
+    set_plan_terms(org, sms_segments_free=10, sms_segment_price=str(price))
+    phone_services.business_number_add(organization=org, number="+12125550100")
+    AiConfig.objects.filter(pk=phone_services.ai_config_for(organization=org).pk).update(
+        sms_quiet_hours_start=datetime.time(0), sms_quiet_hours_end=datetime.time(0)
+    )
+    local.outbox.clear()
+
+    results = run_together(
+        30, lambda i: phone_services.sms_send(organization=org, to_number=f"+1415555{i:04d}", body="Hi", mode="live")
+    )
+
+    assert not [r for r in results if isinstance(r, Exception)]
+    assert len(local.outbox) == 30
+    assert LedgerEntry.objects.filter(wallet__organization=org, metric=Metric.SMS_SEGMENTS).count() == 20
+    assert _ledger_matches_balance(org) == Decimal("1") - 20 * price
+    counter = MonthlyUsage.objects.get(organization=org, metric=Metric.SMS_SEGMENTS)
+    assert (counter.quantity, counter.billed_units) == (30, 20)
+    local.outbox.clear()
