@@ -30,6 +30,7 @@ from django.utils.html import format_html
 from accounts.models import Membership, Organization
 from accounts.requests import AuthenticatedHttpRequest
 from core.errors import ServiceError
+from core.timefmt import iso
 
 from .models import (
     LedgerEntry,
@@ -137,7 +138,7 @@ def _csv_value(value: Any) -> str:
     if isinstance(value, Decimal):
         return money(value)
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return iso(value) or ""
     if isinstance(value, (int, bool)):
         return str(value)
     return csv_text(str(value))

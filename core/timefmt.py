@@ -9,7 +9,8 @@ from django.utils.dateparse import parse_datetime
 
 
 def iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
+    """The one rendering of a moment on the wire: UTC with a `Z`, whatever zone the value was made in."""
+    return in_utc(value).isoformat().replace("+00:00", "Z") if value else None
 
 
 def in_utc(moment: datetime) -> datetime:

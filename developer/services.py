@@ -25,6 +25,7 @@ from billing.access import load_access_state
 from billing.services import addon_grant
 from core import fastcache, rotation
 from core.errors import NotPermitted, ServiceError
+from core.timefmt import iso
 
 from .access_status import QUALIFYING_PLANS, plan_list
 from .keys import PREFIXES, generate_secret, hash_secret
@@ -183,7 +184,7 @@ def api_key_rotate(*, key: ApiKey, grace: object, actor: Actor) -> tuple[ApiKey,
         actor=actor,
         action="api_key.rotated",
         target=key,
-        metadata={"grace": grace, "replacement": new_key.public_id, "old_key_expires_at": key.expires_at.isoformat()},
+        metadata={"grace": grace, "replacement": new_key.public_id, "old_key_expires_at": iso(key.expires_at)},
     )
     return new_key, secret
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from billing.access import access_state
+from core.timefmt import iso
 
 from .dispatch import enqueue_fanout
 from .models import Delivery, Endpoint, Event
@@ -43,16 +44,12 @@ TEST_EVENT_TYPE = "webhook.test"
 MODES = ("live", "test")
 
 
-def iso_timestamp(value: Any) -> str:
-    return value.isoformat().replace("+00:00", "Z")
-
-
 def render_body(*, event: Event, organization: Organization, data: dict[str, Any]) -> str:
     """The exact JSON text sent for ``event``; stored once so every retry sends the same bytes."""
     payload = {
         "id": event.public_id,
         "type": event.type,
-        "createdAt": iso_timestamp(event.created_at),
+        "createdAt": iso(event.created_at),
         "businessId": organization.public_id,
         "data": data,
         "livemode": event.mode == "live",

@@ -33,6 +33,7 @@ from core import crypto, outbound, rotation
 from core.errors import ServiceError
 from core.signing import HEADER_NAME, generate_secret, sign
 from core.sql import update_rows
+from core.timefmt import iso
 
 from . import policy
 from .dispatch import enqueue_deliveries, enqueue_fanout
@@ -40,7 +41,6 @@ from .events import (
     EVENT_TYPES,
     TEST_EVENT_TYPE,
     deliveries_create,
-    iso_timestamp,
     render_body,
 )
 from .models import Attempt, Delivery, Endpoint, Event
@@ -353,7 +353,7 @@ def endpoint_recover(*, endpoint: Endpoint, since: datetime, actor: Actor) -> li
         actor=actor,
         action="webhook.recovered",
         target=endpoint,
-        metadata={"since": iso_timestamp(since), "count": len(replays)},
+        metadata={"since": iso(since), "count": len(replays)},
     )
     return replays
 
