@@ -154,7 +154,12 @@ class TranscriptSerializer(serializers.Serializer):
 class RecordingSerializer(serializers.Serializer):
     callId = serializers.CharField()
     recordingId = serializers.CharField(help_text="Opaque id, `rec_…`.")
-    url = serializers.URLField(help_text="Signed URL of the audio; needs no API key and stops working at `expiresAt`.")
+    url = serializers.URLField(
+        help_text=(
+            "Signed URL of the audio; needs no API key and stops working at `expiresAt`. It honours a "
+            "single `Range: bytes=…` (206 with `Content-Range`, 416 when unsatisfiable), so players can seek."
+        )
+    )
     expiresAt = serializers.DateTimeField()
     contentType = serializers.CharField(help_text="e.g. audio/wav")
     durationSeconds = serializers.IntegerField(min_value=0)
