@@ -69,11 +69,6 @@ class _BadKey(NamedTuple):
     problem: str
 
 
-def nul_paths(value: Any, path: str = "") -> list[str]:
-    """The paths of `bad_input_paths` whose problem is a NUL."""
-    return [where for where, problem in bad_input_paths(value, path).items() if problem == NUL_MESSAGE]
-
-
 def bad_query_parameters(params: _MultiValueMapping) -> dict[str, str]:
     """The query parameters whose name or any value cannot be stored, each with the reason."""
     found: dict[str, str] = {}
@@ -82,11 +77,6 @@ def bad_query_parameters(params: _MultiValueMapping) -> dict[str, str]:
         if problem:
             found[_printable(name)] = problem
     return found
-
-
-def nul_query_parameters(params: _MultiValueMapping) -> list[str]:
-    """Names of the query parameters whose name or any value holds a NUL."""
-    return [name for name, problem in bad_query_parameters(params).items() if problem == NUL_MESSAGE]
 
 
 def json_depth_exceeds(raw: bytes, limit: int) -> bool:

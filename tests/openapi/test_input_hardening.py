@@ -13,11 +13,7 @@ from django.http import QueryDict
 
 from developer.models import ApiKey, RequestLog
 from developer.public_api import request_log
-from developer.public_api.input_checks import (
-    NUL_MESSAGE,
-    nul_paths,
-    nul_query_parameters,
-)
+from developer.public_api.input_checks import NUL_MESSAGE, bad_input_paths, bad_query_parameters
 from tests.conftest import ApiClient
 
 # --- pure helpers ------------------------------------------------------------------------------------
@@ -25,14 +21,14 @@ from tests.conftest import ApiClient
 
 def test_nul_paths_name_every_string_and_key_holding_a_nul_like_validation_fields() -> None:
     body = {"name": "a\x00b", "tools": {"matchHints": ["ok", "x\x00"]}, "ok": 1, "k\x00": "v", "list": [{"v": "\x00"}]}
-    assert nul_paths(body) == ["name", "tools.matchHints[1]", "k\x00", "list[0].v"]
-    assert nul_paths({"clean": ["a", {"b": "c"}], "n": None, "t": True}) == []
-    assert nul_paths("\x00") == ["body"]
+    assert list(bad_input_paths(body)) == ["name", "tools.matchHints[1]", "k\x00", "list[0].v"]
+    assert list(bad_input_paths({"clean": ["a", {"b": "c"}], "n": None, "t": True})) == []
+    assert list(bad_input_paths("\x00")) == ["body"]
 
 
 def test_nul_query_parameters_checks_names_and_every_value() -> None:
-    assert nul_query_parameters(QueryDict("a=1&b=2&b=x%00&c%00=1&d=ok")) == ["b", "c\x00"]
-    assert nul_query_parameters(QueryDict("")) == []
+    assert list(bad_query_parameters(QueryDict("a=1&b=2&b=x%00&c%00=1&d=ok"))) == ["b", "c\x00"]
+    assert list(bad_query_parameters(QueryDict(""))) == []
 
 
 # --- through the API ---------------------------------------------------------------------------------
