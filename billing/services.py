@@ -241,18 +241,13 @@ def wallet_reserve(
 ) -> Reservation:
     """Take `amount` now, only if the wallet holds it, or raise InsufficientCredits: prepaid work never overdraws.
 
-    The check and the debit happen under the wallet's row lock, so concurrent reservations are
-    serialised and the balance cannot be spent twice. The ledger row is written in the same
-    transaction: the reservation *is* the charge unless `wallet_release` gives it back.
+    `wallet_debit`'s conditional debit under the row lock: concurrent reservations are serialised and
+    the balance cannot be spent twice. The reservation *is* the charge unless `wallet_release` gives
+    it back; a reference already taken returns that same reservation (a retry, not a second charge).
     """
-    if not isinstance(amount, Decimal) or amount <= 0:
-        raise ServiceError("A reservation must be a positive amount.")
-    wallet = Wallet.objects.select_for_update().get(organization=organization)
-    if LedgerEntry.objects.filter(reference=reference).exists():
-        raise ServiceError(f"A reservation with reference {reference!r} already exists.")
-    if wallet.balance < amount:
+    entry = wallet_debit(organization=organization, amount=amount, reason=reason, reference=reference, charge=charge)
+    if entry is None:
         raise InsufficientCredits(amount=amount)
-    _post(wallet=wallet, amount=-amount, reason=reason, reference=reference, actor_label="metering", charge=charge)
     return Reservation(organization_id=organization.pk, amount=amount, reference=reference, charge=charge)
 
 
