@@ -18,6 +18,7 @@ from accounts.models import Organization
 from core import crypto
 from core.ids import public_id_field
 from core.models import RotatingSecret
+from core.modes import Mode
 
 MASK = "••••"
 # A tool's hard deadline may be set from 1 to 10 seconds (the public contract's "~10 seconds").
@@ -27,11 +28,6 @@ MIN_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS = 1, 10
 def mask_secret(secret: str) -> str:
     """``••••abcd``: the last four characters, only when the secret is long enough to spare them."""
     return MASK + secret[-4:] if len(secret) >= 12 else MASK
-
-
-class Mode(models.TextChoices):
-    LIVE = "live", "Live"
-    TEST = "test", "Test"
 
 
 class CustomTool(models.Model):

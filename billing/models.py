@@ -9,6 +9,7 @@ from django.db import models
 
 from accounts.models import Organization
 from core.ids import public_id_field
+from core.modes import Mode
 
 from .quota import API_REQUEST_BLOCK
 
@@ -28,11 +29,6 @@ class Metric(models.TextChoices):
     WEBHOOK_ATTEMPTS = "webhook_attempts", "Webhook delivery attempts"
     TOOL_INVOCATIONS = "tool_invocations", "Custom-tool invocations"
     SMS_SEGMENTS = "sms_segments", "SMS segments"
-
-
-class Mode(models.TextChoices):
-    LIVE = "live", "Live"
-    TEST = "test", "Test"
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,10 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from core.ids import public_id_field
+from core.modes import Mode
 
 from .keys import mask
 from .logging import redact_path
-
-
-class Mode(models.TextChoices):
-    LIVE = "live", "Live"
-    TEST = "test", "Test"
 
 
 class ApiKeyQuerySet(models.QuerySet):

@@ -21,6 +21,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from accounts.models import Organization
+from core.modes import Mode
 from core.timefmt import iso
 from developer.models import ApiKey
 from developer.public_api.base import PublicApiView, body_kwargs, json_body, ok
@@ -191,7 +192,7 @@ class MessageSerializer(WireNamesMixin, serializers.Serializer):
     encoding = serializers.ChoiceField(choices=["GSM-7", "UCS-2"])
     segments = serializers.IntegerField(min_value=1, help_text="Billed units (SMS segments).")
     status = serializers.ChoiceField(choices=Message.Status.choices)
-    mode = serializers.ChoiceField(choices=list(Message.Mode.values))
+    mode = serializers.ChoiceField(choices=list(Mode.values))
     test = serializers.BooleanField(help_text="Sent with a test key: nothing reached a carrier, nothing was billed.")
     error = MessageErrorSerializer(allow_null=True, help_text="Why the carrier refused it, for failed messages.")
     contactId = serializers.CharField(allow_null=True)
@@ -594,7 +595,7 @@ class MessageCreate(_PhoneView):
             api_key_id=request.auth.id,
             **body_kwargs(json_body(request), services.SMS_SEND_FIELDS),
         )
-        if message.mode == Message.Mode.TEST:
+        if message.mode == Mode.TEST:
             note = (
                 "Test mode: the message passed validation and compliance checks. Nothing was sent and "
                 "nothing was charged."

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from core.ids import public_id_field
+from core.modes import Mode
 
 from .phone_numbers import search_variants
 from .sms_keywords import QUIET_HOURS_DEFAULT_END, QUIET_HOURS_DEFAULT_START
@@ -259,10 +260,6 @@ class Message(models.Model):
         SENT = "sent", "Sent"  # accepted by the carrier (or a synthetic test-mode success)
         FAILED = "failed", "Failed"
         RECEIVED = "received", "Received"
-
-    class Mode(models.TextChoices):
-        LIVE = "live", "Live"
-        TEST = "test", "Test"
 
     public_id = public_id_field("msg")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="messages")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.modes import Mode
 from core.timefmt import iso
 
 from .models import (
@@ -125,7 +126,7 @@ def message_json(message: Message) -> dict[str, Any]:
         "segments": message.segments,
         "status": message.status,
         "mode": message.mode,
-        "test": message.mode == Message.Mode.TEST,
+        "test": message.mode == Mode.TEST,
         "error": {"code": message.error_code, "message": message.error_message} if message.error_code else None,
         "contactId": message.contact.public_id if message.contact is not None else None,
         "createdAt": iso(message.created_at),

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from core.modes import Mode
 from phone.models import Contact, Message
 
 from .conftest import Server
@@ -52,7 +53,7 @@ def test_typescript_sdk_suite_passes_against_the_live_server(server: Server, typ
     # What the quickstart did is in the database: a test-mode text and the contact.
     assert (
         Message.objects.filter(
-            organization=server.org, to_number="+15555550123", body="Hi from our app", mode=Message.Mode.TEST
+            organization=server.org, to_number="+15555550123", body="Hi from our app", mode=Mode.TEST
         ).count()
         == 1
     )
