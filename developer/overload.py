@@ -34,6 +34,8 @@ def overloaded_response(request: HttpRequest) -> HttpResponse:
         response = HttpResponse(render_to_string("503.html"), status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response["Cache-Control"] = "no-store"
+    # Answered before CommonMiddleware: without a length gunicorn would chunk or close the connection.
+    response["Content-Length"] = str(len(response.content))
     return response
 
 

@@ -136,3 +136,9 @@ def test_the_stock_worker_queues_the_same_burst(gunicorn_app) -> None:
 
     assert [status for status, _, _ in answers] == [200] * 16
     assert max(seconds for _, _, seconds in answers) >= 16 * 0.2 / 2 * 0.9
+
+
+def test_a_refusal_carries_its_length_so_the_connection_stays_usable() -> None:
+    response = Client().get("/api/public/v1/calls", **{SHED_KEY: "busy"})  # type: ignore[arg-type]
+
+    assert int(response["Content-Length"]) == len(response.content) > 0

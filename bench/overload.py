@@ -1,0 +1,210 @@
+"""Overload: offered twice what the web tier sustains, the Procfile's gunicorn sheds instead of collapsing.
+
+Starts the Procfile's `web` line (4 workers × 4 threads, the shedding worker) on PostgreSQL + Redis
+and drives it open-loop, as real clients do: request i leaves at t0 + i/rate whether or not earlier
+ones were answered, and latency counts from that planned instant (no coordinated omission).
+
+1. **Sustainable rate**: the highest offered rate, stepping up, with ≥ 99 % answered 2xx and p99 < 500 ms.
+2. **Overload**: twice that rate for --seconds (60). Printed: goodput (2xx per second) as a share of
+   the sustainable rate (target ≥ 90 %), p99 of the accepted requests (target ≤ 1 s), and how many
+   were refused with 503 and how fast.
+
+    python bench/overload.py [--seconds 60] [--no-shed]
+
+`--no-shed` runs the same offer against the stock gthread worker, for comparison. Needs PostgreSQL
+and Redis on 127.0.0.1 (DATABASE_URL / REDIS_URL override). The load generator shares the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._server import PYTHON, ROOT, bench_env, prepare_database, provision
+
+PATH = "/api/public/v1/keys?limit=1"
+
+
+@contextmanager
+def procfile_web(env: dict[str, str], *, port: int, shed: bool) -> Iterator[str]:
+    line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
+    line = re.sub(r"\$\{PORT:-[^}]*\}", str(port), line.removeprefix("web:"))
+    line = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", line)
+    args = shlex.split(line)[1:]  # past "gunicorn"
+    if not shed:
+        at = args.index("--worker-class")
+        args[at + 1] = "gthread"
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "gunicorn", *args, "--log-level", "warning"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(base + "/api/public/v1/ready-probe", timeout=1)
+            except urllib.error.HTTPError:
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(40)  # gunicorn's graceful timeout is 30 s
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@dataclass
+class Tally:
+    ok: list[float] = field(default_factory=list)
+    shed: list[float] = field(default_factory=list)
+    other: dict[int, int] = field(default_factory=dict)  # status (0: connection failed) → count
+    seconds: float = 0.0
+
+    def p(self, values: list[float], q: float) -> float:
+        if not values:
+            return float("nan")
+        ordered = sorted(values)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    @property
+    def total(self) -> int:
+        return len(self.ok) + len(self.shed) + sum(self.other.values())
+
+
+class Connections:
+    """Keep-alive HTTP/1.1 connections to one host, opened as the open-loop load needs them."""
+
+    def __init__(self, host: str, port: int, headers: str) -> None:
+        self.host, self.port, self.headers = host, port, headers
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def get(self, path: str) -> int:
+        reused = bool(self.idle)
+        reader, writer = self.idle.pop() if reused else await asyncio.open_connection(self.host, self.port)
+        try:
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n{self.headers}\r\n".encode())
+            head = await reader.readuntil(b"\r\n\r\n")
+        except (OSError, asyncio.IncompleteReadError):
+            writer.close()
+            # The server closes idle keep-alive connections; a client retries those on a new one.
+            return await self.get(path) if reused else 0
+        try:
+            status = int(head.split(b" ", 2)[1])
+            length = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head)
+            if length:
+                await reader.readexactly(int(length.group(1)))
+            elif re.search(rb"(?i)\r\ntransfer-encoding:\s*chunked", head):
+                while size := int((await reader.readuntil(b"\r\n")).strip(), 16):
+                    await reader.readexactly(size + 2)
+                await reader.readuntil(b"\r\n")
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            writer.close()
+            return 0
+        if re.search(rb"(?i)\r\nconnection:\s*close", head):
+            writer.close()
+        else:
+            self.idle.append((reader, writer))
+        return status
+
+
+async def offer(base: str, secret: str, *, rate: float, seconds: float) -> Tally:
+    host, port = base.removeprefix("http://").split(":")
+    connections = Connections(host, int(port), f"Authorization: Bearer {secret}\r\n")
+    tally = Tally()
+    loop = asyncio.get_running_loop()
+
+    async def one(planned: float) -> None:
+        status = await connections.get(PATH)
+        latency = loop.time() - planned
+        if status == 200:
+            tally.ok.append(latency)
+        elif status == 503:
+            tally.shed.append(latency)
+        else:
+            tally.other[status] = tally.other.get(status, 0) + 1
+
+    start = loop.time() + 0.05
+    tasks = []
+    count = int(rate * seconds)
+    for i in range(count):
+        planned = start + i / rate
+        delay = planned - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(planned)))
+    await asyncio.wait_for(asyncio.gather(*tasks), timeout=seconds + 120)
+    tally.seconds = seconds
+    return tally
+
+
+def describe(tally: Tally) -> str:
+    return (
+        f"2xx {len(tally.ok) / tally.seconds:6.1f}/s p50 {tally.p(tally.ok, 0.5) * 1000:6.0f} ms "
+        f"p99 {tally.p(tally.ok, 0.99) * 1000:6.0f} ms | 503 {len(tally.shed):5d} "
+        f"(p99 {tally.p(tally.shed, 0.99) * 1000:4.0f} ms) | other {tally.other or 0}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--step-seconds", type=float, default=8)
+    parser.add_argument("--start-rate", type=float, default=40)
+    parser.add_argument("--no-shed", action="store_true", help="the stock gthread worker, for comparison")
+    parser.add_argument("--sustainable", type=float, help="skip the search and use this rate")
+    args = parser.parse_args()
+
+    env = bench_env()
+    prepare_database(env)
+    _, secret = provision(env)
+    with procfile_web(env, port=8766, shed=not args.no_shed) as base:
+        asyncio.run(offer(base, secret, rate=20, seconds=3))  # warm every worker's connections and caches
+        sustainable = args.sustainable
+        if sustainable is None:
+            rate, sustainable = args.start_rate, 0.0
+            while True:
+                tally = asyncio.run(offer(base, secret, rate=rate, seconds=args.step_seconds))
+                good = len(tally.ok) >= 0.99 * tally.total and tally.p(tally.ok, 0.99) < 0.5
+                print(f"step {rate:6.1f}/s: {describe(tally)}{'' if good else '  <- over'}", flush=True)
+                if not good:
+                    break
+                sustainable = rate
+                rate = round(rate * 1.2, 1)
+            time.sleep(2)
+        print(f"sustainable rate: {sustainable:.1f} req/s (p99 < 500 ms, ≥ 99 % 2xx)")
+        if not sustainable:
+            sys.exit("no step met the target: lower --start-rate (is the machine busy?)")
+        offered = 2 * sustainable
+        tally = asyncio.run(offer(base, secret, rate=offered, seconds=args.seconds))
+        print(f"offered {offered:.1f}/s for {args.seconds:.0f} s: {describe(tally)}")
+        goodput = len(tally.ok) / tally.seconds
+        print(
+            f"goodput {goodput / sustainable * 100:.0f} % of sustainable (target ≥ 90 %), "
+            f"p99 accepted {tally.p(tally.ok, 0.99) * 1000:.0f} ms (target ≤ 1000 ms), "
+            f"refused {len(tally.shed)} with median {statistics.median(tally.shed) * 1000 if tally.shed else 0:.0f} ms"
+        )
+
+
+if __name__ == "__main__":
+    main()
