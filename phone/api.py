@@ -47,7 +47,7 @@ from .ai_config_rules import (
     SUPPORTED_LANGUAGES,
 )
 from .date_ranges import HELP as DATE_RANGE_HELP
-from .date_ranges import InvalidDateRange, parse_date_range
+from .date_ranges import PRESET_DAYS, InvalidDateRange, parse_date_range
 from .models import (
     AiConfig,
     Appointment,
@@ -81,7 +81,17 @@ SEARCH_PARAMETER = OpenApiParameter(
     description="Matches a phone number in any common format, a name, or text (calls: the summary).",
 )
 DIRECTION_PARAMETER = OpenApiParameter("direction", {"type": "string", "enum": list(Direction.values)}, required=False)
-DATE_RANGE_PARAMETER = OpenApiParameter("dateRange", str, required=False, description=DATE_RANGE_HELP)
+DATE_RANGE_PARAMETER = OpenApiParameter(
+    "dateRange",
+    {
+        "anyOf": [
+            {"type": "string", "enum": list(PRESET_DAYS), "description": "Calendar days up to now, today included."},
+            {"type": "string", "pattern": "^[^,]+,[^,]+$", "description": "FROM,TO: ISO 8601 dates or date-times."},
+        ]
+    },
+    required=False,
+    description=DATE_RANGE_HELP,
+)
 
 
 # --- Responses -----------------------------------------------------------------------------------

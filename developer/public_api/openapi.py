@@ -19,6 +19,8 @@ from drf_spectacular.plumbing import is_serializer
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import Direction, OpenApiParameter, OpenApiResponse
 
+from .authentication import required_scope
+
 ERROR_CODES: dict[str, list[str]] = {
     "400": ["VALIDATION_ERROR"],
     "401": ["API_KEY_REQUIRED", "INVALID_API_KEY"],
@@ -31,6 +33,7 @@ ERROR_CODES: dict[str, list[str]] = {
     "415": ["VALIDATION_ERROR"],
     "429": ["RATE_LIMIT_EXCEEDED"],
     "500": ["INTERNAL_ERROR"],
+    "503": ["SERVICE_UNAVAILABLE"],
 }
 _DESCRIPTIONS = {
     "400": "The request failed validation; `error.fields` names each bad field.",
@@ -44,9 +47,10 @@ _DESCRIPTIONS = {
     "415": "The body must be JSON (`Content-Type: application/json`).",
     "429": "Rate limit exceeded: retry after `Retry-After` seconds.",
     "500": "Unexpected error; give `error.requestId` to support.",
+    "503": "The service is shedding load: nothing was done; retry after `Retry-After` seconds.",
 }
 # Every operation can fail these ways: the key, the access gate, the rate limit, content negotiation.
-_ALWAYS = ("401", "402", "403", "405", "406", "429", "500")
+_ALWAYS = ("401", "402", "403", "405", "406", "429", "500", "503")
 
 ERROR_ENVELOPE = {
     "type": "object",
@@ -92,6 +96,7 @@ _RESPONSE_NAMES = {
     "415": "UnsupportedMediaType",
     "429": "RateLimited",
     "500": "InternalError",
+    "503": "ServiceUnavailable",
 }
 
 # Headers of every webhook delivery (webhooks.services._request_headers), documented on each event.
@@ -148,7 +153,8 @@ API_GUIDE = """
 
 **Authentication.** Send your key as `Authorization: Bearer <key>` (or in `x-api-key`). Keys starting
 `aip_live_` act on live data and are billed; `aip_test_` keys read the same data but never send, bill
-or block on balance. Each key has scopes; an operation lists the scope it needs.
+or block on balance. Each key has scopes; an operation states the scope it needs, in words and in
+`x-required-scopes` (also as the roles of its security requirement).
 
 **Envelope.** Every response is JSON: `{"success": true, "data": …, "message": "…"}` on success (lists add
 `pagination`), `{"success": false, "error": {"message", "code", "status", "requestId", "fields"?}}` on
@@ -159,7 +165,8 @@ response carries `X-Request-Id`; quote it to support.
 previous page's `pagination.nextCursor`; `hasMore` is false on the last page.
 
 **Rate limits.** Per key, per minute, shown in `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
-`X-RateLimit-Reset`. A 429 carries `Retry-After` (seconds).
+`X-RateLimit-Reset`. A 429 carries `Retry-After` (seconds). Under overload the API answers 503
+`SERVICE_UNAVAILABLE` at once, with `Retry-After`, having done nothing: retrying is always safe.
 
 **Idempotency.** `POST /messages` accepts an `Idempotency-Key`: a retry with the same key and body returns
 the first result (`Idempotent-Replayed: true`) instead of sending again.
@@ -256,13 +263,22 @@ class PublicAutoSchema(AutoSchema):
     def get_description(self) -> str:  # type: ignore[override]  # drf-spectacular's AutoSchema drops DRF's arguments
         # The handler's own docstring, never the base view's (which explains our internals).
         handler = getattr(self.view, self.method.lower(), None)
-        description = (handler.__doc__ or "").strip() if handler else ""
-        scope = getattr(self.view, "required_scope", None)
-        if isinstance(scope, dict):
-            scope = scope.get(self.method)
-        if scope:
-            description = (description + "\n\n" if description else "") + f"Requires the `{scope}` scope."
-        return description
+        return (handler.__doc__ or "").strip() if handler else ""
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        operation = super().get_operation(*args, **kwargs)
+        scope = required_scope(self.view, self.method)
+        if operation is None or scope is None:
+            return operation
+        # In words for people, and machine-readably twice: the extension SDK generators read, and the
+        # security requirement itself (OpenAPI 3.1 lets any scheme list the roles it needs).
+        sentence = f"Requires the `{scope}` scope."
+        description = operation.get("description", "")
+        if sentence not in description:
+            operation["description"] = (description + "\n\n" if description else "") + sentence
+        operation["x-required-scopes"] = [scope]
+        operation["security"] = [{"bearerAuth": [scope]}, {"apiKeyHeader": [scope]}]
+        return operation
 
     def _get_response_bodies(self, direction: Direction = "response") -> dict[str, Any]:
         # drf-spectacular documents a DELETE as 204 without a body; ours answer 200 with the envelope.
@@ -324,7 +340,10 @@ def postprocess_envelopes(result: dict[str, Any], generator: Any, request: Any, 
     components["ErrorEnvelope"] = ERROR_ENVELOPE
     result["components"]["headers"] = HEADERS
     result["components"]["responses"] = {
-        name: {**_error(code), "headers": _header_refs(*_SHARED_HEADERS, *(("Retry-After",) if code == "429" else ()))}
+        name: {
+            **_error(code),
+            "headers": _header_refs(*_SHARED_HEADERS, *(("Retry-After",) if code in ("429", "503") else ())),
+        }
         for code, name in _RESPONSE_NAMES.items()
     }
     guide = API_GUIDE.replace("{max_body}", str(settings.API_MAX_BODY_BYTES)).replace(

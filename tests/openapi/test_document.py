@@ -24,7 +24,7 @@ from tests.conftest import API
 from webhooks.events import EVENT_TYPES, TEST_EVENT_TYPE
 from webhooks.models import Event
 
-SHARED_ERRORS = {"401", "402", "403", "405", "406", "429", "500"}
+SHARED_ERRORS = {"401", "402", "403", "405", "406", "429", "500", "503"}
 METHODS = ("get", "post", "put", "patch", "delete")
 CAMEL = re.compile(r"^[a-z][a-zA-Z0-9]*$")
 
@@ -160,7 +160,8 @@ def test_bearer_and_x_api_key_are_the_security_schemes_of_every_operation(docume
     assert schemes["bearerAuth"]["type"] == "http" and schemes["bearerAuth"]["scheme"] == "bearer"
     assert schemes["apiKeyHeader"] == {**schemes["apiKeyHeader"], "type": "apiKey", "in": "header", "name": "x-api-key"}
     for path, method, op in operations(document):
-        assert op["security"] == [{"bearerAuth": []}, {"apiKeyHeader": []}], (path, method)
+        scopes = op["x-required-scopes"]
+        assert op["security"] == [{"bearerAuth": scopes}, {"apiKeyHeader": scopes}], (path, method)
 
 
 def test_sending_a_message_documents_the_idempotency_key_and_its_conflicts(document: dict[str, Any]) -> None:
