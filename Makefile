@@ -22,7 +22,7 @@ run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput -v0
 	@$(BIN)/python manage.py seed_demo --port $(PORT)
 	@trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/celery -A config worker --beat --loglevel=INFO --concurrency=2 \
+	$(BIN)/celery -A config worker --beat --queues=default,maintenance --loglevel=INFO --concurrency=2 \
 	  --schedule var/celerybeat-schedule & \
 	$(BIN)/celery -A config worker --queues=tools --pool=threads --concurrency=8 --loglevel=INFO \
 	  --hostname=tools@%h & \

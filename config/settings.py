@@ -333,6 +333,20 @@ CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=500)
 WEBHOOK_FANOUT_GATHER_SECONDS = env.float("WEBHOOK_FANOUT_GATHER_SECONDS", default=0.1)
 # The queue the Procfile's worker consumes (Celery's own default would be "celery", which no one reads).
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Upkeep (prunes, request-log and metering flushes, expiring stale tool calls) has its own queue and
+# worker line in the Procfile, so a long prune never sits in front of a webhook delivery.
+MAINTENANCE_QUEUE = "maintenance"
+MAINTENANCE_TASKS = (
+    "developer.flush_request_logs",
+    "developer.prune_request_logs",
+    "developer.flush_api_usage",
+    "billing.prune_flush_batches",
+    "webhooks.prune",
+    "agents.expire_invocations",
+    "agents.prune_invocations",
+    "phone.prune_idempotency_keys",
+)
+CELERY_TASK_ROUTES = {name: {"queue": MAINTENANCE_QUEUE} for name in MAINTENANCE_TASKS}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE["developer-flush-request-logs"] = {
