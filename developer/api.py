@@ -103,6 +103,15 @@ class KeyListCreate(_KeyView):
         )
 
 
+class KeyDetail(_KeyView):
+    required_scope = "read:usage"
+
+    @extend_schema(operation_id="getKey", summary="Retrieve an API key (masked)", responses=ApiKeySerializer)
+    def get(self, request: ApiRequest, key_id: str) -> Response:
+        """One key of the business, live or test, masked as in the list: the secret is never shown again."""
+        return ok(api_key_json(self.key_for(key_id)))
+
+
 class KeyRevoke(_KeyView):
     required_scope = "manage:config"
 

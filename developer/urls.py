@@ -8,6 +8,7 @@ app_name = "developer"
 
 api_urlpatterns = [
     path("keys", api.KeyListCreate.as_view()),
+    path("keys/<str:key_id>", api.KeyDetail.as_view()),
     path("keys/<str:key_id>/revoke", api.KeyRevoke.as_view()),
     path("keys/<str:key_id>/rotate", api.KeyRotate.as_view()),
 ]

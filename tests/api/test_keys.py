@@ -98,6 +98,21 @@ def test_another_organisations_key_id_is_not_found(org, other_org, api: ApiClien
         assert response.body["error"]["code"] == "RESOURCE_NOT_FOUND"
     assert ApiKey.objects.get(public_id=foreign).revoked_at is None
     assert foreign not in str(api.get("/keys").body)
+    response = api.get(f"/keys/{foreign}")
+    assert response.status_code == 404 and response.body["error"]["code"] == "RESOURCE_NOT_FOUND"
+
+
+def test_a_key_is_read_by_its_id_masked_as_in_the_list(org, api: ApiClient) -> None:
+    created = api.post("/keys", {"name": "Reporting", "mode": "test", "scopes": ["read:calls"]}).body["data"]
+
+    response = api.get(f"/keys/{created['id']}")
+
+    assert response.status_code == 200, response.body
+    listed = next(key for key in api.get("/keys").body["data"] if key["id"] == created["id"])
+    assert response.body["data"] == listed
+    assert response.body["data"]["name"] == "Reporting" and response.body["data"]["mode"] == "test"
+    assert "secret" not in response.body["data"] and created["secret"] not in response.content.decode()
+    assert api.get("/keys/key_doesnotexist00").status_code == 404
 
 
 def _rotate(api: ApiClient, key_id: str, grace: str):
