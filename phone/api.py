@@ -352,6 +352,11 @@ class _PhoneView(PublicApiView):
     def organization(self) -> Organization:
         return Organization.objects.get(pk=self.request.auth.organization_id)
 
+    def mode_queryset(self, model: type[Call] | type[Contact]) -> QuerySet:
+        """The caller's organisation's rows of the key's mode: another mode's id is a 404 exactly as
+        another business's is (same lookup, same answer), and lists and cursors never cross modes."""
+        return self.org_queryset(model).filter(mode=self.request.auth.mode)
+
     def search_term(self) -> str | None:
         term = self.request.query_params.get("search")
         if term is None or not term.strip():
@@ -377,7 +382,7 @@ class CallList(_PhoneView):
     def get(self, request: ApiRequest) -> Response:
         organization = self.organization()
         calls = (
-            self.org_queryset(Call)
+            self.mode_queryset(Call)
             .select_related("contact")
             .annotate(
                 has_transcript=Exists(TranscriptTurn.objects.filter(call=OuterRef("pk"))),
@@ -392,7 +397,8 @@ class CallList(_PhoneView):
         date_range = request.query_params.get("dateRange")
         if date_range is not None:
             try:
-                window = parse_date_range(date_range, tz=organization.timezone, now=timezone.now())
+                zone = services.mode_timezone(organization=organization, mode=request.auth.mode)
+                window = parse_date_range(date_range, tz=zone, now=timezone.now())
             except InvalidDateRange as exc:
                 raise ValidationFailed(fields={"dateRange": [str(exc)]}) from exc
             calls = calls.filter(started_at__gte=window.start, started_at__lte=window.end)
@@ -404,7 +410,7 @@ class CallList(_PhoneView):
 
 class _CallView(_PhoneView):
     def call_for(self, call_id: str) -> Call:
-        return self.get_owned(self.org_queryset(Call).select_related("contact"), call_id, "call")
+        return self.get_owned(self.mode_queryset(Call).select_related("contact"), call_id, "call")
 
 
 class CallDetail(_CallView):
@@ -483,7 +489,9 @@ def _with_opt_out(contacts: QuerySet[Contact]) -> ContactQuerySet:
         contacts.annotate(
             sms_opted_out=Exists(
                 SmsOptOut.objects.filter(
-                    organization_id=OuterRef("organization_id"), phone_number=OuterRef("phone_number")
+                    organization_id=OuterRef("organization_id"),
+                    mode=OuterRef("mode"),
+                    phone_number=OuterRef("phone_number"),
                 )
             )
         ),
@@ -500,7 +508,7 @@ class ContactListCreate(_PhoneView):
         responses=ContactSerializer(many=True),
     )
     def get(self, request: ApiRequest) -> Response:
-        contacts = _with_opt_out(self.org_queryset(Contact))
+        contacts = _with_opt_out(self.mode_queryset(Contact))
         term = self.search_term()
         if term is not None:
             contacts = contacts.search(term, region=services.organization_region(self.organization()))
@@ -527,7 +535,7 @@ class ContactDetail(_PhoneView):
 
     def contact_for(self, contact_id: str) -> Contact:
         return self.get_owned(
-            _with_opt_out(self.org_queryset(Contact)).select_related("organization"), contact_id, "contact"
+            _with_opt_out(self.mode_queryset(Contact)).select_related("organization"), contact_id, "contact"
         )
 
     @extend_schema(operation_id="getContact", summary="One contact", responses=ContactSerializer)
@@ -544,7 +552,6 @@ class ContactDetail(_PhoneView):
     def patch(self, request: ApiRequest, contact_id: str) -> Response:
         contact = services.contact_update(
             contact=self.contact_for(contact_id),
-            mode=request.auth.mode,
             **body_kwargs(json_body(request), services.CONTACT_FIELDS),
         )
         return ok(contact_json(contact), "Contact updated.")
@@ -613,7 +620,7 @@ class AiConfigView(_PhoneView):
 
     @extend_schema(operation_id="getConfig", summary="The AI config (a curated subset)", responses=AiConfigSerializer)
     def get(self, request: ApiRequest) -> Response:
-        return ok(ai_config_json(services.ai_config_for(organization=self.organization())))
+        return ok(ai_config_json(services.ai_config_for(organization=self.organization(), mode=request.auth.mode)))
 
     @extend_schema(
         operation_id="updateConfig",
@@ -632,5 +639,7 @@ class AiConfigView(_PhoneView):
             refusal=services.ai_config_refusal,
             check=services.ai_config_check,
         )
-        config = services.ai_config_update(organization=self.organization(), actor=actor, **fields)
+        config = services.ai_config_update(
+            organization=self.organization(), actor=actor, mode=request.auth.mode, **fields
+        )
         return ok(ai_config_json(config), "AI config updated.")
