@@ -13,7 +13,7 @@ from accounts.models import Organization
 from billing.models import Wallet
 from phone import services
 from phone.backends import local
-from phone.models import Call, Contact, Message, SmsOptOut, Voicemail
+from phone.models import Call, Contact, Message, SmsOptOut, TranscriptTurn, Voicemail
 from tests.conftest import ApiClient, make_key
 
 from .conftest import events
@@ -72,11 +72,8 @@ def test_test_calls_answer_with_the_test_config_and_live_calls_with_the_live_one
     _simulate(org)  # live is the default
 
     def greetings(mode: str) -> Counter:
-        return Counter(
-            call.turns.order_by("position").first().text
-            for call in Call.objects.filter(organization=org, mode=mode)
-            if call.turns.exists()
-        )
+        first_turns = TranscriptTurn.objects.filter(call__organization=org, call__mode=mode, position=0)
+        return Counter(first_turns.values_list("text", flat=True))
 
     assert set(greetings("test")) == {"Acme sandbox here."}
     assert set(greetings("live")) == {"Acme, live line."}

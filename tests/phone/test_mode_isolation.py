@@ -118,6 +118,7 @@ def test_lists_show_only_the_key_mode(world: World, key_mode: str) -> None:
 
     assert calls == [world.calls[key_mode].public_id]
     own_caller = world.calls[key_mode].contact
+    assert own_caller is not None
     assert contacts == {world.contacts[key_mode].public_id, own_caller.public_id}
     assert Contact.objects.filter(public_id__in=contacts).exclude(mode=key_mode).count() == 0
 
@@ -234,6 +235,7 @@ def test_opt_outs_bind_only_their_own_mode(world: World, sms_ready: BusinessNumb
 
     # A contact shows its own mode's opt-out, in the list and alone.
     test_caller = world.calls["test"].contact
+    assert test_caller is not None
     assert test.get(f"/contacts/{test_caller.public_id}").body["data"]["smsOptedOut"] is True
     listed = {c["id"]: c["smsOptedOut"] for c in test.get("/contacts").body["data"]}
     assert listed[test_caller.public_id] is True and listed[world.contacts["test"].public_id] is False
