@@ -1,5 +1,7 @@
 """Public API: calls (with transcript and recording), contacts, sending SMS, and the AI config.
 
+Every view sees only the key's mode (`_PhoneView.mode_queryset`, `services.ai_config_for(mode=…)`).
+
 The serializers first document the shapes (OpenAPI only): the JSON built in `phone.payloads` and the bodies
 the views accept. Nothing in them validates a request; the services do that. Schemathesis checks these
 shapes against real responses, so a field added to a payload must be added here too. The phone events'
@@ -169,7 +171,7 @@ class RecordingSerializer(serializers.Serializer):
 
 class ContactSerializer(serializers.Serializer):
     id = serializers.CharField(help_text="Opaque id, `con_…`.")
-    phoneNumber = serializers.CharField(help_text="E.164; unique per business.")
+    phoneNumber = serializers.CharField(help_text="E.164; unique per business and mode.")
     name = serializers.CharField(allow_null=True)
     email = serializers.EmailField(allow_null=True)
     company = serializers.CharField(allow_null=True)
@@ -246,7 +248,7 @@ class AiConfigSerializer(serializers.Serializer):
 
 
 class ContactCreateSerializer(serializers.Serializer):
-    phoneNumber = serializers.CharField(help_text=PHONE_HELP + " Unique per business.")
+    phoneNumber = serializers.CharField(help_text=PHONE_HELP + " Unique per business and mode.")
     name = serializers.CharField(max_length=200, required=False, allow_null=True, allow_blank=True)
     email = serializers.EmailField(max_length=254, required=False, allow_null=True)
     company = serializers.CharField(max_length=200, required=False, allow_null=True, allow_blank=True)
@@ -255,7 +257,7 @@ class ContactCreateSerializer(serializers.Serializer):
 class ContactUpdateSerializer(ContactCreateSerializer):
     """Only the fields sent change; null or "" clears name, email or company."""
 
-    phoneNumber = serializers.CharField(required=False, help_text=PHONE_HELP + " Unique per business.")
+    phoneNumber = serializers.CharField(required=False, help_text=PHONE_HELP + " Unique per business and mode.")
 
 
 class SendMessageSerializer(serializers.Serializer):
@@ -618,7 +620,13 @@ class MessageCreate(_PhoneView):
 class AiConfigView(_PhoneView):
     required_scope = {"GET": "read:usage", "PATCH": "manage:config"}
 
-    @extend_schema(operation_id="getConfig", summary="The AI config (a curated subset)", responses=AiConfigSerializer)
+    @extend_schema(
+        operation_id="getConfig",
+        summary="The AI config (a curated subset)",
+        description="A live key reads the live config. A test key reads the test config: a copy of the live one "
+        "made the first time a test key reads or changes it, which changes independently from then on.",
+        responses=AiConfigSerializer,
+    )
     def get(self, request: ApiRequest) -> Response:
         return ok(ai_config_json(services.ai_config_for(organization=self.organization(), mode=request.auth.mode)))
 
@@ -626,7 +634,8 @@ class AiConfigView(_PhoneView):
         operation_id="updateConfig",
         summary="Update the AI config's safe subset",
         description="Language, time zone, call-handling mode, greeting, business hours, voicemail, the "
-        "HELP reply and SMS quiet hours. Payment, spam and PII settings are refused (400).",
+        "HELP reply and SMS quiet hours. Payment, spam and PII settings are refused (400). A test key changes "
+        "only the test config (its time zone included): live calls and live texts never see it.",
         request=AiConfigUpdateSerializer,
         examples=[UPDATE_CONFIG_EXAMPLE],
         responses=AiConfigSerializer,
