@@ -229,3 +229,20 @@ def test_an_opt_out_cannot_be_deleted_in_admin(staff):
     opt_out = SmsOptOut.objects.create(organization=org, phone_number="+14155552671", keyword="STOP")
     assert staff.post(f"/admin/phone/smsoptout/{opt_out.pk}/delete/", {"post": "yes"}).status_code == 403
     assert SmsOptOut.objects.filter(pk=opt_out.pk).exists()
+
+
+def test_staff_editing_the_test_config_change_only_the_test_config(staff):
+    org = make_org("Acme")
+    live = ai_config_for(organization=org)
+    live_before = model_to_dict(live)
+    test = ai_config_for(organization=org, mode="test")
+    response = staff.post(
+        f"/admin/phone/aiconfig/{test.pk}/change/",
+        _ai_config_form(test, greeting="Sandbox hello", spam_filter_level="high"),
+    )
+    assert response.status_code == 302
+    test.refresh_from_db()
+    live.refresh_from_db()
+    assert (test.greeting, test.spam_filter_level) == ("Sandbox hello", "high")
+    assert model_to_dict(live) == live_before
+    assert {e.metadata["mode"] for e in AuditEntry.objects.filter(actor_label=STAFF)} == {"test"}
