@@ -272,23 +272,9 @@ AI_CONFIG_SENSITIVE = (
 _SENSITIVE_PREFIXES = ("payment", "spam", "pii")
 
 
-# Copied into the test config when it is made; everything else is the row's own (id, mode, timestamps).
-_AI_CONFIG_COPIED = (
-    "language",
-    "call_handling_mode",
-    "greeting",
-    "business_hours",
-    "voicemail_enabled",
-    "sms_help_reply",
-    "sms_quiet_hours_start",
-    "sms_quiet_hours_end",
-    "payments_enabled",
-    "payment_link_max_amount",
-    "spam_filter_level",
-    "spam_blocked_numbers",
-    "pii_redaction_enabled",
-    "pii_retention_days",
-)
+# The test config's own columns; every other one is copied from the live config when the copy is made,
+# so a setting added to AiConfig later is copied too.
+_AI_CONFIG_OWN = frozenset({"id", "organization", "mode", "test_timezone", "updated_at"})
 
 
 def ai_config_for(*, organization: Organization, mode: str = LIVE) -> AiConfig:
@@ -308,7 +294,11 @@ def ai_config_for(*, organization: Organization, mode: str = LIVE) -> AiConfig:
     if test is not None:
         return test
     live = ai_config_for(organization=organization, mode=LIVE)
-    defaults = {field: getattr(live, field) for field in _AI_CONFIG_COPIED}
+    defaults = {
+        field.attname: getattr(live, field.attname)
+        for field in AiConfig._meta.concrete_fields
+        if field.name not in _AI_CONFIG_OWN
+    }
     defaults["test_timezone"] = live.organization.timezone
     config, _ = configs.get_or_create(organization=organization, mode=TEST, defaults=defaults)
     return config

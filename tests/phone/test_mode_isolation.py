@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from accounts.models import AuditEntry, Organization
@@ -369,3 +370,17 @@ def test_an_appointment_cannot_join_a_contact_and_call_of_different_modes(org: O
 def test_error_messages_of_the_other_mode_do_not_reveal_it(world: World) -> None:
     response = world.keys["test"].get(f"/calls/{world.calls['live'].public_id}")
     assert not re.search(r"\b(live|test)\b", response.body["error"]["message"], re.IGNORECASE)
+
+
+def test_the_test_copy_takes_every_setting_the_sensitive_ones_included(org: Organization) -> None:
+    services.ai_config_staff_update(
+        organization=org, actor=None, payments_enabled=True, spam_blocked_numbers=["+14155550100"]
+    )
+    services.ai_config_update(organization=org, actor=None, greeting="Hi", sms_help_reply="Call us")
+    live = services.ai_config_for(organization=org)
+    test = services.ai_config_for(organization=org, mode="test")
+    own = {"id", "mode", "test_timezone", "updated_at"}
+    assert {k: v for k, v in model_to_dict(test).items() if k not in own} == {
+        k: v for k, v in model_to_dict(live).items() if k not in own
+    }
+    assert (test.mode, test.test_timezone, test.pk != live.pk) == ("test", org.timezone, True)
