@@ -32,14 +32,16 @@ from bench._server import bench_env, gunicorn, manage, prepare_database, wrk
 
 ORG_NAME = "Bench calls"
 
-# One statement: a million calls for one business, one every 2 seconds going back ~23 days, with
+# One statement: a million calls for one business, one every 2 seconds going back ~23 days (one in ten
+# a test-mode call, which the live key's pages skip through the (organization, mode, …) index), with
 # distinct opaque ids. Text columns are realistic in width so rows are not unrealistically small.
 _INSERT = """
-INSERT INTO phone_call (public_id, organization_id, direction, from_number, to_number, status, started_at,
+INSERT INTO phone_call (public_id, organization_id, mode, direction, from_number, to_number, status, started_at,
                         ended_at, duration_seconds, summary, outcome, contact_id, agent_public_id, agent_name,
                         created_at)
 SELECT 'call_' || substr(md5('bench' || g::text), 1, 22),
        %(org)s,
+       CASE WHEN g %% 10 = 0 THEN 'test' ELSE 'live' END,
        CASE WHEN g %% 7 = 0 THEN 'outbound' ELSE 'inbound' END,
        '+1415555' || lpad((g %% 10000)::text, 4, '0'),
        '+12125550100',
@@ -103,11 +105,11 @@ from accounts.models import Organization
 from core.cursor import encode_cursor
 from phone.models import Call
 org = Organization.objects.get(public_id={org_id!r})
-row = Call.objects.filter(organization=org).order_by('-started_at', '-public_id').values_list(
+row = Call.objects.filter(organization=org, mode='live').order_by('-started_at', '-public_id').values_list(
     'started_at', 'public_id')[{depth} - 1]
 cursor = encode_cursor(row[0], row[1])
 with connection.cursor() as c:
-    c.execute('''EXPLAIN (ANALYZE, BUFFERS) SELECT id FROM phone_call WHERE organization_id = %s
+    c.execute('''EXPLAIN (ANALYZE, BUFFERS) SELECT id FROM phone_call WHERE organization_id = %s AND mode = 'live'
                  AND started_at <= %s AND (started_at < %s OR (started_at = %s AND public_id < %s))
                  ORDER BY started_at DESC, public_id DESC LIMIT 101''', [org.pk, row[0], row[0], row[0], row[1]])
     plan = '\\n'.join(r[0] for r in c.fetchall())

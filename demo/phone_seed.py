@@ -1,5 +1,6 @@
 """Phone data for the demo organisation: a number, AI settings, knowledge bases, contacts and a month of
-simulated traffic. Idempotent: `make run` calls it on every start and it only fills what is missing."""
+simulated traffic, live, plus a little test-mode traffic for the demo test key to read (a test key sees
+test data only). Idempotent: `make run` calls it on every start and it only fills what is missing."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from phone.models import AiConfig, Call, Contact, KnowledgeBase
 from .simulator import SimulationReport, ensure_business_number, simulate_traffic
 
 DEMO_CALLS = 60
+DEMO_TEST_CALLS = 12
 DEMO_DAYS = 30
 DEMO_SEED = 360  # the same demo data on every machine
 
@@ -51,7 +53,7 @@ def demo_phone_seed(organization: Organization) -> SimulationReport | None:
     rng = random.Random(DEMO_SEED)
     with transaction.atomic():
         ensure_business_number(organization, rng)
-        config = services.ai_config_for(organization=organization)
+        config = services.ai_config_for(organization=organization, mode=services.LIVE)
         if not config.business_hours:
             AiConfig.objects.filter(pk=config.pk).update(
                 business_hours=DEMO_BUSINESS_HOURS,
@@ -62,7 +64,7 @@ def demo_phone_seed(organization: Organization) -> SimulationReport | None:
                 organization=organization, name=name, defaults={"description": description, "content": content}
             )
         for number, name, email, company in DEMO_CONTACTS:
-            if not Contact.objects.filter(organization=organization, phone_number=number).exists():
+            if not Contact.objects.filter(organization=organization, mode=services.LIVE, phone_number=number).exists():
                 services.contact_create(
                     organization=organization,
                     mode=services.LIVE,
@@ -71,6 +73,16 @@ def demo_phone_seed(organization: Organization) -> SimulationReport | None:
                     email=email or None,
                     company=company or None,
                 )
-    if Call.objects.filter(organization=organization).exists():
-        return None
-    return simulate_traffic(organization=organization, calls=DEMO_CALLS, days=DEMO_DAYS, rng=rng)
+    report = None
+    if not Call.objects.filter(organization=organization, mode=services.LIVE).exists():
+        report = simulate_traffic(organization=organization, calls=DEMO_CALLS, days=DEMO_DAYS, rng=rng)
+    if not Call.objects.filter(organization=organization, mode=services.TEST).exists():
+        # The test config is copied from the live one just set up, greeting and hours included.
+        simulate_traffic(
+            organization=organization,
+            calls=DEMO_TEST_CALLS,
+            days=7,
+            rng=random.Random(DEMO_SEED + 1),
+            mode=services.TEST,
+        )
+    return report

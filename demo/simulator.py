@@ -3,7 +3,9 @@ recordings, voicemails, booked appointments and inbound texts, spread over past 
 
 Everything goes through `phone.services`, so each simulated record emits exactly the events a
 real one would (`call.started`, `transcript.ready`, `voicemail.created`, `appointment.booked`,
-`call.completed`, `sms.received`, `contact.*`), in live mode.
+`call.completed`, `sms.received`, `contact.*`). Bulk traffic is live by default; `--mode test` makes
+test-mode calls and texts: they answer with the test AI config (its greeting, whether voicemail is on),
+their contacts are test contacts, their events are flagged test, and no live list ever shows them.
 
 When the business has defined AI agents, every simulated call goes through the real greeter
 router: the caller's first words pick the specialist that handles (and is named on) the call.
@@ -35,8 +37,8 @@ from agents.services import (
     handoff_simulate,
 )
 from phone import services
-from phone.models import BusinessNumber, Call, Contact, Direction
-from phone.services import LIVE, Turn
+from phone.models import AiConfig, BusinessNumber, Call, Direction
+from phone.services import LIVE, TEST, Turn
 from webhooks.models import Event
 
 # Fictional numbers: the NANP reserves 555-0100 to 555-0199 in every area code for examples.
@@ -160,9 +162,9 @@ def synthetic_recording(seconds: int, rng: random.Random) -> bytes:
     return buffer.getvalue()
 
 
-def _transcript(scenario: str, name: str, service: str, slot: datetime.datetime, business: str) -> list[Turn]:
+def _transcript(scenario: str, name: str, service: str, slot: datetime.datetime, greeting: str) -> list[Turn]:
     first = name.split()[0]
-    lines: list[tuple[str, str]] = [("agent", f"Thanks for calling {business}! How can I help you today?")]
+    lines: list[tuple[str, str]] = [("agent", greeting)]
     if scenario == "booking":
         lines += [
             ("caller", f"Hi, this is {name}. I'd like to book a {service.lower()}."),
@@ -279,11 +281,9 @@ def simulate_handoff_call(
     for speaker, text in lines:
         turns.append(Turn(speaker=speaker, text=text, offset_ms=offset))
         offset += 1200 + 55 * len(text)
-    services.call_transcript_save(call=call, turns=turns, mode=mode)
+    services.call_transcript_save(call=call, turns=turns)
     ended = max(timezone.now(), started + datetime.timedelta(milliseconds=offset))
-    services.call_complete(
-        call=call, ended_at=ended, summary=summary, outcome=Call.Outcome.QUESTION_ANSWERED, mode=mode
-    )
+    services.call_complete(call=call, ended_at=ended, summary=summary, outcome=Call.Outcome.QUESTION_ANSWERED)
     completed = Event.objects.filter(
         organization=organization,
         type="call.completed",
@@ -306,10 +306,14 @@ def simulate_traffic(
     days: int = 30,
     rng: random.Random | None = None,
     now: datetime.datetime | None = None,
+    mode: str = LIVE,
 ) -> SimulationReport:
-    """Create `calls` finished calls (and about one inbound text per four calls) over the last `days` days."""
+    """Create `calls` finished calls (and about one inbound text per four calls) over the last `days` days,
+    in `mode`, answered as that mode's AI config says."""
     if calls < 0 or days < 1:
         raise ValueError("calls must be >= 0 and days >= 1")
+    if mode not in (LIVE, TEST):
+        raise ValueError(f"mode must be live or test, not {mode!r}")
     rng = rng or random.Random()
     now = now or timezone.now()
     zone = ZoneInfo(organization.timezone)
@@ -317,6 +321,7 @@ def simulate_traffic(
     people = [(name, fictional_number(rng)) for name in PEOPLE]
     report = SimulationReport()
     desk = _FrontDesk.load(organization)
+    config = services.ai_config_for(organization=organization, mode=mode)
 
     starts = []
     for _ in range(calls):
@@ -333,13 +338,14 @@ def simulate_traffic(
             rng=rng,
             report=report,
             desk=desk,
+            config=config,
         )
 
     for _ in range(max(0, calls // 4)):
         _, phone = rng.choice(people)
         received = now - datetime.timedelta(minutes=rng.randint(5, days * 24 * 60))
         services.sms_receive(
-            to_number=number.e164, from_number=phone, body=rng.choice(TEXTS), received_at=received, mode=LIVE
+            to_number=number.e164, from_number=phone, body=rng.choice(TEXTS), received_at=received, mode=mode
         )
         report.texts += 1
     return report
@@ -375,9 +381,14 @@ def _one_call(
     now: datetime.datetime,
     rng: random.Random,
     report: SimulationReport,
+    config: AiConfig,
     desk: _FrontDesk | None = None,
 ) -> None:
+    """One call in `config`'s mode: its greeting opens the transcript; with voicemail off, a caller who
+    would have left a message hangs up instead."""
     scenario = rng.choices([s for s, _ in SCENARIOS], weights=[w for _, w in SCENARIOS])[0]
+    if scenario == "voicemail" and not config.voicemail_enabled:
+        scenario = "abandoned"
     name, phone = rng.choice(people)
     if scenario == "spam":
         name, phone = "", fictional_number(rng)
@@ -399,7 +410,7 @@ def _one_call(
         agent_public_id=agent_id,
         agent_name=agent_name,
         contact_name=name,
-        mode=LIVE,
+        mode=config.mode,
     )
     report.calls += 1
     summary, outcome = _summary(scenario, name or "An unknown caller", service, slot)
@@ -411,42 +422,39 @@ def _one_call(
         services.voicemail_create(
             call=call,
             duration_seconds=seconds - 8,
-            mode=LIVE,
             transcription=f"Hi, this is {name}. Please call me back at {phone} about my {service.lower()}. Thanks.",
         )
         report.voicemails += 1
         services.call_complete(
-            call=call, ended_at=ended, status=Call.Status.VOICEMAIL, summary=summary, outcome=outcome, mode=LIVE
+            call=call, ended_at=ended, status=Call.Status.VOICEMAIL, summary=summary, outcome=outcome
         )
         report.outcomes[outcome] += 1
         return
 
-    turns = _transcript(scenario, name or "there", service, slot, organization.name)
+    turns = _transcript(scenario, name or "there", service, slot, config.greeting)
     specialist = desk.specialist_for(next(t.text for t in turns if t.speaker == "caller")) if desk else None
     if specialist is not None:
         services.call_handoff(call=call, agent_public_id=specialist.public_id, agent_name=specialist.display_name)
         report.handoffs[specialist.display_name] += 1
     seconds = max(8, turns[-1].offset_ms // 1000 + rng.randint(5, 90))
     ended = min(started + datetime.timedelta(seconds=seconds), now)
-    services.call_transcript_save(call=call, turns=turns, mode=LIVE)
+    services.call_transcript_save(call=call, turns=turns)
     report.transcripts += 1
     if scenario not in ("spam", "abandoned"):
         services.call_recording_attach(
             call=call, audio=synthetic_recording(min(seconds, 6), rng), duration_seconds=min(seconds, 6)
         )
         report.recordings += 1
-    if scenario == "booking":
-        contact = call.contact or Contact.objects.get(organization=organization, phone_number=phone)
+    if scenario == "booking" and call.contact is not None:
         services.appointment_book(
             organization=organization,
-            contact=contact,
+            contact=call.contact,
             call=call,
             service=service,
             starts_at=slot,
             duration_minutes=rng.choice([30, 45, 60]),
-            mode=LIVE,
         )
         report.appointments += 1
     status = Call.Status.MISSED if scenario == "abandoned" and seconds < 10 else Call.Status.COMPLETED
-    services.call_complete(call=call, ended_at=ended, status=status, summary=summary, outcome=outcome, mode=LIVE)
+    services.call_complete(call=call, ended_at=ended, status=status, summary=summary, outcome=outcome)
     report.outcomes[outcome] += 1

@@ -68,6 +68,7 @@ class CallAdmin(ReadOnlyAdmin):
     list_display = [
         "public_id",
         "organization",
+        "mode",
         "direction",
         "from_number",
         "to_number",
@@ -76,7 +77,7 @@ class CallAdmin(ReadOnlyAdmin):
         "started_at",
         "duration_seconds",
     ]
-    list_filter = ["direction", "status", "outcome"]
+    list_filter = ["mode", "direction", "status", "outcome"]
     search_fields = ["public_id", "from_number", "to_number", "summary", "organization__name"]
     date_hierarchy = "started_at"
     list_select_related = ["organization"]
@@ -85,7 +86,8 @@ class CallAdmin(ReadOnlyAdmin):
 
 @admin.register(Contact)
 class ContactAdmin(ReadOnlyAdmin):
-    list_display = ["public_id", "organization", "name", "phone_number", "email", "company", "created_at"]
+    list_display = ["public_id", "organization", "mode", "name", "phone_number", "email", "company", "created_at"]
+    list_filter = ["mode"]
     search_fields = ["public_id", "name", "phone_number", "email", "company"]
     list_select_related = ["organization"]
 
@@ -112,7 +114,8 @@ class MessageAdmin(ReadOnlyAdmin):
 
 @admin.register(SmsOptOut)
 class SmsOptOutAdmin(ReadOnlyAdmin):
-    list_display = ["phone_number", "organization", "keyword", "opted_out_at"]
+    list_display = ["phone_number", "organization", "mode", "keyword", "opted_out_at"]
+    list_filter = ["mode"]
     search_fields = ["phone_number"]
 
 
@@ -268,8 +271,9 @@ class AiConfigAdmin(admin.ModelAdmin):
     """Created with the business (`ai_config_for`); staff change it here through the services only."""
 
     form = AiConfigForm
-    list_display = ["organization", "language", "call_handling_mode", "updated_at"]
-    readonly_fields = ["organization"]
+    list_display = ["organization", "mode", "language", "call_handling_mode", "updated_at"]
+    list_filter = ["mode"]
+    readonly_fields = ["organization", "mode"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -280,9 +284,11 @@ class AiConfigAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: AiConfig, form: Any, change: bool) -> None:
         ruled, staff = _ai_config_changes(form)
         if ruled:
-            services.ai_config_update(organization=obj.organization, actor=_staff(request), **ruled)
+            services.ai_config_update(organization=obj.organization, mode=obj.mode, actor=_staff(request), **ruled)
         if staff:
-            services.ai_config_staff_update(organization=obj.organization, actor=_staff(request), **staff)
+            services.ai_config_staff_update(
+                organization=obj.organization, mode=obj.mode, actor=_staff(request), **staff
+            )
 
     fieldsets = [
         (
@@ -290,6 +296,7 @@ class AiConfigAdmin(admin.ModelAdmin):
             {
                 "fields": [
                     "organization",
+                    "mode",
                     "language",
                     "call_handling_mode",
                     "greeting",

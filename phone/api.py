@@ -1,5 +1,7 @@
 """Public API: calls (with transcript and recording), contacts, sending SMS, and the AI config.
 
+Every view sees only the key's mode (`_PhoneView.mode_queryset`, `services.ai_config_for(mode=…)`).
+
 The serializers first document the shapes (OpenAPI only): the JSON built in `phone.payloads` and the bodies
 the views accept. Nothing in them validates a request; the services do that. Schemathesis checks these
 shapes against real responses, so a field added to a payload must be added here too. The phone events'
@@ -179,7 +181,7 @@ class RecordingSerializer(serializers.Serializer):
 
 class ContactSerializer(serializers.Serializer):
     id = serializers.CharField(help_text="Opaque id, `con_…`.")
-    phoneNumber = serializers.CharField(help_text="E.164; unique per business.")
+    phoneNumber = serializers.CharField(help_text="E.164; unique per business and mode.")
     name = serializers.CharField(allow_null=True)
     email = serializers.EmailField(allow_null=True)
     company = serializers.CharField(allow_null=True)
@@ -256,7 +258,7 @@ class AiConfigSerializer(serializers.Serializer):
 
 
 class ContactCreateSerializer(serializers.Serializer):
-    phoneNumber = serializers.CharField(help_text=PHONE_HELP + " Unique per business.")
+    phoneNumber = serializers.CharField(help_text=PHONE_HELP + " Unique per business and mode.")
     name = serializers.CharField(max_length=200, required=False, allow_null=True, allow_blank=True)
     email = serializers.EmailField(max_length=254, required=False, allow_null=True)
     company = serializers.CharField(max_length=200, required=False, allow_null=True, allow_blank=True)
@@ -265,7 +267,7 @@ class ContactCreateSerializer(serializers.Serializer):
 class ContactUpdateSerializer(ContactCreateSerializer):
     """Only the fields sent change; null or "" clears name, email or company."""
 
-    phoneNumber = serializers.CharField(required=False, help_text=PHONE_HELP + " Unique per business.")
+    phoneNumber = serializers.CharField(required=False, help_text=PHONE_HELP + " Unique per business and mode.")
 
 
 class SendMessageSerializer(serializers.Serializer):
@@ -362,6 +364,11 @@ class _PhoneView(PublicApiView):
     def organization(self) -> Organization:
         return Organization.objects.get(pk=self.request.auth.organization_id)
 
+    def mode_queryset(self, model: type[Call] | type[Contact]) -> QuerySet:
+        """The caller's organisation's rows of the key's mode: another mode's id is a 404 exactly as
+        another business's is (same lookup, same answer), and lists and cursors never cross modes."""
+        return self.org_queryset(model).filter(mode=self.request.auth.mode)
+
     def search_term(self) -> str | None:
         term = self.request.query_params.get("search")
         if term is None or not term.strip():
@@ -387,7 +394,7 @@ class CallList(_PhoneView):
     def get(self, request: ApiRequest) -> Response:
         organization = self.organization()
         calls = (
-            self.org_queryset(Call)
+            self.mode_queryset(Call)
             .select_related("contact")
             .annotate(
                 has_transcript=Exists(TranscriptTurn.objects.filter(call=OuterRef("pk"))),
@@ -402,7 +409,8 @@ class CallList(_PhoneView):
         date_range = request.query_params.get("dateRange")
         if date_range is not None:
             try:
-                window = parse_date_range(date_range, tz=organization.timezone, now=timezone.now())
+                zone = services.mode_timezone(organization=organization, mode=request.auth.mode)
+                window = parse_date_range(date_range, tz=zone, now=timezone.now())
             except InvalidDateRange as exc:
                 raise ValidationFailed(fields={"dateRange": [str(exc)]}) from exc
             calls = calls.filter(started_at__gte=window.start, started_at__lte=window.end)
@@ -414,7 +422,7 @@ class CallList(_PhoneView):
 
 class _CallView(_PhoneView):
     def call_for(self, call_id: str) -> Call:
-        return self.get_owned(self.org_queryset(Call).select_related("contact"), call_id, "call")
+        return self.get_owned(self.mode_queryset(Call).select_related("contact"), call_id, "call")
 
 
 class CallDetail(_CallView):
@@ -493,7 +501,9 @@ def _with_opt_out(contacts: QuerySet[Contact]) -> ContactQuerySet:
         contacts.annotate(
             sms_opted_out=Exists(
                 SmsOptOut.objects.filter(
-                    organization_id=OuterRef("organization_id"), phone_number=OuterRef("phone_number")
+                    organization_id=OuterRef("organization_id"),
+                    mode=OuterRef("mode"),
+                    phone_number=OuterRef("phone_number"),
                 )
             )
         ),
@@ -510,7 +520,7 @@ class ContactListCreate(_PhoneView):
         responses=ContactSerializer(many=True),
     )
     def get(self, request: ApiRequest) -> Response:
-        contacts = _with_opt_out(self.org_queryset(Contact))
+        contacts = _with_opt_out(self.mode_queryset(Contact))
         term = self.search_term()
         if term is not None:
             contacts = contacts.search(term, region=services.organization_region(self.organization()))
@@ -537,7 +547,7 @@ class ContactDetail(_PhoneView):
 
     def contact_for(self, contact_id: str) -> Contact:
         return self.get_owned(
-            _with_opt_out(self.org_queryset(Contact)).select_related("organization"), contact_id, "contact"
+            _with_opt_out(self.mode_queryset(Contact)).select_related("organization"), contact_id, "contact"
         )
 
     @extend_schema(operation_id="getContact", summary="One contact", responses=ContactSerializer)
@@ -554,7 +564,6 @@ class ContactDetail(_PhoneView):
     def patch(self, request: ApiRequest, contact_id: str) -> Response:
         contact = services.contact_update(
             contact=self.contact_for(contact_id),
-            mode=request.auth.mode,
             **body_kwargs(json_body(request), services.CONTACT_FIELDS),
         )
         return ok(contact_json(contact), "Contact updated.")
@@ -621,15 +630,22 @@ class MessageCreate(_PhoneView):
 class AiConfigView(_PhoneView):
     required_scope = {"GET": "read:usage", "PATCH": "manage:config"}
 
-    @extend_schema(operation_id="getConfig", summary="The AI config (a curated subset)", responses=AiConfigSerializer)
+    @extend_schema(
+        operation_id="getConfig",
+        summary="The AI config (a curated subset)",
+        description="A live key reads the live config. A test key reads the test config: a copy of the live one "
+        "made the first time a test key reads or changes it, which changes independently from then on.",
+        responses=AiConfigSerializer,
+    )
     def get(self, request: ApiRequest) -> Response:
-        return ok(ai_config_json(services.ai_config_for(organization=self.organization())))
+        return ok(ai_config_json(services.ai_config_for(organization=self.organization(), mode=request.auth.mode)))
 
     @extend_schema(
         operation_id="updateConfig",
         summary="Update the AI config's safe subset",
         description="Language, time zone, call-handling mode, greeting, business hours, voicemail, the "
-        "HELP reply and SMS quiet hours. Payment, spam and PII settings are refused (400).",
+        "HELP reply and SMS quiet hours. Payment, spam and PII settings are refused (400). A test key changes "
+        "only the test config (its time zone included): live calls and live texts never see it.",
         request=AiConfigUpdateSerializer,
         examples=[UPDATE_CONFIG_EXAMPLE],
         responses=AiConfigSerializer,
@@ -642,5 +658,7 @@ class AiConfigView(_PhoneView):
             refusal=services.ai_config_refusal,
             check=services.ai_config_check,
         )
-        config = services.ai_config_update(organization=self.organization(), actor=actor, **fields)
+        config = services.ai_config_update(
+            organization=self.organization(), actor=actor, mode=request.auth.mode, **fields
+        )
         return ok(ai_config_json(config), "AI config updated.")

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from core.ids import public_id_field
-from core.modes import Mode
+from core.modes import MODE_MAX_LENGTH, Mode
 
 from .phone_numbers import search_variants
 from .sms_keywords import QUIET_HOURS_DEFAULT_END, QUIET_HOURS_DEFAULT_START
@@ -36,6 +36,11 @@ def number_search(term: str, *, region: str, fields: tuple[str, ...]) -> models.
         for field in fields:
             query |= models.Q(**{f"{field}__contains": variant})
     return query or None
+
+
+def mode_field() -> models.CharField:
+    """Live or test: a test key reads and writes test rows only, a live key live rows only."""
+    return models.CharField(max_length=MODE_MAX_LENGTH, choices=Mode.choices, default=Mode.LIVE)
 
 
 class Direction(models.TextChoices):
@@ -72,6 +77,7 @@ class ContactQuerySet(models.QuerySet):
 class Contact(models.Model):
     public_id = public_id_field("con")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="contacts")
+    mode = mode_field()
     phone_number = models.CharField(max_length=20, help_text="E.164")
     name = models.CharField(max_length=200, blank=True)
     email = models.EmailField(max_length=254, blank=True)
@@ -84,9 +90,14 @@ class Contact(models.Model):
     class Meta:
         ordering = ["-created_at", "-public_id"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "phone_number"], name="contact_unique_number_per_org")
+            # The same person can be a live contact and a test contact.
+            models.UniqueConstraint(
+                fields=["organization", "mode", "phone_number"], name="contact_unique_number_per_org_mode"
+            )
         ]
-        indexes = [models.Index(fields=["organization", "-created_at", "-public_id"], name="contact_org_page")]
+        indexes = [
+            models.Index(fields=["organization", "mode", "-created_at", "-public_id"], name="contact_org_mode_page")
+        ]
 
     def __str__(self) -> str:
         return self.name or self.phone_number
@@ -96,16 +107,20 @@ class SmsOptOut(models.Model):
     """A number that texted STOP (or another opt-out keyword) to the business.
 
     Kept per number rather than per contact: an opt-out binds whoever holds the number, whether
-    or not the business ever saved them as a contact. START/YES/UNSTOP deletes the row.
+    or not the business ever saved them as a contact. START/YES/UNSTOP deletes the row. Per mode: a
+    STOP a simulated test text sends never blocks a live text, and test contacts show test opt-outs.
     """
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="sms_opt_outs")
+    mode = mode_field()
     phone_number = models.CharField(max_length=20)
     keyword = models.CharField(max_length=20)
     opted_out_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["organization", "phone_number"], name="sms_opt_out_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "mode", "phone_number"], name="sms_opt_out_unique_per_mode")
+        ]
         verbose_name = "SMS opt-out"
 
     def __str__(self) -> str:
@@ -139,6 +154,8 @@ class Call(models.Model):
 
     public_id = public_id_field("call")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="calls")
+    # Transcript, recording, voicemail and appointments follow their call's mode.
+    mode = mode_field()
     direction = models.CharField(max_length=8, choices=Direction.choices)
     from_number = models.CharField(max_length=20)
     to_number = models.CharField(max_length=20)
@@ -158,7 +175,9 @@ class Call(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-public_id"]
-        indexes = [models.Index(fields=["organization", "-started_at", "-public_id"], name="call_org_page")]
+        indexes = [
+            models.Index(fields=["organization", "mode", "-started_at", "-public_id"], name="call_org_mode_page")
+        ]
 
     def __str__(self) -> str:
         return f"{self.direction} call {self.from_number} → {self.to_number}"
@@ -264,7 +283,7 @@ class Message(models.Model):
     public_id = public_id_field("msg")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="messages")
     direction = models.CharField(max_length=8, choices=Direction.choices)
-    mode = models.CharField(max_length=4, choices=Mode.choices, default=Mode.LIVE)
+    mode = mode_field()
     from_number = models.CharField(max_length=20)
     to_number = models.CharField(max_length=20)
     body = models.TextField()
@@ -316,8 +335,11 @@ class KnowledgeBase(models.Model):
 class AiConfig(models.Model):
     """The AI receptionist's settings. The public API reads and writes only a curated subset.
 
-    The business time zone lives on `Organization.timezone` (one source of truth for quiet hours,
-    date filters and the AI); the payments, spam and PII settings below are never exposed.
+    One row per mode: the live one, and a test copy made from it the first time a test key reads or
+    changes it (`phone.services.ai_config_for`), so nothing done in test mode changes live calls or
+    live texts. The live business time zone lives on `Organization.timezone` (one source of truth for
+    quiet hours, date filters and the AI); the test copy keeps its own in `test_timezone`. The
+    payments, spam and PII settings below are never exposed.
     """
 
     class CallHandlingMode(models.TextChoices):
@@ -325,7 +347,10 @@ class AiConfig(models.Model):
         FORWARD_FIRST = "forward_first", "Ring staff first, AI answers if nobody picks up"
         AFTER_HOURS_ONLY = "after_hours_only", "AI answers outside business hours only"
 
-    organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="ai_config")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="ai_configs")
+    mode = mode_field()
+    # Test copy only (blank on the live row): the time zone a test key set, leaving the business's alone.
+    test_timezone = models.CharField(max_length=64, blank=True)
     language = models.CharField(max_length=16, default="en-US")
     call_handling_mode = models.CharField(
         max_length=20, choices=CallHandlingMode.choices, default=CallHandlingMode.AI_FIRST
@@ -353,9 +378,15 @@ class AiConfig(models.Model):
 
     class Meta:
         verbose_name = "AI config"
+        constraints = [models.UniqueConstraint(fields=["organization", "mode"], name="ai_config_one_per_mode")]
 
     def __str__(self) -> str:
-        return f"AI config of {self.organization}"
+        return f"AI config of {self.organization}" + (" (test)" if self.mode == Mode.TEST else "")
+
+    @property
+    def zone_name(self) -> str:
+        """The IANA time zone this mode's quiet hours and AI read."""
+        return self.test_timezone or self.organization.timezone
 
     @property
     def quiet_hours(self) -> tuple[datetime.time, datetime.time]:

@@ -33,7 +33,7 @@ def contact_json(contact: Contact) -> dict[str, Any]:
     opted_out = getattr(contact, "sms_opted_out", None)
     if opted_out is None:  # lists annotate it; a single contact asks
         opted_out = SmsOptOut.objects.filter(
-            organization_id=contact.organization_id, phone_number=contact.phone_number
+            organization_id=contact.organization_id, mode=contact.mode, phone_number=contact.phone_number
         ).exists()
     return {
         "id": contact.public_id,
@@ -138,7 +138,7 @@ def ai_config_json(config: AiConfig) -> dict[str, Any]:
     """The curated, safe subset. The payments, spam and PII settings are deliberately absent."""
     return {
         "language": config.language,
-        "timezone": config.organization.timezone,
+        "timezone": config.zone_name,
         "callHandlingMode": config.call_handling_mode,
         "greeting": config.greeting,
         "businessHours": config.business_hours,

@@ -26,6 +26,7 @@ from accounts.services import audit_record
 from billing.metering import record_usage, usage_confirm, usage_release, usage_reserve
 from billing.models import Metric
 from core.errors import UNSET, ServiceError, Unset, given
+from core.modes import Mode
 from webhooks.events import emit
 
 from . import ai_config_rules as rules
@@ -62,7 +63,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-LIVE, TEST = "live", "test"
+LIVE, TEST = Mode.LIVE.value, Mode.TEST.value
 SMS_BODY_MAX_LENGTH = 1600
 
 
@@ -138,8 +139,9 @@ def _normalise_email(email: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
-def _duplicate_number_error() -> ValidationError:
-    return ValidationError({"phoneNumber": ["Another contact of this business already has this phone number."]})
+def _duplicate_number_error(mode: str) -> ValidationError:
+    where = "in test mode " if mode == TEST else ""
+    return ValidationError({"phoneNumber": [f"Another contact of this business {where}already has this phone number."]})
 
 
 def contact_create(
@@ -151,36 +153,38 @@ def contact_create(
     email: str | Unset | None = UNSET,
     company: str | Unset | None = UNSET,
 ) -> Contact:
-    """Create a contact: `phone_number` required (read in the business's region); None clears a text field."""
+    """Create a contact in `mode`: `phone_number` required (read in the business's region), unique per
+    business and mode; None clears a text field."""
     values = _contact_values(
         given(phone_number=phone_number, name=name, email=email, company=company),
         organization=organization,
         partial=False,
     )
-    if Contact.objects.filter(organization=organization, phone_number=values["phone_number"]).exists():
-        raise _duplicate_number_error()
+    if Contact.objects.filter(organization=organization, mode=mode, phone_number=values["phone_number"]).exists():
+        raise _duplicate_number_error(mode)
     try:
         with transaction.atomic():
             now = timezone.now()
-            contact = Contact.objects.create(organization=organization, created_at=now, updated_at=now, **values)
+            contact = Contact.objects.create(
+                organization=organization, mode=mode, created_at=now, updated_at=now, **values
+            )
             emit(organization=organization, type="contact.created", data=contact_json(contact), mode=mode)
     except IntegrityError as exc:  # a concurrent create took the number first
-        raise _duplicate_number_error() from exc
+        raise _duplicate_number_error(mode) from exc
     return contact
 
 
 def contact_update(
     *,
     contact: Contact,
-    mode: str,
     phone_number: str | Unset = UNSET,
     name: str | Unset | None = UNSET,
     email: str | Unset | None = UNSET,
     company: str | Unset | None = UNSET,
 ) -> Contact:
     """Change the fields given (None clears name, email or company); `contact.updated` fires (and
-    updatedAt moves) only when something changed."""
-    organization = contact.organization
+    updatedAt moves) only when something changed. The event is in the contact's mode."""
+    organization, mode = contact.organization, contact.mode
     values = _contact_values(
         given(phone_number=phone_number, name=name, email=email, company=company),
         organization=organization,
@@ -190,9 +194,11 @@ def contact_update(
     if (
         number
         and number != contact.phone_number
-        and Contact.objects.filter(organization=organization, phone_number=number).exclude(pk=contact.pk).exists()
+        and Contact.objects.filter(organization=organization, mode=mode, phone_number=number)
+        .exclude(pk=contact.pk)
+        .exists()
     ):
-        raise _duplicate_number_error()
+        raise _duplicate_number_error(mode)
     try:
         with transaction.atomic():
             contact = Contact.objects.select_for_update().get(pk=contact.pk)
@@ -210,7 +216,7 @@ def contact_update(
                 mode=mode,
             )
     except IntegrityError as exc:
-        raise _duplicate_number_error() from exc
+        raise _duplicate_number_error(mode) from exc
     return contact
 
 
@@ -219,19 +225,24 @@ def _wire_name(field: str) -> str:
 
 
 def contact_for_number(*, organization: Organization, phone_number: str, mode: str, name: str = "") -> Contact:
-    """The business's contact for an E.164 number, created (with `contact.created`) on first contact."""
-    contact = Contact.objects.filter(organization=organization, phone_number=phone_number).first()
+    """The business's contact in `mode` for an E.164 number, created (with `contact.created`) on first contact."""
+    contact = Contact.objects.filter(organization=organization, mode=mode, phone_number=phone_number).first()
     if contact is not None:
         return contact
     try:
         with transaction.atomic():
             now = timezone.now()
             contact = Contact.objects.create(
-                organization=organization, phone_number=phone_number, name=name, created_at=now, updated_at=now
+                organization=organization,
+                mode=mode,
+                phone_number=phone_number,
+                name=name,
+                created_at=now,
+                updated_at=now,
             )
             emit(organization=organization, type="contact.created", data=contact_json(contact), mode=mode)
     except IntegrityError:
-        contact = Contact.objects.get(organization=organization, phone_number=phone_number)
+        contact = Contact.objects.get(organization=organization, mode=mode, phone_number=phone_number)
     return contact
 
 
@@ -261,9 +272,49 @@ AI_CONFIG_SENSITIVE = (
 _SENSITIVE_PREFIXES = ("payment", "spam", "pii")
 
 
-def ai_config_for(*, organization: Organization) -> AiConfig:
-    config, _ = AiConfig.objects.select_related("organization").get_or_create(organization=organization)
+# The test config's own columns; every other one is copied from the live config when the copy is made,
+# so a setting added to AiConfig later is copied too.
+_AI_CONFIG_OWN = frozenset({"id", "organization", "mode", "test_timezone", "updated_at"})
+
+
+def ai_config_for(*, organization: Organization, mode: str = LIVE) -> AiConfig:
+    """The AI config of `mode`. Live calls and live texts always read the live one.
+
+    The test config is a copy of the live one (time zone included) made the first time test mode
+    needs it; from then on the two change independently. Concurrent first reads make one copy:
+    get_or_create under the unique (organization, mode) constraint re-reads the winner's row.
+    """
+    if mode not in (LIVE, TEST):
+        raise ValueError(f"mode must be live or test, not {mode!r}")
+    configs = AiConfig.objects.select_related("organization")
+    if mode == LIVE:
+        config, _ = configs.get_or_create(organization=organization, mode=LIVE)
+        return config
+    test = configs.filter(organization=organization, mode=TEST).first()
+    if test is not None:
+        return test
+    live = ai_config_for(organization=organization, mode=LIVE)
+    defaults = {
+        field.attname: getattr(live, field.attname)
+        for field in AiConfig._meta.concrete_fields
+        if field.name not in _AI_CONFIG_OWN
+    }
+    defaults["test_timezone"] = live.organization.timezone
+    config, _ = configs.get_or_create(organization=organization, mode=TEST, defaults=defaults)
     return config
+
+
+def mode_timezone(*, organization: Organization, mode: str) -> str:
+    """The time zone a key of `mode` sees (date filters): the business's, or the test config's own."""
+    if mode == TEST:
+        zone = (
+            AiConfig.objects.filter(organization=organization, mode=TEST)
+            .values_list("test_timezone", flat=True)
+            .first()
+        )
+        if zone:
+            return zone
+    return organization.timezone
 
 
 def _is_sensitive(name: str) -> bool:
@@ -313,6 +364,7 @@ def ai_config_update(
     *,
     organization: Organization,
     actor: Actor,
+    mode: str = LIVE,
     language: str | Unset = UNSET,
     timezone: str | Unset = UNSET,
     call_handling_mode: str | Unset = UNSET,
@@ -322,7 +374,10 @@ def ai_config_update(
     sms_help_reply: str | Unset = UNSET,
     sms_quiet_hours: dict[str, str] | Unset = UNSET,
 ) -> AiConfig:
-    """Validate every field given first (all errors at once), then write them together and audit the change."""
+    """Validate every field given first (all errors at once), then write them together and audit the change.
+
+    Changes only `mode`'s config: a test key's change (time zone included) never reaches live calls or texts.
+    """
     fields = given(
         language=language,
         timezone=timezone,
@@ -338,10 +393,12 @@ def ai_config_update(
     values = ai_config_check(**fields)
 
     with transaction.atomic():
-        config = ai_config_for(organization=organization)
+        config = ai_config_for(organization=organization, mode=mode)
         config = AiConfig.objects.select_for_update().select_related("organization").get(pk=config.pk)
         before = ai_config_json(config)
-        if "timezone" in values:
+        if "timezone" in values and mode == TEST:
+            config.test_timezone = values.pop("timezone")
+        elif "timezone" in values:
             # The business's one time zone; quiet hours and date filters read it from the organisation.
             organization = config.organization
             organization.timezone = values.pop("timezone")
@@ -361,7 +418,7 @@ def ai_config_update(
                 actor=actor,
                 action="ai_config.updated",
                 target=config,
-                metadata={"fields": changed},
+                metadata={"fields": changed, "mode": mode},
             )
     return config
 
@@ -392,6 +449,7 @@ def sms_compliance_check(
     *,
     organization: Organization,
     to_number: str,
+    mode: str = LIVE,
     purpose: SmsPurpose = SmsPurpose.STANDARD,
     now: datetime.datetime | None = None,
 ) -> BusinessNumber:
@@ -403,6 +461,7 @@ def sms_compliance_check(
       and has not texted START, YES or UNSTOP since;
     - QUIET_HOURS: it is within the quiet-hours window (default 21:00-08:00), read in the business's
       time zone as the public contract defines it.
+    Opt-outs and quiet hours are `mode`'s own: a live text reads only the live config and live opt-outs.
     """
     sender = (
         BusinessNumber.objects.filter(organization=organization, sms_capable=True).order_by("created_at", "id").first()
@@ -414,19 +473,20 @@ def sms_compliance_check(
         )
     if purpose is SmsPurpose.KEYWORD_REPLY:
         return sender
-    opt_out = SmsOptOut.objects.filter(organization=organization, phone_number=to_number).first()
+    opt_out = SmsOptOut.objects.filter(organization=organization, mode=mode, phone_number=to_number).first()
     if opt_out is not None:
         raise ComplianceRefused(
             f"The recipient {to_number} opted out of texts from this business (replied {opt_out.keyword.upper()} "
             f"on {opt_out.opted_out_at:%Y-%m-%d}). Nothing was sent; they must text START to opt back in.",
             code=OPTED_OUT,
         )
-    config = ai_config_for(organization=organization)
+    config = ai_config_for(organization=organization, mode=mode)
     start, end = config.quiet_hours
-    local = (now or timezone.now()).astimezone(ZoneInfo(organization.timezone))
+    zone = config.zone_name
+    local = (now or timezone.now()).astimezone(ZoneInfo(zone))
     if in_quiet_hours(local.time(), start=start, end=end):
         raise ComplianceRefused(
-            f"It is {local:%H:%M} in {organization.timezone}, inside this business's quiet hours "
+            f"It is {local:%H:%M} in {zone}, inside this business's quiet hours "
             f"({start:%H:%M}-{end:%H:%M}), when no texts are sent. Nothing was sent; retry after {end:%H:%M}.",
             code=QUIET_HOURS,
         )
@@ -500,9 +560,9 @@ def sms_send(
     taken (no second charge) and `sms.sent` emitted, in one transaction.
     """
     to_number, body = _clean_send(to_number, body, organization=organization)
-    sender = sms_compliance_check(organization=organization, to_number=to_number, purpose=purpose, now=now)
+    sender = sms_compliance_check(organization=organization, to_number=to_number, mode=mode, purpose=purpose, now=now)
     encoding = sms_encoding(body)
-    contact = Contact.objects.filter(organization=organization, phone_number=to_number).first()
+    contact = Contact.objects.filter(organization=organization, mode=mode, phone_number=to_number).first()
     message = Message(
         organization=organization,
         direction=Direction.OUTBOUND,
@@ -618,9 +678,14 @@ def sms_receive(
     try:
         with transaction.atomic():
             opt_out_changed = _apply_keyword(
-                organization=organization, phone_number=from_number, keyword=keyword, body=body, at=received_at
+                organization=organization,
+                mode=mode,
+                phone_number=from_number,
+                keyword=keyword,
+                body=body,
+                at=received_at,
             )
-            existed = Contact.objects.filter(organization=organization, phone_number=from_number).exists()
+            existed = Contact.objects.filter(organization=organization, mode=mode, phone_number=from_number).exists()
             contact = contact_for_number(organization=organization, phone_number=from_number, mode=mode)
             if opt_out_changed and existed:
                 emit(
@@ -653,7 +718,7 @@ def sms_receive(
         # The same carrier message arrived twice at once; the other request stored it.
         return Message.objects.get(direction=Direction.INBOUND, provider_message_id=provider_message_id)
 
-    reply = keyword_reply(organization=organization, keyword=keyword, business_number=number.e164)
+    reply = keyword_reply(organization=organization, mode=mode, keyword=keyword, business_number=number.e164)
     if reply:
         try:
             sms_send(
@@ -669,24 +734,29 @@ def sms_receive(
 
 
 def _apply_keyword(
-    *, organization: Organization, phone_number: str, keyword: str | None, body: str, at: datetime.datetime
+    *, organization: Organization, mode: str, phone_number: str, keyword: str | None, body: str, at: datetime.datetime
 ) -> bool:
     """Record an opt-out or opt-in; returns whether the number's opt-out state changed."""
     if keyword == "opt_out":
         word = body.strip().strip("!.?,;:").split()[0].upper()[:20] if body.strip() else "STOP"
         _, created = SmsOptOut.objects.get_or_create(
-            organization=organization, phone_number=phone_number, defaults={"keyword": word, "opted_out_at": at}
+            organization=organization,
+            mode=mode,
+            phone_number=phone_number,
+            defaults={"keyword": word, "opted_out_at": at},
         )
         return created
     if keyword == "opt_in":
-        deleted, _ = SmsOptOut.objects.filter(organization=organization, phone_number=phone_number).delete()
+        deleted, _ = SmsOptOut.objects.filter(organization=organization, mode=mode, phone_number=phone_number).delete()
         return bool(deleted)
     return False
 
 
-def keyword_reply(*, organization: Organization, keyword: str | None, business_number: str) -> str | None:
+def keyword_reply(
+    *, organization: Organization, keyword: str | None, business_number: str, mode: str = LIVE
+) -> str | None:
     if keyword == "help":
-        config = ai_config_for(organization=organization)
+        config = ai_config_for(organization=organization, mode=mode)
         return config.sms_help_reply or (
             f"{organization.name}: for help call {business_number}. Msg & data rates may apply. "
             "Reply STOP to unsubscribe."
@@ -723,7 +793,8 @@ def call_start(
     contact_name: str = "",
     mode: str = LIVE,
 ) -> Call:
-    """A call begins. The other party becomes (or already is) a contact; inbound calls emit `call.started`."""
+    """A call begins in `mode` (carrier calls are live; only the simulator makes test calls). The other
+    party becomes (or already is) a contact of that mode; inbound calls emit `call.started`."""
     if direction not in Direction.values:
         raise ValueError(f"direction must be inbound or outbound, not {direction!r}")
     with transaction.atomic():
@@ -731,6 +802,7 @@ def call_start(
         contact = contact_for_number(organization=organization, phone_number=counterpart, name=contact_name, mode=mode)
         call = Call.objects.create(
             organization=organization,
+            mode=mode,
             direction=direction,
             from_number=from_number,
             to_number=to_number,
@@ -754,7 +826,7 @@ def call_handoff(*, call: Call, agent_public_id: str, agent_name: str) -> Call:
     return call
 
 
-def call_transcript_save(*, call: Call, turns: Iterable[Turn], mode: str = LIVE) -> list[TranscriptTurn]:
+def call_transcript_save(*, call: Call, turns: Iterable[Turn]) -> list[TranscriptTurn]:
     rows = [
         TranscriptTurn(call=call, position=index, speaker=turn.speaker, text=turn.text, offset_ms=turn.offset_ms)
         for index, turn in enumerate(sorted(turns, key=lambda t: t.offset_ms))
@@ -765,7 +837,7 @@ def call_transcript_save(*, call: Call, turns: Iterable[Turn], mode: str = LIVE)
         if call.turns.exists():
             raise ServiceError(f"Call {call.public_id} already has a transcript.")
         TranscriptTurn.objects.bulk_create(rows)
-        emit(organization=call.organization, type="transcript.ready", data=transcript_json(call, rows), mode=mode)
+        emit(organization=call.organization, type="transcript.ready", data=transcript_json(call, rows), mode=call.mode)
     return rows
 
 
@@ -779,7 +851,7 @@ def call_recording_attach(
     return recording
 
 
-def voicemail_create(*, call: Call, transcription: str, duration_seconds: int, mode: str = LIVE) -> Voicemail:
+def voicemail_create(*, call: Call, transcription: str, duration_seconds: int) -> Voicemail:
     with transaction.atomic():
         voicemail = Voicemail.objects.create(
             organization=call.organization,
@@ -789,7 +861,7 @@ def voicemail_create(*, call: Call, transcription: str, duration_seconds: int, m
             duration_seconds=duration_seconds,
             created_at=call.ended_at or timezone.now(),
         )
-        emit(organization=call.organization, type="voicemail.created", data=voicemail_json(voicemail), mode=mode)
+        emit(organization=call.organization, type="voicemail.created", data=voicemail_json(voicemail), mode=call.mode)
     return voicemail
 
 
@@ -802,10 +874,12 @@ def appointment_book(
     duration_minutes: int = 30,
     call: Call | None = None,
     notes: str = "",
-    mode: str = LIVE,
 ) -> Appointment:
+    """Book for `contact`, in the contact's mode (and the call's, which must be the same)."""
     if contact.organization_id != organization.pk or (call is not None and call.organization_id != organization.pk):
         raise ValueError("The contact and call must belong to the organisation.")
+    if call is not None and call.mode != contact.mode:
+        raise ValueError("The contact and call must be of the same mode.")
     with transaction.atomic():
         appointment = Appointment.objects.create(
             organization=organization,
@@ -816,7 +890,9 @@ def appointment_book(
             duration_minutes=duration_minutes,
             notes=notes,
         )
-        emit(organization=organization, type="appointment.booked", data=appointment_json(appointment), mode=mode)
+        emit(
+            organization=organization, type="appointment.booked", data=appointment_json(appointment), mode=contact.mode
+        )
     return appointment
 
 
@@ -827,7 +903,6 @@ def call_complete(
     status: str = Call.Status.COMPLETED,
     summary: str = "",
     outcome: str = "",
-    mode: str = LIVE,
 ) -> Call:
     """The call ended and post-call processing (summary, outcome) finished: emits `call.completed`."""
     if status == Call.Status.IN_PROGRESS or status not in Call.Status.values:
@@ -838,7 +913,7 @@ def call_complete(
         call.ended_at, call.status, call.summary, call.outcome = ended_at, status, summary, outcome
         call.duration_seconds = int((ended_at - call.started_at).total_seconds())
         call.save(update_fields=["ended_at", "status", "summary", "outcome", "duration_seconds"])
-        emit(organization=call.organization, type="call.completed", data=call_json(call), mode=mode)
+        emit(organization=call.organization, type="call.completed", data=call_json(call), mode=call.mode)
     return call
 
 
@@ -943,6 +1018,7 @@ def ai_config_staff_update(
     *,
     organization: Organization,
     actor: Actor,
+    mode: str = LIVE,
     payments_enabled: bool | Unset = UNSET,
     payment_link_max_amount: Any = UNSET,
     spam_filter_level: str | Unset = UNSET,
@@ -971,7 +1047,7 @@ def ai_config_staff_update(
             )
         )
     with transaction.atomic():
-        config = ai_config_for(organization=organization)
+        config = ai_config_for(organization=organization, mode=mode)
         config = AiConfig.objects.select_for_update().select_related("organization").get(pk=config.pk)
         changed = sorted(name for name, value in fields.items() if getattr(config, name) != value)
         for name in changed:
@@ -984,6 +1060,6 @@ def ai_config_staff_update(
                 actor=actor,
                 action="ai_config.updated",
                 target=config,
-                metadata={"fields": changed, "sensitive": True},
+                metadata={"fields": changed, "sensitive": True, "mode": mode},
             )
     return config

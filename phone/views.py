@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
 from core.errors import ServiceError
+from core.modes import Mode
 
 from . import byte_ranges, recording_urls, services
 from .models import Recording
@@ -124,6 +125,7 @@ def sms_inbound_webhook(request: HttpRequest) -> HttpResponse:
             from_number=from_number,
             body=request.POST.get("Body", ""),
             provider_message_id=request.POST.get("MessageSid", "") or request.POST.get("SmsSid", ""),
+            mode=Mode.LIVE,  # a carrier's text is always live: it reads the live config and live opt-outs
         )
     except ServiceError as exc:
         # An unknown number is our configuration problem, not the carrier's: answer 404 so it shows

@@ -101,7 +101,8 @@ def test_seed_demo_loads_phone_data_once(db: Any, tmp_path: Path, monkeypatch: p
 
     call_command("seed_demo", stdout=io.StringIO())
 
-    assert counts["Call"] == 60 and counts["KnowledgeBase"] == 3 and counts["Contact"] >= 3
+    assert counts["Call"] == 60 + 12 and counts["KnowledgeBase"] == 3 and counts["Contact"] >= 3
+    assert Call.objects.filter(organization=org, mode="test").count() == 12
     assert {
         model.__name__: model.objects.count()
         for model in (Call, Contact, Message, Recording, Voicemail, Appointment, KnowledgeBase)

@@ -258,7 +258,7 @@ def test_events_the_platform_emits_match_their_documented_payloads(
         outcome=Call.Outcome.APPOINTMENT_BOOKED,
     )
     contact = phone.contact_create(organization=org, phone_number="+14155550199", mode="live")
-    phone.contact_update(contact=contact, name="Sam", email="sam@example.com", mode="live")
+    phone.contact_update(contact=contact, name="Sam", email="sam@example.com")
     phone.sms_receive(to_number=number, from_number="+14155550199", body="STOP", provider_message_id="SM9")
     phone.sms_receive(to_number=number, from_number="+14155550123", body="Thanks!", provider_message_id="SM10")
     phone.sms_send(organization=org, to_number="+14155550123", body="See you soon", mode="test")

@@ -113,6 +113,7 @@ def seed_organization(receiver_url: str) -> tuple[Organization, str, dict[str, s
         started_at=started,
         contact_name="Jordan Lee",
         agent_name="Receptionist",
+        mode="test",  # what the run's test key reads
     )
     phone.call_transcript_save(
         call=call,
@@ -143,11 +144,14 @@ def seed_organization(receiver_url: str) -> tuple[Organization, str, dict[str, s
         from_number="+14155550124",
         to_number=BUSINESS_NUMBER,
         started_at=started + datetime.timedelta(minutes=10),
+        mode="test",
     )
     voicemail_call.ended_at = voicemail_call.started_at + datetime.timedelta(seconds=40)
     phone.voicemail_create(call=voicemail_call, transcription="Please call me back.", duration_seconds=30)
     phone.call_complete(call=voicemail_call, ended_at=voicemail_call.ended_at, status=Call.Status.VOICEMAIL)
-    phone.call_start(organization=org, direction="outbound", from_number=BUSINESS_NUMBER, to_number="+14155550125")
+    phone.call_start(
+        organization=org, direction="outbound", from_number=BUSINESS_NUMBER, to_number="+14155550125", mode="test"
+    )
     phone.contact_create(
         organization=org,
         phone_number="+14155550126",

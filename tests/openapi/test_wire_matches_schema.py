@@ -102,6 +102,7 @@ def seed_calls(org: Any) -> Call:
         started_at=started,
         contact_name="Jordan",
         agent_name="Receptionist",
+        mode="test",  # the wire test reads with a test key
     )
     phone.call_transcript_save(call=call, turns=[Turn("caller", "Hello?", 100), Turn("agent", "Hi!", 900)])
     phone.call_recording_attach(call=call, audio=b"RIFF\x24\x00\x00\x00WAVEfmt synthetic", duration_seconds=3)

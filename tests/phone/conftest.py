@@ -57,6 +57,7 @@ def make_call(
     transcript: bool = True,
     recording: bool = False,
     finished: bool = True,
+    mode: str = "live",
 ) -> Call:
     started_at = started_at or timezone.now() - datetime.timedelta(hours=1)
     business = BUSINESS_NUMBER
@@ -68,6 +69,7 @@ def make_call(
         started_at=started_at,
         contact_name=name,
         agent_name="Receptionist",
+        mode=mode,
     )
     if transcript:
         services.call_transcript_save(

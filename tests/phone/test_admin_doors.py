@@ -135,7 +135,10 @@ def test_an_ai_config_change_goes_through_the_rules_and_is_audited(staff):
     assert config.greeting == "Hello from Acme"
     assert config.business_hours == rules.clean_business_hours(hours)
     assert f"{config.sms_quiet_hours_start:%H:%M}" == "22:00"
-    assert _audit("ai_config.updated").metadata == {"fields": ["businessHours", "greeting", "smsQuietHours"]}
+    assert _audit("ai_config.updated").metadata == {
+        "fields": ["businessHours", "greeting", "smsQuietHours"],
+        "mode": "live",
+    }
 
 
 def test_an_ai_config_breaking_a_rule_is_refused_with_the_rule_message_and_nothing_is_saved(staff):
@@ -173,7 +176,11 @@ def test_staff_only_settings_are_audited_and_blocked_numbers_stored_in_e164(staf
     config.refresh_from_db()
     assert (config.spam_blocked_numbers, config.pii_retention_days) == (["+14155552671"], 30)
     entry = _audit("ai_config.updated")
-    assert entry.metadata == {"fields": ["pii_retention_days", "spam_blocked_numbers"], "sensitive": True}
+    assert entry.metadata == {
+        "fields": ["pii_retention_days", "spam_blocked_numbers"],
+        "sensitive": True,
+        "mode": "live",
+    }
 
 
 def test_an_unreadable_blocked_number_is_a_form_error(staff):
@@ -222,3 +229,20 @@ def test_an_opt_out_cannot_be_deleted_in_admin(staff):
     opt_out = SmsOptOut.objects.create(organization=org, phone_number="+14155552671", keyword="STOP")
     assert staff.post(f"/admin/phone/smsoptout/{opt_out.pk}/delete/", {"post": "yes"}).status_code == 403
     assert SmsOptOut.objects.filter(pk=opt_out.pk).exists()
+
+
+def test_staff_editing_the_test_config_change_only_the_test_config(staff):
+    org = make_org("Acme")
+    live = ai_config_for(organization=org)
+    live_before = model_to_dict(live)
+    test = ai_config_for(organization=org, mode="test")
+    response = staff.post(
+        f"/admin/phone/aiconfig/{test.pk}/change/",
+        _ai_config_form(test, greeting="Sandbox hello", spam_filter_level="high"),
+    )
+    assert response.status_code == 302
+    test.refresh_from_db()
+    live.refresh_from_db()
+    assert (test.greeting, test.spam_filter_level) == ("Sandbox hello", "high")
+    assert model_to_dict(live) == live_before
+    assert {e.metadata["mode"] for e in AuditEntry.objects.filter(actor_label=STAFF)} == {"test"}

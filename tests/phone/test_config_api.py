@@ -79,7 +79,7 @@ def test_patch_config_is_audited_with_the_acting_key(api: ApiClient, org: Organi
     api.patch("/config", {"greeting": "Hello there!"})
     entry = AuditEntry.objects.get(organization=org, action="ai_config.updated")
     assert entry.actor_type == "api_key"
-    assert entry.metadata == {"fields": ["greeting"]}
+    assert entry.metadata == {"fields": ["greeting"], "mode": "live"}
 
 
 def test_patch_with_no_change_is_not_audited(api: ApiClient, org: Organization) -> None:

@@ -228,3 +228,23 @@ def test_unknown_contact_who_texts_stop_is_created_opted_out(inbound: BusinessNu
     created = events(org, "contact.created")[0]
     assert created["data"]["id"] == contact.public_id and created["data"]["smsOptedOut"] is True
     assert events(org, "contact.updated") == []
+
+
+def test_a_carrier_text_is_live_even_from_a_number_only_test_mode_knows(
+    inbound: BusinessNumber, org: Organization, test_api: ApiClient
+) -> None:
+    test_contact = test_api.post("/contacts", {"phoneNumber": CALLER, "name": "Sandbox Sam"}).body["data"]
+    services.ai_config_update(organization=org, actor=None, mode="test", sms_help_reply="Sandbox help")
+
+    _post("STOP", sid="SM1")
+    _post("HELP", sid="SM2")
+
+    received = Message.objects.filter(direction="inbound")
+    assert set(received.values_list("mode", flat=True)) == {"live"}
+    live_contact = received.get(provider_message_id="SM1").contact
+    assert live_contact is not None and live_contact.mode == "live" and live_contact.public_id != test_contact["id"]
+    assert SmsOptOut.objects.get(organization=org).mode == "live"
+    # The HELP answer is the live one, not the test config's.
+    replies = [sms.body for sms in local.outbox]
+    assert len(replies) == 2 and "for help call" in replies[1] and "Sandbox help" not in replies
+    assert test_api.get(f"/contacts/{test_contact['id']}").body["data"]["smsOptedOut"] is False

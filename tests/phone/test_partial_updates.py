@@ -27,13 +27,13 @@ def _contact(org: Organization) -> Contact:
 
 
 def test_a_field_left_out_of_an_update_is_unchanged(org: Organization) -> None:
-    contact = services.contact_update(contact=_contact(org), mode="live", company="Rivera & Sons")
+    contact = services.contact_update(contact=_contact(org), company="Rivera & Sons")
     contact.refresh_from_db()
     assert (contact.name, contact.email, contact.company) == ("Sam Rivera", "sam@example.com", "Rivera & Sons")
 
 
 def test_an_explicit_none_clears_a_nullable_field(org: Organization) -> None:
-    contact = services.contact_update(contact=_contact(org), mode="live", email=None)
+    contact = services.contact_update(contact=_contact(org), email=None)
     contact.refresh_from_db()
     assert (contact.name, contact.email, contact.company) == ("Sam Rivera", "", "Rivera Plumbing")
 
@@ -78,7 +78,7 @@ def test_an_agent_update_changes_only_what_it_is_given(org: Organization) -> Non
 def test_an_update_with_nothing_given_changes_nothing(org: Organization) -> None:
     contact = _contact(org)
     before = contact.updated_at
-    assert services.contact_update(contact=contact, mode="live").updated_at == before
+    assert services.contact_update(contact=contact).updated_at == before
     with pytest.raises(ValidationError) as exc:
         services.ai_config_update(organization=org, actor=None)
     assert list(exc.value.message_dict) == ["body"]

@@ -1,6 +1,6 @@
 """Both official SDKs against the real server: pytest-django's `live_server` on a fresh organisation.
 
-The organisation has calls (from the simulator), an SMS-capable number and quiet hours turned off,
+The organisation has test-mode calls (from the simulator), an SMS-capable number and quiet hours turned off,
 so the spec's quickstart (which sends a text) passes at any hour. The Python SDK is imported from
 sdks/python/src; the TypeScript SDK is built with tsc from sdks/typescript before its tests run.
 """
@@ -44,9 +44,10 @@ class Server:
 
 def sdk_org(name: str = "SDK Test Dental", *, plan: str = "PRO") -> Organization:
     org = make_org(name, plan=plan)
-    simulate_traffic(organization=org, calls=SEEDED_CALLS, rng=random.Random(8))  # also adds an SMS number
     # Quiet hours off (start == end): the quickstart's text must not depend on the time of day.
     ai_config_update(organization=org, sms_quiet_hours={"start": "00:00", "end": "00:00"}, actor=None)
+    # Test-mode calls, which the server's test key reads (the test config is copied from the live one above).
+    simulate_traffic(organization=org, calls=SEEDED_CALLS, rng=random.Random(8), mode="test")  # adds an SMS number
     return org
 
 

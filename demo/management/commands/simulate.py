@@ -4,6 +4,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import Organization
+from core.modes import Mode
 from demo.seed import DEMO_ORG_NAME
 from demo.simulator import simulate_traffic
 
@@ -19,6 +20,12 @@ class Command(BaseCommand):
         parser.add_argument("--calls", type=int, required=True, help="Number of calls to create.")
         parser.add_argument("--days", type=int, default=7, help="Spread the calls over this many past days.")
         parser.add_argument("--seed", type=int, default=None, help="Random seed, for repeatable traffic.")
+        parser.add_argument(
+            "--mode",
+            choices=list(Mode.values),
+            default=Mode.LIVE,
+            help="live (default) or test: test calls use the test AI config and show only to test keys.",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["calls"] < 1:
@@ -34,6 +41,11 @@ class Command(BaseCommand):
             if organization is None:
                 raise CommandError("No demo organisation yet: run `manage.py seed_demo` or pass --org.")
         report = simulate_traffic(
-            organization=organization, calls=opts["calls"], days=opts["days"], rng=random.Random(opts["seed"])
+            organization=organization,
+            calls=opts["calls"],
+            days=opts["days"],
+            rng=random.Random(opts["seed"]),
+            mode=opts["mode"],
         )
-        self.stdout.write(f"Simulated for {organization.name} ({organization.public_id}): {report}.")
+        where = " in test mode" if opts["mode"] == Mode.TEST else ""
+        self.stdout.write(f"Simulated for {organization.name} ({organization.public_id}){where}: {report}.")
