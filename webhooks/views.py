@@ -34,6 +34,7 @@ from developer.dashboard import (
     page_or_partial,
     remember_form_token,
     require_manager,
+    viewing_mode,
 )
 
 from . import services
@@ -205,7 +206,10 @@ def _filtered_deliveries(endpoint: Endpoint, filters: dict[str, str]) -> Any:
 def _detail_context(request: HtmxHttpRequest, endpoint: Endpoint, **extra: Any) -> dict[str, Any]:
     filters = _log_filters(request)
     page = keyset_page(
-        _filtered_deliveries(endpoint, filters), cursor=request.GET.get("cursor"), limit=DELIVERY_PAGE_SIZE
+        # Endpoints are shared by both modes; their delivery log follows "Viewing test data".
+        _filtered_deliveries(endpoint, filters).filter(event__mode=viewing_mode(request)),
+        cursor=request.GET.get("cursor"),
+        limit=DELIVERY_PAGE_SIZE,
     )
     query = {k: v for k, v in filters.items() if v}
     return {
