@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -206,8 +207,11 @@ def _filtered_deliveries(endpoint: Endpoint, filters: dict[str, str]) -> Any:
 def _detail_context(request: HtmxHttpRequest, endpoint: Endpoint, **extra: Any) -> dict[str, Any]:
     filters = _log_filters(request)
     page = keyset_page(
-        # Endpoints are shared by both modes; their delivery log follows "Viewing test data".
-        _filtered_deliveries(endpoint, filters).filter(event__mode=viewing_mode(request)),
+        # Endpoints are shared by both modes; their delivery log follows "Viewing test data". The
+        # "Send test event" pings belong to neither mode's data and show in both.
+        _filtered_deliveries(endpoint, filters).filter(
+            Q(event__mode=viewing_mode(request)) | Q(event__type=TEST_EVENT_TYPE)
+        ),
         cursor=request.GET.get("cursor"),
         limit=DELIVERY_PAGE_SIZE,
     )
