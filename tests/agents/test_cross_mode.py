@@ -142,7 +142,12 @@ def test_an_agent_references_only_tools_and_a_field_only_agents_of_its_own_mode(
 
     refused = api.post(
         "/agents",
-        {"agentKey": "orders", "displayName": "Orders", "instructions": "x", "tools": {"useCustomToolIds": [sandbox_tool["id"]]}},
+        {
+            "agentKey": "orders",
+            "displayName": "Orders",
+            "instructions": "x",
+            "tools": {"useCustomToolIds": [sandbox_tool["id"]]},
+        },
     )
     assert refused.status_code == 400
     assert refused.body["error"]["fields"]["tools.useCustomToolIds[0]"] == [
@@ -163,18 +168,26 @@ def test_an_agent_references_only_tools_and_a_field_only_agents_of_its_own_mode(
     assert not DataCollectionField.objects.exists()
 
 
-def test_names_keys_and_the_default_greeter_are_per_mode(api: ApiClient, test_api: ApiClient, org: Organization) -> None:
+def test_names_keys_and_the_default_greeter_are_per_mode(
+    api: ApiClient, test_api: ApiClient, org: Organization
+) -> None:
     for client in (api, test_api):
         _tool(client, "lookup_order")
         _agent(client, "desk", isDefault=True)
         _field(client, "email")
     for client in (api, test_api):
-        assert "name" in client.post(
-            "/tools", {"name": "lookup_order", "description": "d", "inputSchema": SCHEMA, "endpointUrl": URL}
-        ).body["error"]["fields"]
-        assert "agentKey" in client.post(
-            "/agents", {"agentKey": "desk", "displayName": "D", "instructions": "i"}
-        ).body["error"]["fields"]
+        assert (
+            "name"
+            in client.post(
+                "/tools", {"name": "lookup_order", "description": "d", "inputSchema": SCHEMA, "endpointUrl": URL}
+            ).body["error"]["fields"]
+        )
+        assert (
+            "agentKey"
+            in client.post("/agents", {"agentKey": "desk", "displayName": "D", "instructions": "i"}).body["error"][
+                "fields"
+            ]
+        )
         assert "key" in client.post("/data-fields", {"key": "email", "label": "E"}).body["error"]["fields"]
 
     # Making a new test greeter leaves the live greeter alone.
