@@ -42,7 +42,7 @@ def _field(api: ApiClient, key: str = "invoice_number", **extra: Any) -> dict[st
     return response.body["data"]
 
 
-MAKERS: dict[str, Callable[[ApiClient], dict[str, Any]]] = {
+MAKERS: dict[str, Callable[..., dict[str, Any]]] = {
     "tools": _tool,
     "agents": _agent,
     "data-fields": _field,

@@ -50,7 +50,9 @@ def test_the_switch_is_a_csrf_protected_post_that_is_remembered_per_person(org: 
     assert strict.post(SWITCH, {"mode": "test"}).status_code == 403  # no CSRF token
     assert strict.get(SWITCH).status_code == 405
     page = strict.get("/settings/developer/tools/").content.decode()
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert found is not None
+    token = found.group(1)
     response = strict.post(SWITCH, {"mode": "test", "next": "/settings/developer/tools/", "csrfmiddlewaretoken": token})
     assert response.status_code == 302 and response["Location"] == "/settings/developer/tools/"
     assert Membership.objects.get(user=owner).viewing_mode == "test"

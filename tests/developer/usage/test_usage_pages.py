@@ -93,10 +93,14 @@ def test_the_usage_page_follows_the_viewing_test_data_switch(usage, owner):
     client = _client(owner)
     client.post("/settings/developer/viewing-mode/", {"mode": "test"})
     html = client.get(URL + "?range=7d").content.decode()
-    svg = re.search(r"<svg.*?</svg>", html, re.S).group(0)
+    chart = re.search(r"<svg.*?</svg>", html, re.S)
+    assert chart is not None
+    svg = chart.group(0)
     assert ">Test</text>" in svg and ">Live</text>" not in svg
     assert "Test, 2026-11-10: 700" in svg
-    table = re.search(r'data-testid="key-table".*?</table>', html, re.S).group(0)
+    found = re.search(r'data-testid="key-table".*?</table>', html, re.S)
+    assert found is not None
+    table = found.group(0)
     assert "Sandbox" in table and "Server" not in table and "never charged" in table
 
 
