@@ -17,7 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -49,6 +49,7 @@ from .dashboard import (
     viewing_mode,
 )
 from .models import AccessRequest, ApiKey, Mode, RequestLog
+from .nav import nav_links
 from .scopes import ALL_SCOPES, READ_ONLY_SCOPES, SCOPES
 
 # Expiry choices offered when creating a key (the API accepts any future date-time).
@@ -347,7 +348,20 @@ def viewing_mode_switch(request: HtmxHttpRequest) -> HttpResponse:
     back = request.POST.get("next", "")
     if not (back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()})):
         back = reverse("developer:home")
-    return client_redirect(request, back)
+    return client_redirect(request, _page_after_switch(request, back))
+
+
+def _page_after_switch(request: HtmxHttpRequest, path: str) -> str:
+    """The page to show after the switch: the same page, unless it shows one object (a tool, an agent…),
+    which the other mode does not have; then the list of its section."""
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return reverse("developer:home")
+    if not match.kwargs:
+        return path
+    sections = [link.url for link in nav_links(request) if path.startswith(link.url)]
+    return max(sections, key=len) if sections else reverse("developer:home")
 
 
 # --- request logs ------------------------------------------------------------------------------------

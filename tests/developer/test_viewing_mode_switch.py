@@ -168,3 +168,13 @@ def test_request_logs_follow_the_switch(org: Organization, owner: Any, live_key:
     client.post(SWITCH, {"mode": "test"})
     test = client.get("/settings/developer/logs/").content.decode()
     assert "/api/public/v1/calls" in test and "/api/public/v1/keys" not in test
+
+
+def test_switching_on_an_object_page_lands_on_its_sections_list(org: Organization, owner: Any) -> None:
+    tool = _tool(org, "sandbox_tool", "test")
+    client = _signed_in("owner@acme.test")
+    client.post(SWITCH, {"mode": "test"})
+    response = client.post(SWITCH, {"mode": "live", "next": f"/settings/developer/tools/{tool.public_id}/"})
+    assert response["Location"] == "/settings/developer/tools/"
+    response = client.post(SWITCH, {"mode": "test", "next": "/settings/developer/tools/invocations/"})
+    assert response["Location"] == "/settings/developer/tools/invocations/"
