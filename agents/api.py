@@ -34,7 +34,9 @@ class ToolAuthSerializer(serializers.Serializer):
 
 class ToolSerializer(serializers.Serializer):
     id = serializers.CharField(help_text="Opaque id, `tool_…`.")
-    name = serializers.CharField(help_text="snake_case, unique per business.")
+    name = serializers.CharField(
+        help_text="snake_case, unique per business and mode (test and live keys see their own)."
+    )
     description = serializers.CharField()
     inputSchema = serializers.JSONField(help_text="A JSON Schema describing an object.")
     endpointUrl = serializers.URLField()
@@ -63,7 +65,7 @@ class AgentToolsSerializer(serializers.Serializer):
     useCustomToolIds = serializers.ListField(
         child=serializers.CharField(),
         required=False,
-        help_text="Empty: the agent may use all of the business's custom tools.",
+        help_text="Tools of the key's mode. Empty: the agent may use all of the business's custom tools of its mode.",
     )
     allowPayments = serializers.BooleanField(required=False, default=False)
     allowBooking = serializers.BooleanField(required=False, default=False)
@@ -72,7 +74,9 @@ class AgentToolsSerializer(serializers.Serializer):
 
 
 class AgentWriteSerializer(serializers.Serializer):
-    agentKey = serializers.RegexField(r"^[a-z][a-z0-9_-]{0,39}$", help_text="Lowercase id, unique per business.")
+    agentKey = serializers.RegexField(
+        r"^[a-z][a-z0-9_-]{0,39}$", help_text="Lowercase id, unique per business and mode."
+    )
     displayName = serializers.CharField(max_length=100)
     instructions = serializers.CharField(max_length=8000, help_text="The specialist's focused role.")
     matchHints = serializers.ListField(
@@ -97,7 +101,7 @@ class AgentSerializer(AgentWriteSerializer):
 
 
 class DataFieldWriteSerializer(serializers.Serializer):
-    key = serializers.RegexField(r"^[a-z][a-z0-9_]{0,63}$", help_text="snake_case, unique per business.")
+    key = serializers.RegexField(r"^[a-z][a-z0-9_]{0,63}$", help_text="snake_case, unique per business and mode.")
     # `label` and `required` are wire names shadowing Field attributes; SerializerMetaclass pops
     # declared fields off the class, so only the type checker sees the clash.
     label = serializers.CharField(max_length=100)  # type: ignore[assignment]
