@@ -856,6 +856,14 @@ def data_field_delete(request: HtmxHttpRequest, field_id: str) -> HttpResponse:
 _LIVE_HINT = "Turn off “Viewing test data” to see it."
 
 
+def _copy_problem(exc: ServiceError | ValidationError) -> str:
+    """A refusal in words: a clash or limit (ServiceError), or what the live create found wrong (for example a
+    name taken by a concurrent request, or a live limit reached)."""
+    if isinstance(exc, ServiceError):
+        return exc.message
+    return " ".join(f"{name}: {message}" for name, messages_ in exc.message_dict.items() for message in messages_)
+
+
 @require_POST
 @dashboard_view
 def tool_copy_to_live(request: HtmxHttpRequest, tool_id: str) -> HttpResponse:
@@ -863,8 +871,8 @@ def tool_copy_to_live(request: HtmxHttpRequest, tool_id: str) -> HttpResponse:
     tool = _tool_for(request, tool_id)
     try:
         services.tool_copy_to_live(tool=tool, actor=request.user)
-    except ServiceError as exc:
-        messages.error(request, f"Could not copy {tool.name} to live: {exc.message}")
+    except (ServiceError, ValidationError) as exc:
+        messages.error(request, f"Could not copy {tool.name} to live: {_copy_problem(exc)}")
     else:
         messages.success(request, f"Copied the tool {tool.name} to live. {_LIVE_HINT}")
     return client_redirect(request, reverse("agents:tool_edit", args=[tool.public_id]))
@@ -877,8 +885,8 @@ def agent_copy_to_live(request: HtmxHttpRequest, agent_id: str) -> HttpResponse:
     agent = _agent_for(request, agent_id)
     try:
         copy = services.agent_copy_to_live(agent=agent, actor=request.user)
-    except ServiceError as exc:
-        messages.error(request, f"Could not copy {agent.display_name} to live: {exc.message}")
+    except (ServiceError, ValidationError) as exc:
+        messages.error(request, f"Could not copy {agent.display_name} to live: {_copy_problem(exc)}")
     else:
         parts = [f"Copied the agent {agent.display_name} to live"]
         if copy.copied_tools:
@@ -898,8 +906,8 @@ def data_field_copy_to_live(request: HtmxHttpRequest, field_id: str) -> HttpResp
     data_field = _data_field_for(request, field_id)
     try:
         services.data_field_copy_to_live(data_field=data_field, actor=request.user)
-    except ServiceError as exc:
-        messages.error(request, f"Could not copy the field {data_field.key} to live: {exc.message}")
+    except (ServiceError, ValidationError) as exc:
+        messages.error(request, f"Could not copy the field {data_field.key} to live: {_copy_problem(exc)}")
     else:
         messages.success(request, f"Copied the field {data_field.key} to live. {_LIVE_HINT}")
     return client_redirect(request, _back_to(request, data_field.agent))

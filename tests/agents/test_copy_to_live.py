@@ -223,3 +223,15 @@ def test_a_field_goes_to_the_live_agent_of_the_same_key_which_must_exist(org: Or
 
     clash = client.post(f"{BASE}/agents/fields/{shared.public_id}/copy-to-live/", follow=True).content.decode()
     assert "A live field with key email already exists" in clash
+
+
+def test_a_copy_the_live_create_refuses_is_a_message_naming_the_field_not_a_500(
+    org: Organization, owner: Any, endpoint: Receiver
+) -> None:
+    tool = make_tool(org, endpoint.url, mode="test")
+    # Stored before the outbound policy refused private addresses, say: the live create checks it again.
+    CustomTool.objects.filter(pk=tool.pk).update(endpoint_url="https://10.0.0.8/orders")
+    response = _client(owner).post(f"{BASE}/tools/{tool.public_id}/copy-to-live/", follow=True)
+    assert response.status_code == 200
+    assert "Could not copy lookup_order to live: endpointUrl:" in response.content.decode()
+    assert not CustomTool.objects.filter(mode="live").exists()
