@@ -178,3 +178,25 @@ def test_switching_on_an_object_page_lands_on_its_sections_list(org: Organizatio
     assert response["Location"] == "/settings/developer/tools/"
     response = client.post(SWITCH, {"mode": "test", "next": "/settings/developer/tools/invocations/"})
     assert response["Location"] == "/settings/developer/tools/invocations/"
+
+
+def test_a_webhook_endpoints_delivery_log_follows_the_switch(org: Organization, owner: Any) -> None:
+    from webhooks.events import emit
+    from webhooks.models import Delivery
+    from webhooks.services import endpoint_create
+
+    endpoint, _ = endpoint_create(organization=org, url="https://hooks.example.com/in", events=["*"], actor=None)
+    live_event = emit(organization=org, type="contact.created", data={"id": "c_live"}, mode="live")
+    test_event = emit(organization=org, type="contact.created", data={"id": "c_test"}, mode="test")
+    live_delivery = Delivery.objects.get(event=live_event)
+    test_delivery = Delivery.objects.get(event=test_event)
+    client = _signed_in("owner@acme.test")
+    detail = f"/settings/developer/webhooks/{endpoint.public_id}/"
+
+    live = client.get(detail).content.decode()
+    assert f'data-delivery="{live_delivery.public_id}"' in live
+    assert f'data-delivery="{test_delivery.public_id}"' not in live
+    client.post(SWITCH, {"mode": "test"})
+    test = client.get(detail).content.decode()
+    assert f'data-delivery="{test_delivery.public_id}"' in test
+    assert f'data-delivery="{live_delivery.public_id}"' not in test
