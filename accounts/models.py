@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from core.ids import public_id_field
+from core.modes import MODE_MAX_LENGTH, Mode
 
 
 class Organization(models.Model):
@@ -41,6 +42,8 @@ class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    # The dashboard's "Viewing test data" switch, remembered per person and organisation (as in Stripe).
+    viewing_mode = models.CharField(max_length=MODE_MAX_LENGTH, choices=Mode.choices, default=Mode.LIVE)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

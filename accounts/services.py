@@ -6,6 +6,9 @@ from typing import Any, Protocol
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+
+from core.modes import Mode
 
 from .models import AuditEntry, Membership, Organization, Role
 
@@ -56,6 +59,17 @@ def membership_set(*, organization: Organization, user: User, role: str) -> Memb
     membership, _ = Membership.objects.update_or_create(
         organization=organization, user=user, defaults={"role": Role(role)}
     )
+    return membership
+
+
+def membership_viewing_mode_set(*, membership: Membership, mode: str) -> Membership:
+    """Turn the dashboard's "Viewing test data" switch for this person and organisation.
+
+    A view preference, not a change to the business, so it is not audited."""
+    if mode not in Mode.values:
+        raise ValidationError({"mode": [f"Must be one of: {', '.join(Mode.values)}."]})
+    Membership.objects.filter(pk=membership.pk).update(viewing_mode=mode)
+    membership.viewing_mode = mode
     return membership
 
 

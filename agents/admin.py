@@ -26,6 +26,7 @@ class CustomToolAdmin(ReadOnlyAdmin):
     list_display = (
         "name",
         "organization",
+        "mode",
         "endpoint_url",
         "auth_type",
         "masked_secret",
@@ -33,13 +34,14 @@ class CustomToolAdmin(ReadOnlyAdmin):
         "last_invocation_status",
         "last_invoked_at",
     )
-    list_filter = ("enabled", "auth_type", "last_invocation_status")
+    list_filter = ("mode", "enabled", "auth_type", "last_invocation_status")
     search_fields = ("name", "public_id", "organization__name", "organization__public_id", "endpoint_url")
     # Edits go through the API or the dashboard so validation and the audit trail apply.
     exclude = ("auth_secret_encrypted", "auth_secret_hint")
     readonly_fields = (
         "public_id",
         "organization",
+        "mode",
         "name",
         "description",
         "input_schema",
@@ -105,12 +107,13 @@ class DataCollectionFieldInline(admin.TabularInline):
 
 @admin.register(Agent)
 class AgentAdmin(ReadOnlyAdmin):
-    list_display = ("display_name", "agent_key", "organization", "is_default", "enabled", "updated_at")
-    list_filter = ("is_default", "enabled")
+    list_display = ("display_name", "agent_key", "organization", "mode", "is_default", "enabled", "updated_at")
+    list_filter = ("mode", "is_default", "enabled")
     search_fields = ("agent_key", "display_name", "public_id", "organization__name", "organization__public_id")
     readonly_fields = (
         "public_id",
         "organization",
+        "mode",
         "agent_key",
         "display_name",
         "instructions",
@@ -130,12 +133,13 @@ class AgentAdmin(ReadOnlyAdmin):
 
 @admin.register(DataCollectionField)
 class DataCollectionFieldAdmin(ReadOnlyAdmin):
-    list_display = ("key", "label", "type", "required", "agent", "organization")
-    list_filter = ("type", "required")
+    list_display = ("key", "label", "type", "required", "agent", "organization", "mode")
+    list_filter = ("mode", "type", "required")
     search_fields = ("key", "label", "organization__public_id")
     readonly_fields = (
         "public_id",
         "organization",
+        "mode",
         "agent",
         "key",
         "label",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Model, Prefetch, QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -34,7 +34,9 @@ class ToolAuthSerializer(serializers.Serializer):
 
 class ToolSerializer(serializers.Serializer):
     id = serializers.CharField(help_text="Opaque id, `tool_…`.")
-    name = serializers.CharField(help_text="snake_case, unique per business.")
+    name = serializers.CharField(
+        help_text="snake_case, unique per business and mode (test and live keys see their own)."
+    )
     description = serializers.CharField()
     inputSchema = serializers.JSONField(help_text="A JSON Schema describing an object.")
     endpointUrl = serializers.URLField()
@@ -63,7 +65,7 @@ class AgentToolsSerializer(serializers.Serializer):
     useCustomToolIds = serializers.ListField(
         child=serializers.CharField(),
         required=False,
-        help_text="Empty: the agent may use all of the business's custom tools.",
+        help_text="Tools of the key's mode. Empty: the agent may use all of the business's custom tools of its mode.",
     )
     allowPayments = serializers.BooleanField(required=False, default=False)
     allowBooking = serializers.BooleanField(required=False, default=False)
@@ -72,7 +74,9 @@ class AgentToolsSerializer(serializers.Serializer):
 
 
 class AgentWriteSerializer(serializers.Serializer):
-    agentKey = serializers.RegexField(r"^[a-z][a-z0-9_-]{0,39}$", help_text="Lowercase id, unique per business.")
+    agentKey = serializers.RegexField(
+        r"^[a-z][a-z0-9_-]{0,39}$", help_text="Lowercase id, unique per business and mode."
+    )
     displayName = serializers.CharField(max_length=100)
     instructions = serializers.CharField(max_length=8000, help_text="The specialist's focused role.")
     matchHints = serializers.ListField(
@@ -97,7 +101,7 @@ class AgentSerializer(AgentWriteSerializer):
 
 
 class DataFieldWriteSerializer(serializers.Serializer):
-    key = serializers.RegexField(r"^[a-z][a-z0-9_]{0,63}$", help_text="snake_case, unique per business.")
+    key = serializers.RegexField(r"^[a-z][a-z0-9_]{0,63}$", help_text="snake_case, unique per business and mode.")
     # `label` and `required` are wire names shadowing Field attributes; SerializerMetaclass pops
     # declared fields off the class, so only the type checker sees the clash.
     label = serializers.CharField(max_length=100)  # type: ignore[assignment]
@@ -140,6 +144,14 @@ class _ManageView(PublicApiView):
     def acting_key(self) -> ApiKey:
         return ApiKey.objects.select_related("organization").get(pk=self.request.auth.id)
 
+    @property
+    def mode(self) -> str:
+        return self.request.auth.mode
+
+    def mode_queryset(self, model: type[Model]) -> QuerySet:
+        """The caller's organisation and the key's mode: the other mode's ids are a 404 like another business's."""
+        return self.org_queryset(model).filter(mode=self.mode)
+
 
 # --- tools ---------------------------------------------------------------------------------------
 
@@ -148,7 +160,7 @@ class _ToolView(_ManageView):
     required_scope = "manage:tools"
 
     def tool_for(self, tool_id: str) -> CustomTool:
-        return self.get_owned(self.org_queryset(CustomTool).select_related("organization"), tool_id, "custom tool")
+        return self.get_owned(self.mode_queryset(CustomTool).select_related("organization"), tool_id, "custom tool")
 
 
 class ToolListCreate(_ToolView):
@@ -159,7 +171,7 @@ class ToolListCreate(_ToolView):
         responses=ToolSerializer(many=True),
     )
     def get(self, request: ApiRequest) -> Response:
-        return self.paginate(self.org_queryset(CustomTool), tool_json)
+        return self.paginate(self.mode_queryset(CustomTool), tool_json)
 
     @extend_schema(
         operation_id="createTool",
@@ -169,7 +181,7 @@ class ToolListCreate(_ToolView):
     )
     def post(self, request: ApiRequest) -> Response:
         key = self.acting_key()
-        tool = services.tool_create(organization=key.organization, actor=key, **_tool_kwargs(request))
+        tool = services.tool_create(organization=key.organization, actor=key, mode=key.mode, **_tool_kwargs(request))
         return ok(tool_json(tool), "Custom tool created.", status=201)
 
 
@@ -204,7 +216,7 @@ class _AgentView(_ManageView):
 
     def agents(self) -> QuerySet[Agent]:
         return (
-            self.org_queryset(Agent)
+            self.mode_queryset(Agent)
             .select_related("organization")
             .prefetch_related(
                 Prefetch("custom_tools", queryset=CustomTool.objects.order_by("name")),
@@ -216,7 +228,7 @@ class _AgentView(_ManageView):
         return self.get_owned(self.agents(), agent_id, "agent")
 
     def greeter_message(self, base: str) -> str:
-        status = services.greeter_status(organization=self.acting_key().organization)
+        status = services.greeter_status(organization=self.acting_key().organization, mode=self.mode)
         return f"{base} {status.warning}" if status.warning else base
 
 
@@ -229,7 +241,7 @@ class AgentListCreate(_AgentView):
     )
     def get(self, request: ApiRequest) -> Response:
         response = self.paginate(self.agents(), agent_json)
-        status = services.greeter_status(organization=self.acting_key().organization)
+        status = services.greeter_status(organization=self.acting_key().organization, mode=self.mode)
         # The greeter fallback is stated on every list so an integration notices a missing default.
         response.message = status.warning or status.message
         return response
@@ -242,7 +254,7 @@ class AgentListCreate(_AgentView):
     )
     def post(self, request: ApiRequest) -> Response:
         key = self.acting_key()
-        agent = services.agent_create(organization=key.organization, actor=key, **_agent_kwargs(request))
+        agent = services.agent_create(organization=key.organization, actor=key, mode=key.mode, **_agent_kwargs(request))
         return ok(agent_json(self.agent_for(agent.public_id)), self.greeter_message("Agent created."), status=201)
 
 
@@ -278,7 +290,7 @@ class _DataFieldView(_ManageView):
     required_scope = "manage:agents"
 
     def fields(self) -> QuerySet[DataCollectionField]:
-        return self.org_queryset(DataCollectionField).select_related("agent", "organization")
+        return self.mode_queryset(DataCollectionField).select_related("agent", "organization")
 
     def field_for(self, field_id: str) -> DataCollectionField:
         return self.get_owned(self.fields(), field_id, "data-collection field")
@@ -298,7 +310,7 @@ class DataFieldListCreate(_DataFieldView):
         fields = self.fields()
         agent_id = request.query_params.get("agentId")
         if agent_id:
-            if not self.org_queryset(Agent).filter(public_id=agent_id).exists():
+            if not self.mode_queryset(Agent).filter(public_id=agent_id).exists():
                 raise ValidationFailed(fields={"agentId": [f"No agent with id '{agent_id}' exists in this business."]})
             fields = fields.filter(agent__public_id=agent_id)
         return self.paginate(fields, data_field_json)
@@ -311,7 +323,9 @@ class DataFieldListCreate(_DataFieldView):
     )
     def post(self, request: ApiRequest) -> Response:
         key = self.acting_key()
-        data_field = services.data_field_create(organization=key.organization, actor=key, **_data_field_kwargs(request))
+        data_field = services.data_field_create(
+            organization=key.organization, actor=key, mode=key.mode, **_data_field_kwargs(request)
+        )
         return ok(data_field_json(data_field), "Data-collection field created.", status=201)
 
 

@@ -130,8 +130,7 @@ def tool_invoke(
     Pass the ``invocation_id`` of an earlier result to retry the same call: the receiver sees
     the same X-AIP-Invocation-Id and can deduplicate; the retry is stored as the next attempt.
     """
-    if mode not in Mode.values:
-        raise ValueError(f"mode must be one of {Mode.values}")
+    _check_modes(tool, mode)
     invocation = _start(
         tool=tool,
         arguments=arguments,
@@ -156,8 +155,7 @@ def tool_invoke_enqueue(
     For callers that must not wait on the endpoint themselves (web requests). The task claims
     this very row and runs it (``tool_invocation_run``).
     """
-    if mode not in Mode.values:
-        raise ValueError(f"mode must be one of {Mode.values}")
+    _check_modes(tool, mode)
     with transaction.atomic():
         invocation = ToolInvocation.objects.create(
             invocation_id=new_public_id("inv"),
@@ -174,6 +172,16 @@ def tool_invoke_enqueue(
         )
         transaction.on_commit(lambda: enqueue_invocation(invocation.pk))
     return invocation
+
+
+def _check_modes(tool: CustomTool, mode: str) -> None:
+    """An invocation carries the mode of the call that made it. A live call only ever reaches live
+    tools (call-time resolution picks them per mode; this is the last guard). A test-mode call of a
+    live tool is allowed: the dashboard's Test tool button tries a live definition without billing."""
+    if mode not in Mode.values:
+        raise ValueError(f"mode must be one of {Mode.values}")
+    if mode == Mode.LIVE and tool.mode != Mode.LIVE:
+        raise ValueError(f"a live call cannot invoke the test tool {tool.public_id}")
 
 
 def enqueue_invocation(invocation_pk: int) -> None:

@@ -18,7 +18,7 @@ from accounts.models import Organization
 from core import crypto
 from core.ids import public_id_field
 from core.models import RotatingSecret
-from core.modes import Mode
+from core.modes import MODE_MAX_LENGTH, Mode
 
 MASK = "••••"
 # A tool's hard deadline may be set from 1 to 10 seconds (the public contract's "~10 seconds").
@@ -41,6 +41,8 @@ class CustomTool(models.Model):
 
     public_id = public_id_field("tool")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="custom_tools")
+    # Test and live definitions never meet: a key, a call and the dashboard switch see one mode only.
+    mode = models.CharField(max_length=MODE_MAX_LENGTH, choices=Mode.choices)
     name = models.CharField(max_length=64)
     description = models.TextField()
     input_schema = models.JSONField()
@@ -66,8 +68,12 @@ class CustomTool(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-public_id"]
-        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="tool_unique_name_per_org")]
-        indexes = [models.Index(fields=["organization", "-created_at", "-public_id"], name="tool_org_page")]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "mode", "name"], name="tool_unique_name_per_org_mode")
+        ]
+        indexes = [
+            models.Index(fields=["organization", "mode", "-created_at", "-public_id"], name="tool_org_mode_page")
+        ]
         verbose_name = "custom tool"
 
     def __str__(self) -> str:
@@ -156,7 +162,8 @@ class ToolInvocation(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="tool_invocations")
     tool = models.ForeignKey(CustomTool, null=True, blank=True, on_delete=models.SET_NULL, related_name="invocations")
     tool_name = models.CharField(max_length=64)
-    mode = models.CharField(max_length=4, choices=Mode.choices)
+    # The mode of the call that made it; a live call only ever invokes live tools (see tool_invoke).
+    mode = models.CharField(max_length=MODE_MAX_LENGTH, choices=Mode.choices)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.VOICE)
     call_session_id = models.CharField(max_length=100, blank=True)
     arguments = models.JSONField(default=dict)
@@ -181,7 +188,7 @@ class ToolInvocation(models.Model):
             models.UniqueConstraint(fields=["invocation_id", "attempt"], name="tool_invocation_attempt_unique")
         ]
         indexes = [
-            models.Index(fields=["organization", "-created_at", "-public_id"], name="tinv_org_page"),
+            models.Index(fields=["organization", "mode", "-created_at", "-public_id"], name="tinv_org_mode_page"),
             models.Index(fields=["tool", "-created_at"], name="tinv_tool_recent"),
             models.Index(fields=["status", "created_at"], name="tinv_status_age"),
         ]
@@ -199,6 +206,7 @@ class Agent(models.Model):
 
     public_id = public_id_field("agt")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="agents")
+    mode = models.CharField(max_length=MODE_MAX_LENGTH, choices=Mode.choices)
     agent_key = models.CharField(max_length=40)
     display_name = models.CharField(max_length=100)
     instructions = models.TextField()
@@ -221,13 +229,15 @@ class Agent(models.Model):
     class Meta:
         ordering = ["-created_at", "-public_id"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "agent_key"], name="agent_unique_key_per_org"),
-            # The database itself guarantees at most one default agent per business.
+            models.UniqueConstraint(fields=["organization", "mode", "agent_key"], name="agent_unique_key_per_org_mode"),
+            # The database itself guarantees at most one default agent per business and mode.
             models.UniqueConstraint(
-                fields=["organization"], condition=Q(is_default=True), name="agent_one_default_per_org"
+                fields=["organization", "mode"], condition=Q(is_default=True), name="agent_one_default_per_org_mode"
             ),
         ]
-        indexes = [models.Index(fields=["organization", "-created_at", "-public_id"], name="agent_org_page")]
+        indexes = [
+            models.Index(fields=["organization", "mode", "-created_at", "-public_id"], name="agent_org_mode_page")
+        ]
 
     def __str__(self) -> str:
         return f"{self.display_name} ({self.agent_key})"
@@ -274,6 +284,7 @@ class DataCollectionField(models.Model):
 
     public_id = public_id_field("fld")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="data_fields")
+    mode = models.CharField(max_length=MODE_MAX_LENGTH, choices=Mode.choices)
     agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.CASCADE, related_name="data_fields")
     key = models.CharField(max_length=64)
     label = models.CharField(max_length=100)
@@ -285,8 +296,12 @@ class DataCollectionField(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-public_id"]
-        constraints = [models.UniqueConstraint(fields=["organization", "key"], name="data_field_unique_key_per_org")]
-        indexes = [models.Index(fields=["organization", "-created_at", "-public_id"], name="field_org_page")]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "mode", "key"], name="data_field_unique_key_per_org_mode")
+        ]
+        indexes = [
+            models.Index(fields=["organization", "mode", "-created_at", "-public_id"], name="field_org_mode_page")
+        ]
         verbose_name = "data-collection field"
 
     def __str__(self) -> str:

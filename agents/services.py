@@ -24,6 +24,7 @@ from accounts.models import Organization
 from accounts.services import audit_record
 from core import outbound
 from core.errors import UNSET, ServiceError, Unset, given
+from core.modes import Mode
 from phone.models import KnowledgeBase
 
 from . import routing
@@ -128,6 +129,11 @@ def _save_unique(obj: Any, *, taken: Callable[[], bool], conflict: dict[str, lis
         raise ServiceError(
             "Another change to the same records happened at the same moment; try again.", code="CONFLICT", status=409
         ) from None
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in Mode.values:
+        raise ValueError(f"mode must be one of {Mode.values}, not {mode!r}")
 
 
 def _reject_unknown(data: Mapping[str, Any], allowed: Sequence[str], prefix: str = "") -> None:
@@ -309,7 +315,9 @@ def _apply_auth(tool: CustomTool, auth: _Auth) -> None:
         tool.set_auth_secret(auth.secret)
 
 
-def _clean_tool(values: dict[str, Any], *, organization: Organization, current: CustomTool | None) -> dict[str, Any]:
+def _clean_tool(
+    values: dict[str, Any], *, organization: Organization, mode: str, current: CustomTool | None
+) -> dict[str, Any]:
     """The given keyword values checked; returns them keyed by wire name (as the errors are)."""
     errors = _Errors()
     cleaned: dict[str, Any] = {}
@@ -332,14 +340,14 @@ def _clean_tool(values: dict[str, Any], *, organization: Organization, current: 
                 cleaned[name] = value
         elif creating and name in ("name", "description", "inputSchema", "endpointUrl"):
             errors.add(name, "This field is required.")
-    if "name" in cleaned and _name_taken(organization, cleaned["name"], current):
+    if "name" in cleaned and _name_taken(organization, mode, cleaned["name"], current):
         errors.add("name", f"A tool named {cleaned['name']} already exists in this business.")
     errors.raise_if_any()
     return cleaned
 
 
-def _name_taken(organization: Organization, name: str, exclude: CustomTool | None = None) -> bool:
-    tools = CustomTool.objects.filter(organization=organization, name=name)
+def _name_taken(organization: Organization, mode: str, name: str, exclude: CustomTool | None = None) -> bool:
+    tools = CustomTool.objects.filter(organization=organization, mode=mode, name=name)
     return tools.exclude(pk=exclude.pk).exists() if exclude else tools.exists()
 
 
@@ -348,6 +356,7 @@ def tool_create(
     *,
     organization: Organization,
     actor: Actor,
+    mode: str = Mode.LIVE,
     name: str | Unset = UNSET,
     description: str | Unset = UNSET,
     input_schema: dict[str, Any] | Unset = UNSET,
@@ -356,8 +365,10 @@ def tool_create(
     timeout_seconds: int | Unset = UNSET,
     enabled: bool | Unset = UNSET,
 ) -> CustomTool:
-    """Create a tool: name, description, input_schema and endpoint_url are required; auth is the
-    wire's auth object (``{"type": "bearer", "token": …}``) or None for no credentials."""
+    """Create a tool in ``mode`` (the key's, or the dashboard's viewing mode): name, description,
+    input_schema and endpoint_url are required; auth is the wire's auth object
+    (``{"type": "bearer", "token": …}``) or None for no credentials."""
+    _check_mode(mode)
     values = given(
         name=name,
         description=description,
@@ -367,14 +378,16 @@ def tool_create(
         timeout_seconds=timeout_seconds,
         enabled=enabled,
     )
-    cleaned = _clean_tool(values, organization=organization, current=None)
+    cleaned = _clean_tool(values, organization=organization, mode=mode, current=None)
     Organization.objects.select_for_update().filter(pk=organization.pk).first()  # serialise the count
-    if CustomTool.objects.filter(organization=organization).count() >= MAX_TOOLS_PER_ORGANIZATION:
+    # The limits hold per mode, so a test sandbox never eats the live allowance.
+    if CustomTool.objects.filter(organization=organization, mode=mode).count() >= MAX_TOOLS_PER_ORGANIZATION:
         raise ServiceError(
             f"A business can have at most {MAX_TOOLS_PER_ORGANIZATION} custom tools; delete one you no longer use."
         )
     tool = CustomTool(
         organization=organization,
+        mode=mode,
         name=cleaned["name"],
         description=cleaned["description"],
         input_schema=cleaned["inputSchema"],
@@ -385,7 +398,7 @@ def tool_create(
     _apply_auth(tool, cleaned.get("auth", _Auth(type=CustomTool.AuthType.NONE)))
     _save_unique(
         tool,
-        taken=lambda: _name_taken(tool.organization, tool.name, tool),
+        taken=lambda: _name_taken(tool.organization, tool.mode, tool.name, tool),
         conflict={"name": [f"A tool named {tool.name} already exists in this business."]},
     )
     signing_secret_for(organization=organization)  # the receiver needs it before the first call
@@ -423,7 +436,7 @@ def tool_update(
         enabled=enabled,
     )
     tool = CustomTool.objects.select_for_update().get(pk=tool.pk)
-    cleaned = _clean_tool(values, organization=tool.organization, current=tool)
+    cleaned = _clean_tool(values, organization=tool.organization, mode=tool.mode, current=tool)
     changes = []
     for wire, attr in (
         ("name", "name"),
@@ -448,7 +461,7 @@ def tool_update(
     if changes:
         _save_unique(
             tool,
-            taken=lambda: _name_taken(tool.organization, tool.name, tool),
+            taken=lambda: _name_taken(tool.organization, tool.mode, tool.name, tool),
             conflict={"name": [f"A tool named {tool.name} already exists in this business."]},
         )
         # Field names only: the audit trail must never hold a credential.
@@ -556,14 +569,14 @@ def clean_match_hints(value: Any) -> list[str]:
 
 
 def _owned(
-    model: type[CustomTool] | type[KnowledgeBase],
-    organization: Organization,
+    rows: QuerySet[CustomTool] | QuerySet[KnowledgeBase],
     ids: list[str],
     field_name: str,
     noun: str,
 ) -> list[Any]:
-    """The rows with these public ids, all of this business; else a 400 naming each foreign id."""
-    found = {row.public_id: row for row in model.objects.filter(organization=organization, public_id__in=ids)}
+    """The rows with these public ids among ``rows`` (this business's, in the right mode); else a 400
+    naming each foreign id, the other mode's as much as another business's."""
+    found = {row.public_id: row for row in rows.filter(public_id__in=ids)}
     missing = {
         f"{field_name}[{i}]": [f"No {noun} with id '{pid}' exists in this business."]
         for i, pid in enumerate(ids)
@@ -574,7 +587,7 @@ def _owned(
     return [found[pid] for pid in ids]
 
 
-def _clean_agent_tools(value: Any, organization: Organization) -> dict[str, Any]:
+def _clean_agent_tools(value: Any, organization: Organization, mode: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValidationError({"tools": ["Must be an object with useCustomToolIds and the allow… switches."]})
     _reject_unknown(value, AGENT_TOOL_FIELDS, prefix="tools.")
@@ -587,7 +600,12 @@ def _clean_agent_tools(value: Any, organization: Organization) -> dict[str, Any]
         if ids is not _UNSET:
             tools = errors.run(
                 "tools.useCustomToolIds",
-                lambda: _owned(CustomTool, organization, ids, "tools.useCustomToolIds", "custom tool"),
+                lambda: _owned(
+                    CustomTool.objects.filter(organization=organization, mode=mode),
+                    ids,
+                    "tools.useCustomToolIds",
+                    "custom tool",
+                ),
             )
             if tools is not _UNSET:
                 cleaned["useCustomToolIds"] = tools
@@ -600,7 +618,9 @@ def _clean_agent_tools(value: Any, organization: Organization) -> dict[str, Any]
     return cleaned
 
 
-def _clean_agent(values: dict[str, Any], *, organization: Organization, current: Agent | None) -> dict[str, Any]:
+def _clean_agent(
+    values: dict[str, Any], *, organization: Organization, mode: str, current: Agent | None
+) -> dict[str, Any]:
     """The given keyword values checked; returns them keyed by wire name (as the errors are)."""
     errors = _Errors()
     cleaned: dict[str, Any] = {}
@@ -613,9 +633,13 @@ def _clean_agent(values: dict[str, Any], *, organization: Organization, current:
             {"instructions": v}, "instructions", max_length=MAX_INSTRUCTIONS_LENGTH, label="agent's instructions"
         ),
         "matchHints": clean_match_hints,
-        "tools": lambda v: _clean_agent_tools(v, organization),
+        "tools": lambda v: _clean_agent_tools(v, organization, mode),
+        # Knowledge bases are the business's content, shared by both modes.
         "knowledgeBaseIds": lambda v: _owned(
-            KnowledgeBase, organization, _id_list(v, "knowledgeBaseIds"), "knowledgeBaseIds", "knowledge base"
+            KnowledgeBase.objects.filter(organization=organization),
+            _id_list(v, "knowledgeBaseIds"),
+            "knowledgeBaseIds",
+            "knowledge base",
         ),
         "isDefault": lambda v: _bool({"isDefault": v}, "isDefault"),
         "enabled": lambda v: _bool({"enabled": v}, "enabled"),
@@ -627,19 +651,23 @@ def _clean_agent(values: dict[str, Any], *, organization: Organization, current:
                 cleaned[name] = value
         elif current is None and name in ("agentKey", "displayName", "instructions"):
             errors.add(name, "This field is required.")
-    if "agentKey" in cleaned and _key_taken(organization, cleaned["agentKey"], current):
+    if "agentKey" in cleaned and _key_taken(organization, mode, cleaned["agentKey"], current):
         errors.add("agentKey", f"An agent with key {cleaned['agentKey']} already exists in this business.")
     errors.raise_if_any()
     return cleaned
 
 
 def _make_only_default(agent: Agent) -> Agent | None:
-    """Unset every other default of the business; returns the agent that was default before.
+    """Unset every other default of the business in the agent's mode; returns the agent that was default before.
 
     Runs under the organisation's row lock, so concurrent "make default" requests queue up and the
     last one wins; the partial unique index backs this at the database level.
     """
-    previous = Agent.objects.filter(organization_id=agent.organization_id, is_default=True).exclude(pk=agent.pk).first()
+    previous = (
+        Agent.objects.filter(organization_id=agent.organization_id, mode=agent.mode, is_default=True)
+        .exclude(pk=agent.pk)
+        .first()
+    )
     if previous is not None:
         Agent.objects.filter(pk=previous.pk).update(is_default=False)
     return previous
@@ -682,8 +710,8 @@ def _set_relations(agent: Agent, cleaned: dict[str, Any], *, creating: bool) -> 
     return [c for c in changes if not creating]
 
 
-def _key_taken(organization: Organization, key: str, exclude: Agent | None = None) -> bool:
-    agents = Agent.objects.filter(organization=organization, agent_key=key)
+def _key_taken(organization: Organization, mode: str, key: str, exclude: Agent | None = None) -> bool:
+    agents = Agent.objects.filter(organization=organization, mode=mode, agent_key=key)
     return agents.exclude(pk=exclude.pk).exists() if exclude else agents.exists()
 
 
@@ -692,6 +720,7 @@ def agent_create(
     *,
     organization: Organization,
     actor: Actor,
+    mode: str = Mode.LIVE,
     agent_key: str | Unset = UNSET,
     display_name: str | Unset = UNSET,
     instructions: str | Unset = UNSET,
@@ -701,8 +730,10 @@ def agent_create(
     is_default: bool | Unset = UNSET,
     enabled: bool | Unset = UNSET,
 ) -> Agent:
-    """Create an agent: agent_key, display_name and instructions are required; tools is the wire's
-    object (``{"useCustomToolIds": […], "allowPayments": …}``); ids are public ids of this business."""
+    """Create an agent in ``mode``: agent_key, display_name and instructions are required; tools is
+    the wire's object (``{"useCustomToolIds": […], "allowPayments": …}``); tool ids are public ids of
+    this business's tools of the same mode."""
+    _check_mode(mode)
     values = given(
         agent_key=agent_key,
         display_name=display_name,
@@ -713,16 +744,16 @@ def agent_create(
         is_default=is_default,
         enabled=enabled,
     )
-    cleaned = _clean_agent(values, organization=organization, current=None)
+    cleaned = _clean_agent(values, organization=organization, mode=mode, current=None)
     Organization.objects.select_for_update().filter(pk=organization.pk).first()
-    if Agent.objects.filter(organization=organization).count() >= MAX_AGENTS_PER_ORGANIZATION:
+    if Agent.objects.filter(organization=organization, mode=mode).count() >= MAX_AGENTS_PER_ORGANIZATION:
         raise ServiceError(f"A business can have at most {MAX_AGENTS_PER_ORGANIZATION} agents.")
-    agent = Agent(organization=organization, match_hints=[])
+    agent = Agent(organization=organization, mode=mode, match_hints=[])
     _apply_agent(agent, cleaned)
     previous = _make_only_default(agent) if agent.is_default else None
     _save_unique(
         agent,
-        taken=lambda: _key_taken(agent.organization, agent.agent_key, agent),
+        taken=lambda: _key_taken(agent.organization, agent.mode, agent.agent_key, agent),
         conflict={"agentKey": [f"An agent with key {agent.agent_key} already exists in this business."]},
     )
     _set_relations(agent, cleaned, creating=True)
@@ -770,7 +801,7 @@ def agent_update(
         enabled=enabled,
     )
     organization = agent.organization
-    cleaned = _clean_agent(values, organization=organization, current=agent)
+    cleaned = _clean_agent(values, organization=organization, mode=agent.mode, current=agent)
     # The organisation's row lock orders every default change of the business.
     Organization.objects.select_for_update().filter(pk=organization.pk).first()
     agent = Agent.objects.select_for_update().get(pk=agent.pk)
@@ -781,7 +812,7 @@ def agent_update(
     if changes:
         _save_unique(
             agent,
-            taken=lambda: _key_taken(agent.organization, agent.agent_key, agent),
+            taken=lambda: _key_taken(agent.organization, agent.mode, agent.agent_key, agent),
             conflict={"agentKey": [f"An agent with key {agent.agent_key} already exists in this business."]},
         )
         audit_record(
@@ -831,10 +862,19 @@ class GreeterStatus:
         return self.agent.display_name if self.agent else BUILT_IN_GREETER
 
 
-def greeter_status(*, organization: Organization) -> GreeterStatus:
-    """The documented fallback: without an enabled default agent the built-in agent greets every
-    call and hands off to enabled specialists exactly as a default agent would."""
-    agents = list(Agent.objects.filter(organization=organization))
+def agents_for(*, organization: Organization, mode: str) -> QuerySet[Agent]:
+    """The business's agents of one mode, as a call of that mode sees them (by agent key).
+
+    The one place call-time code (routing, the hand-off, the call simulator) reads agents from, so a
+    live call never sees a test definition and a simulated test call never sees a live one."""
+    _check_mode(mode)
+    return Agent.objects.filter(organization=organization, mode=mode).order_by("agent_key")
+
+
+def greeter_status(*, organization: Organization, mode: str) -> GreeterStatus:
+    """Who greets calls of ``mode``. The documented fallback: without an enabled default agent the
+    built-in agent greets every call and hands off to enabled specialists exactly as a default agent would."""
+    agents = list(agents_for(organization=organization, mode=mode))
     if not agents:
         return GreeterStatus(None, True, "No agents are defined, so the built-in AI agent handles every call.")
     default = next((a for a in agents if a.is_default), None)
@@ -872,22 +912,25 @@ def agent_profiles(agents: QuerySet[Agent] | Sequence[Agent]) -> list[routing.Ag
     ]
 
 
-def route_utterance(*, organization: Organization, text: Any) -> routing.RoutingDecision:
-    """Which enabled specialist of the business takes a call in which the caller said ``text``."""
+def route_utterance(*, organization: Organization, mode: str, text: Any) -> routing.RoutingDecision:
+    """Which enabled specialist of the business, among the agents of ``mode``, takes a call in which
+    the caller said ``text``."""
     if not isinstance(text, str) or not text.strip():
         raise ValidationError({"text": ["Type what the caller says."]})
     if len(text) > 1000:
         raise ValidationError({"text": ["At most 1,000 characters."]})
-    agents = Agent.objects.filter(organization=organization).order_by("agent_key")
-    return routing.route(text, agent_profiles(agents))
+    return routing.route(text, agent_profiles(agents_for(organization=organization, mode=mode)))
 
 
 def agent_tools(agent: Agent) -> list[CustomTool]:
-    """The enabled custom tools this agent may call (an empty selection means all of them)."""
-    chosen = list(agent.custom_tools.filter(enabled=True).order_by("name"))
+    """The enabled custom tools this agent may call (an empty selection means all of them), always of
+    the agent's own mode: a test agent never reaches a live tool, nor a live agent a test one."""
+    chosen = list(agent.custom_tools.filter(enabled=True, mode=agent.mode).order_by("name"))
     if chosen or AgentTool.objects.filter(agent=agent).exists():
         return chosen
-    return list(CustomTool.objects.filter(organization_id=agent.organization_id, enabled=True).order_by("name"))
+    return list(
+        CustomTool.objects.filter(organization_id=agent.organization_id, mode=agent.mode, enabled=True).order_by("name")
+    )
 
 
 @dataclass
@@ -913,12 +956,13 @@ def handoff_simulate(
 ) -> HandoffTrace:
     """caller → greeter → specialist → tool call, as the call simulator plays it.
 
-    Runs the real router and the real invocation (in ``mode``, test by default, so it is flagged
-    and never billed). Without ``tool_name`` the specialist's first enabled tool is used, with
-    example arguments built from its schema. Call it from a worker, never from a web request.
+    Runs the real router over the agents of ``mode`` and the real invocation of a tool of ``mode``
+    (test by default, so it is flagged and never billed, and only test definitions take part).
+    Without ``tool_name`` the specialist's first enabled tool is used, with example arguments built
+    from its schema. Call it from a worker, never from a web request.
     """
-    status = greeter_status(organization=organization)
-    decision = route_utterance(organization=organization, text=utterance)
+    status = greeter_status(organization=organization, mode=mode)
+    decision = route_utterance(organization=organization, mode=mode, text=utterance)
     trace = HandoffTrace(
         greeter=status.name,
         decision=decision,
@@ -926,7 +970,7 @@ def handoff_simulate(
     )
     if decision.agent_key is None:
         return trace
-    trace.specialist = Agent.objects.get(organization=organization, agent_key=decision.agent_key)
+    trace.specialist = agents_for(organization=organization, mode=mode).get(agent_key=decision.agent_key)
     trace.steps.append(f"{trace.specialist.display_name} takes the call.")
     tools = agent_tools(trace.specialist)
     if tool_name is not None:
@@ -993,19 +1037,19 @@ def _clean_field_type(value: Any) -> str:
     return value
 
 
-def _clean_field_agent(value: Any, organization: Organization) -> Agent | None:
+def _clean_field_agent(value: Any, organization: Organization, mode: str) -> Agent | None:
     if value is None:
         return None
     if not isinstance(value, str):
         raise ValidationError({"agentId": ["Must be an agent id or null."]})
-    agent = Agent.objects.filter(organization=organization, public_id=value).first()
+    agent = Agent.objects.filter(organization=organization, mode=mode, public_id=value).first()
     if agent is None:
         raise ValidationError({"agentId": [f"No agent with id '{value}' exists in this business."]})
     return agent
 
 
 def _clean_data_field(
-    values: dict[str, Any], *, organization: Organization, current: DataCollectionField | None
+    values: dict[str, Any], *, organization: Organization, mode: str, current: DataCollectionField | None
 ) -> dict[str, Any]:
     """The given keyword values checked; returns them keyed by wire name (as the errors are)."""
     errors = _Errors()
@@ -1016,7 +1060,7 @@ def _clean_data_field(
         "type": _clean_field_type,
         "choices": _clean_choices,
         "required": lambda v: _bool({"required": v}, "required"),
-        "agentId": lambda v: _clean_field_agent(v, organization),
+        "agentId": lambda v: _clean_field_agent(v, organization, mode),
     }
     for name, check in checks.items():
         if DATA_FIELD_FIELDS[name] in values:
@@ -1025,7 +1069,7 @@ def _clean_data_field(
                 cleaned[name] = value
         elif current is None and name in ("key", "label"):
             errors.add(name, "This field is required.")
-    if "key" in cleaned and _field_key_taken(organization, cleaned["key"], current):
+    if "key" in cleaned and _field_key_taken(organization, mode, cleaned["key"], current):
         errors.add("key", f"A field with key {cleaned['key']} already exists in this business.")
     errors.raise_if_any()
     field_type = cleaned.get("type", current.type if current else DataCollectionField.FieldType.TEXT)
@@ -1039,8 +1083,10 @@ def _clean_data_field(
     return cleaned
 
 
-def _field_key_taken(organization: Organization, key: str, exclude: DataCollectionField | None = None) -> bool:
-    fields = DataCollectionField.objects.filter(organization=organization, key=key)
+def _field_key_taken(
+    organization: Organization, mode: str, key: str, exclude: DataCollectionField | None = None
+) -> bool:
+    fields = DataCollectionField.objects.filter(organization=organization, mode=mode, key=key)
     return fields.exclude(pk=exclude.pk).exists() if exclude else fields.exists()
 
 
@@ -1049,6 +1095,7 @@ def data_field_create(
     *,
     organization: Organization,
     actor: Actor,
+    mode: str = Mode.LIVE,
     key: str | Unset = UNSET,
     label: str | Unset = UNSET,
     type: str | Unset = UNSET,
@@ -1056,15 +1103,18 @@ def data_field_create(
     required: bool | Unset = UNSET,
     agent_id: str | Unset | None = UNSET,
 ) -> DataCollectionField:
-    """Create a field: key and label are required; agent_id is an agent's public id, or None for
-    a field every agent collects."""
+    """Create a field in ``mode``: key and label are required; agent_id is the public id of an agent
+    of the same mode, or None for a field every agent collects."""
+    _check_mode(mode)
     values = given(key=key, label=label, type=type, choices=choices, required=required, agent_id=agent_id)
-    cleaned = _clean_data_field(values, organization=organization, current=None)
+    cleaned = _clean_data_field(values, organization=organization, mode=mode, current=None)
     Organization.objects.select_for_update().filter(pk=organization.pk).first()
-    if DataCollectionField.objects.filter(organization=organization).count() >= MAX_DATA_FIELDS_PER_ORGANIZATION:
+    fields_in_mode = DataCollectionField.objects.filter(organization=organization, mode=mode)
+    if fields_in_mode.count() >= MAX_DATA_FIELDS_PER_ORGANIZATION:
         raise ServiceError(f"A business can have at most {MAX_DATA_FIELDS_PER_ORGANIZATION} data-collection fields.")
     data_field = DataCollectionField(
         organization=organization,
+        mode=mode,
         key=cleaned["key"],
         label=cleaned["label"],
         type=cleaned.get("type", DataCollectionField.FieldType.TEXT),
@@ -1074,7 +1124,7 @@ def data_field_create(
     )
     _save_unique(
         data_field,
-        taken=lambda: _field_key_taken(data_field.organization, data_field.key, data_field),
+        taken=lambda: _field_key_taken(data_field.organization, data_field.mode, data_field.key, data_field),
         conflict={"key": [f"A field with key {data_field.key} already exists in this business."]},
     )
     audit_record(
@@ -1104,7 +1154,7 @@ def data_field_update(
     data_field = (
         DataCollectionField.objects.select_for_update(of=("self",)).select_related("agent").get(pk=data_field.pk)
     )
-    cleaned = _clean_data_field(values, organization=data_field.organization, current=data_field)
+    cleaned = _clean_data_field(values, organization=data_field.organization, mode=data_field.mode, current=data_field)
     changes = []
     for wire, attr in (
         ("key", "key"),
@@ -1120,7 +1170,7 @@ def data_field_update(
     if changes:
         _save_unique(
             data_field,
-            taken=lambda: _field_key_taken(data_field.organization, data_field.key, data_field),
+            taken=lambda: _field_key_taken(data_field.organization, data_field.mode, data_field.key, data_field),
             conflict={"key": [f"A field with key {data_field.key} already exists in this business."]},
         )
         audit_record(
@@ -1143,3 +1193,187 @@ def data_field_delete(*, data_field: DataCollectionField, actor: Actor) -> None:
         metadata={"key": data_field.key},
     )
     data_field.delete()
+
+
+# ---------------------------------------------------------------------------------------------
+# Copy to live: what was built and tried in test mode goes live without retyping.
+#
+# Each copy goes through the ordinary create service in live mode (same validation, limits and
+# audit rows) inside one transaction, plus a "*.copied_to_live" audit row naming the source.
+# References are remapped by name: an agent's tools become the live tools with the same names,
+# copied first when live has none of that name; a field's agent becomes the live agent with the
+# same key, which must already exist (a clear 409 otherwise). A live object with the same name or
+# key is never overwritten: the copy is refused with a 409 naming it.
+
+
+def _copy_source(obj: CustomTool | Agent | DataCollectionField, noun: str) -> None:
+    if obj.mode != Mode.TEST:
+        raise ServiceError(f"Only a test-mode {noun} can be copied to live; this one is already live.")
+
+
+def _clash(message: str) -> ServiceError:
+    return ServiceError(message, code="CONFLICT", status=409)
+
+
+def _tool_auth_value(tool: CustomTool) -> dict[str, Any]:
+    """The tool's auth as tool_create takes it, with the real secret (it never leaves the server)."""
+    auth: dict[str, Any] = {"type": tool.auth_type}
+    if tool.auth_type == CustomTool.AuthType.BEARER:
+        auth["token"] = tool.auth_secret
+    elif tool.auth_type == CustomTool.AuthType.HEADER:
+        auth.update(headerName=tool.auth_header_name, value=tool.auth_secret)
+    elif tool.auth_type == CustomTool.AuthType.BASIC:
+        auth.update(username=tool.auth_username, password=tool.auth_secret)
+    return auth
+
+
+def _copy_tool(tool: CustomTool, actor: Actor) -> CustomTool:
+    live = tool_create(
+        organization=tool.organization,
+        actor=actor,
+        mode=Mode.LIVE,
+        name=tool.name,
+        description=tool.description,
+        input_schema=tool.input_schema,
+        endpoint_url=tool.endpoint_url,
+        auth=_tool_auth_value(tool),
+        timeout_seconds=tool.timeout_seconds,
+        enabled=tool.enabled,
+    )
+    audit_record(
+        organization=tool.organization,
+        actor=actor,
+        action="tool.copied_to_live",
+        target=live,
+        metadata={"from": tool.public_id, "name": tool.name},
+    )
+    return live
+
+
+@transaction.atomic
+def tool_copy_to_live(*, tool: CustomTool, actor: Actor) -> CustomTool:
+    """A live copy of a test tool (credentials included); refused when live has a tool of that name."""
+    _copy_source(tool, "tool")
+    if _name_taken(tool.organization, Mode.LIVE, tool.name):
+        raise _clash(
+            f"A live tool named {tool.name} already exists; rename this one or delete the live one, then copy again."
+        )
+    return _copy_tool(tool, actor)
+
+
+def _copy_field(data_field: DataCollectionField, actor: Actor, live_agent: Agent | None) -> DataCollectionField:
+    live = data_field_create(
+        organization=data_field.organization,
+        actor=actor,
+        mode=Mode.LIVE,
+        key=data_field.key,
+        label=data_field.label,
+        type=data_field.type,
+        choices=list(data_field.choices) if data_field.type == DataCollectionField.FieldType.CHOICE else UNSET,
+        required=data_field.required,
+        agent_id=live_agent.public_id if live_agent else None,
+    )
+    audit_record(
+        organization=data_field.organization,
+        actor=actor,
+        action="data_field.copied_to_live",
+        target=live,
+        metadata={"from": data_field.public_id, "key": data_field.key},
+    )
+    return live
+
+
+@transaction.atomic
+def data_field_copy_to_live(*, data_field: DataCollectionField, actor: Actor) -> DataCollectionField:
+    """A live copy of a test field. A field of one agent goes to the live agent with the same key,
+    which must exist (copy the agent first); a live field with the same key refuses the copy."""
+    _copy_source(data_field, "data-collection field")
+    organization = data_field.organization
+    if _field_key_taken(organization, Mode.LIVE, data_field.key):
+        raise _clash(f"A live field with key {data_field.key} already exists; it was not overwritten.")
+    live_agent = None
+    if data_field.agent is not None:
+        key = data_field.agent.agent_key
+        live_agent = Agent.objects.filter(organization=organization, mode=Mode.LIVE, agent_key=key).first()
+        if live_agent is None:
+            raise _clash(
+                f"This field belongs to the agent {key}, which has no live copy yet; copy the agent to live first "
+                "(its fields go with it)."
+            )
+    return _copy_field(data_field, actor, live_agent)
+
+
+@dataclass(frozen=True)
+class AgentCopy:
+    """What Copy to live made: the live agent, the tools it had to copy and the fields that went with it."""
+
+    agent: Agent
+    copied_tools: list[CustomTool]
+    reused_tools: list[CustomTool]
+    copied_fields: list[DataCollectionField]
+
+
+@transaction.atomic
+def agent_copy_to_live(*, agent: Agent, actor: Actor) -> AgentCopy:
+    """A live copy of a test agent with its own data fields.
+
+    Its tool selection is remapped by name: each test tool maps to the live tool of the same name,
+    and is copied to live first when there is none. The copy is never the live default greeter
+    (who answers live calls changes only when someone says so); everything else is as in test.
+    A live agent with the same key, or a live field with the key of one of its fields, refuses the
+    whole copy with a 409 naming it; nothing is half-copied.
+    """
+    _copy_source(agent, "agent")
+    organization = agent.organization
+    if _key_taken(organization, Mode.LIVE, agent.agent_key):
+        raise _clash(
+            f"A live agent with key {agent.agent_key} already exists; rename this one or delete the live one, "
+            "then copy again."
+        )
+    fields = list(agent.data_fields.order_by("created_at", "pk"))
+    clashing = [f.key for f in fields if _field_key_taken(organization, Mode.LIVE, f.key)]
+    if clashing:
+        raise _clash(f"Live fields with the key(s) {', '.join(clashing)} already exist; they were not overwritten.")
+    live_tools, copied, reused = [], [], []
+    for tool in agent.custom_tools.filter(mode=Mode.TEST).order_by("name"):
+        same_name = CustomTool.objects.filter(organization=organization, mode=Mode.LIVE, name=tool.name).first()
+        if same_name is None:
+            same_name = _copy_tool(tool, actor)
+            copied.append(same_name)
+        else:
+            reused.append(same_name)
+        live_tools.append(same_name)
+    live = agent_create(
+        organization=organization,
+        actor=actor,
+        mode=Mode.LIVE,
+        agent_key=agent.agent_key,
+        display_name=agent.display_name,
+        instructions=agent.instructions,
+        match_hints=list(agent.match_hints),
+        tools={
+            "useCustomToolIds": [t.public_id for t in live_tools],
+            "allowPayments": agent.allow_payments,
+            "allowBooking": agent.allow_booking,
+            "allowTransfer": agent.allow_transfer,
+            "allowKnowledgeSearch": agent.allow_knowledge_search,
+        },
+        knowledge_base_ids=[kb.public_id for kb in agent.knowledge_bases.all()],
+        is_default=False,
+        enabled=agent.enabled,
+    )
+    copied_fields = [_copy_field(f, actor, live) for f in fields]
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="agent.copied_to_live",
+        target=live,
+        metadata={
+            "from": agent.public_id,
+            "agentKey": agent.agent_key,
+            "toolsCopied": [t.name for t in copied],
+            "toolsReused": [t.name for t in reused],
+            "fields": [f.key for f in copied_fields],
+        },
+    )
+    return AgentCopy(agent=live, copied_tools=copied, reused_tools=reused, copied_fields=copied_fields)

@@ -33,6 +33,7 @@ from developer.dashboard import (
     no_store,
     page_or_partial,
     require_manager,
+    viewing_mode,
 )
 from phone.models import KnowledgeBase
 
@@ -44,7 +45,6 @@ from .models import (
     Agent,
     CustomTool,
     DataCollectionField,
-    Mode,
     ToolInvocation,
 )
 from .tool_schema import coerce_form_values, form_fields
@@ -61,16 +61,24 @@ EXAMPLE_SCHEMA = {
 }
 
 
+def _tools(request: HtmxHttpRequest) -> QuerySet[CustomTool]:
+    """The acting organisation's tools in the mode being viewed ("Viewing test data")."""
+    return CustomTool.objects.filter(organization=request.organization, mode=viewing_mode(request))
+
+
 def _tool_for(request: HtmxHttpRequest, tool_id: str) -> CustomTool:
-    """The tool with this public id in the acting organisation, or 404 (another business's too)."""
-    tool = CustomTool.objects.filter(organization=request.organization, public_id=tool_id).first()
+    """The tool with this public id in the acting organisation and viewed mode, or 404 (another
+    business's, or the other mode's: switch "Viewing test data" to reach it)."""
+    tool = _tools(request).filter(public_id=tool_id).first()
     if tool is None:
         raise Http404("No such custom tool.")
     return tool
 
 
 def _agent_for(request: HtmxHttpRequest, agent_id: str) -> Agent:
-    agent = Agent.objects.filter(organization=request.organization, public_id=agent_id).first()
+    agent = Agent.objects.filter(
+        organization=request.organization, mode=viewing_mode(request), public_id=agent_id
+    ).first()
     if agent is None:
         raise Http404("No such agent.")
     return agent
@@ -78,7 +86,9 @@ def _agent_for(request: HtmxHttpRequest, agent_id: str) -> Agent:
 
 def _data_field_for(request: HtmxHttpRequest, field_id: str) -> DataCollectionField:
     data_field = (
-        DataCollectionField.objects.filter(organization=request.organization, public_id=field_id)
+        DataCollectionField.objects.filter(
+            organization=request.organization, mode=viewing_mode(request), public_id=field_id
+        )
         .select_related("agent")
         .first()
     )
@@ -88,6 +98,8 @@ def _data_field_for(request: HtmxHttpRequest, field_id: str) -> DataCollectionFi
 
 
 def _invocation_for(request: HtmxHttpRequest, invocation_id: str) -> ToolInvocation:
+    """Any invocation of the organisation, whichever mode: the log is read-only, and the Test tool
+    button's result panel follows a test-mode call of a live tool while live data is viewed."""
     invocation = (
         ToolInvocation.objects.filter(organization=request.organization, public_id=invocation_id)
         .select_related("tool")
@@ -108,7 +120,7 @@ def _rotation_choices(overlap: str = rotation.DEFAULT) -> dict[str, Any]:
 
 def _tools_context(request: HtmxHttpRequest, **extra: Any) -> dict[str, Any]:
     context: dict[str, Any] = {
-        "tools": list(CustomTool.objects.filter(organization=request.organization).order_by("name")),
+        "tools": list(_tools(request).order_by("name")),
         **_rotation_choices(),
         **extra,
     }
@@ -313,7 +325,9 @@ def tool_create(request: HtmxHttpRequest) -> HttpResponse:
     if errors:
         return _render_tool_form(request, tool=None, values=values, errors=errors, status=400)
     try:
-        tool = services.tool_create(organization=request.organization, actor=request.user, **data)
+        tool = services.tool_create(
+            organization=request.organization, actor=request.user, mode=viewing_mode(request), **data
+        )
     except ValidationError as exc:
         return _render_tool_form(request, tool=None, values=values, errors=exc.message_dict, status=400)
     except ServiceError as exc:
@@ -413,21 +427,21 @@ def tool_delete(request: HtmxHttpRequest, tool_id: str) -> HttpResponse:
 
 
 def _invocation_filters(request: HtmxHttpRequest) -> dict[str, str]:
-    filters = {name: request.GET.get(name, "") for name in ("tool", "status", "mode", "source")}
+    # The mode is the "Viewing test data" switch's, not a filter of its own.
+    filters = {name: request.GET.get(name, "") for name in ("tool", "status", "source")}
     if filters["status"] not in ToolInvocation.Status.values:
         filters["status"] = ""
-    if filters["mode"] not in Mode.values:
-        filters["mode"] = ""
     if filters["source"] not in ToolInvocation.Source.values:
         filters["source"] = ""
     return filters
 
 
 def _filtered_invocations(request: HtmxHttpRequest, filters: dict[str, str]) -> QuerySet[ToolInvocation]:
-    rows = ToolInvocation.objects.filter(organization=request.organization).select_related("tool")
+    rows = ToolInvocation.objects.filter(organization=request.organization, mode=viewing_mode(request))
+    rows = rows.select_related("tool")
     if filters["tool"]:
         rows = rows.filter(tool__public_id=filters["tool"])
-    for name in ("status", "mode", "source"):
+    for name in ("status", "source"):
         if filters[name]:
             rows = rows.filter(**{name: filters[name]})
     return rows
@@ -446,7 +460,7 @@ def invocations(request: HtmxHttpRequest) -> HttpResponse:
         "filters": filters,
         "filters_active": bool(active),
         "filter_query": urlencode(active),
-        "tools": CustomTool.objects.filter(organization=request.organization).order_by("name"),
+        "tools": _tools(request).order_by("name"),
         "statuses": ToolInvocation.Status.choices,
         "sources": ToolInvocation.Source.choices,
     }
@@ -489,7 +503,7 @@ def invocation_detail(request: HtmxHttpRequest, invocation_id: str) -> HttpRespo
 
 def _agents_queryset(request: HtmxHttpRequest) -> QuerySet[Agent]:
     return (
-        Agent.objects.filter(organization=request.organization)
+        Agent.objects.filter(organization=request.organization, mode=viewing_mode(request))
         .prefetch_related(
             Prefetch("custom_tools", queryset=CustomTool.objects.order_by("name")),
             Prefetch("knowledge_bases", queryset=KnowledgeBase.objects.order_by("name")),
@@ -499,7 +513,9 @@ def _agents_queryset(request: HtmxHttpRequest) -> QuerySet[Agent]:
 
 
 def _fields_context(request: HtmxHttpRequest, agent: Agent | None, **extra: Any) -> dict[str, Any]:
-    fields = DataCollectionField.objects.filter(organization=request.organization, agent=agent).order_by("created_at")
+    fields = DataCollectionField.objects.filter(
+        organization=request.organization, mode=viewing_mode(request), agent=agent
+    ).order_by("created_at")
     return {
         "field_agent": agent,
         "data_fields": list(fields),
@@ -513,7 +529,7 @@ def _fields_context(request: HtmxHttpRequest, agent: Agent | None, **extra: Any)
 def _agents_context(request: HtmxHttpRequest, **extra: Any) -> dict[str, Any]:
     return {
         "agents": list(_agents_queryset(request)),
-        "greeter": services.greeter_status(organization=request.organization),
+        "greeter": services.greeter_status(organization=request.organization, mode=viewing_mode(request)),
         **_fields_context(request, None),
         **extra,
     }
@@ -618,7 +634,8 @@ def _agent_form_context(
     request: HtmxHttpRequest, *, agent: Agent | None, values: dict[str, Any], errors: dict[str, list[str]] | None = None
 ) -> dict[str, Any]:
     errors = errors or {}
-    other_defaults = Agent.objects.filter(organization=request.organization, is_default=True)
+    mode = agent.mode if agent else viewing_mode(request)
+    other_defaults = Agent.objects.filter(organization=request.organization, mode=mode, is_default=True)
     if agent:
         other_defaults = other_defaults.exclude(pk=agent.pk)
     context = {
@@ -628,8 +645,8 @@ def _agent_form_context(
         "hint_errors": [m for name, msgs in errors.items() if name.startswith("matchHints") for m in msgs],
         "tool_errors": [m for name, msgs in errors.items() if name.startswith("tools.useCustomToolIds") for m in msgs],
         "kb_errors": [m for name, msgs in errors.items() if name.startswith("knowledgeBaseIds") for m in msgs],
-        # Pickers list only this business's own tools and knowledge bases.
-        "all_tools": CustomTool.objects.filter(organization=request.organization).order_by("name"),
+        # Pickers list only this business's own tools (of the agent's mode) and knowledge bases.
+        "all_tools": CustomTool.objects.filter(organization=request.organization, mode=mode).order_by("name"),
         "all_kbs": KnowledgeBase.objects.filter(organization=request.organization).order_by("name"),
         "other_default": other_defaults.first(),
     }
@@ -667,7 +684,9 @@ def _agent_form(request: HtmxHttpRequest, agent: Agent | None) -> HttpResponse:
     data = _agent_data(values)
     try:
         if agent is None:
-            agent = services.agent_create(organization=request.organization, actor=request.user, **data)
+            agent = services.agent_create(
+                organization=request.organization, actor=request.user, mode=viewing_mode(request), **data
+            )
             messages.success(request, f"Created the agent {agent.display_name}.")
         else:
             agent = services.agent_update(agent=agent, actor=request.user, **data)
@@ -751,11 +770,13 @@ def try_routing(request: HtmxHttpRequest) -> HttpResponse:
     text = request.POST.get("text", "")
     context: dict[str, Any] = {
         "route_text": text,
-        "greeter": services.greeter_status(organization=request.organization),
+        "greeter": services.greeter_status(organization=request.organization, mode=viewing_mode(request)),
     }
     status = 200
     try:
-        context["decision"] = services.route_utterance(organization=request.organization, text=text)
+        context["decision"] = services.route_utterance(
+            organization=request.organization, mode=viewing_mode(request), text=text
+        )
     except ValidationError as exc:
         context["route_error"] = exc.message_dict.get("text", ["Type what the caller says."])[0]
         status = 400
@@ -793,7 +814,9 @@ def data_field_create(request: HtmxHttpRequest) -> HttpResponse:
     if values["type"] == DataCollectionField.FieldType.CHOICE or values["choices"].strip():
         data["choices"] = _split_hints(values["choices"])
     try:
-        data_field = services.data_field_create(organization=request.organization, actor=request.user, **data)
+        data_field = services.data_field_create(
+            organization=request.organization, actor=request.user, mode=viewing_mode(request), **data
+        )
     except (ValidationError, ServiceError) as exc:
         errors = exc.message_dict if isinstance(exc, ValidationError) else {"form": [exc.message]}
         if request.htmx:
@@ -824,3 +847,67 @@ def data_field_delete(request: HtmxHttpRequest, field_id: str) -> HttpResponse:
         return render(request, "agents/agents.html#data-fields", _fields_context(request, agent, field_notice=note))
     messages.success(request, note)
     return redirect(_back_to(request, agent))
+
+
+# --- Copy to live ------------------------------------------------------------------------------------
+# A test-mode definition goes live without retyping (owners and admins; audited by the services).
+# The copy is live data, so the page stays on the test object and says where the copy is.
+
+_LIVE_HINT = "Turn off “Viewing test data” to see it."
+
+
+def _copy_problem(exc: ServiceError | ValidationError) -> str:
+    """A refusal in words: a clash or limit (ServiceError), or what the live create found wrong (for example a
+    name taken by a concurrent request, or a live limit reached)."""
+    if isinstance(exc, ServiceError):
+        return exc.message
+    return " ".join(f"{name}: {message}" for name, messages_ in exc.message_dict.items() for message in messages_)
+
+
+@require_POST
+@dashboard_view
+def tool_copy_to_live(request: HtmxHttpRequest, tool_id: str) -> HttpResponse:
+    require_manager(request)
+    tool = _tool_for(request, tool_id)
+    try:
+        services.tool_copy_to_live(tool=tool, actor=request.user)
+    except (ServiceError, ValidationError) as exc:
+        messages.error(request, f"Could not copy {tool.name} to live: {_copy_problem(exc)}")
+    else:
+        messages.success(request, f"Copied the tool {tool.name} to live. {_LIVE_HINT}")
+    return client_redirect(request, reverse("agents:tool_edit", args=[tool.public_id]))
+
+
+@require_POST
+@dashboard_view
+def agent_copy_to_live(request: HtmxHttpRequest, agent_id: str) -> HttpResponse:
+    require_manager(request)
+    agent = _agent_for(request, agent_id)
+    try:
+        copy = services.agent_copy_to_live(agent=agent, actor=request.user)
+    except (ServiceError, ValidationError) as exc:
+        messages.error(request, f"Could not copy {agent.display_name} to live: {_copy_problem(exc)}")
+    else:
+        parts = [f"Copied the agent {agent.display_name} to live"]
+        if copy.copied_tools:
+            parts.append(f"with its tools {', '.join(t.name for t in copy.copied_tools)} (copied too)")
+        if copy.reused_tools:
+            parts.append(f"using the live tools {', '.join(t.name for t in copy.reused_tools)}")
+        if copy.copied_fields:
+            parts.append(f"and its fields {', '.join(f.key for f in copy.copied_fields)}")
+        messages.success(request, " ".join(parts) + f". It is not the live default greeter. {_LIVE_HINT}")
+    return client_redirect(request, reverse("agents:agents"))
+
+
+@require_POST
+@dashboard_view
+def data_field_copy_to_live(request: HtmxHttpRequest, field_id: str) -> HttpResponse:
+    require_manager(request)
+    data_field = _data_field_for(request, field_id)
+    try:
+        services.data_field_copy_to_live(data_field=data_field, actor=request.user)
+    except (ServiceError, ValidationError) as exc:
+        messages.error(request, f"Could not copy the field {data_field.key} to live: {_copy_problem(exc)}")
+    else:
+        messages.success(request, f"Copied the field {data_field.key} to live. {_LIVE_HINT}")
+    return client_redirect(request, _back_to(request, data_field.agent))

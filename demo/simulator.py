@@ -33,6 +33,7 @@ from agents.models import Agent
 from agents.services import (
     HandoffTrace,
     agent_profiles,
+    agents_for,
     greeter_status,
     handoff_simulate,
 )
@@ -233,7 +234,7 @@ def simulate_handoff_call(
     Makes outbound requests: run it from a worker or the command line, never in a web request."""
     rng = rng or random.Random()
     number = ensure_business_number(organization, rng)
-    greeter = greeter_status(organization=organization)
+    greeter = greeter_status(organization=organization, mode=mode)
     started = timezone.now()
     call = services.call_start(
         organization=organization,
@@ -320,7 +321,7 @@ def simulate_traffic(
     number = ensure_business_number(organization, rng)
     people = [(name, fictional_number(rng)) for name in PEOPLE]
     report = SimulationReport()
-    desk = _FrontDesk.load(organization)
+    desk = _FrontDesk.load(organization, mode)
     config = services.ai_config_for(organization=organization, mode=mode)
 
     starts = []
@@ -361,11 +362,12 @@ class _FrontDesk:
     profiles: list
 
     @classmethod
-    def load(cls, organization: Organization) -> _FrontDesk | None:
-        agents = list(Agent.objects.filter(organization=organization).order_by("agent_key"))
+    def load(cls, organization: Organization, mode: str = LIVE) -> _FrontDesk | None:
+        """The agents of ``mode`` only: calls of one mode never route through the other's definitions."""
+        agents = list(agents_for(organization=organization, mode=mode))
         if not agents:
             return None  # the built-in agent handles everything
-        status = greeter_status(organization=organization)
+        status = greeter_status(organization=organization, mode=mode)
         return cls(status.agent, status.name, {a.agent_key: a for a in agents}, agent_profiles(agents))
 
     def specialist_for(self, said: str) -> Agent | None:

@@ -31,6 +31,7 @@ from django_htmx.middleware import HtmxDetails
 from accounts.models import Membership, Organization
 from accounts.requests import AuthenticatedHttpRequest
 from core.cursor import InvalidCursor, decode_cursor, encode_cursor, keyset_after
+from core.modes import Mode
 from developer.public_api.input_checks import bad_query_parameters
 from developer.public_api.request_log import API_PATH_PREFIX
 
@@ -103,6 +104,19 @@ def require_manager(request: HtmxHttpRequest) -> None:
     membership = getattr(request, "membership", None)
     if membership is None or not membership.can_manage:
         raise PermissionDenied("Only owners and admins can change this.")
+
+
+# --- the "Viewing test data" switch ---------------------------------------------------------------------
+
+
+def viewing_mode(request: HtmxHttpRequest) -> str:
+    """The mode the signed-in person is viewing ("live" or "test"), remembered on their membership.
+
+    Lists of mode-carrying objects (tools, agents, data fields, invocations, deliveries, request logs,
+    usage) show this mode only, and what the dashboard creates is created in it."""
+    membership = getattr(request, "membership", None)
+    mode = membership.viewing_mode if membership is not None else Mode.LIVE
+    return mode if mode in Mode.values else Mode.LIVE
 
 
 # --- htmx: page or partial, redirects ----------------------------------------------------------------

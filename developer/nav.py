@@ -62,4 +62,6 @@ def dashboard_context(request: HttpRequest) -> dict[str, object]:
         "current_organization": membership.organization,
         "can_manage": membership.can_manage,
         "several_organizations": membership.user.memberships.count() > 1,
+        # The "Viewing test data" switch and its banner (developer/base.html).
+        "viewing_test_data": membership.viewing_mode == "test",
     }

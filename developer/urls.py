@@ -19,6 +19,7 @@ catch_all_api_urlpatterns = [re_path(r"^.*$", UnknownRoute.as_view())]
 urlpatterns = [
     path("settings/developer/", views.home, name="home"),
     path("settings/developer/organization/", views.choose_org, name="choose_org"),
+    path("settings/developer/viewing-mode/", views.viewing_mode_switch, name="viewing_mode"),
     path("settings/developer/keys/", views.keys, name="keys"),
     path("settings/developer/keys/new/", views.key_create, name="key_create"),
     path("settings/developer/keys/<str:key_id>/rotate/", views.key_rotate, name="key_rotate"),

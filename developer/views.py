@@ -17,7 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -25,6 +25,7 @@ from django_htmx.http import trigger_client_event
 
 from accounts.models import AuditEntry
 from accounts.requests import AuthenticatedHttpRequest
+from accounts.services import membership_viewing_mode_set
 from billing.access import access_state
 from billing.models import PlatformAddon, Wallet
 from core import rotation
@@ -45,8 +46,10 @@ from .dashboard import (
     page_or_partial,
     remember_form_token,
     require_manager,
+    viewing_mode,
 )
 from .models import AccessRequest, ApiKey, Mode, RequestLog
+from .nav import nav_links
 from .scopes import ALL_SCOPES, READ_ONLY_SCOPES, SCOPES
 
 # Expiry choices offered when creating a key (the API accepts any future date-time).
@@ -329,6 +332,38 @@ def key_revoke(request: HtmxHttpRequest, key_id: str) -> HttpResponse:
     return redirect("developer:keys")
 
 
+# --- the "Viewing test data" switch ------------------------------------------------------------------
+
+
+@require_POST
+@dashboard_view
+def viewing_mode_switch(request: HtmxHttpRequest) -> HttpResponse:
+    """Turn "Viewing test data" on or off for the signed-in person (any role: it only changes what they see).
+
+    Goes back to the page it was sent from; a list page then shows the other mode's objects."""
+    try:
+        membership_viewing_mode_set(membership=request.membership, mode=request.POST.get("mode", ""))
+    except ValidationError:
+        return HttpResponse("Choose live or test.", status=400, content_type="text/plain; charset=utf-8")
+    back = request.POST.get("next", "")
+    if not (back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()})):
+        back = reverse("developer:home")
+    return client_redirect(request, _page_after_switch(request, back))
+
+
+def _page_after_switch(request: HtmxHttpRequest, path: str) -> str:
+    """The page to show after the switch: the same page, unless it shows one object (a tool, an agent…),
+    which the other mode does not have; then the list of its section."""
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return reverse("developer:home")
+    if not match.kwargs:
+        return path
+    sections = [link.url for link in nav_links(request) if path.startswith(link.url)]
+    return max(sections, key=len) if sections else reverse("developer:home")
+
+
 # --- request logs ------------------------------------------------------------------------------------
 
 
@@ -360,32 +395,42 @@ class LogFilters:
         return any((self.key, self.status, self.error_code, self.mode))
 
 
+def _logs(request: HtmxHttpRequest) -> Any:
+    """The request log of the acting organisation in the mode being viewed. Requests that named no
+    usable key have no mode; they show with live data, where a broken integration is looked for."""
+    mode = viewing_mode(request)
+    modes = [mode, ""] if mode == Mode.LIVE else [mode]
+    return RequestLog.objects.filter(organization=request.organization, mode__in=modes)
+
+
 @require_GET
 @dashboard_view
 def logs(request: HtmxHttpRequest) -> HttpResponse:
     search = request.GET.get("q", "").strip()
     if search:
-        found = RequestLog.objects.filter(organization=request.organization, request_id=search).first()
+        found = _logs(request).filter(request_id=search).first()
         if found is not None:
             return redirect("developer:log_detail", request_id=found.request_id)
+    # The mode is the "Viewing test data" switch's, not a filter of its own.
     filters = LogFilters(
         key=request.GET.get("key", ""),
         status=request.GET.get("status", ""),
         error_code=request.GET.get("error_code", ""),
-        mode=request.GET.get("mode", ""),
     )
-    queryset = filters.apply(RequestLog.objects.filter(organization=request.organization).select_related("api_key"))
+    queryset = filters.apply(_logs(request).select_related("api_key"))
     page = keyset_page(queryset, cursor=request.GET.get("cursor"), limit=LOG_PAGE_SIZE, id_field="request_id")
     context = {
         "page": page,
         "filters": filters,
         "search": search,
         "search_missed": bool(search),
-        "keys": ApiKey.objects.filter(organization=request.organization).order_by("-created_at"),
+        "keys": ApiKey.objects.filter(organization=request.organization, mode=viewing_mode(request)).order_by(
+            "-created_at"
+        ),
         "error_codes": ERROR_CODES,
         "status_classes": ("2xx", "4xx", "5xx"),
         "next_query": filters.query(cursor=page.next_cursor) if page.next_cursor else "",
-        "has_any": page.rows or RequestLog.objects.filter(organization=request.organization).exists(),
+        "has_any": page.rows or _logs(request).exists(),
     }
     if request.htmx and request.htmx.target == "log-more":
         return render(request, "developer/logs.html#log-rows", context)

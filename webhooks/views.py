@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -34,6 +35,7 @@ from developer.dashboard import (
     page_or_partial,
     remember_form_token,
     require_manager,
+    viewing_mode,
 )
 
 from . import services
@@ -205,7 +207,13 @@ def _filtered_deliveries(endpoint: Endpoint, filters: dict[str, str]) -> Any:
 def _detail_context(request: HtmxHttpRequest, endpoint: Endpoint, **extra: Any) -> dict[str, Any]:
     filters = _log_filters(request)
     page = keyset_page(
-        _filtered_deliveries(endpoint, filters), cursor=request.GET.get("cursor"), limit=DELIVERY_PAGE_SIZE
+        # Endpoints are shared by both modes; their delivery log follows "Viewing test data". The
+        # "Send test event" pings belong to neither mode's data and show in both.
+        _filtered_deliveries(endpoint, filters).filter(
+            Q(event__mode=viewing_mode(request)) | Q(event__type=TEST_EVENT_TYPE)
+        ),
+        cursor=request.GET.get("cursor"),
+        limit=DELIVERY_PAGE_SIZE,
     )
     query = {k: v for k, v in filters.items() if v}
     return {

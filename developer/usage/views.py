@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET
 
 from billing.models import Metric, Mode
 from billing.quota import csv_text, days_between, money, parse_iso_date
-from developer.dashboard import HtmxHttpRequest, dashboard_view
+from developer.dashboard import HtmxHttpRequest, dashboard_view, viewing_mode
 from developer.models import ApiKey
 
 from .charts import Series, line_chart_svg
@@ -130,9 +130,9 @@ class KeyRow:
     charges: str
 
 
-def _key_rows(report: UsageReport) -> list[KeyRow]:
+def _key_rows(report: UsageReport, modes: tuple[str, ...]) -> list[KeyRow]:
     rows = []
-    for mode in (Mode.LIVE, Mode.TEST):
+    for mode in modes:
         for key in report.modes[mode].by_key:
             rows.append(
                 KeyRow(
@@ -148,14 +148,20 @@ def _key_rows(report: UsageReport) -> list[KeyRow]:
 
 
 def _panel_context(
-    report: UsageReport, selection: Selection, *, chart_id: str, action: str, key: ApiKey | None = None
+    report: UsageReport,
+    selection: Selection,
+    *,
+    chart_id: str,
+    action: str,
+    key: ApiKey | None = None,
+    modes: tuple[str, ...] = (Mode.LIVE, Mode.TEST),
 ) -> dict[str, Any]:
     csv_query = selection.query() | ({"key": key.public_id} if key else {})
     return {
         "selection": selection,
         "report": report,
-        # A key has one mode; the overview draws live and test side by side.
-        "chart_svg": _chart(report, selection, chart_id, (key.mode,) if key else (Mode.LIVE, Mode.TEST)),
+        # A key has one mode; the overview draws the modes asked for (the one being viewed).
+        "chart_svg": _chart(report, selection, chart_id, (key.mode,) if key else modes),
         "metrics": Metric.choices,
         "preset_links": [
             (name, label, urlencode({"range": name, "metric": selection.metric}))
@@ -170,9 +176,9 @@ def _panel_context(
                 [report.modes[mode].by_metric[metric].quantity for metric in Metric.values],
                 money(report.modes[mode].amount),
             )
-            for mode in (Mode.LIVE, Mode.TEST)
+            for mode in modes
         ],
-        "key_rows": _key_rows(report),
+        "key_rows": _key_rows(report, modes),
     }
 
 
@@ -186,7 +192,10 @@ def _wants_partial(request: HtmxHttpRequest) -> bool:
 def usage(request: HtmxHttpRequest) -> HttpResponse:
     selection = _selection(request)
     report = usage_report(organization=request.organization, start=selection.start, end=selection.end)
-    context = _panel_context(report, selection, chart_id="usage-chart", action=reverse("usage:usage"))
+    # The overview follows "Viewing test data": live usage, or test usage (never charged).
+    context = _panel_context(
+        report, selection, chart_id="usage-chart", action=reverse("usage:usage"), modes=(viewing_mode(request),)
+    )
     if _wants_partial(request):
         return render(request, "usage/usage.html#usage-panel", context)
     month, plan_code, quota = free_quota(organization=request.organization)

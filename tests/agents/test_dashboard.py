@@ -182,21 +182,29 @@ def test_test_argument_errors_re_render_the_form(owner_client: Client, tool: Cus
     assert "Not valid JSON" in response.content.decode() and not ToolInvocation.objects.exists()
 
 
-def test_the_invocation_log_filters(owner_client: Client, org: Organization, endpoint: Receiver) -> None:
+def test_the_invocation_log_filters_and_follows_the_viewing_mode(
+    owner_client: Client, org: Organization, endpoint: Receiver
+) -> None:
     from agents.services import tool_invoke
 
     a = make_tool(org, endpoint.url, name="tool_a")
     b = make_tool(org, endpoint.url, name="tool_b")
+    sandbox = make_tool(org, endpoint.url, name="tool_c", mode="test")
     tool_invoke(tool=a, arguments={"orderNumber": "A-1"}, call_session_id="c1", mode="live")
-    tool_invoke(tool=b, arguments={"orderNumber": "B"}, call_session_id="c2", mode="test")
+    tool_invoke(tool=b, arguments={"orderNumber": "B"}, call_session_id="c2", mode="live")
+    tool_invoke(tool=sandbox, arguments={"orderNumber": "C-1"}, call_session_id="c3", mode="test")
     everything = owner_client.get("/settings/developer/tools/invocations/").content.decode()
-    assert everything.count('data-testid="invocation-row"') == 2
+    assert everything.count('data-testid="invocation-row"') == 2 and "tool_c" not in everything
     only_b = owner_client.get(
         f"/settings/developer/tools/invocations/?tool={b.public_id}", headers={**HTMX, "HX-Target": "invocation-table"}
     ).content.decode()
     assert only_b.count('data-testid="invocation-row"') == 1 and "tool_b" in only_b and "<html" not in only_b
     rejected = owner_client.get("/settings/developer/tools/invocations/?status=rejected").content.decode()
     assert rejected.count('data-testid="invocation-row"') == 1 and "invalid_arguments" in rejected
+
+    owner_client.post("/settings/developer/viewing-mode/", {"mode": "test"})
+    test_rows = owner_client.get("/settings/developer/tools/invocations/").content.decode()
+    assert test_rows.count('data-testid="invocation-row"') == 1 and "tool_c" in test_rows
 
 
 def test_viewers_read_but_cannot_change_and_other_businesses_are_404(

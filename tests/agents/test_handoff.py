@@ -23,11 +23,13 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def team(org: Organization, endpoint: Receiver) -> None:
-    lookup = make_tool(org, endpoint.url)
-    make_tool(org, endpoint.url, name="book_slot", input_schema={"type": "object", "properties": {}})
+    """Test-mode definitions: the simulator plays test calls by default, which see only these."""
+    lookup = make_tool(org, endpoint.url, mode="test")
+    make_tool(org, endpoint.url, mode="test", name="book_slot", input_schema={"type": "object", "properties": {}})
     agent_create(
         organization=org,
         actor=None,
+        mode="test",
         agent_key="desk",
         display_name="Front desk",
         instructions="Greet and route.",
@@ -36,6 +38,7 @@ def team(org: Organization, endpoint: Receiver) -> None:
     agent_create(
         organization=org,
         actor=None,
+        mode="test",
         agent_key="orders",
         display_name="Orders",
         instructions="Order questions.",
@@ -45,6 +48,7 @@ def team(org: Organization, endpoint: Receiver) -> None:
     agent_create(
         organization=org,
         actor=None,
+        mode="test",
         agent_key="billing",
         display_name="Billing",
         instructions="Bills.",
@@ -77,7 +81,7 @@ def test_disabled_specialists_are_never_chosen_and_misses_stay_with_the_greeter(
     trace = handoff_simulate(organization=org, utterance="a question about my bill", call_session_id="c")
     assert trace.specialist is None and trace.result is None and endpoint.requests == []
     assert trace.decision.outcome == "no_match" and "greeter keeps the call" in trace.steps[-1]
-    assert route_utterance(organization=org, text="my delivery").agent_key == "orders"
+    assert route_utterance(organization=org, mode="test", text="my delivery").agent_key == "orders"
 
 
 def test_the_simulate_handoff_command_plays_the_call(org: Organization, team: None, endpoint: Receiver) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import Organization
+from core.modes import Mode
 from demo.seed import DEMO_ORG_NAME
 from demo.simulator import simulate_handoff_call
 
@@ -22,7 +23,14 @@ class Command(BaseCommand):
         parser.add_argument("--org", default=None, help="Business id (biz_...). Default: the demo organisation.")
         parser.add_argument("--tool", default=None, help="Name of the tool to call (default: the specialist's first).")
         parser.add_argument("--arguments", default=None, help="Tool arguments as JSON (default: from the schema).")
-        parser.add_argument("--live", action="store_true", help="Make a live (metered) call instead of a test one.")
+        parser.add_argument(
+            "--mode",
+            choices=Mode.values,
+            default=Mode.TEST,
+            help="test (default): routes through the test agents and calls test tools, flagged and never billed; "
+            "live: the live agents and tools, metered.",
+        )
+        parser.add_argument("--live", action="store_true", help="The same as --mode live.")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["org"]:
@@ -35,13 +43,15 @@ class Command(BaseCommand):
             arguments = json.loads(opts["arguments"]) if opts["arguments"] else None
         except ValueError as exc:
             raise CommandError(f"--arguments is not valid JSON: {exc}") from exc
+        mode = Mode.LIVE if opts["live"] else opts["mode"]
         played = simulate_handoff_call(
             organization=organization,
             utterance=opts["utterance"],
-            mode="live" if opts["live"] else "test",
+            mode=mode,
             tool_name=opts["tool"],
             arguments=arguments,
         )
+        self.stdout.write(f"• {mode.capitalize()} mode: only the {mode} agents and tools take part.")
         for step in played.steps:
             self.stdout.write(f"• {step}")
         if played.trace.result is not None:

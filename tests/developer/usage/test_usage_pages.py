@@ -84,20 +84,34 @@ def test_the_page_draws_an_svg_chart_with_axes_legend_and_a_point_per_day(usage,
     assert 'role="img"' in svg and "API requests per day" in svg
     assert svg.count('class="chart-axis"') == 2
     assert "Nov 4" in svg and "Nov 10" in svg  # first and last day labelled
-    assert ">Live</text>" in svg and ">Test</text>" in svg  # legend
-    assert "Live, 2026-11-09: 3,000" in svg and "Test, 2026-11-10: 700" in svg
+    assert ">Live</text>" in svg and ">Test</text>" not in svg  # legend: the mode being viewed
+    assert "Live, 2026-11-09: 3,000" in svg
     assert "<script" not in html.split("</head>")[1]  # no chart library: htmx and app.js sit in <head>
 
 
-def test_the_per_key_table_lists_live_and_test_keys_with_charges(usage, owner):
+def test_the_usage_page_follows_the_viewing_test_data_switch(usage, owner):
+    client = _client(owner)
+    client.post("/settings/developer/viewing-mode/", {"mode": "test"})
+    html = client.get(URL + "?range=7d").content.decode()
+    chart = re.search(r"<svg.*?</svg>", html, re.S)
+    assert chart is not None
+    svg = chart.group(0)
+    assert ">Test</text>" in svg and ">Live</text>" not in svg
+    assert "Test, 2026-11-10: 700" in svg
+    found = re.search(r'data-testid="key-table".*?</table>', html, re.S)
+    assert found is not None
+    table = found.group(0)
+    assert "Sandbox" in table and "Server" not in table and "never charged" in table
+
+
+def test_the_per_key_table_lists_the_viewed_modes_keys_with_charges(usage, owner):
     html = _client(owner).get(URL).content.decode()
     match = re.search(r'data-testid="key-table".*?</table>', html, re.S)
     assert match is not None, "no key table in the page"
     table = match.group(0)
-    assert "Server" in table and "Sandbox" in table
-    assert "6,000" in table and "700" in table
+    assert "Server" in table and "Sandbox" not in table  # live data; test keys show when viewing test data
+    assert "6,000" in table
     assert "$2.4004" in table
-    assert "never charged" in table
     server, _ = usage
     assert f'href="/settings/developer/usage/keys/{server.public_id}/?range=mtd&amp;metric=api_requests"' in table
 
