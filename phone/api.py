@@ -21,6 +21,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from accounts.models import Organization
+from billing.attribution import by_key
 from core.modes import Mode
 from core.timefmt import iso
 from developer.models import ApiKey
@@ -517,6 +518,7 @@ class ContactListCreate(_PhoneView):
         contact = services.contact_create(
             organization=self.organization(),
             mode=request.auth.mode,
+            caused_by=by_key(request.auth.id),
             **body_kwargs(json_body(request), services.CONTACT_FIELDS),
         )
         return ok(contact_json(contact), "Contact created.", status=201)
@@ -545,6 +547,7 @@ class ContactDetail(_PhoneView):
         contact = services.contact_update(
             contact=self.contact_for(contact_id),
             mode=request.auth.mode,
+            caused_by=by_key(request.auth.id),
             **body_kwargs(json_body(request), services.CONTACT_FIELDS),
         )
         return ok(contact_json(contact), "Contact updated.")

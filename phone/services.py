@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from accounts.services import audit_record
+from billing.attribution import SYSTEM, Attribution, by_key
 from billing.metering import record_usage, usage_confirm, usage_release, usage_reserve
 from billing.models import Metric
 from core.errors import UNSET, ServiceError, Unset, given
@@ -150,8 +151,11 @@ def contact_create(
     name: str | Unset | None = UNSET,
     email: str | Unset | None = UNSET,
     company: str | Unset | None = UNSET,
+    caused_by: Attribution = SYSTEM,
 ) -> Contact:
-    """Create a contact: `phone_number` required (read in the business's region); None clears a text field."""
+    """Create a contact: `phone_number` required (read in the business's region); None clears a text field.
+
+    `caused_by` (the API key of the request) is whose usage the `contact.created` deliveries are."""
     values = _contact_values(
         given(phone_number=phone_number, name=name, email=email, company=company),
         organization=organization,
@@ -163,7 +167,13 @@ def contact_create(
         with transaction.atomic():
             now = timezone.now()
             contact = Contact.objects.create(organization=organization, created_at=now, updated_at=now, **values)
-            emit(organization=organization, type="contact.created", data=contact_json(contact), mode=mode)
+            emit(
+                organization=organization,
+                type="contact.created",
+                data=contact_json(contact),
+                mode=mode,
+                caused_by=caused_by,
+            )
     except IntegrityError as exc:  # a concurrent create took the number first
         raise _duplicate_number_error() from exc
     return contact
@@ -177,9 +187,10 @@ def contact_update(
     name: str | Unset | None = UNSET,
     email: str | Unset | None = UNSET,
     company: str | Unset | None = UNSET,
+    caused_by: Attribution = SYSTEM,
 ) -> Contact:
     """Change the fields given (None clears name, email or company); `contact.updated` fires (and
-    updatedAt moves) only when something changed."""
+    updatedAt moves) only when something changed, caused by `caused_by`."""
     organization = contact.organization
     values = _contact_values(
         given(phone_number=phone_number, name=name, email=email, company=company),
@@ -208,6 +219,7 @@ def contact_update(
                 type="contact.updated",
                 data={**contact_json(contact), "changedFields": sorted(_wire_name(f) for f in changed)},
                 mode=mode,
+                caused_by=caused_by,
             )
     except IntegrityError as exc:
         raise _duplicate_number_error() from exc
@@ -571,7 +583,13 @@ def _sms_accounted(message: Message) -> None:
 
 
 def _sms_sent(message: Message) -> None:
-    emit(organization=message.organization, type="sms.sent", data=message_json(message), mode=message.mode)
+    emit(
+        organization=message.organization,
+        type="sms.sent",
+        data=message_json(message),
+        mode=message.mode,
+        caused_by=by_key(message.api_key_id),  # the sending key's usage; an automatic reply's is the system's
+    )
 
 
 # --- Inbound SMS ---------------------------------------------------------------------------------
