@@ -72,6 +72,18 @@ class Endpoint(RotatingSecret):
     def receives_mode(self, mode: str) -> bool:
         return mode in self.modes
 
+    @property
+    def modes_label(self) -> str:
+        """How the dashboard names ``modes``: "Live and test", "Live only" or "Test only"."""
+        if len(self.modes) > 1:
+            return "Live and test"
+        return "Live only" if self.modes == [Mode.LIVE.value] else "Test only"
+
+    @property
+    def modes_choice(self) -> str:
+        """``modes`` as the dashboard form's radio value: "both", "live" or "test"."""
+        return "both" if len(self.modes) > 1 else self.modes[0]
+
     def disable(self, *, reason: str, now: datetime | None = None) -> None:
         self.enabled = False
         self.disabled_at = now or timezone.now()
