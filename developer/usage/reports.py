@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone as dj_timezone
 
@@ -153,7 +153,8 @@ def usage_report(
             "api_key__mode",
         )
         .annotate(quantity=Sum("quantity"), charged=Sum("amount"))
-        .order_by("api_key__name", "api_key_id", "source")
+        # Keys by name, then the usage no key caused (Dashboard, System), the same on every database.
+        .order_by(F("api_key__name").asc(nulls_last=True), "api_key_id", "source")
     )
     keys: dict[tuple[str, int | None, str], KeyUsage] = {}
     for row in rows:
