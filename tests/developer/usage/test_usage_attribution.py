@@ -20,6 +20,8 @@ from developer.models import ApiKey
 from phone.services import call_start
 from tests.agents.conftest import make_tool
 from tests.conftest import ApiClient, make_key
+from tests.phone.conftest import sms_number as sms_number
+from tests.phone.conftest import sms_ready as sms_ready
 from tests.webhooks.receiver import Receiver, Reply
 from webhooks.models import Delivery, Endpoint, Event
 from webhooks.services import delivery_attempt, endpoint_create
@@ -96,6 +98,48 @@ def test_a_replay_over_the_api_is_the_replaying_keys_usage(
     assert rows["Writer"]["webhook_attempts"] == 1
     assert rows["Replayer"]["webhook_attempts"] == 1
     assert rows["Replayer"]["keyId"] == ApiKey.objects.get(name="Replayer").public_id
+
+
+def test_a_recover_over_the_api_is_the_recovering_keys_usage(
+    org: Organization, hook: Receiver, django_capture_on_commit_callbacks: Any
+) -> None:
+    writer, fixer = make_key(org, name="Writer"), make_key(org, name="Fixer")
+    hook.reply(Reply(410))  # gone: the endpoint is disabled and the delivery fails
+    with django_capture_on_commit_callbacks(execute=True):
+        ApiClient(writer).post("/contacts", {"phoneNumber": "+14155550129"})
+    delivery = Delivery.objects.get(event__type="contact.created")
+    assert delivery.status == Delivery.Status.FAILED
+    webhook_id = delivery.endpoint.public_id
+
+    fixing = ApiClient(fixer)
+    fixing.patch(f"/webhooks/{webhook_id}", {"enabled": True})
+    with django_capture_on_commit_callbacks(execute=True):
+        recovered = fixing.post(f"/webhooks/{webhook_id}/recover", {"since": delivery.created_at.isoformat()})
+
+    assert recovered.status_code == 202 and recovered.body["data"]["count"] == 1
+    assert [r.json["type"] for r in hook.requests] == ["contact.created", "contact.created"]
+    rows = by_key(fixing.get("/usage").body["data"], "live")
+    assert rows["Writer"]["webhook_attempts"] == 1 and rows["Fixer"]["webhook_attempts"] == 1
+
+
+def test_a_text_sent_through_a_key_and_its_sms_sent_webhook_are_that_keys_usage(
+    org: Organization, hook: Receiver, sms_ready: Any, test_key: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    api = ApiClient(test_key)
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = api.post("/messages", {"to": "+15555550123", "body": "Thanks for calling!"})
+
+    assert sent.status_code == 201
+    assert [r.json["type"] for r in hook.requests] == ["sms.sent"]
+    rows = by_key(api.get("/usage").body["data"], "test")
+    assert rows == {
+        "Test key": {
+            "keyId": ApiKey.objects.get(name="Test key").public_id,
+            "source": "api",
+            "webhook_attempts": 1,
+            "sms_segments": 1,
+        }
+    }
 
 
 def test_a_replay_from_the_dashboard_is_the_dashboards_usage(
@@ -193,6 +237,9 @@ def test_the_usage_page_shows_system_and_dashboard_rows_apart_from_the_keys(
     assert heads[0].startswith("Test key aip_live_…")
     assert heads[1:3] == ["Dashboard", "System"]
     assert "No API key" not in html
+    csv_rows = owner_client.get("/settings/developer/usage/export.csv").content.decode().splitlines()
+    names = {line.split(",")[2] for line in csv_rows[1:] if ",webhook_attempts," in line}
+    assert names == {"Test key", "Dashboard", "System"}
     rollups = UsageRollup.objects.filter(metric="webhook_attempts")
     assert {(r.source, r.api_key_id is not None, r.quantity) for r in rollups} == {
         ("api", True, 1),
