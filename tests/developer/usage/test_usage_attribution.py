@@ -6,6 +6,7 @@ followed end to end: a real receiver gets the deliveries, and GET /usage and the
 
 from __future__ import annotations
 
+import importlib
 import re
 from typing import Any
 
@@ -246,3 +247,38 @@ def test_the_usage_page_shows_system_and_dashboard_rows_apart_from_the_keys(
         ("system", False, 2),
         ("dashboard", False, 1),
     }
+
+
+def test_the_migration_makes_usage_with_a_key_api_usage_and_leaves_the_rest_to_the_system(
+    org: Organization, live_key: str
+) -> None:
+    from django.apps import apps
+    from django.utils import timezone
+
+    migration = importlib.import_module("billing.migrations.0006_usage_source_attribution")
+    key = ApiKey.objects.get(organization=org)
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+    # Rows as they were before attribution: every one "system", the column's default.
+    keyed = UsageRollup.objects.create(
+        organization=org, api_key=key, source="system", metric="webhook_attempts", mode="live", hour=hour, quantity=3
+    )
+    unkeyed = UsageRollup.objects.create(
+        organization=org, source="system", metric="webhook_attempts", mode="live", hour=hour, quantity=2
+    )
+    record = UsageRecord.objects.create(
+        organization=org,
+        api_key=key,
+        source="system",
+        metric="tool_invocations",
+        quantity=1,
+        mode="live",
+        reference="r",
+    )
+
+    migration.keyed_rows_are_api(apps, None)
+
+    assert UsageRollup.objects.get(pk=keyed.pk).source == "api"
+    assert UsageRollup.objects.get(pk=unkeyed.pk).source == "system"
+    assert UsageRecord.objects.get(pk=record.pk).source == "api"
+    rows = by_key(ApiClient(live_key).get("/usage").body["data"], "live")
+    assert rows["Test key"]["webhook_attempts"] == 3 and rows["System"]["webhook_attempts"] == 2
