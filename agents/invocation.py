@@ -149,11 +149,13 @@ def tool_invoke_enqueue(
     call_session_id: str,
     mode: str,
     source: str = ToolInvocation.Source.DASHBOARD,
+    api_key_id: int | None = None,
 ) -> ToolInvocation:
     """Queue an invocation for the ``tools`` worker pool and return its pending row at once.
 
     For callers that must not wait on the endpoint themselves (web requests). The task claims
-    this very row and runs it (``tool_invocation_run``).
+    this very row and runs it (``tool_invocation_run``). ``api_key_id``: the key that asked (an
+    API test), whose usage the invocation is.
     """
     _check_modes(tool, mode)
     with transaction.atomic():
@@ -165,6 +167,7 @@ def tool_invoke_enqueue(
             tool_name=tool.name,
             mode=mode,
             source=source,
+            api_key_id=api_key_id,
             call_session_id=call_session_id[:100],
             arguments=arguments,
             status=ToolInvocation.Status.PENDING,
@@ -501,13 +504,17 @@ def _finish(
         invocation.response_excerpt = json.dumps({"errors": details}, ensure_ascii=False)[:EXCERPT_CHARS]
     with transaction.atomic():
         if meter:
-            # Every request that left for the endpoint counts; test mode is recorded and never charged.
+            # Every request that left for the endpoint counts, under whoever asked for it; test mode is
+            # recorded and never charged.
+            caused_by = invocation.caused_by
             record_usage(
                 organization=tool.organization,
                 metric="tool_invocations",
                 quantity=1,
                 mode=invocation.mode,
                 reference=f"tool-invocation:{invocation.public_id}",
+                api_key_id=caused_by.api_key_id,
+                source=caused_by.source,
             )
             invocation.metered = True
         invocation.save(

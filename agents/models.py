@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Organization
+from billing.attribution import DASHBOARD, SYSTEM, Attribution, UsageSource, stored
 from core import crypto
 from core.ids import public_id_field
 from core.models import RotatingSecret
@@ -155,6 +156,7 @@ class ToolInvocation(models.Model):
         CHAT = "chat", "Chat"
         DASHBOARD = "dashboard", "Dashboard test"
         SIMULATOR = "simulator", "Call simulator"
+        API = "api", "API test"
 
     public_id = public_id_field("tinv")
     invocation_id = models.CharField(max_length=40, db_index=True)
@@ -165,6 +167,8 @@ class ToolInvocation(models.Model):
     # The mode of the call that made it; a live call only ever invokes live tools (see tool_invoke).
     mode = models.CharField(max_length=MODE_MAX_LENGTH, choices=Mode.choices)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.VOICE)
+    # The key whose request asked for it (an API test): the invocation is metered under that key.
+    api_key = models.ForeignKey("developer.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     call_session_id = models.CharField(max_length=100, blank=True)
     arguments = models.JSONField(default=dict)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
@@ -199,6 +203,14 @@ class ToolInvocation(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status not in (self.Status.PENDING, self.Status.RUNNING)
+
+    @property
+    def caused_by(self) -> Attribution:
+        """Whose usage it is: the asking key's, the dashboard's (a test there), else the system's
+        (calls, chat, the simulator)."""
+        if self.source == self.Source.API:
+            return stored(UsageSource.API, self.api_key_id)
+        return DASHBOARD if self.source == self.Source.DASHBOARD else SYSTEM
 
 
 class Agent(models.Model):

@@ -22,6 +22,7 @@ from django.db.models import QuerySet
 
 from accounts.models import Organization
 from accounts.services import audit_record
+from billing.attribution import UsageSource, attribution_of
 from core import outbound
 from core.errors import UNSET, ServiceError, Unset, given
 from core.modes import Mode
@@ -492,14 +493,17 @@ def tool_delete(*, tool: CustomTool, actor: Actor) -> None:
 
 
 def tool_test_invoke(*, tool: CustomTool, arguments: Any, actor: Actor) -> ToolInvocation:
-    """The dashboard's Test tool: a real call in test mode (flagged, never billed), queued for the
-    tools worker pool so the web process never waits on the endpoint."""
+    """Test a tool: a real call in test mode (flagged, never billed), queued for the tools worker
+    pool so the web process never waits on the endpoint. Asked by a key, it is that key's usage (an
+    API test); asked by a person, the dashboard's."""
+    caused_by = attribution_of(actor)
     invocation = tool_invoke_enqueue(
         tool=tool,
         arguments=arguments,
         call_session_id=f"test_{tool.public_id}",
         mode="test",
-        source=ToolInvocation.Source.DASHBOARD,
+        source=ToolInvocation.Source.API if caused_by.source == UsageSource.API else ToolInvocation.Source.DASHBOARD,
+        api_key_id=caused_by.api_key_id,
     )
     audit_record(
         organization=tool.organization,

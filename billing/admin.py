@@ -178,10 +178,11 @@ def _key(row: Any) -> str:
 
 @admin.register(UsageRollup)
 class UsageRollupAdmin(ReadOnlyUsageAdmin):
-    list_display = ["hour", "organization", "api_key", "metric", "mode", "quantity", "amount"]
+    list_display = ["hour", "organization", "api_key", "source", "metric", "mode", "quantity", "amount"]
     list_filter = [
         ("organization", admin.RelatedOnlyFieldListFilter),
         ("api_key", admin.RelatedOnlyFieldListFilter),
+        "source",
         "metric",
         "mode",
         period_filter("hour"),
@@ -196,6 +197,7 @@ class UsageRollupAdmin(ReadOnlyUsageAdmin):
         ("organization", lambda r: r.organization.name),
         ("key_id", _key),
         ("key_name", lambda r: r.api_key.name if r.api_key_id else ""),
+        ("source", lambda r: r.source),
         ("metric", lambda r: r.metric),
         ("mode", lambda r: r.mode),
         ("quantity", lambda r: r.quantity),
@@ -208,10 +210,21 @@ class UsageRollupAdmin(ReadOnlyUsageAdmin):
 
 @admin.register(UsageRecord)
 class UsageRecordAdmin(ReadOnlyUsageAdmin):
-    list_display = ["created_at", "organization", "api_key", "metric", "mode", "quantity", "amount", "reference"]
+    list_display = [
+        "created_at",
+        "organization",
+        "api_key",
+        "source",
+        "metric",
+        "mode",
+        "quantity",
+        "amount",
+        "reference",
+    ]
     list_filter = [
         ("organization", admin.RelatedOnlyFieldListFilter),
         ("api_key", admin.RelatedOnlyFieldListFilter),
+        "source",
         "metric",
         "mode",
         period_filter("created_at"),
@@ -225,6 +238,7 @@ class UsageRecordAdmin(ReadOnlyUsageAdmin):
         ("organization_id", lambda r: r.organization.public_id),
         ("organization", lambda r: r.organization.name),
         ("key_id", _key),
+        ("source", lambda r: r.source),
         ("metric", lambda r: r.metric),
         ("mode", lambda r: r.mode),
         ("quantity", lambda r: r.quantity),

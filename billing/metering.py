@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from accounts.models import Organization
 
+from .attribution import UsageSource
 from .models import (
     FlushBatch,
     Metric,
@@ -51,13 +52,22 @@ _METRIC_NOUNS: dict[str, tuple[str, str]] = {
 
 
 def record_usage(
-    *, organization: Organization, metric: str, quantity: int, mode: str, reference: str, api_key_id: int | None = None
+    *,
+    organization: Organization,
+    metric: str,
+    quantity: int,
+    mode: str,
+    reference: str,
+    api_key_id: int | None = None,
+    source: str | None = None,
 ) -> tuple[UsageRecord, bool]:
     """Record `quantity` units of `metric`; returns (record, created). A repeated reference is a no-op.
 
-    Live units beyond the month's free quota are charged in the same transaction, so a unit is
-    either recorded and charged or neither.
+    `api_key_id` and `source` say who caused it (billing.attribution); `source` defaults to "api"
+    with a key and "system" without. Live units beyond the month's free quota are charged in the
+    same transaction, so a unit is either recorded and charged or neither.
     """
+    source = _source(source, api_key_id)
     if metric not in Metric.values:
         raise ValueError(f"Unknown metric {metric!r}")
     if mode not in Mode.values:
@@ -73,6 +83,7 @@ def record_usage(
                 record = UsageRecord.objects.create(
                     organization=organization,
                     api_key_id=api_key_id,
+                    source=source,
                     metric=metric,
                     quantity=quantity,
                     mode=mode,
@@ -99,6 +110,7 @@ def record_usage(
         _rollup_add(
             organization_id=organization.pk,
             api_key_id=api_key_id,
+            source=source,
             metric=metric,
             mode=mode,
             hour=hour_start(now),
@@ -106,6 +118,16 @@ def record_usage(
             amount=amount,
         )
     return record, True
+
+
+def _source(source: str | None, api_key_id: int | None) -> str:
+    if source is None:
+        return UsageSource.API if api_key_id is not None else UsageSource.SYSTEM
+    if source not in UsageSource.values:
+        raise ValueError(f"Unknown usage source {source!r}")
+    if api_key_id is not None and source != UsageSource.API:
+        raise ValueError("Only API usage names a key")
+    return source
 
 
 def _charge_live(
@@ -183,6 +205,7 @@ class UsageReservation:
     quantity: int
     reference: str
     api_key_id: int | None
+    source: str
     at: datetime
     month: date
     units_billed: int
@@ -190,7 +213,13 @@ class UsageReservation:
 
 
 def usage_reserve(
-    *, organization: Organization, metric: str, quantity: int, reference: str, api_key_id: int | None = None
+    *,
+    organization: Organization,
+    metric: str,
+    quantity: int,
+    reference: str,
+    api_key_id: int | None = None,
+    source: str | None = None,
 ) -> UsageReservation:
     """Count `quantity` live units of work about to be done and take their price from the wallet now.
 
@@ -204,6 +233,7 @@ def usage_reserve(
         raise ValueError(f"{metric!r} cannot be prepaid (API requests are billed after the fact, per block)")
     if quantity <= 0:
         raise ValueError("quantity must be positive")
+    source = _source(source, api_key_id)
     at = timezone.now()
     with transaction.atomic():
         units, _, payment = _charge_live(
@@ -221,6 +251,7 @@ def usage_reserve(
         quantity=quantity,
         reference=reference,
         api_key_id=api_key_id,
+        source=source,
         at=at,
         month=month_start(at),
         units_billed=units,
@@ -237,6 +268,7 @@ def usage_confirm(*, reservation: UsageReservation) -> UsageRecord:
                 record = UsageRecord.objects.create(
                     organization=reservation.organization,
                     api_key_id=reservation.api_key_id,
+                    source=reservation.source,
                     metric=reservation.metric,
                     quantity=reservation.quantity,
                     mode=Mode.LIVE,
@@ -248,6 +280,7 @@ def usage_confirm(*, reservation: UsageReservation) -> UsageRecord:
         _rollup_add(
             organization_id=reservation.organization.pk,
             api_key_id=reservation.api_key_id,
+            source=reservation.source,
             metric=reservation.metric,
             mode=Mode.LIVE,
             hour=hour_start(reservation.at),
@@ -293,6 +326,7 @@ def _rollup_add(
     *,
     organization_id: int,
     api_key_id: int | None,
+    source: str,
     metric: str,
     mode: str,
     hour: datetime,
@@ -300,7 +334,7 @@ def _rollup_add(
     amount: Decimal,
 ) -> None:
     rows = UsageRollup.objects.filter(
-        organization_id=organization_id, api_key_id=api_key_id, metric=metric, mode=mode, hour=hour
+        organization_id=organization_id, api_key_id=api_key_id, source=source, metric=metric, mode=mode, hour=hour
     )
     changes = {"quantity": F("quantity") + quantity, "amount": F("amount") + amount, "updated_at": timezone.now()}
     if rows.update(**changes):
@@ -310,6 +344,7 @@ def _rollup_add(
             UsageRollup.objects.create(
                 organization_id=organization_id,
                 api_key_id=api_key_id,
+                source=source,
                 metric=metric,
                 mode=mode,
                 hour=hour,
@@ -361,6 +396,7 @@ def apply_api_counts(*, batch_id: str, counts: dict[str, int], source: str) -> b
             _rollup_add(
                 organization_id=org_id,
                 api_key_id=key_id,
+                source=UsageSource.API,  # a request always came with its key (None only once it is deleted)
                 metric=Metric.API_REQUESTS,
                 mode=mode,
                 hour=hour,

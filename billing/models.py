@@ -11,6 +11,7 @@ from accounts.models import Organization
 from core.ids import public_id_field
 from core.modes import Mode
 
+from .attribution import SOURCE_MAX_LENGTH, UsageSource
 from .quota import API_REQUEST_BLOCK
 
 
@@ -173,6 +174,8 @@ class UsageRecord(models.Model):
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="usage_records")
     api_key = models.ForeignKey("developer.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # What caused it (billing.attribution): a key's request ("api"), the dashboard or the system.
+    source = models.CharField(max_length=SOURCE_MAX_LENGTH, choices=UsageSource.choices, default=UsageSource.SYSTEM)
     metric = models.CharField(max_length=20, choices=Metric.choices)
     quantity = models.PositiveIntegerField()
     mode = models.CharField(max_length=4, choices=Mode.choices)
@@ -201,6 +204,8 @@ class UsageRollup(models.Model):
     api_key = models.ForeignKey(
         "developer.ApiKey", null=True, blank=True, on_delete=models.RESTRICT, related_name="usage_rollups"
     )
+    # Without a key, who caused it: the dashboard or the system ("api" always names its key).
+    source = models.CharField(max_length=SOURCE_MAX_LENGTH, choices=UsageSource.choices, default=UsageSource.SYSTEM)
     metric = models.CharField(max_length=20, choices=Metric.choices)
     mode = models.CharField(max_length=4, choices=Mode.choices)
     hour = models.DateTimeField(help_text="Start of the UTC hour.")
@@ -218,9 +223,9 @@ class UsageRollup(models.Model):
                 name="rollup_unique_with_key",
             ),
             models.UniqueConstraint(
-                fields=["organization", "metric", "mode", "hour"],
+                fields=["organization", "source", "metric", "mode", "hour"],
                 condition=models.Q(api_key__isnull=True),
-                name="rollup_unique_without_key",
+                name="rollup_unique_without_key_by_source",
             ),
         ]
         indexes = [models.Index(fields=["organization", "hour"], name="rollup_org_hour")]

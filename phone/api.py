@@ -23,6 +23,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from accounts.models import Organization
+from billing.attribution import by_key
 from core.modes import Mode
 from core.timefmt import iso
 from developer.models import ApiKey
@@ -537,6 +538,7 @@ class ContactListCreate(_PhoneView):
         contact = services.contact_create(
             organization=self.organization(),
             mode=request.auth.mode,
+            caused_by=by_key(request.auth.id),
             **body_kwargs(json_body(request), services.CONTACT_FIELDS),
         )
         return ok(contact_json(contact), "Contact created.", status=201)
@@ -564,6 +566,7 @@ class ContactDetail(_PhoneView):
     def patch(self, request: ApiRequest, contact_id: str) -> Response:
         contact = services.contact_update(
             contact=self.contact_for(contact_id),
+            caused_by=by_key(request.auth.id),
             **body_kwargs(json_body(request), services.CONTACT_FIELDS),
         )
         return ok(contact_json(contact), "Contact updated.")

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from accounts.services import audit_record
+from billing.attribution import SYSTEM, Attribution, by_key
 from billing.metering import record_usage, usage_confirm, usage_release, usage_reserve
 from billing.models import Metric
 from core.errors import UNSET, ServiceError, Unset, given
@@ -152,9 +153,12 @@ def contact_create(
     name: str | Unset | None = UNSET,
     email: str | Unset | None = UNSET,
     company: str | Unset | None = UNSET,
+    caused_by: Attribution = SYSTEM,
 ) -> Contact:
     """Create a contact in `mode`: `phone_number` required (read in the business's region), unique per
-    business and mode; None clears a text field."""
+    business and mode; None clears a text field.
+
+    `caused_by` (the API key of the request) is whose usage the `contact.created` deliveries are."""
     values = _contact_values(
         given(phone_number=phone_number, name=name, email=email, company=company),
         organization=organization,
@@ -168,7 +172,13 @@ def contact_create(
             contact = Contact.objects.create(
                 organization=organization, mode=mode, created_at=now, updated_at=now, **values
             )
-            emit(organization=organization, type="contact.created", data=contact_json(contact), mode=mode)
+            emit(
+                organization=organization,
+                type="contact.created",
+                data=contact_json(contact),
+                mode=mode,
+                caused_by=caused_by,
+            )
     except IntegrityError as exc:  # a concurrent create took the number first
         raise _duplicate_number_error(mode) from exc
     return contact
@@ -181,9 +191,10 @@ def contact_update(
     name: str | Unset | None = UNSET,
     email: str | Unset | None = UNSET,
     company: str | Unset | None = UNSET,
+    caused_by: Attribution = SYSTEM,
 ) -> Contact:
     """Change the fields given (None clears name, email or company); `contact.updated` fires (and
-    updatedAt moves) only when something changed. The event is in the contact's mode."""
+    updatedAt moves) only when something changed, caused by `caused_by`. The event is in the contact's mode."""
     organization, mode = contact.organization, contact.mode
     values = _contact_values(
         given(phone_number=phone_number, name=name, email=email, company=company),
@@ -214,6 +225,7 @@ def contact_update(
                 type="contact.updated",
                 data={**contact_json(contact), "changedFields": sorted(_wire_name(f) for f in changed)},
                 mode=mode,
+                caused_by=caused_by,
             )
     except IntegrityError as exc:
         raise _duplicate_number_error(mode) from exc
@@ -631,7 +643,13 @@ def _sms_accounted(message: Message) -> None:
 
 
 def _sms_sent(message: Message) -> None:
-    emit(organization=message.organization, type="sms.sent", data=message_json(message), mode=message.mode)
+    emit(
+        organization=message.organization,
+        type="sms.sent",
+        data=message_json(message),
+        mode=message.mode,
+        caused_by=by_key(message.api_key_id),  # the sending key's usage; an automatic reply's is the system's
+    )
 
 
 # --- Inbound SMS ---------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ class EndpointAdmin(_ReadOnly):
         "url",
         "description",
         "events",
+        "modes",
         "enabled",
         "disabled_at",
         "disabled_reason",
@@ -71,7 +72,7 @@ class EventAdmin(_ReadOnly):
     list_display = ["public_id", "type", "mode", "organization", "created_at"]
     list_filter = ["type", "mode"]
     search_fields = ["public_id", "organization__name"]
-    fields = ("public_id", "organization", "type", "mode", "body", "created_at")
+    fields = ("public_id", "organization", "type", "mode", "source", "api_key", "body", "created_at")
     readonly_fields = fields
 
 
@@ -98,6 +99,8 @@ class DeliveryAdmin(_ReadOnly):
         "endpoint",
         "event",
         "replay_of",
+        "source",
+        "api_key",
         "status",
         "status_reason",
         "attempt_count",

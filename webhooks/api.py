@@ -35,10 +35,16 @@ from developer.public_api.requests import ApiRequest
 
 from . import services
 from .events import EVENT_TYPES, TEST_EVENT_TYPE
-from .models import Delivery, Endpoint
+from .models import ALL_MODES, Delivery, Endpoint
 from .payloads import attempt_json, delivery_detail_json, delivery_json, endpoint_json
 
 SUBSCRIBABLE = [*EVENT_TYPES, "*"]
+_MODES_HELP = (
+    'Which events the endpoint receives: `["live"]` (events caused by live keys and live calls), `["test"]` '
+    '(test-mode events, `livemode: false`), or `["live", "test"]`, the default. An event of a mode the endpoint '
+    "does not list is not delivered to it (no delivery, no attempt, nothing metered). “Send test event” and "
+    "replays of existing deliveries go out whatever it lists."
+)
 EVENT_TYPE_CHOICES = [*EVENT_TYPES, TEST_EVENT_TYPE]  # what a delivery can carry
 OPTIONAL_DATE_TIME = {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "maxLength": 0}]}
 
@@ -54,6 +60,7 @@ class WebhookEndpointSerializer(serializers.Serializer):
         child=serializers.ChoiceField(choices=SUBSCRIBABLE),
         help_text='Subscribed event types, or `["*"]` for every type.',
     )
+    modes = serializers.ListField(child=serializers.ChoiceField(choices=ALL_MODES), help_text=_MODES_HELP)
     enabled = serializers.BooleanField()
     disabledAt = serializers.DateTimeField(allow_null=True)
     disabledReason = serializers.CharField(
@@ -93,6 +100,13 @@ class WebhookCreateSerializer(serializers.Serializer):
         min_length=1,
         help_text='Event types to receive, or `["*"]` (alone) for every type.',
     )
+    modes = serializers.ListField(
+        child=serializers.ChoiceField(choices=ALL_MODES),
+        min_length=1,
+        max_length=2,
+        required=False,
+        help_text=_MODES_HELP + " Each mode at most once.",
+    )
     description = serializers.CharField(max_length=500, required=False, allow_null=True, allow_blank=True)
 
 
@@ -101,6 +115,13 @@ class WebhookUpdateSerializer(serializers.Serializer):
 
     url = serializers.URLField(max_length=2048, required=False, help_text="A public https URL.")
     events = serializers.ListField(child=serializers.ChoiceField(choices=SUBSCRIBABLE), min_length=1, required=False)
+    modes = serializers.ListField(
+        child=serializers.ChoiceField(choices=ALL_MODES),
+        min_length=1,
+        max_length=2,
+        required=False,
+        help_text=_MODES_HELP + " Each mode at most once.",
+    )
     description = serializers.CharField(max_length=500, required=False, allow_null=True, allow_blank=True)
     enabled = serializers.BooleanField(required=False)
 
@@ -129,6 +150,7 @@ CREATE_WEBHOOK_EXAMPLE = OpenApiExample(
     value={
         "url": "https://example.com/webhooks/aiphone",
         "events": ["call.completed", "sms.received"],
+        "modes": ["live"],
         "description": "CRM sync",
     },
 )
@@ -308,13 +330,14 @@ class WebhookListCreate(_WebhookView):
         responses={201: WebhookEndpointWithSecretSerializer},
     )
     def post(self, request: ApiRequest) -> Response:
-        body = json_body(request, fields=("url", "events", "description"))
+        body = json_body(request, fields=("url", "events", "modes", "description"))
         key = self.acting_key()
         endpoint, secret = services.endpoint_create(
             organization=key.organization,
             url=body.get("url"),
             events=body.get("events"),
             description=body.get("description"),
+            **({"modes": body["modes"]} if "modes" in body else {}),
             actor=key,
         )
         return ok(
@@ -336,14 +359,14 @@ class WebhookDetail(_WebhookView):
 
     @extend_schema(
         operation_id="updateWebhook",
-        summary="Change a webhook endpoint (URL, events, description, enabled)",
+        summary="Change a webhook endpoint (URL, events, modes, description, enabled)",
         request=WebhookUpdateSerializer,
         examples=[UPDATE_WEBHOOK_EXAMPLE],
         responses=WebhookEndpointSerializer,
     )
     def patch(self, request: ApiRequest, webhook_id: str) -> Response:
         body = json_body(request)
-        allowed = {"url", "events", "description", "enabled"}
+        allowed = {"url", "events", "modes", "description", "enabled"}
         unknown = sorted(set(body) - allowed)
         if unknown:
             raise ValidationFailed(fields={name: ["This field cannot be changed."] for name in unknown})

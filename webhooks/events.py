@@ -8,7 +8,12 @@ anything the broker loses.
 The payload is exactly ``{id, type, createdAt, businessId, data, livemode}``: the five fields of
 the public contract plus ``livemode`` (``false`` for events caused through a test key or test
 data), the same flag Stripe's receivers already know. Test-mode events reach the same endpoints,
-flagged in the body and in the ``X-AIP-Mode`` header, and are never billed or held.
+flagged in the body and in the ``X-AIP-Mode`` header, and are never billed or held. An endpoint
+limited to one mode (``Endpoint.modes``) gets no delivery of an event of the other.
+
+``caused_by`` names what caused the event (billing.attribution): the key whose request did, the
+dashboard, or the system (the default: calls, texts and the simulator). Its delivery attempts, the
+retries included, are metered under it.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from billing.access import access_state
+from billing.attribution import SYSTEM, Attribution
 from core.timefmt import iso
 
 from .dispatch import enqueue_fanout
@@ -57,7 +63,9 @@ def render_body(*, event: Event, organization: Organization, data: dict[str, Any
     return json.dumps(payload, cls=DjangoJSONEncoder, separators=(",", ":"), ensure_ascii=False)
 
 
-def emit(*, organization: Organization, type: str, data: dict[str, Any], mode: str) -> Event:
+def emit(
+    *, organization: Organization, type: str, data: dict[str, Any], mode: str, caused_by: Attribution = SYSTEM
+) -> Event:
     """Record an event and its deliveries in the caller's transaction; deliver after commit."""
     if type not in EVENT_TYPES:
         raise ValueError(f"Unknown webhook event type {type!r}; expected one of {', '.join(EVENT_TYPES)}")
@@ -67,17 +75,28 @@ def emit(*, organization: Organization, type: str, data: dict[str, Any], mode: s
         raise ValueError("data must be a dict")
 
     with transaction.atomic():
-        event = _create_event(organization=organization, type=type, data=data, mode=mode)
+        event = _create_event(organization=organization, type=type, data=data, mode=mode, caused_by=caused_by)
         endpoints = [
-            e for e in Endpoint.objects.filter(organization=organization, enabled=True) if e.subscribes_to(type)
+            e
+            for e in Endpoint.objects.filter(organization=organization, enabled=True)
+            if e.subscribes_to(type) and e.receives_mode(mode)
         ]
         if endpoints:
             deliveries_create(event=event, endpoints=endpoints)
     return event
 
 
-def _create_event(*, organization: Organization, type: str, data: dict[str, Any], mode: str) -> Event:
-    event = Event(organization=organization, type=type, mode=mode, created_at=timezone.now())
+def _create_event(
+    *, organization: Organization, type: str, data: dict[str, Any], mode: str, caused_by: Attribution
+) -> Event:
+    event = Event(
+        organization=organization,
+        type=type,
+        mode=mode,
+        api_key_id=caused_by.api_key_id,
+        source=caused_by.source,
+        created_at=timezone.now(),
+    )
     event.body = render_body(event=event, organization=organization, data=data)
     event.save()
     return event
@@ -90,8 +109,18 @@ def delivery_initial_state(*, event: Event, now: datetime) -> tuple[str, datetim
     return Delivery.Status.PENDING, None
 
 
-def deliveries_create(*, event: Event, endpoints: list[Endpoint], replay_of: Delivery | None = None) -> list[Delivery]:
-    """Write one pending (or held) delivery of ``event`` per endpoint and enqueue them after commit."""
+def deliveries_create(
+    *,
+    event: Event,
+    endpoints: list[Endpoint],
+    replay_of: Delivery | None = None,
+    caused_by: Attribution | None = None,
+) -> list[Delivery]:
+    """Write one pending (or held) delivery of ``event`` per endpoint and enqueue them after commit.
+
+    Its attempts are metered under ``caused_by``: the event's cause unless given (a replay is the
+    replaying key's, or the dashboard's)."""
+    caused_by = caused_by or event.caused_by
     now = timezone.now()
     status, held_since = delivery_initial_state(event=event, now=now)
     deliveries = [
@@ -100,6 +129,8 @@ def deliveries_create(*, event: Event, endpoints: list[Endpoint], replay_of: Del
             endpoint=endpoint,
             event=event,
             replay_of=replay_of,
+            api_key_id=caused_by.api_key_id,
+            source=caused_by.source,
             status=status,
             held_since=held_since,
             next_attempt_at=now if status == Delivery.Status.PENDING else None,

@@ -16,8 +16,16 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import Organization
+from billing.attribution import SOURCE_MAX_LENGTH, Attribution, UsageSource, stored
 from core.ids import public_id_field
 from core.models import RotatingSecret
+from core.modes import Mode
+
+ALL_MODES = [Mode.LIVE.value, Mode.TEST.value]
+
+
+def all_modes() -> list[str]:
+    return list(ALL_MODES)
 
 
 class Endpoint(RotatingSecret):
@@ -31,6 +39,9 @@ class Endpoint(RotatingSecret):
     url = models.CharField(max_length=2048)
     description = models.CharField(max_length=500, blank=True)
     events = models.JSONField(default=list, help_text='Subscribed event types, or ["*"] for all.')
+    modes = models.JSONField(
+        default=all_modes, help_text='Which events it receives: ["live"], ["test"] or both (the default).'
+    )
     enabled = models.BooleanField(default=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.CharField(max_length=500, blank=True)
@@ -58,6 +69,21 @@ class Endpoint(RotatingSecret):
     def subscribes_to(self, event_type: str) -> bool:
         return "*" in self.events or event_type in self.events
 
+    def receives_mode(self, mode: str) -> bool:
+        return mode in self.modes
+
+    @property
+    def modes_label(self) -> str:
+        """How the dashboard names ``modes``: "Live and test", "Live only" or "Test only"."""
+        if len(self.modes) > 1:
+            return "Live and test"
+        return "Live only" if self.modes == [Mode.LIVE.value] else "Test only"
+
+    @property
+    def modes_choice(self) -> str:
+        """``modes`` as the dashboard form's radio value: "both", "live" or "test"."""
+        return "both" if len(self.modes) > 1 else self.modes[0]
+
     def disable(self, *, reason: str, now: datetime | None = None) -> None:
         self.enabled = False
         self.disabled_at = now or timezone.now()
@@ -72,6 +98,10 @@ class Event(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhook_events")
     type = models.CharField(max_length=64)
     mode = models.CharField(max_length=4, choices=[("live", "Live"), ("test", "Test")])
+    # Who caused it (billing.attribution): its deliveries are metered under that key, or as the
+    # dashboard's or the system's.
+    api_key = models.ForeignKey("developer.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    source = models.CharField(max_length=SOURCE_MAX_LENGTH, choices=UsageSource.choices, default=UsageSource.SYSTEM)
     body = models.TextField()
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
@@ -81,6 +111,10 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.public_id}"
+
+    @property
+    def caused_by(self) -> Attribution:
+        return stored(self.source, self.api_key_id)
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -106,6 +140,9 @@ class Delivery(models.Model):
     endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries")
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
     replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays")
+    # Whose usage its attempts are: the event's cause, or whoever asked for a replay.
+    api_key = models.ForeignKey("developer.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    source = models.CharField(max_length=SOURCE_MAX_LENGTH, choices=UsageSource.choices, default=UsageSource.SYSTEM)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     status_reason = models.CharField(max_length=500, blank=True)
     attempt_count = models.PositiveIntegerField(default=0)
@@ -130,6 +167,10 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.public_id} ({self.status})"
+
+    @property
+    def caused_by(self) -> Attribution:
+        return stored(self.source, self.api_key_id)
 
     @property
     def is_terminal(self) -> bool:

@@ -16,6 +16,7 @@ def endpoint_json(endpoint: Endpoint, health: services.EndpointHealth | None = N
         "url": endpoint.url,
         "description": endpoint.description,
         "events": list(endpoint.events),
+        "modes": list(endpoint.modes),
         "enabled": endpoint.enabled,
         "disabledAt": iso(endpoint.disabled_at),
         "disabledReason": endpoint.disabled_reason or None,

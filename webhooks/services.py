@@ -28,6 +28,7 @@ from django.utils import timezone
 from accounts.models import Organization
 from accounts.services import audit_record
 from billing.access import access_state, load_access_state
+from billing.attribution import attribution_of
 from billing.metering import record_usage
 from core import crypto, outbound, rotation
 from core.errors import ServiceError
@@ -43,7 +44,7 @@ from .events import (
     deliveries_create,
     render_body,
 )
-from .models import Attempt, Delivery, Endpoint, Event
+from .models import ALL_MODES, Attempt, Delivery, Endpoint, Event
 
 if TYPE_CHECKING:
     from accounts.services import Actor
@@ -109,6 +110,17 @@ def clean_events(events: object) -> list[str]:
     return [e for e in EVENT_TYPES if e in events]
 
 
+def clean_modes(modes: object) -> list[str]:
+    """Which events the endpoint receives: a non-empty list of "live" and/or "test", each once."""
+    if not isinstance(modes, (list, tuple)) or not modes:
+        raise ValidationError({"modes": ['Give ["live"], ["test"] or ["live", "test"] (every event).']})
+    if not all(isinstance(m, str) and m in ALL_MODES for m in modes):
+        raise ValidationError({"modes": ['Each mode must be "live" or "test".']})
+    if len(set(modes)) != len(modes):
+        raise ValidationError({"modes": ["Give each mode once."]})
+    return [m for m in ALL_MODES if m in modes]
+
+
 def _clean_description(description: object) -> str:
     if description is None:
         return ""
@@ -135,11 +147,22 @@ def _collect(**checks: Any) -> dict[str, Any]:
 
 @transaction.atomic
 def endpoint_create(
-    *, organization: Organization, url: object, events: object, description: object = None, actor: Actor
+    *,
+    organization: Organization,
+    url: object,
+    events: object,
+    description: object = None,
+    modes: object = _UNSET,
+    actor: Actor,
 ) -> tuple[Endpoint, str]:
-    """Register an endpoint; returns it with its ``whsec_`` secret, which is shown only this once."""
+    """Register an endpoint; returns it with its ``whsec_`` secret, which is shown only this once.
+
+    ``modes`` limits it to live or test events; by default it receives both."""
     cleaned = _collect(
-        url=(_clean_url, url), events=(clean_events, events), description=(_clean_description, description)
+        url=(_clean_url, url),
+        events=(clean_events, events),
+        description=(_clean_description, description),
+        modes=(clean_modes, list(ALL_MODES) if modes is _UNSET else modes),
     )
     # Lock the organisation row so two concurrent creates cannot both pass the limit.
     Organization.objects.select_for_update().filter(pk=organization.pk).first()
@@ -153,6 +176,7 @@ def endpoint_create(
         organization=organization,
         url=cleaned["url"],
         events=cleaned["events"],
+        modes=cleaned["modes"],
         description=cleaned["description"],
         secret_encrypted=crypto.encrypt(secret),
     )
@@ -161,7 +185,7 @@ def endpoint_create(
         actor=actor,
         action="webhook.created",
         target=endpoint,
-        metadata={"url": endpoint.url, "events": endpoint.events},
+        metadata={"url": endpoint.url, "events": endpoint.events, "modes": endpoint.modes},
     )
     return endpoint, secret
 
@@ -175,13 +199,18 @@ def endpoint_update(
     events: object = _UNSET,
     description: object = _UNSET,
     enabled: object = _UNSET,
+    modes: object = _UNSET,
 ) -> Endpoint:
-    """Change any of url, events, description, enabled. Re-enabling clears the failure record."""
+    """Change any of url, events, modes, description, enabled. Re-enabling clears the failure record.
+
+    A changed ``modes`` decides which events are delivered from now on; deliveries already made keep going."""
     checks: dict[str, Any] = {}
     if url is not _UNSET:
         checks["url"] = (_clean_url, url)
     if events is not _UNSET:
         checks["events"] = (clean_events, events)
+    if modes is not _UNSET:
+        checks["modes"] = (clean_modes, modes)
     if description is not _UNSET:
         checks["description"] = (_clean_description, description)
     if enabled is not _UNSET:
@@ -190,7 +219,7 @@ def endpoint_update(
 
     endpoint = Endpoint.objects.select_for_update().get(pk=endpoint.pk)
     changes: dict[str, Any] = {}
-    for field in ("url", "events", "description"):
+    for field in ("url", "events", "modes", "description"):
         if field in cleaned and cleaned[field] != getattr(endpoint, field):
             changes[field] = cleaned[field]
             setattr(endpoint, field, cleaned[field])
@@ -278,11 +307,20 @@ def _endpoint_disable(endpoint: Endpoint, *, reason: str, now: datetime) -> None
 def endpoint_send_test(*, endpoint: Endpoint, actor: Actor) -> Delivery:
     """Send a ``webhook.test`` event now, outside the queue, and return the delivery with its attempt.
 
-    Test sends are test mode (flagged, never billed, never held) and are not retried.
+    Test sends are test mode (flagged, never billed, never held) and are not retried. They go out
+    whatever the endpoint's ``modes``: the button checks the receiver, it is not a fan-out.
     """
+    caused_by = attribution_of(actor)
     with transaction.atomic():
         now = timezone.now()
-        event = Event(organization=endpoint.organization, type=TEST_EVENT_TYPE, mode="test", created_at=now)
+        event = Event(
+            organization=endpoint.organization,
+            type=TEST_EVENT_TYPE,
+            mode="test",
+            api_key_id=caused_by.api_key_id,
+            source=caused_by.source,
+            created_at=now,
+        )
         event.body = render_body(
             event=event,
             organization=endpoint.organization,
@@ -296,6 +334,8 @@ def endpoint_send_test(*, endpoint: Endpoint, actor: Actor) -> Delivery:
             organization=endpoint.organization,
             endpoint=endpoint,
             event=event,
+            api_key_id=caused_by.api_key_id,
+            source=caused_by.source,
             status=Delivery.Status.PENDING,
             next_attempt_at=now,
             queued_at=now,
@@ -315,13 +355,18 @@ def endpoint_send_test(*, endpoint: Endpoint, actor: Actor) -> Delivery:
 
 @transaction.atomic
 def delivery_replay(*, delivery: Delivery, actor: Actor) -> Delivery:
-    """Send the same event (same ``evt_`` id and body) to the same endpoint as a new delivery."""
+    """Send the same event (same ``evt_`` id and body) to the same endpoint as a new delivery.
+
+    Its attempts are the replaying actor's usage (a key, or the dashboard). A delivery that exists
+    is replayed whatever the endpoint's ``modes`` now say: asking for it is explicit."""
     endpoint = delivery.endpoint
     if not endpoint.enabled:
         raise ServiceError(
             "This endpoint is disabled; enable it before replaying deliveries.", code="ENDPOINT_DISABLED", status=409
         )
-    (replay,) = deliveries_create(event=delivery.event, endpoints=[endpoint], replay_of=delivery)
+    (replay,) = deliveries_create(
+        event=delivery.event, endpoints=[endpoint], replay_of=delivery, caused_by=attribution_of(actor)
+    )
     audit_record(
         organization=endpoint.organization,
         actor=actor,
@@ -345,8 +390,10 @@ def endpoint_recover(*, endpoint: Endpoint, since: datetime, actor: Actor) -> li
         .select_related("event")
         .order_by("created_at", "id")
     )
+    caused_by = attribution_of(actor)
     replays = [
-        deliveries_create(event=delivery.event, endpoints=[endpoint], replay_of=delivery)[0] for delivery in failed
+        deliveries_create(event=delivery.event, endpoints=[endpoint], replay_of=delivery, caused_by=caused_by)[0]
+        for delivery in failed
     ]
     audit_record(
         organization=endpoint.organization,
@@ -562,19 +609,23 @@ def _claim_many(
             )
             claims.append(_Claim(delivery=delivery, attempt=attempt, headers=headers))
         Attempt.objects.bulk_create([claim.attempt for claim in claims])
-        # Metered when the requests are about to leave: every attempt counts, including retries. One
-        # usage record per organisation and mode for the whole batch (the attempts are created in this
-        # same transaction, so the batch reference is exactly as idempotent as a per-attempt one).
-        batches: dict[tuple[int, str], list[_Claim]] = {}
+        # Metered when the requests are about to leave: every attempt counts, including retries, under
+        # the key (or dashboard, or system) that caused its delivery. One usage record per organisation,
+        # mode and cause for the whole batch (the attempts are created in this same transaction, so the
+        # batch reference is exactly as idempotent as a per-attempt one).
+        batches: dict[tuple[int, str, str, int | None], list[_Claim]] = {}
         for claim in claims:
-            batches.setdefault((claim.delivery.organization_id, claim.delivery.event.mode), []).append(claim)
-        for (_, mode), batch in batches.items():
+            d = claim.delivery
+            batches.setdefault((d.organization_id, d.event.mode, d.source, d.api_key_id), []).append(claim)
+        for (_, mode, source, api_key_id), batch in batches.items():
             record_usage(
                 organization=batch[0].delivery.organization,
                 metric="webhook_attempts",
                 quantity=len(batch),
                 mode=mode,
                 reference=f"webhook-attempt:{batch[0].attempt.public_id}",
+                api_key_id=api_key_id,
+                source=source,
             )
     return claims, left, more
 

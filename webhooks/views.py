@@ -43,6 +43,13 @@ from .events import EVENT_TYPES, TEST_EVENT_TYPE
 from .models import Delivery, Endpoint
 
 DELIVERY_PAGE_SIZE = 25
+# The form's "Events from" radio: its value → the endpoint's modes. An unknown value goes to the
+# service as is, which refuses it by name.
+MODE_CHOICES: dict[str, tuple[str, list[str]]] = {
+    "both": ("Live and test", ["live", "test"]),
+    "live": ("Live only", ["live"]),
+    "test": ("Test only", ["test"]),
+}
 RECOVER_WINDOWS: dict[str, tuple[str, timedelta]] = {
     "1h": ("Last hour", timedelta(hours=1)),
     "24h": ("Last 24 hours", timedelta(hours=24)),
@@ -100,14 +107,26 @@ def _form_values(request: HtmxHttpRequest) -> dict[str, Any]:
         "description": request.POST.get("description", ""),
         "events": ["*"] if request.POST.get("all_events") == "on" else events,
         "all_events": request.POST.get("all_events") == "on",
+        "modes_choice": request.POST.get("modes", "both"),
         "form_token": request.POST.get("form_token", ""),
     }
+
+
+def _form_modes(values: dict[str, Any]) -> list[str]:
+    choice = values["modes_choice"]
+    return MODE_CHOICES[choice][1] if choice in MODE_CHOICES else [choice]
 
 
 def _form_context(
     *, endpoint: Endpoint | None, values: dict[str, Any], errors: dict[str, list[str]] | None = None
 ) -> dict[str, Any]:
-    return {"endpoint": endpoint, "values": values, "errors": errors or {}, "event_types": EVENT_TYPES}
+    return {
+        "endpoint": endpoint,
+        "values": values,
+        "errors": errors or {},
+        "event_types": EVENT_TYPES,
+        "mode_choices": [(value, label) for value, (label, _) in MODE_CHOICES.items()],
+    }
 
 
 @require_http_methods(["GET", "POST"])
@@ -121,6 +140,7 @@ def endpoint_create(request: HtmxHttpRequest) -> HttpResponse:
             "description": "",
             "events": [],
             "all_events": False,
+            "modes_choice": "both",
             "form_token": new_form_token(),
         }
         return render(request, template, _form_context(endpoint=None, values=values))
@@ -135,6 +155,7 @@ def endpoint_create(request: HtmxHttpRequest) -> HttpResponse:
             organization=request.organization,
             url=values["url"],
             events=values["events"],
+            modes=_form_modes(values),
             description=values["description"],
             actor=request.user,
         )
@@ -162,6 +183,7 @@ def endpoint_edit(request: HtmxHttpRequest, webhook_id: str) -> HttpResponse:
             "description": endpoint.description,
             "events": endpoint.events,
             "all_events": endpoint.events == ["*"],
+            "modes_choice": endpoint.modes_choice,
         }
         return render(request, template, _form_context(endpoint=endpoint, values=values))
     values = _form_values(request)
@@ -170,6 +192,7 @@ def endpoint_edit(request: HtmxHttpRequest, webhook_id: str) -> HttpResponse:
             endpoint=endpoint,
             url=values["url"],
             events=values["events"],
+            modes=_form_modes(values),
             description=values["description"],
             actor=request.user,
         )

@@ -9,6 +9,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from accounts.models import Organization
+from billing.attribution import UsageSource
 from billing.models import Metric
 from billing.quota import parse_iso_date
 from developer.public_api.base import PublicApiView, ok
@@ -61,10 +62,18 @@ class UsageLineSerializer(serializers.Serializer):
 class KeyUsageSerializer(serializers.Serializer):
     keyId = serializers.CharField(
         allow_null=True,
-        help_text="`key_…`; null for usage without a key (e.g. webhooks of events raised in the dashboard).",
+        help_text="`key_…`; null for usage no key caused (see `source`).",
     )
-    name = serializers.CharField()
+    name = serializers.CharField(help_text='The key\'s name; "System" or "Dashboard" without a key.')
     maskedKey = serializers.CharField(allow_null=True)
+    # The wire name shadows Field.source; SerializerMetaclass pops declared fields off the class.
+    source = serializers.ChoiceField(  # type: ignore[assignment]
+        choices=UsageSource.values,
+        help_text="What caused the usage. `api`: requests of this key and the work they caused (the webhook "
+        "attempts and retries of the events they raised, the deliveries they replayed, the tool calls they "
+        "asked for). `dashboard`: actions of people in the dashboard (a test send, a replay, a tool test). "
+        "`system`: the phone system (calls, texts received, automatic replies) and the simulator.",
+    )
     charges = serializers.CharField(help_text=_MONEY_HELP)
     metrics = UsageLineSerializer(many=True)
 

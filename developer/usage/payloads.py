@@ -24,6 +24,7 @@ def mode_json(usage: ModeUsage) -> dict[str, Any]:
                 "keyId": key.public_id,
                 "name": key.name,
                 "maskedKey": key.masked or None,
+                "source": key.source,
                 "charges": money(key.amount),
                 "metrics": [_line(metric, amounts) for metric, amounts in key.metrics.items()],
             }

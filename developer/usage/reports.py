@@ -11,11 +11,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone as dj_timezone
 
 from accounts.models import Organization
+from billing.attribution import UsageSource
 from billing.models import (
     LedgerEntry,
     Metric,
@@ -52,11 +53,14 @@ def _per_metric() -> dict[str, Amounts]:
 
 @dataclass
 class KeyUsage:
+    """One row of usage by key: a key's, or, without one, the dashboard's or the system's (``source``)."""
+
     api_key_id: int | None
     public_id: str | None
     name: str
     masked: str
     key_mode: str | None
+    source: str
     metrics: dict[str, Amounts] = field(default_factory=_per_metric)
 
     @property
@@ -136,11 +140,11 @@ def usage_report(
         )
         for mode in MODES
     }
-    keys: dict[tuple[str, int | None], KeyUsage] = {}
     rows = (
         rollups.values(
             "mode",
             "metric",
+            "source",
             "api_key_id",
             "api_key__public_id",
             "api_key__name",
@@ -149,12 +153,15 @@ def usage_report(
             "api_key__mode",
         )
         .annotate(quantity=Sum("quantity"), charged=Sum("amount"))
-        .order_by("api_key__name", "api_key_id")
+        # Keys by name, then the usage no key caused (Dashboard, System), the same on every database.
+        .order_by(F("api_key__name").asc(nulls_last=True), "api_key_id", "source")
     )
+    keys: dict[tuple[str, int | None, str], KeyUsage] = {}
     for row in rows:
         mode = modes[row["mode"]]
         mode.by_metric[row["metric"]].add(row["quantity"], row["charged"])
-        slot = (row["mode"], row["api_key_id"])
+        # A key's usage is one row; usage without a key is one row per cause (dashboard, system).
+        slot = (row["mode"], row["api_key_id"], row["source"] if row["api_key_id"] is None else UsageSource.API)
         if slot not in keys:
             keys[slot] = _key_usage(row)
             mode.by_key.append(keys[slot])
@@ -172,10 +179,27 @@ def usage_report(
     return UsageReport(start=start, end=end, modes=modes, quota_month=month, plan_code=plan_code, quota=quota)
 
 
+# The names of usage without a key, by what caused it.
+UNKEYED_NAMES: dict[str, str] = {
+    UsageSource.SYSTEM: "System",
+    UsageSource.DASHBOARD: "Dashboard",
+    UsageSource.API: "Deleted API key",  # API usage whose key row is gone
+}
+
+
+def unkeyed_name(source: str) -> str:
+    return UNKEYED_NAMES.get(source, "System")
+
+
 def _key_usage(row: Mapping[str, Any]) -> KeyUsage:
     if row["api_key_id"] is None:
         return KeyUsage(
-            api_key_id=None, public_id=None, name="No API key (dashboard or system)", masked="", key_mode=None
+            api_key_id=None,
+            public_id=None,
+            name=unkeyed_name(row["source"]),
+            masked="",
+            key_mode=None,
+            source=row["source"],
         )
     return KeyUsage(
         api_key_id=row["api_key_id"],
@@ -183,6 +207,7 @@ def _key_usage(row: Mapping[str, Any]) -> KeyUsage:
         name=row["api_key__name"],
         masked=mask(row["api_key__prefix"], row["api_key__last4"]),
         key_mode=row["api_key__mode"],
+        source=UsageSource.API,
     )
 
 
@@ -239,6 +264,7 @@ class DailyRow:
     key_public_id: str | None
     key_name: str
     key_mode: str | None
+    source: str
     mode: str
     metric: str
     quantity: int
@@ -255,16 +281,17 @@ def daily_usage_rows(
         rollups = rollups.filter(api_key_id=api_key_id)
     rows = (
         rollups.annotate(day=TruncDate("hour", tzinfo=UTC))
-        .values("day", "api_key__public_id", "api_key__name", "api_key__mode", "mode", "metric")
+        .values("day", "api_key__public_id", "api_key__name", "api_key__mode", "source", "mode", "metric")
         .annotate(quantity=Sum("quantity"), charged=Sum("amount"))
-        .order_by("day", "api_key__name", "api_key__public_id", "mode", "metric")
+        .order_by("day", "api_key__name", "api_key__public_id", "source", "mode", "metric")
     )
     return [
         DailyRow(
             day=row["day"],
             key_public_id=row["api_key__public_id"],
-            key_name=row["api_key__name"] or "No API key",
+            key_name=row["api_key__name"] or unkeyed_name(row["source"]),
             key_mode=row["api_key__mode"],
+            source=row["source"],
             mode=row["mode"],
             metric=row["metric"],
             quantity=row["quantity"],

@@ -206,3 +206,37 @@ def test_webhooks_page_fits_a_phone(
         screenshot(page, "webhooks-phone")
     finally:
         context.close()
+
+
+def test_owner_limits_an_endpoint_to_test_events_then_to_live_events(
+    page: Any, live_server: Any, login_as: Any, org: Any, owner: Any, receiver: Receiver
+) -> None:
+    login_as(page, live_server.url, "owner@acme.test", PASSWORD)
+    page.goto(live_server.url + "/settings/developer/webhooks/")
+    page.get_by_role("link", name="+ Add endpoint").first.click()
+    dialog = page.locator("dialog#dialog")
+    dialog.get_by_label("Endpoint URL").fill(receiver.url)
+    dialog.get_by_label("All events").check()
+    assert dialog.get_by_label("Live and test").is_checked()  # the default
+    dialog.get_by_label("Test only").check()
+    screenshot(page, "webhook-create-modes", full_page=False)
+    dialog.get_by_role("button", name="Add endpoint").click()
+    dialog.locator("#endpoint-secret").wait_for()
+    endpoint = Endpoint.objects.get(organization=org)
+    assert endpoint.modes == ["test"]
+    dialog.get_by_role("link", name="Done").click()
+    row = page.locator(f"#endpoint-row-{endpoint.public_id}")
+    row.get_by_test_id("endpoint-modes").get_by_text("Test").wait_for()
+    assert row.get_by_test_id("endpoint-modes").inner_text().split() == ["Test"]
+
+    page.get_by_role("link", name=receiver.url).click()
+    page.locator("#endpoint-health").get_by_text("Test only").wait_for()
+    page.get_by_role("link", name="Edit").first.click()
+    dialog.get_by_label("Live only").check()
+    dialog.get_by_role("button", name="Save endpoint").click()
+    page.locator("#endpoint-health").get_by_text("Live only").wait_for()
+    endpoint.refresh_from_db()
+    assert endpoint.modes == ["live"]
+
+    assert not Delivery.objects.filter(event=emit(organization=org, type="call.started", data={}, mode="test"))
+    assert Delivery.objects.filter(event=emit(organization=org, type="call.started", data={}, mode="live")).count() == 1

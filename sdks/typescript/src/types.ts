@@ -225,6 +225,8 @@ export interface WebhookEndpoint {
   url: string;
   description: string;
   events: Array<WebhookEventType | "*">;
+  /** The events it receives: live, test or both. */
+  modes: Array<"live" | "test">;
   enabled: boolean;
   disabledAt: string | null;
   disabledReason: string | null;
@@ -253,6 +255,8 @@ export interface WebhookCreateParams {
   /** Event types, or `["*"]` for all. */
   events: Array<WebhookEventType | "*">;
   description?: string;
+  /** `["live"]`, `["test"]` or both (the default). */
+  modes?: Array<"live" | "test">;
 }
 
 export interface WebhookUpdateParams {
@@ -260,6 +264,7 @@ export interface WebhookUpdateParams {
   events?: Array<WebhookEventType | "*">;
   description?: string;
   enabled?: boolean;
+  modes?: Array<"live" | "test">;
 }
 
 export type SecretOverlap = "now" | "1h" | "24h" | "3d" | "7d";
@@ -509,7 +514,15 @@ export interface UsageLine {
 export interface ModeUsage {
   charges: string;
   byMetric: UsageLine[];
-  byKey: Array<{ keyId: string; name: string; maskedKey: string | null; charges: string; metrics: UsageLine[] }>;
+  /** One row per key, then "Dashboard" and "System" (`keyId: null`) for usage no key caused. */
+  byKey: Array<{
+    keyId: string | null;
+    name: string;
+    maskedKey: string | null;
+    source: "api" | "dashboard" | "system";
+    charges: string;
+    metrics: UsageLine[];
+  }>;
   byDay: Array<{ date: string; charges: string; metrics: UsageLine[] }>;
 }
 

@@ -255,10 +255,23 @@ class Webhooks(_Resource):
         return self._call(WebhookEndpoint, "GET", f"/webhooks/{_id(webhook_id)}", options=options)
 
     def create(
-        self, *, url: str, events: Sequence[str], description: str = NOT_GIVEN, options: RequestOptions | None = None
+        self,
+        *,
+        url: str,
+        events: Sequence[str],
+        description: str = NOT_GIVEN,
+        modes: Sequence[str] = NOT_GIVEN,
+        options: RequestOptions | None = None,
     ) -> WebhookEndpoint:
-        """Register an endpoint; the result's ``secret`` (whsec_…) is shown only this once."""
-        body = _fields(url=url, events=list(events), description=description)
+        """Register an endpoint; the result's ``secret`` (whsec_…) is shown only this once.
+
+        ``modes``: ``["live"]``, ``["test"]`` or both (the default), the events it receives."""
+        body = _fields(
+            url=url,
+            events=list(events),
+            description=description,
+            modes=list(modes) if modes is not NOT_GIVEN else NOT_GIVEN,
+        )
         return self._call(WebhookEndpoint, "POST", "/webhooks", body=body, options=options)
 
     def update(
@@ -269,6 +282,7 @@ class Webhooks(_Resource):
         events: Sequence[str] = NOT_GIVEN,
         description: str = NOT_GIVEN,
         enabled: bool = NOT_GIVEN,
+        modes: Sequence[str] = NOT_GIVEN,
         options: RequestOptions | None = None,
     ) -> WebhookEndpoint:
         body = _fields(
@@ -276,6 +290,7 @@ class Webhooks(_Resource):
             events=list(events) if events is not NOT_GIVEN else NOT_GIVEN,
             description=description,
             enabled=enabled,
+            modes=list(modes) if modes is not NOT_GIVEN else NOT_GIVEN,
         )
         return self._call(WebhookEndpoint, "PATCH", f"/webhooks/{_id(webhook_id)}", body=body, options=options)
 

@@ -173,6 +173,7 @@ class WebhookEndpoint(ApiObject):
     url: str
     description: str
     events: list[str]
+    modes: list[str]  # "live", "test": the events it receives
     enabled: bool
     disabled_at: str | None
     disabled_reason: str | None
@@ -338,7 +339,8 @@ class UsageLine(ApiObject):
 
 
 class KeyUsage(ApiObject):
-    key_id: str
+    key_id: str | None  # None for usage no key caused (source "dashboard" or "system")
+    source: str  # "api", "dashboard" or "system"
     name: str
     masked_key: str | None
     charges: str
