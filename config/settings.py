@@ -161,6 +161,8 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_AUTHENTICATED_LOGIN_REDIRECTS = False  # a signed-in user without access may sign in as someone else
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[AI Phone 360] "
+# A reset asked for an unknown address sends nothing (the page answers the same either way).
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 # Failed sign-ins, counted in the default cache (Redis, or the file cache shared by the processes of one
 # machine): per client IP and per account ("key" is the e-mail typed). allauth's syntax: count/period/scope.
 ACCOUNT_RATE_LIMITS = {

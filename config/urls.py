@@ -25,6 +25,11 @@ api_patterns = [
     *developer.urls.catch_all_api_urlpatterns,  # last: unknown routes answer in the envelope
 ]
 
+# Django admin signs in through allauth's login, so staff pass the same limits and TOTP challenge
+# (set before admin.site.urls builds its routes).
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
+
+
 urlpatterns = [
     path(API_PREFIX, include(api_patterns)),
     path("admin/", admin.site.urls),
@@ -39,10 +44,6 @@ urlpatterns = [
     path("", include("agents.urls")),
     path("", include("developer.urls")),
 ]
-
-
-# Django admin signs in through allauth's login, so staff pass the same limits and TOTP challenge.
-admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
