@@ -176,6 +176,8 @@ ACCOUNT_RATE_LIMITS = {
 # The "sudo" window: revealing a webhook secret, creating or rotating a live key and changing roles need a
 # sign-in or a password (or TOTP) confirmation this recent.
 ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("SIGNIN_SUDO_SECONDS", default=300)
+# allauth's own account changes (e-mail addresses, which a password reset is sent to) follow the same window.
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "AI Phone 360"
 USERSESSIONS_TRACK_ACTIVITY = True
