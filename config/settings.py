@@ -69,7 +69,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "allauth.usersessions.middleware.UserSessionsMiddleware",  # the sessions list: IP, browser, last seen
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -180,7 +179,9 @@ ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("SIGNIN_SUDO_SECONDS", default=300)
 ACCOUNT_REAUTHENTICATION_REQUIRED = True
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "AI Phone 360"
-USERSESSIONS_TRACK_ACTIVITY = True
+# The sessions list records each sign-in (IP, browser); tracking "last seen" would write a row on every page
+# and every poll, so it is off.
+USERSESSIONS_TRACK_ACTIVITY = False
 # Staff need TOTP to use /admin/ (accounts/middleware.py). Off only in the test settings, so the admin tests
 # that are not about sign-in need no authenticator; tests/accounts turns it back on.
 ADMIN_REQUIRE_TWO_FACTOR = env.bool("ADMIN_REQUIRE_TWO_FACTOR", default=True)
