@@ -611,7 +611,7 @@ def security_member_role(request: HtmxHttpRequest, membership_id: int) -> HttpRe
     if reauthenticate := require_recent_authentication(request):
         return reauthenticate
     try:
-        accounts_services.membership_role_change(
+        membership = accounts_services.membership_role_change(
             membership=membership, role=request.POST.get("role", ""), actor=request.user
         )
     except ValidationError as exc:

@@ -7,8 +7,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.contrib.sessions.backends.db import SessionStore
 
+from accounts.models import Membership, Role
+from accounts.services import membership_set, user_get_or_create
 from accounts.signin import SIGNED_IN_AT_SESSION_KEY
 from developer.models import ApiKey
 from tests.accounts.totp import totp_code
@@ -149,3 +152,41 @@ def test_creating_a_live_key_asks_for_the_password_when_the_sign_in_is_old(
     secret = page.locator("dialog#dialog #new-secret").input_value()
     assert secret.startswith("aip_live_")
     assert ApiKey.objects.get(organization=org, name="Production").mode == "live"
+
+
+def test_owner_requires_two_factor_and_a_member_without_it_is_sent_to_set_it_up(
+    browser: Any, page: Any, live_server: Any, org: Any, owner: Any
+) -> None:
+    secret = generate_totp_secret()
+    TOTP.activate(owner, secret)
+    member = user_get_or_create(email="admin@acme.test", password=PASSWORD)
+    membership_set(organization=org, user=member, role=Role.ADMIN)
+
+    page.goto(f"{live_server.url}/accounts/login/")
+    fill_sign_in(page, "owner@acme.test", PASSWORD)
+    page.get_by_label("Code").fill(totp_code(secret))
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="API keys", exact=True).wait_for()
+    page.goto(f"{live_server.url}/settings/developer/security/")
+    page.get_by_role("button", name="Require two-factor authentication").click()
+    page.get_by_text("Every member now needs an authenticator app").wait_for()
+    # The owner changes the member's role (signed in moments ago: inside the sudo window).
+    page.get_by_label("Role of admin@acme.test").select_option("viewer")
+    page.locator("tr[data-member='admin@acme.test']").get_by_role("button", name="Change role").click()
+    page.get_by_text("admin@acme.test is now Viewer.").wait_for()
+    screenshot(page, "security-owner")
+    org.refresh_from_db()
+    assert org.require_two_factor
+    assert Membership.objects.get(organization=org, user=member).role == Role.VIEWER
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    other = context.new_page()
+    try:
+        other.goto(f"{live_server.url}/accounts/login/")
+        fill_sign_in(other, "admin@acme.test", PASSWORD)
+        other.get_by_role("heading", name="Activate Authenticator App").wait_for()
+        other.get_by_text("Acme Dental requires two-factor authentication").wait_for()
+        other.goto(f"{live_server.url}/settings/developer/keys/")
+        other.get_by_role("heading", name="Activate Authenticator App").wait_for()  # no way round it
+    finally:
+        context.close()
