@@ -585,6 +585,8 @@ def security(request: HtmxHttpRequest) -> HttpResponse:
 @dashboard_view
 def security_two_factor(request: HtmxHttpRequest) -> HttpResponse:
     _require_owner(request)
+    if reauthenticate := require_recent_authentication(request):
+        return reauthenticate  # turning it off weakens every member's sign-in
     required = request.POST.get("required") == "true"
     if required and not has_totp(request.user):
         messages.error(request, "Set up two-factor authentication for yourself before requiring it of everyone.")

@@ -120,6 +120,8 @@ def test_password_reset_requests_are_limited_per_address(owner: Any, settings: A
     ]
     assert statuses[:3] == [302, 302, 302] and 429 in statuses[3:]  # 3 per account per 15 minutes
     assert len(mail.outbox) == 3
+    refused = Client(REMOTE_ADDR="10.1.0.9").post("/accounts/password/reset/", {"email": "owner@acme.test"})
+    assert refused.status_code == 429 and b"<h1>Too many attempts</h1>" in refused.content
 
 
 def test_nobody_signs_themselves_up(db: Any) -> None:

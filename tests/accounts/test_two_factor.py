@@ -184,6 +184,11 @@ def test_only_an_owner_with_two_factor_can_require_it_from_the_dashboard(org: An
     assert owner_client.post(url, {"required": "true"})["Location"] == "/settings/developer/security/"
     org.refresh_from_db()
     assert org.require_two_factor
+    # Making it optional again weakens every member's sign-in: it needs a recent sign-in too.
+    assert stale(owner_client).post(url, {"required": "false"})["Location"].startswith(REAUTH)
+    org.refresh_from_db()
+    assert org.require_two_factor
+    owner_client.post(REAUTH, {"password": PASSWORD})
     page = owner_client.get("/settings/developer/security/").content.decode()
     assert "Make it optional" in page
     assert AuditEntry.objects.filter(organization=org, action="organization.two_factor_required").count() == 1
