@@ -24,7 +24,7 @@ from django.contrib import messages
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, resolve_url
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -81,5 +81,6 @@ def require_recent_authentication(request: HttpRequest) -> HttpResponse | None:
         raise ReauthenticationRequired()
     methods = get_adapter(request).get_reauthentication_methods(request.user)
     url = methods[0]["url"] if methods else reverse("account_login")
-    back = request.htmx.current_url_abs_path or request.get_full_path()  # type: ignore[attr-defined]
+    # Back to the page the dialog was opened on (htmx sends it; the request's own URL may be POST-only).
+    back = request.htmx.current_url_abs_path or resolve_url(settings.LOGIN_REDIRECT_URL)  # type: ignore[attr-defined]
     return HttpResponseClientRedirect(f"{url}?{urlencode({'next': back})}")
