@@ -172,7 +172,8 @@ ACCOUNT_RATE_LIMITS = {
     "change_password": "5/m/user",
     "reauthenticate": "10/m/user",
 }
-# The "sudo" window: revealing a webhook secret, creating or rotating a live key and changing roles need a
+# The "sudo" window: revealing a webhook secret, creating or rotating a live key, changing roles or the
+# organisation's two-factor requirement need a
 # sign-in or a password (or TOTP) confirmation this recent.
 ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("SIGNIN_SUDO_SECONDS", default=300)
 # allauth's own account changes (e-mail addresses, which a password reset is sent to) follow the same window.
@@ -417,7 +418,7 @@ CELERY_BEAT_SCHEDULE["prune-idempotency-keys"] = {
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 if env.str("EMAIL_URL", default=""):
     # e.g. smtp+tls://user:password@smtp.example.com:587 (django-environ): the password-reset mail's server.
-    vars().update(env.email_url("EMAIL_URL"))
+    globals().update(env.email_url("EMAIL_URL"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="AI Phone 360 <no-reply@aiphone360.com>")
 # Staff e-mailed when a business requests the Developer Platform add-on (comma-separated; empty: nobody).
 ACCESS_REQUEST_NOTIFY_EMAILS = env.list("ACCESS_REQUEST_NOTIFY_EMAILS", default=[])
