@@ -20,6 +20,11 @@ class Organization(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     suspension_reason = models.CharField(max_length=500, blank=True)
+    require_two_factor = models.BooleanField(
+        default=False,
+        help_text="Members must set up an authenticator app (TOTP) before using the developer dashboard. "
+        "Changed by an owner (accounts.services.organization_two_factor_set).",
+    )
 
     class Meta:
         ordering = ["name"]

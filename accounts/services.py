@@ -7,6 +7,7 @@ from typing import Any, Protocol
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from core.modes import Mode
 
@@ -82,3 +83,48 @@ def user_get_or_create(*, email: str, password: str | None = None) -> User:
         user.set_password(password)
         user.save(update_fields=["password"])
     return user
+
+
+def organization_two_factor_set(*, organization: Organization, required: bool, actor: Actor) -> Organization:
+    """Require (or stop requiring) an authenticator app of every member before the developer dashboard."""
+    with transaction.atomic():
+        organization = Organization.objects.select_for_update().get(pk=organization.pk)
+        if organization.require_two_factor == required:
+            return organization
+        organization.require_two_factor = required
+        organization.save(update_fields=["require_two_factor"])
+        audit_record(
+            organization=organization,
+            actor=actor,
+            action="organization.two_factor_required" if required else "organization.two_factor_optional",
+            target=organization,
+        )
+    return organization
+
+
+def membership_role_change(*, membership: Membership, role: str, actor: Actor) -> Membership:
+    """Give a member another role. The organisation always keeps at least one owner."""
+    try:
+        new_role = Role(role)
+    except ValueError:
+        raise ValidationError({"role": ["Choose owner, admin or viewer."]}) from None
+    with transaction.atomic():
+        # Lock the organisation's memberships so two demotions cannot both leave it without an owner.
+        members = list(Membership.objects.select_for_update().filter(organization_id=membership.organization_id))
+        membership = next(m for m in members if m.pk == membership.pk)
+        old_role = membership.role
+        if old_role == new_role:
+            return membership
+        owners = [m for m in members if m.role == Role.OWNER]
+        if old_role == Role.OWNER and len(owners) == 1:
+            raise ValidationError({"role": ["The organisation needs another owner first."]})
+        membership.role = new_role
+        membership.save(update_fields=["role"])
+        audit_record(
+            organization=membership.organization,
+            actor=actor,
+            action="membership.role_changed",
+            target=membership.user,
+            metadata={"from": old_role, "to": str(new_role), "member": membership.user.get_username()},
+        )
+    return membership

@@ -42,6 +42,11 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Redoc for the API reference page, served by whitenoise (no CDN)
     "django_htmx",
     "template_partials.apps.SimpleAppConfig",
+    # Dashboard sign-in: allauth's login, password reset, re-authentication, TOTP with recovery codes, sessions.
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.usersessions",
     "core",
     "accounts",
     "billing",
@@ -64,9 +69,11 @@ MIDDLEWARE = [
     "developer.dashboard.FormInputMiddleware",  # NUL, lone surrogates and oversized forms: a 4xx, not a 500
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "accounts.middleware.StaffTwoFactorMiddleware",  # /admin/ only with TOTP (after messages and htmx: it uses both)
 ]
 
 ROOT_URLCONF = env.str("ROOT_URLCONF", default="config.urls")
@@ -135,9 +142,51 @@ PASSWORD_HASHERS = env.list(
         "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
     ],
 )
-LOGIN_URL = "login"
+LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "developer:home"
-LOGOUT_REDIRECT_URL = "login"
+LOGOUT_REDIRECT_URL = "account_login"
+
+# Dashboard sign-in (django-allauth with its MFA module). allauth's backend signs in by e-mail; Django's
+# own stays for management commands and the test client. Organisations are provisioned, so there is no
+# sign-up (accounts/adapter.py). Limits, timeouts and the second factor: README "Signing in".
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_AUTHENTICATED_LOGIN_REDIRECTS = False  # a signed-in user without access may sign in as someone else
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[AI Phone 360] "
+# A reset asked for an unknown address sends nothing (the page answers the same either way).
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+# Failed sign-ins, counted in the default cache (Redis, or the file cache shared by the processes of one
+# machine): per client IP and per account ("key" is the e-mail typed). allauth's syntax: count/period/scope.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": env.str("SIGNIN_FAILED_RATE_LIMIT", default="20/15m/ip,5/15m/key"),
+    "login": env.str("SIGNIN_RATE_LIMIT", default="60/m/ip"),
+    "reset_password": env.str("PASSWORD_RESET_RATE_LIMIT", default="20/m/ip,3/15m/key"),
+    "reset_password_from_key": "20/m/ip",
+    "change_password": "5/m/user",
+    "reauthenticate": "10/m/user",
+}
+# The "sudo" window: revealing a webhook secret, creating or rotating a live key, changing roles or the
+# organisation's two-factor requirement need a
+# sign-in or a password (or TOTP) confirmation this recent.
+ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("SIGNIN_SUDO_SECONDS", default=300)
+# allauth's own account changes (e-mail addresses, which a password reset is sent to) follow the same window.
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "AI Phone 360"
+# The sessions list records each sign-in (IP, browser); tracking "last seen" would write a row on every page
+# and every poll, so it is off.
+USERSESSIONS_TRACK_ACTIVITY = False
+# Staff need TOTP to use /admin/ (accounts/middleware.py). Off only in the test settings, so the admin tests
+# that are not about sign-in need no authenticator; tests/accounts turns it back on.
+ADMIN_REQUIRE_TWO_FACTOR = env.bool("ADMIN_REQUIRE_TWO_FACTOR", default=True)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -249,6 +298,7 @@ if API_MAX_BODY_BYTES < 1 or not 1 <= API_MAX_JSON_DEPTH <= 500:
     raise ImproperlyConfigured("API_MAX_BODY_BYTES must be positive and API_MAX_JSON_DEPTH between 1 and 500.")
 # Number of proxies in front of the app whose X-Forwarded-For entries are trusted.
 NUM_TRUSTED_PROXIES = env.int("NUM_TRUSTED_PROXIES", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = NUM_TRUSTED_PROXIES  # the client IP that sign-in limits count per
 
 # Request logs (developer/public_api/request_log.py): buffered per process or in Redis, inserted in batches.
 # REQUEST_LOG_FLUSH_SECONDS=0 turns the per-process flusher thread off (tests flush explicitly).
@@ -381,6 +431,9 @@ CELERY_BEAT_SCHEDULE["prune-idempotency-keys"] = {
 }
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+if env.str("EMAIL_URL", default=""):
+    # e.g. smtp+tls://user:password@smtp.example.com:587 (django-environ): the password-reset mail's server.
+    globals().update(env.email_url("EMAIL_URL"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="AI Phone 360 <no-reply@aiphone360.com>")
 # Staff e-mailed when a business requests the Developer Platform add-on (comma-separated; empty: nobody).
 ACCESS_REQUEST_NOTIFY_EMAILS = env.list("ACCESS_REQUEST_NOTIFY_EMAILS", default=[])

@@ -1,7 +1,9 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 from django.views import defaults
+from django.views.generic import RedirectView
 
 import agents.urls
 import developer.urls
@@ -23,10 +25,19 @@ api_patterns = [
     *developer.urls.catch_all_api_urlpatterns,  # last: unknown routes answer in the envelope
 ]
 
+# Django admin signs in through allauth's login, so staff pass the same limits and TOTP challenge
+# (set before admin.site.urls builds its routes).
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
+
+
 urlpatterns = [
     path(API_PREFIX, include(api_patterns)),
     path("admin/", admin.site.urls),
-    path("accounts/", include("django.contrib.auth.urls")),
+    # Sign-in, password reset and change, re-authentication, two-factor (accounts/2fa/), sessions (accounts/sessions/).
+    path("accounts/", include("allauth.urls")),
+    # The addresses of Django's auth views before allauth, kept for bookmarks.
+    path("accounts/password_change/", RedirectView.as_view(pattern_name="account_change_password")),
+    path("accounts/password_reset/", RedirectView.as_view(pattern_name="account_reset_password")),
     path("", include("webhooks.urls")),
     path("", include("phone.urls")),
     path("", include("developer.usage.urls")),

@@ -30,6 +30,7 @@ from django_htmx.middleware import HtmxDetails
 
 from accounts.models import Membership, Organization
 from accounts.requests import AuthenticatedHttpRequest
+from accounts.signin import has_totp, two_factor_enrolment
 from core.cursor import InvalidCursor, decode_cursor, encode_cursor, keyset_after
 from core.modes import Mode
 from developer.public_api.input_checks import bad_query_parameters
@@ -80,7 +81,8 @@ def _zone(name: str) -> tzinfo:
 
 
 def dashboard_view(view: View) -> View:
-    """login_required, then the organisation: no membership → a page saying so; several → the picker."""
+    """login_required, then the organisation: no membership → a page saying so; several → the picker; an
+    organisation that requires two-factor authentication and a member without it → TOTP enrolment."""
 
     @wraps(view)
     def wrapper(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -90,6 +92,11 @@ def dashboard_view(view: View) -> View:
                 return render(request, "developer/no_organization.html", status=403)
             picker = reverse("developer:choose_org")
             return redirect(f"{picker}?{urlencode({'next': request.get_full_path()})}")
+        if membership.organization.require_two_factor and not has_totp(request.user):
+            return two_factor_enrolment(
+                request,
+                f"{membership.organization.name} requires two-factor authentication: set up an authenticator app.",
+            )
         request.organization = membership.organization
         request.membership = membership
         # Times on every page read in the business's own timezone.

@@ -30,5 +30,12 @@ urlpatterns = [
     path("settings/developer/docs/", docs.api_docs, name="docs"),
     path("settings/developer/access/", views.access, name="access"),
     path("settings/developer/access/<str:request_id>/withdraw/", views.access_withdraw, name="access_withdraw"),
+    path("settings/developer/security/", views.security, name="security"),
+    path("settings/developer/security/two-factor/", views.security_two_factor, name="security_two_factor"),
+    path(
+        "settings/developer/security/members/<int:membership_id>/role/",
+        views.security_member_role,
+        name="security_member_role",
+    ),
     path("", views.root),
 ]

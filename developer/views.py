@@ -12,9 +12,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from allauth.mfa.models import Authenticator
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve, reverse
@@ -23,9 +24,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
-from accounts.models import AuditEntry
+from accounts import services as accounts_services
+from accounts.models import AuditEntry, Membership, Role
 from accounts.requests import AuthenticatedHttpRequest
 from accounts.services import membership_viewing_mode_set
+from accounts.signin import has_totp, require_recent_authentication
 from billing.access import access_state
 from billing.models import PlatformAddon, Wallet
 from core import rotation
@@ -270,6 +273,8 @@ def key_create(request: HtmxHttpRequest) -> HttpResponse:
     }
     if expires not in EXPIRY_CHOICES:
         return _render_create_form(request, _create_form_context(values, {"expires": ["Choose an expiry."]}), 400)
+    if values["mode"] == Mode.LIVE and (reauthenticate := require_recent_authentication(request)):
+        return reauthenticate  # a live key spends money: confirm the password first
     lifetime = EXPIRY_CHOICES[expires][1]
     try:
         key, secret = services.api_key_create(
@@ -299,6 +304,8 @@ def _render_rotate_form(
 def key_rotate(request: HtmxHttpRequest, key_id: str) -> HttpResponse:
     require_manager(request)
     key = _key_for(request, key_id)
+    if key.mode == Mode.LIVE and (reauthenticate := require_recent_authentication(request)):
+        return reauthenticate  # asked before the dialog opens, and again if the window closed meanwhile
     if request.method == "GET":
         return _render_rotate_form(request, key)
     grace = request.POST.get("grace", "")
@@ -583,3 +590,81 @@ def access_withdraw(request: HtmxHttpRequest, request_id: str) -> HttpResponse:
     else:
         messages.info(request, "Request withdrawn. You can send a new one whenever you are ready.")
     return redirect("developer:access")
+
+
+# --- sign-in and security: members, roles, two-factor -------------------------------------------------
+
+
+def _security_context(request: HtmxHttpRequest, **extra: Any) -> dict[str, Any]:
+    members = list(
+        Membership.objects.filter(organization=request.organization).select_related("user").order_by("user__email")
+    )
+    with_totp = set(
+        Authenticator.objects.filter(user__in=[m.user_id for m in members], type=Authenticator.Type.TOTP).values_list(
+            "user_id", flat=True
+        )
+    )
+    return {
+        "members": [(m, m.user_id in with_totp) for m in members],
+        "my_totp": request.user.pk in with_totp or has_totp(request.user),
+        "is_owner": request.membership.role == Role.OWNER,
+        "roles": Role.choices,
+        **extra,
+    }
+
+
+def _require_owner(request: HtmxHttpRequest) -> None:
+    if request.membership.role != Role.OWNER:
+        raise PermissionDenied("Only owners can change this.")
+
+
+@require_GET
+@dashboard_view
+def security(request: HtmxHttpRequest) -> HttpResponse:
+    """Your own sign-in (two-factor, sessions, password) and, for owners, the members' roles and whether the
+    organisation requires two-factor authentication."""
+    return render(request, "developer/security.html", _security_context(request))
+
+
+@require_POST
+@dashboard_view
+def security_two_factor(request: HtmxHttpRequest) -> HttpResponse:
+    _require_owner(request)
+    if reauthenticate := require_recent_authentication(request):
+        return reauthenticate  # turning it off weakens every member's sign-in
+    required = request.POST.get("required") == "true"
+    if required and not has_totp(request.user):
+        messages.error(request, "Set up two-factor authentication for yourself before requiring it of everyone.")
+        return redirect("developer:security")
+    accounts_services.organization_two_factor_set(
+        organization=request.organization, required=required, actor=request.user
+    )
+    messages.success(
+        request,
+        "Every member now needs an authenticator app to use Settings → Developer."
+        if required
+        else "Two-factor authentication is now optional for members.",
+    )
+    return redirect("developer:security")
+
+
+@require_POST
+@dashboard_view
+def security_member_role(request: HtmxHttpRequest, membership_id: int) -> HttpResponse:
+    _require_owner(request)
+    membership = Membership.objects.filter(organization=request.organization, pk=membership_id).first()
+    if membership is None:
+        raise Http404("No such member.")
+    if reauthenticate := require_recent_authentication(request):
+        return reauthenticate
+    try:
+        membership = accounts_services.membership_role_change(
+            membership=membership, role=request.POST.get("role", ""), actor=request.user
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("developer:security")
+    messages.success(
+        request, f"{membership.user.email or membership.user.get_username()} is now {membership.get_role_display()}."
+    )
+    return redirect("developer:security")

@@ -22,6 +22,7 @@ from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
+from accounts.signin import require_recent_authentication
 from core import rotation
 from core.errors import ServiceError
 from developer.dashboard import (
@@ -299,6 +300,8 @@ def endpoint_test(request: HtmxHttpRequest, webhook_id: str) -> HttpResponse:
 def endpoint_reveal_secret(request: HtmxHttpRequest, webhook_id: str) -> HttpResponse:
     require_manager(request)
     endpoint = _endpoint_for(request, webhook_id)
+    if reauthenticate := require_recent_authentication(request):
+        return reauthenticate  # whoever holds the secret can sign events: confirm the password first
     secret = services.endpoint_reveal_secret(endpoint=endpoint, actor=request.user)
     response = render(
         request,
@@ -314,6 +317,8 @@ def endpoint_reveal_secret(request: HtmxHttpRequest, webhook_id: str) -> HttpRes
 def endpoint_rotate(request: HtmxHttpRequest, webhook_id: str) -> HttpResponse:
     require_manager(request)
     endpoint = _endpoint_for(request, webhook_id)
+    if reauthenticate := require_recent_authentication(request):
+        return reauthenticate  # a new secret signs events as well as the old one
     template = page_or_partial(request, "webhooks/actions.html", "rotate-form")
     overlap = request.POST.get("overlap", rotation.DEFAULT)
     if request.method == "GET":

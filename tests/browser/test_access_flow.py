@@ -53,10 +53,10 @@ def staff_page(browser: Any, live_server: Any, transactional_db: Any) -> Iterato
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     context.set_default_timeout(10_000)
     page = context.new_page()
-    page.goto(f"{live_server.url}/admin/")
-    page.fill("#id_username", "staff@aiphone360.test")
+    page.goto(f"{live_server.url}/admin/")  # the admin signs in through allauth's page
+    page.fill("#id_login", "staff@aiphone360.test")
     page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Sign in").click()
     page.get_by_role("heading", name="Site administration").wait_for()
     yield page
     context.close()

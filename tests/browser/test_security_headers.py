@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
+from tests.accounts.totp import totp_code
 from tests.webhooks.receiver import Receiver
 from webhooks.services import endpoint_create
 
@@ -70,6 +72,7 @@ def test_dashboard_pages_load_without_a_single_csp_violation(
         "usage/",
         "logs/",
         "audit/",
+        "security/",
     ):
         visit(page, f"{live_server.url}/settings/developer/{path}")
         assert violations == [], path
@@ -77,6 +80,10 @@ def test_dashboard_pages_load_without_a_single_csp_violation(
     assert page.evaluate("htmx.config.includeIndicatorStyles") is False
     assert page.evaluate("htmx.config.allowEval") is False
     assert page.locator("head style").count() == 0
+    # allauth's account pages: two-factor, its enrolment (the QR code is a data: image), sessions, password.
+    for path in ("2fa/", "2fa/totp/activate/", "sessions/", "password/change/", "reauthenticate/"):
+        visit(page, f"{live_server.url}/accounts/{path}")
+        assert violations == [], path
 
 
 def test_api_reference_renders_with_only_the_cdn_logo_refused(
@@ -92,13 +99,20 @@ def test_api_reference_renders_with_only_the_cdn_logo_refused(
 
 
 def test_admin_sign_in_and_pages_work_under_the_policy(
-    page: Any, live_server: Any, django_user_model: Any, violations: list[str]
+    page: Any, live_server: Any, django_user_model: Any, violations: list[str], settings: Any
 ) -> None:
-    django_user_model.objects.create_superuser("staff@acme.test", "staff@acme.test", PASSWORD)
+    settings.ADMIN_REQUIRE_TWO_FACTOR = True
+    staff = django_user_model.objects.create_superuser("staff@acme.test", "staff@acme.test", PASSWORD)
+    secret = generate_totp_secret()
+    TOTP.activate(staff, secret)
+    # The admin signs in through allauth: password, then the authenticator's code.
     visit(page, f"{live_server.url}/admin/login/")
-    page.get_by_label("Username").fill("staff@acme.test")
+    page.get_by_label("Email").fill("staff@acme.test")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Two-Factor Authentication").wait_for()
+    page.get_by_label("Code").fill(totp_code(secret))
+    page.get_by_role("button", name="Sign in").click()
     page.get_by_role("heading", name="Site administration").wait_for()
     for path in ("auth/user/", "auth/user/add/", "auth/group/add/"):
         visit(page, f"{live_server.url}/admin/{path}")

@@ -36,16 +36,16 @@ def test_login_form_signs_in_and_lands_on_api_keys(owner: Any) -> None:
     client = Client()
     page = client.get("/accounts/login/")
     assert page.status_code == 200
-    assert b'<label for="id_username">Email</label>' in page.content
-    response = client.post("/accounts/login/", {"username": "owner@acme.test", "password": PASSWORD}, follow=True)
+    assert b'<label for="id_login">Email</label>' in page.content
+    response = client.post("/accounts/login/", {"login": "owner@acme.test", "password": PASSWORD}, follow=True)
     assert response.redirect_chain[-1] == (KEYS, 302)
     assert b"<h1>API keys</h1>" in response.content
 
 
 def test_wrong_password_is_refused_with_a_message(owner: Any) -> None:
-    response = Client().post("/accounts/login/", {"username": "owner@acme.test", "password": "nope"})
+    response = Client().post("/accounts/login/", {"login": "owner@acme.test", "password": "nope"})
     assert response.status_code == 200
-    assert b'role="alert"' in response.content and b"correct username and password" in response.content
+    assert b'role="alert"' in response.content and b"password you specified are not correct" in response.content
 
 
 def test_logout_is_a_post_and_ends_the_session(owner: Any) -> None:
@@ -56,16 +56,18 @@ def test_logout_is_a_post_and_ends_the_session(owner: Any) -> None:
 
 def test_password_change_page_changes_the_password(owner: Any) -> None:
     client = signed_in("owner@acme.test")
-    assert b"Change password" in client.get("/accounts/password_change/").content
+    # The address before allauth still leads there.
+    assert client.get("/accounts/password_change/")["Location"] == "/accounts/password/change/"
+    assert b"Change Password" in client.get("/accounts/password/change/").content
     response = client.post(
-        "/accounts/password_change/",
+        "/accounts/password/change/",
         {
-            "old_password": PASSWORD,
-            "new_password1": "a-much-longer-passphrase-42",
-            "new_password2": "a-much-longer-passphrase-42",
+            "oldpassword": PASSWORD,
+            "password1": "a-much-longer-passphrase-42",
+            "password2": "a-much-longer-passphrase-42",
         },
     )
-    assert response.status_code == 302 and response["Location"] == "/accounts/password_change/done/"
+    assert response.status_code == 302 and response["Location"] == "/accounts/password/change/"
     owner.refresh_from_db()
     assert owner.check_password("a-much-longer-passphrase-42")
 
