@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import services
+from . import delivery
 from .dispatch import forget_queued
 
 
 @shared_task(name="webhooks.deliver", acks_late=True, ignore_result=True)
 def deliver(delivery_id: int) -> None:
-    services.deliveries_attempt(delivery_ids=[delivery_id], with_backlog=True)
+    delivery.deliveries_attempt(delivery_ids=[delivery_id], with_backlog=True)
 
 
 @shared_task(name="webhooks.deliver_batch", acks_late=True, ignore_result=True)
@@ -22,7 +22,7 @@ def deliver_batch(delivery_ids: list[int], organization_id: int | None = None) -
     if organization_id is not None:
         # Before claiming: an event committed from now on sends its own task (see dispatch.enqueue_fanout).
         forget_queued(organization_id)
-    services.deliveries_attempt(
+    delivery.deliveries_attempt(
         delivery_ids=delivery_ids,
         with_backlog=True,
         organization_ids=[organization_id] if organization_id is not None else [],
@@ -31,9 +31,9 @@ def deliver_batch(delivery_ids: list[int], organization_id: int | None = None) -
 
 @shared_task(name="webhooks.sweep", ignore_result=True)
 def sweep() -> None:
-    services.deliveries_sweep()
+    delivery.deliveries_sweep()
 
 
 @shared_task(name="webhooks.prune", ignore_result=True)
 def prune() -> None:
-    services.deliveries_prune()
+    delivery.deliveries_prune()

@@ -12,10 +12,11 @@ from django.utils import timezone
 from accounts.models import Organization
 from billing.models import UsageRecord
 from tests.conftest import make_org
-from webhooks import services, tasks
+from webhooks import delivery, tasks
+from webhooks.delivery import deliveries_attempt
 from webhooks.events import emit
 from webhooks.models import Attempt, Delivery
-from webhooks.services import deliveries_attempt, endpoint_create
+from webhooks.services import endpoint_create
 
 from .receiver import Receiver
 
@@ -86,7 +87,7 @@ def test_given_ids_that_are_not_due_or_are_claimed_are_skipped(org: Organization
 def test_a_batch_spans_at_most_max_parallel_requests_endpoints(
     org: Organization, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(services, "MAX_PARALLEL_REQUESTS", 2)
+    monkeypatch.setattr(delivery, "MAX_PARALLEL_REQUESTS", 2)
     for name in "abc":
         endpoint_create(organization=org, url=f"{receiver.url}/{name}", events=["*"], actor=None)
     ids = emitted(org, 1)
@@ -131,7 +132,7 @@ class FanOutTests(TestCase):
         # The task starts: from then on the next event wakes a worker again.
         with pytest.MonkeyPatch.context() as patch:
             seen: list[dict[str, Any]] = []
-            patch.setattr(services, "deliveries_attempt", lambda **kwargs: seen.append(kwargs))
+            patch.setattr(delivery, "deliveries_attempt", lambda **kwargs: seen.append(kwargs))
             tasks.deliver_batch(first, self.org.pk)
         assert seen == [{"delivery_ids": first, "with_backlog": True, "organization_ids": [self.org.pk]}]
         fourth = self.emit_one()
@@ -155,7 +156,7 @@ def test_a_long_backlog_is_handed_to_a_fresh_task_after_max_rounds(
 ) -> None:
     endpoint_create(organization=org, url=receiver.url, events=["*"], actor=None)
     ids = emitted(org, 12)
-    monkeypatch.setattr(services, "MAX_ROUNDS", 1)
+    monkeypatch.setattr(delivery, "MAX_ROUNDS", 1)
     handed: list[tuple[Any, ...]] = []
     monkeypatch.setattr(tasks.deliver_batch, "apply_async", lambda args, **options: handed.append(args))
 

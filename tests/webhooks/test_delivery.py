@@ -16,15 +16,13 @@ from accounts.models import Organization
 from billing.models import UsageRecord
 from billing.services import wallet_credit
 from tests.conftest import make_org
+from webhooks import delivery as engine
 from webhooks import services
+from webhooks.delivery import deliveries_prune, deliveries_release_held, deliveries_sweep, delivery_attempt
 from webhooks.events import emit
 from webhooks.models import Attempt, Delivery, Endpoint
 from webhooks.policy import MAX_ATTEMPTS, RETRY_SCHEDULE
 from webhooks.services import (
-    deliveries_prune,
-    deliveries_release_held,
-    deliveries_sweep,
-    delivery_attempt,
     delivery_replay,
     endpoint_create,
     endpoint_recover,
@@ -170,7 +168,7 @@ def test_a_redirect_is_a_failure_and_is_not_followed(
 def test_a_receiver_slower_than_the_timeout_fails_the_attempt_with_timeout(
     org: Organization, hook: tuple[Endpoint, str], receiver: Receiver, monkeypatch: Any
 ) -> None:
-    monkeypatch.setattr(services, "DELIVERY_TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setattr(engine, "DELIVERY_TIMEOUT_SECONDS", 0.5)
     released = threading.Event()
     receiver.reply(Reply(200, wait_for=released))
     delivery = pending(org)
@@ -378,7 +376,7 @@ def test_a_claim_lost_with_its_worker_is_recovered_by_the_sweep_with_the_same_ev
 ) -> None:
     delivery = pending(org)
     start = timezone.now()
-    assert services._claim(delivery.pk, now=start) is not None  # the worker dies after claiming
+    assert engine._claim(delivery.pk, now=start) is not None  # the worker dies after claiming
 
     assert deliveries_sweep(now=start + timedelta(seconds=30)).requeued == 0  # its lease still runs
     result = deliveries_sweep(now=start + timedelta(minutes=3))
@@ -414,8 +412,8 @@ def test_two_workers_claiming_the_same_delivery_send_it_once(
     delivery = pending(org)
     now = timezone.now()
 
-    first = services._claim(delivery.pk, now=now)
-    second = services._claim(delivery.pk, now=now)
+    first = engine._claim(delivery.pk, now=now)
+    second = engine._claim(delivery.pk, now=now)
 
     assert first is not None and second is None
 
@@ -478,12 +476,12 @@ def test_an_endpoint_deleted_while_its_request_is_in_flight_is_no_error(
     endpoint, _ = hook
     receiver.default = Reply(500)
     delivery = pending(org)
-    claim = services._claim(delivery.pk, now=timezone.now())
+    claim = engine._claim(delivery.pk, now=timezone.now())
     assert claim is not None
-    sent = services._send(claim, now=timezone.now())
+    sent = engine._send(claim, now=timezone.now())
     endpoint.delete()
 
-    services._finish(claim, outcome=sent[1], response=sent[2], duration_ms=sent[3], now=timezone.now())
+    engine._finish(claim, outcome=sent[1], response=sent[2], duration_ms=sent[3], now=timezone.now())
 
     assert not Delivery.objects.filter(pk=delivery.pk).exists()
 
@@ -499,7 +497,7 @@ def test_a_fanned_out_batch_records_each_outcome_and_keeps_per_endpoint_order(
 
     receiver.routes["/hooks/broken"] = Reply(500)
 
-    attempts = services.deliveries_attempt(delivery_ids=ids)
+    attempts = engine.deliveries_attempt(delivery_ids=ids)
 
     assert len(attempts) == 4 and len(receiver.requests) == 4
     assert [r.json["type"] for r in receiver.requests if r.path.endswith("/ok")] == ["call.started", "call.completed"]

@@ -21,9 +21,10 @@ from django.utils import timezone
 from accounts.models import Organization
 from billing.models import UsageRecord
 from tests.conftest import is_postgres, redis_available
+from webhooks.delivery import CLAIM_LEASE, REQUEUE_AFTER, deliveries_sweep
 from webhooks.events import emit
 from webhooks.models import Attempt, Delivery
-from webhooks.services import CLAIM_LEASE, REQUEUE_AFTER, deliveries_sweep, endpoint_create
+from webhooks.services import endpoint_create
 
 from .receiver import Receiver, Reply
 
