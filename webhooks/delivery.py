@@ -1,14 +1,28 @@
-"""The delivery engine: claiming due deliveries, sending them, recording the attempts, the sweep and pruning.
+"""The delivery engine: claiming due deliveries, sending them, recording the attempts, holds, the sweep and pruning.
 
-How an event becomes an attempt row::
+From an event to an attempt row::
 
-    emit() (events.py, in the caller's transaction)
-      -> Event + one pending Delivery per subscribed endpoint (events.deliveries_create)
-      -> after commit: dispatch.enqueue_fanout() sends a task for the organisation
-      -> tasks.deliver_batch -> deliveries_attempt(): _claim_many() locks due rows and writes an
-         Attempt per row (metered by _meter_attempts), _send() POSTs them, _finish*() records
-         the answers on the Attempt and moves the Delivery (succeeded, retry later, failed)
-      -> deliveries_sweep() (beat) re-sends what the broker lost and recovers dead workers' claims.
+    emit()                        events.py, in the caller's transaction: the Event and one pending
+                                  Delivery per subscribed endpoint (events.deliveries_create)
+      -> after commit             dispatch.enqueue_fanout(): the organisation's turn, unless one waits
+      -> tasks.turn               a threaded worker (Procfile `webhooks`, or `webhooks_slow`) runs
+         deliveries_turn()
+           _claim()               locks the organisation's endpoints of the lane, takes each one's oldest
+                                  due rows up to its room (WEBHOOK_ENDPOINT_MAX_IN_FLIGHT minus what is in
+                                  flight), claims them under a lease token, writes an Attempt per row
+                                  (metered by _meter_attempts)
+           _send_and_record()     POSTs them all at once on threads, renews the leases while any is in
+                                  flight, and _record()s answers as they come: the Attempt, the Delivery
+                                  (succeeded, retry later, failed) and the endpoint's lane
+      -> deliveries_sweep()       beat, every few seconds: frees leases whose worker died (the attempt is
+                                  closed as worker_lost), wakes organisations with due work, expires and
+                                  releases holds
+
+Isolation: a request waits on a thread, never a whole process; an endpoint never has more than its
+cap in flight; organisations take turns (at most one queued turn each per lane, see dispatch.py); an
+endpoint whose attempts time out or answer slowly is served by the slow lane's own queue and workers.
+Order: none is promised between deliveries (a retry waits its backoff while later events go out);
+an endpoint's due deliveries are claimed oldest first, and one delivery's attempts never overlap.
 
 Endpoint management, test sends, replay and recover stay in services.py; the event body is
 rendered in events.py.
@@ -18,14 +32,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Collection
-from concurrent.futures import ThreadPoolExecutor
+import uuid
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, Value
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -37,7 +53,7 @@ from core.signing import HEADER_NAME, sign
 from core.sql import update_rows
 
 from . import policy
-from .dispatch import enqueue_deliveries, enqueue_fanout
+from .dispatch import FAST, SLOW, enqueue_turn
 from .events import TEST_EVENT_TYPE
 from .models import Attempt, Delivery, Endpoint, Event
 
@@ -46,24 +62,40 @@ logger = logging.getLogger(__name__)
 DELIVERY_TIMEOUT_SECONDS = 15
 RESPONSE_EXCERPT_BYTES = 4096
 USER_AGENT = "AIPhone360-Webhooks/1.0"
-# Deliveries one batch takes: at most this many per endpoint (sent one after another) and in all.
-PER_ENDPOINT_BATCH = 5
-MAX_BATCH = 40
-# Batches one task sends before it hands the rest of a backlog to a fresh task.
-MAX_ROUNDS = 25
-# A claim outlives the longest possible batch (its endpoint's attempts one after another, 15 s
-# each at most) with room to write the results.
-CLAIM_LEASE = timedelta(seconds=DELIVERY_TIMEOUT_SECONDS * PER_ENDPOINT_BATCH + 15)
-# A task sent this long ago whose delivery is still unclaimed is presumed lost and sent again.
-REQUEUE_AFTER = timedelta(minutes=2)
+# A claim is a short lease, renewed every LEASE_RENEW_SECONDS while its request is in flight: a
+# worker that dies stops renewing, and the sweep frees its rows within seconds.
+CLAIM_LEASE = timedelta(seconds=10)
+LEASE_RENEW_SECONDS = 3.0
+# How long a turn waits for a whole batch before it records the answers already in and keeps waiting
+# for the rest (renewing their leases), so one slow receiver does not hold back the others' results.
+GATHER_RESULTS_SECONDS = 0.5
+# An attempt that takes this long (or times out) puts its endpoint in the slow lane; a quicker one
+# takes it back to the fast lane.
+SLOW_AFTER_MS = 5000
 # Short waits ride on a Celery countdown (far below the broker's visibility timeout); longer
 # ones wait in next_attempt_at for the sweep.
 MAX_COUNTDOWN = timedelta(minutes=5)
+# The sweep leaves alone work that became due this recently: its turn is normally on its way.
+SWEEP_GRACE = timedelta(seconds=2)
 SWEEP_BATCH = 500
-MAX_PARALLEL_REQUESTS = 8
 HOLD_LIMIT = timedelta(days=30)
 RETENTION = timedelta(days=30)
 AUTO_DISABLE_AFTER = timedelta(days=5)
+
+
+def max_in_flight() -> int:
+    """Requests one endpoint may have in flight at once (claimed rows are exactly those in flight)."""
+    return int(settings.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT)
+
+
+def _turn_share(cap: int) -> int:
+    """What one turn takes of an endpoint's room: half the cap, so a second turn of the same
+    organisation can claim while the first is still sending (the two overlap instead of alternating)."""
+    return max(1, (cap + 1) // 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# Endpoints disabled by what their answers said
 
 
 # ---------------------------------------------------------------------------------------------
@@ -92,6 +124,36 @@ class _Claim:
     delivery: Delivery
     attempt: Attempt
     headers: dict[str, str]
+    token: uuid.UUID
+
+
+@dataclass
+class _Batch:
+    claims: list[_Claim] = dataclass_field(default_factory=list)
+    # Due rows of this lane were left for endpoints that still had room (a helper turn can take them).
+    more: bool = False
+    # Endpoints of the other lane have due work.
+    other_lane_due: bool = False
+
+
+def deliveries_turn(*, organization_id: int, lane: str = FAST, now: datetime | None = None) -> list[Attempt]:
+    """One organisation's turn in one lane: claim what its endpoints have room for, send, record.
+
+    It hands on rather than loops: a helper turn is woken at once when more is due than this turn
+    took, the other lane when its endpoints have work, and the next turn of this lane when the
+    answers are in. Each goes to the back of the queue, behind the other organisations' turns.
+    """
+    batch = _claim(organization_id=organization_id, lane=lane, now=now or timezone.now())
+    if batch.more:
+        enqueue_turn(organization_id=organization_id, lane=lane)
+    if batch.other_lane_due:
+        enqueue_turn(organization_id=organization_id, lane=SLOW if lane == FAST else FAST)
+    if not batch.claims:
+        return []
+    _send_and_record(batch.claims, now=now)
+    if _lane_due(Delivery.objects.filter(organization_id=organization_id), lane=lane, now=now or timezone.now()):
+        enqueue_turn(organization_id=organization_id, lane=lane)
+    return [claim.attempt for claim in batch.claims]
 
 
 def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> Attempt | None:
@@ -104,140 +166,89 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> Attemp
     return attempts[0] if attempts else None
 
 
-def deliveries_attempt(
-    *,
-    delivery_ids: list[int],
-    now: datetime | None = None,
-    with_backlog: bool = False,
-    organization_ids: Collection[int] = (),
-) -> list[Attempt]:
-    """Attempt several due deliveries at once (an event's fan-out, a released hold).
-
-    One transaction claims a batch and one records every result, so a batch costs two commits
-    instead of two per delivery. Requests to different endpoints go out concurrently; requests to
-    the same endpoint go one after another, oldest first. A batch holds at most PER_ENDPOINT_BATCH
-    deliveries per endpoint (so the claim outlives the slowest batch) and MAX_PARALLEL_REQUESTS
-    endpoints; ids that did not fit go in the next batch.
-
-    ``with_backlog`` (the worker's tasks) also drains the other due deliveries of the same
-    organisations, oldest first, batch after batch until none is left: under load the queue
-    empties in large batches whose claim, metering and bookkeeping cost little per delivery
-    (events committed while a task waits send no task of their own; see dispatch.enqueue_fanout).
-    ``organization_ids`` names organisations to drain besides those of ``delivery_ids``.
-    """
+def deliveries_attempt(*, delivery_ids: list[int], now: datetime | None = None) -> list[Attempt]:
+    """Attempt these due deliveries now, whatever their lane (a test send), under the same
+    per-endpoint cap: what does not fit goes out as the first answers come in."""
     attempts: list[Attempt] = []
-    wanted = list(delivery_ids)
-    organizations: set[int] = set()
-    if with_backlog:
-        organizations = set(organization_ids)
-        if wanted and not organizations:  # a fan-out task names its organisation; others are looked up
-            organizations |= set(Delivery.objects.filter(pk__in=wanted).values_list("organization_id", flat=True))
-    for _ in range(MAX_ROUNDS):
-        batch_now = now or timezone.now()
-        claims, wanted, more = _claim_many(wanted, now=batch_now, backlog_of=organizations)
-        if more and organizations:
-            # More is due than one batch: another worker process can take the next batch meanwhile.
-            for organization_id in organizations:
-                enqueue_fanout(organization_id=organization_id, delivery_ids=[], gather=False)
-        if claims:
-            _send_and_record(claims, now=batch_now)
-            attempts += [claim.attempt for claim in claims]
-        if not wanted and not more:
-            return attempts
-    # Still more after many batches: hand over, so this worker's other queues get a turn. A backlog
-    # is already in the hands of the helper asked for above.
-    if not organizations:
-        enqueue_deliveries(wanted)
+    left = list(delivery_ids)
+    while left:
+        batch = _claim(delivery_ids=left, now=now or timezone.now())
+        if not batch.claims:
+            break
+        _send_and_record(batch.claims, now=now)
+        attempts += [claim.attempt for claim in batch.claims]
+        taken = {claim.delivery.pk for claim in batch.claims}
+        left = [pk for pk in left if pk not in taken]
     return attempts
 
 
-def _send_and_record(claims: list[_Claim], *, now: datetime) -> None:
-    by_endpoint: dict[int, list[_Claim]] = {}
-    for claim in claims:
-        by_endpoint.setdefault(claim.delivery.endpoint_id, []).append(claim)
-    groups = list(by_endpoint.values())
-    if len(groups) == 1:
-        results = [_send_in_order(groups[0], now=now)]
+def _unclaimed(now: datetime) -> Q:
+    return Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
+
+
+def _due(queryset: QuerySet[Delivery], now: datetime) -> QuerySet[Delivery]:
+    return queryset.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now).filter(_unclaimed(now))
+
+
+def _lane_due(queryset: QuerySet[Delivery], *, lane: str, now: datetime) -> bool:
+    return _due(queryset, now).filter(endpoint__slow_since__isnull=lane == FAST).exists()
+
+
+def _claim(
+    *, now: datetime, organization_id: int | None = None, lane: str | None = None, delivery_ids: list[int] | None = None
+) -> _Batch:
+    """Claim, in one transaction, the due rows of an organisation's endpoints in ``lane`` (or the
+    due rows among ``delivery_ids``, in any lane): per endpoint its oldest first, no more than its
+    room under the cap. Rows of disabled endpoints fail, live rows of an organisation that cannot
+    pay are held, the rest get an Attempt and are metered."""
+    token = uuid.uuid4()
+    cap = max_in_flight()
+    batch = _Batch()
+    if delivery_ids is not None:
+        scope = Endpoint.objects.filter(pk__in=Delivery.objects.filter(pk__in=delivery_ids).values("endpoint_id"))
+    elif organization_id is not None:
+        scope = Endpoint.objects.filter(organization_id=organization_id)
     else:
-        with ThreadPoolExecutor(max_workers=min(len(groups), MAX_PARALLEL_REQUESTS)) as pool:
-            results = list(pool.map(lambda group: _send_in_order(group, now=now), groups))
-    sent = [item for group in results for item in group]
+        raise ValueError("claim an organisation's due deliveries or given ones")
     with transaction.atomic():
-        _finish_successes([item for item in sent if item[1].succeeded], now=now)
-        for claim, outcome, response, duration_ms in sent:
-            if not outcome.succeeded:
-                _finish(
-                    claim,
-                    outcome=outcome,
-                    response=response,
-                    duration_ms=duration_ms,
-                    now=now + timedelta(milliseconds=duration_ms),
-                )
-
-
-_Sent = tuple[_Claim, policy.Outcome, outbound.OutboundResponse | None, int]
-
-
-def _send_in_order(claims: list[_Claim], *, now: datetime) -> list[_Sent]:
-    """POST each claim in turn. No database access here: this may run on a helper thread."""
-    return [_send(claim, now=now) for claim in claims]
-
-
-def _send(claim: _Claim, *, now: datetime) -> _Sent:
-    started = time.monotonic()
-    response = None
-    try:
-        response = outbound.post(
-            claim.delivery.endpoint.url,
-            body=claim.delivery.event.body.encode("utf-8"),
-            headers=claim.headers,
-            timeout=DELIVERY_TIMEOUT_SECONDS,
-            max_bytes=RESPONSE_EXCERPT_BYTES,
-            truncate=True,
+        # The endpoint rows are the per-endpoint lock that makes the cap exact between concurrent
+        # turns; one another turn is claiming for right now is skipped (and counts as more to do).
+        endpoints = list(scope.select_for_update(skip_locked=True).order_by("pk"))
+        if len(endpoints) < scope.count():
+            batch.more = True
+        mine = [e for e in endpoints if lane is None or e.lane == lane]
+        others = [e for e in endpoints if lane is not None and e.lane != lane]
+        in_flight = dict(
+            Delivery.objects.filter(endpoint__in=mine, claimed_until__gt=now)
+            .values("endpoint_id")
+            .annotate(n=Count("id"))
+            .values_list("endpoint_id", "n")
         )
-    except outbound.OutboundRefused as exc:
-        outcome = policy.classify_error("refused", f"Refused before connecting: {exc.reason}")
-    except outbound.OutboundError as exc:
-        outcome = policy.classify_error(exc.kind, str(exc))
-    else:
-        outcome = policy.classify_response(response.status, response.headers, now=now)
-    duration_ms = response.elapsed_ms if response else int((time.monotonic() - started) * 1000)
-    return claim, outcome, response, duration_ms
+        picked: list[int] = []
+        share = cap if delivery_ids is not None else _turn_share(cap)
+        for endpoint in mine:
+            room = cap - in_flight.get(endpoint.pk, 0)
+            if room <= 0:
+                continue  # the turn that holds its requests wakes the next one when they are answered
+            take = min(room, share)
+            due = _due(Delivery.objects.filter(endpoint=endpoint), now)
+            if delivery_ids is not None:
+                due = due.filter(pk__in=delivery_ids)
+            ids = list(due.order_by("next_attempt_at", "id").values_list("pk", flat=True)[: take + 1])
+            if len(ids) > take:
+                ids = ids[:take]
+                batch.more = batch.more or take < room
+            picked += ids
+        if others:
+            batch.other_lane_due = _due(Delivery.objects.filter(endpoint__in=others), now).exists()
+        if not picked:
+            return batch
 
-
-def _claim_many(
-    delivery_ids: list[int],
-    *,
-    now: datetime,
-    backlog_of: Collection[int] = (),
-) -> tuple[list[_Claim], list[int], bool]:
-    """Lock the due, unclaimed rows among ``delivery_ids`` and up to MAX_BATCH other due rows of the
-    organisations in ``backlog_of``; hold or fail those that cannot go; claim the rest.
-
-    Returns the claims, the ids asked for that were due but did not fit in this batch, and
-    whether more of the backlog may be due.
-    """
-    wanted = set(delivery_ids)
-    with transaction.atomic():
-        # SKIP LOCKED: a row another worker is claiming right now is simply theirs.
-        locked = (
-            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+        rows = list(
+            Delivery.objects.filter(pk__in=picked)
             .select_related("event", "endpoint", "organization")
-            .order_by("created_at", "id")
+            .order_by("next_attempt_at", "id")
         )
-        # The ids are looked up by primary key alone and checked here: the planner's row estimates
-        # for the status index lag far behind a busy outbox, and a row locked but not due is simply
-        # released at commit.
-        rows = [row for row in locked.filter(pk__in=delivery_ids) if _is_due(row, now)] if delivery_ids else []
-        backlog: list[Delivery] = []
-        if backlog_of:
-            backlog = list(
-                locked.filter(organization_id__in=backlog_of, status=Delivery.Status.PENDING, next_attempt_at__lte=now)
-                .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
-                .exclude(pk__in=delivery_ids)[:MAX_BATCH]
-            )
-        rows, left, dropped = _fit_batch(rows + backlog, wanted)
-        more = len(backlog) == MAX_BATCH or dropped
         can_pay: dict[int, bool] = {}
         disabled, held, ready = [], [], []
         for delivery in rows:
@@ -256,6 +267,7 @@ def _claim_many(
             Delivery.objects.filter(pk=delivery.pk).update(
                 status=Delivery.Status.FAILED,
                 next_attempt_at=None,
+                claimed_until=None,
                 completed_at=now,
                 status_reason=f"Endpoint disabled: {delivery.endpoint.disabled_reason}"[:500],
             )
@@ -264,31 +276,42 @@ def _claim_many(
                 status=Delivery.Status.HELD,
                 held_since=Coalesce(F("held_since"), Value(now)),
                 next_attempt_at=None,
+                claimed_until=None,
                 status_reason="Held: the organization's wallet is empty.",
             )
         if not ready:
-            return [], left, more
+            return batch
 
-        Delivery.objects.filter(pk__in=[d.pk for d in ready]).update(
-            claimed_until=now + CLAIM_LEASE, attempt_count=F("attempt_count") + 1, held_since=None
+        # The claim itself: a conditional update under a fresh token. Only the rows it moved are
+        # this turn's (a second claim of the same rows, from a redelivered message or another
+        # worker, finds them leased and takes nothing), with their attempt numbers as written.
+        lost = [d.pk for d in ready if d.claimed_until is not None]  # a lease that ran out: its worker died
+        _due(Delivery.objects.filter(pk__in=[d.pk for d in ready]), now).update(
+            claim_token=token, claimed_until=now + CLAIM_LEASE, attempt_count=F("attempt_count") + 1, held_since=None
         )
-        claims = []
+        numbers = dict(Delivery.objects.filter(claim_token=token).values_list("pk", "attempt_count"))
+        if lost:
+            _close_lost_attempts(lost, now=now)
         for delivery in ready:
-            delivery.attempt_count += 1
-            delivery.claimed_until = now + CLAIM_LEASE
+            if delivery.pk not in numbers:
+                continue
+            delivery.attempt_count = numbers[delivery.pk]
+            delivery.claimed_until, delivery.claim_token = now + CLAIM_LEASE, token
             headers = _request_headers(delivery, number=delivery.attempt_count, now=now)
+            due_since = delivery.next_attempt_at or now
             attempt = Attempt(
                 delivery=delivery,
                 number=delivery.attempt_count,
                 request_url=delivery.endpoint.url,
                 request_headers=headers,
                 request_body=delivery.event.body,
+                queued_ms=max(0, int((now - due_since).total_seconds() * 1000)),
                 started_at=now,
             )
-            claims.append(_Claim(delivery=delivery, attempt=attempt, headers=headers))
-        Attempt.objects.bulk_create([claim.attempt for claim in claims])
-        _meter_attempts(claims)
-    return claims, left, more
+            batch.claims.append(_Claim(delivery=delivery, attempt=attempt, headers=headers, token=token))
+        Attempt.objects.bulk_create([claim.attempt for claim in batch.claims])
+        _meter_attempts(batch.claims)
+    return batch
 
 
 def _meter_attempts(claims: list[_Claim]) -> None:
@@ -311,43 +334,90 @@ def _meter_attempts(claims: list[_Claim]) -> None:
         )
 
 
-def _is_due(delivery: Delivery, now: datetime) -> bool:
-    return (
-        delivery.status == Delivery.Status.PENDING
-        and delivery.next_attempt_at is not None
-        and delivery.next_attempt_at <= now
-        and (delivery.claimed_until is None or delivery.claimed_until <= now)
+def _close_lost_attempts(delivery_ids: list[int], *, now: datetime) -> int:
+    return Attempt.objects.filter(delivery_id__in=delivery_ids, finished_at__isnull=True).update(
+        finished_at=now,
+        error_class="worker_lost",
+        error_message="The worker stopped before this attempt finished; it is retried.",
     )
 
 
-def _fit_batch(rows: list[Delivery], wanted: set[int]) -> tuple[list[Delivery], list[int], bool]:
-    """The rows one batch can take, oldest first per endpoint; the wanted ids left for the next
-    batch; whether any row was left."""
-    taken: list[Delivery] = []
-    per_endpoint: dict[int, int] = {}
-    left: list[int] = []
-    dropped = False
-    for row in rows:
-        count = per_endpoint.get(row.endpoint_id, 0)
-        fits = (
-            len(taken) < MAX_BATCH
-            and count < PER_ENDPOINT_BATCH
-            and (count or len(per_endpoint) < MAX_PARALLEL_REQUESTS)
+_Sent = tuple[_Claim, policy.Outcome, outbound.OutboundResponse | None, int]
+
+
+def _send_and_record(claims: list[_Claim], *, now: datetime | None) -> None:
+    """POST every claim at once, each on its own thread (the requests of a batch go to different
+    endpoints or, up to the cap, to the same one), and record the answers as they come."""
+    sent_at = now or timezone.now()
+    pool = ThreadPoolExecutor(max_workers=len(claims), thread_name_prefix="webhook-send")
+    try:
+        waiting: set[Future[_Sent]] = {pool.submit(_send, claim, now=sent_at) for claim in claims}
+        done, waiting = wait(waiting, timeout=GATHER_RESULTS_SECONDS)
+        renewed = time.monotonic()
+        while True:
+            if done:
+                _record([future.result() for future in done], now=sent_at)
+            if not waiting:
+                return
+            if time.monotonic() - renewed >= LEASE_RENEW_SECONDS:
+                _renew([future for future in waiting], claims=claims, now=now)
+                renewed = time.monotonic()
+            done, waiting = wait(waiting, timeout=LEASE_RENEW_SECONDS, return_when=FIRST_COMPLETED)
+            if done and waiting:  # gather the answers arriving together into one transaction
+                more, waiting = wait(waiting, timeout=0.05)
+                done |= more
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _renew(waiting: list[Future[_Sent]], *, claims: list[_Claim], now: datetime | None) -> None:
+    """Extend the leases of the requests still in flight (all of one turn share its token)."""
+    del waiting  # the rows still leased under the token are exactly those not yet recorded
+    Delivery.objects.filter(claim_token=claims[0].token, claimed_until__isnull=False).update(
+        claimed_until=(now or timezone.now()) + CLAIM_LEASE
+    )
+
+
+def _send(claim: _Claim, *, now: datetime) -> _Sent:
+    """No database access here: this runs on a sending thread."""
+    started = time.monotonic()
+    response = None
+    try:
+        response = outbound.post(
+            claim.delivery.endpoint.url,
+            body=claim.delivery.event.body.encode("utf-8"),
+            headers=claim.headers,
+            timeout=DELIVERY_TIMEOUT_SECONDS,
+            max_bytes=RESPONSE_EXCERPT_BYTES,
+            truncate=True,
         )
-        if fits:
-            taken.append(row)
-            per_endpoint[row.endpoint_id] = count + 1
-        else:
-            dropped = True
-            if row.pk in wanted:
-                left.append(row.pk)
-    taken.sort(key=lambda row: (row.created_at, row.pk))  # each endpoint gets its oldest first
-    return taken, left, dropped
+    except outbound.OutboundRefused as exc:
+        outcome = policy.classify_error("refused", f"Refused before connecting: {exc.reason}")
+    except outbound.OutboundError as exc:
+        outcome = policy.classify_error(exc.kind, str(exc))
+    else:
+        outcome = policy.classify_response(response.status, response.headers, now=now)
+    duration_ms = response.elapsed_ms if response else int((time.monotonic() - started) * 1000)
+    return claim, outcome, response, duration_ms
 
 
-def _claim(delivery_id: int, *, now: datetime) -> _Claim | None:
-    claims, _, _ = _claim_many([delivery_id], now=now)
-    return claims[0] if claims else None
+def _record(sent: list[_Sent], *, now: datetime) -> None:
+    """One transaction for every answer in: successes in three statements, each failure on its own."""
+    with transaction.atomic():
+        _finish_successes([item for item in sent if item[1].succeeded], now=now)
+        for claim, outcome, response, duration_ms in sent:
+            if not outcome.succeeded:
+                _finish(
+                    claim,
+                    outcome=outcome,
+                    response=response,
+                    duration_ms=duration_ms,
+                    now=now + timedelta(milliseconds=duration_ms),
+                )
+
+
+def _is_slow(outcome: policy.Outcome, duration_ms: int) -> bool:
+    return outcome.error_class == "timeout" or duration_ms >= SLOW_AFTER_MS
 
 
 def _request_headers(delivery: Delivery, *, number: int, now: datetime) -> dict[str, str]:
@@ -418,32 +488,34 @@ def _finish_successes(sent: list[_Sent], *, now: datetime) -> None:
     if not sent:
         return
     attempts, deliveries = [], []
-    latest: dict[int, tuple[datetime, int]] = {}  # endpoint pk -> (last finish time, status)
+    # endpoint pk -> (last finish time, status, slow_since after it)
+    latest: dict[int, tuple[datetime, int, datetime | None]] = {}
     for claim, outcome, response, duration_ms in sent:
         at = now + timedelta(milliseconds=duration_ms)
         result = _record_result(claim.attempt, outcome=outcome, response=response, duration_ms=duration_ms, now=at)
         attempts.append([*(result[name] for name in _RESULT_FIELDS), claim.attempt.pk])
         code = response.status if response else 200
-        # Each row only if it is still this attempt's (see _finish).
-        deliveries.append([at, code, claim.delivery.pk, claim.attempt.number, Delivery.Status.PENDING])
-        endpoint_id = claim.delivery.endpoint_id
-        if endpoint_id not in latest or at >= latest[endpoint_id][0]:
-            latest[endpoint_id] = (at, code)
+        # Each row only if it is still this claim's (see _finish).
+        deliveries.append([at, code, claim.delivery.pk, claim.token, Delivery.Status.PENDING])
+        endpoint = claim.delivery.endpoint
+        if endpoint.pk not in latest or at >= latest[endpoint.pk][0]:
+            slow_since = (endpoint.slow_since or at) if _is_slow(outcome, duration_ms) else None
+            latest[endpoint.pk] = (at, code, slow_since)
     update_rows(Attempt, set_fields=_RESULT_FIELDS, where_fields=["id"], rows=attempts)
     update_rows(
         Delivery,
         set_fields=["completed_at", "last_status", "status", "status_reason", "next_attempt_at", "claimed_until"],
-        where_fields=["id", "attempt_count", "status"],
+        where_fields=["id", "claim_token", "status"],
         rows=(
-            [at, code, Delivery.Status.SUCCEEDED, "", None, None, pk, number, pending]
-            for at, code, pk, number, pending in deliveries
+            [at, code, Delivery.Status.SUCCEEDED, "", None, None, pk, token, pending]
+            for at, code, pk, token, pending in deliveries
         ),
     )
     update_rows(
         Endpoint,
-        set_fields=["last_attempt_at", "last_status", "last_error", "last_success_at", "failing_since"],
+        set_fields=["last_attempt_at", "last_status", "last_error", "last_success_at", "failing_since", "slow_since"],
         where_fields=["id"],
-        rows=([at, code, "", at, None, pk] for pk, (at, code) in latest.items()),
+        rows=([at, code, "", at, None, slow_since, pk] for pk, (at, code, slow_since) in latest.items()),
     )
 
 
@@ -466,15 +538,17 @@ def _finish(
 
     with transaction.atomic(savepoint=False):
         Attempt.objects.filter(pk=attempt.pk).update(**result)
-        # Guarded by the attempt number: if the claim expired and another worker took over,
-        # this late result is kept in the log but does not move the delivery.
-        mine = Delivery.objects.filter(pk=delivery.pk, attempt_count=number, status=Delivery.Status.PENDING)
+        # Guarded by the claim's token: if the lease ran out and another worker took over, this
+        # late result is kept in the log but does not move the delivery.
+        mine = Delivery.objects.filter(pk=delivery.pk, claim_token=claim.token, status=Delivery.Status.PENDING)
         endpoint_row = Endpoint.objects.filter(pk=delivery.endpoint_id)
+        slow = _is_slow(outcome, duration_ms)
         endpoint_row.update(
             last_attempt_at=now,
             last_status=status,
             last_error=outcome.message[:500],
             failing_since=Coalesce(F("failing_since"), Value(now)),
+            slow_since=Coalesce(F("slow_since"), Value(now)) if slow else None,
         )
         endpoint = endpoint_row.select_for_update().first()
         if endpoint is None:
@@ -516,11 +590,14 @@ def _finish(
             next_attempt_at=due,
             claimed_until=None,
             last_status=status,
-            queued_at=due if short else None,
+            queued_at=due,
             status_reason=f"Attempt {number} failed: {outcome.message}"[:500],
         )
         if moved and short:
-            transaction.on_commit(lambda: enqueue_deliveries([delivery.pk], countdown=delay.total_seconds()))
+            organization_id, lane = delivery.organization_id, SLOW if slow else FAST
+            transaction.on_commit(
+                lambda: enqueue_turn(organization_id=organization_id, lane=lane, countdown=delay.total_seconds())
+            )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -554,43 +631,57 @@ def deliveries_release_held(*, organization: Organization, now: datetime | None 
         Delivery.objects.filter(pk__in=ids, status=Delivery.Status.HELD).update(
             status=Delivery.Status.PENDING, next_attempt_at=now, queued_at=now, status_reason=""
         )
-        transaction.on_commit(lambda: enqueue_deliveries(ids))
+        organization_id = organization.pk
+        transaction.on_commit(lambda: _wake_lanes(organization_id, now=now))
     logger.info("released %d held webhook deliveries of organization %s", len(ids), organization.public_id)
     return len(ids)
 
 
+def _wake_lanes(organization_id: int, *, now: datetime) -> None:
+    for lane in (FAST, SLOW):
+        if _lane_due(Delivery.objects.filter(organization_id=organization_id), lane=lane, now=now):
+            enqueue_turn(organization_id=organization_id, lane=lane)
+
+
 @dataclass(frozen=True)
 class SweepResult:
-    requeued: int
+    woken: int  # organisation turns sent (one per organisation and lane with due work)
     lost_attempts: int
     expired: int
     released: int
 
 
 def deliveries_sweep(*, now: datetime | None = None) -> SweepResult:
-    """Re-send what is due but not in the broker, recover lost claims, expire and release holds."""
+    """Free the leases of dead workers, wake every organisation with due work, expire and release holds.
+
+    Runs every few seconds (beat). Its queries read only the pending and the claimed rows (partial
+    indexes), so a table of millions of finished deliveries costs it nothing.
+    """
     now = now or timezone.now()
-    due = (
-        Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
-        .filter(Q(queued_at__isnull=True) | Q(queued_at__lte=now - REQUEUE_AFTER))
-    )
-    lost_attempts = 0
     with transaction.atomic():
-        ids = list(due.order_by("next_attempt_at", "id").values_list("pk", flat=True)[:SWEEP_BATCH])
-        if ids:
-            # A claim that expired belongs to a worker that died mid-attempt: close its attempt.
-            lost_attempts = Attempt.objects.filter(
-                delivery_id__in=ids, finished_at__isnull=True, delivery__claimed_until__lte=now
-            ).update(
-                finished_at=now,
-                error_class="worker_lost",
-                error_message="The worker stopped before this attempt finished; it is retried.",
-            )
-            Delivery.objects.filter(pk__in=ids).filter(
-                Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
-            ).update(claimed_until=None, queued_at=now)
-            transaction.on_commit(lambda: enqueue_deliveries(ids))
+        # A lease that ran out belongs to a worker that died (or stalled) mid-attempt: close its
+        # attempt and free the row; if that worker does answer late, its claim token no longer matches.
+        lost = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(claimed_until__lte=now)
+            .values_list("pk", flat=True)[:SWEEP_BATCH]
+        )
+        lost_attempts = _close_lost_attempts(lost, now=now) if lost else 0
+        if lost:
+            Delivery.objects.filter(pk__in=lost, claimed_until__lte=now).update(claimed_until=None)
+
+    # Every organisation and lane with work due for a moment and unclaimed gets a turn, unless one waits.
+    lanes = (
+        Delivery.objects.filter(
+            status=Delivery.Status.PENDING, next_attempt_at__lte=now - SWEEP_GRACE, claimed_until__isnull=True
+        )
+        .annotate(slow=ExpressionWrapper(Q(endpoint__slow_since__isnull=False), output_field=BooleanField()))
+        .values_list("organization_id", "slow")
+        .distinct()
+    )
+    woken = sum(
+        enqueue_turn(organization_id=organization_id, lane=SLOW if slow else FAST) for organization_id, slow in lanes
+    )
 
     expired = Delivery.objects.filter(status=Delivery.Status.HELD, held_since__lte=now - HOLD_LIMIT).update(
         status=Delivery.Status.EXPIRED,
@@ -604,15 +695,16 @@ def deliveries_sweep(*, now: datetime | None = None) -> SweepResult:
     for organization in Organization.objects.filter(pk__in=held_orgs.distinct()):
         if access_state(organization.pk).has_credits:
             released += deliveries_release_held(organization=organization, now=now)
-    if ids or expired or released:
+    if lost or woken or expired or released:
         logger.info(
-            "webhook sweep: %d re-queued (%d lost attempts), %d expired, %d released",
-            len(ids),
+            "webhook sweep: %d leases freed (%d lost attempts), %d turns woken, %d expired, %d released",
+            len(lost),
             lost_attempts,
+            woken,
             expired,
             released,
         )
-    return SweepResult(requeued=len(ids), lost_attempts=lost_attempts, expired=expired, released=released)
+    return SweepResult(woken=woken, lost_attempts=lost_attempts, expired=expired, released=released)
 
 
 def deliveries_prune(*, now: datetime | None = None, batch: int = 1000) -> int:
