@@ -4,7 +4,7 @@
 
 Uses PostgreSQL and Redis (DATABASE_URL / REDIS_URL / CELERY_BROKER_URL, defaults from bench/_server.py).
 Prints deliveries/s and emit-to-receipt latency (p50/p95), a plain httpx POST loop to the same receiver
-as the ceiling, their ratio (target >= 0.3) and whether every (event, endpoint) pair arrived with a
+as the ceiling, their ratio (target >= 0.5) and whether every (event, endpoint) pair arrived with a
 valid signature. A figure to read, not a test.
 """
 
@@ -25,7 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._server import PYTHON, bench_env, prepare_database  # noqa: E402
+from bench._server import bench_env, prepare_database, procfile_command  # noqa: E402
 
 
 class Receipts:
@@ -77,9 +77,13 @@ def start_receiver(receipts: Receipts) -> ThreadingHTTPServer:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    server.request_queue_size = 1024
+    class Server(ThreadingHTTPServer):
+        # Read by the constructor's listen(): the default backlog of 5 drops the SYNs of concurrent
+        # senders, and each dropped one costs the sender a 1-second retransmission.
+        request_queue_size = 1024
+        daemon_threads = True
+
+    server = Server(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
     return server
 
@@ -133,7 +137,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=300)
     parser.add_argument("--endpoints", type=int, default=4)
-    parser.add_argument("--concurrency", type=int, default=4, help="worker processes (prefork); the Procfile's default")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=32,
+        help="the webhooks worker's threads (turns at once); the Procfile's default",
+    )
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument(
         "--mode",
@@ -175,21 +184,17 @@ def main() -> None:
         _, secret = endpoint_create(organization=org, url=f"{base}/hook/{i}", events=["*"], actor=None)
         receipts.secrets[f"/hook/{i}"] = secret
 
+    # The Procfile's webhooks worker (threads), as in production.
+    worker_env = {**env, "WEBHOOK_WORKER_CONCURRENCY": str(args.concurrency)}
     worker = subprocess.Popen(
         [
-            PYTHON,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            f"--concurrency={args.concurrency}",
+            *procfile_command("webhooks", worker_env),
             "--without-gossip",
             "--without-mingle",
             f"--loglevel={os.environ.get('BENCH_WORKER_LOGLEVEL', 'WARNING')}",
         ],
         cwd=ROOT,
-        env=env,
+        env=worker_env,
         stdout=subprocess.DEVNULL,
         stderr=open(os.environ.get("BENCH_WORKER_LOG", os.devnull), "w"),  # noqa: SIM115 - open while the worker runs
     )
@@ -248,7 +253,7 @@ def main() -> None:
 
     print(
         f"events={args.events} endpoints={args.endpoints} deliveries={len(expected_pairs)} mode={args.mode} "
-        f"worker concurrency={args.concurrency} db={env['DATABASE_URL'].split('@')[-1]} "
+        f"webhooks worker threads={args.concurrency} db={env['DATABASE_URL'].split('@')[-1]} "
         f"broker={env['CELERY_BROKER_URL']}"
     )
     print(
@@ -270,7 +275,7 @@ def main() -> None:
         f"CPU per delivery:  emit {emit_cpu * per:.2f} ms, bench process (emit + receiver) {self_cpu * per:.2f} ms, "
         f"postgres {pg_cpu * per:.2f} ms, worker {worker_cpu * per:.2f} ms"
     )
-    print(f"ratio:             {rate / loop_rate:8.2f}  (target >= 0.3)")
+    print(f"ratio:             {rate / loop_rate:8.2f}  (target >= 0.5)")
     print(
         f"arrived:           {deliveries}/{len(expected_pairs)} pairs, {total} requests "
         f"({total - deliveries} duplicates), {bad} bad signatures, {succeeded} rows succeeded"

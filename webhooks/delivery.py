@@ -40,7 +40,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -78,6 +78,8 @@ MAX_COUNTDOWN = timedelta(minutes=5)
 # The sweep leaves alone work that became due this recently: its turn is normally on its way.
 SWEEP_GRACE = timedelta(seconds=2)
 SWEEP_BATCH = 500
+# An endpoint's last-attempt and last-success times are kept to this resolution under load.
+HEALTH_RESOLUTION = timedelta(seconds=1)
 HOLD_LIMIT = timedelta(days=30)
 RETENTION = timedelta(days=30)
 AUTO_DISABLE_AFTER = timedelta(days=5)
@@ -152,7 +154,8 @@ def deliveries_turn(*, organization_id: int, lane: str = FAST, now: datetime | N
         return []
     _send_and_record(batch.claims, now=now)
     if _lane_due(Delivery.objects.filter(organization_id=organization_id), lane=lane, now=now or timezone.now()):
-        enqueue_turn(organization_id=organization_id, lane=lane)
+        # After the usual short gather, so what arrives meanwhile goes in the same batch.
+        enqueue_turn(organization_id=organization_id, lane=lane, gather=True)
     return [claim.attempt for claim in batch.claims]
 
 
@@ -211,11 +214,8 @@ def _claim(
     else:
         raise ValueError("claim an organisation's due deliveries or given ones")
     with transaction.atomic():
-        # The endpoint rows are the per-endpoint lock that makes the cap exact between concurrent
-        # turns; one another turn is claiming for right now is skipped (and counts as more to do).
-        endpoints = list(scope.select_for_update(skip_locked=True).order_by("pk"))
-        if len(endpoints) < scope.count():
-            batch.more = True
+        # An endpoint another turn is claiming for right now is skipped: that turn takes what it has room for.
+        endpoints = _lock_endpoints(list(scope.order_by("pk")))
         mine = [e for e in endpoints if lane is None or e.lane == lane]
         others = [e for e in endpoints if lane is not None and e.lane != lane]
         in_flight = dict(
@@ -312,6 +312,26 @@ def _claim(
         Attempt.objects.bulk_create([claim.attempt for claim in batch.claims])
         _meter_attempts(batch.claims)
     return batch
+
+
+# Namespace of the per-endpoint claim locks (PostgreSQL advisory locks: two int4 keys).
+_CLAIM_LOCK_NAMESPACE = 1_414_001
+
+
+def _lock_endpoints(endpoints: list[Endpoint]) -> list[Endpoint]:
+    """The endpoints this transaction may claim for: the per-endpoint lock that makes the cap exact
+    between concurrent turns. One another turn is claiming for right now is skipped (and counts as
+    more to do). An advisory lock, not the row's: recording results and new deliveries' foreign-key
+    checks never wait on it. SQLite runs one writer at a time, which is the same lock."""
+    if connection.vendor != "postgresql" or not endpoints:
+        return endpoints
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM unnest(%s::integer[]) AS id WHERE pg_try_advisory_xact_lock(%s, id)",
+            [[e.pk for e in endpoints], _CLAIM_LOCK_NAMESPACE],
+        )
+        locked = {row[0] for row in cursor.fetchall()}
+    return [e for e in endpoints if e.pk in locked]
 
 
 def _meter_attempts(claims: list[_Claim]) -> None:
@@ -511,11 +531,31 @@ def _finish_successes(sent: list[_Sent], *, now: datetime) -> None:
             for at, code, pk, token, pending in deliveries
         ),
     )
+    endpoints = {claim.delivery.endpoint_id: claim.delivery.endpoint for claim, *_ in sent}
     update_rows(
         Endpoint,
         set_fields=["last_attempt_at", "last_status", "last_error", "last_success_at", "failing_since", "slow_since"],
         where_fields=["id"],
-        rows=([at, code, "", at, None, slow_since, pk] for pk, (at, code, slow_since) in latest.items()),
+        # In id order, so concurrent turns lock the rows in the same order (no deadlock); and only
+        # rows whose health changed, or was last written over a second ago: a busy endpoint's row is
+        # the one every turn of its organisation would otherwise queue on.
+        rows=(
+            [at, code, "", at, None, slow_since, pk]
+            for pk, (at, code, slow_since) in sorted(latest.items())
+            if _health_changed(endpoints[pk], at=at, code=code, slow_since=slow_since)
+        ),
+    )
+
+
+def _health_changed(endpoint: Endpoint, *, at: datetime, code: int, slow_since: datetime | None) -> bool:
+    """Whether a success at ``at`` changes what the endpoint row (as read at the claim) says."""
+    return (
+        endpoint.last_success_at is None
+        or at - endpoint.last_success_at >= HEALTH_RESOLUTION
+        or endpoint.last_status != code
+        or endpoint.failing_since is not None
+        or endpoint.last_error != ""
+        or (endpoint.slow_since is None) != (slow_since is None)
     )
 
 
@@ -550,7 +590,7 @@ def _finish(
             failing_since=Coalesce(F("failing_since"), Value(now)),
             slow_since=Coalesce(F("slow_since"), Value(now)) if slow else None,
         )
-        endpoint = endpoint_row.select_for_update().first()
+        endpoint = endpoint_row.select_for_update(no_key=True).first()
         if endpoint is None:
             return  # deleted while the request was in flight, with its deliveries
         if outcome.disable_endpoint and endpoint.enabled:
