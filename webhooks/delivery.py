@@ -246,9 +246,12 @@ def _claim(
 
         rows = list(
             Delivery.objects.filter(pk__in=picked)
-            .select_related("event", "endpoint", "organization")
+            .select_related("event", "organization")
             .order_by("next_attempt_at", "id")
         )
+        by_pk = {e.pk: e for e in mine}
+        for row in rows:
+            row.endpoint = by_pk[row.endpoint_id]  # one instance per endpoint: its secrets are decrypted once
         can_pay: dict[int, bool] = {}
         disabled, held, ready = [], [], []
         for delivery in rows:
@@ -289,15 +292,21 @@ def _claim(
         _due(Delivery.objects.filter(pk__in=[d.pk for d in ready]), now).update(
             claim_token=token, claimed_until=now + CLAIM_LEASE, attempt_count=F("attempt_count") + 1, held_since=None
         )
-        numbers = dict(Delivery.objects.filter(claim_token=token).values_list("pk", "attempt_count"))
+        numbers = dict(
+            Delivery.objects.filter(pk__in=[d.pk for d in ready], claim_token=token).values_list("pk", "attempt_count")
+        )
         if lost:
             _close_lost_attempts(lost, now=now)
+        signing: dict[int, list[str]] = {}
         for delivery in ready:
             if delivery.pk not in numbers:
                 continue
             delivery.attempt_count = numbers[delivery.pk]
             delivery.claimed_until, delivery.claim_token = now + CLAIM_LEASE, token
-            headers = _request_headers(delivery, number=delivery.attempt_count, now=now)
+            secrets = signing.get(delivery.endpoint_id) or signing.setdefault(
+                delivery.endpoint_id, delivery.endpoint.signing_secrets(now)
+            )
+            headers = _request_headers(delivery, number=delivery.attempt_count, secrets=secrets, now=now)
             due_since = delivery.next_attempt_at or now
             attempt = Attempt(
                 delivery=delivery,
@@ -380,7 +389,7 @@ def _send_and_record(claims: list[_Claim], *, now: datetime | None) -> None:
             if not waiting:
                 return
             if time.monotonic() - renewed >= LEASE_RENEW_SECONDS:
-                _renew([future for future in waiting], claims=claims, now=now)
+                _renew(claims, now=now)
                 renewed = time.monotonic()
             done, waiting = wait(waiting, timeout=LEASE_RENEW_SECONDS, return_when=FIRST_COMPLETED)
             if done and waiting:  # gather the answers arriving together into one transaction
@@ -390,12 +399,12 @@ def _send_and_record(claims: list[_Claim], *, now: datetime | None) -> None:
         pool.shutdown(wait=False)
 
 
-def _renew(waiting: list[Future[_Sent]], *, claims: list[_Claim], now: datetime | None) -> None:
-    """Extend the leases of the requests still in flight (all of one turn share its token)."""
-    del waiting  # the rows still leased under the token are exactly those not yet recorded
-    Delivery.objects.filter(claim_token=claims[0].token, claimed_until__isnull=False).update(
-        claimed_until=(now or timezone.now()) + CLAIM_LEASE
-    )
+def _renew(claims: list[_Claim], *, now: datetime | None) -> None:
+    """Extend the leases of the turn's requests still in flight: its rows still leased under its token
+    (a recorded one's lease is cleared, so it is not renewed)."""
+    Delivery.objects.filter(
+        pk__in=[claim.delivery.pk for claim in claims], claim_token=claims[0].token, claimed_until__isnull=False
+    ).update(claimed_until=(now or timezone.now()) + CLAIM_LEASE)
 
 
 def _send(claim: _Claim, *, now: datetime) -> _Sent:
@@ -440,12 +449,10 @@ def _is_slow(outcome: policy.Outcome, duration_ms: int) -> bool:
     return outcome.error_class == "timeout" or duration_ms >= SLOW_AFTER_MS
 
 
-def _request_headers(delivery: Delivery, *, number: int, now: datetime) -> dict[str, str]:
+def _request_headers(delivery: Delivery, *, number: int, secrets: list[str], now: datetime) -> dict[str, str]:
     event = delivery.event
     timestamp = int(now.timestamp())
-    signature = sign(
-        secrets=delivery.endpoint.signing_secrets(now), body=event.body.encode("utf-8"), timestamp=timestamp
-    )
+    signature = sign(secrets=secrets, body=event.body.encode("utf-8"), timestamp=timestamp)
     return {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
@@ -717,6 +724,7 @@ def deliveries_sweep(*, now: datetime | None = None) -> SweepResult:
         )
         .annotate(slow=ExpressionWrapper(Q(endpoint__slow_since__isnull=False), output_field=BooleanField()))
         .values_list("organization_id", "slow")
+        .order_by()  # not the model's ordering: DISTINCT would be per row
         .distinct()
     )
     woken = sum(
