@@ -9,13 +9,14 @@ validation, auditing and metering are the same whichever door is used.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Count, Q
+from django.db import connection, transaction
+from django.db.models import Aggregate, Count, IntegerField, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Organization
@@ -319,6 +320,10 @@ def endpoint_recover(*, endpoint: Endpoint, since: datetime, actor: Actor) -> li
 class EndpointHealth:
     attempts_24h: int
     successes_24h: int
+    pending: int = 0  # backlog waiting to be sent (due now or retrying later)
+    held: int = 0  # backlog waiting for the wallet
+    in_flight: int = 0  # requests under way right now (claimed rows)
+    p95_ms_24h: int | None = None  # 95th percentile of the answered attempts' response time
 
     @property
     def success_rate_24h(self) -> float | None:
@@ -326,16 +331,60 @@ class EndpointHealth:
 
 
 def endpoints_health(endpoints: list[Endpoint], *, now: datetime | None = None) -> dict[int, EndpointHealth]:
+    """Per endpoint: attempts and successes over 24 h, backlog, requests in flight and p95 response time."""
     now = now or timezone.now()
-    rows = (
-        Attempt.objects.filter(
-            delivery__endpoint__in=endpoints, started_at__gte=now - timedelta(hours=24), finished_at__isnull=False
+    since = now - timedelta(hours=24)
+    recent = Attempt.objects.filter(delivery__endpoint__in=endpoints, started_at__gte=since, finished_at__isnull=False)
+    rows = recent.values("delivery__endpoint_id").annotate(total=Count("id"), ok=Count("id", filter=Q(succeeded=True)))
+    counts = {r["delivery__endpoint_id"]: (r["total"], r["ok"]) for r in rows}
+    backlog: dict[tuple[int, str], int] = {
+        (r["endpoint_id"], r["status"]): r["n"]
+        for r in Delivery.objects.filter(
+            endpoint__in=endpoints, status__in=[Delivery.Status.PENDING, Delivery.Status.HELD]
         )
-        .values("delivery__endpoint_id")
-        .annotate(total=Count("id"), ok=Count("id", filter=Q(succeeded=True)))
+        .values("endpoint_id", "status")
+        .annotate(n=Count("id"))
+    }
+    in_flight = dict(
+        Delivery.objects.filter(endpoint__in=endpoints, claimed_until__gt=now)
+        .values("endpoint_id")
+        .annotate(n=Count("id"))
+        .values_list("endpoint_id", "n")
     )
-    found = {r["delivery__endpoint_id"]: EndpointHealth(r["total"], r["ok"]) for r in rows}
-    return {e.pk: found.get(e.pk, EndpointHealth(0, 0)) for e in endpoints}
+    p95 = _p95_response_ms(recent.filter(duration_ms__isnull=False))
+    return {
+        e.pk: EndpointHealth(
+            *counts.get(e.pk, (0, 0)),
+            pending=backlog.get((e.pk, Delivery.Status.PENDING), 0),
+            held=backlog.get((e.pk, Delivery.Status.HELD), 0),
+            in_flight=in_flight.get(e.pk, 0),
+            p95_ms_24h=p95.get(e.pk),
+        )
+        for e in endpoints
+    }
+
+
+class _Percentile95(Aggregate):
+    """PostgreSQL's ordered-set aggregate: the smallest value with 95 % of the rows at or below it."""
+
+    template = "percentile_disc(0.95) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = IntegerField()
+
+
+def _p95_response_ms(attempts: QuerySet[Attempt]) -> dict[int, int]:
+    """The 95th percentile of ``duration_ms`` per endpoint (nearest rank), computed by PostgreSQL when it can."""
+    if connection.vendor == "postgresql":
+        rows = attempts.values("delivery__endpoint_id").annotate(p95=_Percentile95("duration_ms"))
+        return {r["delivery__endpoint_id"]: int(r["p95"]) for r in rows if r["p95"] is not None}
+    durations: dict[int, list[int]] = {}
+    for endpoint_id, duration_ms in attempts.values_list("delivery__endpoint_id", "duration_ms"):
+        if duration_ms is not None:
+            durations.setdefault(endpoint_id, []).append(duration_ms)
+    result = {}
+    for endpoint_id, values in durations.items():
+        values.sort()
+        result[endpoint_id] = values[max(0, math.ceil(0.95 * len(values)) - 1)]
+    return result
 
 
 def disable_deadline(endpoint: Endpoint) -> datetime | None:
