@@ -31,6 +31,7 @@ rendered in events.py.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -154,8 +155,7 @@ def deliveries_turn(*, organization_id: int, lane: str = FAST, now: datetime | N
         return []
     _send_and_record(batch.claims, now=now)
     if _lane_due(Delivery.objects.filter(organization_id=organization_id), lane=lane, now=now or timezone.now()):
-        # After the usual short gather, so what arrives meanwhile goes in the same batch.
-        enqueue_turn(organization_id=organization_id, lane=lane, gather=True)
+        enqueue_turn(organization_id=organization_id, lane=lane)
     return [claim.attempt for claim in batch.claims]
 
 
@@ -378,25 +378,39 @@ def _send_and_record(claims: list[_Claim], *, now: datetime | None) -> None:
     """POST every claim at once, each on its own thread (the requests of a batch go to different
     endpoints or, up to the cap, to the same one), and record the answers as they come."""
     sent_at = now or timezone.now()
-    pool = ThreadPoolExecutor(max_workers=len(claims), thread_name_prefix="webhook-send")
-    try:
-        waiting: set[Future[_Sent]] = {pool.submit(_send, claim, now=sent_at) for claim in claims}
-        done, waiting = wait(waiting, timeout=GATHER_RESULTS_SECONDS)
-        renewed = time.monotonic()
-        while True:
-            if done:
-                _record([future.result() for future in done], now=sent_at)
-            if not waiting:
-                return
-            if time.monotonic() - renewed >= LEASE_RENEW_SECONDS:
-                _renew(claims, now=now)
-                renewed = time.monotonic()
-            done, waiting = wait(waiting, timeout=LEASE_RENEW_SECONDS, return_when=FIRST_COMPLETED)
-            if done and waiting:  # gather the answers arriving together into one transaction
-                more, waiting = wait(waiting, timeout=0.05)
-                done |= more
-    finally:
-        pool.shutdown(wait=False)
+    pool = _sending_pool()
+    waiting: set[Future[_Sent]] = {pool.submit(_send, claim, now=sent_at) for claim in claims}
+    done, waiting = wait(waiting, timeout=GATHER_RESULTS_SECONDS)
+    renewed = time.monotonic()
+    while True:
+        if done:
+            _record([future.result() for future in done], now=sent_at)
+        if not waiting:
+            return
+        if time.monotonic() - renewed >= LEASE_RENEW_SECONDS:
+            _renew(claims, now=now)
+            renewed = time.monotonic()
+        done, waiting = wait(waiting, timeout=LEASE_RENEW_SECONDS, return_when=FIRST_COMPLETED)
+        if done and waiting:  # gather the answers arriving together into one transaction
+            more, waiting = wait(waiting, timeout=0.05)
+            done |= more
+
+
+# The sending threads of this process, shared by its turns: a thread waits on one request at a time
+# and is reused by the next (starting a thread per request cost more CPU than the request). Threads
+# are started only as needed; SENDING_THREADS bounds them far above what the per-endpoint cap lets
+# any few endpoints hold, and the slow lane's endpoints are sent by another process's pool.
+SENDING_THREADS = 1024
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _sending_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=SENDING_THREADS, thread_name_prefix="webhook-send")
+        return _pool
 
 
 def _renew(claims: list[_Claim], *, now: datetime | None) -> None:
