@@ -331,7 +331,7 @@ CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=500)
 # into the same batches (see webhooks/dispatch.py). Adds at most this much to delivery latency.
 WEBHOOK_FANOUT_GATHER_SECONDS = env.float("WEBHOOK_FANOUT_GATHER_SECONDS", default=0.1)
 # Requests one webhook endpoint may have in flight at once (webhooks/delivery.py); the rest wait their turn.
-WEBHOOK_ENDPOINT_MAX_IN_FLIGHT = env.int("WEBHOOK_ENDPOINT_MAX_IN_FLIGHT", default=20)
+WEBHOOK_ENDPOINT_MAX_IN_FLIGHT = env.int("WEBHOOK_ENDPOINT_MAX_IN_FLIGHT", default=40)
 if not 1 <= WEBHOOK_ENDPOINT_MAX_IN_FLIGHT <= 1000:
     raise ImproperlyConfigured("WEBHOOK_ENDPOINT_MAX_IN_FLIGHT must be between 1 and 1000.")
 # The queue the Procfile's worker consumes (Celery's own default would be "celery", which no one reads).

@@ -77,7 +77,7 @@ def test_endpoints_show_backlog_in_flight_p95_and_the_slow_lane_and_a_delivery_i
     page.get_by_role("link", name=healthy.url).click()
     health = page.locator("#endpoint-health")
     health.get_by_text("4 pending").wait_for()
-    assert "2 requests" in health.inner_text() and "at most 20 at once" in health.inner_text()
+    assert "2 requests" in health.inner_text() and "at most 40 at once" in health.inner_text()
     assert "p95 1,900 ms" in health.inner_text()
 
     # One delivery: time queued and time sending, each summed over its attempts and per attempt.
