@@ -37,6 +37,15 @@ def timed(function: Any, runs: int = 50) -> float:
     return statistics.median(samples)
 
 
+def _delete_finished(connection: Any) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM webhooks_attempt WHERE delivery_id IN "
+            "(SELECT id FROM webhooks_delivery WHERE public_id LIKE 'del_fin%%')"
+        )
+        cursor.execute("DELETE FROM webhooks_delivery WHERE public_id LIKE 'del_fin%%'")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--finished", type=int, default=1_000_000)
@@ -82,6 +91,8 @@ def main() -> None:
         events.emit(organization=org, type="call.completed", data={"n": n}, mode="live")
     Delivery.objects.filter(organization=org).update(next_attempt_at=timezone.now() - timedelta(seconds=30))
 
+    _delete_finished(connection)  # what an earlier, interrupted run left
+
     def claim() -> None:
         with transaction.atomic():
             batch = delivery._claim(organization_id=org.pk, lane="fast", now=timezone.now())
@@ -97,9 +108,11 @@ def main() -> None:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE webhooks_delivery")
         total = Delivery.objects.count()
-        print(f"{label:<34} rows {total:>9,}   claim {timed(claim):6.2f} ms   sweep {timed(sweep):6.2f} ms")
+        print(
+            f"{label:<34} rows in the outbox {total:>9,}   claim {timed(claim):6.2f} ms   sweep {timed(sweep):6.2f} ms"
+        )
 
-    measure(f"{args.pending} pending, nothing finished:")
+    measure(f"{args.pending} pending:")
 
     started = time.perf_counter()
     event_id = Delivery.objects.filter(organization=org).values_list("event_id", flat=True).first()
@@ -116,7 +129,7 @@ def main() -> None:
             [org.pk, endpoint_ids, event_id, args.finished],
         )
     print(f"(inserted {args.finished:,} succeeded deliveries in {time.perf_counter() - started:.1f} s)")
-    measure(f"{args.pending} pending, {args.finished:,} finished:")
+    measure(f"{args.pending} pending, +{args.finished:,} finished:")
 
     now = timezone.now()
     plans = {
@@ -142,8 +155,7 @@ def main() -> None:
     for label, queryset in plans.items():
         print(f"\n-- {label}")
         print(queryset.explain(analyze=True))
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM webhooks_delivery WHERE public_id LIKE 'del_fin%%'")
+    _delete_finished(connection)
 
 
 if __name__ == "__main__":
