@@ -252,6 +252,9 @@ def _claim(
         by_pk = {e.pk: e for e in mine}
         for row in rows:
             row.endpoint = by_pk[row.endpoint_id]  # one instance per endpoint: its secrets are decrypted once
+        lost = [d.pk for d in rows if d.claimed_until is not None]  # a lease that ran out: its worker died
+        if lost:
+            _close_lost_attempts(lost, now=now)
         can_pay: dict[int, bool] = {}
         disabled, held, ready = [], [], []
         for delivery in rows:
@@ -288,15 +291,12 @@ def _claim(
         # The claim itself: a conditional update under a fresh token. Only the rows it moved are
         # this turn's (a second claim of the same rows, from a redelivered message or another
         # worker, finds them leased and takes nothing), with their attempt numbers as written.
-        lost = [d.pk for d in ready if d.claimed_until is not None]  # a lease that ran out: its worker died
         _due(Delivery.objects.filter(pk__in=[d.pk for d in ready]), now).update(
             claim_token=token, claimed_until=now + CLAIM_LEASE, attempt_count=F("attempt_count") + 1, held_since=None
         )
         numbers = dict(
             Delivery.objects.filter(pk__in=[d.pk for d in ready], claim_token=token).values_list("pk", "attempt_count")
         )
-        if lost:
-            _close_lost_attempts(lost, now=now)
         signing: dict[int, list[str]] = {}
         for delivery in ready:
             if delivery.pk not in numbers:
