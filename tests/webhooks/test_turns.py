@@ -249,3 +249,34 @@ class FanOutTests(TestCase):
         assert Delivery.objects.filter(organization=self.org, status="pending").count() == 1
         self.emit_one()
         assert self.queue.sent == [(self.org.pk, "fast", "webhooks", 0.1)]
+
+
+def test_a_lease_is_renewed_while_its_request_is_in_flight_so_the_sweep_leaves_it_alone(
+    org: Organization, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    endpoint_create(organization=org, url=receiver.url, events=["*"], actor=None)
+    (pk,) = emitted(org, 1)
+    monkeypatch.setattr(engine, "CLAIM_LEASE", timedelta(seconds=1))
+    monkeypatch.setattr(engine, "LEASE_RENEW_SECONDS", 0.3)
+    monkeypatch.setattr(engine, "GATHER_RESULTS_SECONDS", 0.1)
+    answer = threading.Event()
+    receiver.reply(Reply(200, wait_for=answer))
+    leases: list[Any] = []
+    renew = engine._renew
+
+    def renew_then_sweep(claims: list[Any], *, now: Any) -> None:
+        renew(claims, now=now)
+        leases.append(Delivery.objects.get(pk=pk).claimed_until)
+        # The sweep runs meanwhile (beat): the lease is alive, nothing is freed.
+        assert engine.deliveries_sweep().lost_attempts == 0
+        if len(leases) == 4:
+            answer.set()
+
+    monkeypatch.setattr(engine, "_renew", renew_then_sweep)
+
+    (attempt,) = deliveries_attempt(delivery_ids=[pk])
+
+    assert attempt.succeeded and attempt.duration_ms is not None and attempt.duration_ms >= 1000  # outlived one lease
+    assert len(leases) >= 4 and leases == sorted(leases) and len(set(leases)) == len(leases)
+    assert len(receiver.requests) == 1
+    assert Delivery.objects.get(pk=pk).status == "succeeded"
