@@ -331,7 +331,8 @@ def _lock_endpoints(endpoints: list[Endpoint]) -> list[Endpoint]:
     """The endpoints this transaction may claim for: the per-endpoint lock that makes the cap exact
     between concurrent turns. One another turn is claiming for right now is skipped (and counts as
     more to do). An advisory lock, not the row's: recording results and new deliveries' foreign-key
-    checks never wait on it. SQLite runs one writer at a time, which is the same lock."""
+    checks never wait on it. SQLite (`make run`'s demo) has no such lock: there two turns claiming at
+    the same moment may together exceed the cap."""
     if connection.vendor != "postgresql" or not endpoints:
         return endpoints
     with connection.cursor() as cursor:
