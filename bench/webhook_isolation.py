@@ -9,7 +9,8 @@ receivers: business A's four endpoints answer after --hang seconds, business B's
 1. B's emit-to-receipt p50/p95 while A is quiet;
 2. the same while A has --events events queued for its four hanging endpoints (the scenario of issue 14);
 3. the `webhooks` worker SIGKILLed mid-delivery (B's receiver answering in 0.3 s, so requests are in
-   flight), restarted at once: seconds from the restart until every pending delivery has arrived.
+   flight), restarted at once: seconds from the restart until every pending delivery has arrived;
+4. B's emit-to-receipt while business C has --backlog deliveries due at once (fair turns).
 
 Targets: B's p95 <= 1 s with A hanging; everything delivered <= 30 s after the restart. A figure to
 read, not a test.
@@ -77,6 +78,10 @@ class Receiver:
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
 
+    def requests_to(self, prefix: str) -> int:
+        with self.lock:
+            return sum(1 for _, path in self.first_seen if path.startswith(prefix))
+
     def seen(self) -> dict[tuple[str, str], float]:
         with self.lock:
             return dict(self.first_seen)
@@ -134,6 +139,7 @@ def main() -> None:
     parser.add_argument("--hang", type=float, default=14, help="seconds A's endpoints take to answer")
     parser.add_argument("--b-events", type=int, default=40, help="B's events per measurement, 0.1 s apart")
     parser.add_argument("--crash-events", type=int, default=100, help="B's events in flight when the worker dies")
+    parser.add_argument("--backlog", type=int, default=100_000, help="deliveries due at once for business C")
     args = parser.parse_args()
 
     env = bench_env(OUTBOUND_ALLOW_LOOPBACK="true", CELERY_TASK_ALWAYS_EAGER="false", ROOT_URLCONF="config.urls")
@@ -146,9 +152,13 @@ def main() -> None:
     django.setup()
     from decimal import Decimal
 
+    from django.db import connection
+
     from billing.services import addon_grant, organization_create, subscription_set, wallet_credit
+    from webhooks.dispatch import enqueue_turn
     from webhooks.events import emit
-    from webhooks.services import endpoint_create
+    from webhooks.models import Endpoint
+    from webhooks.services import endpoint_create, endpoint_update
 
     def business(name: str) -> Any:
         org = organization_create(name=f"{name} {time.time():.0f}")
@@ -180,6 +190,7 @@ def main() -> None:
             f"({len(latencies)}/{expected} arrived)"
         )
 
+    created: list[Any] = []
     log_dir = tempfile.mkdtemp(prefix="webhook-isolation-")
     processes = Processes(env, log_dir)
     try:
@@ -218,6 +229,30 @@ def main() -> None:
             f"later; every pending delivery arrived {done - restarted:.1f} s after the restart"
             + ("" if arrived else "  — SOME NEVER ARRIVED")
         )
+        # Fairness: business C has a backlog of --backlog due deliveries (to a quick receiver) when B emits.
+        fast.delay = 0
+        org_c = business("C (backlog)")
+        created.append(org_c)
+        c_endpoints = [
+            endpoint_create(organization=org_c, url=f"{fast.base}/c/{i}", events=["*"], actor=None)[0] for i in range(4)
+        ]
+        seed = emit(organization=org_c, type="call.completed", data={"backlog": True}, mode="live")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                INSERT INTO webhooks_delivery (public_id, organization_id, endpoint_id, event_id, status, status_reason,
+                    attempt_count, created_at, next_attempt_at, queued_at)
+                SELECT 'del_backlog' || n, %s, (%s::bigint[])[1 + n %% 4], %s, 'pending', '', 0, now(), now(), now()
+                FROM generate_series(1, %s) AS n
+                """,
+                [org_c.pk, [e.pk for e in c_endpoints], seed.pk, args.backlog],
+            )
+        enqueue_turn(organization_id=org_c.pk, lane="fast")
+        wait_until(lambda: fast.requests_to("/c/") > 0, 30)
+        during_backlog = b_latencies(args.b_events)
+        report(f"B, C draining {args.backlog:,}:", during_backlog, args.b_events)
+        print(f"C: {fast.requests_to('/c/'):,} of its backlog delivered meanwhile")
+
         print(
             f"targets: B p95 with A hanging <= 1 s: {'met' if percentile(hanging, 95) <= 1 else 'MISSED'}; "
             f"all delivered <= 30 s after restart: {'met' if arrived and done - restarted <= 30 else 'MISSED'}"
@@ -227,6 +262,9 @@ def main() -> None:
         )
     finally:
         processes.stop_all()
+        # What is still pending (A's hanging deliveries, C's backlog) fails now: later benches must not inherit it.
+        for endpoint in Endpoint.objects.filter(organization__in=[org_a, org_b, *created]):
+            endpoint_update(endpoint=endpoint, enabled=False, actor=None)
         slow.server.shutdown()
         fast.server.shutdown()
         print(f"process logs: {log_dir}")

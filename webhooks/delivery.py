@@ -448,16 +448,21 @@ def _send(claim: _Claim, *, now: datetime) -> _Sent:
 def _record(sent: list[_Sent], *, now: datetime) -> None:
     """One transaction for every answer in: successes in three statements, each failure on its own."""
     with transaction.atomic():
+        failures = [item for item in sent if not item[1].succeeded]
+        if failures:
+            # A failure writes its endpoint's row; take every row this transaction may write now, in id
+            # order, so concurrent turns always lock them in the same order (no deadlock).
+            endpoint_ids = sorted({claim.delivery.endpoint_id for claim, *_ in sent})
+            list(Endpoint.objects.filter(pk__in=endpoint_ids).order_by("pk").select_for_update(no_key=True))
         _finish_successes([item for item in sent if item[1].succeeded], now=now)
-        for claim, outcome, response, duration_ms in sent:
-            if not outcome.succeeded:
-                _finish(
-                    claim,
-                    outcome=outcome,
-                    response=response,
-                    duration_ms=duration_ms,
-                    now=now + timedelta(milliseconds=duration_ms),
-                )
+        for claim, outcome, response, duration_ms in sorted(failures, key=lambda item: item[0].delivery.endpoint_id):
+            _finish(
+                claim,
+                outcome=outcome,
+                response=response,
+                duration_ms=duration_ms,
+                now=now + timedelta(milliseconds=duration_ms),
+            )
 
 
 def _is_slow(outcome: policy.Outcome, duration_ms: int) -> bool:
