@@ -26,6 +26,8 @@ run: $(STAMP)
 	  --schedule var/celerybeat-schedule & \
 	$(BIN)/celery -A config worker --queues=tools --pool=threads --concurrency=8 --loglevel=INFO \
 	  --hostname=tools@%h & \
+	$(BIN)/celery -A config worker --queues=webhooks,webhooks_slow --pool=threads --concurrency=16 \
+	  --loglevel=INFO --hostname=webhooks@%h & \
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(STAMP)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -37,6 +38,19 @@ def bench_env(**extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
+
+
+def procfile_command(name: str, env: dict[str, str]) -> list[str]:
+    """The Procfile's command for process ``name``, its ``${VAR:-default}`` filled from ``env``, run by this Python."""
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        process, _, command = line.partition(":")
+        if process.strip() == name:
+            command = re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: env.get(m.group(1)) or m.group(2), command.strip())
+            words = shlex.split(command)
+            if words[0] in ("celery", "gunicorn"):
+                words = [PYTHON, "-m", *words]
+            return words
+    raise KeyError(f"no {name!r} process in the Procfile")
 
 
 def manage(env: dict[str, str], *args: str) -> str:

@@ -381,6 +381,10 @@ CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=500)
 # How long a webhook fan-out task waits before it runs, gathering the organisation's next events
 # into the same batches (see webhooks/dispatch.py). Adds at most this much to delivery latency.
 WEBHOOK_FANOUT_GATHER_SECONDS = env.float("WEBHOOK_FANOUT_GATHER_SECONDS", default=0.1)
+# Requests one webhook endpoint may have in flight at once (webhooks/delivery.py); the rest wait their turn.
+WEBHOOK_ENDPOINT_MAX_IN_FLIGHT = env.int("WEBHOOK_ENDPOINT_MAX_IN_FLIGHT", default=40)
+if not 1 <= WEBHOOK_ENDPOINT_MAX_IN_FLIGHT <= 1000:
+    raise ImproperlyConfigured("WEBHOOK_ENDPOINT_MAX_IN_FLIGHT must be between 1 and 1000.")
 # The queue the Procfile's worker consumes (Celery's own default would be "celery", which no one reads).
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Upkeep (prunes, request-log and metering flushes, expiring stale tool calls) has its own queue and
@@ -416,7 +420,9 @@ CELERY_BEAT_SCHEDULE["billing-prune-flush-batches"] = {
     "schedule": crontab(minute=41, hour=3),
 }
 # Webhooks: re-send due/lost deliveries, expire and release holds; prune logs past 30 days.
-CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {"task": "webhooks.sweep", "schedule": timedelta(seconds=15)}
+# The sweep frees dead workers' leases and wakes organisations whose turn was lost: every 5 s, so
+# pending work resumes within seconds of a crash (it reads only pending and claimed rows).
+CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {"task": "webhooks.sweep", "schedule": timedelta(seconds=5)}
 CELERY_BEAT_SCHEDULE["webhooks-prune"] = {"task": "webhooks.prune", "schedule": crontab(minute=23)}
 # Custom tools: fail invocations no tools worker picked up (or whose worker died); prune old logs.
 CELERY_BEAT_SCHEDULE["agents-expire-invocations"] = {

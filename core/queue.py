@@ -15,7 +15,7 @@ from celery.result import AsyncResult
 
 
 def enqueue(task_name: str, *args: Any, **options: Any) -> AsyncResult:
-    """`enqueue("webhooks.deliver", [1, 2], queue="webhooks")`: positional args are the task's, keywords are
+    """`enqueue("webhooks.turn", organization_id, "fast", queue="webhooks")`: positional args are the task's, keywords are
     `apply_async` options."""
     try:
         task = current_app.tasks[task_name]

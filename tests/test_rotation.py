@@ -31,9 +31,10 @@ from developer.services import api_key_rotate
 from tests.agents.conftest import make_tool
 from tests.conftest import ApiClient, make_key
 from tests.webhooks.receiver import Receiver, Reply
+from webhooks.delivery import delivery_attempt
 from webhooks.events import emit
 from webhooks.models import Delivery, Endpoint
-from webhooks.services import delivery_attempt, endpoint_create, endpoint_rotate_secret
+from webhooks.services import endpoint_create, endpoint_rotate_secret
 
 pytestmark = pytest.mark.django_db
 

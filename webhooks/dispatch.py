@@ -1,4 +1,15 @@
-"""Sending the delivery tasks: by name (core.queue), so services and events, which the tasks call, need not import them.
+"""Waking the delivery engine: an organisation's *turn* in one lane, sent by name (core.queue), so
+services and events, which the tasks call, need not import them.
+
+A turn (``webhooks.turn``) carries only an organisation id and a lane; the database says what is
+due. Fast-lane turns go to the ``webhooks`` queue, slow-lane turns (endpoints whose recent attempts
+timed out or answered slowly) to ``webhooks_slow``, each consumed by its own threaded worker (Procfile).
+
+While a turn of an organisation and lane waits in the queue, new events of that organisation send
+no task of their own: the waiting turn claims them when it starts. So the queue holds at most about
+one turn per organisation and lane, and organisations take turns in the order they asked, however
+long one of them's backlog is. The flag lives in the shared cache for a few seconds only
+(TURN_FLAG_SECONDS): if its task is lost with a worker, the next event or the sweep sends another.
 
 Never raising: a broker outage must not fail a committed request; whatever could not be sent stays
 pending in the database for the sweep.
@@ -7,7 +18,7 @@ pending in the database for the sweep.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
 
 from django.conf import settings
 from django.core.cache import cache
@@ -16,60 +27,50 @@ from core.queue import enqueue
 
 logger = logging.getLogger(__name__)
 
-# Deliveries per task when a batch is queued (fan-out, sweep, release) and requests in flight at once.
-TASK_BATCH = 20
+FAST, SLOW = "fast", "slow"
+LANE_QUEUES = {FAST: "webhooks", SLOW: "webhooks_slow"}
+# A flag outlives its task by at most this long (a turn lost with a killed worker).
+TURN_FLAG_SECONDS = 5
 
 
-def enqueue_deliveries(delivery_ids: Sequence[int], *, countdown: float | None = None) -> None:
-    """Send delivery tasks (batched, in order), never raising: a broker outage must not fail the
-    committed request. Whatever could not be sent stays pending in the database for the sweep."""
-    ids = list(delivery_ids)
+def enqueue_fanout(*, organization_id: int) -> None:
+    """After an event's commit: wake the organisation's fast-lane turn after a short gather
+    (WEBHOOK_FANOUT_GATHER_SECONDS, so a burst goes out in a few large batches). The turn wakes
+    the slow lane itself when slow endpoints have work."""
+    enqueue_turn(organization_id=organization_id, lane=FAST, gather=True)
+
+
+def enqueue_turn(*, organization_id: int, lane: str, gather: bool = False, countdown: float | None = None) -> bool:
+    """Send a turn unless one of this organisation and lane is already waiting; True if sent.
+
+    ``countdown`` (a retry's backoff) sends a turn for later; those are deduplicated per second of
+    their due time, so a failing burst schedules one wake, not one per delivery."""
+    key = _queued_key(organization_id, lane)
+    if countdown:
+        key += f":at:{int(time.time() + countdown)}"
+    elif gather:
+        countdown = settings.WEBHOOK_FANOUT_GATHER_SECONDS
     try:
-        if len(ids) == 1:
-            enqueue("webhooks.deliver", ids[0], countdown=countdown)
-            return
-        for start in range(0, len(ids), TASK_BATCH):
-            enqueue("webhooks.deliver_batch", ids[start : start + TASK_BATCH], countdown=countdown)
+        if not cache.add(key, 1, int(countdown or 0) + TURN_FLAG_SECONDS):
+            return False
+    except Exception:  # no cache: every wake sends its task (turns are idempotent)
+        logger.warning("webhook turn flag unavailable; sending the task anyway", exc_info=True)
+    try:
+        enqueue("webhooks.turn", organization_id, lane, queue=LANE_QUEUES[lane], countdown=countdown or None)
     except Exception:  # the broker is down or unreachable
-        logger.warning("could not enqueue %d webhook deliveries; the sweep will retry them", len(ids), exc_info=True)
+        cache.delete(key)
+        logger.warning("could not enqueue a webhook turn; the sweep will retry it", exc_info=True)
+        return False
+    return True
 
 
-# While a fan-out task of an organisation waits in the queue, new events of that organisation
-# send no task of their own: the waiting task claims the organisation's whole due backlog when it
-# starts (in batches, until nothing is left). The task waits WEBHOOK_FANOUT_GATHER_SECONDS before
-# it runs (0.1 s by default, like a producer's linger), so a burst of events is delivered in a few
-# large batches instead of one small task each. A drain that finds more than one batch due asks for
-# a helper the same way, so a long backlog spreads over every worker process. The flag lives in the shared cache; if it is lost, or
-# its task is, the deliveries stay pending in the database and the sweep sends them.
-FANOUT_QUEUED_TTL = 60
+def _queued_key(organization_id: int, lane: str) -> str:
+    return f"webhooks:turn-queued:{organization_id}:{lane}"
 
 
-def enqueue_fanout(*, organization_id: int, delivery_ids: Sequence[int], gather: bool = True) -> None:
-    """Wake a worker for an organisation's due deliveries, unless a task of the organisation is
-    already waiting. ``gather=False`` (a drain asking for help with a long backlog) runs it at once."""
+def forget_queued(organization_id: int, lane: str) -> None:
+    """A turn starts: from now on the next event of its organisation wakes another."""
     try:
-        if not cache.add(_queued_key(organization_id), 1, FANOUT_QUEUED_TTL):
-            return
-    except Exception:  # no cache: every event sends its task
-        logger.warning("webhook fan-out flag unavailable; sending the task anyway", exc_info=True)
-    ids = list(delivery_ids)
-    countdown = settings.WEBHOOK_FANOUT_GATHER_SECONDS if gather else 0
-    try:
-        for start in range(0, max(len(ids), 1), TASK_BATCH):
-            enqueue(
-                "webhooks.deliver_batch", ids[start : start + TASK_BATCH], organization_id, countdown=countdown or None
-            )
-    except Exception:  # the broker is down or unreachable
-        forget_queued(organization_id)
-        logger.warning("could not enqueue %d webhook deliveries; the sweep will retry them", len(ids), exc_info=True)
-
-
-def _queued_key(organization_id: int) -> str:
-    return f"webhooks:fanout-queued:{organization_id}"
-
-
-def forget_queued(organization_id: int) -> None:
-    try:
-        cache.delete(_queued_key(organization_id))
+        cache.delete(_queued_key(organization_id, lane))
     except Exception:
-        logger.warning("could not clear the webhook fan-out flag", exc_info=True)
+        logger.warning("could not clear the webhook turn flag", exc_info=True)

@@ -141,6 +141,6 @@ def deliveries_create(
     ]
     Delivery.objects.bulk_create(deliveries)
     if status == Delivery.Status.PENDING:
-        ids, organization_id = [d.pk for d in deliveries], event.organization_id
-        transaction.on_commit(lambda: enqueue_fanout(organization_id=organization_id, delivery_ids=ids))
+        organization_id = event.organization_id
+        transaction.on_commit(lambda: enqueue_fanout(organization_id=organization_id))
     return deliveries

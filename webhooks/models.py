@@ -54,6 +54,9 @@ class Endpoint(RotatingSecret):
     failing_since = models.DateTimeField(
         null=True, blank=True, help_text="First failed attempt since the last success."
     )
+    # In the slow lane (its own queue and workers) since its last attempt timed out or answered slowly;
+    # back in the fast lane after a quick answer (webhooks/delivery.py).
+    slow_since = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -65,6 +68,10 @@ class Endpoint(RotatingSecret):
 
     def __str__(self) -> str:
         return self.url
+
+    @property
+    def lane(self) -> str:
+        return "slow" if self.slow_since else "fast"
 
     def subscribes_to(self, event_type: str) -> bool:
         return "*" in self.events or event_type in self.events
@@ -147,9 +154,11 @@ class Delivery(models.Model):
     status_reason = models.CharField(max_length=500, blank=True)
     attempt_count = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    # A worker's claim on the row; a claim that outlives this was lost with its worker.
+    # A worker's claim on the row: a short lease, renewed while its request is in flight; a claim that
+    # outlives it was lost with its worker. The token names the claim, so only its holder records the result.
     claimed_until = models.DateTimeField(null=True, blank=True)
-    # When the last task for this row was due to run; the sweep re-sends one that never ran.
+    claim_token = models.UUIDField(null=True, blank=True)
+    # When it last entered the queue: created, released from a hold, or its retry's due time.
     queued_at = models.DateTimeField(null=True, blank=True)
     held_since = models.DateTimeField(null=True, blank=True)
     last_status = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -162,6 +171,16 @@ class Delivery(models.Model):
             models.Index(fields=["endpoint", "-created_at", "-public_id"], name="del_endpoint_page"),
             models.Index(fields=["status", "next_attempt_at"], name="del_due"),
             models.Index(fields=["organization", "status", "created_at"], name="del_org_status"),
+            # The claim: an endpoint's due deliveries, oldest first; finished rows are not in it.
+            models.Index(
+                fields=["endpoint", "next_attempt_at"], condition=models.Q(status="pending"), name="del_endpoint_due"
+            ),
+            # Requests in flight per endpoint, and leases the sweep must recover: only claimed rows.
+            models.Index(
+                fields=["endpoint", "claimed_until"],
+                condition=models.Q(claimed_until__isnull=False),
+                name="del_claimed",
+            ),
         ]
         verbose_name_plural = "deliveries"
 
@@ -190,6 +209,8 @@ class Attempt(models.Model):
     response_headers = models.JSONField(default=dict, blank=True)
     response_body_excerpt = models.TextField(blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    # How long the delivery waited from due to this attempt's claim (the sending time is duration_ms).
+    queued_ms = models.PositiveIntegerField(null=True, blank=True)
     succeeded = models.BooleanField(default=False)
     error_class = models.CharField(max_length=40, blank=True)
     error_message = models.CharField(max_length=500, blank=True)

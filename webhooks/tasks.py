@@ -1,39 +1,32 @@
 """Celery tasks: thin wrappers that take ids and call one service each.
 
-The broker carries only delivery ids. If a message is lost (broker restart, killed worker) the
-row stays pending in the database and ``sweep`` sends it again, so nothing depends on the broker.
+The broker carries only an organisation id and a lane. If a message is lost (broker restart, killed
+worker) the rows stay pending in the database and ``sweep`` wakes the organisation again within
+seconds, so nothing depends on the broker.
 """
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from . import services
+from . import delivery
 from .dispatch import forget_queued
 
 
-@shared_task(name="webhooks.deliver", acks_late=True, ignore_result=True)
-def deliver(delivery_id: int) -> None:
-    services.deliveries_attempt(delivery_ids=[delivery_id], with_backlog=True)
-
-
-@shared_task(name="webhooks.deliver_batch", acks_late=True, ignore_result=True)
-def deliver_batch(delivery_ids: list[int], organization_id: int | None = None) -> None:
-    if organization_id is not None:
-        # Before claiming: an event committed from now on sends its own task (see dispatch.enqueue_fanout).
-        forget_queued(organization_id)
-    services.deliveries_attempt(
-        delivery_ids=delivery_ids,
-        with_backlog=True,
-        organization_ids=[organization_id] if organization_id is not None else [],
-    )
+# Acknowledged on receipt, not after: the database is the record of work and the sweep finds a
+# turn lost with its worker within seconds, so a redelivery an hour later would only be noise.
+@shared_task(name="webhooks.turn", acks_late=False, ignore_result=True)
+def turn(organization_id: int, lane: str) -> None:
+    # Before claiming: an event committed from now on wakes another turn (see dispatch.enqueue_turn).
+    forget_queued(organization_id, lane)
+    delivery.deliveries_turn(organization_id=organization_id, lane=lane)
 
 
 @shared_task(name="webhooks.sweep", ignore_result=True)
 def sweep() -> None:
-    services.deliveries_sweep()
+    delivery.deliveries_sweep()
 
 
 @shared_task(name="webhooks.prune", ignore_result=True)
 def prune() -> None:
-    services.deliveries_prune()
+    delivery.deliveries_prune()

@@ -40,6 +40,7 @@ from developer.dashboard import (
 )
 
 from . import services
+from .delivery import max_in_flight
 from .events import EVENT_TYPES, TEST_EVENT_TYPE
 from .models import Delivery, Endpoint
 
@@ -243,6 +244,7 @@ def _detail_context(request: HtmxHttpRequest, endpoint: Endpoint, **extra: Any) 
     return {
         "endpoint": endpoint,
         "health": services.endpoints_health([endpoint])[endpoint.pk],
+        "max_in_flight": max_in_flight(),
         "disables_at": services.disable_deadline(endpoint),
         "page": page,
         "filters": filters,
@@ -403,13 +405,17 @@ def endpoint_recover(request: HtmxHttpRequest, webhook_id: str) -> HttpResponse:
 def delivery_detail(request: HtmxHttpRequest, webhook_id: str, delivery_id: str) -> HttpResponse:
     endpoint = _endpoint_for(request, webhook_id)
     delivery = _delivery_for(endpoint, delivery_id)
+    attempts = list(delivery.attempts.order_by("-number", "-id"))
     return render(
         request,
         "webhooks/delivery_detail.html",
         {
             "endpoint": endpoint,
             "delivery": delivery,
-            "attempts": delivery.attempts.order_by("-number", "-id"),
+            "attempts": attempts,
+            # Waiting for a worker and waiting for the endpoint, apart (the backoff between attempts is neither).
+            "time_queued_ms": sum(a.queued_ms or 0 for a in attempts),
+            "time_sending_ms": sum(a.duration_ms or 0 for a in attempts),
             "replays": delivery.replays.order_by("-created_at"),
         },
     )

@@ -99,7 +99,7 @@ _RESPONSE_NAMES = {
     "503": "ServiceUnavailable",
 }
 
-# Headers of every webhook delivery (webhooks.services._request_headers), documented on each event.
+# Headers of every webhook delivery (webhooks.delivery._request_headers), documented on each event.
 WEBHOOK_DELIVERY_HEADERS: list[dict[str, Any]] = [
     {
         "name": "X-AIP-Signature",

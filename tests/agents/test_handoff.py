@@ -13,8 +13,9 @@ from core import signing
 from demo.simulator import simulate_handoff_call
 from phone.models import Call
 from tests.webhooks.receiver import Receiver
+from webhooks.delivery import delivery_attempt
 from webhooks.models import Delivery
-from webhooks.services import delivery_attempt, endpoint_create
+from webhooks.services import endpoint_create
 
 from .conftest import make_tool
 

@@ -99,13 +99,13 @@ def test_a_credit_that_leaves_the_wallet_empty_releases_nothing(django_capture_o
     from unittest import mock
 
     with (
-        mock.patch("webhooks.services.deliveries_release_held", autospec=True) as release,
+        mock.patch("webhooks.delivery.deliveries_release_held", autospec=True) as release,
         django_capture_on_commit_callbacks(execute=True),
     ):
         wallet_credit(organization=org, amount=Decimal("1"), reason="Partial", actor=None)
     release.assert_not_called()
     with (
-        mock.patch("webhooks.services.deliveries_release_held", autospec=True) as release,
+        mock.patch("webhooks.delivery.deliveries_release_held", autospec=True) as release,
         django_capture_on_commit_callbacks(execute=True),
     ):
         wallet_credit(organization=org, amount=Decimal("4"), reason="Enough", actor=None)

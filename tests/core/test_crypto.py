@@ -25,9 +25,10 @@ from agents.services import signing_secret_for, signing_secret_rotate, tool_invo
 from core import crypto
 from tests.agents.conftest import TOKEN, make_tool
 from tests.webhooks.receiver import Receiver, Reply
+from webhooks.delivery import delivery_attempt
 from webhooks.events import emit
 from webhooks.models import Delivery, Endpoint
-from webhooks.services import delivery_attempt, endpoint_create, endpoint_rotate_secret
+from webhooks.services import endpoint_create, endpoint_rotate_secret
 
 pytestmark = pytest.mark.django_db
 

@@ -30,7 +30,7 @@ def test_every_scheduled_upkeep_task_routes_to_the_maintenance_queue() -> None:
     for task in settings.MAINTENANCE_TASKS:
         assert task in app.tasks, task  # a real task name, not a typo that routes nothing
         assert router.route({}, task)["queue"].name == "maintenance", task
-    assert router.route({}, "webhooks.deliver")["queue"].name == "default"
+    assert router.route({}, "webhooks.sweep")["queue"].name == "default"  # recovery stays on the delivery path
 
 
 def test_the_procfile_runs_one_worker_for_maintenance_and_keeps_it_off_the_delivery_worker() -> None:

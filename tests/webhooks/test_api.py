@@ -11,9 +11,10 @@ from django.utils import timezone
 from accounts.models import AuditEntry, Organization
 from core.signing import verify
 from tests.conftest import ApiClient, make_key, make_org
+from webhooks.delivery import delivery_attempt
 from webhooks.events import emit
 from webhooks.models import Delivery, Endpoint
-from webhooks.services import delivery_attempt, endpoint_create
+from webhooks.services import endpoint_create
 
 from .receiver import Receiver, Reply
 

@@ -9,9 +9,10 @@ from django.test import Client
 
 from accounts.models import AuditEntry, Organization
 from tests.conftest import make_org
+from webhooks.delivery import delivery_attempt
 from webhooks.events import emit
 from webhooks.models import Delivery, Endpoint
-from webhooks.services import delivery_attempt, endpoint_create
+from webhooks.services import endpoint_create
 
 from .receiver import Receiver, Reply
 

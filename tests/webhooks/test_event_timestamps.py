@@ -29,9 +29,10 @@ from tests.phone.conftest import (  # noqa: F401
     sms_number,
     sms_ready,
 )
+from webhooks.delivery import delivery_attempt
 from webhooks.events import EVENT_TYPES, TEST_EVENT_TYPE
 from webhooks.models import Delivery, Event
-from webhooks.services import delivery_attempt, endpoint_create, endpoint_send_test
+from webhooks.services import endpoint_create, endpoint_send_test
 
 from .receiver import Receiver
 

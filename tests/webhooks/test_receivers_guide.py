@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 
 from accounts.models import Organization
+from webhooks.delivery import delivery_attempt
 from webhooks.events import emit
 from webhooks.models import Delivery
-from webhooks.services import delivery_attempt, endpoint_create, endpoint_rotate_secret
+from webhooks.services import endpoint_create, endpoint_rotate_secret
 
 from .receiver import Received, Receiver
 
