@@ -110,7 +110,10 @@ _task_tokens: dict[str, Any] = {}
 
 def bind_task_context(task_id: str = "", task: Any = None, **kwargs: Any) -> None:
     request = getattr(task, "request", None)
-    request_id = getattr(request, REQUEST_ID_HEADER, None) if request is not None else None
+    # A worker merges the message's headers into the task's request; `apply` keeps them apart.
+    request_id = getattr(request, REQUEST_ID_HEADER, None) or (getattr(request, "headers", None) or {}).get(
+        REQUEST_ID_HEADER
+    )
     # Eager tasks (tests, `make run`'s demo) run inside the request: keep its context.
     parent = logs.current.get()
     if request_id is None and parent is not None and parent.request_id:

@@ -7,10 +7,10 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from celery import current_app
 from django.db import OperationalError, connections
 from django.test import Client, override_settings
 
-from config.celery import app as celery_app
 from ops import health
 
 pytestmark = pytest.mark.django_db
@@ -63,12 +63,13 @@ def test_readyz_with_redis_unreachable() -> None:
 
 
 def test_readyz_with_the_broker_unreachable() -> None:
-    previous = celery_app.conf.broker_url
-    celery_app.conf.broker_url = "redis://127.0.0.1:1/0"
+    conf = current_app.conf
+    previous = conf.broker_url, conf.broker_write_url
+    conf.broker_url = conf.broker_write_url = "redis://127.0.0.1:1/0"
     try:
         response = get("/readyz")
     finally:
-        celery_app.conf.broker_url = previous
+        conf.broker_url, conf.broker_write_url = previous
     assert response.status_code == 503
     assert response.body["checks"]["broker"] == "fail"
 
