@@ -403,6 +403,8 @@ LOGGING["formatters"]["json"] = {"()": "ops.logs.JsonFormatter"}
 LOGGING["handlers"]["console"]["filters"] = ["redact_secrets", "log_context"]
 LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT
 CELERY_BEAT_SCHEDULE["ops-beat-heartbeat"] = {"task": "ops.beat_heartbeat", "schedule": timedelta(seconds=30)}
+# Business alerts (ops/alerts.py): failing endpoints, wallet, unused keys; e-mailed once per condition.
+CELERY_BEAT_SCHEDULE["ops-evaluate-alerts"] = {"task": "ops.evaluate_alerts", "schedule": timedelta(minutes=5)}
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 if SENTRY_DSN:
     from ops.sentry import init_sentry
