@@ -73,3 +73,11 @@ class AlertSettings(models.Model):
 
     def __str__(self) -> str:
         return f"Alert settings of {self.organization}"
+
+
+class Operations(Alert):
+    """No table of its own: the admin entry whose page is the staff operations overview (ops/admin.py)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = verbose_name_plural = "operations"
