@@ -69,6 +69,14 @@ TOOL_LATENCY = Histogram(
 )
 TOOL_TIMEOUTS = Counter("aip_tool_timeouts", "Custom-tool invocations that timed out.")
 
+CELERY_TASKS = Counter("aip_celery_tasks", "Celery tasks run, by task name and final state.", ["task", "state"])
+CELERY_TASK_DURATION = Histogram(
+    "aip_celery_task_duration_seconds",
+    "Celery task run time, by task name.",
+    ["task"],
+    buckets=(*_API_BUCKETS, 30.0, 60.0),
+)
+
 
 @contextmanager
 def webhook_request_in_flight(endpoint_id: str) -> Iterator[None]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -106,6 +107,7 @@ def add_request_id(headers: dict[str, Any] | None = None, **kwargs: Any) -> None
 
 
 _task_tokens: dict[str, Any] = {}
+_task_started: dict[str, float] = {}
 
 
 def bind_task_context(task_id: str = "", task: Any = None, **kwargs: Any) -> None:
@@ -123,12 +125,18 @@ def bind_task_context(task_id: str = "", task: Any = None, **kwargs: Any) -> Non
         context.organization_id, context.key_id = parent.organization_id, parent.key_id
         context.request = parent.request
     _task_tokens[task_id] = logs.current.set(context)
+    _task_started[task_id] = time.perf_counter()
 
 
 def unbind_task_context(task_id: str = "", task: Any = None, **kwargs: Any) -> None:
     token = _task_tokens.pop(task_id, None)
     if token is not None:
         logs.current.reset(token)
+    name = getattr(task, "name", None) or "unknown"
+    started = _task_started.pop(task_id, None)
+    metrics.CELERY_TASKS.labels(task=name, state=str(kwargs.get("state") or "UNKNOWN")).inc()
+    if started is not None:
+        metrics.CELERY_TASK_DURATION.labels(task=name).observe(time.perf_counter() - started)
     if getattr(task, "name", None) in FLUSH_TASKS and kwargs.get("state") == "SUCCESS":
         heartbeat.record_flush()
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, F, Max, Min, Q
 from django.utils import timezone
 
 from billing.models import FlushBatch
@@ -44,7 +44,7 @@ def backlog_by_organization(now: datetime) -> list[dict[str, Any]]:
             held=Count("id", filter=Q(status=Delivery.Status.HELD)),
             oldest_held=Min("held_since", filter=Q(status=Delivery.Status.HELD)),
         )
-        .order_by("oldest_due", "-pending")[:ROWS]
+        .order_by(F("oldest_due").asc(nulls_last=True), "-pending")[:ROWS]
     )
     return list(rows)
 

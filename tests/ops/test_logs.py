@@ -5,14 +5,13 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from celery import Celery
-from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 
 from accounts.models import Organization
@@ -80,28 +79,57 @@ def test_exceptions_are_one_json_line_too(lines: io.StringIO) -> None:
     assert "abcdefghijklmnop" not in lines.getvalue()
 
 
-def test_a_request_id_travels_in_the_message_into_the_task_a_request_starts(lines: io.StringIO) -> None:
+# Run in a process of its own: Celery's in-thread test worker never starts under pytest-xdist's workers.
+ROUND_TRIP = """
+import io, json, logging
+import django
+django.setup()
+from celery import Celery
+from celery.contrib.testing.worker import start_worker
+from ops import logs
+
+stream = io.StringIO()
+handler = logging.StreamHandler(stream)
+handler.addFilter(logs.ContextFilter())
+handler.setFormatter(logs.JsonFormatter())
+task_logger = logging.getLogger("tests.ops.task")
+task_logger.addHandler(handler)
+task_logger.setLevel(logging.INFO)
+
+app = Celery("ops-log-test", broker="memory://", set_as_current=False)
+app.conf.update(task_always_eager=False, worker_hijack_root_logger=False, result_backend="cache+memory://")
+
+@app.task(name="tests.ops.log_something")
+def log_something():
+    task_logger.info("inside the task")
+    return "done"
+
+with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+    token = logs.current.set(logs.LogContext(request_id="req_0123456789abcdef01234567", organization_id=7))
+    try:
+        result = log_something.delay()
+    finally:
+        logs.current.reset(token)
+    assert result.get(timeout=10) == "done"
+print(json.dumps({"task_id": result.id, "lines": stream.getvalue().splitlines()}))
+"""
+
+
+def test_a_request_id_travels_in_the_message_into_the_task_a_request_starts() -> None:
     # A real broker round trip (kombu's in-memory transport) and a real worker consumer: the id goes in
     # a message header on publish and comes back into the log context when the worker runs the task.
-    app = Celery("ops-log-test", broker="memory://", set_as_current=False)
-    app.conf.update(task_always_eager=False, worker_hijack_root_logger=False, result_backend="cache+memory://")
-
-    @app.task(name="tests.ops.log_something")
-    def log_something() -> str:
-        logging.getLogger("tests.ops.task").warning("inside the task")
-        return "done"
-
-    with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
-        token = logs.current.set(logs.LogContext(request_id="req_0123456789abcdef01234567", organization_id=7))
-        try:
-            result = log_something.delay()
-        finally:
-            logs.current.reset(token)
-        assert result.get(timeout=10) == "done"
-
-    (entry,) = [e for e in entries(lines) if e["logger"] == "tests.ops.task"]
-    assert entry["request_id"] == "req_0123456789abcdef01234567"
-    assert entry["task"] == "tests.ops.log_something" and entry["task_id"] == result.id
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("PYTEST", "CELERY"))}
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    done = subprocess.run(
+        [sys.executable, "-c", ROUND_TRIP], env=env, cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    output = json.loads(done.stdout.strip().splitlines()[-1])
+    (line,) = output["lines"]
+    entry = json.loads(line)
+    assert entry["request_id"] == "req_0123456789abcdef01234567" and entry["message"] == "inside the task"
+    assert entry["task"] == "tests.ops.log_something" and entry["task_id"] == output["task_id"]
+    assert "organization_id" not in entry  # only the request id travels: it is the join key
 
 
 def test_log_format_json_configures_the_console_handler() -> None:

@@ -12,10 +12,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from celery import current_app
 from django.conf import settings
 from prometheus_client import generate_latest
 
+from ops import heartbeat
 from ops.metrics import build_registry
+from tests.conftest import redis_available
 
 from .metrics_helpers import TOKEN, Scrape, parse
 
@@ -131,3 +134,53 @@ def test_gunicorn_with_two_workers_reports_the_same_totals_whichever_worker_is_s
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.mark.slow
+@pytest.mark.redis
+@pytest.mark.skipif(not redis_available(), reason="needs Redis (REDIS_URL) as the broker and cache a worker shares")
+def test_a_real_celery_worker_beats_and_its_task_metrics_are_summed_from_its_child_process(tmp_path: Path) -> None:
+    heartbeat.forget_throttle()
+    hostname = f"opstest-{os.getpid()}@localhost"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'worker.sqlite3'}",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+    }
+    worker = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "celery"),
+            "-A",
+            "config",
+            "worker",
+            "--pool=prefork",
+            "--concurrency=1",
+            "--queues=default",
+            f"--hostname={hostname}",
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel=WARNING",
+        ],
+        env=env,
+        cwd=settings.BASE_DIR,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 40
+        while hostname not in heartbeat.heartbeats():  # written by the worker's own signal, into the shared cache
+            assert time.monotonic() < deadline, "the worker never beat"
+            time.sleep(0.2)
+        current_app.send_task("ops.beat_heartbeat", queue="default")
+        found = Scrape({})
+        while found.value("aip_celery_tasks_total", task="ops.beat_heartbeat", state="SUCCESS") < 1:
+            assert time.monotonic() < deadline, "the task's metric never appeared"
+            time.sleep(0.2)
+            found = Scrape(parse(generate_latest(build_registry(str(tmp_path))).decode()))
+        assert found.value("aip_celery_task_duration_seconds_count", task="ops.beat_heartbeat") == 1
+        assert heartbeat.BEAT in heartbeat.heartbeats()  # the task itself: beat's proof of life
+    finally:
+        worker.terminate()
+        worker.wait(timeout=20)
