@@ -130,3 +130,24 @@ def test_an_exception_captured_by_the_sdk_reaches_the_transport_scrubbed() -> No
     assert b"RuntimeError" in payload
     assert SECRET.encode() not in payload and body[-16:].encode() not in payload
     assert b"whsec_[REDACTED]" in payload  # the exception's message, kept but redacted
+
+
+def test_sentry_dsn_in_the_environment_installs_the_scrubber() -> None:
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    script = (
+        "import django, sentry_sdk; django.setup(); from ops.sentry import scrub, scrub_breadcrumb; "
+        "options = sentry_sdk.get_client().options; "
+        "assert options['before_send'] is scrub and options['before_breadcrumb'] is scrub_breadcrumb; "
+        "assert options['send_default_pii'] is False and options['max_request_body_size'] == 'never'; print('ok')"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "SENTRY_DSN": "https://public@sentry.example/1"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, cwd=settings.BASE_DIR, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "ok"
