@@ -6,6 +6,7 @@ django-environ call with a safe default. Test overrides live in pyproject's pyte
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from celery.schedules import crontab
@@ -444,7 +445,7 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="AI Phone 360 <no-rep
 # Staff e-mailed when a business requests the Developer Platform add-on (comma-separated; empty: nobody).
 ACCESS_REQUEST_NOTIFY_EMAILS = env.list("ACCESS_REQUEST_NOTIFY_EMAILS", default=[])
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact_secrets": {"()": "developer.logging.RedactSecretsFilter"}},
@@ -456,3 +457,34 @@ LOGGING = {
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }
+
+# Operations (ops/, README "Operating"): health probes and /metrics answered by the outermost middleware,
+# the log context bound after the request id, business alerts evaluated by beat, optional Sentry.
+INSTALLED_APPS += ["ops"]
+MIDDLEWARE.insert(0, "ops.middleware.OpsMiddleware")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("developer.public_api.middleware.RequestIdMiddleware") + 1, "ops.logs.LogContextMiddleware"
+)
+# Probes speak plain HTTP inside the network (they are answered before the redirect anyway).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# Bearer token of the Prometheus scraper; empty: /metrics answers 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be 'plain' or 'json'.")
+LOGGING["filters"]["log_context"] = {"()": "ops.logs.ContextFilter"}
+LOGGING["formatters"]["json"] = {"()": "ops.logs.JsonFormatter"}
+LOGGING["handlers"]["console"]["filters"] = ["redact_secrets", "log_context"]
+LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT
+CELERY_BEAT_SCHEDULE["ops-beat-heartbeat"] = {"task": "ops.beat_heartbeat", "schedule": timedelta(seconds=30)}
+# Business alerts (ops/alerts.py): failing endpoints, wallet, unused keys; e-mailed once per condition.
+CELERY_BEAT_SCHEDULE["ops-evaluate-alerts"] = {"task": "ops.evaluate_alerts", "schedule": timedelta(minutes=5)}
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from ops.sentry import init_sentry
+
+    init_sentry(
+        SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )

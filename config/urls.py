@@ -42,6 +42,7 @@ urlpatterns = [
     path("", include("phone.urls")),
     path("", include("developer.usage.urls")),
     path("", include("agents.urls")),
+    path("", include("ops.urls")),
     path("", include("developer.urls")),
 ]
 

@@ -32,7 +32,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, NoReturn, TypeAlias
 from urllib.parse import quote, urlsplit
@@ -430,7 +430,40 @@ def validate_url(url: str) -> None:
     _parse_target(url, allow_loopback=_allow_loopback(), allowed_ports=_allowed_ports())
 
 
+# Observers of every POST (metrics, in ops/instrument.py): called with (url, headers, body) before the
+# request; each may return a callback, called with (response, exception) once it ends. They must not raise.
+Finish: TypeAlias = Callable[["OutboundResponse | None", "BaseException | None"], None]
+Observer: TypeAlias = Callable[[str, Mapping[str, str], bytes], "Finish | None"]
+observers: list[Observer] = []
+
+
 def post(
+    url: str,
+    *,
+    body: bytes,
+    headers: Mapping[str, str],
+    timeout: float,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    truncate: bool = False,
+) -> OutboundResponse:
+    """`_post`, seen by the observers."""
+    finishes = [finish for observer in observers if (finish := observer(url, headers, body)) is not None]
+    if not finishes:
+        return _post(url, body=body, headers=headers, timeout=timeout, max_bytes=max_bytes, truncate=truncate)
+    response: OutboundResponse | None = None
+    error: BaseException | None = None
+    try:
+        response = _post(url, body=body, headers=headers, timeout=timeout, max_bytes=max_bytes, truncate=truncate)
+        return response
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        for finish in finishes:
+            finish(response, error)
+
+
+def _post(
     url: str,
     *,
     body: bytes,

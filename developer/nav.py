@@ -27,6 +27,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("API reference", "developer:docs"),
     NavItem("Audit log", "developer:audit", managers_only=True),
     NavItem("Sign-in & security", "developer:security"),
+    NavItem("Alerts", "ops:alert_settings", managers_only=True),
 )
 
 

@@ -49,7 +49,7 @@ from django.utils import timezone
 from accounts.models import Organization
 from billing.access import access_state, load_access_state
 from billing.metering import record_usage
-from core import outbound
+from core import metrics, outbound
 from core.signing import HEADER_NAME, sign
 from core.sql import update_rows
 
@@ -430,14 +430,15 @@ def _send(claim: _Claim, *, now: datetime) -> _Sent:
     started = time.monotonic()
     response = None
     try:
-        response = outbound.post(
-            claim.delivery.endpoint.url,
-            body=claim.delivery.event.body.encode("utf-8"),
-            headers=claim.headers,
-            timeout=DELIVERY_TIMEOUT_SECONDS,
-            max_bytes=RESPONSE_EXCERPT_BYTES,
-            truncate=True,
-        )
+        with metrics.webhook_request_in_flight(claim.delivery.endpoint.public_id):
+            response = outbound.post(
+                claim.delivery.endpoint.url,
+                body=claim.delivery.event.body.encode("utf-8"),
+                headers=claim.headers,
+                timeout=DELIVERY_TIMEOUT_SECONDS,
+                max_bytes=RESPONSE_EXCERPT_BYTES,
+                truncate=True,
+            )
     except outbound.OutboundRefused as exc:
         outcome = policy.classify_error("refused", f"Refused before connecting: {exc.reason}")
     except outbound.OutboundError as exc:
