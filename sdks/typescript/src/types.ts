@@ -5,6 +5,8 @@
  * strings ("0.40") so no precision is lost to floating point.
  */
 
+import type { WebhookEvent, WebhookEventType } from "./generated/openapi.js";
+
 export type Mode = "live" | "test";
 
 /** The `pagination` block of every list response. */
@@ -198,33 +200,29 @@ export type AiConfigUpdateParams = Partial<Omit<AiConfig, "updatedAt">>;
 
 // --- Webhooks ----------------------------------------------------------------------------------
 
-export type WebhookEventType =
-  | "call.started"
-  | "call.completed"
-  | "transcript.ready"
-  | "sms.received"
-  | "sms.sent"
-  | "voicemail.created"
-  | "contact.created"
-  | "contact.updated"
-  | "appointment.booked";
+// The event types and the event union come from the OpenAPI document (src/generated/openapi.ts).
+export type { EventOfType, WebhookEvent, WebhookEventType } from "./generated/openapi.js";
+export type {
+  AppointmentBookedEvent,
+  CallCompletedEvent,
+  CallStartedEvent,
+  ContactCreatedEvent,
+  ContactUpdatedEvent,
+  SmsReceivedEvent,
+  SmsSentEvent,
+  TranscriptReadyEvent,
+  VoicemailCreatedEvent,
+  WebhookTestEvent,
+} from "./generated/openapi.js";
 
-/** What a receiver gets: the payload of one delivery (dedupe on `id`). */
-export interface WebhookEvent<TData = Record<string, unknown>> {
-  id: string;
-  type: WebhookEventType | "webhook.test" | (string & {});
-  createdAt: string;
-  businessId: string;
-  data: TData;
-  /** False for events caused through a test key or test data. */
-  livemode: boolean;
-}
+/** What an endpoint can subscribe to (`webhook.test` is sent only by the test button, to one endpoint). */
+export type SubscribableEventType = Exclude<WebhookEventType, "webhook.test">;
 
 export interface WebhookEndpoint {
   id: string;
   url: string;
   description: string;
-  events: Array<WebhookEventType | "*">;
+  events: Array<SubscribableEventType | "*">;
   enabled: boolean;
   disabledAt: string | null;
   disabledReason: string | null;
@@ -251,13 +249,13 @@ export interface WebhookCreateParams {
   /** Public https URL. */
   url: string;
   /** Event types, or `["*"]` for all. */
-  events: Array<WebhookEventType | "*">;
+  events: Array<SubscribableEventType | "*">;
   description?: string;
 }
 
 export interface WebhookUpdateParams {
   url?: string;
-  events?: Array<WebhookEventType | "*">;
+  events?: Array<SubscribableEventType | "*">;
   description?: string;
   enabled?: boolean;
 }
@@ -303,7 +301,7 @@ export interface WebhookDeliveryDetail extends WebhookDelivery {
 
 export interface DeliveryListParams extends ListParams {
   status?: DeliveryStatus;
-  eventType?: WebhookEventType | "webhook.test";
+  eventType?: WebhookEventType;
   /** ISO 8601 date-time, inclusive. */
   from?: string;
   /** ISO 8601 date-time, exclusive. */
@@ -451,7 +449,8 @@ export interface Agent {
 export interface AgentCreateParams {
   agentKey: string;
   displayName: string;
-  instructions?: string;
+  /** The specialist's focused role (required by the API). */
+  instructions: string;
   matchHints?: string[];
   tools?: Partial<AgentTools>;
   knowledgeBaseIds?: string[];
