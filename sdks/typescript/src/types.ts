@@ -75,7 +75,7 @@ export interface Appointment {
   service: string;
   startsAt: string;
   durationMinutes: number;
-  contact: ContactRef | null;
+  contact: ContactRef;
   callId: string | null;
   notes: string | null;
   createdAt: string;
@@ -172,6 +172,32 @@ export interface Message {
 
 // --- AI config ---------------------------------------------------------------------------------
 
+export type Language =
+  | "en-US"
+  | "en-GB"
+  | "en-AU"
+  | "en-CA"
+  | "en-IE"
+  | "en-NZ"
+  | "es-US"
+  | "es-ES"
+  | "es-MX"
+  | "fr-FR"
+  | "fr-CA"
+  | "de-DE"
+  | "it-IT"
+  | "nl-NL"
+  | "pt-BR"
+  | "pt-PT"
+  | "pl-PL"
+  | "sv-SE"
+  | "da-DK"
+  | "nb-NO"
+  | "fi-FI"
+  | "ja-JP"
+  | "ko-KR"
+  | "zh-CN"
+  | "hi-IN";
 export type CallHandlingMode = "ai_first" | "forward_first" | "after_hours_only";
 export type Weekday = "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday" | "sunday";
 export interface OpeningInterval {
@@ -183,7 +209,7 @@ export type BusinessHours = Partial<Record<Weekday, OpeningInterval[]>>;
 
 export interface AiConfig {
   /** BCP-47, e.g. "en-US". */
-  language: string;
+  language: Language;
   /** IANA time zone, e.g. "America/New_York". */
   timezone: string;
   callHandlingMode: CallHandlingMode;
@@ -250,13 +276,13 @@ export interface WebhookCreateParams {
   url: string;
   /** Event types, or `["*"]` for all. */
   events: Array<SubscribableEventType | "*">;
-  description?: string;
+  description?: string | null;
 }
 
 export interface WebhookUpdateParams {
   url?: string;
   events?: Array<SubscribableEventType | "*">;
-  description?: string;
+  description?: string | null;
   enabled?: boolean;
 }
 
@@ -268,7 +294,7 @@ export interface WebhookDelivery {
   id: string;
   webhookId: string;
   eventId: string;
-  eventType: string;
+  eventType: WebhookEventType;
   livemode: boolean;
   status: DeliveryStatus;
   statusReason: string | null;
@@ -321,7 +347,7 @@ export interface WebhookRecoverResult {
 
 export interface DeletedObject {
   id: string;
-  deleted: true;
+  deleted: boolean;
 }
 
 // --- API keys ----------------------------------------------------------------------------------
@@ -359,7 +385,7 @@ export interface ApiKeyWithSecret extends ApiKey {
 }
 
 export interface ApiKeyRotated extends ApiKeyWithSecret {
-  rotatedFrom: { id: string; expiresAt: string | null };
+  rotatedFrom: { id: string; expiresAt: string };
 }
 
 export interface ApiKeyCreateParams {
@@ -387,7 +413,7 @@ export type ToolAuth =
   | { type: "header"; headerName: string; value: string }
   | { type: "basic"; username: string; password: string };
 
-export type ToolInvocationStatus = "pending" | "running" | "succeeded" | "failed" | "rejected" | "refused";
+export type ToolInvocationStatus = "succeeded" | "failed" | "rejected" | "refused";
 
 export interface Tool {
   id: string;
@@ -421,13 +447,14 @@ export type ToolUpdateParams = Partial<ToolCreateParams>;
 
 // --- Agents ------------------------------------------------------------------------------------
 
+// Fields the OpenAPI document does not mark required are optional here too (test/openapi-types.test.ts).
 export interface AgentTools {
   /** Empty: the agent may use all of your custom tools. */
-  useCustomToolIds: string[];
-  allowPayments: boolean;
-  allowBooking: boolean;
-  allowTransfer: boolean;
-  allowKnowledgeSearch: boolean;
+  useCustomToolIds?: string[];
+  allowPayments?: boolean;
+  allowBooking?: boolean;
+  allowTransfer?: boolean;
+  allowKnowledgeSearch?: boolean;
 }
 
 export interface Agent {
@@ -436,12 +463,12 @@ export interface Agent {
   agentKey: string;
   displayName: string;
   instructions: string;
-  matchHints: string[];
-  tools: AgentTools;
+  matchHints?: string[];
+  tools?: AgentTools;
   /** Empty: all business knowledge. */
-  knowledgeBaseIds: string[];
-  isDefault: boolean;
-  enabled: boolean;
+  knowledgeBaseIds?: string[];
+  isDefault?: boolean;
+  enabled?: boolean;
   createdAt: string;
   updatedAt: string;
 }
@@ -468,12 +495,12 @@ export interface DataField {
   id: string;
   key: string;
   label: string;
-  type: DataFieldType;
+  type?: DataFieldType;
   /** Only for `choice`. */
-  choices: string[];
-  required: boolean;
+  choices?: string[];
+  required?: boolean;
   /** Ties the field to one specialist agent; null: collected by any agent. */
-  agentId: string | null;
+  agentId?: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -508,7 +535,8 @@ export interface UsageLine {
 export interface ModeUsage {
   charges: string;
   byMetric: UsageLine[];
-  byKey: Array<{ keyId: string; name: string; maskedKey: string | null; charges: string; metrics: UsageLine[] }>;
+  /** `keyId` is null for usage without a key (webhooks of events raised in the dashboard). */
+  byKey: Array<{ keyId: string | null; name: string; maskedKey: string | null; charges: string; metrics: UsageLine[] }>;
   byDay: Array<{ date: string; charges: string; metrics: UsageLine[] }>;
 }
 

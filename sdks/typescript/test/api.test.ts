@@ -488,8 +488,8 @@ describe("against the real server", { skip: server ? false : SKIP_REASON }, () =
       try {
         assert.match(agent.id, /^agt_/);
         assert.equal(agent.agentKey, agentKey);
-        assert.equal(agent.tools.allowPayments, true);
-        assert.deepEqual(agent.tools.useCustomToolIds, []);
+        assert.equal(agent.tools?.allowPayments, true);
+        assert.deepEqual(agent.tools?.useCustomToolIds, []);
         assert.equal((await client.agents.get(agent.id)).displayName, "Billing");
         const updated = await client.agents.update(agent.id, { matchHints: ["bill", "invoice", "refund", "payment"] });
         assert.deepEqual(updated.matchHints, ["bill", "invoice", "refund", "payment"]);
