@@ -31,7 +31,8 @@ const encoder = new TextEncoder();
 
 function toBytes(rawBody: string | Uint8Array): Uint8Array {
   if (typeof rawBody === "string") return encoder.encode(rawBody);
-  if (rawBody instanceof Uint8Array) return rawBody; // Node's Buffer is one too
+  // ArrayBuffer.isView, not instanceof: bytes made in another realm (a vm context, an iframe) count too.
+  if (ArrayBuffer.isView(rawBody)) return new Uint8Array(rawBody.buffer, rawBody.byteOffset, rawBody.byteLength);
   throw new WebhookVerificationError(
     "The raw request body must be a string or bytes (not a parsed object): the signature covers the exact bytes.",
   );
