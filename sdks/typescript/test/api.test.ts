@@ -305,6 +305,84 @@ describe("against the real server", { skip: server ? false : SKIP_REASON }, () =
     });
   });
 
+  describe("every write whose first answer is lost", () => {
+    let receiver: Awaited<ReturnType<typeof startReceiver>>;
+    before(async () => {
+      receiver = await startReceiver();
+    });
+    after(async () => {
+      await receiver.close();
+    });
+
+    test("is retried once with its Idempotency-Key, gets the lost answer replayed and acts once", async () => {
+      // The request reaches the server; its answer is lost on the way back (a connection reset).
+      const lost = new Map<string, { status: number; data: unknown }>();
+      const dropping: typeof fetch = async (input, init) => {
+        const response = await fetch(input, init);
+        const key = new Headers(init?.headers).get("idempotency-key");
+        if (key && !lost.has(key)) {
+          lost.set(key, { status: response.status, data: JSON.parse(await response.text()).data });
+          throw new TypeError("fetch failed (simulated: the answer was lost)");
+        }
+        return response;
+      };
+      const lossy = new AiPhone360({ apiKey: key, baseUrl, fetch: dropping });
+      const checked: unknown[] = [];
+      const write = <T extends { lastResponse: { retries: number; idempotentReplayed: boolean; idempotencyKey: string | null; status: number } }>(
+        result: T,
+      ): T => {
+        assert.equal(result.lastResponse.retries, 1);
+        assert.equal(result.lastResponse.idempotentReplayed, true);
+        const first = lost.get(result.lastResponse.idempotencyKey!);
+        assert.deepEqual([first?.status, first?.data], [result.lastResponse.status, JSON.parse(JSON.stringify(result))]);
+        checked.push(result);
+        return result;
+      };
+
+      const number = fictionalNumber();
+      const keysBefore: string[] = [];
+      for await (const k of client.keys.list({ limit: 100 })) keysBefore.push(k.id);
+      const contact = write(await lossy.contacts.create({ phoneNumber: number, name: "Lost Answer" }));
+      write(await lossy.contacts.update(contact.id, { company: "Retry & Co" }));
+      write(await lossy.sms.send({ to: number, body: `Lost answers ${uniqueSuffix()}` }));
+      const endpoint = write(await lossy.webhooks.create({ url: receiver.url, events: ["contact.created"] }));
+      write(await lossy.webhooks.update(endpoint.id, { description: "retried" }));
+      const tested = write(await lossy.webhooks.test(endpoint.id));
+      write(await lossy.webhooks.deliveries.replay(endpoint.id, tested.delivery.id));
+      const rotated = write(await lossy.webhooks.rotateSecret(endpoint.id, { overlap: "1h" }));
+      const made = write(await lossy.keys.create({ name: `lost-${uniqueSuffix()}`, mode: "test", scopes: ["read:calls"] }));
+      const renewed = write(await lossy.keys.rotate(made.id, { gracePeriod: "now" }));
+      const tool = write(
+        await lossy.tools.create({
+          name: `lost_${uniqueSuffix().toLowerCase().replace(/[^a-z0-9]/g, "")}`,
+          description: "Retried once.",
+          endpointUrl: receiver.url,
+          inputSchema: { type: "object", properties: {} },
+        }),
+      );
+      const agent = write(
+        await lossy.agents.create({ agentKey: `lost${Date.now() % 100000}`, displayName: "Lost", instructions: "You retry." }),
+      );
+      write(await lossy.agents.delete(agent.id));
+      write(await lossy.tools.delete(tool.id));
+      const testDeliveries = await client.webhooks.deliveries.list(endpoint.id, { eventType: "webhook.test" });
+      assert.equal(testDeliveries.data.length, 2); // the test and its one replay
+      write(await lossy.webhooks.delete(endpoint.id));
+      assert.equal(checked.length, lost.size);
+
+      // One effect each.
+      assert.equal((await client.contacts.list({ search: number })).data.length, 1);
+      assert.equal((await client.contacts.get(contact.id)).company, "Retry & Co");
+      const keysAfter: string[] = [];
+      for await (const k of client.keys.list({ limit: 100 })) keysAfter.push(k.id);
+      assert.deepEqual(keysAfter.filter((id) => !keysBefore.includes(id)).sort(), [made.id, renewed.id].sort());
+      await new AiPhone360({ apiKey: renewed.secret, baseUrl }).calls.list({ limit: 1 }); // the secret shown works
+      assert.match(rotated.secret, /^whsec_/);
+      await assert.rejects(client.tools.get(tool.id), { code: "RESOURCE_NOT_FOUND" });
+      await assert.rejects(client.webhooks.get(endpoint.id), { code: "RESOURCE_NOT_FOUND" });
+    });
+  });
+
   describe("webhooks delivered by the platform", () => {
     let receiver: Awaited<ReturnType<typeof startReceiver>>;
     before(async () => {
