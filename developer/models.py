@@ -129,7 +129,7 @@ class RequestLog(models.Model):
 
 
 class IdempotencyRecord(models.Model):
-    """One `Idempotency-Key` a caller sent with a POST, and the response it got (see developer/public_api/idempotency.py).
+    """One `Idempotency-Key` a caller sent with a write, and the response it got (see developer/public_api/idempotency.py).
 
     Keys are scoped to the organisation and the key mode, so a test-mode retry can never replay a
     live response. `locked_at` is set while the first request is still running.
