@@ -308,3 +308,10 @@ def test_mypy_strict_accepts_correct_code_and_refuses_typos_and_bad_enums(tmp_pa
     assert "Literal['read:call']" in output and "Literal['call.complete']" in output
     assert '"ApiKey" has no attribute "secret"' in output
     assert 'Missing named argument "instructions"' in output
+
+
+def test_keys_get_reads_one_masked_key() -> None:
+    client, seen = client_with([envelope({"id": "key_1", "maskedKey": "aip_test_…abcd"})])
+    key = client.keys.get("key_1")
+    assert key.masked_key == "aip_test_…abcd" and key.request_id == "req_header"
+    assert (seen[0].method, seen[0].url.path) == ("GET", "/v1/keys/key_1")

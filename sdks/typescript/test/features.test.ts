@@ -251,3 +251,14 @@ describe("webhook verification without node:crypto", () => {
     assert.ok(WEBHOOK_EVENT_TYPES.includes("call.completed"));
   });
 });
+
+describe("keys.get", () => {
+  test("reads one masked key by id", async () => {
+    const { client: c, calls } = client([ok({ id: "key_1", maskedKey: "aip_test_…abcd" })]);
+    const key = await c.keys.get("key_1");
+    assert.equal(key.maskedKey, "aip_test_…abcd");
+    assert.equal(key.requestId, "req_header");
+    assert.equal(calls[0]!.url, "http://api.test/v1/keys/key_1");
+    assert.equal(calls[0]!.init.method, "GET");
+  });
+});

@@ -267,6 +267,10 @@ class AsyncKeys(_AsyncResource):
         """Your keys, masked. Scope read:usage."""
         return self._list(ApiKey, "/keys", dict(limit=limit, cursor=cursor), options)
 
+    async def get(self, key_id: str, *, options: RequestOptions | None = None) -> ApiKey:
+        """One key, masked as in the list (GET /keys/{id}). Scope read:usage."""
+        return await self._call(ApiKey, "GET", f"/keys/{_id(key_id)}", options=options)
+
     async def create(
         self,
         *,

@@ -271,6 +271,10 @@ class Keys(_Resource):
         """Your keys, masked. Scope read:usage."""
         return self._list(ApiKey, "/keys", dict(limit=limit, cursor=cursor), options)
 
+    def get(self, key_id: str, *, options: RequestOptions | None = None) -> ApiKey:
+        """One key, masked as in the list (GET /keys/{id}). Scope read:usage."""
+        return self._call(ApiKey, "GET", f"/keys/{_id(key_id)}", options=options)
+
     def create(
         self,
         *,

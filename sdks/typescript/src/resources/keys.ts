@@ -12,6 +12,11 @@ export class Keys {
     return this.core.list<ApiKey, ListParams>("/keys", params, options);
   }
 
+  /** One key, masked as in the list (`GET /keys/{id}`): the secret is never shown again. Scope `read:usage`. */
+  async get(keyId: string, options?: RequestOptions): Promise<WithResponse<ApiKey>> {
+    return this.core.call<ApiKey>("GET", `/keys/${id(keyId)}`, options);
+  }
+
   /** Create a key; the result's `secret` is shown only once. Scope `manage:config`. */
   async create(params: ApiKeyCreateParams, options?: RequestOptions): Promise<WithResponse<ApiKeyWithSecret>> {
     return this.core.call<ApiKeyWithSecret>("POST", "/keys", { ...options, body: params });
