@@ -71,9 +71,11 @@ export class ConflictError extends APIStatusError {}
 /** 429 `RATE_LIMIT_EXCEEDED`; `retryAfter` is the seconds the API asked to wait (null when it did not say). */
 export class RateLimitError extends APIStatusError {
   get retryAfter(): number | null {
-    const value = this.headers?.get("retry-after");
-    if (value === null || value === undefined || !/^\d+(\.\d+)?$/.test(value.trim())) return null;
-    return Number(value.trim());
+    const value = this.headers?.get("retry-after")?.trim();
+    if (!value) return null;
+    if (/^\d+(\.\d+)?$/.test(value)) return Number(value);
+    const date = Date.parse(value); // Retry-After may also be an HTTP date
+    return Number.isNaN(date) ? null : Math.max(0, (date - Date.now()) / 1000);
   }
 }
 /** 5xx: the API (or a gateway in front of it) failed; retried automatically before it is thrown. */
