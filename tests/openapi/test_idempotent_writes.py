@@ -15,14 +15,17 @@ import datetime
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from io import StringIO
 from typing import Any
 
 import pytest
 from django.apps import apps
-from django.test import Client
+from django.core.management import call_command
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from developer.models import IdempotencyRecord
+from developer.public_api import idempotency
 from developer.scopes import ALL_SCOPES
 from developer.services import api_key_create
 from phone import services as phone_services
@@ -212,8 +215,6 @@ def test_a_different_request_with_the_same_key_is_422_and_does_nothing(world: Wo
 
 
 def test_a_write_still_in_flight_answers_409(world: World, org: Any) -> None:
-    from developer.public_api import idempotency
-
     body = {"phoneNumber": "+14155550155"}
     fingerprint = idempotency.request_fingerprint("POST", f"{API}/contacts", body)
     IdempotencyRecord.objects.create(
@@ -262,3 +263,29 @@ def test_every_write_documents_the_key_the_replay_header_and_both_conflicts(docu
     for path, method, op in operations(document):
         if method == "get":
             assert all(p["name"] != "Idempotency-Key" for p in op.get("parameters", [])), (path, method)
+
+
+def test_stored_answers_move_to_a_new_encryption_key_with_reencrypt_secrets(world: World) -> None:
+    """A rotation of FIELD_ENCRYPTION_KEY inside the 24 hours still replays: reencrypt_secrets moves
+    stored answers like every other secret, and a row stored before encryption (plain JSON) is left be."""
+    old_key, new_key = "last year's passphrase", "Cz1fLdyCpMyF0c0wqJZ3v8Qm7kR2sYtU4hN6jB9eXaI="
+    body = {"name": "CI", "mode": "test", "scopes": ["read:calls"]}
+    with override_settings(FIELD_ENCRYPTION_KEY=old_key):
+        first = world.call("post", "/keys", body, key="rotating")
+    IdempotencyRecord.objects.create(
+        organization_id=IdempotencyRecord.objects.get(key="rotating").organization_id,
+        mode="test",
+        key="legacy",
+        fingerprint="x",
+        state=IdempotencyRecord.State.COMPLETED,
+        response_status=200,
+        response_data={"id": "con_legacy"},
+    )
+    with override_settings(FIELD_ENCRYPTION_KEY=new_key, FIELD_ENCRYPTION_OLD_KEYS=[old_key]):
+        out = StringIO()
+        call_command("reencrypt_secrets", stdout=out, stderr=StringIO())
+        assert "developer.IdempotencyRecord: 2 row(s), 1 secret(s) re-encrypted" in out.getvalue()
+    with override_settings(FIELD_ENCRYPTION_KEY=new_key, FIELD_ENCRYPTION_OLD_KEYS=[]):
+        again = world.call("post", "/keys", body, key="rotating")
+    assert again["Idempotent-Replayed"] == "true" and again.body == first.body
+    assert IdempotencyRecord.objects.get(key="legacy").response_data == {"id": "con_legacy"}
