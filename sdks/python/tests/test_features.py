@@ -283,6 +283,14 @@ def test_mypy_strict_accepts_correct_code_and_refuses_typos_and_bad_enums(tmp_pa
 
         async def use_async(client: AsyncAiPhone360) -> list[str]:
             return [call.id async for call in client.calls.list(limit=10)]
+
+        def on_event(body: bytes, header: str) -> str | None:
+            event = AiPhone360.verify_webhook(body, header, "whsec_x")
+            if event.type == "call.completed":
+                return event.data.summary
+            if event.type == "sms.received":
+                return event.data.keyword
+            return None
         """,
         tmp_path,
     )
@@ -299,6 +307,8 @@ def test_mypy_strict_accepts_correct_code_and_refuses_typos_and_bad_enums(tmp_pa
             client.webhooks.create(url="https://example.com", events=["call.complete"])
             secret: str = client.keys.list().data[0].secret
             client.agents.create(agent_key="sales", display_name="Sales")
+            event = AiPhone360.verify_webhook(b"", "", "whsec_x")
+            print(event.data.summary)
         """,
         tmp_path,
     )
@@ -308,6 +318,7 @@ def test_mypy_strict_accepts_correct_code_and_refuses_typos_and_bad_enums(tmp_pa
     assert "Literal['read:call']" in output and "Literal['call.complete']" in output
     assert '"ApiKey" has no attribute "secret"' in output
     assert 'Missing named argument "instructions"' in output
+    assert 'Item "Contact" of "Call | Transcript' in output and 'has no attribute "summary"' in output
 
 
 def test_keys_get_reads_one_masked_key() -> None:
@@ -315,3 +326,20 @@ def test_keys_get_reads_one_masked_key() -> None:
     key = client.keys.get("key_1")
     assert key.masked_key == "aip_test_…abcd" and key.request_id == "req_header"
     assert (seen[0].method, seen[0].url.path) == ("GET", "/v1/keys/key_1")
+
+
+def test_verified_events_come_as_the_class_of_their_type() -> None:
+    from aiphone360 import sign_webhook, verify_webhook
+    from aiphone360.types import CallCompletedEvent, ContactUpdatedEvent, WebhookEvent
+
+    def verified(payload: dict[str, object]) -> WebhookEvent:
+        body = json.dumps(payload)
+        return verify_webhook(body, sign_webhook(body, "whsec_x", 1_800_000_000), "whsec_x", now=1_800_000_000)
+
+    base = {"id": "evt_1", "createdAt": "2026-06-28T20:00:00Z", "businessId": "biz_1", "livemode": False}
+    completed = verified({**base, "type": "call.completed", "data": {"id": "call_1", "summary": "Booked."}})
+    assert isinstance(completed, CallCompletedEvent) and completed.data.summary == "Booked."
+    updated = verified({**base, "type": "contact.updated", "data": {"id": "con_1", "changedFields": ["name"]}})
+    assert isinstance(updated, ContactUpdatedEvent) and updated.data.changed_fields == ["name"]
+    future = verified({**base, "type": "call.transferred", "data": {"id": "call_2"}})
+    assert type(future) is WebhookEvent and future.data.id == "call_2"  # type: ignore[attr-defined]

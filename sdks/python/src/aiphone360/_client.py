@@ -24,7 +24,7 @@ from ._core import (
     logger as sdk_logger,
 )
 from ._webhooks import DEFAULT_TOLERANCE, verify_webhook
-from .types import WebhookEvent
+from .types import Event
 
 _KEY_PREFIXES: dict[str, Literal["live", "test"]] = {"aip_live_": "live", "aip_test_": "test"}
 
@@ -143,7 +143,7 @@ class AiPhone360:
         tolerance: int = DEFAULT_TOLERANCE,
         *,
         now: int | None = None,
-    ) -> WebhookEvent:
+    ) -> Event:
         """See :func:`aiphone360.verify_webhook`."""
         return verify_webhook(raw_body, signature_header, secret, tolerance, now=now)
 
@@ -231,7 +231,7 @@ class AsyncAiPhone360:
         tolerance: int = DEFAULT_TOLERANCE,
         *,
         now: int | None = None,
-    ) -> WebhookEvent:
+    ) -> Event:
         """See :func:`aiphone360.verify_webhook`."""
         return verify_webhook(raw_body, signature_header, secret, tolerance, now=now)
 

@@ -252,6 +252,102 @@ class WebhookEvent(ApiObject):
     livemode: bool
 
 
+class ContactUpdated(Contact):
+    """``contact.updated``'s payload: the contact, and the wire names of what changed."""
+
+    changed_fields: list[str]
+
+
+class SmsReceived(Message):
+    """``sms.received``'s payload: the text, and the compliance keyword already applied, if any."""
+
+    keyword: Literal["opt_out", "opt_in", "help"] | None
+
+
+class WebhookTestData(ApiObject):
+    message: str
+    endpoint_id: str
+
+
+# One class per event type, each narrowing ``type`` and ``data``: ``verify_webhook`` returns the
+# ``Event`` union, so ``if event.type == "call.completed":`` makes ``event.data`` a ``Call`` for mypy.
+class CallStartedEvent(WebhookEvent):
+    type: Literal["call.started"]
+    data: Call
+
+
+class CallCompletedEvent(WebhookEvent):
+    type: Literal["call.completed"]
+    data: Call
+
+
+class TranscriptReadyEvent(WebhookEvent):
+    type: Literal["transcript.ready"]
+    data: Transcript
+
+
+class SmsReceivedEvent(WebhookEvent):
+    type: Literal["sms.received"]
+    data: SmsReceived
+
+
+class SmsSentEvent(WebhookEvent):
+    type: Literal["sms.sent"]
+    data: Message
+
+
+class VoicemailCreatedEvent(WebhookEvent):
+    type: Literal["voicemail.created"]
+    data: Voicemail
+
+
+class ContactCreatedEvent(WebhookEvent):
+    type: Literal["contact.created"]
+    data: Contact
+
+
+class ContactUpdatedEvent(WebhookEvent):
+    type: Literal["contact.updated"]
+    data: ContactUpdated
+
+
+class AppointmentBookedEvent(WebhookEvent):
+    type: Literal["appointment.booked"]
+    data: Appointment
+
+
+class WebhookTestEvent(WebhookEvent):
+    type: Literal["webhook.test"]
+    data: WebhookTestData
+
+
+Event = (
+    CallStartedEvent
+    | CallCompletedEvent
+    | TranscriptReadyEvent
+    | SmsReceivedEvent
+    | SmsSentEvent
+    | VoicemailCreatedEvent
+    | ContactCreatedEvent
+    | ContactUpdatedEvent
+    | AppointmentBookedEvent
+    | WebhookTestEvent
+)
+#: The class of each event type (an event type newer than this SDK is read as a plain WebhookEvent).
+EVENT_CLASSES: dict[str, type[WebhookEvent]] = {
+    "call.started": CallStartedEvent,
+    "call.completed": CallCompletedEvent,
+    "transcript.ready": TranscriptReadyEvent,
+    "sms.received": SmsReceivedEvent,
+    "sms.sent": SmsSentEvent,
+    "voicemail.created": VoicemailCreatedEvent,
+    "contact.created": ContactCreatedEvent,
+    "contact.updated": ContactUpdatedEvent,
+    "appointment.booked": AppointmentBookedEvent,
+    "webhook.test": WebhookTestEvent,
+}
+
+
 class WebhookEndpoint(ApiObject):
     id: str
     url: str
