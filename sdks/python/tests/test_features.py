@@ -343,3 +343,26 @@ def test_verified_events_come_as_the_class_of_their_type() -> None:
     assert isinstance(updated, ContactUpdatedEvent) and updated.data.changed_fields == ["name"]
     future = verified({**base, "type": "call.transferred", "data": {"id": "call_2"}})
     assert type(future) is WebhookEvent and future.data.id == "call_2"  # type: ignore[attr-defined]
+
+
+def test_the_async_with_options_copy_shares_the_pool_and_changes_retries() -> None:
+    calls: list[httpx.Request] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return failure(500, "INTERNAL_ERROR")
+
+    async def run() -> None:
+        client = AsyncAiPhone360(
+            api_key="aip_test_x",
+            base_url="http://api.test/v1",
+            http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)),
+            max_retries=4,
+        )
+        strict = client.with_options(max_retries=0, default_headers={"X-Trace": "t2"})
+        assert strict._core._http is client._core._http and strict.mode == "test"
+        with pytest.raises(InternalServerError):
+            await strict.config.get()
+
+    asyncio.run(run())
+    assert len(calls) == 1 and calls[0].headers["x-trace"] == "t2"
