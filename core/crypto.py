@@ -178,8 +178,8 @@ def _reencrypt_row(row: models.Model, fields: Iterable[str], counts: ReencryptCo
     changed = False
     for name in fields:
         token = getattr(row, name)
-        if not token:
-            continue
+        if not token or not isinstance(token, str):
+            continue  # empty, or a JSON column's plain value from before it was encrypted
         if not needs_reencrypt(token):
             counts.already_current += 1
             continue

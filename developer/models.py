@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -128,7 +129,7 @@ class RequestLog(models.Model):
 
 
 class IdempotencyRecord(models.Model):
-    """One `Idempotency-Key` a caller sent with a POST, and the response it got (see developer/public_api/idempotency.py).
+    """One `Idempotency-Key` a caller sent with a write, and the response it got (see developer/public_api/idempotency.py).
 
     Keys are scoped to the organisation and the key mode, so a test-mode retry can never replay a
     live response. `locked_at` is set while the first request is still running.
@@ -148,6 +149,9 @@ class IdempotencyRecord(models.Model):
     response_data = models.JSONField(null=True, blank=True)
     response_message = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    # `response_data` holds a Fernet token (as a JSON string): a replayed key or webhook secret.
+    encrypted_fields: ClassVar[tuple[str, ...]] = ("response_data",)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "mode", "key"], name="idempotency_unique_key")]

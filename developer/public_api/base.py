@@ -20,6 +20,7 @@ from developer.logging import redact_path
 
 from .apicount import count_api_request
 from .exceptions import InsufficientCredits, PayloadTooLarge, ResourceNotFound, ValidationFailed
+from .idempotency import WRITE_METHODS, idempotent
 from .input_checks import bad_query_parameters
 from .pagination import KeysetPagination
 from .requests import ApiRequest, ApiResponse, as_api_request
@@ -37,6 +38,15 @@ class PublicApiView(APIView):
     required_scope: ClassVar[str | dict[str, str] | None] = None
     # api_settings imports the configured class; the stubs type the setting as its dotted path.
     pagination_class = cast("type[KeysetPagination]", api_settings.DEFAULT_PAGINATION_CLASS)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Every write honours Idempotency-Key, so a client may retry any of them after a lost answer:
+        # each POST/PUT/PATCH/DELETE a view defines is wrapped here, not opted into view by view.
+        super().__init_subclass__(**kwargs)
+        for method in WRITE_METHODS:
+            handler = cls.__dict__.get(method)
+            if handler is not None:
+                setattr(cls, method, idempotent(handler))
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         _refuse_oversized_body(request)

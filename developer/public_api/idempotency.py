@@ -1,6 +1,8 @@
-"""`Idempotency-Key` for POST endpoints: a retried request is answered, never executed twice.
+"""`Idempotency-Key` on every write of the public API: a retried request is answered, never executed twice.
 
-Decorate a `PublicApiView` method with `@idempotent`. When the caller sends the header:
+`PublicApiView` wraps each POST, PATCH, PUT and DELETE handler of its subclasses with `idempotent`
+(see `PublicApiView.__init_subclass__`), so no view opts in or can forget to. When the caller sends
+the header:
 
 - the first request claims the key (a committed row, unique per organisation, key mode and key)
   before the view runs, so concurrent duplicates find it taken and get 409 IDEMPOTENCY_KEY_IN_USE;
@@ -10,7 +12,9 @@ Decorate a `PublicApiView` method with `@idempotent`. When the caller sends the 
 - a failed request releases the key, so the caller can fix the problem and retry with it (as
   Stripe does: only results of requests that went through are worth replaying).
 
-Without the header the view runs as usual.
+Without the header the view runs as usual. Stored responses are encrypted at rest under
+`FIELD_ENCRYPTION_KEY` (`core.crypto`): a replayed `POST /keys` or `POST /webhooks` carries the
+secret that the first answer showed, and no secret lies in the database in the clear.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.response import Response
 
+from core import crypto
 from developer.models import IdempotencyRecord
 
 from .exceptions import ApiError, ValidationFailed
@@ -120,7 +125,8 @@ def complete(record: IdempotencyRecord, response: Response) -> None:
         state=IdempotencyRecord.State.COMPLETED,
         locked_at=None,
         response_status=response.status_code,
-        response_data=response.data,
+        # The JSON body as one Fernet token (a JSON string in the column): it may hold a key or secret.
+        response_data=crypto.encrypt(json.dumps(response.data, separators=(",", ":"), ensure_ascii=False)),
         response_message=str(getattr(response, "message", "OK"))[:500],
     )
 
@@ -129,8 +135,14 @@ def release(record: IdempotencyRecord) -> None:
     IdempotencyRecord.objects.filter(pk=record.pk, state=IdempotencyRecord.State.IN_FLIGHT).delete()
 
 
+def stored_data(record: IdempotencyRecord) -> Any:
+    """The stored response body: a token since responses are encrypted, plain JSON in older rows."""
+    data = record.response_data
+    return json.loads(crypto.decrypt(data)) if isinstance(data, str) else data
+
+
 def replay_response(record: IdempotencyRecord) -> Response:
-    response = ApiResponse(record.response_data, status=record.response_status, headers={"Idempotent-Replayed": "true"})
+    response = ApiResponse(stored_data(record), status=record.response_status, headers={"Idempotent-Replayed": "true"})
     response.message = record.response_message or "OK"
     return response
 
@@ -142,8 +154,14 @@ def idempotency_prune(*, now: datetime | None = None) -> int:
     return deleted
 
 
+WRITE_METHODS = ("post", "put", "patch", "delete")
+
+
 def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
-    """Make a POST view method honour `Idempotency-Key` (see the module docstring)."""
+    """Make a write view method honour `Idempotency-Key` (see the module docstring). Applying it
+    twice wraps once."""
+    if getattr(view_method, "idempotent", False):
+        return view_method
 
     @functools.wraps(view_method)
     def wrapper(view: Any, request: ApiRequest, *args: Any, **kwargs: Any) -> Response:
@@ -170,4 +188,5 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
             release(result.record)
         return response
 
+    wrapper.idempotent = True  # type: ignore[attr-defined]
     return wrapper

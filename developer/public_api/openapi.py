@@ -81,6 +81,10 @@ HEADERS = {
     "X-RateLimit-Remaining": {"schema": {"type": "integer"}, "description": "Requests left in the current window."},
     "X-RateLimit-Reset": {"schema": {"type": "integer"}, "description": "Unix time when the bucket is full again."},
     "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before retrying."},
+    "Idempotent-Replayed": {
+        "schema": {"type": "string", "enum": ["true"]},
+        "description": "Present when this is the stored result of an earlier request with the same Idempotency-Key.",
+    },
 }
 _SHARED_HEADERS = ("X-Request-Id", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 # The shared error responses, defined once under components/responses and referenced by each operation.
@@ -168,8 +172,12 @@ previous page's `pagination.nextCursor`; `hasMore` is false on the last page.
 `X-RateLimit-Reset`. A 429 carries `Retry-After` (seconds). Under overload the API answers 503
 `SERVICE_UNAVAILABLE` at once, with `Retry-After`, having done nothing: retrying is always safe.
 
-**Idempotency.** `POST /messages` accepts an `Idempotency-Key`: a retry with the same key and body returns
-the first result (`Idempotent-Replayed: true`) instead of sending again.
+**Idempotency.** Every write (POST, PATCH, DELETE) accepts an `Idempotency-Key` header. A retry with the
+same key, method, path and body within 24 hours returns the first successful result
+(`Idempotent-Replayed: true`) instead of acting again; the same key with another request is
+`422 IDEMPOTENCY_KEY_REUSED`, and a retry while the first is still running `409 IDEMPOTENCY_KEY_IN_USE`.
+A failed request keeps nothing, so it can be corrected and retried with its key. Keys are scoped to
+the business and the key's mode (test or live). Send one with every write you may retry.
 
 **Input.** Bodies are JSON objects (`Content-Type: application/json`). Times are ISO 8601 and returned in
 UTC (`2026-06-28T20:00:00Z`). Ids are opaque prefixed strings (`call_…`, `con_…`, `whk_…`). No string
@@ -332,6 +340,44 @@ def _operation_errors(path: str, operation: dict[str, Any]) -> list[str]:
     return codes
 
 
+_WRITES = {"post", "put", "patch", "delete"}
+# What every write may answer because of its Idempotency-Key (developer/public_api/idempotency.py).
+_IDEMPOTENCY_ERRORS = {
+    "409": (
+        "IDEMPOTENCY_KEY_IN_USE",
+        "A request with this Idempotency-Key is still being processed; retry after it finishes.",
+    ),
+    "422": ("IDEMPOTENCY_KEY_REUSED", "The Idempotency-Key was already used with a different request."),
+}
+
+
+def _document_idempotency(operation: dict[str, Any]) -> None:
+    """The Idempotency-Key header, the replay header on successes and the two key conflicts, on one write."""
+    parameters = operation.setdefault("parameters", [])
+    if not any(p.get("name") == "Idempotency-Key" and p.get("in") == "header" for p in parameters):
+        parameters.append(
+            {
+                "in": "header",
+                "name": "Idempotency-Key",
+                "required": False,
+                "schema": IDEMPOTENCY_KEY.type,
+                "description": IDEMPOTENCY_KEY.description,
+            }
+        )
+    responses = operation.setdefault("responses", {})
+    for status, response in responses.items():
+        if status.startswith("2"):
+            response.setdefault("headers", {}).setdefault(
+                "Idempotent-Replayed", {"$ref": "#/components/headers/Idempotent-Replayed"}
+            )
+    for status, (code, description) in _IDEMPOTENCY_ERRORS.items():
+        existing = responses.get(status)
+        if existing is None:
+            responses[status] = {**_error(status, f"{description} Codes: {code}."), "headers": {}}
+        elif code not in existing.get("description", ""):
+            existing["description"] = f"{existing.get('description', '').rstrip('.')}. Or: {description} Codes: {code}."
+
+
 def postprocess_envelopes(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     """Wrap success bodies, add every shared error response and header, close request bodies to unknown
     fields, group the tags, document the webhook delivery headers, and write null the OpenAPI 3.1 way.
@@ -355,6 +401,8 @@ def postprocess_envelopes(result: dict[str, Any], generator: Any, request: Any, 
         for method, operation in operations.items():
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
+            if method in _WRITES:
+                _document_idempotency(operation)
             responses = operation.setdefault("responses", {})
             for status, response in responses.items():
                 content = response.get("content", {}).get("application/json")

@@ -199,6 +199,7 @@ def test_the_command_covers_every_model_that_holds_secrets() -> None:
         "webhooks.Endpoint": ("secret_encrypted", "previous_secret_encrypted"),
         "agents.CustomTool": ("auth_secret_encrypted",),
         "agents.ToolSigningSecret": ("secret_encrypted", "previous_secret_encrypted"),
+        "developer.IdempotencyRecord": ("response_data",),  # a replayed POST /keys or /webhooks holds a secret
     }
 
 

@@ -6,6 +6,7 @@ verified by both official SDKs.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 import json
@@ -23,15 +24,24 @@ import httpx
 import pytest
 
 # aiphone360 is sdks/python/src, put on sys.path by tests/sdks/conftest.py; it is not on mypy's path.
-from aiphone360 import AiPhone360, AiPhone360Error, Page, WebhookVerificationError, verify_webhook  # type: ignore[import-not-found]
+from aiphone360 import (  # type: ignore[import-not-found]
+    AiPhone360,
+    AiPhone360Error,
+    AsyncAiPhone360,
+    Page,
+    WebhookVerificationError,
+    verify_webhook,
+)
 
+from agents.models import Agent as AgentModel
+from agents.models import CustomTool, DataCollectionField
 from billing.models import Plan
 from developer.models import ApiKey, RequestLog
 from developer.public_api import request_log
 from phone.models import Call, Contact, Message
 from tests.conftest import make_key
 from tests.webhooks.receiver import Receiver
-from webhooks.models import Delivery
+from webhooks.models import Delivery, Endpoint
 
 from .conftest import SEEDED_CALLS, Server, sdk_org
 
@@ -367,3 +377,121 @@ def test_the_rest_of_the_surface(server: Server, client: AiPhone360, receiver: R
     assert client.data_fields.delete(field.id).deleted and client.agents.delete(agent.id).deleted
     assert client.tools.delete(tool.id).deleted
     assert [t.id for t in client.tools.list()] == []
+
+
+class DropFirstAnswerOfEachWrite(httpx.HTTPTransport):
+    """Every write reaches the server, then its first answer is lost (a connection reset): the SDK must
+    retry with the same Idempotency-Key and get the first answer replayed, never act twice."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lost: dict[str, tuple[str, str, int, bytes]] = {}  # key → method, path, status, body
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        key = request.headers.get("idempotency-key")
+        if request.method in ("POST", "PATCH", "DELETE") and key and key not in self.lost:
+            body = response.read()
+            response.close()
+            self.lost[key] = (request.method, request.url.path, response.status_code, body)
+            raise httpx.ReadError("connection reset (simulated)", request=request)
+        return response
+
+
+def test_every_write_survives_a_lost_answer_with_one_effect_and_the_same_answer(
+    server: Server, receiver: Receiver
+) -> None:
+    transport = DropFirstAnswerOfEachWrite()
+    client = AiPhone360(api_key=server.key, base_url=server.url, http_client=httpx.Client(transport=transport))
+    org = server.org
+    results: list[Any] = []
+
+    def write(result: Any) -> Any:
+        """The retry's answer is the lost one, replayed."""
+        info = result.last_response
+        assert info.retries == 1 and info.idempotent_replayed, (info.status_code, info.retries)
+        _method, path, status, body = transport.lost[info.idempotency_key]
+        assert (status, json.loads(body)["data"]) == (info.status_code, result.to_dict()), path
+        results.append(result)
+        return result
+
+    keys_before = ApiKey.objects.filter(organization=org).count()
+    contact = write(client.contacts.create(phone_number="+12025550142", name="Lost Answer"))
+    write(client.contacts.update(contact.id, company="Retry & Co"))
+    text = f"Lost answers {uuid.uuid4().hex[:6]}"
+    write(client.sms.send(to="+12025550142", body=text))
+    write(client.config.update(greeting="Hello, retried once"))
+    endpoint = write(client.webhooks.create(url=receiver.url, events=["contact.created"]))
+    write(client.webhooks.update(endpoint.id, description="retried"))
+    tested = write(client.webhooks.test(endpoint.id))
+    replayed = write(client.webhooks.deliveries.replay(endpoint.id, tested.delivery.id))
+    write(client.webhooks.recover(endpoint.id, since=datetime.now(UTC) - timedelta(hours=1)))
+    rotated = write(client.webhooks.rotate_secret(endpoint.id, overlap="1h"))
+    key = write(client.keys.create(name="lost answer", mode="test", scopes=["read:calls"]))
+    new_key = write(client.keys.rotate(key.id, grace_period="1h"))
+    write(client.keys.revoke(key.id))
+    tool = write(
+        client.tools.create(
+            name="lost_answer",
+            description="Retried once.",
+            endpoint_url=receiver.url,
+            input_schema={"type": "object", "properties": {}},
+        )
+    )
+    write(client.tools.update(tool.id, description="Retried twice."))
+    agent = write(client.agents.create(agent_key="retry", display_name="Retry", instructions="You retry."))
+    write(client.agents.update(agent.id, display_name="Retry desk"))
+    field = write(client.data_fields.create(key="retry_count", label="Retry count"))
+    write(client.data_fields.update(field.id, label="Retries"))
+    write(client.data_fields.delete(field.id))
+    write(client.agents.delete(agent.id))
+    write(client.tools.delete(tool.id))
+
+    # One effect each: one contact, one text, one endpoint, one test delivery and one replay, one
+    # rotation (the secret the answer showed is the one in force), two new keys (created, rotated).
+    assert len(transport.lost) == len(results) == 22
+    assert Contact.objects.filter(organization=org, phone_number="+12025550142").count() == 1
+    assert Contact.objects.get(public_id=contact.id).company == "Retry & Co"
+    assert Message.objects.filter(organization=org, body=text).count() == 1
+    hooks = list(Endpoint.objects.filter(organization=org))
+    assert [h.public_id for h in hooks] == [endpoint.id]
+    assert hooks[0].secret == rotated.secret and hooks[0].description == "retried"
+    assert Delivery.objects.filter(endpoint=hooks[0], event__type="webhook.test").count() == 2  # the test, its replay
+    assert replayed.replay_of == tested.delivery.id
+    assert ApiKey.objects.filter(organization=org).count() == keys_before + 2
+    assert ApiKey.objects.get(public_id=key.id).revoked_at is not None
+    AiPhone360(api_key=new_key.secret, base_url=server.url).calls.list(limit=1)  # the secret shown works
+    assert not CustomTool.objects.filter(organization=org).exists()
+    assert not AgentModel.objects.filter(organization=org).exists()
+    assert not DataCollectionField.objects.filter(organization=org).exists()
+
+
+def test_the_async_client_against_the_live_server_retries_a_lost_answer_once(server: Server) -> None:
+    class DropFirstAsync(httpx.AsyncHTTPTransport):
+        def __init__(self) -> None:
+            super().__init__()
+            self.dropped = 0
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            response = await super().handle_async_request(request)
+            if request.method == "POST" and not self.dropped:
+                self.dropped += 1
+                await response.aread()
+                await response.aclose()
+                raise httpx.ReadError("connection reset (simulated)", request=request)
+            return response
+
+    async def run() -> tuple[Any, list[str]]:
+        transport = DropFirstAsync()
+        async with AsyncAiPhone360(
+            api_key=server.key, base_url=server.url, http_client=httpx.AsyncClient(transport=transport)
+        ) as client:
+            made = await client.keys.create(name="async", mode="test", scopes=["read:calls"])
+            ids = [k.id async for k in client.keys.list(limit=1)]
+            return made, ids
+
+    before = ApiKey.objects.filter(organization=server.org).count()
+    made, ids = asyncio.run(run())
+    assert made.last_response.idempotent_replayed and made.secret.startswith("aip_test_")
+    assert ApiKey.objects.filter(organization=server.org).count() == before + 1
+    assert made.id in ids and len(ids) == before + 1  # every key, one page of one at a time

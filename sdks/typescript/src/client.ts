@@ -1,4 +1,4 @@
-import { Core, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_MS } from "./core.js";
+import { Core, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_MS, type Logger } from "./core.js";
 import { Calls } from "./resources/calls.js";
 import { Config } from "./resources/config.js";
 import { Contacts } from "./resources/contacts.js";
@@ -21,7 +21,7 @@ import type {
   ToolUpdateParams,
   WebhookEvent,
 } from "./types.js";
-import { verifyWebhook, type VerifyWebhookOptions } from "./webhooks.js";
+import { verifyWebhook, verifyWebhookAsync, type VerifyWebhookOptions } from "./webhooks.js";
 
 export interface ClientOptions {
   /** An `aip_live_…` or `aip_test_…` key. Default: the `AIP_KEY` environment variable. */
@@ -36,6 +36,22 @@ export interface ClientOptions {
   fetch?: typeof fetch;
   /** Headers sent with every request. */
   defaultHeaders?: Record<string, string>;
+  /**
+   * Receives one line per attempt (method, path, status, request id, retry count, latency; never
+   * the key) at `debug`. `console` works, as do pino and winston loggers.
+   */
+  logger?: Logger;
+  /** Log every request to `console.debug` (the same as `logger: console`); or set `AIP_LOG=debug`. */
+  debug?: boolean;
+}
+
+/** What `withOptions` may change: everything but the key and the base URL. */
+export type ClientOverrides = Pick<ClientOptions, "maxRetries" | "timeoutMs" | "fetch" | "defaultHeaders" | "logger">;
+
+/** `process.env` where there is one (Node, Bun); nothing on Deno without --allow-env or on edge runtimes. */
+function env(name: string): string | undefined {
+  const processLike = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
+  return processLike?.env?.[name];
 }
 
 const KEY_PREFIXES: Record<string, Mode> = { aip_live_: "live", aip_test_: "test" };
@@ -55,9 +71,28 @@ export class AiPhone360 {
   readonly agents: CrudResource<Agent, AgentCreateParams, AgentUpdateParams>;
   readonly dataFields: CrudResource<DataField, DataFieldCreateParams, DataFieldUpdateParams, DataFieldListParams>;
   readonly usage: UsageResource;
+  private readonly core: Core;
 
-  constructor(options: ClientOptions = {}) {
-    const apiKey = options.apiKey ?? process.env.AIP_KEY;
+  /** @param core internal: the transport `withOptions` hands over. */
+  constructor(options: ClientOptions = {}, core?: Core) {
+    if (core) {
+      // withOptions: the same key, mode and base URL on a transport with other options.
+      this.mode = core.options.apiKey.startsWith("aip_live_") ? "live" : "test";
+      this.baseUrl = core.options.baseUrl;
+      this.core = core;
+      this.calls = new Calls(core);
+      this.contacts = new Contacts(core);
+      this.sms = new Sms(core);
+      this.config = new Config(core);
+      this.webhooks = new Webhooks(core);
+      this.keys = new Keys(core);
+      this.tools = new CrudResource(core, "/tools");
+      this.agents = new CrudResource(core, "/agents");
+      this.dataFields = new CrudResource(core, "/data-fields");
+      this.usage = new UsageResource(core);
+      return;
+    }
+    const apiKey = options.apiKey ?? env("AIP_KEY");
     if (!apiKey) {
       throw new TypeError("An API key is required: new AiPhone360({ apiKey: 'aip_live_…' }) or set AIP_KEY.");
     }
@@ -70,15 +105,20 @@ export class AiPhone360 {
       throw new TypeError("No fetch implementation: use Node 18 or later, or pass { fetch }.");
     }
     this.mode = KEY_PREFIXES[prefix]!;
-    this.baseUrl = (options.baseUrl ?? process.env.AIP_BASE_URL ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
-    const core = new Core({
+    this.baseUrl = (options.baseUrl ?? env("AIP_BASE_URL") ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
+    const debug = options.debug || env("AIP_LOG")?.toLowerCase() === "debug";
+    const created = new Core({
       apiKey,
       baseUrl: this.baseUrl,
       maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      fetch: fetchImpl,
+      // A fetch called unbound throws "Illegal invocation" on some runtimes.
+      fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
       defaultHeaders: options.defaultHeaders ?? {},
+      logger: options.logger ?? (debug ? console : null),
     });
+    core = created;
+    this.core = created;
     this.calls = new Calls(core);
     this.contacts = new Contacts(core);
     this.sms = new Sms(core);
@@ -92,16 +132,37 @@ export class AiPhone360 {
   }
 
   /**
+   * A client with some options changed that shares this one's key:
+   * `client.withOptions({ maxRetries: 0, timeoutMs: 5_000 }).sms.send(…)`. Headers are merged.
+   */
+  withOptions(overrides: ClientOverrides): AiPhone360 {
+    const headers = overrides.defaultHeaders
+      ? { ...this.core.options.defaultHeaders, ...overrides.defaultHeaders }
+      : undefined;
+    return new AiPhone360({}, this.core.with({ ...overrides, defaultHeaders: headers }));
+  }
+
+  /**
    * Verify a webhook delivery and return its event. Pass the RAW body (string or bytes), the
    * `X-AIP-Signature` header and the endpoint's `whsec_…` secret. Throws `WebhookVerificationError`
    * for a bad or missing signature, or a timestamp older than 5 minutes.
    */
-  static verifyWebhook<TData = Record<string, unknown>>(
+  static verifyWebhook<TEvent = WebhookEvent>(
     rawBody: string | Uint8Array,
     signatureHeader: string | string[] | null | undefined,
     secret: string | null | undefined,
     options?: VerifyWebhookOptions,
-  ): WebhookEvent<TData> {
-    return verifyWebhook<TData>(rawBody, signatureHeader, secret, options);
+  ): TEvent {
+    return verifyWebhook<TEvent>(rawBody, signatureHeader, secret, options);
+  }
+
+  /** `verifyWebhook` on Web Crypto: for Deno, Bun, Cloudflare Workers and other edge runtimes. */
+  static verifyWebhookAsync<TEvent = WebhookEvent>(
+    rawBody: string | Uint8Array,
+    signatureHeader: string | string[] | null | undefined,
+    secret: string | null | undefined,
+    options?: VerifyWebhookOptions,
+  ): Promise<TEvent> {
+    return verifyWebhookAsync<TEvent>(rawBody, signatureHeader, secret, options);
   }
 }

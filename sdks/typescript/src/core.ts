@@ -4,18 +4,27 @@
  * Retry policy: network errors, timeouts, 429 and 5xx are retried up to `maxRetries` times with
  * exponential backoff (each wait drawn between half and all of 0.5 s × 2^n, capped at 8 s); a
  * `Retry-After` header, when present, sets the wait instead (one over a minute is not waited out).
- * A 409 `IDEMPOTENCY_KEY_IN_USE` (the first try of the same POST is still running) is retried too.
- * Every POST carries an `Idempotency-Key` generated once per call and reused on its retries, so a
- * retried send can never be executed twice by an endpoint that honours the header.
+ * A 409 `IDEMPOTENCY_KEY_IN_USE` (the first try of the same write is still running) is retried too.
+ * Every write (POST, PATCH, DELETE) carries an `Idempotency-Key` generated once per call and reused
+ * on its retries; the API honours it on every write, so a retry after a lost answer gets the first
+ * answer back instead of acting twice.
+ *
+ * Nothing here needs Node: `fetch`, `crypto.randomUUID`, `Headers` and `AbortController` are the
+ * web platform's, so the SDK runs on Node, Deno, Bun and edge runtimes alike.
  */
 
-import { randomUUID } from "node:crypto";
-
-import { AiPhone360Error } from "./errors.js";
+import {
+  AiPhone360Error,
+  APIConnectionError,
+  APITimeoutError,
+  APIUserAbortError,
+  errorClassFor,
+} from "./errors.js";
 import { PagePromise } from "./pagination.js";
 import type { ListParams, Pagination } from "./types.js";
+import { VERSION } from "./version.js";
 
-export const VERSION = "0.1.0";
+export { VERSION };
 export const DEFAULT_BASE_URL = "https://api.aiphone360.com/api/public/v1";
 export const DEFAULT_MAX_RETRIES = 3;
 export const DEFAULT_TIMEOUT_MS = 60_000;
@@ -27,10 +36,11 @@ const MAX_RETRY_DELAY_MS = 8_000;
 const MAX_RETRY_AFTER_MS = 60_000;
 
 export type HttpMethod = "GET" | "POST" | "PATCH" | "DELETE";
+const WRITE_METHODS: ReadonlySet<HttpMethod> = new Set(["POST", "PATCH", "DELETE"]);
 export type QueryValue = string | number | boolean | null | undefined;
 
 export interface RequestOptions {
-  /** Override the generated Idempotency-Key of a POST (reuse one to make your own retries safe). */
+  /** Override the generated Idempotency-Key of a write (reuse one to make your own retries safe). */
   idempotencyKey?: string;
   /** Per-request override of the client's `maxRetries`. */
   maxRetries?: number;
@@ -42,6 +52,25 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
+/** One line per attempt, for a `logger`: never the key. */
+export interface RequestLogEntry {
+  method: HttpMethod;
+  path: string;
+  /** The HTTP status, or 0 when no answer came. */
+  status: number;
+  requestId: string | null;
+  /** 0 for the first attempt. */
+  retry: number;
+  latencyMs: number;
+  /** "ok", "retrying", or the error code that ends the call. */
+  outcome: string;
+}
+
+/** Anything with a `debug(message, entry)` method: `console`, pino, winston, … */
+export interface Logger {
+  debug(message: string, entry: RequestLogEntry): void;
+}
+
 export interface CoreOptions {
   apiKey: string;
   baseUrl: string;
@@ -49,6 +78,58 @@ export interface CoreOptions {
   timeoutMs: number;
   fetch: typeof fetch;
   defaultHeaders: Record<string, string>;
+  logger: Logger | null;
+}
+
+export interface RateLimitInfo {
+  limit: number | null;
+  remaining: number | null;
+  /** Unix time when the bucket is full again. */
+  reset: number | null;
+}
+
+/** The HTTP answer behind a result: `result.lastResponse` (and `page.lastResponse`). */
+export class ResponseInfo {
+  constructor(
+    readonly status: number,
+    readonly headers: Headers,
+    /** How many retries it took (0: the first attempt answered). */
+    readonly retries: number,
+    /** From the first attempt to this answer, retries and waits included. */
+    readonly elapsedMs: number,
+    /** The Idempotency-Key the request carried (writes only). */
+    readonly idempotencyKey: string | null,
+  ) {}
+
+  /** `X-Request-Id`: quote it to support. */
+  get requestId(): string | null {
+    return this.headers.get("x-request-id");
+  }
+
+  /** True when the API replayed the stored answer of an earlier request with the same Idempotency-Key. */
+  get idempotentReplayed(): boolean {
+    return this.headers.get("idempotent-replayed") === "true";
+  }
+
+  get rateLimit(): RateLimitInfo {
+    const int = (name: string): number | null => {
+      const value = this.headers.get(name);
+      return value !== null && /^\d+$/.test(value) ? Number(value) : null;
+    };
+    return { limit: int("x-ratelimit-limit"), remaining: int("x-ratelimit-remaining"), reset: int("x-ratelimit-reset") };
+  }
+}
+
+/** A result with its HTTP answer attached (non-enumerable: JSON and deep equality see only the data). */
+export type WithResponse<T> = T & { readonly lastResponse: ResponseInfo; readonly requestId: string | null };
+
+/** Attach `lastResponse` and `requestId` to an object the API returned. */
+export function withResponse<T>(data: T, info: ResponseInfo): WithResponse<T> {
+  if (typeof data === "object" && data !== null) {
+    Object.defineProperty(data, "lastResponse", { value: info, enumerable: false, configurable: true });
+    Object.defineProperty(data, "requestId", { value: info.requestId, enumerable: false, configurable: true });
+  }
+  return data as WithResponse<T>;
 }
 
 /** A response read to the end. */
@@ -57,6 +138,48 @@ interface RawResponse {
   statusText: string;
   headers: Headers;
   text: string;
+}
+
+function randomUUID(): string {
+  const webCrypto = (globalThis as { crypto?: Crypto }).crypto;
+  if (webCrypto?.randomUUID) return webCrypto.randomUUID();
+  // RFC 4122 version 4 from getRandomValues, for runtimes without randomUUID.
+  const bytes = new Uint8Array(16);
+  if (webCrypto?.getRandomValues) webCrypto.getRandomValues(bytes);
+  else for (let i = 0; i < 16; i++) bytes[i] = Math.floor(Math.random() * 256);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x40;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** Which runtime calls: Node, Deno, Bun, or a browser-like (edge) runtime. */
+export function runtimeInfo(): { runtime: string; runtimeVersion: string } {
+  const g = globalThis as {
+    Deno?: { version?: { deno?: string } };
+    Bun?: { version?: string };
+    process?: { versions?: { node?: string } };
+    navigator?: { userAgent?: string };
+  };
+  if (g.Deno?.version?.deno) return { runtime: "deno", runtimeVersion: g.Deno.version.deno };
+  if (g.Bun?.version) return { runtime: "bun", runtimeVersion: g.Bun.version };
+  if (g.process?.versions?.node) return { runtime: "node", runtimeVersion: g.process.versions.node };
+  return { runtime: "edge", runtimeVersion: g.navigator?.userAgent ?? "unknown" };
+}
+
+/** Which SDK, language and version is calling: the API's logs can tell an SDK bug from a caller's. */
+export function telemetryHeaders(): Record<string, string> {
+  const { runtime, runtimeVersion } = runtimeInfo();
+  return {
+    "User-Agent": `aiphone360-node/${VERSION} (${runtime} ${runtimeVersion})`,
+    "X-AiPhone360-Client-User-Agent": JSON.stringify({
+      bindings_version: VERSION,
+      lang: "typescript",
+      runtime,
+      runtime_version: runtimeVersion,
+      httplib: "fetch",
+    }),
+  };
 }
 
 interface Envelope<T> {
@@ -81,7 +204,7 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   });
 
 function abortedError(signal: AbortSignal): AiPhone360Error {
-  return new AiPhone360Error({ message: "The request was aborted.", code: "ABORTED", status: 0, cause: signal.reason });
+  return new APIUserAbortError({ message: "The request was aborted.", code: "ABORTED", status: 0, cause: signal.reason });
 }
 
 /** Seconds or an HTTP date, as RFC 9110 allows; null when absent or unreadable. */
@@ -108,50 +231,86 @@ function isRetryableStatus(status: number, code: string | undefined): boolean {
 }
 
 export class Core {
-  constructor(protected readonly options: CoreOptions) {}
+  constructor(readonly options: CoreOptions) {}
 
-  /** One API call: the envelope's `data` (and `pagination` for lists), or an `AiPhone360Error`. */
+  /** The same transport with some options changed (`withOptions`). */
+  with(changes: Partial<CoreOptions>): Core {
+    const defined = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
+    return new Core({ ...this.options, ...defined });
+  }
+
+  /** One API call: the envelope's `data` with its HTTP answer attached. */
+  async call<T>(
+    method: HttpMethod,
+    path: string,
+    init: { query?: Record<string, QueryValue>; body?: unknown } & RequestOptions = {},
+  ): Promise<WithResponse<T>> {
+    const { envelope, info } = await this.request<T>(method, path, init);
+    return withResponse(envelope.data, info);
+  }
+
+  /** One API call: the envelope (`data`, and `pagination` for lists) and its HTTP answer, or an `AiPhone360Error`. */
   async request<T>(
     method: HttpMethod,
     path: string,
     init: { query?: Record<string, QueryValue>; body?: unknown } & RequestOptions = {},
-  ): Promise<Envelope<T>> {
+  ): Promise<{ envelope: Envelope<T>; info: ResponseInfo }> {
     const url = this.buildUrl(path, init.query);
-    const headers: Record<string, string> = {
-      Accept: "application/json",
-      Authorization: `Bearer ${this.options.apiKey}`,
-      "User-Agent": `aiphone360-node/${VERSION}`,
-      ...this.options.defaultHeaders,
-      ...init.headers,
-    };
+    // Headers are case-insensitive: a caller's `idempotency-key` replaces the generated one, never joins it.
+    const headers = new Headers({ Accept: "application/json", ...telemetryHeaders() });
+    for (const [name, value] of Object.entries(this.options.defaultHeaders)) headers.set(name, value);
+    for (const [name, value] of Object.entries(init.headers ?? {})) headers.set(name, value);
+    headers.set("Authorization", `Bearer ${this.options.apiKey}`);
     let body: string | undefined;
     if (method === "POST" || method === "PATCH") {
-      headers["Content-Type"] = "application/json";
+      headers.set("Content-Type", "application/json");
       body = JSON.stringify(init.body ?? {});
     }
-    if (method === "POST") {
+    let idempotencyKey: string | null = null;
+    if (WRITE_METHODS.has(method)) {
       // Generated once per call, so every retry of this call presents the same key.
-      headers["Idempotency-Key"] = init.idempotencyKey ?? randomUUID();
+      idempotencyKey = init.idempotencyKey ?? headers.get("idempotency-key") ?? randomUUID();
+      headers.set("Idempotency-Key", idempotencyKey);
     }
 
     const maxRetries = init.maxRetries ?? this.options.maxRetries;
     const timeoutMs = init.timeoutMs ?? this.options.timeoutMs;
+    const started = Date.now();
+    const logPath = new URL(url).pathname;
     for (let retry = 0; ; retry++) {
+      const attemptStarted = Date.now();
+      const log = (status: number, requestId: string | null, outcome: string): void => {
+        const entry = { method, path: logPath, status, requestId, retry, latencyMs: Date.now() - attemptStarted, outcome };
+        this.options.logger?.debug(
+          `${method} ${logPath} -> ${status || "no answer"} ${outcome} (request ${requestId ?? "-"}, retry ${retry}, ${entry.latencyMs} ms)`,
+          entry,
+        );
+      };
       let response: RawResponse;
       try {
         response = await this.fetchOnce(url, method, headers, body, timeoutMs, init.signal);
       } catch (error) {
         // Connection errors and timeouts are retried; an abort by the caller is not.
-        if (!(error instanceof AiPhone360Error) || error.code === "ABORTED" || retry >= maxRetries) throw error;
+        const final = !(error instanceof AiPhone360Error) || error.code === "ABORTED" || retry >= maxRetries;
+        log(0, null, final ? (error instanceof AiPhone360Error ? error.code : "ERROR") : "retrying");
+        if (final) throw error;
         await sleep(retryDelayMs(retry, null), init.signal);
         continue;
       }
       const parsed = parseBody(response.text);
-      if (response.status >= 200 && response.status < 300 && isEnvelope(parsed)) return parsed as Envelope<T>;
+      if (response.status >= 200 && response.status < 300 && isEnvelope(parsed)) {
+        const info = new ResponseInfo(response.status, response.headers, retry, Date.now() - started, idempotencyKey);
+        log(response.status, info.requestId, "ok");
+        return { envelope: parsed as Envelope<T>, info };
+      }
       const failure = errorFromResponse(response, parsed);
-      if (!isRetryableStatus(response.status, failure.code) || retry >= maxRetries) throw failure;
       const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"));
-      if (retryAfterMs !== null && retryAfterMs > MAX_RETRY_AFTER_MS) throw failure;
+      const final =
+        !isRetryableStatus(response.status, failure.code) ||
+        retry >= maxRetries ||
+        (retryAfterMs !== null && retryAfterMs > MAX_RETRY_AFTER_MS);
+      log(response.status, failure.requestId, final ? failure.code : "retrying");
+      if (final) throw failure;
       await sleep(retryDelayMs(retry, retryAfterMs), init.signal);
     }
   }
@@ -159,10 +318,14 @@ export class Core {
   /** A list endpoint as a `PagePromise`: await it for one page, or `for await` it for every item. */
   list<T, P extends ListParams>(path: string, params: P, options: RequestOptions = {}): PagePromise<T, P> {
     return new PagePromise<T, P>(params, async (pageParams) => {
-      const envelope = await this.request<T[]>("GET", path, { ...options, query: pageParams as unknown as Record<string, QueryValue> });
+      const { envelope, info } = await this.request<T[]>("GET", path, {
+        ...options,
+        query: pageParams as unknown as Record<string, QueryValue>,
+      });
       return {
         data: envelope.data,
         pagination: envelope.pagination ?? { nextCursor: null, hasMore: false, limit: envelope.data.length },
+        lastResponse: info,
       };
     });
   }
@@ -178,7 +341,7 @@ export class Core {
   private async fetchOnce(
     url: string,
     method: HttpMethod,
-    headers: Record<string, string>,
+    headers: Headers,
     body: string | undefined,
     timeoutMs: number,
     signal: AbortSignal | undefined,
@@ -196,14 +359,14 @@ export class Core {
     } catch (error) {
       if (signal?.aborted) throw abortedError(signal);
       if (controller.signal.aborted) {
-        throw new AiPhone360Error({
+        throw new APITimeoutError({
           message: `No response within ${timeoutMs} ms (${method} ${url}).`,
           code: "TIMEOUT",
           status: 0,
           cause: error,
         });
       }
-      throw new AiPhone360Error({
+      throw new APIConnectionError({
         message: `Could not reach the AI Phone 360 API (${method} ${url}): ${describe(error)}`,
         code: "CONNECTION_ERROR",
         status: 0,
@@ -244,10 +407,12 @@ function errorFromResponse(response: RawResponse, body: unknown): AiPhone360Erro
       ? ((body as { error: Record<string, unknown> }).error ?? {})
       : null;
   if (error) {
-    return new AiPhone360Error({
+    const status = typeof error.status === "number" ? error.status : response.status;
+    const ErrorClass = errorClassFor(status);
+    return new ErrorClass({
       message: typeof error.message === "string" ? error.message : `HTTP ${response.status}`,
       code: typeof error.code === "string" ? error.code : `HTTP_${response.status}`,
-      status: typeof error.status === "number" ? error.status : response.status,
+      status,
       requestId: typeof error.requestId === "string" ? error.requestId : headerRequestId,
       fields: (error.fields as Record<string, string[]> | undefined) ?? null,
       headers: response.headers,
@@ -255,7 +420,8 @@ function errorFromResponse(response: RawResponse, body: unknown): AiPhone360Erro
     });
   }
   const ok = response.status >= 200 && response.status < 300;
-  return new AiPhone360Error({
+  const ErrorClass = ok ? AiPhone360Error : errorClassFor(response.status);
+  return new ErrorClass({
     message: ok
       ? "The API answered with a body that is not the success envelope."
       : `HTTP ${response.status} ${response.statusText}`.trim(),

@@ -1,6 +1,39 @@
-export { AiPhone360, type ClientOptions } from "./client.js";
-export { AiPhone360Error, WebhookVerificationError } from "./errors.js";
+export { AiPhone360, type ClientOptions, type ClientOverrides } from "./client.js";
+export {
+  AiPhone360Error,
+  APIConnectionError,
+  APIStatusError,
+  APITimeoutError,
+  APIUserAbortError,
+  AuthenticationError,
+  ConflictError,
+  InternalServerError,
+  NotFoundError,
+  PaymentRequiredError,
+  PermissionDeniedError,
+  RateLimitError,
+  ValidationError,
+  WebhookVerificationError,
+  type AiPhone360ErrorInit,
+} from "./errors.js";
 export { Page, PagePromise } from "./pagination.js";
-export { verifyWebhook, signWebhook, SIGNATURE_HEADER, type VerifyWebhookOptions } from "./webhooks.js";
-export { DEFAULT_BASE_URL, VERSION, type RequestOptions } from "./core.js";
+export {
+  verifyWebhook,
+  verifyWebhookAsync,
+  signWebhook,
+  signWebhookAsync,
+  SIGNATURE_HEADER,
+  type VerifyWebhookOptions,
+} from "./webhooks.js";
+export {
+  DEFAULT_BASE_URL,
+  VERSION,
+  ResponseInfo,
+  type Logger,
+  type RateLimitInfo,
+  type RequestLogEntry,
+  type RequestOptions,
+  type WithResponse,
+} from "./core.js";
+export { WEBHOOK_EVENT_TYPES, type components } from "./generated/openapi.js";
 export type * from "./types.js";

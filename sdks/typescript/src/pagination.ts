@@ -6,21 +6,36 @@
  * item across all pages — the next page is fetched only when the current one is used up.
  */
 
+import type { ResponseInfo } from "./core.js";
 import type { ListParams, Pagination } from "./types.js";
 
-export type PageFetcher<T, P extends ListParams> = (params: P) => Promise<{ data: T[]; pagination: Pagination }>;
+export interface PageBody<T> {
+  data: T[];
+  pagination: Pagination;
+  lastResponse?: ResponseInfo;
+}
+
+export type PageFetcher<T, P extends ListParams> = (params: P) => Promise<PageBody<T>>;
 
 export class Page<T, P extends ListParams = ListParams> implements AsyncIterable<T> {
   readonly data: T[];
   readonly pagination: Pagination;
+  /** The HTTP answer of this page (headers, rate limit, request id); null for a page built by hand. */
+  readonly lastResponse: ResponseInfo | null;
 
   constructor(
-    body: { data: T[]; pagination: Pagination },
+    body: PageBody<T>,
     private readonly params: P,
     private readonly fetchPage: PageFetcher<T, P>,
   ) {
     this.data = body.data;
     this.pagination = body.pagination;
+    this.lastResponse = body.lastResponse ?? null;
+  }
+
+  /** `X-Request-Id` of this page's answer: quote it to support. */
+  get requestId(): string | null {
+    return this.lastResponse?.requestId ?? null;
   }
 
   hasNextPage(): boolean {

@@ -5,6 +5,8 @@
  * strings ("0.40") so no precision is lost to floating point.
  */
 
+import type { WebhookEvent, WebhookEventType } from "./generated/openapi.js";
+
 export type Mode = "live" | "test";
 
 /** The `pagination` block of every list response. */
@@ -73,7 +75,7 @@ export interface Appointment {
   service: string;
   startsAt: string;
   durationMinutes: number;
-  contact: ContactRef | null;
+  contact: ContactRef;
   callId: string | null;
   notes: string | null;
   createdAt: string;
@@ -170,6 +172,32 @@ export interface Message {
 
 // --- AI config ---------------------------------------------------------------------------------
 
+export type Language =
+  | "en-US"
+  | "en-GB"
+  | "en-AU"
+  | "en-CA"
+  | "en-IE"
+  | "en-NZ"
+  | "es-US"
+  | "es-ES"
+  | "es-MX"
+  | "fr-FR"
+  | "fr-CA"
+  | "de-DE"
+  | "it-IT"
+  | "nl-NL"
+  | "pt-BR"
+  | "pt-PT"
+  | "pl-PL"
+  | "sv-SE"
+  | "da-DK"
+  | "nb-NO"
+  | "fi-FI"
+  | "ja-JP"
+  | "ko-KR"
+  | "zh-CN"
+  | "hi-IN";
 export type CallHandlingMode = "ai_first" | "forward_first" | "after_hours_only";
 export type Weekday = "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday" | "sunday";
 export interface OpeningInterval {
@@ -181,7 +209,7 @@ export type BusinessHours = Partial<Record<Weekday, OpeningInterval[]>>;
 
 export interface AiConfig {
   /** BCP-47, e.g. "en-US". */
-  language: string;
+  language: Language;
   /** IANA time zone, e.g. "America/New_York". */
   timezone: string;
   callHandlingMode: CallHandlingMode;
@@ -198,33 +226,29 @@ export type AiConfigUpdateParams = Partial<Omit<AiConfig, "updatedAt">>;
 
 // --- Webhooks ----------------------------------------------------------------------------------
 
-export type WebhookEventType =
-  | "call.started"
-  | "call.completed"
-  | "transcript.ready"
-  | "sms.received"
-  | "sms.sent"
-  | "voicemail.created"
-  | "contact.created"
-  | "contact.updated"
-  | "appointment.booked";
+// The event types and the event union come from the OpenAPI document (src/generated/openapi.ts).
+export type { EventOfType, WebhookEvent, WebhookEventType } from "./generated/openapi.js";
+export type {
+  AppointmentBookedEvent,
+  CallCompletedEvent,
+  CallStartedEvent,
+  ContactCreatedEvent,
+  ContactUpdatedEvent,
+  SmsReceivedEvent,
+  SmsSentEvent,
+  TranscriptReadyEvent,
+  VoicemailCreatedEvent,
+  WebhookTestEvent,
+} from "./generated/openapi.js";
 
-/** What a receiver gets: the payload of one delivery (dedupe on `id`). */
-export interface WebhookEvent<TData = Record<string, unknown>> {
-  id: string;
-  type: WebhookEventType | "webhook.test" | (string & {});
-  createdAt: string;
-  businessId: string;
-  data: TData;
-  /** False for events caused through a test key or test data. */
-  livemode: boolean;
-}
+/** What an endpoint can subscribe to (`webhook.test` is sent only by the test button, to one endpoint). */
+export type SubscribableEventType = Exclude<WebhookEventType, "webhook.test">;
 
 export interface WebhookEndpoint {
   id: string;
   url: string;
   description: string;
-  events: Array<WebhookEventType | "*">;
+  events: Array<SubscribableEventType | "*">;
   /** The events it receives: live, test or both. */
   modes: Array<"live" | "test">;
   enabled: boolean;
@@ -253,16 +277,16 @@ export interface WebhookCreateParams {
   /** Public https URL. */
   url: string;
   /** Event types, or `["*"]` for all. */
-  events: Array<WebhookEventType | "*">;
-  description?: string;
+  events: Array<SubscribableEventType | "*">;
+  description?: string | null;
   /** `["live"]`, `["test"]` or both (the default). */
   modes?: Array<"live" | "test">;
 }
 
 export interface WebhookUpdateParams {
   url?: string;
-  events?: Array<WebhookEventType | "*">;
-  description?: string;
+  events?: Array<SubscribableEventType | "*">;
+  description?: string | null;
   enabled?: boolean;
   modes?: Array<"live" | "test">;
 }
@@ -275,7 +299,7 @@ export interface WebhookDelivery {
   id: string;
   webhookId: string;
   eventId: string;
-  eventType: string;
+  eventType: WebhookEventType;
   livemode: boolean;
   status: DeliveryStatus;
   statusReason: string | null;
@@ -308,7 +332,7 @@ export interface WebhookDeliveryDetail extends WebhookDelivery {
 
 export interface DeliveryListParams extends ListParams {
   status?: DeliveryStatus;
-  eventType?: WebhookEventType | "webhook.test";
+  eventType?: WebhookEventType;
   /** ISO 8601 date-time, inclusive. */
   from?: string;
   /** ISO 8601 date-time, exclusive. */
@@ -328,7 +352,7 @@ export interface WebhookRecoverResult {
 
 export interface DeletedObject {
   id: string;
-  deleted: true;
+  deleted: boolean;
 }
 
 // --- API keys ----------------------------------------------------------------------------------
@@ -366,7 +390,7 @@ export interface ApiKeyWithSecret extends ApiKey {
 }
 
 export interface ApiKeyRotated extends ApiKeyWithSecret {
-  rotatedFrom: { id: string; expiresAt: string | null };
+  rotatedFrom: { id: string; expiresAt: string };
 }
 
 export interface ApiKeyCreateParams {
@@ -394,7 +418,7 @@ export type ToolAuth =
   | { type: "header"; headerName: string; value: string }
   | { type: "basic"; username: string; password: string };
 
-export type ToolInvocationStatus = "pending" | "running" | "succeeded" | "failed" | "rejected" | "refused";
+export type ToolInvocationStatus = "succeeded" | "failed" | "rejected" | "refused";
 
 export interface Tool {
   id: string;
@@ -428,13 +452,14 @@ export type ToolUpdateParams = Partial<ToolCreateParams>;
 
 // --- Agents ------------------------------------------------------------------------------------
 
+// Fields the OpenAPI document does not mark required are optional here too (test/openapi-types.test.ts).
 export interface AgentTools {
   /** Empty: the agent may use all of your custom tools. */
-  useCustomToolIds: string[];
-  allowPayments: boolean;
-  allowBooking: boolean;
-  allowTransfer: boolean;
-  allowKnowledgeSearch: boolean;
+  useCustomToolIds?: string[];
+  allowPayments?: boolean;
+  allowBooking?: boolean;
+  allowTransfer?: boolean;
+  allowKnowledgeSearch?: boolean;
 }
 
 export interface Agent {
@@ -443,12 +468,12 @@ export interface Agent {
   agentKey: string;
   displayName: string;
   instructions: string;
-  matchHints: string[];
-  tools: AgentTools;
+  matchHints?: string[];
+  tools?: AgentTools;
   /** Empty: all business knowledge. */
-  knowledgeBaseIds: string[];
-  isDefault: boolean;
-  enabled: boolean;
+  knowledgeBaseIds?: string[];
+  isDefault?: boolean;
+  enabled?: boolean;
   createdAt: string;
   updatedAt: string;
 }
@@ -456,7 +481,8 @@ export interface Agent {
 export interface AgentCreateParams {
   agentKey: string;
   displayName: string;
-  instructions?: string;
+  /** The specialist's focused role (required by the API). */
+  instructions: string;
   matchHints?: string[];
   tools?: Partial<AgentTools>;
   knowledgeBaseIds?: string[];
@@ -474,12 +500,12 @@ export interface DataField {
   id: string;
   key: string;
   label: string;
-  type: DataFieldType;
+  type?: DataFieldType;
   /** Only for `choice`. */
-  choices: string[];
-  required: boolean;
+  choices?: string[];
+  required?: boolean;
   /** Ties the field to one specialist agent; null: collected by any agent. */
-  agentId: string | null;
+  agentId?: string | null;
   createdAt: string;
   updatedAt: string;
 }

@@ -305,6 +305,84 @@ describe("against the real server", { skip: server ? false : SKIP_REASON }, () =
     });
   });
 
+  describe("every write whose first answer is lost", () => {
+    let receiver: Awaited<ReturnType<typeof startReceiver>>;
+    before(async () => {
+      receiver = await startReceiver();
+    });
+    after(async () => {
+      await receiver.close();
+    });
+
+    test("is retried once with its Idempotency-Key, gets the lost answer replayed and acts once", async () => {
+      // The request reaches the server; its answer is lost on the way back (a connection reset).
+      const lost = new Map<string, { status: number; data: unknown }>();
+      const dropping: typeof fetch = async (input, init) => {
+        const response = await fetch(input, init);
+        const key = new Headers(init?.headers).get("idempotency-key");
+        if (key && !lost.has(key)) {
+          lost.set(key, { status: response.status, data: JSON.parse(await response.text()).data });
+          throw new TypeError("fetch failed (simulated: the answer was lost)");
+        }
+        return response;
+      };
+      const lossy = new AiPhone360({ apiKey: key, baseUrl, fetch: dropping });
+      const checked: unknown[] = [];
+      const write = <T extends { lastResponse: { retries: number; idempotentReplayed: boolean; idempotencyKey: string | null; status: number } }>(
+        result: T,
+      ): T => {
+        assert.equal(result.lastResponse.retries, 1);
+        assert.equal(result.lastResponse.idempotentReplayed, true);
+        const first = lost.get(result.lastResponse.idempotencyKey!);
+        assert.deepEqual([first?.status, first?.data], [result.lastResponse.status, JSON.parse(JSON.stringify(result))]);
+        checked.push(result);
+        return result;
+      };
+
+      const number = fictionalNumber();
+      const keysBefore: string[] = [];
+      for await (const k of client.keys.list({ limit: 100 })) keysBefore.push(k.id);
+      const contact = write(await lossy.contacts.create({ phoneNumber: number, name: "Lost Answer" }));
+      write(await lossy.contacts.update(contact.id, { company: "Retry & Co" }));
+      write(await lossy.sms.send({ to: number, body: `Lost answers ${uniqueSuffix()}` }));
+      const endpoint = write(await lossy.webhooks.create({ url: receiver.url, events: ["contact.created"] }));
+      write(await lossy.webhooks.update(endpoint.id, { description: "retried" }));
+      const tested = write(await lossy.webhooks.test(endpoint.id));
+      write(await lossy.webhooks.deliveries.replay(endpoint.id, tested.delivery.id));
+      const rotated = write(await lossy.webhooks.rotateSecret(endpoint.id, { overlap: "1h" }));
+      const made = write(await lossy.keys.create({ name: `lost-${uniqueSuffix()}`, mode: "test", scopes: ["read:calls"] }));
+      const renewed = write(await lossy.keys.rotate(made.id, { gracePeriod: "now" }));
+      const tool = write(
+        await lossy.tools.create({
+          name: `lost_${uniqueSuffix().toLowerCase().replace(/[^a-z0-9]/g, "")}`,
+          description: "Retried once.",
+          endpointUrl: receiver.url,
+          inputSchema: { type: "object", properties: {} },
+        }),
+      );
+      const agent = write(
+        await lossy.agents.create({ agentKey: `lost${Date.now() % 100000}`, displayName: "Lost", instructions: "You retry." }),
+      );
+      write(await lossy.agents.delete(agent.id));
+      write(await lossy.tools.delete(tool.id));
+      const testDeliveries = await client.webhooks.deliveries.list(endpoint.id, { eventType: "webhook.test" });
+      assert.equal(testDeliveries.data.length, 2); // the test and its one replay
+      write(await lossy.webhooks.delete(endpoint.id));
+      assert.equal(checked.length, lost.size);
+
+      // One effect each.
+      assert.equal((await client.contacts.list({ search: number })).data.length, 1);
+      assert.equal((await client.contacts.get(contact.id)).company, "Retry & Co");
+      const keysAfter: string[] = [];
+      for await (const k of client.keys.list({ limit: 100 })) keysAfter.push(k.id);
+      assert.deepEqual(keysAfter.filter((id) => !keysBefore.includes(id)).sort(), [made.id, renewed.id].sort());
+      await new AiPhone360({ apiKey: renewed.secret, baseUrl }).calls.list({ limit: 1 }); // the secret shown works
+      assert.match(rotated.secret, /^whsec_/);
+      await assert.rejects(client.tools.get(tool.id), { code: "RESOURCE_NOT_FOUND" });
+      await assert.rejects(client.webhooks.get(endpoint.id), { code: "RESOURCE_NOT_FOUND" });
+    });
+  });
+
   describe("webhooks delivered by the platform", () => {
     let receiver: Awaited<ReturnType<typeof startReceiver>>;
     before(async () => {
@@ -342,13 +420,23 @@ describe("against the real server", { skip: server ? false : SKIP_REASON }, () =
         const delivery = await receiver.waitFor(
           (d) => eventOf(d).type === "contact.created" && (eventOf(d).data as { id?: string }).id === contact.id,
         );
-        const event = AiPhone360.verifyWebhook<Contact>(
+        const event = AiPhone360.verifyWebhook(
           delivery.rawBody, // bytes, as express.raw() gives them
           delivery.headers["x-aip-signature"],
           endpoint.secret,
         );
         assert.match(event.id, /^evt_/);
-        assert.equal(event.data.phoneNumber, number);
+        // The event union narrows on `type`: `data` is then the contact.
+        assert.equal(event.type, "contact.created");
+        if (event.type !== "contact.created") return;
+        const created: Contact = event.data;
+        assert.equal(created.phoneNumber, number);
+        const viaWebCrypto = await AiPhone360.verifyWebhookAsync(
+          delivery.rawBody,
+          delivery.headers["x-aip-signature"],
+          endpoint.secret,
+        );
+        assert.deepEqual(viaWebCrypto, event);
         assert.equal(event.livemode, false);
         // Tampering or the wrong secret is refused.
         const tampered = delivery.rawBody.toString("utf8").replace("Webhook Wendy", "Webhook Walter");
@@ -373,8 +461,9 @@ describe("against the real server", { skip: server ? false : SKIP_REASON }, () =
         const replay = await client.webhooks.deliveries.replay(endpoint.id, logged.id);
         assert.equal(replay.eventId, event.id);
         assert.equal(replay.replayOf, logged.id);
-        const count = receiver.received.filter((d) => eventOf(d).id === event.id).length;
-        await receiver.waitFor((d) => eventOf(d).id === event.id && receiver.received.indexOf(d) >= count);
+        // Wait for the replay itself (its X-AIP-Delivery-Id is the new delivery's id): it may arrive
+        // before or after `replay()` resolves, and only its own delivery id tells it apart.
+        await receiver.waitFor((d) => d.headers["x-aip-delivery-id"] === replay.id);
         const replays = receiver.received.filter((d) => eventOf(d).id === event.id);
         assert.equal(replays.length, 2);
         assert.equal(AiPhone360.verifyWebhook(replays[1]!.rawBody, replays[1]!.headers["x-aip-signature"], endpoint.secret).id, event.id);
@@ -477,8 +566,8 @@ describe("against the real server", { skip: server ? false : SKIP_REASON }, () =
       try {
         assert.match(agent.id, /^agt_/);
         assert.equal(agent.agentKey, agentKey);
-        assert.equal(agent.tools.allowPayments, true);
-        assert.deepEqual(agent.tools.useCustomToolIds, []);
+        assert.equal(agent.tools?.allowPayments, true);
+        assert.deepEqual(agent.tools?.useCustomToolIds, []);
         assert.equal((await client.agents.get(agent.id)).displayName, "Billing");
         const updated = await client.agents.update(agent.id, { matchHints: ["bill", "invoice", "refund", "payment"] });
         assert.deepEqual(updated.matchHints, ["bill", "invoice", "refund", "payment"]);

@@ -42,9 +42,7 @@ export function recordingFetch(): {
   const wrapped: typeof fetch = async (input, init) => {
     const url = String(input);
     const method = init?.method ?? "GET";
-    const requestHeaders = Object.fromEntries(
-      Object.entries((init?.headers ?? {}) as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v]),
-    );
+    const requestHeaders = Object.fromEntries(new Headers(init?.headers).entries()); // lower-case names
     const sentAt = Date.now();
     const response = await fetch(input, init);
     const entry: Exchange = {

@@ -227,7 +227,7 @@ describe("retry loop (scripted transport)", () => {
     const message = await client.sms.send({ to: "+15555550123", body: "Hi" });
     assert.equal(message.id, "msg_1");
     assert.equal(calls.length, 3);
-    const keys = calls.map((c) => (c.init.headers as Record<string, string>)["Idempotency-Key"]);
+    const keys = calls.map((c) => new Headers(c.init.headers).get("idempotency-key"));
     assert.match(keys[0]!, /^[0-9a-f-]{36}$/);
     assert.deepEqual(keys, [keys[0], keys[0], keys[0]]);
     assert.equal(calls[0]!.url, "http://api.test/v1/messages");
@@ -244,7 +244,7 @@ describe("retry loop (scripted transport)", () => {
     await client.sms.send({ to: "+15555550123", body: "a" });
     await client.sms.send({ to: "+15555550123", body: "a" });
     await client.sms.send({ to: "+15555550123", body: "a" }, { idempotencyKey: "order-42" });
-    const keys = calls.map((c) => (c.init.headers as Record<string, string>)["Idempotency-Key"]);
+    const keys = calls.map((c) => new Headers(c.init.headers).get("idempotency-key"));
     assert.notEqual(keys[0], keys[1]);
     assert.equal(keys[2], "order-42");
   });

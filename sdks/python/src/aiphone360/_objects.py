@@ -3,6 +3,10 @@
 ``contact.phone_number`` reads ``contact["phoneNumber"]``; ``call.from_`` reads ``call["from"]``.
 Item access keeps the exact wire names, and ``to_dict()`` gives plain JSON back, so nothing the
 API sends is lost or renamed on the way.
+
+Type checkers see only the attributes a class declares (the attribute lookup below is hidden from
+them), so ``contact.phone_numbr`` fails ``mypy --strict``. A declared field the API leaves out of
+an answer (``ApiKey.secret`` outside create and rotate) reads as None, and is typed ``… | None``.
 """
 
 from __future__ import annotations
@@ -10,7 +14,9 @@ from __future__ import annotations
 import functools
 import types
 import typing
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
+
+from ._core import ResponseInfo
 
 
 def to_camel(name: str) -> str:
@@ -65,6 +71,14 @@ def _item_class(hint: Any) -> type[ApiObject] | None:
 class ApiObject(dict):  # type: ignore[type-arg]
     """A JSON object from the API. Subclasses only declare attributes (for editors and type checkers)."""
 
+    #: The HTTP answer this object came in (top-level results only): headers, status, retries.
+    last_response: ResponseInfo | None = None
+
+    @property
+    def request_id(self) -> str | None:
+        """The ``X-Request-Id`` of the answer this object came in: quote it to support."""
+        return self.last_response.request_id if self.last_response is not None else None
+
     @classmethod
     @functools.cache
     def _hints(cls) -> dict[str, Any]:
@@ -73,17 +87,21 @@ class ApiObject(dict):  # type: ignore[type-arg]
         except Exception:  # an unresolvable annotation must never break attribute access
             return {}
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        wire = to_camel(name)
-        if wire in self:
-            value = self[wire]
-        elif name in self:
-            value = self[name]
-        else:
-            raise AttributeError(f"{type(self).__name__} has no field {name!r} (wire name {wire!r})")
-        return self._wrap(name, value)
+    if not TYPE_CHECKING:  # hidden from type checkers: only declared fields type-check
+
+        def __getattr__(self, name: str) -> Any:
+            if name.startswith("__"):
+                raise AttributeError(name)
+            wire = to_camel(name)
+            if wire in self:
+                value = self[wire]
+            elif name in self:
+                value = self[name]
+            elif name in type(self)._hints():
+                return None  # declared, and absent from this answer (typed `| None`)
+            else:
+                raise AttributeError(f"{type(self).__name__} has no field {name!r} (wire name {wire!r})")
+            return self._wrap(name, value)
 
     def _wrap(self, name: str, value: Any) -> Any:
         hint = type(self)._hints().get(name)

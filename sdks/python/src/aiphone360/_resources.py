@@ -1,96 +1,51 @@
-"""The API's resources, in Python's idiom: keyword arguments in snake_case, camelCase on the wire."""
+"""The API's resources, in Python's idiom: keyword arguments in snake_case, camelCase on the wire.
+
+This module is the source of ``_async_resources.py``, which ``python -m aiphone360._generate_async``
+writes from it (a test fails when the two differ): edit this one.
+"""
 
 from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
-from typing import Any, Literal, TypedDict, TypeVar
-from urllib.parse import quote
+from typing import Any, Literal
 
+from ._base import NOT_GIVEN, RequestOptions, _fields, _id, _iso, _Resource
 from ._core import Core
-from ._objects import ApiObject, camelize
 from ._pagination import Page
 from .types import (
     Agent,
     AiConfig,
     ApiKey,
+    ApiKeyWithSecret,
     Call,
     CallDetail,
+    CallHandlingMode,
     Contact,
     DataField,
+    DataFieldType,
     Deleted,
+    EventSubscription,
+    EventType,
+    Language,
     Message,
+    Mode,
     Recording,
+    RotatedKey,
+    RotationWindow,
+    Scope,
     Tool,
     Transcript,
     Usage,
     WebhookDelivery,
     WebhookDeliveryDetail,
     WebhookEndpoint,
+    WebhookEndpointWithSecret,
     WebhookRecoverResult,
     WebhookTestResult,
 )
 
-T = TypeVar("T", bound=ApiObject)
-
-
-class _NotGiven:
-    """Marks an argument the caller left out (None is a value: it clears a field)."""
-
-    def __repr__(self) -> str:
-        return "NOT_GIVEN"
-
-    def __bool__(self) -> bool:
-        return False
-
-
-NOT_GIVEN: Any = _NotGiven()
-
-
-class RequestOptions(TypedDict, total=False):
-    idempotency_key: str
-    max_retries: int
-    timeout: float
-    headers: dict[str, str]
-
-
-def _fields(**values: Any) -> dict[str, Any]:
-    body: dict[str, Any] = camelize({name: value for name, value in values.items() if value is not NOT_GIVEN})
-    return body
-
-
-def _id(value: str) -> str:
-    return quote(str(value), safe="")
-
-
-def _iso(value: datetime.date | str | None) -> str | None:
-    return value.isoformat() if isinstance(value, (datetime.date, datetime.datetime)) else value
-
-
-class _Resource:
-    def __init__(self, core: Core) -> None:
-        self._core = core
-
-    def _call(
-        self,
-        item: type[T],
-        method: str,
-        path: str,
-        *,
-        body: Any = None,
-        query: dict[str, Any] | None = None,
-        options: RequestOptions | None = None,
-    ) -> T:
-        envelope = self._core.request(method, path, body=body, query=query, **(options or {}))
-        return item(envelope["data"])
-
-    def _list(self, item: type[T], path: str, params: dict[str, Any], options: RequestOptions | None = None) -> Page[T]:
-        query = camelize({k: v for k, v in params.items() if v is not None})
-
-        def fetch(page_params: dict[str, Any]) -> dict[str, Any]:
-            return self._core.request("GET", path, query=page_params, **(options or {}))
-
-        return Page(fetch(query), item=item, params=query, fetch=fetch)
+__all__ = ["NOT_GIVEN", "RequestOptions"]
 
 
 class Calls(_Resource):
@@ -188,9 +143,9 @@ class Config(_Resource):
     def update(
         self,
         *,
-        language: str = NOT_GIVEN,
+        language: Language = NOT_GIVEN,
         timezone: str = NOT_GIVEN,
-        call_handling_mode: str = NOT_GIVEN,
+        call_handling_mode: CallHandlingMode = NOT_GIVEN,
         greeting: str = NOT_GIVEN,
         business_hours: dict[str, Any] = NOT_GIVEN,
         voicemail_enabled: bool = NOT_GIVEN,
@@ -219,8 +174,8 @@ class WebhookDeliveries(_Resource):
         *,
         limit: int | None = None,
         cursor: str | None = None,
-        status: str | None = None,
-        event_type: str | None = None,
+        status: Literal["pending", "held", "succeeded", "failed", "expired"] | None = None,
+        event_type: EventType | None = None,
         from_: datetime.datetime | str | None = None,
         to: datetime.datetime | str | None = None,
         options: RequestOptions | None = None,
@@ -258,11 +213,11 @@ class Webhooks(_Resource):
         self,
         *,
         url: str,
-        events: Sequence[str],
+        events: Sequence[EventSubscription],
         description: str = NOT_GIVEN,
-        modes: Sequence[str] = NOT_GIVEN,
+        modes: Sequence[Mode] = NOT_GIVEN,
         options: RequestOptions | None = None,
-    ) -> WebhookEndpoint:
+    ) -> WebhookEndpointWithSecret:
         """Register an endpoint; the result's ``secret`` (whsec_…) is shown only this once.
 
         ``modes``: ``["live"]``, ``["test"]`` or both (the default), the events it receives."""
@@ -272,17 +227,17 @@ class Webhooks(_Resource):
             description=description,
             modes=list(modes) if modes is not NOT_GIVEN else NOT_GIVEN,
         )
-        return self._call(WebhookEndpoint, "POST", "/webhooks", body=body, options=options)
+        return self._call(WebhookEndpointWithSecret, "POST", "/webhooks", body=body, options=options)
 
     def update(
         self,
         webhook_id: str,
         *,
         url: str = NOT_GIVEN,
-        events: Sequence[str] = NOT_GIVEN,
+        events: Sequence[EventSubscription] = NOT_GIVEN,
         description: str = NOT_GIVEN,
         enabled: bool = NOT_GIVEN,
-        modes: Sequence[str] = NOT_GIVEN,
+        modes: Sequence[Mode] = NOT_GIVEN,
         options: RequestOptions | None = None,
     ) -> WebhookEndpoint:
         body = _fields(
@@ -305,12 +260,12 @@ class Webhooks(_Resource):
         self,
         webhook_id: str,
         *,
-        overlap: Literal["now", "1h", "24h", "3d", "7d"] = NOT_GIVEN,
+        overlap: RotationWindow = NOT_GIVEN,
         options: RequestOptions | None = None,
-    ) -> WebhookEndpoint:
+    ) -> WebhookEndpointWithSecret:
         """New signing secret; during the overlap (default 24h) deliveries carry both signatures."""
         path = f"/webhooks/{_id(webhook_id)}/rotate-secret"
-        return self._call(WebhookEndpoint, "POST", path, body=_fields(overlap=overlap), options=options)
+        return self._call(WebhookEndpointWithSecret, "POST", path, body=_fields(overlap=overlap), options=options)
 
     def recover(
         self, webhook_id: str, *, since: datetime.datetime | str, options: RequestOptions | None = None
@@ -327,15 +282,19 @@ class Keys(_Resource):
         """Your keys, masked. Scope read:usage."""
         return self._list(ApiKey, "/keys", dict(limit=limit, cursor=cursor), options)
 
+    def get(self, key_id: str, *, options: RequestOptions | None = None) -> ApiKey:
+        """One key, masked as in the list (GET /keys/{id}). Scope read:usage."""
+        return self._call(ApiKey, "GET", f"/keys/{_id(key_id)}", options=options)
+
     def create(
         self,
         *,
         name: str,
         mode: Literal["live", "test"],
-        scopes: Sequence[str],
+        scopes: Sequence[Scope],
         expires_at: datetime.datetime | str | None = NOT_GIVEN,
         options: RequestOptions | None = None,
-    ) -> ApiKey:
+    ) -> ApiKeyWithSecret:
         """The result's ``secret`` is shown only once. Scope manage:config."""
         body = _fields(
             name=name,
@@ -343,7 +302,7 @@ class Keys(_Resource):
             scopes=list(scopes),
             expires_at=_iso(expires_at) if expires_at is not NOT_GIVEN else NOT_GIVEN,
         )
-        return self._call(ApiKey, "POST", "/keys", body=body, options=options)
+        return self._call(ApiKeyWithSecret, "POST", "/keys", body=body, options=options)
 
     def revoke(self, key_id: str, *, options: RequestOptions | None = None) -> ApiKey:
         return self._call(ApiKey, "POST", f"/keys/{_id(key_id)}/revoke", options=options)
@@ -352,12 +311,12 @@ class Keys(_Resource):
         self,
         key_id: str,
         *,
-        grace_period: Literal["now", "1h", "24h", "3d", "7d"],
+        grace_period: RotationWindow,
         options: RequestOptions | None = None,
-    ) -> ApiKey:
+    ) -> RotatedKey:
         """A replacement key; the old one keeps working for the grace period."""
         return self._call(
-            ApiKey, "POST", f"/keys/{_id(key_id)}/rotate", body=_fields(grace_period=grace_period), options=options
+            RotatedKey, "POST", f"/keys/{_id(key_id)}/rotate", body=_fields(grace_period=grace_period), options=options
         )
 
 
@@ -439,7 +398,7 @@ class Agents(_Resource):
         *,
         agent_key: str,
         display_name: str,
-        instructions: str = NOT_GIVEN,
+        instructions: str,
         match_hints: Sequence[str] = NOT_GIVEN,
         tools: dict[str, Any] = NOT_GIVEN,
         knowledge_base_ids: Sequence[str] = NOT_GIVEN,
@@ -513,7 +472,7 @@ class DataFields(_Resource):
         *,
         key: str,
         label: str,
-        type: str,
+        type: DataFieldType = NOT_GIVEN,
         choices: Sequence[str] = NOT_GIVEN,
         required: bool = NOT_GIVEN,
         agent_id: str | None = NOT_GIVEN,
@@ -528,7 +487,7 @@ class DataFields(_Resource):
         *,
         key: str = NOT_GIVEN,
         label: str = NOT_GIVEN,
-        type: str = NOT_GIVEN,
+        type: DataFieldType = NOT_GIVEN,
         choices: Sequence[str] = NOT_GIVEN,
         required: bool = NOT_GIVEN,
         agent_id: str | None = NOT_GIVEN,

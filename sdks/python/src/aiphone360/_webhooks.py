@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 
 from ._errors import WebhookVerificationError
-from .types import WebhookEvent
+from .types import EVENT_CLASSES, Event, WebhookEvent
 
 SIGNATURE_HEADER = "X-AIP-Signature"
 DEFAULT_TOLERANCE = 300
@@ -50,8 +50,9 @@ def verify_webhook(
     tolerance: int = DEFAULT_TOLERANCE,
     *,
     now: int | None = None,
-) -> WebhookEvent:
-    """Check a delivery's signature over its raw body and return the parsed event.
+) -> Event:
+    """Check a delivery's signature over its raw body and return the parsed event, typed by its
+    ``type`` (``if event.type == "call.completed":`` makes ``event.data`` a ``Call``).
 
     Pass the exact bytes received (``request.body`` in Django, ``await request.body()`` in
     Starlette), not re-serialised JSON. Raises WebhookVerificationError when the header is missing
@@ -93,7 +94,12 @@ def verify_webhook(
         payload = json.loads(body)
     except ValueError as exc:
         raise WebhookVerificationError("The signature is valid but the body is not JSON.") from exc
-    return WebhookEvent(payload)
+    if not isinstance(payload, dict):
+        raise WebhookVerificationError("The signature is valid but the body is not a JSON object.")
+    event_class = EVENT_CLASSES.get(str(payload.get("type")), WebhookEvent)
+    # An event type newer than this SDK arrives as a plain WebhookEvent (its type is not in the union).
+    event: Event = event_class(payload)  # type: ignore[assignment]
+    return event
 
 
 def sign_webhook(raw_body: bytes | str, secrets: str | Sequence[str], timestamp: int | None = None) -> str:

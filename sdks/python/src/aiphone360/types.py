@@ -3,6 +3,11 @@
 Each class is the wire JSON (a dict with camelCase keys) read through snake_case attributes: the
 annotations below are what editors and type checkers see; the values come straight from the API.
 Timestamps are ISO 8601 strings in UTC; money amounts are decimal strings ("0.40").
+
+Enumerations are ``Literal`` types, so a misspelt scope or event type fails type checking. A field
+the API may leave out of an answer is typed ``… | None`` and reads as None when absent;
+``tests/sdks/test_sdk_types_match_openapi.py`` in the platform checks every class against the
+OpenAPI document (fields, optionality, enumerations), so these types cannot drift from the API.
 """
 
 from __future__ import annotations
@@ -12,6 +17,75 @@ from typing import Any, Literal
 from ._objects import ApiObject
 
 Mode = Literal["live", "test"]
+UsageSource = Literal["api", "dashboard", "system"]  # who caused a usage row: a key, the dashboard, the system
+Scope = Literal[
+    "read:calls",
+    "read:transcripts",
+    "read:recordings",
+    "read:contacts",
+    "write:contacts",
+    "write:sms",
+    "read:usage",
+    "manage:config",
+    "manage:webhooks",
+    "manage:tools",
+    "manage:agents",
+]
+EventType = Literal[
+    "call.started",
+    "call.completed",
+    "transcript.ready",
+    "sms.received",
+    "sms.sent",
+    "voicemail.created",
+    "contact.created",
+    "contact.updated",
+    "appointment.booked",
+    "webhook.test",
+]
+#: What an endpoint may subscribe to: an event type, or "*" for every type.
+EventSubscription = Literal[
+    "call.started",
+    "call.completed",
+    "transcript.ready",
+    "sms.received",
+    "sms.sent",
+    "voicemail.created",
+    "contact.created",
+    "contact.updated",
+    "appointment.booked",
+    "*",
+]
+Language = Literal[
+    "en-US",
+    "en-GB",
+    "en-AU",
+    "en-CA",
+    "en-IE",
+    "en-NZ",
+    "es-US",
+    "es-ES",
+    "es-MX",
+    "fr-FR",
+    "fr-CA",
+    "de-DE",
+    "it-IT",
+    "nl-NL",
+    "pt-BR",
+    "pt-PT",
+    "pl-PL",
+    "sv-SE",
+    "da-DK",
+    "nb-NO",
+    "fi-FI",
+    "ja-JP",
+    "ko-KR",
+    "zh-CN",
+    "hi-IN",
+]
+RotationWindow = Literal["now", "1h", "24h", "3d", "7d"]
+CallHandlingMode = Literal["ai_first", "forward_first", "after_hours_only"]
+DataFieldType = Literal["text", "number", "date", "email", "phone", "choice"]
 
 
 class Pagination(ApiObject):
@@ -44,7 +118,18 @@ class Call(ApiObject):
     ended_at: str | None
     duration_seconds: int | None
     summary: str | None
-    outcome: str | None
+    outcome: (
+        Literal[
+            "appointment_booked",
+            "question_answered",
+            "message_taken",
+            "transferred",
+            "voicemail",
+            "spam",
+            "abandoned",
+        ]
+        | None
+    )
     contact: ContactRef | None
     agent: CallAgent | None
     has_transcript: bool
@@ -66,7 +151,7 @@ class Appointment(ApiObject):
     service: str
     starts_at: str
     duration_minutes: int
-    contact: ContactRef | None
+    contact: ContactRef
     call_id: str | None
     notes: str | None
     created_at: str
@@ -143,9 +228,9 @@ class QuietHours(ApiObject):
 
 
 class AiConfig(ApiObject):
-    language: str
+    language: Language
     timezone: str
-    call_handling_mode: Literal["ai_first", "forward_first", "after_hours_only"]
+    call_handling_mode: CallHandlingMode
     greeting: str
     business_hours: dict[str, list[dict[str, str]]]
     voicemail_enabled: bool
@@ -161,19 +246,115 @@ class WebhookEvent(ApiObject):
     """What a receiver gets. Deduplicate on ``id``: delivery is at-least-once."""
 
     id: str
-    type: str
+    type: EventType
     created_at: str
     business_id: str
     data: ApiObject
     livemode: bool
 
 
+class ContactUpdated(Contact):
+    """``contact.updated``'s payload: the contact, and the wire names of what changed."""
+
+    changed_fields: list[str]
+
+
+class SmsReceived(Message):
+    """``sms.received``'s payload: the text, and the compliance keyword already applied, if any."""
+
+    keyword: Literal["opt_out", "opt_in", "help"] | None
+
+
+class WebhookTestData(ApiObject):
+    message: str
+    endpoint_id: str
+
+
+# One class per event type, each narrowing ``type`` and ``data``: ``verify_webhook`` returns the
+# ``Event`` union, so ``if event.type == "call.completed":`` makes ``event.data`` a ``Call`` for mypy.
+class CallStartedEvent(WebhookEvent):
+    type: Literal["call.started"]
+    data: Call
+
+
+class CallCompletedEvent(WebhookEvent):
+    type: Literal["call.completed"]
+    data: Call
+
+
+class TranscriptReadyEvent(WebhookEvent):
+    type: Literal["transcript.ready"]
+    data: Transcript
+
+
+class SmsReceivedEvent(WebhookEvent):
+    type: Literal["sms.received"]
+    data: SmsReceived
+
+
+class SmsSentEvent(WebhookEvent):
+    type: Literal["sms.sent"]
+    data: Message
+
+
+class VoicemailCreatedEvent(WebhookEvent):
+    type: Literal["voicemail.created"]
+    data: Voicemail
+
+
+class ContactCreatedEvent(WebhookEvent):
+    type: Literal["contact.created"]
+    data: Contact
+
+
+class ContactUpdatedEvent(WebhookEvent):
+    type: Literal["contact.updated"]
+    data: ContactUpdated
+
+
+class AppointmentBookedEvent(WebhookEvent):
+    type: Literal["appointment.booked"]
+    data: Appointment
+
+
+class WebhookTestEvent(WebhookEvent):
+    type: Literal["webhook.test"]
+    data: WebhookTestData
+
+
+Event = (
+    CallStartedEvent
+    | CallCompletedEvent
+    | TranscriptReadyEvent
+    | SmsReceivedEvent
+    | SmsSentEvent
+    | VoicemailCreatedEvent
+    | ContactCreatedEvent
+    | ContactUpdatedEvent
+    | AppointmentBookedEvent
+    | WebhookTestEvent
+)
+#: The class of each event type (an event type newer than this SDK is read as a plain WebhookEvent).
+EVENT_CLASSES: dict[str, type[WebhookEvent]] = {
+    "call.started": CallStartedEvent,
+    "call.completed": CallCompletedEvent,
+    "transcript.ready": TranscriptReadyEvent,
+    "sms.received": SmsReceivedEvent,
+    "sms.sent": SmsSentEvent,
+    "voicemail.created": VoicemailCreatedEvent,
+    "contact.created": ContactCreatedEvent,
+    "contact.updated": ContactUpdatedEvent,
+    "appointment.booked": AppointmentBookedEvent,
+    "webhook.test": WebhookTestEvent,
+}
+
+
 class WebhookEndpoint(ApiObject):
     id: str
     url: str
     description: str
-    events: list[str]
-    modes: list[str]  # "live", "test": the events it receives
+    events: list[EventSubscription]
+    modes: list[Mode]  # the events it receives
     enabled: bool
     disabled_at: str | None
     disabled_reason: str | None
@@ -186,16 +367,21 @@ class WebhookEndpoint(ApiObject):
     previous_secret_expires_at: str | None
     created_at: str
     updated_at: str
-    attempts_24h: int
+    attempts_24h: int | None  # in list and get answers only
     success_rate_24h: float | None
-    secret: str  # only in the results of create and rotate_secret
+
+
+class WebhookEndpointWithSecret(WebhookEndpoint):
+    """The answer of ``webhooks.create`` and ``webhooks.rotate_secret``: the only time ``secret`` is shown."""
+
+    secret: str
 
 
 class WebhookDelivery(ApiObject):
     id: str
     webhook_id: str
     event_id: str
-    event_type: str
+    event_type: EventType
     livemode: bool
     status: Literal["pending", "held", "succeeded", "failed", "expired"]
     status_reason: str | None
@@ -259,7 +445,7 @@ class Deleted(ApiObject):
 
 class RotatedFrom(ApiObject):
     id: str
-    expires_at: str | None
+    expires_at: str
 
 
 class ApiKey(ApiObject):
@@ -267,17 +453,38 @@ class ApiKey(ApiObject):
     name: str
     mode: Mode
     masked_key: str
-    scopes: list[str]
+    scopes: list[Scope]
     status: Literal["active", "expiring", "expired", "revoked"]
     created_at: str
     last_used_at: str | None
     expires_at: str | None
     revoked_at: str | None
-    secret: str  # only in the results of create and rotate
-    rotated_from: RotatedFrom  # only in the result of rotate
+
+
+class ApiKeyWithSecret(ApiKey):
+    """The answer of ``keys.create``: the only time ``secret`` is shown."""
+
+    secret: str
+
+
+class RotatedKey(ApiKeyWithSecret):
+    """The answer of ``keys.rotate``: the new key, and the old one it replaces."""
+
+    rotated_from: RotatedFrom
 
 
 # --- Tools, agents, data fields ----------------------------------------------------------------
+
+
+class ToolAuth(ApiObject):
+    """The tool's credentials, the secret part masked in answers (``••••abcd``)."""
+
+    type: Literal["none", "bearer", "header", "basic"]
+    token: str | None
+    header_name: str | None
+    value: str | None
+    username: str | None
+    password: str | None
 
 
 class Tool(ApiObject):
@@ -286,21 +493,21 @@ class Tool(ApiObject):
     description: str
     input_schema: dict[str, Any]
     endpoint_url: str
-    auth: ApiObject  # {"type": ...} plus headerName / username, and the secret part masked
+    auth: ToolAuth
     timeout_seconds: int
     enabled: bool
     last_invoked_at: str | None
-    last_invocation_status: Literal["pending", "running", "succeeded", "failed", "rejected", "refused"] | None
+    last_invocation_status: Literal["succeeded", "failed", "rejected", "refused"] | None
     created_at: str
     updated_at: str
 
 
 class AgentTools(ApiObject):
-    use_custom_tool_ids: list[str]
-    allow_payments: bool
-    allow_booking: bool
-    allow_transfer: bool
-    allow_knowledge_search: bool
+    use_custom_tool_ids: list[str] | None
+    allow_payments: bool | None
+    allow_booking: bool | None
+    allow_transfer: bool | None
+    allow_knowledge_search: bool | None
 
 
 class Agent(ApiObject):
@@ -308,11 +515,11 @@ class Agent(ApiObject):
     agent_key: str
     display_name: str
     instructions: str
-    match_hints: list[str]
-    tools: AgentTools
-    knowledge_base_ids: list[str]
-    is_default: bool
-    enabled: bool
+    match_hints: list[str] | None
+    tools: AgentTools | None
+    knowledge_base_ids: list[str] | None
+    is_default: bool | None
+    enabled: bool | None
     created_at: str
     updated_at: str
 
@@ -321,9 +528,9 @@ class DataField(ApiObject):
     id: str
     key: str
     label: str
-    type: Literal["text", "number", "date", "email", "phone", "choice"]
-    choices: list[str]
-    required: bool
+    type: DataFieldType | None
+    choices: list[str] | None
+    required: bool | None
     agent_id: str | None
     created_at: str
     updated_at: str
@@ -333,14 +540,14 @@ class DataField(ApiObject):
 
 
 class UsageLine(ApiObject):
-    metric: str
+    metric: Literal["api_requests", "webhook_attempts", "tool_invocations", "sms_segments"]
     quantity: int
     charges: str
 
 
 class KeyUsage(ApiObject):
     key_id: str | None  # None for usage no key caused (source "dashboard" or "system")
-    source: str  # "api", "dashboard" or "system"
+    source: UsageSource
     name: str
     masked_key: str | None
     charges: str
@@ -361,7 +568,7 @@ class ModeUsage(ApiObject):
 
 
 class QuotaLine(ApiObject):
-    metric: str
+    metric: Literal["api_requests", "webhook_attempts", "tool_invocations", "sms_segments"]
     included: int
     used: int
     remaining: int

@@ -1,4 +1,4 @@
-import type { Core, RequestOptions } from "../core.js";
+import type { Core, RequestOptions, WithResponse } from "../core.js";
 import type { PagePromise } from "../pagination.js";
 import type { Call, CallDetail, CallListParams, Recording, Transcript } from "../types.js";
 
@@ -13,17 +13,17 @@ export class Calls {
   }
 
   /** One call with its voicemail and appointments. Scope `read:calls`. */
-  async get(callId: string, options?: RequestOptions): Promise<CallDetail> {
-    return (await this.core.request<CallDetail>("GET", `/calls/${id(callId)}`, options)).data;
+  async get(callId: string, options?: RequestOptions): Promise<WithResponse<CallDetail>> {
+    return this.core.call<CallDetail>("GET", `/calls/${id(callId)}`, options);
   }
 
   /** The speaker-attributed transcript. Scope `read:transcripts`. */
-  async transcript(callId: string, options?: RequestOptions): Promise<Transcript> {
-    return (await this.core.request<Transcript>("GET", `/calls/${id(callId)}/transcript`, options)).data;
+  async transcript(callId: string, options?: RequestOptions): Promise<WithResponse<Transcript>> {
+    return this.core.call<Transcript>("GET", `/calls/${id(callId)}/transcript`, options);
   }
 
   /** A signed, expiring recording URL. Scope `read:recordings`. */
-  async recording(callId: string, options?: RequestOptions): Promise<Recording> {
-    return (await this.core.request<Recording>("GET", `/calls/${id(callId)}/recording`, options)).data;
+  async recording(callId: string, options?: RequestOptions): Promise<WithResponse<Recording>> {
+    return this.core.call<Recording>("GET", `/calls/${id(callId)}/recording`, options);
   }
 }

@@ -1,4 +1,4 @@
-import type { Core, RequestOptions } from "../core.js";
+import type { Core, RequestOptions, WithResponse } from "../core.js";
 import type { PagePromise } from "../pagination.js";
 import type { Contact, ContactCreateParams, ContactListParams, ContactUpdateParams } from "../types.js";
 
@@ -13,18 +13,17 @@ export class Contacts {
   }
 
   /** Scope `read:contacts`. */
-  async get(contactId: string, options?: RequestOptions): Promise<Contact> {
-    return (await this.core.request<Contact>("GET", `/contacts/${id(contactId)}`, options)).data;
+  async get(contactId: string, options?: RequestOptions): Promise<WithResponse<Contact>> {
+    return this.core.call<Contact>("GET", `/contacts/${id(contactId)}`, options);
   }
 
   /** Scope `write:contacts`. `phoneNumber` is required and stored as E.164. */
-  async create(params: ContactCreateParams, options?: RequestOptions): Promise<Contact> {
-    return (await this.core.request<Contact>("POST", "/contacts", { ...options, body: params })).data;
+  async create(params: ContactCreateParams, options?: RequestOptions): Promise<WithResponse<Contact>> {
+    return this.core.call<Contact>("POST", "/contacts", { ...options, body: params });
   }
 
   /** Scope `write:contacts`. */
-  async update(contactId: string, params: ContactUpdateParams, options?: RequestOptions): Promise<Contact> {
-    return (await this.core.request<Contact>("PATCH", `/contacts/${id(contactId)}`, { ...options, body: params }))
-      .data;
+  async update(contactId: string, params: ContactUpdateParams, options?: RequestOptions): Promise<WithResponse<Contact>> {
+    return this.core.call<Contact>("PATCH", `/contacts/${id(contactId)}`, { ...options, body: params });
   }
 }

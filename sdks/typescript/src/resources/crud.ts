@@ -1,4 +1,4 @@
-import type { Core, RequestOptions } from "../core.js";
+import type { Core, RequestOptions, WithResponse } from "../core.js";
 import type { PagePromise } from "../pagination.js";
 import type { DeletedObject, ListParams } from "../types.js";
 
@@ -15,19 +15,19 @@ export class CrudResource<T, CreateParams, UpdateParams, LP extends ListParams =
     return this.core.list<T, LP>(this.path, params, options);
   }
 
-  async get(objectId: string, options?: RequestOptions): Promise<T> {
-    return (await this.core.request<T>("GET", `${this.path}/${id(objectId)}`, options)).data;
+  async get(objectId: string, options?: RequestOptions): Promise<WithResponse<T>> {
+    return this.core.call<T>("GET", `${this.path}/${id(objectId)}`, options);
   }
 
-  async create(params: CreateParams, options?: RequestOptions): Promise<T> {
-    return (await this.core.request<T>("POST", this.path, { ...options, body: params })).data;
+  async create(params: CreateParams, options?: RequestOptions): Promise<WithResponse<T>> {
+    return this.core.call<T>("POST", this.path, { ...options, body: params });
   }
 
-  async update(objectId: string, params: UpdateParams, options?: RequestOptions): Promise<T> {
-    return (await this.core.request<T>("PATCH", `${this.path}/${id(objectId)}`, { ...options, body: params })).data;
+  async update(objectId: string, params: UpdateParams, options?: RequestOptions): Promise<WithResponse<T>> {
+    return this.core.call<T>("PATCH", `${this.path}/${id(objectId)}`, { ...options, body: params });
   }
 
-  async delete(objectId: string, options?: RequestOptions): Promise<DeletedObject> {
-    return (await this.core.request<DeletedObject>("DELETE", `${this.path}/${id(objectId)}`, options)).data;
+  async delete(objectId: string, options?: RequestOptions): Promise<WithResponse<DeletedObject>> {
+    return this.core.call<DeletedObject>("DELETE", `${this.path}/${id(objectId)}`, options);
   }
 }

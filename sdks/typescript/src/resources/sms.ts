@@ -1,4 +1,4 @@
-import type { Core, RequestOptions } from "../core.js";
+import type { Core, RequestOptions, WithResponse } from "../core.js";
 import type { Message, SmsSendParams } from "../types.js";
 
 export class Sms {
@@ -11,7 +11,7 @@ export class Sms {
    * never sends twice. Pass `{ idempotencyKey }` to make your own retries (e.g. of a queued job)
    * safe too. A test key runs every check and returns a synthetic success (`test: true`).
    */
-  async send(params: SmsSendParams, options?: RequestOptions): Promise<Message> {
-    return (await this.core.request<Message>("POST", "/messages", { ...options, body: params })).data;
+  async send(params: SmsSendParams, options?: RequestOptions): Promise<WithResponse<Message>> {
+    return this.core.call<Message>("POST", "/messages", { ...options, body: params });
   }
 }

@@ -1,4 +1,4 @@
-import type { Core, RequestOptions } from "../core.js";
+import type { Core, RequestOptions, WithResponse } from "../core.js";
 import type { PagePromise } from "../pagination.js";
 import type {
   DeletedObject,
@@ -30,15 +30,15 @@ export class WebhookDeliveries {
   }
 
   /** One delivery with its event and every attempt (request and response). */
-  async get(webhookId: string, deliveryId: string, options?: RequestOptions): Promise<WebhookDeliveryDetail> {
+  async get(webhookId: string, deliveryId: string, options?: RequestOptions): Promise<WithResponse<WebhookDeliveryDetail>> {
     const path = `/webhooks/${id(webhookId)}/deliveries/${id(deliveryId)}`;
-    return (await this.core.request<WebhookDeliveryDetail>("GET", path, options)).data;
+    return this.core.call<WebhookDeliveryDetail>("GET", path, options);
   }
 
   /** Send the same event (same `evt_` id) again as a new delivery. */
-  async replay(webhookId: string, deliveryId: string, options?: RequestOptions): Promise<WebhookDelivery> {
+  async replay(webhookId: string, deliveryId: string, options?: RequestOptions): Promise<WithResponse<WebhookDelivery>> {
     const path = `/webhooks/${id(webhookId)}/deliveries/${id(deliveryId)}/replay`;
-    return (await this.core.request<WebhookDelivery>("POST", path, options)).data;
+    return this.core.call<WebhookDelivery>("POST", path, options);
   }
 }
 
@@ -54,27 +54,27 @@ export class Webhooks {
     return this.core.list<WebhookEndpoint, ListParams>("/webhooks", params, options);
   }
 
-  async get(webhookId: string, options?: RequestOptions): Promise<WebhookEndpoint> {
-    return (await this.core.request<WebhookEndpoint>("GET", `/webhooks/${id(webhookId)}`, options)).data;
+  async get(webhookId: string, options?: RequestOptions): Promise<WithResponse<WebhookEndpoint>> {
+    return this.core.call<WebhookEndpoint>("GET", `/webhooks/${id(webhookId)}`, options);
   }
 
   /** Register an endpoint. The result carries the `whsec_…` signing secret: store it, it is shown once. */
-  async create(params: WebhookCreateParams, options?: RequestOptions): Promise<WebhookEndpointWithSecret> {
-    return (await this.core.request<WebhookEndpointWithSecret>("POST", "/webhooks", { ...options, body: params })).data;
+  async create(params: WebhookCreateParams, options?: RequestOptions): Promise<WithResponse<WebhookEndpointWithSecret>> {
+    return this.core.call<WebhookEndpointWithSecret>("POST", "/webhooks", { ...options, body: params });
   }
 
-  async update(webhookId: string, params: WebhookUpdateParams, options?: RequestOptions): Promise<WebhookEndpoint> {
+  async update(webhookId: string, params: WebhookUpdateParams, options?: RequestOptions): Promise<WithResponse<WebhookEndpoint>> {
     const path = `/webhooks/${id(webhookId)}`;
-    return (await this.core.request<WebhookEndpoint>("PATCH", path, { ...options, body: params })).data;
+    return this.core.call<WebhookEndpoint>("PATCH", path, { ...options, body: params });
   }
 
-  async delete(webhookId: string, options?: RequestOptions): Promise<DeletedObject> {
-    return (await this.core.request<DeletedObject>("DELETE", `/webhooks/${id(webhookId)}`, options)).data;
+  async delete(webhookId: string, options?: RequestOptions): Promise<WithResponse<DeletedObject>> {
+    return this.core.call<DeletedObject>("DELETE", `/webhooks/${id(webhookId)}`, options);
   }
 
   /** Send a `webhook.test` event now and return the attempt's outcome. */
-  async test(webhookId: string, options?: RequestOptions): Promise<WebhookTestResult> {
-    return (await this.core.request<WebhookTestResult>("POST", `/webhooks/${id(webhookId)}/test`, options)).data;
+  async test(webhookId: string, options?: RequestOptions): Promise<WithResponse<WebhookTestResult>> {
+    return this.core.call<WebhookTestResult>("POST", `/webhooks/${id(webhookId)}/test`, options);
   }
 
   /**
@@ -85,9 +85,9 @@ export class Webhooks {
     webhookId: string,
     params: { overlap?: SecretOverlap } = {},
     options?: RequestOptions,
-  ): Promise<WebhookEndpointWithSecret> {
+  ): Promise<WithResponse<WebhookEndpointWithSecret>> {
     const path = `/webhooks/${id(webhookId)}/rotate-secret`;
-    return (await this.core.request<WebhookEndpointWithSecret>("POST", path, { ...options, body: params })).data;
+    return this.core.call<WebhookEndpointWithSecret>("POST", path, { ...options, body: params });
   }
 
   /** Re-send every failed delivery since `since` (ISO 8601 date-time or a Date). */
@@ -95,9 +95,9 @@ export class Webhooks {
     webhookId: string,
     params: { since: string | Date },
     options?: RequestOptions,
-  ): Promise<WebhookRecoverResult> {
+  ): Promise<WithResponse<WebhookRecoverResult>> {
     const since = params.since instanceof Date ? params.since.toISOString() : params.since;
     const path = `/webhooks/${id(webhookId)}/recover`;
-    return (await this.core.request<WebhookRecoverResult>("POST", path, { ...options, body: { since } })).data;
+    return this.core.call<WebhookRecoverResult>("POST", path, { ...options, body: { since } });
   }
 }
