@@ -264,6 +264,7 @@ SPECTACULAR_SETTINGS = {
         "WebhookEventTypeEnum": "webhooks.api.EVENT_TYPE_CHOICES",
         "GracePeriodEnum": "core.rotation.WINDOWS",  # key rotation gracePeriod = webhook secret overlap
         "ApiKeyStatusEnum": ["active", "expiring", "expired", "revoked"],
+        "ModeEnum": ["live", "test"],  # a key's mode, an endpoint's modes, usage by mode
     },
     # One entry per webhook event type (tests/openapi checks that none is missing).
     "WEBHOOKS": [

@@ -5,7 +5,7 @@
 export interface components {
   schemas: {
     Agent: {
-      /** Lowercase id, unique per business. */
+      /** Lowercase id, unique per business and mode. */
       agentKey: string;
       displayName: string;
       /** The specialist's focused role. */
@@ -24,7 +24,7 @@ export interface components {
       updatedAt: string;
     };
     AgentTools: {
-      /** Empty: the agent may use all of the business's custom tools. */
+      /** Tools of the key's mode. Empty: the agent may use all of the business's custom tools of its mode. */
       useCustomToolIds?: Array<string>;
       allowPayments?: boolean;
       allowBooking?: boolean;
@@ -32,7 +32,7 @@ export interface components {
       allowKnowledgeSearch?: boolean;
     };
     AgentToolsRequest: {
-      /** Empty: the agent may use all of the business's custom tools. */
+      /** Tools of the key's mode. Empty: the agent may use all of the business's custom tools of its mode. */
       useCustomToolIds?: Array<string>;
       allowPayments?: boolean;
       allowBooking?: boolean;
@@ -40,7 +40,7 @@ export interface components {
       allowKnowledgeSearch?: boolean;
     };
     AgentWriteRequest: {
-      /** Lowercase id, unique per business. */
+      /** Lowercase id, unique per business and mode. */
       agentKey: string;
       displayName: string;
       /** The specialist's focused role. */
@@ -259,7 +259,7 @@ export interface components {
     Contact: {
       /** Opaque id, `con_…`. */
       id: string;
-      /** E.164; unique per business. */
+      /** E.164; unique per business and mode. */
       phoneNumber: string;
       name: string | null;
       email: string | null;
@@ -270,7 +270,7 @@ export interface components {
       updatedAt: string;
     };
     ContactCreateRequest: {
-      /** E.164 (`+14155552671`), or a national number read in the business's country. Unique per business. */
+      /** E.164 (`+14155552671`), or a national number read in the business's country. Unique per business and mode. */
       phoneNumber: string;
       name?: string | null;
       email?: string | null;
@@ -298,7 +298,7 @@ export interface components {
     ContactUpdated: {
       /** Opaque id, `con_…`. */
       id: string;
-      /** E.164; unique per business. */
+      /** E.164; unique per business and mode. */
       phoneNumber: string;
       name: string | null;
       email: string | null;
@@ -323,7 +323,7 @@ export interface components {
       livemode: boolean;
     };
     DataField: {
-      /** snake_case, unique per business. */
+      /** snake_case, unique per business and mode. */
       key: string;
       label: string;
       type?: components["schemas"]["DataFieldTypeEnum"];
@@ -340,7 +340,7 @@ export interface components {
     /** * `text` - Text * `number` - Number * `date` - Date * `email` - Email * `phone` - Phone * `choice` - Choice */
     DataFieldTypeEnum: "text" | "number" | "date" | "email" | "phone" | "choice";
     DataFieldWriteRequest: {
-      /** snake_case, unique per business. */
+      /** snake_case, unique per business and mode. */
       key: string;
       label: string;
       type?: components["schemas"]["DataFieldTypeEnum"];
@@ -446,10 +446,13 @@ export interface components {
       gracePeriod: components["schemas"]["GracePeriodEnum"];
     };
     KeyUsage: {
-      /** `key_…`; null for usage without a key (e.g. webhooks of events raised in the dashboard). */
+      /** `key_…`; null for usage no key caused (see `source`). */
       keyId: string | null;
+      /** The key's name; "System" or "Dashboard" without a key. */
       name: string;
       maskedKey: string | null;
+      /** What caused the usage. `api`: requests of this key and the work they caused (the webhook attempts and retries of the events they raised, the deliveries they replayed, the tool calls they asked for). `dashboard`: actions of people in the dashboard (a test send, a replay, a tool test). `system`: the phone system (calls, texts received, automatic replies) and the simulator. * `api` - api * `dashboard` - dashboard * `system` - system */
+      source: components["schemas"]["SourceEnum"];
       /** Exact decimal string in USD, e.g. "0.40" or "0.0004". */
       charges: string;
       metrics: Array<components["schemas"]["UsageLine"]>;
@@ -591,7 +594,7 @@ export interface components {
       message: string;
     };
     PatchedAgentWriteRequest: {
-      /** Lowercase id, unique per business. */
+      /** Lowercase id, unique per business and mode. */
       agentKey?: string;
       displayName?: string;
       /** The specialist's focused role. */
@@ -620,14 +623,14 @@ export interface components {
     };
     /** Only the fields sent change; null or "" clears name, email or company. */
     PatchedContactUpdateRequest: {
-      /** E.164 (`+14155552671`), or a national number read in the business's country. Unique per business. */
+      /** E.164 (`+14155552671`), or a national number read in the business's country. Unique per business and mode. */
       phoneNumber?: string;
       name?: string | null;
       email?: string | null;
       company?: string | null;
     };
     PatchedDataFieldWriteRequest: {
-      /** snake_case, unique per business. */
+      /** snake_case, unique per business and mode. */
       key?: string;
       label?: string;
       type?: components["schemas"]["DataFieldTypeEnum"];
@@ -654,6 +657,8 @@ export interface components {
       /** A public https URL. */
       url?: string;
       events?: Array<components["schemas"]["EventsEnum"]>;
+      /** Which events the endpoint receives: `["live"]` (events caused by live keys and live calls), `["test"]` (test-mode events, `livemode: false`), or `["live", "test"]`, the default. An event of a mode the endpoint does not list is not delivered to it (no delivery, no attempt, nothing metered). “Send test event” and replays of existing deliveries go out whatever it lists. Each mode at most once. */
+      modes?: Array<components["schemas"]["ModeEnum"]>;
       description?: string | null;
       enabled?: boolean;
     };
@@ -787,13 +792,15 @@ export interface components {
       /** False for events caused through a test key or test data. */
       livemode: boolean;
     };
+    /** * `api` - api * `dashboard` - dashboard * `system` - system */
+    SourceEnum: "api" | "dashboard" | "system";
     /** * `agent` - AI agent * `caller` - Caller * `staff` - Staff */
     SpeakerEnum: "agent" | "caller" | "staff";
     SuccessEnum: true;
     Tool: {
       /** Opaque id, `tool_…`. */
       id: string;
-      /** snake_case, unique per business. */
+      /** snake_case, unique per business and mode (test and live keys see their own). */
       name: string;
       description: string;
       /** A JSON Schema describing an object. */
@@ -918,6 +925,8 @@ export interface components {
       url: string;
       /** Event types to receive, or `["*"]` (alone) for every type. */
       events: Array<components["schemas"]["EventsEnum"]>;
+      /** Which events the endpoint receives: `["live"]` (events caused by live keys and live calls), `["test"]` (test-mode events, `livemode: false`), or `["live", "test"]`, the default. An event of a mode the endpoint does not list is not delivered to it (no delivery, no attempt, nothing metered). “Send test event” and replays of existing deliveries go out whatever it lists. Each mode at most once. */
+      modes?: Array<components["schemas"]["ModeEnum"]>;
       description?: string | null;
     };
     WebhookDeleted: {
@@ -931,6 +940,8 @@ export interface components {
       description: string;
       /** Subscribed event types, or `["*"]` for every type. */
       events: Array<components["schemas"]["EventsEnum"]>;
+      /** Which events the endpoint receives: `["live"]` (events caused by live keys and live calls), `["test"]` (test-mode events, `livemode: false`), or `["live", "test"]`, the default. An event of a mode the endpoint does not list is not delivered to it (no delivery, no attempt, nothing metered). “Send test event” and replays of existing deliveries go out whatever it lists. */
+      modes: Array<components["schemas"]["ModeEnum"]>;
       enabled: boolean;
       disabledAt: string | null;
       /** Why it was disabled (by a user, or automatically after failing for days). */
@@ -960,6 +971,8 @@ export interface components {
       description: string;
       /** Subscribed event types, or `["*"]` for every type. */
       events: Array<components["schemas"]["EventsEnum"]>;
+      /** Which events the endpoint receives: `["live"]` (events caused by live keys and live calls), `["test"]` (test-mode events, `livemode: false`), or `["live", "test"]`, the default. An event of a mode the endpoint does not list is not delivered to it (no delivery, no attempt, nothing metered). “Send test event” and replays of existing deliveries go out whatever it lists. */
+      modes: Array<components["schemas"]["ModeEnum"]>;
       enabled: boolean;
       disabledAt: string | null;
       /** Why it was disabled (by a user, or automatically after failing for days). */
