@@ -88,3 +88,25 @@ def test_test_calls_answer_with_the_test_config_and_live_calls_with_the_live_one
 def test_simulate_refuses_an_unknown_mode(org: Organization) -> None:
     with pytest.raises(CommandError, match="invalid choice"):
         _simulate(org, "--mode", "staging")
+
+
+def test_each_mode_routes_its_calls_through_its_own_agents_only(org: Organization) -> None:
+    from agents.services import agent_create
+
+    live = agent_create(
+        organization=org, actor=None, agent_key="live_desk", display_name="Live Desk",
+        instructions="Answer live calls.", is_default=True,
+    )  # fmt: skip
+    test = agent_create(
+        organization=org, actor=None, mode="test", agent_key="sandbox_desk", display_name="Sandbox Desk",
+        instructions="Answer test calls.", is_default=True,
+    )  # fmt: skip
+
+    _simulate(org, "--mode", "test")
+    _simulate(org)
+
+    def agents_of(mode: str) -> set[str]:
+        return set(Call.objects.filter(organization=org, mode=mode).values_list("agent_public_id", flat=True))
+
+    assert agents_of("test") == {test.public_id}
+    assert agents_of("live") == {live.public_id}

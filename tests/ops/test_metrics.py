@@ -201,3 +201,30 @@ def test_every_metric_the_sample_alert_rules_use_is_exported(org: Organization) 
     # Counters are exported with _total; the webhook attempts need a delivery, checked in its own test.
     assert used - exported <= {"aip_webhook_attempts_total"}, used - exported
     assert len(used) >= 7
+
+
+def test_a_webhook_request_counts_as_in_flight_to_its_endpoint_while_it_is_out(
+    org: Organization, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prometheus_client import REGISTRY
+
+    from core import outbound
+
+    endpoint, _ = endpoint_create(organization=org, url=receiver.url, events=["*"], actor=None)
+    seen_during: list[float] = []
+    real_post = outbound._post
+
+    def post_and_look(*args: Any, **kwargs: Any) -> Any:
+        # The registry, not a scrape: the scrape's collectors would read the database from this thread.
+        seen_during.append(
+            REGISTRY.get_sample_value("aip_webhook_requests_in_flight", {"endpoint": endpoint.public_id})
+        )
+        return real_post(*args, **kwargs)
+
+    monkeypatch.setattr(outbound, "_post", post_and_look)
+    event = emit(organization=org, type="call.completed", data={"callId": "call_1"}, mode="live")
+    delivery_attempt(delivery_id=Delivery.objects.get(event=event).pk)
+
+    assert len(receiver.requests) == 1
+    assert seen_during == [1]
+    assert scrape().value("aip_webhook_requests_in_flight", endpoint=endpoint.public_id) == 0
