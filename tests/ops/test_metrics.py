@@ -211,7 +211,7 @@ def test_a_webhook_request_counts_as_in_flight_to_its_endpoint_while_it_is_out(
     from core import outbound
 
     endpoint, _ = endpoint_create(organization=org, url=receiver.url, events=["*"], actor=None)
-    seen_during: list[float] = []
+    seen_during: list[float | None] = []
     real_post = outbound._post
 
     def post_and_look(*args: Any, **kwargs: Any) -> Any:
