@@ -21,6 +21,7 @@ class Organization(models.Model):
     )
     suspension_reason = models.CharField(max_length=500, blank=True)
     require_two_factor = models.BooleanField(
+        db_default=False,
         default=False,
         help_text="Members must set up an authenticator app (TOTP) before using the developer dashboard. "
         "Changed by an owner (accounts.services.organization_two_factor_set).",
@@ -48,7 +49,10 @@ class Membership(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
     # The dashboard's "Viewing test data" switch, remembered per person and organisation (as in Stripe).
-    viewing_mode = models.CharField(max_length=MODE_MAX_LENGTH, choices=Mode.choices, default=Mode.LIVE)
+    # db_default too: rows written by code (or historical migration states) that predate the column stay valid.
+    viewing_mode = models.CharField(
+        max_length=MODE_MAX_LENGTH, choices=Mode.choices, default=Mode.LIVE, db_default=Mode.LIVE
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='membership',
             name='viewing_mode',
-            field=models.CharField(choices=[('live', 'Live'), ('test', 'Test')], default='live', max_length=4),
+            field=models.CharField(choices=[('live', 'Live'), ('test', 'Test')], db_default='live', default='live', max_length=4),
         ),
     ]

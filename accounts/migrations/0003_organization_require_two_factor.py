@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='organization',
             name='require_two_factor',
-            field=models.BooleanField(default=False, help_text='Members must set up an authenticator app (TOTP) before using the developer dashboard. Changed by an owner (accounts.services.organization_two_factor_set).'),
+            field=models.BooleanField(db_default=False, default=False, help_text='Members must set up an authenticator app (TOTP) before using the developer dashboard. Changed by an owner (accounts.services.organization_two_factor_set).'),
         ),
     ]

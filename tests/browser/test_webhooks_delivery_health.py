@@ -65,12 +65,14 @@ def test_endpoints_show_backlog_in_flight_p95_and_the_slow_lane_and_a_delivery_i
     slow_row = page.locator(f"#endpoint-row-{slow.public_id}")
     healthy_row.wait_for()
     cells = healthy_row.locator("td")
-    assert cells.nth(5).inner_text().strip() == "4 pending"
-    assert cells.nth(6).inner_text().strip() == "2"
-    assert cells.nth(7).inner_text().strip() == "1,900 ms"
+    headers = [h.strip() for h in page.locator("table thead th").all_text_contents()]
+    backlog, in_flight, p95 = headers.index("Backlog"), headers.index("In flight"), headers.index("p95 (24 h)")
+    assert cells.nth(backlog).inner_text().strip() == "4 pending"
+    assert cells.nth(in_flight).inner_text().strip() == "2"
+    assert cells.nth(p95).inner_text().strip() == "1,900 ms"
     assert not healthy_row.get_by_text("Slow", exact=True).count()
     assert slow_row.get_by_text("Slow", exact=True).is_visible()
-    assert slow_row.locator("td").nth(5).inner_text().strip() == "2 held"
+    assert slow_row.locator("td").nth(backlog).inner_text().strip() == "2 held"
     screenshot(page, "webhooks-delivery-health")
 
     # The endpoint's own page: the same figures, and the cap.

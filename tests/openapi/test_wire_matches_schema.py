@@ -177,6 +177,7 @@ def test_every_operation_answers_exactly_what_its_schema_documents(
 
     key = wire("post", "/keys", body={"name": "CI", "mode": "test", "scopes": ["read:calls"]})
     wire("get", "/keys")
+    wire("get", "/keys/{key_id}", f"/keys/{key['id']}")
     wire("post", "/keys/{key_id}/rotate", f"/keys/{key['id']}/rotate", body={"gracePeriod": "1h"})
     wire("post", "/keys/{key_id}/revoke", f"/keys/{key['id']}/revoke")
 

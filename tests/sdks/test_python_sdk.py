@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
 import itertools
 import json
 import os
@@ -491,7 +492,9 @@ def test_the_async_client_against_the_live_server_retries_a_lost_answer_once(ser
             return made, ids
 
     before = ApiKey.objects.filter(organization=server.org).count()
-    made, ids = asyncio.run(run())
+    # On its own thread: a session's Playwright browser may hold this thread's running event loop.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        made, ids = pool.submit(asyncio.run, run()).result()
     assert made.last_response.idempotent_replayed and made.secret.startswith("aip_test_")
     assert ApiKey.objects.filter(organization=server.org).count() == before + 1
     assert made.id in ids and len(ids) == before + 1  # every key, one page of one at a time
