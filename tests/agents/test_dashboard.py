@@ -189,12 +189,12 @@ def test_the_invocation_log_filters_and_follows_the_viewing_mode(
 
     a = make_tool(org, endpoint.url, name="tool_a")
     b = make_tool(org, endpoint.url, name="tool_b")
-    sandbox = make_tool(org, endpoint.url, name="tool_c", mode="test")
+    sandbox = make_tool(org, endpoint.url, name="sandbox_only", mode="test")
     tool_invoke(tool=a, arguments={"orderNumber": "A-1"}, call_session_id="c1", mode="live")
     tool_invoke(tool=b, arguments={"orderNumber": "B"}, call_session_id="c2", mode="live")
     tool_invoke(tool=sandbox, arguments={"orderNumber": "C-1"}, call_session_id="c3", mode="test")
     everything = owner_client.get("/settings/developer/tools/invocations/").content.decode()
-    assert everything.count('data-testid="invocation-row"') == 2 and "tool_c" not in everything
+    assert everything.count('data-testid="invocation-row"') == 2 and "sandbox_only" not in everything
     only_b = owner_client.get(
         f"/settings/developer/tools/invocations/?tool={b.public_id}", headers={**HTMX, "HX-Target": "invocation-table"}
     ).content.decode()
@@ -204,7 +204,7 @@ def test_the_invocation_log_filters_and_follows_the_viewing_mode(
 
     owner_client.post("/settings/developer/viewing-mode/", {"mode": "test"})
     test_rows = owner_client.get("/settings/developer/tools/invocations/").content.decode()
-    assert test_rows.count('data-testid="invocation-row"') == 1 and "tool_c" in test_rows
+    assert test_rows.count('data-testid="invocation-row"') == 1 and "sandbox_only" in test_rows
 
 
 def test_viewers_read_but_cannot_change_and_other_businesses_are_404(

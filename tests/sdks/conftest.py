@@ -7,11 +7,15 @@ sdks/python/src; the TypeScript SDK is built with tsc from sdks/typescript befor
 
 from __future__ import annotations
 
+import fcntl
 import os
 import random
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,12 +75,31 @@ def node_available() -> bool:
     return shutil.which("node") is not None and shutil.which("npm") is not None
 
 
+@contextmanager
+def typescript_build_lock() -> Iterator[None]:
+    """One xdist worker at a time builds or packs the SDK: `scripts/build.mjs` (also npm's prepack)
+    empties dist/esm and dist/cjs before compiling, so a reader in another worker could find nothing."""
+    with open(Path(tempfile.gettempdir()) / f"aiphone360-ts-{abs(hash(str(TS_DIR)))}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
 def typescript_sdk() -> Path:
-    """The TypeScript SDK compiled to dist/ (installing its dev dependencies from npm when missing)."""
+    """The TypeScript SDK compiled to dist/ (installing its dev dependencies from npm when missing),
+    once per test run whatever the number of workers: dist/src and dist/test are never rewritten
+    while another worker reads them."""
     if not node_available():
         pytest.skip("Node.js and npm are needed for the TypeScript SDK tests (apt-get install nodejs npm)")
-    if not (TS_DIR / "node_modules" / "typescript").exists():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=TS_DIR, check=True, timeout=300)
-    subprocess.run(["npx", "--no-install", "tsc", "-p", "."], cwd=TS_DIR, check=True, timeout=300)
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"pid-{os.getpid()}"
+    marker = TS_DIR / "dist" / ".built-for-run"
+    with typescript_build_lock():
+        if not marker.exists() or marker.read_text() != run:
+            if not (TS_DIR / "node_modules" / "typescript").exists():
+                subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=TS_DIR, check=True, timeout=300)
+            subprocess.run(["npx", "--no-install", "tsc", "-p", "."], cwd=TS_DIR, check=True, timeout=300)
+            marker.write_text(run)
     return TS_DIR

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
-from .conftest import TS_DIR
+from .conftest import TS_DIR, typescript_build_lock
 
 pytestmark = pytest.mark.slow  # npm and node processes: seconds each
 
@@ -47,14 +47,15 @@ def test_the_generated_types_are_those_of_the_live_openapi_document() -> None:
 @pytest.fixture(scope="module")
 def packed(typescript_sdk: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str], dict[str, Any]]:
     out = tmp_path_factory.mktemp("npm-pack")
-    result = subprocess.run(
-        ["npm", "pack", "--json", "--pack-destination", str(out)],
-        cwd=typescript_sdk,
-        capture_output=True,
-        text=True,
-        env=NPM_ENV,
-        timeout=300,
-    )
+    with typescript_build_lock():  # prepack rebuilds dist/esm and dist/cjs
+        result = subprocess.run(
+            ["npm", "pack", "--json", "--pack-destination", str(out)],
+            cwd=typescript_sdk,
+            capture_output=True,
+            text=True,
+            env=NPM_ENV,
+            timeout=300,
+        )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout[result.stdout.index("[") :])[0]
     tarball = out / report["filename"]
@@ -175,14 +176,15 @@ def test_the_tarball_works_from_esm_commonjs_and_typescript(
 def test_the_esm_build_runs_without_node_modules(typescript_sdk: Path) -> None:
     """Deno, Bun and edge runtimes: test/edge-runtime.test.mjs loads dist/esm into a V8 context with
     only web globals and a linker that refuses `node:` imports, then verifies and calls the API."""
-    subprocess.run(["node", "scripts/build.mjs"], cwd=typescript_sdk, check=True, timeout=300)
-    result = subprocess.run(
-        ["node", "--experimental-vm-modules", "test/edge-runtime.test.mjs"],
-        cwd=typescript_sdk,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    with typescript_build_lock():
+        subprocess.run(["node", "scripts/build.mjs"], cwd=typescript_sdk, check=True, timeout=300)
+        result = subprocess.run(
+            ["node", "--experimental-vm-modules", "test/edge-runtime.test.mjs"],
+            cwd=typescript_sdk,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
     assert re.search(r"^# pass 3$", result.stdout, flags=re.MULTILINE)
     assert re.search(r"^# fail 0$", result.stdout, flags=re.MULTILINE)
