@@ -173,10 +173,15 @@ def test_every_operation_answers_exactly_what_its_schema_documents(
     wire(
         "post", "/webhooks/{webhook_id}/rotate-secret", f"/webhooks/{hook['id']}/rotate-secret", body={"overlap": "1h"}
     )
+    # The event log (issue 18): the newest event, the stream after the oldest, and one event's deliveries.
+    logged = wire("get", "/events")
+    wire("get", "/events", query={"after": logged[-1]["id"], "limit": "5"})
+    wire("get", "/events/{event_id}", f"/events/{logged[0]['id']}")
     wire("delete", "/webhooks/{webhook_id}", f"/webhooks/{hook['id']}")
 
     key = wire("post", "/keys", body={"name": "CI", "mode": "test", "scopes": ["read:calls"]})
     wire("get", "/keys")
+    wire("get", "/keys/{key_id}", f"/keys/{key['id']}")
     wire("post", "/keys/{key_id}/rotate", f"/keys/{key['id']}/rotate", body={"gracePeriod": "1h"})
     wire("post", "/keys/{key_id}/revoke", f"/keys/{key['id']}/revoke")
 
