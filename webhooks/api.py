@@ -579,16 +579,21 @@ class EventList(_WebhookView):
                 "after",
                 {"type": "string", "pattern": "^evt_"},
                 required=False,
-                description="An event id of this log: return the events after it, oldest first.",
+                description="An event id of this log: return the events after it, oldest first (`cursor` is then "
+                "ignored). An id that is not in the log (another business's or mode's, or older than 30 days) is a 404.",
             ),
             OpenApiParameter(
                 "wait",
                 {"anyOf": [{"type": "integer", "minimum": 0, "maximum": 25}, {"type": "string", "maxLength": 0}]},
                 required=False,
-                description="With `after`: seconds (0–25) to wait for a first event before answering empty.",
+                description="With `after`: seconds (0–25) to wait for a first event before answering empty "
+                "(ignored without `after`).",
             ),
         ],
-        responses=EventSerializer(many=True),
+        responses={
+            200: EventSerializer(many=True),
+            404: error_response("`after` names no event of this log.", "RESOURCE_NOT_FOUND"),
+        },
     )
     def get(self, request: ApiRequest) -> Response:
         params = request.query_params
@@ -610,10 +615,6 @@ class EventList(_WebhookView):
                 events = events.filter(**{lookup: value})
         anchor_id = params.get("after") or None
         wait = _parse_wait(params.get("wait"), errors)
-        if wait and anchor_id is None:
-            errors["wait"] = ["Give `after` (the last event id you have) to wait for the next one."]
-        if anchor_id is not None and params.get("cursor"):
-            errors["cursor"] = ["Use either `after` (ascending) or `cursor` (newest first), not both."]
         if errors:
             raise ValidationFailed(fields=errors)
         if anchor_id is None:
