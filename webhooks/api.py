@@ -577,7 +577,8 @@ class EventList(_WebhookView):
             OpenApiParameter("to", OPTIONAL_DATE_TIME, required=False, description="Created before (ISO 8601)."),
             OpenApiParameter(
                 "after",
-                {"type": "string", "pattern": "^evt_"},
+                # Empty means none, as for the other filters.
+                {"anyOf": [{"type": "string", "pattern": "^evt_"}, {"type": "string", "maxLength": 0}]},
                 required=False,
                 description="An event id of this log: return the events after it, oldest first (`cursor` is then "
                 "ignored). An id that is not in the log (another business's or mode's, or older than 30 days) is a 404.",
