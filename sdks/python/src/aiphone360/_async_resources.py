@@ -21,9 +21,9 @@ from .types import (
     DataField,
     DataFieldType,
     Deleted,
-    EventWithDeliveries,
     EventSubscription,
     EventType,
+    EventWithDeliveries,
     Language,
     Message,
     Mode,
@@ -38,8 +38,8 @@ from .types import (
     WebhookDeliveryDetail,
     WebhookEndpoint,
     WebhookEndpointWithSecret,
-    WebhookRecoverResult,
     WebhookEvent,
+    WebhookRecoverResult,
     WebhookTestResult,
 )
 
