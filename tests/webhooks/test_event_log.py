@@ -12,7 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Organization
-from tests.conftest import ApiClient, make_key, make_org
+from tests.conftest import ApiClient, is_postgres, make_key, make_org
 from webhooks import event_log
 from webhooks.events import emit
 from webhooks.models import Event
@@ -199,3 +199,30 @@ def test_past_the_long_poll_limit_a_wait_is_answered_at_once(
         slots.release()
     assert response.status_code == 200 and response.body["data"] == []
     assert response["Retry-After"] == "1"
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not is_postgres(), reason="needs PostgreSQL (set DATABASE_URL) to count the server's connections")
+@pytest.mark.django_db(transaction=True)
+def test_a_waiting_long_poll_holds_no_database_connection(org: Organization, test_key: str) -> None:
+    anchor = _emit(org)
+
+    def connections() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+            return int(cursor.fetchone()[0])
+
+    before = connections()
+    answers: list[Any] = []
+
+    def poll() -> None:
+        answers.append(ApiClient(test_key).get(f"/events?after={anchor.public_id}&wait=3"))
+        connection.close()
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    time.sleep(1.5)  # authenticated, read the log once, now waiting
+    during = connections()
+    poller.join()
+    assert answers[0].status_code == 200 and answers[0].body["data"] == []
+    assert during == before, (before, during)
