@@ -153,3 +153,45 @@ def typescript_cli_build(typescript_sdk: Path) -> Any:
     """The CLI compiled by the package's own build (scripts/build.mjs) into dist/cli."""
     subprocess.run(["node", "scripts/build.mjs"], cwd=typescript_sdk, check=True, timeout=300)
     return typescript_sdk
+
+
+def test_npx_runs_listen_from_the_installed_package(typescript_cli_build: Path, tmp_path: Path) -> None:
+    """`npx @aiphone360/sdk listen`: the packed tarball installed offline, its bin run by npx."""
+    packed = subprocess.run(
+        ["npm", "pack", "--pack-destination", str(tmp_path), "--silent"],
+        cwd=typescript_cli_build,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "package.json").write_text('{"name": "app", "version": "1.0.0", "private": true}')
+    tarball = tmp_path / packed.stdout.strip().splitlines()[-1]
+    subprocess.run(
+        ["npm", "install", "--offline", "--no-audit", "--no-fund", str(tarball)],
+        cwd=project,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    env = {**_env(), "AIP_API_KEY": "aip_live_" + "x" * 43}
+    helped = subprocess.run(
+        ["npx", "--no-install", "@aiphone360/sdk", "listen", "--help"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert helped.returncode == 0 and "--forward-to" in helped.stdout, helped.stderr
+    refused = subprocess.run(
+        ["npx", "--no-install", "@aiphone360/sdk", "listen", "--forward-to", "http://127.0.0.1:9/x"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert refused.returncode == 2 and "--live" in refused.stderr

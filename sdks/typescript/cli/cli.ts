@@ -99,6 +99,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     args = `error: ${(error as Error).message}`;
   }
+  if (args === USAGE && argv.some((a) => a === "--help" || a === "-h")) {
+    console.log(USAGE);
+    return 0;
+  }
   if (typeof args === "string") {
     console.error(args);
     return 2;
