@@ -387,6 +387,11 @@ WEBHOOK_FANOUT_GATHER_SECONDS = env.float("WEBHOOK_FANOUT_GATHER_SECONDS", defau
 WEBHOOK_ENDPOINT_MAX_IN_FLIGHT = env.int("WEBHOOK_ENDPOINT_MAX_IN_FLIGHT", default=40)
 if not 1 <= WEBHOOK_ENDPOINT_MAX_IN_FLIGHT <= 1000:
     raise ImproperlyConfigured("WEBHOOK_ENDPOINT_MAX_IN_FLIGHT must be between 1 and 1000.")
+# GET /events?after=…&wait=…: long polls one web process may hold at once (each holds a gunicorn thread;
+# the Procfile runs 4 threads per process). Past it, a long poll is answered at once with Retry-After: 1.
+EVENTS_MAX_LONG_POLLS = env.int("EVENTS_MAX_LONG_POLLS", default=2)
+if not 1 <= EVENTS_MAX_LONG_POLLS <= 1000:
+    raise ImproperlyConfigured("EVENTS_MAX_LONG_POLLS must be between 1 and 1000.")
 # The queue the Procfile's worker consumes (Celery's own default would be "celery", which no one reads).
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Upkeep (prunes, request-log and metering flushes, expiring stale tool calls) has its own queue and

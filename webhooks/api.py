@@ -31,11 +31,12 @@ from developer.public_api.base import (
 )
 from developer.public_api.exceptions import ValidationFailed
 from developer.public_api.openapi import LIST_PARAMETERS, error_response
-from developer.public_api.requests import ApiRequest
+from developer.public_api.pagination import parse_limit
+from developer.public_api.requests import ApiRequest, ApiResponse
 
-from . import services
+from . import event_log, services
 from .events import EVENT_TYPES, TEST_EVENT_TYPE
-from .models import ALL_MODES, Delivery, Endpoint
+from .models import ALL_MODES, Delivery, Endpoint, Event
 from .payloads import attempt_json, delivery_detail_json, delivery_json, endpoint_json
 
 SUBSCRIBABLE = [*EVENT_TYPES, "*"]
@@ -536,3 +537,133 @@ class DeliveryReplay(_WebhookView):
         delivery = self.delivery_for(self.endpoint_for(webhook_id), delivery_id)
         replay = services.delivery_replay(delivery=delivery, actor=self.acting_key())
         return ok(delivery_json(replay), "Delivery queued again with the same event id.", status=202)
+
+
+# --- Event log (GET /events) ------------------------------------------------------------------------
+
+
+class EventWithDeliveriesSerializer(EventSerializer):
+    deliveries = DeliverySerializer(
+        many=True,
+        help_text="Each endpoint's delivery of this event (replays included), oldest first; empty when no "
+        "endpoint was subscribed to it.",
+    )
+
+
+_LOGGED_TYPES = [t for t in EVENT_TYPE_CHOICES if t != TEST_EVENT_TYPE]
+_EVENT_LOG_HELP = (
+    "The events of the key's mode (a test key sees test events, a live key live ones) of the last 30 days, "
+    "exactly as delivered to webhooks (the `webhook.test` pings of “Send test event” are not in the log).\n\n"
+    "**Browsing**: newest first, with `cursor` pagination and the `type`, `from` and `to` filters.\n\n"
+    "**Following without a public URL**: `after=evt_…` returns the events after that one in **ascending** order "
+    "(oldest first; continue with `after=` the last id returned; `cursor` is not used). An event appears in "
+    "this stream once it is one second old, so a slower transaction cannot commit an older event behind one "
+    "already read. With `wait=1..25`, an answer with no event yet waits up to that many seconds and returns as "
+    "soon as one exists (long poll); it answers with an empty list when the time is up. Each server process "
+    "runs a few long polls at once: past that, the request is answered at once with `Retry-After: 1` (poll "
+    "again after it). `aiphone360 listen` in both SDKs follows this stream and forwards events to a local URL."
+)
+
+
+class EventList(_WebhookView):
+    @extend_schema(
+        operation_id="listEvents",
+        summary="The event log: browse recent events, or follow them with a long poll",
+        description=_EVENT_LOG_HELP,
+        parameters=[
+            *LIST_PARAMETERS,
+            OpenApiParameter("type", {"type": "string", "enum": [*_LOGGED_TYPES, ""]}, required=False),
+            OpenApiParameter("from", OPTIONAL_DATE_TIME, required=False, description="Created at or after (ISO 8601)."),
+            OpenApiParameter("to", OPTIONAL_DATE_TIME, required=False, description="Created before (ISO 8601)."),
+            OpenApiParameter(
+                "after",
+                # Empty means none, as for the other filters.
+                {"anyOf": [{"type": "string", "pattern": "^evt_"}, {"type": "string", "maxLength": 0}]},
+                required=False,
+                description="An event id of this log: return the events after it, oldest first (`cursor` is then "
+                "ignored). An id that is not in the log (another business's or mode's, or older than 30 days) is a 404.",
+            ),
+            OpenApiParameter(
+                "wait",
+                {"anyOf": [{"type": "integer", "minimum": 0, "maximum": 25}, {"type": "string", "maxLength": 0}]},
+                required=False,
+                description="With `after`: seconds (0–25) to wait for a first event before answering empty "
+                "(ignored without `after`).",
+            ),
+        ],
+        responses={
+            200: EventSerializer(many=True),
+            404: error_response("`after` names no event of this log.", "RESOURCE_NOT_FOUND"),
+        },
+    )
+    def get(self, request: ApiRequest) -> Response:
+        params = request.query_params
+        events = self.event_log().order_by()
+        event_type = params.get("type")
+        errors: dict[str, list[str]] = {}
+        if event_type:
+            if event_type not in _LOGGED_TYPES:
+                errors["type"] = [f"Must be one of: {', '.join(_LOGGED_TYPES)}."]
+            else:
+                events = events.filter(type=event_type)
+        for name, lookup in (("from", "created_at__gte"), ("to", "created_at__lt")):
+            try:
+                value = parse_optional_datetime(params.get(name), name)
+            except ValidationFailed as exc:
+                errors.update(exc.fields or {})
+                continue
+            if value is not None:
+                events = events.filter(**{lookup: value})
+        anchor_id = params.get("after") or None
+        wait = _parse_wait(params.get("wait"), errors)
+        if errors:
+            raise ValidationFailed(fields=errors)
+        if anchor_id is None:
+            return self.paginate(events, _event_json)
+
+        anchor = self.get_owned(self.event_log(), anchor_id, "event")
+        limit = parse_limit(params.get("limit"))
+        page = event_log.wait_after(
+            events,
+            anchor,
+            limit=limit,
+            wait=wait,
+            organization_id=request.auth.organization_id,
+            mode=request.auth.mode,
+        )
+        response = ApiResponse([_event_json(event) for event in page.events])
+        response.pagination = {"nextCursor": None, "hasMore": page.has_more, "limit": limit}
+        if page.refused_wait:
+            response["Retry-After"] = "1"
+            response.message = "Too many long polls on this server right now: poll again after Retry-After."
+        return response
+
+    def event_log(self) -> QuerySet[Event]:
+        return event_log.events_of(organization_id=self.request.auth.organization_id, mode=self.request.auth.mode)
+
+
+class EventDetail(_WebhookView):
+    @extend_schema(
+        operation_id="getEvent",
+        summary="One event with each endpoint's delivery status",
+        description="An event of the key's mode from the last 30 days; another business's or the other mode's "
+        "id is a 404, as is an event already pruned.",
+        responses=EventWithDeliveriesSerializer,
+    )
+    def get(self, request: ApiRequest, event_id: str) -> Response:
+        events = event_log.events_of(organization_id=request.auth.organization_id, mode=request.auth.mode)
+        event = self.get_owned(events, event_id, "event")
+        return ok({**_event_json(event), "deliveries": [delivery_json(d) for d in event_log.deliveries_of(event)]})
+
+
+def _event_json(event: Event) -> dict[str, Any]:
+    return event.payload  # the exact object every delivery of it sends
+
+
+def _parse_wait(raw: str | None, errors: dict[str, list[str]]) -> float:
+    if raw is None or raw == "":
+        return 0.0
+    if not raw.isdigit() or not 0 <= int(raw) <= event_log.MAX_WAIT_SECONDS:
+        errors["wait"] = [f"Must be a whole number of seconds from 0 to {event_log.MAX_WAIT_SECONDS}."]
+        return 0.0
+    return float(raw)

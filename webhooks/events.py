@@ -19,9 +19,12 @@ retries included, are metered under it.
 from __future__ import annotations
 
 import json
+import logging
+import time
 from datetime import datetime
 from typing import Any
 
+from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
@@ -48,6 +51,8 @@ EVENT_TYPES: dict[str, str] = {
 # Sent only by "Send test event"; not subscribable and never emitted by a service.
 TEST_EVENT_TYPE = "webhook.test"
 MODES = ("live", "test")
+
+logger = logging.getLogger(__name__)
 
 
 def render_body(*, event: Event, organization: Organization, data: dict[str, Any]) -> str:
@@ -83,7 +88,22 @@ def emit(
         ]
         if endpoints:
             deliveries_create(event=event, endpoints=endpoints)
+        organization_id = organization.pk
+        transaction.on_commit(lambda: announce_events(organization_id, mode))
     return event
+
+
+def event_signal_key(organization_id: int, mode: str) -> str:
+    """The shared-cache key whose value changes when (organisation, mode) has a new event (event_log)."""
+    return f"aip:events:signal:{organization_id}:{mode}"
+
+
+def announce_events(organization_id: int, mode: str) -> None:
+    """Wake the event log's long polls of (organisation, mode): run after the commit that made an event."""
+    try:
+        cache.set(event_signal_key(organization_id, mode), time.time_ns(), 3600)
+    except Exception:  # never fail a committed change for a wake-up; the long polls recheck anyway
+        logger.warning("event signal not written", exc_info=True)
 
 
 def _create_event(

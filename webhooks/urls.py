@@ -13,6 +13,8 @@ api_urlpatterns = [
     path("webhooks/<str:webhook_id>/deliveries", api.DeliveryList.as_view()),
     path("webhooks/<str:webhook_id>/deliveries/<str:delivery_id>", api.DeliveryDetail.as_view()),
     path("webhooks/<str:webhook_id>/deliveries/<str:delivery_id>/replay", api.DeliveryReplay.as_view()),
+    path("events", api.EventList.as_view()),
+    path("events/<str:event_id>", api.EventDetail.as_view()),
 ]
 
 # Settings → Developer → Webhooks.

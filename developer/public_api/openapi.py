@@ -139,6 +139,11 @@ TAGS: list[tuple[str, str, str]] = [
     ("messages", "Messages (SMS)", "Send texts from the business's number, through the app's compliance checks."),
     ("config", "AI config", "The curated, safe subset of the AI receptionist's settings."),
     ("webhooks", "Webhooks", "Endpoints that receive events, their delivery logs, tests, replays and recovery."),
+    (
+        "events",
+        "Events",
+        "The event log of the last 30 days: browse it, or follow it with a long poll (no public URL needed).",
+    ),
     ("keys", "API keys", "Create, list, rotate and revoke keys. Secrets are shown once."),
     ("tools", "Custom tools", "Your HTTPS endpoints the AI may call during a conversation."),
     ("agents", "AI agents", "Specialist agents the greeter hands calls to."),

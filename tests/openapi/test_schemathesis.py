@@ -54,7 +54,7 @@ BUSINESS_NUMBER = "+12125550100"
 # on three workers at once instead of one run being half of the suite's time. Stateful scenarios
 # chain operations within a shard (create → get → update → delete of one resource share a tag).
 SHARDS = {
-    "webhooks": ["webhooks"],
+    "webhooks": ["webhooks", "events"],
     "agents-tools": ["agents", "data-fields", "tools"],
     "calls-contacts-keys": ["calls", "contacts", "keys", "config", "messages", "usage"],
 }

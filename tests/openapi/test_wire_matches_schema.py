@@ -173,6 +173,10 @@ def test_every_operation_answers_exactly_what_its_schema_documents(
     wire(
         "post", "/webhooks/{webhook_id}/rotate-secret", f"/webhooks/{hook['id']}/rotate-secret", body={"overlap": "1h"}
     )
+    # The event log (issue 18): the newest event, the stream after the oldest, and one event's deliveries.
+    logged = wire("get", "/events")
+    wire("get", "/events", query={"after": logged[-1]["id"], "limit": "5"})
+    wire("get", "/events/{event_id}", f"/events/{logged[0]['id']}")
     wire("delete", "/webhooks/{webhook_id}", f"/webhooks/{hook['id']}")
 
     key = wire("post", "/keys", body={"name": "CI", "mode": "test", "scopes": ["read:calls"]})

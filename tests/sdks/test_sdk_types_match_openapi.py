@@ -64,6 +64,8 @@ MODELS = {
     "ContactUpdated": "ContactUpdated",
     "SmsReceived": "SmsReceived",
     "WebhookTestData": "WebhookTestData",
+    # The event log (GET /events/{id}).
+    "EventWithDeliveries": "EventWithDeliveries",
     # The event classes `verify_webhook` returns, one per webhook of the document.
     "CallStartedEvent": "CallStartedEvent",
     "CallCompletedEvent": "CallCompletedEvent",

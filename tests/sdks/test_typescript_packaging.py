@@ -83,6 +83,7 @@ def test_npm_pack_ships_both_builds_their_types_and_the_docs_and_nothing_else(
         "dist/cjs/index.js",
         "dist/cjs/index.d.ts",
         "dist/cjs/package.json",
+        "dist/cli/cli.js",  # the `listen` command, the package's bin
     ):
         assert required in names, required
     assert not [

@@ -1,5 +1,6 @@
 // Builds the package: src/version.ts from package.json, then tsc twice, ESM into dist/esm and
-// CommonJS into dist/cjs, each folder marked with its module type. Node's built-ins only.
+// CommonJS into dist/cjs, each folder marked with its module type, then the CLI into dist/cli.
+// Node's built-ins only.
 import { execFileSync } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -20,3 +21,8 @@ for (const [config, folder, type] of [
   execFileSync(process.execPath, [tsc, "-p", join(root, config)], { stdio: "inherit" });
   writeFileSync(join(root, "dist", folder, "package.json"), JSON.stringify({ type }) + "\n");
 }
+
+// The `listen` command (package.json "bin"): Node-only, so outside src/ and its `types: []` builds. It
+// imports the package by its own name, which resolves to dist/cjs built above.
+rmSync(join(root, "dist", "cli"), { recursive: true, force: true });
+execFileSync(process.execPath, [tsc, "-p", join(root, "tsconfig.cli.json")], { stdio: "inherit" });

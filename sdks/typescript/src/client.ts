@@ -3,6 +3,7 @@ import { Calls } from "./resources/calls.js";
 import { Config } from "./resources/config.js";
 import { Contacts } from "./resources/contacts.js";
 import { CrudResource } from "./resources/crud.js";
+import { Events } from "./resources/events.js";
 import { Keys } from "./resources/keys.js";
 import { Sms } from "./resources/sms.js";
 import { UsageResource } from "./resources/usage.js";
@@ -71,6 +72,8 @@ export class AiPhone360 {
   readonly agents: CrudResource<Agent, AgentCreateParams, AgentUpdateParams>;
   readonly dataFields: CrudResource<DataField, DataFieldCreateParams, DataFieldUpdateParams, DataFieldListParams>;
   readonly usage: UsageResource;
+  /** The event log (issue 18): browse it, or follow it with a long poll. */
+  readonly events: Events;
   private readonly core: Core;
 
   /** @param core internal: the transport `withOptions` hands over. */
@@ -90,6 +93,7 @@ export class AiPhone360 {
       this.agents = new CrudResource(core, "/agents");
       this.dataFields = new CrudResource(core, "/data-fields");
       this.usage = new UsageResource(core);
+      this.events = new Events(core);
       return;
     }
     const apiKey = options.apiKey ?? env("AIP_KEY");
@@ -129,6 +133,7 @@ export class AiPhone360 {
     this.agents = new CrudResource(core, "/agents");
     this.dataFields = new CrudResource(core, "/data-fields");
     this.usage = new UsageResource(core);
+    this.events = new Events(core);
   }
 
   /**

@@ -580,3 +580,21 @@ export interface UsageParams {
   /** ISO date, inclusive; default: today (UTC). */
   to?: string;
 }
+
+// --- Event log (GET /events) ---------------------------------------------------------------------
+
+/** `events.list`: newest first with `cursor`, or with `after` the events after that one, oldest first. */
+export interface EventListParams extends ListParams {
+  type?: SubscribableEventType;
+  /** ISO 8601 date-time, inclusive. */
+  from?: string;
+  /** ISO 8601 date-time, exclusive. */
+  to?: string;
+  /** An `evt_…` id of the log: the events after it, oldest first (one page; continue with the last id). */
+  after?: string;
+  /** With `after`: seconds (0–25) to wait for a first event (long poll). */
+  wait?: number;
+}
+
+/** `events.get`: the event with each endpoint's delivery of it (replays included), oldest first. */
+export type EventWithDeliveries = WebhookEvent & { deliveries: WebhookDelivery[] };

@@ -52,6 +52,9 @@ export type ResponseChecks = [
   Expect<SameResponse<T.WebhookEvent["type"], S["Event"]["type"]>>,
   Expect<SameResponse<keyof T.WebhookEvent, keyof S["Event"]>>,
   Expect<SameResponse<T.WebhookTestResult, S["WebhookTestResult"]>>,
+  // The event log: the event (generic here as there) with each endpoint's delivery.
+  Expect<SameResponse<T.EventWithDeliveries["deliveries"], S["EventWithDeliveries"]["deliveries"]>>,
+  Expect<SameResponse<keyof T.EventWithDeliveries, keyof S["EventWithDeliveries"]>>,
   Expect<SameResponse<T.WebhookRecoverResult, S["RecoverResult"]>>,
   Expect<SameResponse<T.DeletedObject, S["Deleted"]>>,
   Expect<SameResponse<T.ApiKey, S["ApiKey"]>>,

@@ -112,6 +112,7 @@ class AiPhone360:
         self.agents = r.Agents(core)
         self.data_fields = r.DataFields(core)
         self.usage = r.UsageResource(core)
+        self.events = r.Events(core)
 
     def with_options(
         self,
@@ -201,6 +202,7 @@ class AsyncAiPhone360:
         self.agents = ar.AsyncAgents(core)
         self.data_fields = ar.AsyncDataFields(core)
         self.usage = ar.AsyncUsageResource(core)
+        self.events = ar.AsyncEvents(core)
 
     def with_options(
         self,

@@ -27,6 +27,7 @@ from .types import (
     Deleted,
     EventSubscription,
     EventType,
+    EventWithDeliveries,
     Language,
     Message,
     Mode,
@@ -41,6 +42,7 @@ from .types import (
     WebhookDeliveryDetail,
     WebhookEndpoint,
     WebhookEndpointWithSecret,
+    WebhookEvent,
     WebhookRecoverResult,
     WebhookTestResult,
 )
@@ -510,3 +512,31 @@ class UsageResource(_Resource):
     ) -> Usage:
         """Usage and charges by key, metric and day (dates inclusive, UTC); default: month to date."""
         return self._call(Usage, "GET", "/usage", query={"from": _iso(from_), "to": _iso(to)}, options=options)
+
+
+# --- Event log ---------------------------------------------------------------------------------------
+
+
+class Events(_Resource):
+    """The event log of the last 30 days, of the key's mode. Scope manage:webhooks."""
+
+    def list(
+        self,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        type: EventType | None = None,
+        from_: datetime.datetime | str | None = None,
+        to: datetime.datetime | str | None = None,
+        after: str | None = None,
+        wait: int | None = None,
+        options: RequestOptions | None = None,
+    ) -> Page[WebhookEvent]:
+        """Newest first (iterate for every page), or with ``after="evt_…"`` the events after that one, oldest
+        first, one page (continue with ``after=`` the last id); ``wait`` (0–25 s) long-polls for the next one."""
+        params = dict(limit=limit, cursor=cursor, type=type, from_=_iso(from_), to=_iso(to), after=after, wait=wait)
+        return self._list(WebhookEvent, "/events", params, options)
+
+    def get(self, event_id: str, *, options: RequestOptions | None = None) -> EventWithDeliveries:
+        """One event with each endpoint's delivery status."""
+        return self._call(EventWithDeliveries, "GET", f"/events/{_id(event_id)}", options=options)

@@ -595,3 +595,12 @@ class Usage(ApiObject):
     test: ModeUsage
     free_quota: FreeQuota
     wallet: Wallet
+
+
+# --- Event log (GET /events) ---------------------------------------------------------------------
+
+
+class EventWithDeliveries(WebhookEvent):
+    """``events.get``: the event with each endpoint's delivery of it (replays included), oldest first."""
+
+    deliveries: list[WebhookDelivery]

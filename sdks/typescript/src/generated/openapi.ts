@@ -423,6 +423,21 @@ export interface components {
       /** False for events caused through a test key or test data. */
       livemode: boolean;
     };
+    /** Every delivery's body: the event, with its type-specific `data`. */
+    EventWithDeliveries: {
+      /** `evt_…`. Delivery is at-least-once: dedupe on it. */
+      id: string;
+      type: components["schemas"]["WebhookEventTypeEnum"];
+      createdAt: string;
+      /** The organisation's id, `biz_…`. */
+      businessId: string;
+      /** The event-specific payload (see the webhooks section). */
+      data: Record<string, unknown>;
+      /** False for events caused through a test key or test data. */
+      livemode: boolean;
+      /** Each endpoint's delivery of this event (replays included), oldest first; empty when no endpoint was subscribed to it. */
+      deliveries: Array<components["schemas"]["Delivery"]>;
+    };
     /** * `call.started` - call.started * `call.completed` - call.completed * `transcript.ready` - transcript.ready * `sms.received` - sms.received * `sms.sent` - sms.sent * `voicemail.created` - voicemail.created * `contact.created` - contact.created * `contact.updated` - contact.updated * `appointment.booked` - appointment.booked * `*` - * */
     EventsEnum: "call.started" | "call.completed" | "transcript.ready" | "sms.received" | "sms.sent" | "voicemail.created" | "contact.created" | "contact.updated" | "appointment.booked" | "*";
     FreeQuota: {
@@ -566,6 +581,16 @@ export interface components {
     PaginatedDeliveryList: {
       success: components["schemas"]["SuccessEnum"];
       data: Array<components["schemas"]["Delivery"]>;
+      pagination: {
+        nextCursor: string | null;
+        hasMore: boolean;
+        limit: number;
+      };
+      message: string;
+    };
+    PaginatedEventList: {
+      success: components["schemas"]["SuccessEnum"];
+      data: Array<components["schemas"]["Event"]>;
       pagination: {
         nextCursor: string | null;
         hasMore: boolean;
