@@ -13,7 +13,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import pytest
 
@@ -23,7 +23,7 @@ from tests.conftest import make_key
 from tests.webhooks.receiver import Receiver, Reply
 from webhooks.models import Event
 
-from .conftest import PY_SRC, TS_DIR, Server
+from .conftest import PY_SRC, TS_DIR, Server, typescript_build_lock
 
 pytestmark = pytest.mark.slow
 
@@ -149,10 +149,12 @@ def test_typescript_listen_refuses_a_live_key_without_live(server: Server, types
 
 
 @pytest.fixture
-def typescript_cli_build(typescript_sdk: Path) -> Any:
-    """The CLI compiled by the package's own build (scripts/build.mjs) into dist/cli."""
-    subprocess.run(["node", "scripts/build.mjs"], cwd=typescript_sdk, check=True, timeout=300)
-    return typescript_sdk
+def typescript_cli_build(typescript_sdk: Path) -> Iterator[Path]:
+    """The CLI compiled by the package's own build (scripts/build.mjs) into dist/cli, held for the
+    test: another worker's build or `npm pack` would empty dist/ under it."""
+    with typescript_build_lock():
+        subprocess.run(["node", "scripts/build.mjs"], cwd=typescript_sdk, check=True, timeout=300)
+        yield typescript_sdk
 
 
 def test_npx_runs_listen_from_the_installed_package(typescript_cli_build: Path, tmp_path: Path) -> None:
