@@ -8,6 +8,7 @@ sdks/python/src; the TypeScript SDK is built with tsc from sdks/typescript befor
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import random
 import shutil
@@ -79,7 +80,8 @@ def node_available() -> bool:
 def typescript_build_lock() -> Iterator[None]:
     """One xdist worker at a time builds or packs the SDK: `scripts/build.mjs` (also npm's prepack)
     empties dist/esm and dist/cjs before compiling, so a reader in another worker could find nothing."""
-    with open(Path(tempfile.gettempdir()) / f"aiphone360-ts-{abs(hash(str(TS_DIR)))}.lock", "w") as lock:
+    digest = hashlib.sha256(str(TS_DIR).encode()).hexdigest()[:16]  # str hashes differ between processes
+    with open(Path(tempfile.gettempdir()) / f"aiphone360-ts-{digest}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
