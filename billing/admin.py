@@ -252,7 +252,9 @@ class UsageRecordAdmin(ReadOnlyUsageAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyUsageAdmin):
+    # Listed, filtered and exported by `dated_at` (the period the charge belongs to), like the usage reports.
     list_display = [
+        "dated_at",
         "created_at",
         "organization",
         "amount",
@@ -269,13 +271,14 @@ class LedgerEntryAdmin(ReadOnlyUsageAdmin):
         ("wallet__organization", admin.RelatedOnlyFieldListFilter),
         ("api_key", admin.RelatedOnlyFieldListFilter),
         "metric",
-        period_filter("created_at"),
+        period_filter("dated_at"),
     ]
     list_select_related = ["wallet__organization", "api_key"]
     search_fields = ["public_id", "reference", "reason", "wallet__organization__name"]
-    date_hierarchy = "created_at"
+    date_hierarchy = "dated_at"
     csv_name = "ledger"
     csv_columns = [
+        ("dated_at", lambda r: r.dated_at),
         ("created_at", lambda r: r.created_at),
         ("entry_id", lambda r: r.public_id),
         ("organization_id", lambda r: r.wallet.organization.public_id),

@@ -173,7 +173,9 @@ def _charge_live(
                     reference = per_unit_reference
                 singular, plural = _METRIC_NOUNS[metric]
                 reason = f"{units:,} {singular if units == 1 else plural} at ${money(terms.unit_price)}"
-                charge = ChargeDetail(metric=metric, quantity=units, unit_price=terms.unit_price, api_key_id=api_key_id)
+                charge = ChargeDetail(
+                    metric=metric, quantity=units, unit_price=terms.unit_price, api_key_id=api_key_id, at=at
+                )
                 if prepay:
                     payment = wallet_reserve(
                         organization=organization, amount=amount, reference=reference, reason=reason, charge=charge

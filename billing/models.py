@@ -6,6 +6,7 @@ from typing import TypedDict
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from accounts.models import Organization
 from core.ids import public_id_field
@@ -155,11 +156,20 @@ class LedgerEntry(models.Model):
     quantity = models.PositiveIntegerField(null=True, blank=True, help_text="Units charged (blocks for API requests).")
     unit_price = models.DecimalField(**MONEY, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # One date per charge: a usage charge is dated when the usage it bills happened (requests of Jan 31
+    # 23:xx flushed at 00:00:30 on Feb 1 are January's), so the month's report, the ledger, the wallet's
+    # month-to-date spend and every CSV put it in the same period. Credits are dated when posted.
+    dated_at = models.DateTimeField(
+        default=timezone.now, help_text="The moment this entry belongs to (for a charge: when its usage happened)."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "ledger entries"
-        indexes = [models.Index(fields=["wallet", "created_at"], name="ledger_wallet_time")]
+        indexes = [
+            models.Index(fields=["wallet", "created_at"], name="ledger_wallet_time"),
+            models.Index(fields=["wallet", "dated_at"], name="ledger_wallet_dated"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.amount:+} {self.reason}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -99,6 +100,8 @@ class ChargeDetail:
     quantity: int
     unit_price: Decimal
     api_key_id: int | None = None
+    # When the usage it bills happened: the ledger row is dated then (see LedgerEntry.dated_at).
+    at: datetime | None = None
 
 
 def _post(
@@ -121,6 +124,7 @@ def _post(
         reference=reference,
         actor_label=actor_label,
         balance_after=wallet.balance,
+        dated_at=charge.at if charge is not None and charge.at is not None else timezone.now(),
         **(
             {
                 "metric": charge.metric,

@@ -243,10 +243,12 @@ def wallet_summary(*, organization: Organization, now: datetime | None = None) -
     month_low = datetime.combine(month_start(now), time.min, tzinfo=UTC)
     week_low = now - timedelta(days=7)
     # Usage rows only (they carry a metric); a released reservation's refund nets out its charge.
+    # By `dated_at` (when the usage happened), as the rollups are: a flush after midnight on the 1st
+    # still counts the previous month's requests in the previous month.
     charges = LedgerEntry.objects.filter(wallet__organization=organization).exclude(metric="")
-    totals = charges.filter(created_at__gte=min(month_low, week_low)).aggregate(
-        month=Sum("amount", filter=Q(created_at__gte=month_low)),
-        week=Sum("amount", filter=Q(created_at__gte=week_low)),
+    totals = charges.filter(dated_at__gte=min(month_low, week_low), dated_at__lte=now).aggregate(
+        month=Sum("amount", filter=Q(dated_at__gte=month_low)),
+        week=Sum("amount", filter=Q(dated_at__gte=week_low)),
     )
     month_spend = -(totals["month"] or ZERO)
     week_spend = -(totals["week"] or ZERO)
