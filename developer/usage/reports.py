@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -26,7 +26,7 @@ from billing.models import (
     UsageRollup,
     Wallet,
 )
-from billing.quota import days_between, month_start, runway_days
+from billing.quota import days_between, month_start, next_month_start, runway_days
 from developer.keys import mask
 
 ZERO = Decimal("0")
@@ -105,6 +105,25 @@ class WalletSummary:
     month_spend: Decimal
     spend_last_7_days: Decimal
     runway_days: Decimal | None  # None: nothing spent in the last 7 days
+
+
+@dataclass(frozen=True)
+class BillingPeriod:
+    """The billing month: the calendar month in UTC, whatever zone the business or viewer is in."""
+
+    start: datetime  # first instant, UTC
+    end: datetime  # first instant of the next month, UTC (exclusive)
+
+    def local(self, zone: tzinfo) -> tuple[datetime, datetime]:
+        return self.start.astimezone(zone), self.end.astimezone(zone)
+
+
+def billing_period(now: datetime | None = None) -> BillingPeriod:
+    month = month_start(now or dj_timezone.now())
+    return BillingPeriod(
+        start=datetime.combine(month, time.min, tzinfo=UTC),
+        end=datetime.combine(next_month_start(month), time.min, tzinfo=UTC),
+    )
 
 
 def default_range(today: date | None = None) -> tuple[date, date]:
