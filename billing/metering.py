@@ -30,6 +30,7 @@ from .models import (
     Subscription,
     UsageRecord,
     UsageRollup,
+    Wallet,
 )
 from .quota import (
     decode_counter_field,
@@ -193,6 +194,29 @@ def _charge_live(
             counter.billed_units += units
     counter.save(update_fields=["quantity", "billed_units"])
     return units, amount, payment
+
+
+def affordable_units(*, organization_id: int, metric: str, at: datetime | None = None) -> int | None:
+    """How many more live units of `metric` the organisation can pay for now: what is left of the month's free
+    quota plus whole units the balance covers at the plan's price. None when there is no limit (no plan, or a
+    price of zero). Used to release held work only as far as the wallet pays for it."""
+    subscription = Subscription.objects.select_related("plan").filter(organization_id=organization_id).first()
+    if subscription is None:
+        return None
+    terms = subscription.plan.terms(metric)
+    if terms.unit_price <= 0:
+        return None
+    month = month_start(at or timezone.now())
+    used = (
+        MonthlyUsage.objects.filter(organization_id=organization_id, metric=metric, month=month)
+        .values_list("quantity", flat=True)
+        .first()
+        or 0
+    )
+    free_left = max(0, terms.free - used) // terms.unit_size * terms.unit_size
+    balance = Wallet.objects.filter(organization_id=organization_id).values_list("balance", flat=True).first()
+    paid = int(balance // terms.unit_price) * terms.unit_size if balance and balance > 0 else 0
+    return free_left + paid
 
 
 # --- Prepaid usage: reserved before the work, confirmed or released after ----------------------------

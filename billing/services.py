@@ -139,9 +139,11 @@ def _post(
     if (before > 0) != (wallet.balance > 0):
         # Crossing zero flips the gate (402 INSUFFICIENT_CREDITS) one way or the other.
         invalidate_access_state(wallet.organization_id)
-        if wallet.balance > 0:
-            organization_id = wallet.organization_id
-            transaction.on_commit(lambda: _announce_funded(organization_id))
+    if amount > 0 and wallet.balance > 0:
+        # Every credit that leaves funds, not only the one crossing zero: a partial top-up released only
+        # what it paid for, and the next one releases more.
+        organization_id = wallet.organization_id
+        transaction.on_commit(lambda: _announce_funded(organization_id))
     return entry
 
 
