@@ -19,6 +19,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
+from django.core.validators import DecimalValidator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -33,6 +34,7 @@ from core.errors import ServiceError
 from core.timefmt import iso
 
 from .models import (
+    MONEY,
     LedgerEntry,
     MonthlyUsage,
     Plan,
@@ -53,10 +55,70 @@ from .services import (
     wallet_credit,
 )
 
+_PRICE_FIELDS = (
+    "api_request_block_price",
+    "webhook_attempt_price",
+    "tool_invocation_price",
+    "sms_segment_price",
+)
+
+
+class PlanForm(forms.ModelForm):
+    """Prices beyond the stored precision are refused, never rounded: the price staff typed is the price charged."""
+
+    class Meta:
+        model = Plan
+        fields = [
+            "code",
+            "name",
+            "rate_limit_per_minute",
+            "api_requests_free",
+            "api_request_block_price",
+            "webhook_attempts_free",
+            "webhook_attempt_price",
+            "tool_invocations_free",
+            "tool_invocation_price",
+            "sms_segments_free",
+            "sms_segment_price",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in _PRICE_FIELDS:
+            field = self.fields[name]
+            # The form field's own decimal_places check would answer with a generic message; ours says why.
+            field.decimal_places = None
+            field.validators = [v for v in field.validators if not isinstance(v, DecimalValidator)]
+            field.max_digits = None
+
+    def _clean_price(self, name: str) -> Decimal:
+        value: Decimal = self.cleaned_data[name]
+        places = MONEY["decimal_places"]
+        if value is not None and value != value.quantize(Decimal(1).scaleb(-places)):
+            raise forms.ValidationError(
+                f"Prices are kept to {places} decimal places ($0.000001); {self.data.get(name)} has more. "
+                f"Enter it with at most {places} decimals: nothing is rounded."
+            )
+        return value
+
+    def clean_api_request_block_price(self) -> Decimal:
+        return self._clean_price("api_request_block_price")
+
+    def clean_webhook_attempt_price(self) -> Decimal:
+        return self._clean_price("webhook_attempt_price")
+
+    def clean_tool_invocation_price(self) -> Decimal:
+        return self._clean_price("tool_invocation_price")
+
+    def clean_sms_segment_price(self) -> Decimal:
+        return self._clean_price("sms_segment_price")
+
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
     """Staff edit rates here. A charge copies the price it was made at, so edits never rewrite past charges."""
+
+    form = PlanForm
 
     list_display = [
         "code",
