@@ -86,6 +86,7 @@ class PlanForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         for name in _PRICE_FIELDS:
             field = self.fields[name]
+            assert isinstance(field, forms.DecimalField)
             # The form field's own decimal_places check would answer with a generic message; ours says why.
             field.decimal_places = None
             field.validators = [v for v in field.validators if not isinstance(v, DecimalValidator)]
