@@ -258,6 +258,9 @@ class MonthlyUsage(models.Model):
     billed_units = models.PositiveBigIntegerField(
         default=0, help_text="Units charged so far (blocks for API requests)."
     )
+    # API requests only: the billable requests of the block being filled, per key id ("" for none), so a
+    # completed block's charge is split among the keys whose requests filled it.
+    open_block = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "metric", "month"], name="monthly_usage_unique")]

@@ -97,3 +97,51 @@ def test_per_unit_charges_on_either_side_of_midnight_are_dated_by_the_clock(org,
     assert _ledger_spend(org, date(2026, 12, 1), date(2027, 1, 1)) == Decimal("0.0004")
     dec = usage_report(organization=org, start=date(2026, 12, 1), end=date(2026, 12, 31))
     assert dec.modes["live"].by_metric[Metric.WEBHOOK_ATTEMPTS].quantity == 1
+
+
+def _rollup_charges(org) -> dict[int | None, Decimal]:
+    from billing.models import UsageRollup
+
+    rows = UsageRollup.objects.filter(organization=org, metric=Metric.API_REQUESTS).values_list("api_key_id", "amount")
+    totals: dict[int | None, Decimal] = {}
+    for key_id, amount in rows:
+        totals[key_id] = totals.get(key_id, Decimal("0")) + amount
+    return totals
+
+
+def test_a_block_is_split_among_the_keys_that_filled_it_and_adds_up_to_the_ledger(org, clock):
+    set_plan_terms(org, api_requests_free=0, api_request_block_price="0.40")
+    a, b = _key(org, "A"), _key(org, "B")
+    _flush(org, a, 600, made_at=clock.return_value, batch="one")
+    assert not LedgerEntry.objects.filter(metric=Metric.API_REQUESTS).exists()  # the block is not full yet
+    _flush(org, b, 700, made_at=clock.return_value, batch="two")  # completes it; 300 wait in the next one
+    charges = {e.api_key_id: e.amount for e in LedgerEntry.objects.filter(metric=Metric.API_REQUESTS)}
+    assert charges == {a.pk: Decimal("-0.24"), b.pk: Decimal("-0.16")}
+    _flush(org, a, 700, made_at=clock.return_value, batch="three")  # B's 300 + A's 700
+    ledger = LedgerEntry.objects.filter(metric=Metric.API_REQUESTS)
+    assert sum(e.amount for e in ledger) == Decimal("-0.80")
+    assert _rollup_charges(org) == {a.pk: Decimal("0.52"), b.pk: Decimal("0.28")}
+    per_key: dict[int | None, Decimal] = {}
+    for e in ledger:
+        per_key[e.api_key_id] = per_key.get(e.api_key_id, Decimal("0")) - e.amount
+    assert per_key == _rollup_charges(org)
+    assert sum(e.quantity or 0 for e in ledger) == 2  # two blocks, each counted once
+
+
+def test_a_split_is_to_the_unit_with_the_remainder_to_the_largest_share(org, clock):
+    set_plan_terms(org, api_requests_free=0, api_request_block_price="0.00001")
+    keys = [_key(org, name) for name in ("A", "B", "C")]
+    fields = {
+        encode_counter_field(
+            epoch_hour=epoch_hours(clock.return_value), organization_id=org.pk, api_key_id=k.pk, mode="live"
+        ): n
+        for k, n in zip(keys, (333, 334, 333), strict=True)
+    }
+    assert apply_api_counts(batch_id="thirds", counts=fields, source="local")
+    charges = {e.api_key_id: e.amount for e in LedgerEntry.objects.filter(metric=Metric.API_REQUESTS)}
+    assert charges == {
+        keys[0].pk: Decimal("-0.000003"),
+        keys[1].pk: Decimal("-0.000004"),
+        keys[2].pk: Decimal("-0.000003"),
+    }
+    assert sum(charges.values()) == Decimal("-0.00001")
