@@ -159,7 +159,10 @@ def _charge_live(
     if subscription is not None:
         terms = subscription.plan.terms(metric)
         units = units_to_bill(
-            used_after=counter.quantity, free=terms.free, already_billed=counter.billed_units, unit_size=terms.unit_size
+            used_after=counter.quantity,
+            free=_free(counter, terms.free),
+            already_billed=counter.billed_units,
+            unit_size=terms.unit_size,
         )
         if units:
             amount = units * terms.unit_price
@@ -241,11 +244,14 @@ def _charge_api_requests(
     terms = subscription.plan.terms(Metric.API_REQUESTS)
     name = "" if api_key_id is None else str(api_key_id)
     pool = {k: int(v) for k, v in (counter.open_block or {}).items()}
-    added = max(0, counter.quantity - terms.free) - max(0, before - terms.free)
+    free = _free(counter, terms.free)
+    # Billable requests beyond the blocks already charged: what this entry adds to the open block.
+    boundary = free + counter.billed_units * terms.unit_size
+    added = max(0, counter.quantity - boundary) - max(0, before - boundary)
     if added:
         pool[name] = pool.get(name, 0) + added
     units = units_to_bill(
-        used_after=counter.quantity, free=terms.free, already_billed=counter.billed_units, unit_size=terms.unit_size
+        used_after=counter.quantity, free=free, already_billed=counter.billed_units, unit_size=terms.unit_size
     )
     if units:
         filled_requests = units * terms.unit_size
@@ -290,6 +296,64 @@ def _charge_api_requests(
     counter.open_block = pool
     counter.save(update_fields=["quantity", "billed_units", "open_block"])
     return shares
+
+
+def _free(counter: MonthlyUsage, plan_free: int) -> int:
+    """The month's free units: the plan's, or what a plan change this month set (see `plan_change_effect`)."""
+    return plan_free if counter.free_units is None else counter.free_units
+
+
+@dataclass(frozen=True)
+class PlanChangeLine:
+    metric: str
+    used: int  # live units used this month so far
+    free_before: int  # the allowance left before the change
+    free_after: int  # the allowance left after it: the new plan's quota minus what was used, never negative
+    unit_price_after: Decimal
+
+
+def plan_change_effect(*, organization_id: int, new_plan: Any, at: datetime | None = None) -> list[PlanChangeLine]:
+    """What changing to `new_plan` now would do to this month, per metric (nothing is charged by a change)."""
+    month = month_start(at or timezone.now())
+    counters = {c.metric: c for c in MonthlyUsage.objects.filter(organization_id=organization_id, month=month)}
+    subscription = Subscription.objects.select_related("plan").filter(organization_id=organization_id).first()
+    lines = []
+    for metric in Metric.values:
+        counter = counters.get(metric)
+        used = counter.quantity if counter else 0
+        old_free = 0
+        if subscription is not None:
+            plan_free = subscription.plan.terms(metric).free
+            old_free = plan_free if counter is None or counter.free_units is None else counter.free_units
+        new_terms = new_plan.terms(metric)
+        lines.append(
+            PlanChangeLine(
+                metric=metric,
+                used=used,
+                free_before=max(0, old_free - used),
+                free_after=max(0, new_terms.free - used),
+                unit_price_after=new_terms.unit_price,
+            )
+        )
+    return lines
+
+
+def plan_change_apply(*, organization_id: int, new_plan: Any, at: datetime | None = None) -> None:
+    """Carry this month's counters over a plan change, in the caller's transaction: usage before the change
+    keeps the terms it was billed under (no charge, no refund now); from now on the new plan's prices apply
+    and its free quota is what is left of it after this month's usage (never negative).
+
+    The effective free count F makes `units_to_bill` do exactly that: F = used + new allowance left −
+    units already billed × unit size. A partial API block not billed under the old terms is not billed.
+    """
+    month = month_start(at or timezone.now())
+    for metric in Metric.values:
+        counter = _lock_month(organization_id=organization_id, metric=metric, month=month)
+        terms = new_plan.terms(metric)
+        left = max(0, terms.free - counter.quantity)
+        counter.free_units = counter.quantity + left - counter.billed_units * terms.unit_size
+        counter.open_block = {}
+        counter.save(update_fields=["free_units", "open_block"])
 
 
 def _split(amount: Decimal, counts: dict[str, int]) -> dict[str, Decimal]:

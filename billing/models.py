@@ -261,6 +261,11 @@ class MonthlyUsage(models.Model):
     # API requests only: the billable requests of the block being filled, per key id ("" for none), so a
     # completed block's charge is split among the keys whose requests filled it.
     open_block = models.JSONField(default=dict, blank=True)
+    # Set by a plan change mid-month (billing.services.subscription_set): the count of free units that makes
+    # what was used before the change keep its terms and leaves the new plan's quota minus what was used.
+    free_units = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Effective free units after a plan change this month (empty: the plan's)."
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "metric", "month"], name="monthly_usage_unique")]

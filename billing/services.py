@@ -32,6 +32,13 @@ def subscription_set(
     *, organization: Organization, plan_code: str, actor: Actor, status: str = Subscription.Status.ACTIVE
 ) -> Subscription:
     plan = Plan.objects.get(code=plan_code)
+    current = Subscription.objects.select_for_update().filter(organization=organization).first()
+    if current is not None and current.plan_id != plan.pk:
+        # metering imports this module (wallet_debit), hence the import here.
+        from .metering import plan_change_apply
+
+        # No retroactive charge: this month's usage keeps its terms, the new plan applies from now.
+        plan_change_apply(organization_id=organization.pk, new_plan=plan)
     subscription, _ = Subscription.objects.update_or_create(
         organization=organization, defaults={"plan": plan, "status": status}
     )

@@ -145,3 +145,47 @@ def test_a_split_is_to_the_unit_with_the_remainder_to_the_largest_share(org, clo
         keys[2].pk: Decimal("-0.000003"),
     }
     assert sum(charges.values()) == Decimal("-0.00001")
+
+
+def _plans(basic_free: int = 10_000, pro_free: int = 100_000):
+    from billing.models import Plan
+
+    Plan.objects.filter(code="BASIC").update(api_requests_free=basic_free, api_request_block_price=Decimal("0.50"))
+    Plan.objects.filter(code="PRO").update(api_requests_free=pro_free, api_request_block_price=Decimal("0.40"))
+
+
+def test_a_downgrade_mid_month_charges_nothing_retroactively(org, clock):
+    from billing.services import subscription_set
+
+    _plans()
+    key = _key(org)
+    _flush(org, key, 50_000, made_at=clock.return_value, batch="on-pro")
+    assert not LedgerEntry.objects.filter(metric=Metric.API_REQUESTS).exists()  # within PRO's 100,000
+    subscription_set(organization=org, plan_code="BASIC", actor=None)
+    _flush(org, key, 1, made_at=clock.return_value, batch="one-on-basic")
+    assert not LedgerEntry.objects.filter(metric=Metric.API_REQUESTS).exists()  # was $20.00 at once
+    _flush(org, key, 999, made_at=clock.return_value, batch="a-block-on-basic")
+    (charge,) = LedgerEntry.objects.filter(metric=Metric.API_REQUESTS)
+    assert (charge.amount, charge.unit_price) == (Decimal("-0.50"), Decimal("0.50"))  # BASIC's price from now
+    quota = {
+        line.metric: line
+        for line in usage_report(organization=org, start=date(2026, 11, 1), end=date(2026, 11, 10)).quota
+    }
+    assert quota[Metric.API_REQUESTS].remaining == 0  # 10,000 − 51,000, never negative
+
+
+def test_an_upgrade_mid_month_refunds_nothing_and_leaves_the_new_quota_minus_what_was_used(org, clock):
+    from billing.services import subscription_set
+
+    _plans()
+    subscription_set(organization=org, plan_code="BASIC", actor=None)
+    key = _key(org)
+    _flush(org, key, 50_000, made_at=clock.return_value, batch="on-basic")
+    assert LedgerEntry.objects.filter(metric=Metric.API_REQUESTS).get().amount == Decimal("-20.00")  # 40 blocks
+    subscription_set(organization=org, plan_code="PRO", actor=None)
+    assert LedgerEntry.objects.filter(metric=Metric.API_REQUESTS).count() == 1  # no refund
+    _flush(org, key, 50_000, made_at=clock.return_value, batch="free-on-pro")  # PRO's 100,000 − 50,000 used
+    assert LedgerEntry.objects.filter(metric=Metric.API_REQUESTS).count() == 1
+    _flush(org, key, 1_000, made_at=clock.return_value, batch="block-on-pro")
+    last = LedgerEntry.objects.filter(metric=Metric.API_REQUESTS).order_by("id").last()
+    assert last is not None and last.amount == Decimal("-0.40")
