@@ -33,6 +33,7 @@ from accounts.requests import AuthenticatedHttpRequest
 from core.errors import ServiceError
 from core.timefmt import iso
 
+from .metering import plan_change_effect
 from .models import (
     MONEY,
     LedgerEntry,
@@ -634,17 +635,38 @@ class OrganizationAdmin(admin.ModelAdmin):
         return f"${wallet.balance:,.2f}" if wallet else "—"
 
     @admin.action(description="Change plan (choose the plan and status below)")
-    def change_plan(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:
+    def change_plan(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> HttpResponse | None:
         form = PlanChangeForm(request.POST)
         if not form.is_valid():
             self.message_user(request, "Choose a plan and a status to change to.", messages.ERROR)
-            return
+            return None
         plan, status = form.cleaned_data["plan"], form.cleaned_data["status"]
+        if request.POST.get("confirm") != "yes":
+            # Staff see what the change does to this month before confirming it.
+            previews = [
+                {
+                    "organization": org,
+                    "current": getattr(getattr(org, "subscription", None), "plan", None),
+                    "lines": plan_change_effect(organization_id=org.pk, new_plan=plan),
+                }
+                for org in queryset
+            ]
+            context = {
+                **self.admin_site.each_context(request),
+                "title": f"Change plan to {plan.name}?",
+                "opts": self.model._meta,
+                "plan": plan,
+                "status": status,
+                "previews": previews,
+                "queryset": queryset,
+            }
+            return TemplateResponse(request, "admin/billing/organization/change_plan.html", context)
         for org in queryset:
             subscription_set(organization=org, plan_code=plan.code, status=status, actor=request.user)
         self.message_user(
             request, f"{queryset.count()} organisation(s) moved to {plan.name} ({status}).", messages.SUCCESS
         )
+        return None
 
     @admin.action(description="Grant the Developer Platform add-on")
     def grant_addon(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:
