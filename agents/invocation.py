@@ -505,7 +505,7 @@ def _finish(
     with transaction.atomic():
         if meter:
             # Every request that left for the endpoint counts, under whoever asked for it; test mode is
-            # recorded and never charged.
+            # recorded and never charged. The same rule as webhook attempts (README "Money and metering").
             caused_by = invocation.caused_by
             record_usage(
                 organization=tool.organization,

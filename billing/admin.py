@@ -19,6 +19,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
+from django.core.validators import DecimalValidator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -32,7 +33,9 @@ from accounts.requests import AuthenticatedHttpRequest
 from core.errors import ServiceError
 from core.timefmt import iso
 
+from .metering import plan_change_effect
 from .models import (
+    MONEY,
     LedgerEntry,
     MonthlyUsage,
     Plan,
@@ -53,10 +56,71 @@ from .services import (
     wallet_credit,
 )
 
+_PRICE_FIELDS = (
+    "api_request_block_price",
+    "webhook_attempt_price",
+    "tool_invocation_price",
+    "sms_segment_price",
+)
+
+
+class PlanForm(forms.ModelForm):
+    """Prices beyond the stored precision are refused, never rounded: the price staff typed is the price charged."""
+
+    class Meta:
+        model = Plan
+        fields = [
+            "code",
+            "name",
+            "rate_limit_per_minute",
+            "api_requests_free",
+            "api_request_block_price",
+            "webhook_attempts_free",
+            "webhook_attempt_price",
+            "tool_invocations_free",
+            "tool_invocation_price",
+            "sms_segments_free",
+            "sms_segment_price",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in _PRICE_FIELDS:
+            field = self.fields[name]
+            assert isinstance(field, forms.DecimalField)
+            # The form field's own decimal_places check would answer with a generic message; ours says why.
+            field.decimal_places = None
+            field.validators = [v for v in field.validators if not isinstance(v, DecimalValidator)]
+            field.max_digits = None
+
+    def _clean_price(self, name: str) -> Decimal:
+        value: Decimal = self.cleaned_data[name]
+        places = MONEY["decimal_places"]
+        if value is not None and value != value.quantize(Decimal(1).scaleb(-places)):
+            raise forms.ValidationError(
+                f"Prices are kept to {places} decimal places ($0.000001); {self.data.get(name)} has more. "
+                f"Enter it with at most {places} decimals: nothing is rounded."
+            )
+        return value
+
+    def clean_api_request_block_price(self) -> Decimal:
+        return self._clean_price("api_request_block_price")
+
+    def clean_webhook_attempt_price(self) -> Decimal:
+        return self._clean_price("webhook_attempt_price")
+
+    def clean_tool_invocation_price(self) -> Decimal:
+        return self._clean_price("tool_invocation_price")
+
+    def clean_sms_segment_price(self) -> Decimal:
+        return self._clean_price("sms_segment_price")
+
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
     """Staff edit rates here. A charge copies the price it was made at, so edits never rewrite past charges."""
+
+    form = PlanForm
 
     list_display = [
         "code",
@@ -252,7 +316,9 @@ class UsageRecordAdmin(ReadOnlyUsageAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyUsageAdmin):
+    # Listed, filtered and exported by `dated_at` (the period the charge belongs to), like the usage reports.
     list_display = [
+        "dated_at",
         "created_at",
         "organization",
         "amount",
@@ -269,13 +335,14 @@ class LedgerEntryAdmin(ReadOnlyUsageAdmin):
         ("wallet__organization", admin.RelatedOnlyFieldListFilter),
         ("api_key", admin.RelatedOnlyFieldListFilter),
         "metric",
-        period_filter("created_at"),
+        period_filter("dated_at"),
     ]
     list_select_related = ["wallet__organization", "api_key"]
     search_fields = ["public_id", "reference", "reason", "wallet__organization__name"]
-    date_hierarchy = "created_at"
+    date_hierarchy = "dated_at"
     csv_name = "ledger"
     csv_columns = [
+        ("dated_at", lambda r: r.dated_at),
         ("created_at", lambda r: r.created_at),
         ("entry_id", lambda r: r.public_id),
         ("organization_id", lambda r: r.wallet.organization.public_id),
@@ -568,17 +635,38 @@ class OrganizationAdmin(admin.ModelAdmin):
         return f"${wallet.balance:,.2f}" if wallet else "—"
 
     @admin.action(description="Change plan (choose the plan and status below)")
-    def change_plan(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:
+    def change_plan(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> HttpResponse | None:
         form = PlanChangeForm(request.POST)
         if not form.is_valid():
             self.message_user(request, "Choose a plan and a status to change to.", messages.ERROR)
-            return
+            return None
         plan, status = form.cleaned_data["plan"], form.cleaned_data["status"]
+        if request.POST.get("confirm") != "yes":
+            # Staff see what the change does to this month before confirming it.
+            previews = [
+                {
+                    "organization": org,
+                    "current": getattr(getattr(org, "subscription", None), "plan", None),
+                    "lines": plan_change_effect(organization_id=org.pk, new_plan=plan),
+                }
+                for org in queryset
+            ]
+            context = {
+                **self.admin_site.each_context(request),
+                "title": f"Change plan to {plan.name}?",
+                "opts": self.model._meta,
+                "plan": plan,
+                "status": status,
+                "previews": previews,
+                "queryset": queryset,
+            }
+            return TemplateResponse(request, "admin/billing/organization/change_plan.html", context)
         for org in queryset:
             subscription_set(organization=org, plan_code=plan.code, status=status, actor=request.user)
         self.message_user(
             request, f"{queryset.count()} organisation(s) moved to {plan.name} ({status}).", messages.SUCCESS
         )
+        return None
 
     @admin.action(description="Grant the Developer Platform add-on")
     def grant_addon(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:

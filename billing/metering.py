@@ -12,7 +12,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -30,6 +30,7 @@ from .models import (
     Subscription,
     UsageRecord,
     UsageRollup,
+    Wallet,
 )
 from .quota import (
     decode_counter_field,
@@ -158,7 +159,10 @@ def _charge_live(
     if subscription is not None:
         terms = subscription.plan.terms(metric)
         units = units_to_bill(
-            used_after=counter.quantity, free=terms.free, already_billed=counter.billed_units, unit_size=terms.unit_size
+            used_after=counter.quantity,
+            free=_free(counter, terms.free),
+            already_billed=counter.billed_units,
+            unit_size=terms.unit_size,
         )
         if units:
             amount = units * terms.unit_price
@@ -173,7 +177,9 @@ def _charge_live(
                     reference = per_unit_reference
                 singular, plural = _METRIC_NOUNS[metric]
                 reason = f"{units:,} {singular if units == 1 else plural} at ${money(terms.unit_price)}"
-                charge = ChargeDetail(metric=metric, quantity=units, unit_price=terms.unit_price, api_key_id=api_key_id)
+                charge = ChargeDetail(
+                    metric=metric, quantity=units, unit_price=terms.unit_price, api_key_id=api_key_id, at=at
+                )
                 if prepay:
                     payment = wallet_reserve(
                         organization=organization, amount=amount, reference=reference, reason=reason, charge=charge
@@ -191,6 +197,173 @@ def _charge_live(
             counter.billed_units += units
     counter.save(update_fields=["quantity", "billed_units"])
     return units, amount, payment
+
+
+def affordable_units(*, organization_id: int, metric: str, at: datetime | None = None) -> int | None:
+    """How many more live units of `metric` the organisation can pay for now: what is left of the month's free
+    quota plus whole units the balance covers at the plan's price. None when there is no limit (no plan, or a
+    price of zero). Used to release held work only as far as the wallet pays for it."""
+    subscription = Subscription.objects.select_related("plan").filter(organization_id=organization_id).first()
+    if subscription is None:
+        return None
+    terms = subscription.plan.terms(metric)
+    if terms.unit_price <= 0:
+        return None
+    month = month_start(at or timezone.now())
+    used = (
+        MonthlyUsage.objects.filter(organization_id=organization_id, metric=metric, month=month)
+        .values_list("quantity", flat=True)
+        .first()
+        or 0
+    )
+    free_left = max(0, terms.free - used) // terms.unit_size * terms.unit_size
+    balance = Wallet.objects.filter(organization_id=organization_id).values_list("balance", flat=True).first()
+    paid = int(balance // terms.unit_price) * terms.unit_size if balance and balance > 0 else 0
+    return free_left + paid
+
+
+def _charge_api_requests(
+    *, organization: Organization, quantity: int, at: datetime, api_key_id: int | None
+) -> dict[int | None, Decimal]:
+    """Count live API requests against the month and charge the blocks of 1,000 they complete.
+
+    A block's charge is split among the keys whose billable requests filled it, in proportion, to the
+    unit ($0.000001), the remainder to the largest share: per-key charges add up to the ledger (one
+    ledger row per key and block range). The requests beyond the completed blocks stay in the open
+    block, as this key's. Returns the charge per key id.
+    """
+    month = month_start(at)
+    counter = _lock_month(organization_id=organization.pk, metric=Metric.API_REQUESTS, month=month)
+    before = counter.quantity
+    counter.quantity += quantity
+    subscription = Subscription.objects.select_related("plan").filter(organization_id=organization.pk).first()
+    shares: dict[int | None, Decimal] = {}
+    if subscription is None:
+        counter.save(update_fields=["quantity"])
+        return shares
+    terms = subscription.plan.terms(Metric.API_REQUESTS)
+    name = "" if api_key_id is None else str(api_key_id)
+    pool = {k: int(v) for k, v in (counter.open_block or {}).items()}
+    free = _free(counter, terms.free)
+    # Billable requests beyond the blocks already charged: what this entry adds to the open block.
+    boundary = free + counter.billed_units * terms.unit_size
+    added = max(0, counter.quantity - boundary) - max(0, before - boundary)
+    if added:
+        pool[name] = pool.get(name, 0) + added
+    units = units_to_bill(
+        used_after=counter.quantity, free=free, already_billed=counter.billed_units, unit_size=terms.unit_size
+    )
+    if units:
+        filled_requests = units * terms.unit_size
+        left = max(0, sum(pool.values()) - filled_requests)
+        filled = dict(pool)
+        # What overflows the completed blocks is this entry's key's, the last to add.
+        filled[name] = filled.get(name, 0) - min(left, filled.get(name, 0))
+        filled = {k: v for k, v in filled.items() if v > 0}
+        pool = {name: left} if left else {}
+        amount = units * terms.unit_price
+        if amount > 0 and filled:
+            first, last = counter.billed_units + 1, counter.billed_units + units
+            reference = f"api-blocks:{organization.pk}:{month:%Y-%m}:{first}-{last}"
+            split = _split(amount, filled)
+            largest = max(split, key=lambda k: (filled[k], k))
+            singular, plural = _METRIC_NOUNS[Metric.API_REQUESTS]
+            for key_name, share in sorted(split.items()):
+                if share <= 0:
+                    continue
+                key_id = int(key_name) if key_name else None
+                count = filled[key_name]
+                reason = f"{units:,} {singular if units == 1 else plural} at ${money(terms.unit_price)}" + (
+                    f" ({count:,} of {filled_requests:,} requests)" if len(filled) > 1 else ""
+                )
+                wallet_debit(
+                    organization=organization,
+                    amount=share,
+                    # One key filled the block: the reference of old; several: one row each.
+                    reference=reference if len(filled) == 1 else f"{reference}:{key_name or 'none'}",
+                    allow_negative=True,
+                    reason=reason,
+                    charge=ChargeDetail(
+                        metric=Metric.API_REQUESTS,
+                        quantity=units if key_name == largest else 0,
+                        unit_price=terms.unit_price,
+                        api_key_id=key_id,
+                        at=at,
+                    ),
+                )
+                shares[key_id] = shares.get(key_id, Decimal("0")) + share
+        counter.billed_units += units
+    counter.open_block = pool
+    counter.save(update_fields=["quantity", "billed_units", "open_block"])
+    return shares
+
+
+def _free(counter: MonthlyUsage, plan_free: int) -> int:
+    """The month's free units: the plan's, or what a plan change this month set (see `plan_change_effect`)."""
+    return plan_free if counter.free_units is None else counter.free_units
+
+
+@dataclass(frozen=True)
+class PlanChangeLine:
+    metric: str
+    used: int  # live units used this month so far
+    free_before: int  # the allowance left before the change
+    free_after: int  # the allowance left after it: the new plan's quota minus what was used, never negative
+    unit_price_after: Decimal
+
+
+def plan_change_effect(*, organization_id: int, new_plan: Any, at: datetime | None = None) -> list[PlanChangeLine]:
+    """What changing to `new_plan` now would do to this month, per metric (nothing is charged by a change)."""
+    month = month_start(at or timezone.now())
+    counters = {c.metric: c for c in MonthlyUsage.objects.filter(organization_id=organization_id, month=month)}
+    subscription = Subscription.objects.select_related("plan").filter(organization_id=organization_id).first()
+    lines = []
+    for metric in Metric.values:
+        counter = counters.get(metric)
+        used = counter.quantity if counter else 0
+        old_free = 0
+        if subscription is not None:
+            plan_free = subscription.plan.terms(metric).free
+            old_free = plan_free if counter is None or counter.free_units is None else counter.free_units
+        new_terms = new_plan.terms(metric)
+        lines.append(
+            PlanChangeLine(
+                metric=metric,
+                used=used,
+                free_before=max(0, old_free - used),
+                free_after=max(0, new_terms.free - used),
+                unit_price_after=new_terms.unit_price,
+            )
+        )
+    return lines
+
+
+def plan_change_apply(*, organization_id: int, new_plan: Any, at: datetime | None = None) -> None:
+    """Carry this month's counters over a plan change, in the caller's transaction: usage before the change
+    keeps the terms it was billed under (no charge, no refund now); from now on the new plan's prices apply
+    and its free quota is what is left of it after this month's usage (never negative).
+
+    The effective free count F makes `units_to_bill` do exactly that: F = used + new allowance left −
+    units already billed × unit size. A partial API block not billed under the old terms is not billed.
+    """
+    month = month_start(at or timezone.now())
+    for metric in Metric.values:
+        counter = _lock_month(organization_id=organization_id, metric=metric, month=month)
+        terms = new_plan.terms(metric)
+        left = max(0, terms.free - counter.quantity)
+        counter.free_units = counter.quantity + left - counter.billed_units * terms.unit_size
+        counter.open_block = {}
+        counter.save(update_fields=["free_units", "open_block"])
+
+
+def _split(amount: Decimal, counts: dict[str, int]) -> dict[str, Decimal]:
+    """`amount` in proportion to `counts`, each rounded down to the unit ($0.000001), the rest to the largest."""
+    unit = Decimal("0.000001")
+    total = sum(counts.values())
+    split = {k: (amount * v / total).quantize(unit, rounding=ROUND_DOWN) for k, v in counts.items()}
+    largest = max(counts, key=lambda k: (counts[k], k))
+    split[largest] += amount - sum(split.values())
+    return split
 
 
 # --- Prepaid usage: reserved before the work, confirmed or released after ----------------------------
@@ -385,14 +558,22 @@ def apply_api_counts(*, batch_id: str, counts: dict[str, int], source: str) -> b
             hour = hour_from_epoch_hours(epoch_hour)
             amount = Decimal("0")
             if mode == Mode.LIVE:
-                _, amount, _ = _charge_live(
-                    organization=organizations[org_id],
-                    metric=Metric.API_REQUESTS,
-                    quantity=value,
-                    at=hour,
-                    api_key_id=key_id,
-                    per_unit_reference="",
+                shares = _charge_api_requests(
+                    organization=organizations[org_id], quantity=value, at=hour, api_key_id=key_id
                 )
+                amount = shares.pop(key_id, Decimal("0"))
+                # The other keys that filled a block this entry completed: their share, in this hour's rows.
+                for other_key, share in shares.items():
+                    _rollup_add(
+                        organization_id=org_id,
+                        api_key_id=other_key,
+                        source=UsageSource.API,
+                        metric=Metric.API_REQUESTS,
+                        mode=mode,
+                        hour=hour,
+                        quantity=0,
+                        amount=share,
+                    )
             _rollup_add(
                 organization_id=org_id,
                 api_key_id=key_id,

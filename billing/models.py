@@ -6,6 +6,7 @@ from typing import TypedDict
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from accounts.models import Organization
 from core.ids import public_id_field
@@ -155,11 +156,20 @@ class LedgerEntry(models.Model):
     quantity = models.PositiveIntegerField(null=True, blank=True, help_text="Units charged (blocks for API requests).")
     unit_price = models.DecimalField(**MONEY, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # One date per charge: a usage charge is dated when the usage it bills happened (requests of Jan 31
+    # 23:xx flushed at 00:00:30 on Feb 1 are January's), so the month's report, the ledger, the wallet's
+    # month-to-date spend and every CSV put it in the same period. Credits are dated when posted.
+    dated_at = models.DateTimeField(
+        default=timezone.now, help_text="The moment this entry belongs to (for a charge: when its usage happened)."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "ledger entries"
-        indexes = [models.Index(fields=["wallet", "created_at"], name="ledger_wallet_time")]
+        indexes = [
+            models.Index(fields=["wallet", "created_at"], name="ledger_wallet_time"),
+            models.Index(fields=["wallet", "dated_at"], name="ledger_wallet_dated"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.amount:+} {self.reason}"
@@ -247,6 +257,14 @@ class MonthlyUsage(models.Model):
     quantity = models.PositiveBigIntegerField(default=0)
     billed_units = models.PositiveBigIntegerField(
         default=0, help_text="Units charged so far (blocks for API requests)."
+    )
+    # API requests only: the billable requests of the block being filled, per key id ("" for none), so a
+    # completed block's charge is split among the keys whose requests filled it.
+    open_block = models.JSONField(default=dict, blank=True)
+    # Set by a plan change mid-month (billing.services.subscription_set): the count of free units that makes
+    # what was used before the change keep its terms and leaves the new plan's quota minus what was used.
+    free_units = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Effective free units after a plan change this month (empty: the plan's)."
     )
 
     class Meta:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,13 @@ def subscription_set(
     *, organization: Organization, plan_code: str, actor: Actor, status: str = Subscription.Status.ACTIVE
 ) -> Subscription:
     plan = Plan.objects.get(code=plan_code)
+    current = Subscription.objects.select_for_update().filter(organization=organization).first()
+    if current is not None and current.plan_id != plan.pk:
+        # metering imports this module (wallet_debit), hence the import here.
+        from .metering import plan_change_apply
+
+        # No retroactive charge: this month's usage keeps its terms, the new plan applies from now.
+        plan_change_apply(organization_id=organization.pk, new_plan=plan)
     subscription, _ = Subscription.objects.update_or_create(
         organization=organization, defaults={"plan": plan, "status": status}
     )
@@ -99,6 +107,8 @@ class ChargeDetail:
     quantity: int
     unit_price: Decimal
     api_key_id: int | None = None
+    # When the usage it bills happened: the ledger row is dated then (see LedgerEntry.dated_at).
+    at: datetime | None = None
 
 
 def _post(
@@ -121,6 +131,7 @@ def _post(
         reference=reference,
         actor_label=actor_label,
         balance_after=wallet.balance,
+        dated_at=charge.at if charge is not None and charge.at is not None else timezone.now(),
         **(
             {
                 "metric": charge.metric,
@@ -135,9 +146,11 @@ def _post(
     if (before > 0) != (wallet.balance > 0):
         # Crossing zero flips the gate (402 INSUFFICIENT_CREDITS) one way or the other.
         invalidate_access_state(wallet.organization_id)
-        if wallet.balance > 0:
-            organization_id = wallet.organization_id
-            transaction.on_commit(lambda: _announce_funded(organization_id))
+    if amount > 0 and wallet.balance > 0:
+        # Every credit that leaves funds, not only the one crossing zero: a partial top-up released only
+        # what it paid for, and the next one releases more.
+        organization_id = wallet.organization_id
+        transaction.on_commit(lambda: _announce_funded(organization_id))
     return entry
 
 

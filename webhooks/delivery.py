@@ -10,10 +10,10 @@ From an event to an attempt row::
            _claim()               locks the organisation's endpoints of the lane, takes each one's oldest
                                   due rows up to its room (WEBHOOK_ENDPOINT_MAX_IN_FLIGHT minus what is in
                                   flight), claims them under a lease token, writes an Attempt per row
-                                  (metered by _meter_attempts)
            _send_and_record()     POSTs them all at once on threads, renews the leases while any is in
                                   flight, and _record()s answers as they come: the Attempt, the Delivery
-                                  (succeeded, retry later, failed) and the endpoint's lane
+                                  (succeeded, retry later, failed) and the endpoint's lane; the
+                                  attempts whose request left are metered there (_meter_attempts)
       -> deliveries_sweep()       beat, every few seconds: frees leases whose worker died (the attempt is
                                   closed as worker_lost), wakes organisations with due work, expires and
                                   releases holds
@@ -42,13 +42,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, QuerySet, Value
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Organization
 from billing.access import access_state, load_access_state
-from billing.metering import record_usage
+from billing.metering import affordable_units, record_usage
 from core import metrics, outbound
 from core.signing import HEADER_NAME, sign
 from core.sql import update_rows
@@ -203,7 +203,7 @@ def _claim(
     """Claim, in one transaction, the due rows of an organisation's endpoints in ``lane`` (or the
     due rows among ``delivery_ids``, in any lane): per endpoint its oldest first, no more than its
     room under the cap. Rows of disabled endpoints fail, live rows of an organisation that cannot
-    pay are held, the rest get an Attempt and are metered."""
+    pay are held, the rest get an Attempt (metered once its request has left: see _record)."""
     token = uuid.uuid4()
     cap = max_in_flight()
     batch = _Batch()
@@ -319,7 +319,6 @@ def _claim(
             )
             batch.claims.append(_Claim(delivery=delivery, attempt=attempt, headers=headers, token=token))
         Attempt.objects.bulk_create([claim.attempt for claim in batch.claims])
-        _meter_attempts(batch.claims)
     return batch
 
 
@@ -344,15 +343,23 @@ def _lock_endpoints(endpoints: list[Endpoint]) -> list[Endpoint]:
     return [e for e in endpoints if e.pk in locked]
 
 
-def _meter_attempts(claims: list[_Claim]) -> None:
-    """Meter a batch's attempts, in the transaction that creates them, as the requests are about to leave.
+def _meter_attempts(sent: list[_Sent]) -> None:
+    """Meter the answered attempts whose request left for the receiver, in the transaction that records them.
 
-    Every attempt counts, retries included, under the key (or dashboard, or system) that caused its
-    delivery. One usage record per organisation, mode and cause for the whole batch: the attempts are
-    created in the same transaction, so the batch reference is exactly as idempotent as a per-attempt one.
+    The rule, the same for tool calls (README "Money and metering"): an attempt is charged once a request
+    left for the receiver, whatever came back (an error status, a timeout, a refused connection). Not
+    charged: the SSRF guard's refusal before connecting ("refused"), a disabled endpoint's delivery (failed
+    without an Attempt) and an attempt lost with its worker (closed as worker_lost, never recorded here);
+    the re-send of a lost attempt is a new attempt, recorded and charged once.
+
+    Retries count, under the key (or dashboard, or system) that caused the delivery. One usage record per
+    organisation, mode and cause for each group of answers: each attempt is recorded by exactly one call,
+    so the reference of its group's first attempt is as idempotent as a per-attempt one.
     """
     batches: dict[tuple[int, str, str, int | None], list[_Claim]] = {}
-    for claim in claims:
+    for claim, outcome, _, _ in sent:
+        if outcome.error_class == "refused":
+            continue  # nothing left the machine
         d = claim.delivery
         batches.setdefault((d.organization_id, d.event.mode, d.source, d.api_key_id), []).append(claim)
     for (_, mode, source, api_key_id), batch in batches.items():
@@ -467,6 +474,7 @@ def _record(sent: list[_Sent], *, now: datetime) -> None:
                 duration_ms=duration_ms,
                 now=now + timedelta(milliseconds=duration_ms),
             )
+        _meter_attempts(sent)
 
 
 def _is_slow(outcome: policy.Outcome, duration_ms: int) -> bool:
@@ -681,31 +689,49 @@ def release_held_when_funded(sender: Any, *, organization_id: int, **kwargs: Any
 
 
 def deliveries_release_held(*, organization: Organization, now: datetime | None = None) -> int:
-    """Send an organisation's held deliveries, oldest first, once its wallet can pay again.
+    """Send an organisation's held deliveries, in event order, as far as its wallet pays for them.
 
-    Billing calls this when funds arrive; the sweep calls it too in case that call was missed.
-    Reads the wallet fresh (not the cached gate state) and does nothing while it is still empty.
+    Billing calls this when funds arrive; the sweep calls it too in case that call was missed, and
+    again after a partial top-up's releases were charged. Reads the wallet fresh (not the cached gate
+    state) and does nothing while it is still empty. A partial top-up releases the oldest deliveries
+    its balance (and the month's free attempts left) covers, less the live deliveries already pending
+    (each will be charged an attempt); the rest stays held, so a release never takes the wallet below zero.
+    Released rows are due at their event's time, so each endpoint's claim (oldest due first) sends
+    them in event order, before any event that came later.
     """
     if not load_access_state(organization.pk).has_credits:
         return 0
     now = now or timezone.now()
     with transaction.atomic():
-        ids = list(
-            Delivery.objects.select_for_update(skip_locked=True)
+        # The organisation's held rows locked, oldest event first: concurrent releases queue up here
+        # and each sees what the previous one released as pending.
+        held = list(
+            Delivery.objects.select_for_update(of=("self",))
             .filter(organization=organization, status=Delivery.Status.HELD)
-            .order_by("created_at", "id")
+            .order_by("event__created_at", "id")
             .values_list("pk", flat=True)
         )
-        if not ids:
+        if not held:
+            return 0
+        budget = affordable_units(organization_id=organization.pk, metric="webhook_attempts", at=now)
+        if budget is not None:
+            pending_live = Delivery.objects.filter(
+                organization=organization, status=Delivery.Status.PENDING, event__mode="live"
+            ).count()
+            held = held[: max(0, budget - pending_live)]
+        if not held:
             return 0
         # held_since stays until the delivery is attempted: re-held at once, its 30 days keep counting.
-        Delivery.objects.filter(pk__in=ids, status=Delivery.Status.HELD).update(
-            status=Delivery.Status.PENDING, next_attempt_at=now, queued_at=now, status_reason=""
+        Delivery.objects.filter(pk__in=held, status=Delivery.Status.HELD).update(
+            status=Delivery.Status.PENDING,
+            next_attempt_at=Subquery(Event.objects.filter(pk=OuterRef("event_id")).values("created_at")[:1]),
+            queued_at=now,
+            status_reason="",
         )
         organization_id = organization.pk
         transaction.on_commit(lambda: _wake_lanes(organization_id, now=now))
-    logger.info("released %d held webhook deliveries of organization %s", len(ids), organization.public_id)
-    return len(ids)
+    logger.info("released %d held webhook deliveries of organization %s", len(held), organization.public_id)
+    return len(held)
 
 
 def _wake_lanes(organization_id: int, *, now: datetime) -> None:

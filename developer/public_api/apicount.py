@@ -54,14 +54,28 @@ redis.call('SET', KEYS[3], ARGV[1])
 return ARGV[1]
 """
 
-# KEYS flushing, flushing id; ARGV batch id. Deletes the batch only if it is still the one applied.
+# KEYS flushing, flushing id, pending; ARGV batch id, oldest epoch hour to carry. Deletes the batch only
+# if it is still the one applied. A negative field (a request given back after a flush had already
+# claimed its count) is carried into the pending hash, to net out against the same key's next requests of
+# that hour; past the carry window it is dropped.
 _RELEASE_LUA = """
 if redis.call('GET', KEYS[2]) == ARGV[1] then
+  local fields = redis.call('HGETALL', KEYS[1])
+  for i = 1, #fields, 2 do
+    local value = tonumber(fields[i + 1])
+    local hour = tonumber(string.match(fields[i], '^(%d+):'))
+    if value < 0 and hour and hour >= tonumber(ARGV[2]) then
+      redis.call('HINCRBY', KEYS[3], fields[i], value)
+    end
+  end
   redis.call('DEL', KEYS[1], KEYS[2])
   return 1
 end
 return 0
 """
+
+# Hours a given-back count is carried, waiting for a request of the same key and hour to net against.
+_CARRY_HOURS = 2
 
 
 class RedisApiCounter:
@@ -88,7 +102,12 @@ class RedisApiCounter:
         return batch_id.decode(), counts
 
     def release(self, batch_id: str) -> None:
-        self._release(keys=[_FLUSHING, _FLUSHING_ID], args=[batch_id])
+        oldest = int(time.time()) // 3600 - _CARRY_HOURS
+        self._release(keys=[_FLUSHING, _FLUSHING_ID, _PENDING], args=[batch_id, oldest])
+
+    def uncount(self, field: str) -> None:
+        """Give back one request the limiter's round trip counted (its answer was not billable)."""
+        self._client.hincrby(_PENDING, field, -1)
 
     def flush(self, apply: Apply) -> int:
         """Apply what is pending; returns the number of requests applied by this call."""
@@ -217,25 +236,21 @@ def _flush_at_exit(counter: LocalApiCounter) -> None:
 
 # --- what the request path calls ----------------------------------------------------------------
 
-# Requests refused before the view ran did no work for the caller, so they are not counted;
-# billing a blocked wallet for being blocked would only dig it deeper.
-_UNCOUNTED_ERROR_CODES = frozenset(
-    {
-        "BUSINESS_SUSPENDED",
-        "SUBSCRIPTION_REQUIRED",
-        "PLATFORM_ADDON_REQUIRED",
-        "INSUFFICIENT_CREDITS",
-        "INSUFFICIENT_SCOPE",
-        "RATE_LIMIT_EXCEEDED",
-    }
-)
+
+def billable_status(status_code: int) -> bool:
+    """Which answers are billed: those below 400. Client errors (400 validation, 404 for an unknown id or
+    an unknown route, 405, 409, 413, …) and refusals (401, 402, 403, 429) are not, as most providers
+    bill; neither are our own failures (5xx)."""
+    return status_code < 400
 
 
 def count_api_request(request: Any, response: Any) -> None:
     """Count one public-API request for billing: a Redis HINCRBY (or an in-memory add), no database write.
 
-    Only requests authenticated with a key count, and not those the gate, the scope check or the rate
-    limiter refused. Counting never fails a request: a broken counter is logged instead.
+    Only requests authenticated with a key and answered below 400 count (`billable_status`). With Redis,
+    the rate limiter's round trip counted the request before its answer was known; an answer that is
+    not billable gives that count back with a compensating decrement. Counting never fails a request:
+    a broken counter is logged instead.
     """
     if not settings.METERING_ENABLED:
         return
@@ -243,17 +258,23 @@ def count_api_request(request: Any, response: Any) -> None:
     principal = getattr(request, "_auth", None)
     if not isinstance(principal, KeyPrincipal):
         return
-    if getattr(response, "error_code", None) in _UNCOUNTED_ERROR_CODES:
-        return
-    if getattr(request._request, "api_request_counted", False):
-        return  # already counted by the rate limiter's Redis round trip
-    field = encode_counter_field(
-        epoch_hour=int(time.time()) // 3600,
-        organization_id=principal.organization_id,
-        api_key_id=principal.id,
-        mode=principal.mode,
-    )
+    billable = billable_status(response.status_code)
     try:
+        if getattr(request._request, "api_request_counted", False):
+            # Already counted by the rate limiter's Redis round trip.
+            field = getattr(request._request, "api_request_counted_field", None)
+            counter = api_counter()
+            if not billable and field and isinstance(counter, RedisApiCounter):
+                counter.uncount(field)
+            return
+        if not billable:
+            return
+        field = encode_counter_field(
+            epoch_hour=int(time.time()) // 3600,
+            organization_id=principal.organization_id,
+            api_key_id=principal.id,
+            mode=principal.mode,
+        )
         api_counter().incr(field)
     except Exception:
         logger.exception("Could not count an API request for key %s", principal.public_id)

@@ -108,7 +108,11 @@ def _admission_request(request: Request) -> tuple[str, tuple[str, int] | None] |
     view = (getattr(request, "parser_context", None) or {}).get("view")
     if view is None or KeyRateThrottle not in getattr(view, "throttle_classes", ()):
         return None
-    return required_scope(view, request.method) or "", api_request_counter_hash()
+    counter_hash = api_request_counter_hash()
+    if counter_hash is not None:
+        # Remembered so an answer that is not billable can give the count back (apicount.count_api_request).
+        as_api_request(request)._request.api_request_count_hour = counter_hash[1]
+    return required_scope(view, request.method) or "", counter_hash
 
 
 class ApiKeyAuthentication(BaseAuthentication):

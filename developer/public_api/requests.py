@@ -28,6 +28,8 @@ class ApiHttpRequest(HttpRequest):
     key_read: KeyRead  # ApiKeyAuthentication: what came back with the key in one round trip
     rate_limit: Decision  # the throttle (or the failed-key limiter): the X-RateLimit-* headers
     api_request_counted: bool  # the throttle: billing's counter already took this request
+    api_request_count_hour: int  # ApiKeyAuthentication: the epoch hour the key's round trip counts under
+    api_request_counted_field: str  # the throttle: the counter field it took (to give back if not billable)
 
 
 class ApiRequest(Request):

@@ -5,6 +5,7 @@ from typing import Any
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
+from billing.quota import encode_counter_field
 from core.ratelimit import limiter
 
 from .apicount import api_request_counter
@@ -23,6 +24,13 @@ class KeyRateThrottle(BaseThrottle):
             decision = read.admission.decision
             request._request.rate_limit = decision
             request._request.api_request_counted = read.admission.counted
+            if read.admission.counted:
+                request._request.api_request_counted_field = encode_counter_field(
+                    epoch_hour=request._request.api_request_count_hour,
+                    organization_id=request.auth.organization_id,
+                    api_key_id=request.auth.id,
+                    mode=request.auth.mode,
+                )
             if not decision.allowed:
                 raise RateLimitExceeded(decision.retry_after)
             return True
@@ -34,6 +42,8 @@ class KeyRateThrottle(BaseThrottle):
         decision = limiter().hit(f"key:{request.auth.id}", limit=limit, count_in=count_in)
         request._request.rate_limit = decision
         request._request.api_request_counted = count_in is not None and decision.allowed
+        if count_in is not None and decision.allowed:
+            request._request.api_request_counted_field = count_in[1]
         if not decision.allowed:
             raise RateLimitExceeded(decision.retry_after)
         return True

@@ -111,6 +111,16 @@ class WalletSerializer(serializers.Serializer):
     monthToDateSpend = serializers.CharField(help_text=_MONEY_HELP)
 
 
+class BillingPeriodSerializer(serializers.Serializer):
+    timeZone = serializers.CharField(help_text="Always UTC: the billing month is the calendar month in UTC.")
+    start = serializers.DateTimeField(help_text="First instant of the current billing month (UTC).")
+    end = serializers.DateTimeField(help_text="First instant of the next billing month (UTC), exclusive.")
+    localTimeZone = serializers.CharField(help_text="The business's time zone (the one its dashboard shows).")
+    localStart = serializers.DateTimeField(help_text="`start` in `localTimeZone`, with its offset.")
+    localEnd = serializers.DateTimeField(help_text="`end` in `localTimeZone`, with its offset.")
+    billableRequests = serializers.CharField(help_text="Which API answers are billed.")
+
+
 class UsageSerializer(serializers.Serializer):
     # `from` is a Python keyword, hence the explicit field names below.
     to = serializers.DateField()
@@ -119,6 +129,7 @@ class UsageSerializer(serializers.Serializer):
     test = ModeUsageSerializer(help_text="Test-mode usage: counted for visibility, never charged.")
     freeQuota = FreeQuotaSerializer()
     wallet = WalletSerializer()
+    billingPeriod = BillingPeriodSerializer()
 
     def get_fields(self) -> dict[str, serializers.Field]:
         return {"from": serializers.DateField(), **super().get_fields()}

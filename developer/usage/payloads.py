@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import zoneinfo
+from datetime import UTC, tzinfo
 from typing import Any
 
 from accounts.models import Organization
 from billing.models import Mode
 from billing.quota import money
+from core.timefmt import iso
 
-from .reports import ZERO, Amounts, ModeUsage, UsageReport, wallet_summary
+from .reports import ZERO, Amounts, ModeUsage, UsageReport, billing_period, wallet_summary
 
 
 def _line(metric: str, amounts: Amounts) -> dict[str, Any]:
@@ -66,4 +69,35 @@ def usage_json(report: UsageReport, organization: Organization) -> dict[str, Any
             ],
         },
         "wallet": {"balance": money(wallet.balance), "monthToDateSpend": money(wallet.month_spend)},
+        "billingPeriod": billing_period_json(organization),
     }
+
+
+def billing_period_json(organization: Organization) -> dict[str, Any]:
+    """The current billing month (UTC), its bounds also in the business's time zone (what its dashboard shows)."""
+    period = billing_period()
+    zone = _zone(organization.timezone)
+    local_start, local_end = period.local(zone)
+    return {
+        "timeZone": "UTC",
+        "start": iso(period.start),
+        "end": iso(period.end),
+        "localTimeZone": str(zone),
+        "localStart": local_start.isoformat(),
+        "localEnd": local_end.isoformat(),
+        "billableRequests": BILLABLE_REQUESTS,
+    }
+
+
+# What counts as a billable API request (developer.public_api.apicount.billable_status), in words.
+BILLABLE_REQUESTS = (
+    "Answers below 400. Client errors (400, 404 for an unknown route or id, 405, 409, 413, ...) and refusals "
+    "(401, 402, 403, 429) are not billed."
+)
+
+
+def _zone(name: str) -> tzinfo:
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return UTC

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -26,7 +26,7 @@ from billing.models import (
     UsageRollup,
     Wallet,
 )
-from billing.quota import days_between, month_start, runway_days
+from billing.quota import days_between, month_start, next_month_start, runway_days
 from developer.keys import mask
 
 ZERO = Decimal("0")
@@ -105,6 +105,25 @@ class WalletSummary:
     month_spend: Decimal
     spend_last_7_days: Decimal
     runway_days: Decimal | None  # None: nothing spent in the last 7 days
+
+
+@dataclass(frozen=True)
+class BillingPeriod:
+    """The billing month: the calendar month in UTC, whatever zone the business or viewer is in."""
+
+    start: datetime  # first instant, UTC
+    end: datetime  # first instant of the next month, UTC (exclusive)
+
+    def local(self, zone: tzinfo) -> tuple[datetime, datetime]:
+        return self.start.astimezone(zone), self.end.astimezone(zone)
+
+
+def billing_period(now: datetime | None = None) -> BillingPeriod:
+    month = month_start(now or dj_timezone.now())
+    return BillingPeriod(
+        start=datetime.combine(month, time.min, tzinfo=UTC),
+        end=datetime.combine(next_month_start(month), time.min, tzinfo=UTC),
+    )
 
 
 def default_range(today: date | None = None) -> tuple[date, date]:
@@ -243,10 +262,12 @@ def wallet_summary(*, organization: Organization, now: datetime | None = None) -
     month_low = datetime.combine(month_start(now), time.min, tzinfo=UTC)
     week_low = now - timedelta(days=7)
     # Usage rows only (they carry a metric); a released reservation's refund nets out its charge.
+    # By `dated_at` (when the usage happened), as the rollups are: a flush after midnight on the 1st
+    # still counts the previous month's requests in the previous month.
     charges = LedgerEntry.objects.filter(wallet__organization=organization).exclude(metric="")
-    totals = charges.filter(created_at__gte=min(month_low, week_low)).aggregate(
-        month=Sum("amount", filter=Q(created_at__gte=month_low)),
-        week=Sum("amount", filter=Q(created_at__gte=week_low)),
+    totals = charges.filter(dated_at__gte=min(month_low, week_low), dated_at__lte=now).aggregate(
+        month=Sum("amount", filter=Q(dated_at__gte=month_low)),
+        week=Sum("amount", filter=Q(dated_at__gte=week_low)),
     )
     month_spend = -(totals["month"] or ZERO)
     week_spend = -(totals["week"] or ZERO)

@@ -28,6 +28,7 @@ from .charts import Series, line_chart_svg
 from .reports import (
     MAX_RANGE_DAYS,
     UsageReport,
+    billing_period,
     daily_usage_rows,
     default_range,
     free_quota,
@@ -200,7 +201,12 @@ def usage(request: HtmxHttpRequest) -> HttpResponse:
         return render(request, "usage/usage.html#usage-panel", context)
     month, plan_code, quota = free_quota(organization=request.organization)
     context.update(
-        wallet=wallet_summary(organization=request.organization), quota=quota, quota_month=month, plan_code=plan_code
+        wallet=wallet_summary(organization=request.organization),
+        quota=quota,
+        quota_month=month,
+        plan_code=plan_code,
+        # Rendered in the business's time zone (dashboard_view activates it); the month itself is UTC's.
+        period=billing_period(),
     )
     return render(request, "usage/usage.html", context)
 

@@ -192,3 +192,23 @@ def test_staff_edit_plan_prices_in_admin(staff_admin, two_orgs):
     assert response.status_code == 302
     plan.refresh_from_db()
     assert plan.webhook_attempt_price == Decimal("0.0009")
+
+
+@pytest.mark.parametrize("price", ["0.0000005", "0.00040001", "1.1234567"])
+def test_a_unit_price_beyond_six_decimals_is_refused_with_a_clear_message(staff_admin, two_orgs, price):
+    plan = Plan.objects.get(code="BASIC")
+    before = plan.webhook_attempt_price
+    client = _client(staff_admin)
+    page = client.get(f"/admin/billing/plan/{plan.pk}/change/")
+    form = page.context["adminform"].form
+    data = {name: form[name].value() for name in form.fields}
+    data["webhook_attempt_price"] = price
+    response = client.post(f"/admin/billing/plan/{plan.pk}/change/", {k: v for k, v in data.items() if v is not None})
+    assert response.status_code == 200  # the form again, with the error
+    errors = response.context["adminform"].form.errors["webhook_attempt_price"]
+    assert errors == [
+        f"Prices are kept to 6 decimal places ($0.000001); {price} has more. Enter it with at most 6 decimals: "
+        "nothing is rounded."
+    ]
+    plan.refresh_from_db()
+    assert plan.webhook_attempt_price == before

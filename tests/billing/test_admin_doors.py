@@ -39,7 +39,14 @@ def test_a_plan_change_on_the_organisation_page_is_audited_and_the_gate_answers_
 
     response = staff.post(
         "/admin/accounts/organization/",
-        {"action": "change_plan", "index": 0, "_selected_action": [org.pk], "plan": basic.pk, "status": "active"},
+        {
+            "action": "change_plan",
+            "index": 0,
+            "_selected_action": [org.pk],
+            "plan": basic.pk,
+            "status": "active",
+            "confirm": "yes",
+        },
     )
 
     assert response.status_code == 302
@@ -57,12 +64,56 @@ def test_a_cancelled_subscription_closes_the_gate_on_the_next_request(staff):
 
     staff.post(
         "/admin/accounts/organization/",
-        {"action": "change_plan", "index": 0, "_selected_action": [org.pk], "plan": pro.pk, "status": "canceled"},
+        {
+            "action": "change_plan",
+            "index": 0,
+            "_selected_action": [org.pk],
+            "plan": pro.pk,
+            "status": "canceled",
+            "confirm": "yes",
+        },
     )
 
     assert AuditEntry.objects.filter(organization=org, action="subscription.updated").count() == 2  # make_org's + ours
     refused = api.get("/keys")
     assert (refused.status_code, refused.body["error"]["code"]) == (402, "SUBSCRIPTION_REQUIRED")
+
+
+def test_staff_see_a_plan_changes_effect_on_this_month_before_confirming(staff):
+    from billing.metering import record_usage
+
+    org = make_org("Acme", plan="PRO")
+    Plan.objects.filter(code="BASIC").update(webhook_attempts_free=1_000)
+    Plan.objects.filter(code="PRO").update(webhook_attempts_free=5_000)
+    record_usage(organization=org, metric="webhook_attempts", quantity=3_000, mode="live", reference="used")
+    basic = Plan.objects.get(code="BASIC")
+
+    preview = staff.post(
+        "/admin/accounts/organization/",
+        {"action": "change_plan", "index": 0, "_selected_action": [org.pk], "plan": basic.pk, "status": "active"},
+    )
+
+    assert preview.status_code == 200
+    assert Subscription.objects.get(organization=org).plan.code == "PRO"  # nothing changed yet
+    html = preview.content.decode()
+    assert "Nothing is charged" in html and "minus what was already used" in html
+    row = html.split("Webhook delivery attempts</td>", 1)[1].split("</tr>", 1)[0]
+    assert [cell.split("<", 1)[0] for cell in row.split("<td>")[1:4]] == ["3,000", "2,000", "0"]
+    assert 'name="confirm" value="yes"' in html
+
+    confirmed = staff.post(
+        "/admin/accounts/organization/",
+        {
+            "action": "change_plan",
+            "index": 0,
+            "_selected_action": [org.pk],
+            "plan": basic.pk,
+            "status": "active",
+            "confirm": "yes",
+        },
+    )
+    assert confirmed.status_code == 302
+    assert Subscription.objects.get(organization=org).plan.code == "BASIC"
 
 
 def test_change_plan_without_a_plan_changes_nothing(staff):

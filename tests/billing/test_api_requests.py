@@ -157,9 +157,16 @@ def test_refused_and_unauthenticated_requests_are_not_counted(org, live_key):
     broke = make_org("Broke", credits=None)
     ApiClient(make_key(broke)).get("/keys")  # 402 INSUFFICIENT_CREDITS
     assert flush_api_usage() == 0
-    ApiClient(live_key).get("/no-such-route")  # an unknown route authenticates nobody: not counted
-    ApiClient(live_key).post("/keys/key_nope/revoke")  # 404 RESOURCE_NOT_FOUND: the API did the lookup
-    ApiClient(live_key).post("/keys", {"name": ""})  # 400 VALIDATION_ERROR likewise
+
+    # Billable: answers below 400. Client errors are not, whichever kind of 404 (issue 21).
+    api = ApiClient(live_key)
+    assert api.get("/no-such-route").status_code == 404  # unknown route
+    assert api.post("/keys/key_nope/revoke").status_code == 404  # RESOURCE_NOT_FOUND after a lookup
+    assert api.post("/keys", {"name": ""}).status_code == 400  # VALIDATION_ERROR
+    assert api.delete("/keys").status_code == 405  # wrong method
+    assert flush_api_usage() == 0
+    assert api.get("/keys?limit=1").status_code == 200
+    assert api.get("/usage").status_code == 200
     assert flush_api_usage() == 2
 
 

@@ -226,3 +226,29 @@ def test_concurrent_live_sms_share_the_free_allowance_exactly():
     counter = MonthlyUsage.objects.get(organization=org, metric=Metric.SMS_SEGMENTS)
     assert (counter.quantity, counter.billed_units) == (30, 20)
     local.outbox.clear()
+
+
+def test_concurrent_releases_after_a_partial_top_up_release_only_what_it_pays_for():
+    """Issue 21: the sweep and the funding signal racing release at most what the balance covers, oldest first."""
+    from billing.access import invalidate_access_state
+    from webhooks.delivery import deliveries_release_held
+    from webhooks.events import emit
+    from webhooks.models import Delivery
+    from webhooks.services import endpoint_create
+
+    org = make_org("Partial", credits=None)
+    set_plan_terms(org, webhook_attempts_free=0, webhook_attempt_price="0.0004")
+    # An endpoint nobody listens on: the released rows only need to become pending here.
+    endpoint_create(organization=org, url="http://127.0.0.1:9/hooks", events=["*"], actor=None)
+    events = [emit(organization=org, type="call.completed", data={"n": n}, mode="live") for n in range(6)]
+    assert Delivery.objects.filter(organization=org, status=Delivery.Status.HELD).count() == 6
+    # Credited without the signal's own release, so only the racing calls below release.
+    Wallet.objects.filter(organization=org).update(balance=Decimal("0.001"))
+    invalidate_access_state(org.pk)
+
+    released = run_together(4, lambda _: deliveries_release_held(organization=org))
+
+    assert sum(released) == 2
+    pending = Delivery.objects.filter(organization=org, status=Delivery.Status.PENDING).order_by("event__created_at")
+    assert [d.event_id for d in pending] == [events[0].pk, events[1].pk]
+    assert Delivery.objects.filter(organization=org, status=Delivery.Status.HELD).count() == 4

@@ -201,3 +201,37 @@ def _database_url() -> str:
     db = connection.settings_dict
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
     return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.mark.django_db
+def test_answers_at_or_above_400_give_back_the_count_the_limiter_took(live_key, org):
+    """The key's round trip counts a request before its answer is known; a client error gives it back."""
+    api = ApiClient(live_key)
+    assert api.get("/keys?limit=1").status_code == 200
+    assert api.post("/keys/key_nope/revoke").status_code == 404
+    assert api.post("/keys", {"name": ""}).status_code == 400
+    assert api.delete("/keys").status_code == 405
+    assert api.get("/no-such-route").status_code == 404
+    assert sum(api_counter().pending().values()) == 1
+    assert flush_api_usage() == 1
+    assert UsageRollup.objects.get(organization=org).quantity == 1
+
+
+@pytest.mark.django_db
+def test_a_count_given_back_after_a_flush_claimed_it_nets_out_against_the_next_requests(live_key, org):
+    key = ApiKey.objects.get(organization=org)
+    counter = api_counter()
+    assert isinstance(counter, RedisApiCounter)
+    field = _field(org, key)
+    counter.incr(field)
+    claimed = counter.claim()  # a flush takes the +1 ...
+    assert claimed is not None
+    counter.uncount(field)  # ... and the answer turns out to be a 404
+    batch_id, counts = claimed
+    billing.metering.apply_api_counts(batch_id=batch_id, counts=counts, source="redis")
+    counter.release(batch_id)
+    assert counter.pending() == {field: -1}  # carried, not lost
+    counter.incr(field)
+    counter.incr(field)
+    flush_api_usage()
+    assert UsageRollup.objects.get(organization=org).quantity == 2  # 1 + 2 - 1

@@ -60,6 +60,7 @@ MODELS = {
     "QuotaLine": "QuotaLine",
     "FreeQuota": "FreeQuota",
     "Wallet": "Wallet",
+    "BillingPeriod": "BillingPeriod",
     "Usage": "Usage",
     "ContactUpdated": "ContactUpdated",
     "SmsReceived": "SmsReceived",

@@ -394,6 +394,9 @@ def test_a_claim_lost_with_its_worker_is_recovered_by_the_sweep_with_the_same_ev
     assert request.headers["x-aip-event-id"] == delivery.event.public_id
     lost = Attempt.objects.get(delivery=delivery, number=1)
     assert lost.error_class == "worker_lost" and lost.finished_at is not None
+    # One request reached the receiver: the lost attempt is shown, the re-send alone is charged (issue 21).
+    (record,) = UsageRecord.objects.filter(metric="webhook_attempts", organization=org)
+    assert record.quantity == 1 and record.reference == f"webhook-attempt:{attempt.public_id}"
 
 
 def test_the_sweep_resends_due_deliveries_whose_task_was_lost_and_leaves_fresh_ones(
@@ -472,6 +475,8 @@ def test_a_url_refused_at_send_time_fails_the_attempt_without_connecting(
     assert attempt is not None and attempt.error_class == "refused" and attempt.response_status is None
     assert "Refused before connecting" in attempt.error_message
     assert receiver.requests == []
+    # Recorded and shown, not charged: nothing left the machine (the same rule as tool calls).
+    assert not UsageRecord.objects.filter(metric="webhook_attempts", organization=org).exists()
     delivery.refresh_from_db()
     assert delivery.status == Delivery.Status.PENDING  # retried: the receiver may move to a public address
 
@@ -516,3 +521,86 @@ def test_a_fanned_out_batch_records_each_outcome_per_endpoint(org: Organization,
     assert ok.last_status == 204 and ok.failing_since is None and ok.last_success_at is not None
     assert broken.last_status == 500 and broken.failing_since is not None
     assert sorted(a.succeeded for a in Attempt.objects.filter(delivery_id__in=ids)) == [False, False, True, True]
+
+
+def test_a_claimed_attempt_is_charged_only_once_its_request_has_left(
+    org: Organization, hook: tuple[Endpoint, str], receiver: Receiver
+) -> None:
+    delivery = pending(org)
+    batch = engine._claim(delivery_ids=[delivery.pk], now=timezone.now())
+    assert batch.claims
+    assert not UsageRecord.objects.filter(metric="webhook_attempts").exists()  # claimed, not sent yet
+    engine._send_and_record(batch.claims, now=None)
+    (record,) = UsageRecord.objects.filter(metric="webhook_attempts", organization=org)
+    assert record.quantity == 1 and len(receiver.requests) == 1
+
+
+def test_a_disabled_endpoints_delivery_fails_without_an_attempt_or_a_charge(
+    org: Organization, hook: tuple[Endpoint, str], receiver: Receiver
+) -> None:
+    endpoint, _ = hook
+    delivery = pending(org)
+    Endpoint.objects.filter(pk=endpoint.pk).update(enabled=False, disabled_reason="by hand")
+    assert delivery_attempt(delivery_id=delivery.pk) is None
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.FAILED and "Endpoint disabled" in delivery.status_reason
+    assert not UsageRecord.objects.filter(metric="webhook_attempts").exists() and receiver.requests == []
+
+
+def test_a_partial_top_up_releases_in_event_order_only_what_it_pays_for(
+    receiver: Receiver, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Issue 21: $0.001 at $0.0004 an attempt (no free attempts left) pays for two; the rest stays held."""
+    from tests.billing.conftest import set_plan_terms
+
+    broke = make_org("Broke Dental", credits=None)
+    set_plan_terms(broke, webhook_attempts_free=0, webhook_attempt_price="0.0004")
+    endpoint_create(organization=broke, url=receiver.url, events=["*"], actor=None)
+    held = [pending(broke, "call.completed") for _ in range(5)]
+    # The last one's event happened first (an id order is not an event order).
+    held[4].event.__class__.objects.filter(pk=held[4].event_id).update(
+        created_at=held[0].event.created_at - timedelta(seconds=1)
+    )
+    assert all(d.status == Delivery.Status.HELD for d in held)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        wallet_credit(organization=broke, amount=Decimal("0.001"), reason="Top-up", actor=None)
+
+    sent = list(
+        Attempt.objects.filter(delivery__organization=broke).order_by("id").values_list("delivery_id", flat=True)
+    )
+    assert sent == [held[4].pk, held[0].pk]  # the two oldest events, claimed oldest first
+    statuses = {d.pk: d.status for d in Delivery.objects.filter(organization=broke)}
+    assert [statuses[d.pk] for d in held[1:4]] == [Delivery.Status.HELD] * 3
+    broke.wallet.refresh_from_db()
+    assert broke.wallet.balance == Decimal("0.0002")  # never below zero through a release
+    assert deliveries_release_held(organization=broke) == 0  # $0.0002 pays for no attempt
+
+    with django_capture_on_commit_callbacks(execute=True):
+        wallet_credit(organization=broke, amount=Decimal("1"), reason="Top-up", actor=None)
+    sent = list(
+        Attempt.objects.filter(delivery__organization=broke).order_by("id").values_list("delivery_id", flat=True)
+    )
+    assert sent == [held[4].pk, held[0].pk, held[1].pk, held[2].pk, held[3].pk]
+    assert not Delivery.objects.filter(organization=broke, status=Delivery.Status.HELD).exists()
+
+
+def test_a_release_counts_the_free_attempts_left_and_the_live_deliveries_already_pending(
+    receiver: Receiver,
+) -> None:
+    from billing.services import wallet_debit
+    from tests.billing.conftest import set_plan_terms
+
+    org = make_org("Few Free", credits=Decimal("0.0008"))
+    set_plan_terms(org, webhook_attempts_free=1, webhook_attempt_price="0.0004")
+    endpoint_create(organization=org, url=receiver.url, events=["*"], actor=None)
+    pending(org)  # pending, not yet attempted: it will use the free attempt
+    wallet_debit(organization=org, amount=Decimal("0.0008"), reason="spent", reference="spent", allow_negative=True)
+    from billing.access import invalidate_access_state
+
+    invalidate_access_state(org.pk)
+    held = [pending(org) for _ in range(4)]
+    assert all(d.status == Delivery.Status.HELD for d in held)
+    wallet_credit(organization=org, amount=Decimal("0.0008"), reason="Top-up", actor=None)
+    # 1 free + 2 paid = 3 attempts affordable, one of them already owed by the pending delivery.
+    assert deliveries_release_held(organization=org) == 2

@@ -572,6 +572,16 @@ export interface Usage {
     }>;
   };
   wallet: { balance: string; monthToDateSpend: string };
+  /** The billing month is the calendar month in UTC; its bounds also in the business's time zone. */
+  billingPeriod: {
+    timeZone: "UTC";
+    start: string;
+    end: string;
+    localTimeZone: string;
+    localStart: string;
+    localEnd: string;
+    billableRequests: string;
+  };
 }
 
 export interface UsageParams {

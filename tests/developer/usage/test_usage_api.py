@@ -211,3 +211,17 @@ def test_the_openapi_document_describes_usage(db):
     assert list(usage["properties"])[:3] == ["from", "to", "currency"]
     key_id = doc["components"]["schemas"]["KeyUsage"]["properties"]["keyId"]
     assert key_id.get("nullable") is True or "null" in key_id.get("type", [])  # OpenAPI 3.0 or 3.1 spelling
+
+
+def test_usage_states_the_billing_month_in_utc_and_in_the_business_time_zone(usage_org):
+    from datetime import UTC, datetime
+    from unittest import mock
+
+    _, _, secrets = usage_org
+    with mock.patch("django.utils.timezone.now", return_value=datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC)):
+        period = ApiClient(secrets["server"]).get("/usage").body["data"]["billingPeriod"]
+    assert period["timeZone"] == "UTC"
+    assert (period["start"], period["end"]) == ("2026-12-01T00:00:00Z", "2027-01-01T00:00:00Z")
+    assert period["localTimeZone"] == "America/New_York"
+    assert (period["localStart"], period["localEnd"]) == ("2026-11-30T19:00:00-05:00", "2026-12-31T19:00:00-05:00")
+    assert period["billableRequests"].startswith("Answers below 400.")

@@ -229,3 +229,21 @@ def test_a_key_name_that_looks_like_a_formula_is_exported_as_text(org, owner, cl
     )
     rows = list(csv.DictReader(io.StringIO(_client(owner).get(URL + "export.csv").content.decode())))
     assert rows[0]["key_name"] == "'=cmd|' /C calc'!A0"
+
+
+def test_the_page_states_the_billing_month_is_utc_with_its_bounds_in_the_business_time_zone(org, owner, clock):
+    # Acme Dental is in America/New_York; the clock stands at Nov 10, 2026 12:30 UTC.
+    html = _client(owner).get(URL).content.decode()
+    period = re.search(r'data-testid="billing-period">(.*?)</p>', html, re.S)
+    assert period is not None
+    text = " ".join(re.sub(r"<[^>]+>", "", period.group(1)).split())
+    assert "calendar month in UTC" in text
+    assert "from Oct 31, 2026, 20:00 EDT to Nov 30, 2026, 19:00 EST" in text
+    assert "Nov 1 – Dec 1 00:00 UTC" in text
+
+
+def test_the_page_says_which_api_answers_are_billed(org, owner):
+    html = _client(owner).get(URL).content.decode()
+    rule = re.search(r'data-testid="billable-requests">(.*?)</p>', html, re.S)
+    assert rule is not None and "answers below 400" in rule.group(1)
+    assert "404 for an unknown route or an unknown id" in rule.group(1)

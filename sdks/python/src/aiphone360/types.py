@@ -587,6 +587,18 @@ class Wallet(ApiObject):
     month_to_date_spend: str
 
 
+class BillingPeriod(ApiObject):
+    """The billing month is the calendar month in UTC; its bounds also in the business's time zone."""
+
+    time_zone: str
+    start: str
+    end: str
+    local_time_zone: str
+    local_start: str
+    local_end: str
+    billable_requests: str
+
+
 class Usage(ApiObject):
     from_: str
     to: str
@@ -595,6 +607,7 @@ class Usage(ApiObject):
     test: ModeUsage
     free_quota: FreeQuota
     wallet: Wallet
+    billing_period: BillingPeriod
 
 
 # --- Event log (GET /events) ---------------------------------------------------------------------

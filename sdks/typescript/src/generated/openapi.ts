@@ -155,6 +155,22 @@ export interface components {
       headers: Record<string, string>;
       body: string;
     };
+    BillingPeriod: {
+      /** Always UTC: the billing month is the calendar month in UTC. */
+      timeZone: string;
+      /** First instant of the current billing month (UTC). */
+      start: string;
+      /** First instant of the next billing month (UTC), exclusive. */
+      end: string;
+      /** The business's time zone (the one its dashboard shows). */
+      localTimeZone: string;
+      /** `start` in `localTimeZone`, with its offset. */
+      localStart: string;
+      /** `end` in `localTimeZone`, with its offset. */
+      localEnd: string;
+      /** Which API answers are billed. */
+      billableRequests: string;
+    };
     /** A weekday with no intervals (or left out) is closed. */
     BusinessHours: {
       monday?: Array<components["schemas"]["OpeningInterval"]>;
@@ -911,6 +927,7 @@ export interface components {
       test: components["schemas"]["ModeUsage"];
       freeQuota: components["schemas"]["FreeQuota"];
       wallet: components["schemas"]["Wallet"];
+      billingPeriod: components["schemas"]["BillingPeriod"];
     };
     UsageLine: {
       metric: components["schemas"]["MetricEnum"];
