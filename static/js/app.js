@@ -3,6 +3,20 @@
 (function () {
   "use strict";
 
+  // A form or link that opens in the dialog, on a page without one (a standalone page such as
+  // /keys/new/ opened in its own tab): drop its htmx attributes before htmx reads them, so it works as
+  // the plain form or link it also is. htmx processes the page on DOMContentLoaded, after this deferred script.
+  function unhookDialogTargets(root) {
+    if (document.getElementById("dialog-body")) return;
+    var found = Array.prototype.slice.call(root.querySelectorAll('[hx-target="#dialog-body"]'));
+    if (root.matches && root.matches('[hx-target="#dialog-body"]')) found.push(root);
+    found.forEach(function (el) {
+      ["hx-get", "hx-post", "hx-target", "hx-swap"].forEach(function (a) { el.removeAttribute(a); });
+    });
+  }
+  unhookDialogTargets(document);
+  document.addEventListener("htmx:beforeProcessNode", function (event) { unhookDialogTargets(event.detail.elt); });
+
   if (window.htmx) {
     // Re-rendered forms with errors come back as 400/409; swap them in like a success.
     htmx.config.responseHandling = [
