@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from allauth.mfa.models import Authenticator
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -25,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import trigger_client_event
 
 from accounts import services as accounts_services
-from accounts.models import AuditEntry, Membership, Role
+from accounts.models import AuditEntry, Role
 from accounts.requests import AuthenticatedHttpRequest
 from accounts.services import membership_viewing_mode_set
 from accounts.signin import has_totp, require_recent_authentication
@@ -596,19 +595,10 @@ def access_withdraw(request: HtmxHttpRequest, request_id: str) -> HttpResponse:
 
 
 def _security_context(request: HtmxHttpRequest, **extra: Any) -> dict[str, Any]:
-    members = list(
-        Membership.objects.filter(organization=request.organization).select_related("user").order_by("user__email")
-    )
-    with_totp = set(
-        Authenticator.objects.filter(user__in=[m.user_id for m in members], type=Authenticator.Type.TOTP).values_list(
-            "user_id", flat=True
-        )
-    )
+    # The members and their roles moved to the Members page (developer/members.py).
     return {
-        "members": [(m, m.user_id in with_totp) for m in members],
-        "my_totp": request.user.pk in with_totp or has_totp(request.user),
+        "my_totp": has_totp(request.user),
         "is_owner": request.membership.role == Role.OWNER,
-        "roles": Role.choices,
         **extra,
     }
 
@@ -621,8 +611,8 @@ def _require_owner(request: HtmxHttpRequest) -> None:
 @require_GET
 @dashboard_view
 def security(request: HtmxHttpRequest) -> HttpResponse:
-    """Your own sign-in (two-factor, sessions, password) and, for owners, the members' roles and whether the
-    organisation requires two-factor authentication."""
+    """Your own sign-in (two-factor, sessions, password) and, for owners, whether the organisation requires
+    two-factor authentication."""
     return render(request, "developer/security.html", _security_context(request))
 
 
@@ -644,27 +634,5 @@ def security_two_factor(request: HtmxHttpRequest) -> HttpResponse:
         "Every member now needs an authenticator app to use Settings → Developer."
         if required
         else "Two-factor authentication is now optional for members.",
-    )
-    return redirect("developer:security")
-
-
-@require_POST
-@dashboard_view
-def security_member_role(request: HtmxHttpRequest, membership_id: int) -> HttpResponse:
-    _require_owner(request)
-    membership = Membership.objects.filter(organization=request.organization, pk=membership_id).first()
-    if membership is None:
-        raise Http404("No such member.")
-    if reauthenticate := require_recent_authentication(request):
-        return reauthenticate
-    try:
-        membership = accounts_services.membership_role_change(
-            membership=membership, role=request.POST.get("role", ""), actor=request.user
-        )
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return redirect("developer:security")
-    messages.success(
-        request, f"{membership.user.email or membership.user.get_username()} is now {membership.get_role_display()}."
     )
     return redirect("developer:security")

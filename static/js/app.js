@@ -93,6 +93,17 @@
     }
   });
 
+  // A form whose action cannot be undone names its consequence and asks first (without this script
+  // the button posts directly; the page it lands on says what happened).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
   // Scope presets: choosing Full access / Read-only ticks the boxes; ticking a box means Custom.
   document.addEventListener("change", function (event) {
     var input = event.target;
