@@ -49,6 +49,8 @@ class Membership(models.Model):
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
     # The dashboard's "Viewing test data" switch, remembered per person and organisation (as in Stripe).
     viewing_mode = models.CharField(max_length=MODE_MAX_LENGTH, choices=Mode.choices, default=Mode.LIVE)
+    # When this person first saw the green "Access granted" banner: it is shown once, not on every page.
+    access_granted_seen_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

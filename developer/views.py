@@ -329,13 +329,9 @@ def key_revoke(request: HtmxHttpRequest, key_id: str) -> HttpResponse:
         template = page_or_partial(request, "developer/key_revoke.html", "revoke-form")
         return render(request, template, {"key": key})
     key = services.api_key_revoke(key=key, actor=request.user)
-    if request.htmx:
-        key = ApiKey.objects.select_related("rotated_to").get(pk=key.pk)
-        response = render(request, "developer/keys.html#key-row", {"row": _key_row(key, timezone.now())})
-        trigger_client_event(response, "dialog-close")
-        return response
+    # The list again with the message, from the dialog too: a change always says what it did.
     messages.success(request, f"Revoked {key.name} ({key.masked}). Requests using it now fail with INVALID_API_KEY.")
-    return redirect("developer:keys")
+    return client_redirect(request, reverse("developer:keys"))
 
 
 # --- the "Viewing test data" switch ------------------------------------------------------------------
