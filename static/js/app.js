@@ -17,6 +17,24 @@
   unhookDialogTargets(document);
   document.addEventListener("htmx:beforeProcessNode", function (event) { unhookDialogTargets(event.detail.elt); });
 
+  // <time data-moment> (the `moment` template filter): the server wrote the organisation's zone; show the
+  // viewer's own, with its abbreviation. The title keeps UTC for hovering.
+  var MOMENT_OPTIONS = {
+    date: { year: "numeric", month: "short", day: "numeric" },
+    datetime: { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short" },
+    seconds: { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23", timeZoneName: "short" },
+  };
+  function localiseTimes(root) {
+    if (!window.Intl || !root.querySelectorAll) return;
+    root.querySelectorAll("time[data-moment]").forEach(function (el) {
+      var when = new Date(el.getAttribute("datetime"));
+      var options = MOMENT_OPTIONS[el.getAttribute("data-moment")] || MOMENT_OPTIONS.datetime;
+      if (!isNaN(when.getTime())) el.textContent = new Intl.DateTimeFormat(undefined, options).format(when);
+    });
+  }
+  localiseTimes(document);
+  document.addEventListener("htmx:load", function (event) { localiseTimes(event.detail.elt); });
+
   if (window.htmx) {
     // Re-rendered forms with errors come back as 400/409; swap them in like a success.
     htmx.config.responseHandling = [
