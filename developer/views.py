@@ -165,9 +165,17 @@ class KeyRow:
         return self.key.public_id
 
 
+# The list badges a key "Expiring" only this close to its end (the API's status says "expiring" for any
+# key with an expiry): a fresh 30-day key is simply active.
+EXPIRING_BADGE_WITHIN = timedelta(days=7)
+
+
 def _key_row(key: ApiKey, now: datetime) -> KeyRow:
     replaced_by = getattr(key, "rotated_to", None) if hasattr(key, "rotated_to") else None
-    return KeyRow(key=key, status=key.status(now), scope_label=scope_summary(key.scopes), replaced_by=replaced_by)
+    status = key.status(now)
+    if status == "expiring" and key.expires_at is not None and key.expires_at - now > EXPIRING_BADGE_WITHIN:
+        status = "active"
+    return KeyRow(key=key, status=status, scope_label=scope_summary(key.scopes), replaced_by=replaced_by)
 
 
 def _key_rows(request: HtmxHttpRequest, mode: str) -> list[KeyRow]:

@@ -318,3 +318,22 @@ def test_csrf_is_enforced_on_dashboard_posts(owner: Any, org: Any) -> None:
     client.login(username="owner@acme.test", password=PASSWORD)
     assert client.post(NEW, create_form()).status_code == 403
     assert not ApiKey.objects.filter(organization=org).exists()
+
+
+def test_the_list_badges_expiring_only_within_seven_days(owner_client: Client, org: Any) -> None:
+    """Issue 17 point 7: a fresh 30-day key is Active; one with 6 days left is Expiring."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    make_key(org, name="Thirty days")
+    make_key(org, name="Six days")
+    now = timezone.now()
+    ApiKey.objects.filter(name="Thirty days").update(expires_at=now + timedelta(days=30))
+    ApiKey.objects.filter(name="Six days").update(expires_at=now + timedelta(days=6))
+    html = owner_client.get(KEYS).content.decode()
+    thirty = html[html.index("Thirty days") :]
+    six = html[html.index("Six days") :]
+    assert thirty[: thirty.index("</tr>")].count("badge-active") == 1
+    assert "badge-expiring" in six[: six.index("</tr>")]
+    assert "badge-expiring" not in thirty[: thirty.index("</tr>")]
