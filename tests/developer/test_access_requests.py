@@ -483,7 +483,8 @@ def test_submitting_from_the_dashboard_shows_the_pending_request_everywhere(
     assert banner_step(response) == "request_pending"
     assert "Access requested — waiting for our team." in html
     sent = request.created_at.astimezone(ZoneInfo("America/New_York"))  # the business's timezone
-    assert f"Sent {sent:%b} {sent.day}, {sent:%Y} at {sent:%H:%M}" in html
+    # The time component: the business's zone without JavaScript, UTC on hover.
+    assert f'data-moment="datetime">{sent:%b} {sent.day}, {sent:%Y}, {sent:%H:%M}' in html
     assert "Withdraw request" in html and USE in html
     assert len(mail.outbox) == 1 and mail.outbox[0].to == STAFF_INBOX
 
