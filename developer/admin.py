@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import (
     DecimalField,
     OuterRef,
@@ -18,10 +18,13 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
+from django.views.decorators.http import require_POST
 
 from accounts.requests import AuthenticatedHttpRequest
 from billing.models import Metric, Plan, UsageRollup
@@ -352,6 +355,32 @@ class AccessRequestAdmin(admin.ModelAdmin):
             self.message_user(request, f"{unchanged} request(s) were already {verb}; nothing changed.", messages.INFO)
         for line in refused:
             self.message_user(request, line, messages.WARNING)
+
+    # --- one request's own page: Approve and Deny buttons (admin/developer/accessrequest/change_form.html) ---
+
+    change_form_template = "admin/developer/accessrequest/change_form.html"
+
+    def get_urls(self) -> list:
+        return [
+            path(
+                "<int:request_pk>/decide/",
+                self.admin_site.admin_view(require_POST(self.decide_view)),
+                name="developer_accessrequest_decide",
+            ),
+            *super().get_urls(),
+        ]
+
+    def decide_view(self, request: AuthenticatedHttpRequest, request_pk: int) -> HttpResponse:
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        get_object_or_404(AccessRequest, pk=request_pk)
+        decision = request.POST.get("decision")
+        if decision not in ("approve", "deny"):
+            self.message_user(request, "Choose Approve or Deny.", messages.ERROR)
+        else:
+            # The same path as the list's bulk actions: one service call, audited and e-mailed.
+            self._decide(request, AccessRequest.objects.filter(pk=request_pk), approve=decision == "approve")
+        return redirect("admin:developer_accessrequest_change", request_pk)
 
     @admin.action(description="Approve selected requests (grants the add-on)", permissions=["change"])
     def approve(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:

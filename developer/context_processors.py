@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
-from accounts.models import Organization
+from accounts.models import Membership, Organization
 from billing.access import AccessState, access_state
 
 from .access_status import QUALIFYING_PLANS, Step, access_step, needs_request_lookup, plan_list
@@ -56,4 +57,18 @@ def access_banner(request: HttpRequest) -> dict[str, object]:
     if membership is None:
         return {}
     organization = membership.organization
-    return {"access_banner": SimpleLazyObject(lambda: access_banner_for(organization))}
+    banner = SimpleLazyObject(lambda: access_banner_for(organization))
+
+    def show_access_banner() -> bool:
+        """Called by the layout only when it renders the banner: a warning shows on every page until it is
+        resolved; "Access granted" shows once per person, then stays on the Access page only."""
+        if banner.step != Step.GRANTED:
+            return True
+        if membership.access_granted_seen_at is not None:
+            return False
+        Membership.objects.filter(pk=membership.pk, access_granted_seen_at=None).update(
+            access_granted_seen_at=timezone.now()
+        )
+        return True
+
+    return {"access_banner": banner, "show_access_banner": show_access_banner}

@@ -26,6 +26,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Access", "developer:access"),
     NavItem("API reference", "developer:docs"),
     NavItem("Audit log", "developer:audit", managers_only=True),
+    NavItem("Members", "developer:members"),
     NavItem("Sign-in & security", "developer:security"),
     NavItem("Alerts", "ops:alert_settings", managers_only=True),
 )

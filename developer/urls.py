@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import api, views
+from . import api, members, views
 from .public_api import docs
 from .public_api.base import UnknownRoute
 
@@ -32,10 +32,20 @@ urlpatterns = [
     path("settings/developer/access/<str:request_id>/withdraw/", views.access_withdraw, name="access_withdraw"),
     path("settings/developer/security/", views.security, name="security"),
     path("settings/developer/security/two-factor/", views.security_two_factor, name="security_two_factor"),
+    path("settings/developer/members/", members.members, name="members"),
+    path("settings/developer/members/invite/", members.member_invite, name="member_invite"),
+    path("settings/developer/members/<int:membership_id>/role/", members.member_role, name="member_role"),
+    path("settings/developer/members/<int:membership_id>/remove/", members.member_remove, name="member_remove"),
     path(
-        "settings/developer/security/members/<int:membership_id>/role/",
-        views.security_member_role,
-        name="security_member_role",
+        "settings/developer/members/invitations/<str:invitation_id>/resend/",
+        members.invitation_resend,
+        name="invitation_resend",
     ),
+    path(
+        "settings/developer/members/invitations/<str:invitation_id>/revoke/",
+        members.invitation_revoke,
+        name="invitation_revoke",
+    ),
+    path("invitations/<str:token>/", members.invitation_accept, name="invitation_accept"),
     path("", views.root),
 ]

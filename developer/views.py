@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from allauth.mfa.models import Authenticator
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -25,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import trigger_client_event
 
 from accounts import services as accounts_services
-from accounts.models import AuditEntry, Membership, Role
+from accounts.models import AuditEntry, Role
 from accounts.requests import AuthenticatedHttpRequest
 from accounts.services import membership_viewing_mode_set
 from accounts.signin import has_totp, require_recent_authentication
@@ -166,9 +165,17 @@ class KeyRow:
         return self.key.public_id
 
 
+# The list badges a key "Expiring" only this close to its end (the API's status says "expiring" for any
+# key with an expiry): a fresh 30-day key is simply active.
+EXPIRING_BADGE_WITHIN = timedelta(days=7)
+
+
 def _key_row(key: ApiKey, now: datetime) -> KeyRow:
     replaced_by = getattr(key, "rotated_to", None) if hasattr(key, "rotated_to") else None
-    return KeyRow(key=key, status=key.status(now), scope_label=scope_summary(key.scopes), replaced_by=replaced_by)
+    status = key.status(now)
+    if status == "expiring" and key.expires_at is not None and key.expires_at - now > EXPIRING_BADGE_WITHIN:
+        status = "active"
+    return KeyRow(key=key, status=status, scope_label=scope_summary(key.scopes), replaced_by=replaced_by)
 
 
 def _key_rows(request: HtmxHttpRequest, mode: str) -> list[KeyRow]:
@@ -330,13 +337,9 @@ def key_revoke(request: HtmxHttpRequest, key_id: str) -> HttpResponse:
         template = page_or_partial(request, "developer/key_revoke.html", "revoke-form")
         return render(request, template, {"key": key})
     key = services.api_key_revoke(key=key, actor=request.user)
-    if request.htmx:
-        key = ApiKey.objects.select_related("rotated_to").get(pk=key.pk)
-        response = render(request, "developer/keys.html#key-row", {"row": _key_row(key, timezone.now())})
-        trigger_client_event(response, "dialog-close")
-        return response
+    # The list again with the message, from the dialog too: a change always says what it did.
     messages.success(request, f"Revoked {key.name} ({key.masked}). Requests using it now fail with INVALID_API_KEY.")
-    return redirect("developer:keys")
+    return client_redirect(request, reverse("developer:keys"))
 
 
 # --- the "Viewing test data" switch ------------------------------------------------------------------
@@ -596,19 +599,10 @@ def access_withdraw(request: HtmxHttpRequest, request_id: str) -> HttpResponse:
 
 
 def _security_context(request: HtmxHttpRequest, **extra: Any) -> dict[str, Any]:
-    members = list(
-        Membership.objects.filter(organization=request.organization).select_related("user").order_by("user__email")
-    )
-    with_totp = set(
-        Authenticator.objects.filter(user__in=[m.user_id for m in members], type=Authenticator.Type.TOTP).values_list(
-            "user_id", flat=True
-        )
-    )
+    # The members and their roles moved to the Members page (developer/members.py).
     return {
-        "members": [(m, m.user_id in with_totp) for m in members],
-        "my_totp": request.user.pk in with_totp or has_totp(request.user),
+        "my_totp": has_totp(request.user),
         "is_owner": request.membership.role == Role.OWNER,
-        "roles": Role.choices,
         **extra,
     }
 
@@ -621,8 +615,8 @@ def _require_owner(request: HtmxHttpRequest) -> None:
 @require_GET
 @dashboard_view
 def security(request: HtmxHttpRequest) -> HttpResponse:
-    """Your own sign-in (two-factor, sessions, password) and, for owners, the members' roles and whether the
-    organisation requires two-factor authentication."""
+    """Your own sign-in (two-factor, sessions, password) and, for owners, whether the organisation requires
+    two-factor authentication."""
     return render(request, "developer/security.html", _security_context(request))
 
 
@@ -644,27 +638,5 @@ def security_two_factor(request: HtmxHttpRequest) -> HttpResponse:
         "Every member now needs an authenticator app to use Settings → Developer."
         if required
         else "Two-factor authentication is now optional for members.",
-    )
-    return redirect("developer:security")
-
-
-@require_POST
-@dashboard_view
-def security_member_role(request: HtmxHttpRequest, membership_id: int) -> HttpResponse:
-    _require_owner(request)
-    membership = Membership.objects.filter(organization=request.organization, pk=membership_id).first()
-    if membership is None:
-        raise Http404("No such member.")
-    if reauthenticate := require_recent_authentication(request):
-        return reauthenticate
-    try:
-        membership = accounts_services.membership_role_change(
-            membership=membership, role=request.POST.get("role", ""), actor=request.user
-        )
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return redirect("developer:security")
-    messages.success(
-        request, f"{membership.user.email or membership.user.get_username()} is now {membership.get_role_display()}."
     )
     return redirect("developer:security")

@@ -3,6 +3,38 @@
 (function () {
   "use strict";
 
+  // A form or link that opens in the dialog, on a page without one (a standalone page such as
+  // /keys/new/ opened in its own tab): drop its htmx attributes before htmx reads them, so it works as
+  // the plain form or link it also is. htmx processes the page on DOMContentLoaded, after this deferred script.
+  function unhookDialogTargets(root) {
+    if (document.getElementById("dialog-body")) return;
+    var found = Array.prototype.slice.call(root.querySelectorAll('[hx-target="#dialog-body"]'));
+    if (root.matches && root.matches('[hx-target="#dialog-body"]')) found.push(root);
+    found.forEach(function (el) {
+      ["hx-get", "hx-post", "hx-target", "hx-swap"].forEach(function (a) { el.removeAttribute(a); });
+    });
+  }
+  unhookDialogTargets(document);
+  document.addEventListener("htmx:beforeProcessNode", function (event) { unhookDialogTargets(event.detail.elt); });
+
+  // <time data-moment> (the `moment` template filter): the server wrote the organisation's zone; show the
+  // viewer's own, with its abbreviation. The title keeps UTC for hovering.
+  var MOMENT_OPTIONS = {
+    date: { year: "numeric", month: "short", day: "numeric" },
+    datetime: { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short" },
+    seconds: { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23", timeZoneName: "short" },
+  };
+  function localiseTimes(root) {
+    if (!window.Intl || !root.querySelectorAll) return;
+    root.querySelectorAll("time[data-moment]").forEach(function (el) {
+      var when = new Date(el.getAttribute("datetime"));
+      var options = MOMENT_OPTIONS[el.getAttribute("data-moment")] || MOMENT_OPTIONS.datetime;
+      if (!isNaN(when.getTime())) el.textContent = new Intl.DateTimeFormat(undefined, options).format(when);
+    });
+  }
+  localiseTimes(document);
+  document.addEventListener("htmx:load", function (event) { localiseTimes(event.detail.elt); });
+
   if (window.htmx) {
     // Re-rendered forms with errors come back as 400/409; swap them in like a success.
     htmx.config.responseHandling = [
@@ -78,6 +110,18 @@
       }
     }
   });
+
+  // A form whose action cannot be undone names its consequence and asks first (without this script
+  // the button posts directly; the page it lands on says what happened).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var submitter = event.submitter;
+    var question = (submitter && submitter.getAttribute("data-confirm")) || (form.getAttribute && form.getAttribute("data-confirm"));
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
 
   // Scope presets: choosing Full access / Read-only ticks the boxes; ticking a box means Custom.
   document.addEventListener("change", function (event) {

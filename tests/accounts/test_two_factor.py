@@ -246,14 +246,14 @@ def test_rotating_a_live_key_needs_a_recent_sign_in(org: Any, owner: Any) -> Non
 def test_changing_a_role_needs_a_recent_sign_in_and_is_audited(org: Any, owner: Any) -> None:
     member = user_get_or_create(email="member@acme.test", password=PASSWORD)
     membership = membership_set(organization=org, user=member, role=Role.VIEWER)
-    url = f"/settings/developer/security/members/{membership.pk}/role/"
+    url = f"/settings/developer/members/{membership.pk}/role/"
     client = stale(signed_in("owner@acme.test"))
     assert client.post(url, {"role": "admin"})["Location"].startswith(REAUTH)
     membership.refresh_from_db()
     assert membership.role == Role.VIEWER
 
     client.post(REAUTH, {"password": PASSWORD})
-    assert client.post(url, {"role": "admin"})["Location"] == "/settings/developer/security/"
+    assert client.post(url, {"role": "admin"})["Location"] == "/settings/developer/members/"
     membership.refresh_from_db()
     assert membership.role == Role.ADMIN
     entry = AuditEntry.objects.get(organization=org, action="membership.role_changed")
@@ -265,7 +265,7 @@ def test_changing_a_role_needs_a_recent_sign_in_and_is_audited(org: Any, owner: 
     # Only owners change roles, and the last owner cannot step down.
     assert signed_in("member@acme.test").post(url, {"role": "owner"}).status_code == 403
     own = Membership.objects.get(organization=org, user=owner)
-    client.post(f"/settings/developer/security/members/{own.pk}/role/", {"role": "viewer"})
+    client.post(f"/settings/developer/members/{own.pk}/role/", {"role": "viewer"})
     own.refresh_from_db()
     assert own.role == Role.OWNER
 
@@ -274,7 +274,7 @@ def test_another_organisations_member_is_a_404(org: Any, other_org: Any, owner: 
     stranger = user_get_or_create(email="stranger@other.test", password=PASSWORD)
     membership = membership_set(organization=other_org, user=stranger, role=Role.VIEWER)
     response = signed_in("owner@acme.test").post(
-        f"/settings/developer/security/members/{membership.pk}/role/", {"role": "owner"}
+        f"/settings/developer/members/{membership.pk}/role/", {"role": "owner"}
     )
     assert response.status_code == 404
     membership.refresh_from_db()

