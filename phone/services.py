@@ -236,6 +236,7 @@ class _ErasedContact:
     """What the audit trail keeps of an erased contact: its id, never its name or number."""
 
     _meta = Contact._meta
+    pk = None
 
     def __init__(self, public_id: str) -> None:
         self.public_id = public_id

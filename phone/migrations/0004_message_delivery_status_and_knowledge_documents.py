@@ -21,8 +21,6 @@ def documents_to_content(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0003_organization_require_two_factor'),
-        ('developer', '0006_redact_secrets_in_request_log_paths'),
         ('phone', '0003_mark_rows_made_in_test_mode'),
     ]
 
