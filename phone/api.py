@@ -228,11 +228,6 @@ class KnowledgeBaseSerializer(serializers.Serializer):
     updatedAt = serializers.DateTimeField(help_text="The last change to the base or any of its documents.")
 
 
-class DeletedSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    deleted = serializers.BooleanField()
-
-
 class OpeningIntervalSerializer(serializers.Serializer):
     open = serializers.RegexField(HHMM_PATTERN, help_text="24-hour HH:MM, before `close`.")
     close = serializers.RegexField(HHMM_PATTERN)
@@ -621,7 +616,7 @@ class ContactDetail(_PhoneView):
         "`contactId: null`). An SMS opt-out of its number is kept, as a compliance record. Emits "
         "`contact.deleted` (its id only) and is audited. Deleting it again answers 404, as for any "
         "unknown id (a retry with the same `Idempotency-Key` gets the first answer back).",
-        responses=DeletedSerializer,
+        responses=ContactDeletedSerializer,  # the answer is the `contact.deleted` payload
     )
     def delete(self, request: ApiRequest, contact_id: str) -> Response:
         contact = self.contact_for(contact_id)

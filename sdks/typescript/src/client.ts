@@ -5,6 +5,8 @@ import { Contacts } from "./resources/contacts.js";
 import { CrudResource } from "./resources/crud.js";
 import { Keys } from "./resources/keys.js";
 import { Sms } from "./resources/sms.js";
+import { Messages } from "./resources/messages.js";
+import { KnowledgeBases } from "./resources/knowledge-bases.js";
 import { UsageResource } from "./resources/usage.js";
 import { Webhooks } from "./resources/webhooks.js";
 import type {
@@ -71,6 +73,10 @@ export class AiPhone360 {
   readonly agents: CrudResource<Agent, AgentCreateParams, AgentUpdateParams>;
   readonly dataFields: CrudResource<DataField, DataFieldCreateParams, DataFieldUpdateParams, DataFieldListParams>;
   readonly usage: UsageResource;
+  /** Message history (issue 18). */
+  readonly messages: Messages;
+  /** Knowledge bases, read-only (issue 18). */
+  readonly knowledgeBases: KnowledgeBases;
   private readonly core: Core;
 
   /** @param core internal: the transport `withOptions` hands over. */
@@ -90,6 +96,8 @@ export class AiPhone360 {
       this.agents = new CrudResource(core, "/agents");
       this.dataFields = new CrudResource(core, "/data-fields");
       this.usage = new UsageResource(core);
+      this.messages = new Messages(core);
+      this.knowledgeBases = new KnowledgeBases(core);
       return;
     }
     const apiKey = options.apiKey ?? env("AIP_KEY");
@@ -129,6 +137,8 @@ export class AiPhone360 {
     this.agents = new CrudResource(core, "/agents");
     this.dataFields = new CrudResource(core, "/data-fields");
     this.usage = new UsageResource(core);
+    this.messages = new Messages(core);
+    this.knowledgeBases = new KnowledgeBases(core);
   }
 
   /**

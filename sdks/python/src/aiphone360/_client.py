@@ -112,6 +112,9 @@ class AiPhone360:
         self.agents = r.Agents(core)
         self.data_fields = r.DataFields(core)
         self.usage = r.UsageResource(core)
+        # issue 18
+        self.messages = r.Messages(core)
+        self.knowledge_bases = r.KnowledgeBases(core)
 
     def with_options(
         self,
@@ -201,6 +204,9 @@ class AsyncAiPhone360:
         self.agents = ar.AsyncAgents(core)
         self.data_fields = ar.AsyncDataFields(core)
         self.usage = ar.AsyncUsageResource(core)
+        # issue 18
+        self.messages = ar.AsyncMessages(core)
+        self.knowledge_bases = ar.AsyncKnowledgeBases(core)
 
     def with_options(
         self,
