@@ -674,7 +674,7 @@ class MessageListCreate(_PhoneView):
                 raise ValidationFailed(fields={"status": [f"Must be one of: {', '.join(Message.Status.values)}."]})
             messages = messages.filter(status=status)
         number = request.query_params.get("phoneNumber")
-        if number is not None:
+        if number is not None and number.strip():  # empty: no filter, as for `search`
             try:
                 number = services.phone_number_clean(number, organization=organization, field="phoneNumber")
             except DjangoValidationError as exc:

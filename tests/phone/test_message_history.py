@@ -219,6 +219,7 @@ def history(
         ("status=received", ["received"]),
         ("phoneNumber=%2B14155552671", ["received", "delivered"]),
         ("phoneNumber=(415) 555-2672", ["failed"]),
+        ("phoneNumber=", ["received", "failed", "delivered"]),  # empty: no filter, as for search
         ("dateRange=today", ["received", "failed"]),
         ("direction=outbound&status=failed&phoneNumber=%2B14155552671", []),
     ],
