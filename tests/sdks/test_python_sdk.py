@@ -501,7 +501,7 @@ def test_the_async_client_against_the_live_server_retries_a_lost_answer_once(ser
 
 
 def test_message_history_erasure_and_knowledge_bases(server: Server, client: AiPhone360) -> None:
-    from aiphone360 import NotFoundError  # type: ignore[import-not-found]
+    from aiphone360 import NotFoundError
 
     from phone.models import KnowledgeBase, KnowledgeDocument
 
