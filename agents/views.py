@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -647,7 +647,9 @@ def _agent_form_context(
         "kb_errors": [m for name, msgs in errors.items() if name.startswith("knowledgeBaseIds") for m in msgs],
         # Pickers list only this business's own tools (of the agent's mode) and knowledge bases.
         "all_tools": CustomTool.objects.filter(organization=request.organization, mode=mode).order_by("name"),
-        "all_kbs": KnowledgeBase.objects.filter(organization=request.organization).order_by("name"),
+        "all_kbs": KnowledgeBase.objects.filter(organization=request.organization)
+        .annotate(document_count=Count("documents"))
+        .order_by("name"),
         "other_default": other_defaults.first(),
     }
     if agent is not None:

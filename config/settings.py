@@ -280,6 +280,8 @@ SPECTACULAR_SETTINGS = {
                 "contact_created",
                 "contact_updated",
                 "appointment_booked",
+                "sms_status_updated",
+                "contact_deleted",
             )
         ),
         "webhooks.api.webhook_test",
@@ -336,7 +338,8 @@ FIELD_ENCRYPTION_OLD_KEYS = env.list("FIELD_ENCRYPTION_OLD_KEYS", default=[])
 # SMS (phone/backends): chosen like EMAIL_BACKEND. The local backend records and marks texts sent;
 # phone.backends.twilio.TwilioBackend speaks Twilio's Messages API at TWILIO_API_BASE. The auth
 # token also verifies X-Twilio-Signature on the inbound webhook (/hooks/sms/inbound), whose public
-# URL must be set in SMS_WEBHOOK_BASE_URL when a proxy rewrites the host.
+# URL must be set in SMS_WEBHOOK_BASE_URL when a proxy rewrites the host. With it set, the Twilio
+# backend asks for delivery reports at SMS_WEBHOOK_BASE_URL/hooks/sms/status (StatusCallback).
 SMS_BACKEND = env.str("SMS_BACKEND", default="phone.backends.local.LocalBackend")
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from accounts.models import Organization
 from phone import services
-from phone.models import AiConfig, Call, Contact, KnowledgeBase
+from phone.models import AiConfig, Call, Contact, KnowledgeBase, KnowledgeDocument
 
 from .simulator import SimulationReport, ensure_business_number, simulate_traffic
 
@@ -60,9 +60,11 @@ def demo_phone_seed(organization: Organization) -> SimulationReport | None:
                 greeting=f"Thanks for calling {organization.name.removesuffix(' (demo)')}! How can I help you today?",
             )
         for name, description, content in DEMO_KNOWLEDGE:
-            KnowledgeBase.objects.get_or_create(
-                organization=organization, name=name, defaults={"description": description, "content": content}
+            base, created = KnowledgeBase.objects.get_or_create(
+                organization=organization, name=name, defaults={"description": description}
             )
+            if created:
+                KnowledgeDocument.objects.create(knowledge_base=base, title=name, content=content)
         for number, name, email, company in DEMO_CONTACTS:
             if not Contact.objects.filter(organization=organization, mode=services.LIVE, phone_number=number).exists():
                 services.contact_create(

@@ -21,6 +21,7 @@ from .models import (
     Call,
     Contact,
     KnowledgeBase,
+    KnowledgeDocument,
     Message,
     Recording,
     SmsOptOut,
@@ -194,11 +195,30 @@ class BusinessNumberAdmin(admin.ModelAdmin):
             services.business_number_remove(business_number=business_number, actor=_staff(request))
 
 
+class KnowledgeDocumentInline(admin.StackedInline):
+    model = KnowledgeDocument
+    extra = 1
+    fields = ["title", "content"]
+
+
 @admin.register(KnowledgeBase)
 class KnowledgeBaseAdmin(admin.ModelAdmin):
     list_display = ["public_id", "name", "organization", "updated_at"]
     search_fields = ["public_id", "name", "organization__name"]
     autocomplete_fields = ["organization"]
+    inlines = [KnowledgeDocumentInline]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        changed = [formset for formset in formsets if formset.has_changed()]
+        if changed:
+            services.knowledge_base_documents_changed(
+                knowledge_base=form.instance,
+                actor=_staff(request),
+                added=sum(len(f.new_objects) for f in changed),
+                changed=sum(len(f.changed_objects) for f in changed),
+                deleted=sum(len(f.deleted_objects) for f in changed),
+            )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return ["organization"] if obj is not None else []

@@ -1,4 +1,4 @@
-"""Public API: calls (with transcript and recording), contacts, sending SMS, and the AI config.
+"""Public API: calls (with transcript and recording), contacts, text messages, knowledge bases, the AI config.
 
 Every view sees only the key's mode (`_PhoneView.mode_queryset`, `services.ai_config_for(mode=…)`).
 
@@ -15,7 +15,9 @@ import time
 from typing import cast
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, QuerySet
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
@@ -50,7 +52,7 @@ from .ai_config_rules import (
     SUPPORTED_LANGUAGES,
 )
 from .date_ranges import HELP as DATE_RANGE_HELP
-from .date_ranges import PRESET_DAYS, InvalidDateRange, parse_date_range
+from .date_ranges import PRESET_DAYS, DateRange, InvalidDateRange, parse_date_range
 from .models import (
     AiConfig,
     Appointment,
@@ -58,6 +60,7 @@ from .models import (
     Contact,
     ContactQuerySet,
     Direction,
+    KnowledgeBase,
     Message,
     Recording,
     SmsOptOut,
@@ -68,6 +71,7 @@ from .payloads import (
     call_detail_json,
     call_json,
     contact_json,
+    knowledge_base_json,
     message_json,
     transcript_json,
 )
@@ -208,9 +212,20 @@ class MessageSerializer(WireNamesMixin, serializers.Serializer):
     mode = serializers.ChoiceField(choices=list(Mode.values))
     test = serializers.BooleanField(help_text="Sent with a test key: nothing reached a carrier, nothing was billed.")
     error = MessageErrorSerializer(allow_null=True, help_text="Why the carrier refused it, for failed messages.")
-    contactId = serializers.CharField(allow_null=True)
+    contactId = serializers.CharField(allow_null=True, help_text="Null when the contact was erased.")
     createdAt = serializers.DateTimeField()
     sentAt = serializers.DateTimeField(allow_null=True)
+    deliveredAt = serializers.DateTimeField(allow_null=True, help_text="When the carrier reported delivery.")
+    statusUpdatedAt = serializers.DateTimeField(help_text="When `status` last changed.")
+
+
+class KnowledgeBaseSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="Opaque id, `kb_…`; what an agent's `knowledgeBaseIds` lists.")
+    name = serializers.CharField()
+    description = serializers.CharField(allow_null=True)
+    documentCount = serializers.IntegerField(min_value=0)
+    createdAt = serializers.DateTimeField()
+    updatedAt = serializers.DateTimeField(help_text="The last change to the base or any of its documents.")
 
 
 class OpeningIntervalSerializer(serializers.Serializer):
@@ -345,6 +360,15 @@ class SmsReceivedSerializer(MessageSerializer):
     )
 
 
+class SmsStatusUpdatedSerializer(MessageSerializer):
+    previousStatus = serializers.ChoiceField(choices=Message.Status.choices)
+
+
+class ContactDeletedSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="The erased contact's id, `con_…`; nothing else of it is sent.")
+    deleted = serializers.BooleanField()
+
+
 call_started = event_webhook("call.started", CallSerializer)
 call_completed = event_webhook("call.completed", CallSerializer)
 transcript_ready = event_webhook("transcript.ready", TranscriptSerializer)
@@ -354,6 +378,9 @@ voicemail_created = event_webhook("voicemail.created", VoicemailSerializer)
 contact_created = event_webhook("contact.created", ContactSerializer)
 contact_updated = event_webhook("contact.updated", ContactUpdatedSerializer)
 appointment_booked = event_webhook("appointment.booked", AppointmentSerializer)
+# Additions beside the spec's nine.
+sms_status_updated = event_webhook("sms.status_updated", SmsStatusUpdatedSerializer)
+contact_deleted = event_webhook("contact.deleted", ContactDeletedSerializer)
 
 
 # --- views ----------------------------------------------------------------------------------------
@@ -365,10 +392,27 @@ class _PhoneView(PublicApiView):
     def organization(self) -> Organization:
         return Organization.objects.get(pk=self.request.auth.organization_id)
 
-    def mode_queryset(self, model: type[Call] | type[Contact]) -> QuerySet:
+    def mode_queryset(self, model: type[Call] | type[Contact] | type[Message]) -> QuerySet:
         """The caller's organisation's rows of the key's mode: another mode's id is a 404 exactly as
         another business's is (same lookup, same answer), and lists and cursors never cross modes."""
         return self.org_queryset(model).filter(mode=self.request.auth.mode)
+
+    def date_window(self, organization: Organization) -> DateRange | None:
+        """`?dateRange=` read in the key's mode's time zone, or None when not given."""
+        date_range = self.request.query_params.get("dateRange")
+        if date_range is None:
+            return None
+        try:
+            zone = services.mode_timezone(organization=organization, mode=self.request.auth.mode)
+            return parse_date_range(date_range, tz=zone, now=timezone.now())
+        except InvalidDateRange as exc:
+            raise ValidationFailed(fields={"dateRange": [str(exc)]}) from exc
+
+    def direction(self) -> str | None:
+        direction = self.request.query_params.get("direction")
+        if direction is not None and direction not in Direction.values:
+            raise ValidationFailed(fields={"direction": ["Must be 'inbound' or 'outbound'."]})
+        return direction
 
     def search_term(self) -> str | None:
         term = self.request.query_params.get("search")
@@ -402,18 +446,11 @@ class CallList(_PhoneView):
                 has_recording=Exists(Recording.objects.filter(call=OuterRef("pk"))),
             )
         )
-        direction = request.query_params.get("direction")
+        direction = self.direction()
         if direction is not None:
-            if direction not in Direction.values:
-                raise ValidationFailed(fields={"direction": ["Must be 'inbound' or 'outbound'."]})
             calls = calls.filter(direction=direction)
-        date_range = request.query_params.get("dateRange")
-        if date_range is not None:
-            try:
-                zone = services.mode_timezone(organization=organization, mode=request.auth.mode)
-                window = parse_date_range(date_range, tz=zone, now=timezone.now())
-            except InvalidDateRange as exc:
-                raise ValidationFailed(fields={"dateRange": [str(exc)]}) from exc
+        window = self.date_window(organization)
+        if window is not None:
             calls = calls.filter(started_at__gte=window.start, started_at__lte=window.end)
         term = self.search_term()
         if term is not None:
@@ -545,7 +582,7 @@ class ContactListCreate(_PhoneView):
 
 
 class ContactDetail(_PhoneView):
-    required_scope = {"GET": "read:contacts", "PATCH": "write:contacts"}
+    required_scope = {"GET": "read:contacts", "PATCH": "write:contacts", "DELETE": "write:contacts"}
 
     def contact_for(self, contact_id: str) -> Contact:
         return self.get_owned(
@@ -571,12 +608,84 @@ class ContactDetail(_PhoneView):
         )
         return ok(contact_json(contact), "Contact updated.")
 
+    @extend_schema(
+        operation_id="deleteContact",
+        summary="Erase a contact",
+        description="For an erasure request: the contact and its personal data (name, e-mail, company, "
+        "appointments) are deleted. Its calls and texts stay, without the link to it (`contact: null`, "
+        "`contactId: null`). An SMS opt-out of its number is kept, as a compliance record. Emits "
+        "`contact.deleted` (its id only) and is audited. Deleting it again answers 404, as for any "
+        "unknown id (a retry with the same `Idempotency-Key` gets the first answer back).",
+        responses=ContactDeletedSerializer,  # the answer is the `contact.deleted` payload
+    )
+    def delete(self, request: ApiRequest, contact_id: str) -> Response:
+        contact = self.contact_for(contact_id)
+        public_id = contact.public_id
+        services.contact_delete(
+            contact=contact, actor=ApiKey.objects.get(pk=request.auth.id), caused_by=by_key(request.auth.id)
+        )
+        return ok({"id": public_id, "deleted": True}, "Contact erased.")
+
 
 # --- Messages ------------------------------------------------------------------------------------
 
 
-class MessageCreate(_PhoneView):
-    required_scope = "write:sms"
+STATUS_PARAMETER = OpenApiParameter("status", {"type": "string", "enum": list(Message.Status.values)}, required=False)
+PHONE_NUMBER_PARAMETER = OpenApiParameter(
+    "phoneNumber",
+    str,
+    required=False,
+    description="The other party's number (the recipient of an outbound text, the sender of an inbound "
+    "one). " + PHONE_HELP,
+)
+MESSAGES_SCOPE_NOTE = (
+    " Reading texts needs `read:contacts`: they are the business's correspondence with its contacts, "
+    "so a key that may only send (`write:sms`) cannot read the replies."
+)
+
+
+class MessageListCreate(_PhoneView):
+    required_scope = {"GET": "read:contacts", "POST": "write:sms"}
+
+    @extend_schema(
+        operation_id="listMessages",
+        summary="List text messages, inbound and outbound (newest first)",
+        description="Each outbound text moves queued → sent → delivered, failed or undelivered as the "
+        "carrier reports (never backwards); `error.code` is the carrier's. Inbound texts are `received`."
+        + MESSAGES_SCOPE_NOTE,
+        parameters=[
+            *LIST_PARAMETERS,
+            DIRECTION_PARAMETER,
+            STATUS_PARAMETER,
+            PHONE_NUMBER_PARAMETER,
+            DATE_RANGE_PARAMETER,
+        ],
+        responses=MessageSerializer(many=True),
+    )
+    def get(self, request: ApiRequest) -> Response:
+        organization = self.organization()
+        messages = self.mode_queryset(Message).select_related("contact")
+        direction = self.direction()
+        if direction is not None:
+            messages = messages.filter(direction=direction)
+        status = request.query_params.get("status")
+        if status is not None:
+            if status not in Message.Status.values:
+                raise ValidationFailed(fields={"status": [f"Must be one of: {', '.join(Message.Status.values)}."]})
+            messages = messages.filter(status=status)
+        number = request.query_params.get("phoneNumber")
+        if number is not None and number.strip():  # empty: no filter, as for `search`
+            try:
+                number = services.phone_number_clean(number, organization=organization, field="phoneNumber")
+            except DjangoValidationError as exc:
+                raise ValidationFailed(fields=exc.message_dict) from exc
+            messages = messages.filter(
+                Q(direction=Direction.OUTBOUND, to_number=number) | Q(direction=Direction.INBOUND, from_number=number)
+            )
+        window = self.date_window(organization)
+        if window is not None:
+            messages = messages.filter(created_at__gte=window.start, created_at__lte=window.end)
+        return self.paginate(messages, message_json)
 
     @extend_schema(
         operation_id="sendMessage",
@@ -625,6 +734,62 @@ class MessageCreate(_PhoneView):
         else:
             note = f"Message accepted by the carrier ({message.segments} segment{'s' if message.segments > 1 else ''})."
         return ok(message_json(message), note, status=201)
+
+
+class MessageDetail(_PhoneView):
+    required_scope = "read:contacts"
+
+    @extend_schema(
+        operation_id="getMessage",
+        summary="One text message, with its delivery status",
+        description="`status` follows the carrier's delivery reports; a failed or undelivered text carries "
+        "the carrier's `error.code`." + MESSAGES_SCOPE_NOTE,
+        responses=MessageSerializer,
+    )
+    def get(self, request: ApiRequest, message_id: str) -> Response:
+        message = self.get_owned(self.mode_queryset(Message).select_related("contact"), message_id, "message")
+        return ok(message_json(message))
+
+
+# --- Knowledge bases -----------------------------------------------------------------------------
+
+KNOWLEDGE_SCOPE_NOTE = (
+    "Read-only: knowledge bases are written in the AI Phone 360 app. Shared by live and test mode (they are "
+    "the business's content). Needs `manage:agents`, the scope of the agents whose `knowledgeBaseIds` name them."
+)
+
+
+class _KnowledgeBaseView(_PhoneView):
+    required_scope = "manage:agents"
+
+    def knowledge_bases(self) -> QuerySet[KnowledgeBase]:
+        return self.org_queryset(KnowledgeBase).annotate(
+            document_count=Count("documents"),
+            last_changed=Greatest("updated_at", Coalesce(Max("documents__updated_at"), "updated_at")),
+        )
+
+
+class KnowledgeBaseList(_KnowledgeBaseView):
+    @extend_schema(
+        operation_id="listKnowledgeBases",
+        summary="List knowledge bases (newest first)",
+        description=KNOWLEDGE_SCOPE_NOTE,
+        parameters=LIST_PARAMETERS,
+        responses=KnowledgeBaseSerializer(many=True),
+    )
+    def get(self, request: ApiRequest) -> Response:
+        return self.paginate(self.knowledge_bases(), knowledge_base_json)
+
+
+class KnowledgeBaseDetail(_KnowledgeBaseView):
+    @extend_schema(
+        operation_id="getKnowledgeBase",
+        summary="One knowledge base",
+        description=KNOWLEDGE_SCOPE_NOTE,
+        responses=KnowledgeBaseSerializer,
+    )
+    def get(self, request: ApiRequest, knowledge_base_id: str) -> Response:
+        return ok(knowledge_base_json(self.get_owned(self.knowledge_bases(), knowledge_base_id, "knowledge base")))
 
 
 # --- AI config -----------------------------------------------------------------------------------

@@ -277,8 +277,14 @@ class Message(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"  # stored, not yet accepted by the carrier
         SENT = "sent", "Sent"  # accepted by the carrier (or a synthetic test-mode success)
-        FAILED = "failed", "Failed"
+        DELIVERED = "delivered", "Delivered"  # the carrier confirmed delivery to the handset
+        FAILED = "failed", "Failed"  # refused by the carrier, before or after accepting it
+        UNDELIVERED = "undelivered", "Undelivered"  # accepted, but the carrier could not deliver it
         RECEIVED = "received", "Received"
+
+    # How far along the lifecycle each status is: a carrier's status callback may only move a message
+    # forward (callbacks arrive out of order and are retried), and the last three are final.
+    STATUS_RANK = {"queued": 0, "sent": 1, "delivered": 2, "failed": 2, "undelivered": 2, "received": 2}
 
     public_id = public_id_field("msg")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="messages")
@@ -289,7 +295,7 @@ class Message(models.Model):
     body = models.TextField()
     encoding = models.CharField(max_length=5)
     segments = models.PositiveIntegerField()
-    status = models.CharField(max_length=10, choices=Status.choices)
+    status = models.CharField(max_length=12, choices=Status.choices)
     error_code = models.CharField(max_length=40, blank=True)
     error_message = models.CharField(max_length=500, blank=True)
     contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
@@ -297,10 +303,14 @@ class Message(models.Model):
     provider_message_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    status_updated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-public_id"]
-        indexes = [models.Index(fields=["organization", "-created_at", "-public_id"], name="message_org_page")]
+        indexes = [
+            models.Index(fields=["organization", "mode", "-created_at", "-public_id"], name="message_org_mode_page")
+        ]
         constraints = [
             # A carrier retrying its webhook must not store the same inbound text twice.
             models.UniqueConstraint(
@@ -315,13 +325,13 @@ class Message(models.Model):
 
 
 class KnowledgeBase(models.Model):
-    """A body of business knowledge the AI searches (RAG). Agents may be scoped to some of them."""
+    """A body of business knowledge the AI searches (RAG), made of documents. Agents may be scoped to
+    some of them. Shared by both modes: it is the business's content, not something a key creates."""
 
     public_id = public_id_field("kb")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="knowledge_bases")
     name = models.CharField(max_length=200)
     description = models.CharField(max_length=500, blank=True)
-    content = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -330,6 +340,22 @@ class KnowledgeBase(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class KnowledgeDocument(models.Model):
+    """One document of a knowledge base (a price list, an FAQ page, a policy)."""
+
+    knowledge_base = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="documents")
+    title = models.CharField(max_length=200)
+    content = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["knowledge_base", "title", "id"]
+
+    def __str__(self) -> str:
+        return self.title
 
 
 class AiConfig(models.Model):

@@ -16,6 +16,7 @@ from .models import (
     Appointment,
     Call,
     Contact,
+    KnowledgeBase,
     Message,
     SmsOptOut,
     TranscriptTurn,
@@ -131,6 +132,20 @@ def message_json(message: Message) -> dict[str, Any]:
         "contactId": message.contact.public_id if message.contact is not None else None,
         "createdAt": iso(message.created_at),
         "sentAt": iso(message.sent_at),
+        "deliveredAt": iso(message.delivered_at),
+        "statusUpdatedAt": iso(message.status_updated_at or message.sent_at or message.created_at),
+    }
+
+
+def knowledge_base_json(knowledge_base: KnowledgeBase) -> dict[str, Any]:
+    """`document_count` and `last_changed` are annotated by the API's queryset."""
+    return {
+        "id": knowledge_base.public_id,
+        "name": knowledge_base.name,
+        "description": knowledge_base.description or None,
+        "documentCount": knowledge_base.document_count,  # type: ignore[attr-defined]
+        "createdAt": iso(knowledge_base.created_at),
+        "updatedAt": iso(knowledge_base.last_changed),  # type: ignore[attr-defined]
     }
 
 

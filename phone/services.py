@@ -232,6 +232,51 @@ def contact_update(
     return contact
 
 
+class _ErasedContact:
+    """What the audit trail keeps of an erased contact: its id, never its name or number."""
+
+    _meta = Contact._meta
+    pk = None
+
+    def __init__(self, public_id: str) -> None:
+        self.public_id = public_id
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
+def contact_delete(*, contact: Contact, actor: Actor, caused_by: Attribution = SYSTEM) -> None:
+    """Erase a contact (a data-subject request): the row and its personal data go.
+
+    Calls and texts stay (they are the business's records) without the link, so nothing shows the
+    name any more; the numbers on them are the call's and text's own. The contact's appointments go
+    with it (their notes are about the person). An SMS opt-out is kept: it is a compliance record,
+    and erasing it would let the business text someone who said STOP. Emits `contact.deleted` with
+    the id only, and audits the erasure under the id only.
+    """
+    with transaction.atomic():
+        contact = Contact.objects.select_for_update().select_related("organization").get(pk=contact.pk)
+        organization, public_id = contact.organization, contact.public_id
+        Appointment.objects.filter(contact=contact).delete()
+        calls = Call.objects.filter(contact=contact).update(contact=None)
+        messages = Message.objects.filter(contact=contact).update(contact=None)
+        contact.delete()
+        audit_record(
+            organization=organization,
+            actor=actor,
+            action="contact.deleted",
+            target=_ErasedContact(public_id),
+            metadata={"mode": contact.mode, "callsUnlinked": calls, "messagesUnlinked": messages},
+        )
+        emit(
+            organization=organization,
+            type="contact.deleted",
+            data={"id": public_id, "deleted": True},
+            mode=contact.mode,
+            caused_by=caused_by,
+        )
+
+
 def _wire_name(field: str) -> str:
     return {"phone_number": "phoneNumber"}.get(field, field)
 
@@ -591,6 +636,7 @@ def sms_send(
     if mode == TEST:
         with transaction.atomic():
             message.status, message.sent_at = Message.Status.SENT, timezone.now()
+            message.status_updated_at = message.sent_at
             message.save()
             _sms_accounted(message)
         return message
@@ -615,15 +661,23 @@ def sms_send(
         )
     except SmsBackendError as exc:
         message.status, message.error_code, message.error_message = Message.Status.FAILED, exc.code, exc.message[:500]
+        message.status_updated_at = timezone.now()
         with transaction.atomic():
-            message.save(update_fields=["status", "error_code", "error_message"])
+            message.save(update_fields=["status", "error_code", "error_message", "status_updated_at"])
             usage_release(reservation=reservation, reason=f"SMS {message.public_id} not sent: refund")
         logger.warning("SMS %s not sent: %s (%s)", message.public_id, exc.code, exc.message)
         raise SmsNotSent(message, exc) from exc
     with transaction.atomic():
-        message.status, message.sent_at = Message.Status.SENT, timezone.now()
+        # A carrier's status callback may already have moved it further (it can beat this commit only if
+        # the carrier answers the callback before the send call returns); never move it back.
+        current = Message.objects.select_for_update().get(pk=message.pk)
+        if Message.STATUS_RANK[current.status] < Message.STATUS_RANK[Message.Status.SENT]:
+            message.status = Message.Status.SENT
+        else:
+            message.status = current.status
+        message.sent_at = message.status_updated_at = timezone.now()
         message.provider_message_id = accepted.provider_message_id[:64]
-        message.save(update_fields=["status", "sent_at", "provider_message_id"])
+        message.save(update_fields=["status", "sent_at", "status_updated_at", "provider_message_id"])
         usage_confirm(reservation=reservation)
         _sms_sent(message)
     return message
@@ -650,6 +704,98 @@ def _sms_sent(message: Message) -> None:
         mode=message.mode,
         caused_by=by_key(message.api_key_id),  # the sending key's usage; an automatic reply's is the system's
     )
+
+
+# --- Delivery status (carrier callbacks) ---------------------------------------------------------
+
+# Twilio's MessageStatus values → ours. The in-between ones (accepted, scheduled, sending) are "queued"
+# to a client: the carrier has the text but has not handed it on yet.
+CARRIER_STATUSES = {
+    "accepted": Message.Status.QUEUED,
+    "scheduled": Message.Status.QUEUED,
+    "queued": Message.Status.QUEUED,
+    "sending": Message.Status.QUEUED,
+    "sent": Message.Status.SENT,
+    "delivered": Message.Status.DELIVERED,
+    "read": Message.Status.DELIVERED,
+    "undelivered": Message.Status.UNDELIVERED,
+    "failed": Message.Status.FAILED,
+    "canceled": Message.Status.FAILED,
+}
+# What Twilio's commonest delivery error codes mean (https://www.twilio.com/docs/api/errors).
+CARRIER_ERRORS = {
+    "30001": "Queue overflow at the carrier.",
+    "30002": "The carrier suspended the sending account.",
+    "30003": "Unreachable destination handset (switched off or out of coverage).",
+    "30004": "Message blocked by the recipient or their carrier.",
+    "30005": "Unknown destination handset: the number does not exist.",
+    "30006": "Landline or unreachable carrier.",
+    "30007": "Filtered by the carrier as spam.",
+    "30008": "Unknown error from the carrier.",
+    "30034": "Sender not registered for A2P 10DLC.",
+}
+
+
+class UnknownCarrierStatus(ServiceError):
+    def __init__(self, status: str) -> None:
+        super().__init__(f"Unknown message status {status!r}.", code="UNKNOWN_STATUS", status=400)
+
+
+class UnknownCarrierMessage(ServiceError):
+    def __init__(self, sid: str) -> None:
+        super().__init__(f"No message was sent with carrier id {sid!r}.", code="UNKNOWN_MESSAGE", status=404)
+
+
+def sms_status_update(
+    *, provider_message_id: str, carrier_status: str, error_code: str = "", at: datetime.datetime | None = None
+) -> Message:
+    """Apply a carrier's delivery report to the outbound text it sent as `provider_message_id`.
+
+    Only forward: queued → sent → delivered / failed / undelivered (the last three final). A report
+    for a status the message has passed, or already has, changes nothing and emits nothing, so a
+    carrier retrying or reordering its callbacks is harmless. A change emits `sms.status_updated` in
+    the message's mode, with `previousStatus`; failures carry the carrier's error code.
+    """
+    status = CARRIER_STATUSES.get(carrier_status.strip().lower())
+    if status is None:
+        raise UnknownCarrierStatus(carrier_status)
+    if not provider_message_id:
+        raise UnknownCarrierMessage(provider_message_id)
+    at = at or timezone.now()
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .select_related("organization", "contact")
+            .filter(direction=Direction.OUTBOUND, provider_message_id=provider_message_id[:64])
+            .first()
+        )
+        if message is None:
+            raise UnknownCarrierMessage(provider_message_id)
+        if Message.STATUS_RANK[status] <= Message.STATUS_RANK[message.status]:
+            return message
+        previous = message.status
+        message.status, message.status_updated_at = status, at
+        if status == Message.Status.SENT or (message.sent_at is None and status != Message.Status.FAILED):
+            message.sent_at = message.sent_at or at
+        if status == Message.Status.DELIVERED:
+            message.delivered_at = at
+        if status in (Message.Status.FAILED, Message.Status.UNDELIVERED):
+            code = error_code.strip()[:30]
+            message.error_code = f"CARRIER_{code}" if code else "CARRIER_UNDELIVERED"
+            message.error_message = CARRIER_ERRORS.get(
+                code, f"The carrier could not deliver the message{f' (error {code})' if code else ''}."
+            )
+        message.save(
+            update_fields=["status", "status_updated_at", "sent_at", "delivered_at", "error_code", "error_message"]
+        )
+        emit(
+            organization=message.organization,
+            type="sms.status_updated",
+            data={**message_json(message), "previousStatus": previous},
+            mode=message.mode,
+            caused_by=by_key(message.api_key_id),
+        )
+    return message
 
 
 # --- Inbound SMS ---------------------------------------------------------------------------------
@@ -1018,6 +1164,21 @@ def knowledge_base_save(*, knowledge_base: KnowledgeBase, changed: Iterable[str]
         metadata={"fields": sorted(changed)},
     )
     return knowledge_base
+
+
+@transaction.atomic
+def knowledge_base_documents_changed(
+    *, knowledge_base: KnowledgeBase, actor: Actor, added: int, changed: int, deleted: int
+) -> None:
+    """Documents were added, edited or removed (admin's inline): the base counts as updated, audited."""
+    KnowledgeBase.objects.filter(pk=knowledge_base.pk).update(updated_at=timezone.now())
+    audit_record(
+        organization=knowledge_base.organization,
+        actor=actor,
+        action="knowledge_base.documents_changed",
+        target=knowledge_base,
+        metadata={"added": added, "changed": changed, "deleted": deleted},
+    )
 
 
 @transaction.atomic

@@ -1,4 +1,5 @@
-"""Non-API HTTP doors into phone data: signed recording downloads and the carrier's SMS webhook."""
+"""Non-API HTTP doors into phone data: signed recording downloads and the carrier's SMS webhooks (inbound
+texts, delivery reports)."""
 
 from __future__ import annotations
 
@@ -134,6 +135,38 @@ def sms_inbound_webhook(request: HttpRequest) -> HttpResponse:
         return HttpResponse(exc.message, status=exc.status, content_type="text/plain")
     # Replies (HELP, STOP confirmations) are sent through the SMS backend, so the TwiML is empty.
     return HttpResponse(_EMPTY_TWIML, content_type="text/xml")
+
+
+@csrf_exempt
+@require_POST
+def sms_status_webhook(request: HttpRequest) -> HttpResponse:
+    """Twilio-style delivery report (the StatusCallback of an outbound text): MessageSid, MessageStatus and,
+    for failures, ErrorCode, signed with X-Twilio-Signature like the inbound webhook.
+
+    Moves the message's status forward only; a repeated or stale report answers 200 and changes nothing.
+    """
+    token = settings.TWILIO_AUTH_TOKEN
+    if not token:
+        return HttpResponse(
+            "SMS status callbacks are not configured (TWILIO_AUTH_TOKEN is empty).",
+            status=503,
+            content_type="text/plain",
+        )
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not is_valid_signature(_public_url(request), _pairs(request), token, signature):
+        return HttpResponse("Invalid signature.", status=403, content_type="text/plain")
+    sid = request.POST.get("MessageSid", "") or request.POST.get("SmsSid", "")
+    status = request.POST.get("MessageStatus", "") or request.POST.get("SmsStatus", "")
+    if not sid or not status:
+        return HttpResponse("MessageSid and MessageStatus are required.", status=400, content_type="text/plain")
+    try:
+        services.sms_status_update(
+            provider_message_id=sid, carrier_status=status, error_code=request.POST.get("ErrorCode", "")
+        )
+    except ServiceError as exc:
+        logger.warning("SMS status callback refused: %s", exc.message)
+        return HttpResponse(exc.message, status=exc.status, content_type="text/plain")
+    return HttpResponse(status=204)
 
 
 def _pairs(request: HttpRequest) -> list[tuple[str, str]]:

@@ -47,6 +47,9 @@ EVENT_TYPES: dict[str, str] = {
     "contact.created": "A contact is created.",
     "contact.updated": "A contact is meaningfully changed.",
     "appointment.booked": "An appointment is booked.",
+    # Additions beside the spec's nine (issue 18).
+    "sms.status_updated": "An outbound text's delivery status moves (sent, delivered, failed, undelivered).",
+    "contact.deleted": "A contact is erased (`DELETE /contacts/{id}`); the payload carries its id only.",
 }
 # Sent only by "Send test event"; not subscribable and never emitted by a service.
 TEST_EVENT_TYPE = "webhook.test"

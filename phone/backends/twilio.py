@@ -10,6 +10,7 @@ from __future__ import annotations
 import httpx
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.urls import reverse
 
 from .base import BaseSmsBackend, OutboundSms, SmsAccepted, SmsBackendError
 
@@ -26,10 +27,14 @@ class TwilioBackend(BaseSmsBackend):
 
     def send(self, sms: OutboundSms) -> SmsAccepted:
         url = f"{self.base_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
+        data = {"To": sms.to_number, "From": sms.from_number, "Body": sms.body}
+        if settings.SMS_WEBHOOK_BASE_URL:
+            # Delivery reports come back to phone.views.sms_status_webhook, signed with the same token.
+            data["StatusCallback"] = settings.SMS_WEBHOOK_BASE_URL.rstrip("/") + reverse("phone:sms-status")
         try:
             response = httpx.post(
                 url,
-                data={"To": sms.to_number, "From": sms.from_number, "Body": sms.body},
+                data=data,
                 auth=(self.account_sid, self.auth_token),
                 timeout=TIMEOUT_SECONDS,
                 follow_redirects=False,

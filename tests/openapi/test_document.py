@@ -262,6 +262,11 @@ def test_events_the_platform_emits_match_their_documented_payloads(
     phone.sms_receive(to_number=number, from_number="+14155550199", body="STOP", provider_message_id="SM9")
     phone.sms_receive(to_number=number, from_number="+14155550123", body="Thanks!", provider_message_id="SM10")
     phone.sms_send(organization=org, to_number="+14155550123", body="See you soon", mode="test")
+    live = phone.sms_send(organization=org, to_number="+14155550123", body="Running late", mode="live")
+    phone.sms_status_update(
+        provider_message_id=live.provider_message_id, carrier_status="undelivered", error_code="30003"
+    )
+    phone.contact_delete(contact=contact, actor=None)
 
     emitted = {event.type: json.loads(event.body) for event in Event.objects.filter(organization=org)}
     assert set(emitted) == set(EVENT_TYPES)  # every type was produced above

@@ -105,6 +105,7 @@ Case = Callable[[World], tuple[str, Any]]
 CASES: dict[tuple[str, str], Case] = {
     ("/contacts", "post"): lambda w: ("/contacts", {"phoneNumber": "+14155550188", "name": "Sam"}),
     ("/contacts/{contact_id}", "patch"): lambda w: (f"/contacts/{w.contact()}", {"name": "Sam Rivera"}),
+    ("/contacts/{contact_id}", "delete"): lambda w: (f"/contacts/{w.contact()}", None),
     ("/config", "patch"): lambda w: ("/config", {"greeting": "Hello, you have reached Acme."}),
     ("/messages", "post"): lambda w: ("/messages", {"to": "+14155550199", "body": "See you Tuesday!"}),
     ("/webhooks", "post"): lambda w: ("/webhooks", {"url": f"{w.receiver_url}/new", "events": ["call.completed"]}),

@@ -55,7 +55,7 @@ BUSINESS_NUMBER = "+12125550100"
 # chain operations within a shard (create → get → update → delete of one resource share a tag).
 SHARDS = {
     "webhooks": ["webhooks", "events"],
-    "agents-tools": ["agents", "data-fields", "tools"],
+    "agents-tools": ["agents", "data-fields", "tools", "knowledge-bases"],
     "calls-contacts-keys": ["calls", "contacts", "keys", "config", "messages", "usage"],
 }
 

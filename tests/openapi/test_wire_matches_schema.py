@@ -24,7 +24,7 @@ from django.utils import timezone
 from developer.scopes import ALL_SCOPES
 from developer.services import api_key_create
 from phone import services as phone
-from phone.models import Call
+from phone.models import Call, KnowledgeBase, KnowledgeDocument
 from phone.services import Turn
 from tests.conftest import API
 
@@ -147,7 +147,14 @@ def test_every_operation_answers_exactly_what_its_schema_documents(
 
     wire("get", "/config")
     wire("patch", "/config", body={"smsQuietHours": {"start": "00:00", "end": "00:00"}})
-    wire("post", "/messages", body={"to": "+14155550199", "body": "See you Tuesday!"})
+    sent = wire("post", "/messages", body={"to": "+14155550199", "body": "See you Tuesday!"})
+    wire("get", "/messages")
+    wire("get", "/messages/{message_id}", f"/messages/{sent['id']}")
+    base = KnowledgeBase.objects.create(organization=org, name="Prices", description="What things cost")
+    KnowledgeDocument.objects.create(knowledge_base=base, title="Cleaning", content="$95")
+    wire("get", "/knowledge-bases")
+    wire("get", "/knowledge-bases/{knowledge_base_id}", f"/knowledge-bases/{base.public_id}")
+    wire("delete", "/contacts/{contact_id}", f"/contacts/{contact['id']}")
 
     hook = wire(
         "post", "/webhooks", body={"url": f"{receiver.url}/hooks", "events": ["*"], "description": "Local receiver"}

@@ -204,16 +204,58 @@ def test_ai_config_is_neither_added_nor_deleted_in_admin(staff):
 # --- knowledge bases ---
 
 
+def _documents(*rows: dict[str, str], initial: int = 0, ids: tuple[int, ...] = ()) -> dict[str, object]:
+    """The inline formset of a knowledge base's documents, as the admin page posts it."""
+    data: dict[str, object] = {
+        "documents-TOTAL_FORMS": str(len(rows)),
+        "documents-INITIAL_FORMS": str(initial),
+        "documents-MIN_NUM_FORMS": "0",
+        "documents-MAX_NUM_FORMS": "1000",
+    }
+    for index, row in enumerate(rows):
+        for name, value in row.items():
+            data[f"documents-{index}-{name}"] = value
+        if index < len(ids):
+            data[f"documents-{index}-id"] = str(ids[index])
+    return data
+
+
 def test_a_knowledge_base_added_changed_and_deleted_in_admin_is_audited_each_time(staff):
     org = make_org("Acme")
-    response = staff.post("/admin/phone/knowledgebase/add/", {"organization": org.pk, "name": "FAQ", "content": "Hi"})
+    response = staff.post(
+        "/admin/phone/knowledgebase/add/",
+        {"organization": org.pk, "name": "FAQ", **_documents({"title": "Hours", "content": "Hi"})},
+    )
     assert response.status_code == 302
     base = KnowledgeBase.objects.get(organization=org)
     assert _audit("knowledge_base.created").target_id == base.public_id
+    document = base.documents.get()
+    assert (document.title, document.content) == ("Hours", "Hi")
+    assert _audit("knowledge_base.documents_changed").metadata == {"added": 1, "changed": 0, "deleted": 0}
 
-    response = staff.post(f"/admin/phone/knowledgebase/{base.pk}/change/", {"name": "FAQ", "content": "Hello"})
+    response = staff.post(
+        f"/admin/phone/knowledgebase/{base.pk}/change/",
+        {
+            "name": "FAQ",
+            "description": "Answers",
+            **_documents({"title": "Hours", "content": "Hi"}, initial=1, ids=(document.pk,)),
+        },
+    )
     assert response.status_code == 302
-    assert _audit("knowledge_base.updated").metadata == {"fields": ["content"]}
+    assert _audit("knowledge_base.updated").metadata == {"fields": ["description"]}
+
+    response = staff.post(
+        f"/admin/phone/knowledgebase/{base.pk}/change/",
+        {
+            "name": "FAQ",
+            "description": "Answers",
+            **_documents({"title": "Hours", "content": "Hello", "DELETE": "on"}, initial=1, ids=(document.pk,)),
+        },
+    )
+    assert response.status_code == 302
+    assert not base.documents.exists()
+    latest = AuditEntry.objects.filter(action="knowledge_base.documents_changed").order_by("-pk")[0]
+    assert latest.metadata == {"added": 0, "changed": 0, "deleted": 1}
 
     response = staff.post(f"/admin/phone/knowledgebase/{base.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302

@@ -67,6 +67,7 @@ ID_ROUTES = [
     ("GET", "/calls/{id}/recording", "call", None),
     ("GET", "/contacts/{id}", "contact", None),
     ("PATCH", "/contacts/{id}", "contact", {"name": "Changed"}),
+    ("DELETE", "/contacts/{id}", "contact", None),
 ]
 
 

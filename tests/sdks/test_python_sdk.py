@@ -498,3 +498,46 @@ def test_the_async_client_against_the_live_server_retries_a_lost_answer_once(ser
     assert made.last_response.idempotent_replayed and made.secret.startswith("aip_test_")
     assert ApiKey.objects.filter(organization=server.org).count() == before + 1
     assert made.id in ids and len(ids) == before + 1  # every key, one page of one at a time
+
+
+# --- issue 18: message history, erasure, knowledge bases ------------------------------------------
+
+
+def test_message_history_erasure_and_knowledge_bases(server: Server, client: AiPhone360) -> None:
+    from aiphone360 import NotFoundError
+
+    from phone.models import KnowledgeBase, KnowledgeDocument
+
+    # Messages: what was sent is listed with its status, filtered, paged and read one by one.
+    sent = [client.sms.send(to="+12025550177", body=f"History {n}") for n in range(3)]
+    listed = client.messages.list(phone_number="(202) 555-0177", direction="outbound", limit=2)
+    assert [m.id for m in listed.data] == [sent[2].id, sent[1].id] and listed.pagination.has_more
+    walked = [m.id for m in client.messages.list(phone_number="+12025550177", limit=2)]
+    assert walked == [m.id for m in reversed(sent)]
+    one = client.messages.get(sent[0].id)
+    assert (one.status, one.body, one.delivered_at, one.error) == ("sent", "History 0", None, None)
+    assert one.status_updated_at.endswith("Z")
+    assert all(m.status == "sent" for m in client.messages.list(status="sent", date_range="today"))
+
+    # Erasure: the contact goes, its texts stay without the link; a second delete is NotFoundError.
+    contact = client.contacts.create(phone_number="+12025550177", name="Erase Me")
+    assert client.messages.get(sent[0].id).contact_id is None  # texts sent before it existed were never linked
+    deleted = client.contacts.delete(contact.id)
+    assert (deleted.id, deleted.deleted) == (contact.id, True)
+    with pytest.raises(NotFoundError):
+        client.contacts.delete(contact.id)
+    assert len(client.messages.list(phone_number="+12025550177").data) == 3
+
+    # Knowledge bases: listed with their document counts, one read by id, paged.
+    base = KnowledgeBase.objects.create(organization=server.org, name="SDK prices")
+    KnowledgeDocument.objects.create(knowledge_base=base, title="Cleaning", content="$95")
+    bases = {kb.id: kb for kb in client.knowledge_bases.list(limit=1)}
+    assert bases[base.public_id].document_count == 1 and bases[base.public_id].name == "SDK prices"
+    assert client.knowledge_bases.get(base.public_id).updated_at.endswith("Z")
+
+    async def read_async() -> list[str]:
+        async with AsyncAiPhone360(api_key=server.key, base_url=server.url) as aclient:
+            first = await aclient.messages.get(sent[1].id)
+            return [first.id] + [kb.id async for kb in aclient.knowledge_bases.list()]
+
+    assert asyncio.run(read_async())[:1] == [sent[1].id]

@@ -78,6 +78,12 @@ MODELS = {
     "ContactUpdatedEvent": "ContactUpdatedEvent",
     "AppointmentBookedEvent": "AppointmentBookedEvent",
     "WebhookTestEvent": "WebhookTestEvent",
+    # issue 18 additions
+    "KnowledgeBase": "KnowledgeBase",
+    "SmsStatusUpdated": "SmsStatusUpdated",
+    "ContactDeleted": "ContactDeleted",
+    "SmsStatusUpdatedEvent": "SmsStatusUpdatedEvent",
+    "ContactDeletedEvent": "ContactDeletedEvent",
 }
 SDK_ONLY = {"last_response"}  # the HTTP answer, not a wire field
 

@@ -21,7 +21,8 @@ from django.utils import timezone
 from accounts.models import Organization
 from core.timefmt import iso, parse_iso_datetime
 from demo.simulator import simulate_traffic
-from phone.models import BusinessNumber
+from phone.models import BusinessNumber, Message
+from phone.services import sms_status_update
 from tests.conftest import ApiClient
 from tests.phone.conftest import (  # noqa: F401
     _empty_outbox,
@@ -41,7 +42,7 @@ pytestmark = pytest.mark.django_db
 BUSINESS_ZONE = "America/New_York"
 CURRENT_ZONE = "Asia/Tokyo"
 # Timestamps that change after the event (a later edit), so the API's value may be newer.
-MUTABLE = {"updatedAt"}
+MUTABLE = {"updatedAt", "statusUpdatedAt"}
 
 
 def timestamps(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
@@ -88,6 +89,10 @@ def every_event(
     contact = json.loads(first_contact.body)["data"]["id"]
     updated = api.patch(f"/contacts/{contact}", {"company": "Acme Dental"})
     assert updated.status_code == 200, updated.body
+    message = Message.objects.get(public_id=sent.body["data"]["id"])
+    sms_status_update(provider_message_id=message.provider_message_id, carrier_status="delivered")
+    erased = api.post("/contacts", {"phoneNumber": "+14155552699", "name": "Gone Soon"}).body["data"]["id"]
+    assert api.delete(f"/contacts/{erased}").status_code == 200
     endpoint_send_test(endpoint=endpoint, actor=None)
 
     by_type: dict[str, list[Event]] = {}
@@ -131,7 +136,9 @@ def _api_view(api: ApiClient, event_type: str, data: dict[str, Any]) -> dict[str
     if event_type == "appointment.booked":
         appointments = api.get(f"/calls/{data['callId']}").body["data"]["appointments"]
         return next(a for a in appointments if a["id"] == data["id"])
-    return None  # texts have no read endpoint yet; transcripts carry no timestamps
+    if event_type in ("sms.received", "sms.sent", "sms.status_updated"):
+        return api.get(f"/messages/{data['id']}").body["data"]
+    return None  # transcripts carry no timestamps; an erased contact has none to compare
 
 
 def test_event_timestamps_equal_the_api_rendering_of_the_same_instant(
@@ -164,6 +171,9 @@ def test_api_responses_render_every_timestamp_in_utc_with_z(
         assert assert_utc(api.get(f"/contacts/{contact['id']}").body, "GET /contacts/{id}") > 0
     message = api.post("/messages", {"to": "+14155552672", "body": "Running late."}).body
     assert assert_utc(message, "POST /messages") > 0
+    listed = api.get("/messages?limit=100").body
+    assert assert_utc(listed, "GET /messages") > 0
+    assert assert_utc(api.get(f"/messages/{listed['data'][0]['id']}").body, "GET /messages/{id}") > 0
 
 
 def test_a_local_aware_datetime_renders_as_the_same_instant_in_utc() -> None:

@@ -22,9 +22,11 @@ from .receiver import Receiver
 pytestmark = pytest.mark.django_db
 
 
-def test_the_nine_spec_event_types_are_known() -> None:
+def test_the_nine_spec_event_types_and_the_additions_are_known() -> None:
     assert sorted(EVENT_TYPES) == sorted(
         [
+            "sms.status_updated",  # additions beside the spec's nine (issue 18)
+            "contact.deleted",
             "call.started",
             "call.completed",
             "transcript.ready",

@@ -6,6 +6,8 @@ import { CrudResource } from "./resources/crud.js";
 import { Events } from "./resources/events.js";
 import { Keys } from "./resources/keys.js";
 import { Sms } from "./resources/sms.js";
+import { Messages } from "./resources/messages.js";
+import { KnowledgeBases } from "./resources/knowledge-bases.js";
 import { UsageResource } from "./resources/usage.js";
 import { Webhooks } from "./resources/webhooks.js";
 import type {
@@ -74,6 +76,10 @@ export class AiPhone360 {
   readonly usage: UsageResource;
   /** The event log (issue 18): browse it, or follow it with a long poll. */
   readonly events: Events;
+  /** Message history (issue 18). */
+  readonly messages: Messages;
+  /** Knowledge bases, read-only (issue 18). */
+  readonly knowledgeBases: KnowledgeBases;
   private readonly core: Core;
 
   /** @param core internal: the transport `withOptions` hands over. */
@@ -94,6 +100,8 @@ export class AiPhone360 {
       this.dataFields = new CrudResource(core, "/data-fields");
       this.usage = new UsageResource(core);
       this.events = new Events(core);
+      this.messages = new Messages(core);
+      this.knowledgeBases = new KnowledgeBases(core);
       return;
     }
     const apiKey = options.apiKey ?? env("AIP_KEY");
@@ -134,6 +142,8 @@ export class AiPhone360 {
     this.dataFields = new CrudResource(core, "/data-fields");
     this.usage = new UsageResource(core);
     this.events = new Events(core);
+    this.messages = new Messages(core);
+    this.knowledgeBases = new KnowledgeBases(core);
   }
 
   /**

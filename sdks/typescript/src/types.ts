@@ -160,15 +160,45 @@ export interface Message {
   body: string;
   encoding: "GSM-7" | "UCS-2";
   segments: number;
-  status: "queued" | "sent" | "failed" | "received";
+  status: MessageStatus;
   mode: Mode;
   /** True for a test-mode send: validated and checked, never sent, never charged. */
   test: boolean;
+  /** Why the carrier refused or could not deliver it; `code` is the carrier's. */
   error: { code: string; message: string } | null;
+  /** Null once the contact was erased. */
   contactId: string | null;
   createdAt: string;
   sentAt: string | null;
+  deliveredAt: string | null;
+  statusUpdatedAt: string;
 }
+
+// --- issue 18: message history, knowledge bases ------------------------------------------------
+
+/** queued → sent → delivered | failed | undelivered (never backwards); inbound texts are `received`. */
+export type MessageStatus = "queued" | "sent" | "delivered" | "failed" | "undelivered" | "received";
+
+export interface MessageListParams extends ListParams {
+  direction?: CallDirection;
+  status?: MessageStatus;
+  /** The other party's number, in any common format. */
+  phoneNumber?: string;
+  /** `today`, `7d`, `30d`, `90d`, or `FROM,TO` (ISO dates or datetimes, inclusive, business time zone). */
+  dateRange?: string;
+}
+
+export interface KnowledgeBase {
+  id: string;
+  name: string;
+  description: string | null;
+  documentCount: number;
+  createdAt: string;
+  /** The last change to the base or any of its documents. */
+  updatedAt: string;
+}
+
+// --- end of issue 18 additions -------------------------------------------------------------------
 
 // --- AI config ---------------------------------------------------------------------------------
 
@@ -234,8 +264,10 @@ export type {
   CallStartedEvent,
   ContactCreatedEvent,
   ContactUpdatedEvent,
+  ContactDeletedEvent,
   SmsReceivedEvent,
   SmsSentEvent,
+  SmsStatusUpdatedEvent,
   TranscriptReadyEvent,
   VoicemailCreatedEvent,
   WebhookTestEvent,

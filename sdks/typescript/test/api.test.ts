@@ -598,3 +598,43 @@ describe("against the real server", { skip: server ? false : SKIP_REASON }, () =
     });
   });
 });
+
+// --- issue 18: message history, erasure, knowledge bases -------------------------------------------
+
+describe("message history, erasure and knowledge bases", { skip: server ? false : SKIP_REASON }, () => {
+  const { baseUrl, key } = server ?? { baseUrl: "", key: "" };
+  const client = new AiPhone360({ apiKey: key, baseUrl });
+
+  test("texts are listed with their status, filtered, paged and read by id", async () => {
+    const to = `+1202555${String(Math.floor(Math.random() * 9000) + 1000)}`;
+    const sent = [];
+    for (const n of [0, 1, 2]) sent.push(await client.sms.send({ to, body: `History ${n} ${uniqueSuffix()}` }));
+    const page = await client.messages.list({ phoneNumber: to, direction: "outbound", limit: 2 });
+    assert.deepEqual(page.data.map((m) => m.id), [sent[2]!.id, sent[1]!.id]);
+    assert.equal(page.pagination.hasMore, true);
+    const walked: string[] = [];
+    for await (const message of client.messages.list({ phoneNumber: to, limit: 2 })) walked.push(message.id);
+    assert.deepEqual(walked, sent.map((m) => m.id).reverse());
+    const one = await client.messages.get(sent[0]!.id);
+    assert.equal(one.status, "sent");
+    assert.equal(one.deliveredAt, null);
+    assert.match(one.statusUpdatedAt, /Z$/);
+    await assert.rejects(client.messages.list({ status: "bounced" as never }), { code: "VALIDATION_ERROR" });
+  });
+
+  test("a contact is erased once; the second delete is not found", async () => {
+    const contact = await client.contacts.create({ phoneNumber: "+12025550166", name: `Erase ${uniqueSuffix()}` });
+    const deleted = await client.contacts.delete(contact.id);
+    assert.deepEqual({ ...deleted }, { id: contact.id, deleted: true });
+    await assert.rejects(client.contacts.delete(contact.id), { code: "RESOURCE_NOT_FOUND", status: 404 });
+  });
+
+  test("knowledge bases are listed and read by id", async () => {
+    const bases = await client.knowledgeBases.list({ limit: 100 });
+    for (const base of bases.data) {
+      assert.equal(typeof base.documentCount, "number");
+      assert.equal((await client.knowledgeBases.get(base.id)).name, base.name);
+    }
+    await assert.rejects(client.knowledgeBases.get("kb_doesnotexist"), { code: "RESOURCE_NOT_FOUND" });
+  });
+});

@@ -113,6 +113,9 @@ class AiPhone360:
         self.data_fields = r.DataFields(core)
         self.usage = r.UsageResource(core)
         self.events = r.Events(core)
+        # issue 18
+        self.messages = r.Messages(core)
+        self.knowledge_bases = r.KnowledgeBases(core)
 
     def with_options(
         self,
@@ -203,6 +206,9 @@ class AsyncAiPhone360:
         self.data_fields = ar.AsyncDataFields(core)
         self.usage = ar.AsyncUsageResource(core)
         self.events = ar.AsyncEvents(core)
+        # issue 18
+        self.messages = ar.AsyncMessages(core)
+        self.knowledge_bases = ar.AsyncKnowledgeBases(core)
 
     def with_options(
         self,

@@ -28,8 +28,10 @@ from .types import (
     EventSubscription,
     EventType,
     EventWithDeliveries,
+    KnowledgeBase,
     Language,
     Message,
+    MessageStatus,
     Mode,
     Recording,
     RotatedKey,
@@ -120,6 +122,11 @@ class Contacts(_Resource):
     ) -> Contact:
         body = _fields(phone_number=phone_number, name=name, email=email, company=company)
         return self._call(Contact, "PATCH", f"/contacts/{_id(contact_id)}", body=body, options=options)
+
+    def delete(self, contact_id: str, *, options: RequestOptions | None = None) -> Deleted:
+        """Erase a contact: its calls and texts stay, unlinked. A second delete raises NotFoundError.
+        Scope write:contacts."""
+        return self._call(Deleted, "DELETE", f"/contacts/{_id(contact_id)}", options=options)
 
 
 class Sms(_Resource):
@@ -540,3 +547,50 @@ class Events(_Resource):
     def get(self, event_id: str, *, options: RequestOptions | None = None) -> EventWithDeliveries:
         """One event with each endpoint's delivery status."""
         return self._call(EventWithDeliveries, "GET", f"/events/{_id(event_id)}", options=options)
+
+
+# --- issue 18: message history and knowledge bases ------------------------------------------------
+
+
+class Messages(_Resource):
+    def list(
+        self,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        direction: Literal["inbound", "outbound"] | None = None,
+        status: MessageStatus | None = None,
+        phone_number: str | None = None,
+        date_range: str | None = None,
+        options: RequestOptions | None = None,
+    ) -> Page[Message]:
+        """Texts both ways, newest first, with their delivery status. ``phone_number`` is the other
+        party's; ``date_range``: today, 7d, 30d, 90d or "FROM,TO". Scope read:contacts."""
+        return self._list(
+            Message,
+            "/messages",
+            dict(
+                limit=limit,
+                cursor=cursor,
+                direction=direction,
+                status=status,
+                phone_number=phone_number,
+                date_range=date_range,
+            ),
+            options,
+        )
+
+    def get(self, message_id: str, *, options: RequestOptions | None = None) -> Message:
+        """One text with its delivery status and the carrier's error code. Scope read:contacts."""
+        return self._call(Message, "GET", f"/messages/{_id(message_id)}", options=options)
+
+
+class KnowledgeBases(_Resource):
+    def list(
+        self, *, limit: int | None = None, cursor: str | None = None, options: RequestOptions | None = None
+    ) -> Page[KnowledgeBase]:
+        """The business's knowledge bases (shared by both modes), read-only. Scope manage:agents."""
+        return self._list(KnowledgeBase, "/knowledge-bases", dict(limit=limit, cursor=cursor), options)
+
+    def get(self, knowledge_base_id: str, *, options: RequestOptions | None = None) -> KnowledgeBase:
+        return self._call(KnowledgeBase, "GET", f"/knowledge-bases/{_id(knowledge_base_id)}", options=options)

@@ -41,6 +41,8 @@ EventType = Literal[
     "contact.created",
     "contact.updated",
     "appointment.booked",
+    "sms.status_updated",
+    "contact.deleted",
     "webhook.test",
 ]
 #: What an endpoint may subscribe to: an event type, or "*" for every type.
@@ -54,6 +56,8 @@ EventSubscription = Literal[
     "contact.created",
     "contact.updated",
     "appointment.booked",
+    "sms.status_updated",
+    "contact.deleted",
     "*",
 ]
 Language = Literal[
@@ -202,6 +206,9 @@ class MessageError(ApiObject):
     message: str
 
 
+MessageStatus = Literal["queued", "sent", "delivered", "failed", "undelivered", "received"]
+
+
 class Message(ApiObject):
     id: str
     direction: Literal["inbound", "outbound"]
@@ -210,13 +217,15 @@ class Message(ApiObject):
     body: str
     encoding: Literal["GSM-7", "UCS-2"]
     segments: int
-    status: Literal["queued", "sent", "failed", "received"]
+    status: MessageStatus
     mode: Mode
     test: bool
     error: MessageError | None
     contact_id: str | None
     created_at: str
     sent_at: str | None
+    delivered_at: str | None
+    status_updated_at: str
 
 
 # --- AI config ---------------------------------------------------------------------------------
@@ -317,6 +326,31 @@ class AppointmentBookedEvent(WebhookEvent):
     data: Appointment
 
 
+# --- issue 18 additions: message delivery status, contact erasure ---
+
+
+class SmsStatusUpdated(Message):
+    previous_status: MessageStatus
+
+
+class ContactDeleted(ApiObject):
+    id: str
+    deleted: bool
+
+
+class SmsStatusUpdatedEvent(WebhookEvent):
+    type: Literal["sms.status_updated"]
+    data: SmsStatusUpdated
+
+
+class ContactDeletedEvent(WebhookEvent):
+    type: Literal["contact.deleted"]
+    data: ContactDeleted
+
+
+# --- end of issue 18 additions ---
+
+
 class WebhookTestEvent(WebhookEvent):
     type: Literal["webhook.test"]
     data: WebhookTestData
@@ -332,6 +366,8 @@ Event = (
     | ContactCreatedEvent
     | ContactUpdatedEvent
     | AppointmentBookedEvent
+    | SmsStatusUpdatedEvent
+    | ContactDeletedEvent
     | WebhookTestEvent
 )
 #: The class of each event type (an event type newer than this SDK is read as a plain WebhookEvent).
@@ -345,6 +381,8 @@ EVENT_CLASSES: dict[str, type[WebhookEvent]] = {
     "contact.created": ContactCreatedEvent,
     "contact.updated": ContactUpdatedEvent,
     "appointment.booked": AppointmentBookedEvent,
+    "sms.status_updated": SmsStatusUpdatedEvent,
+    "contact.deleted": ContactDeletedEvent,
     "webhook.test": WebhookTestEvent,
 }
 
@@ -438,6 +476,18 @@ class WebhookRecoverResult(ApiObject):
 class Deleted(ApiObject):
     id: str
     deleted: bool
+
+
+# --- knowledge bases (issue 18) ---
+
+
+class KnowledgeBase(ApiObject):
+    id: str
+    name: str
+    description: str | None
+    document_count: int
+    created_at: str
+    updated_at: str
 
 
 # --- API keys ----------------------------------------------------------------------------------

@@ -304,6 +304,23 @@ export interface components {
       /** False for events caused through a test key or test data. */
       livemode: boolean;
     };
+    ContactDeleted: {
+      /** The erased contact's id, `con_…`; nothing else of it is sent. */
+      id: string;
+      deleted: boolean;
+    };
+    /** A contact is erased (`DELETE /contacts/{id}`); the payload carries its id only. */
+    ContactDeletedEvent: {
+      /** `evt_…`. Delivery is at-least-once: dedupe on it. */
+      id: string;
+      type: "contact.deleted";
+      createdAt: string;
+      /** The organisation's id, `biz_…`. */
+      businessId: string;
+      data: components["schemas"]["ContactDeleted"];
+      /** False for events caused through a test key or test data. */
+      livemode: boolean;
+    };
     ContactRef: {
       /** Opaque id, `con_…`. */
       id: string;
@@ -454,8 +471,8 @@ export interface components {
       /** Each endpoint's delivery of this event (replays included), oldest first; empty when no endpoint was subscribed to it. */
       deliveries: Array<components["schemas"]["Delivery"]>;
     };
-    /** * `call.started` - call.started * `call.completed` - call.completed * `transcript.ready` - transcript.ready * `sms.received` - sms.received * `sms.sent` - sms.sent * `voicemail.created` - voicemail.created * `contact.created` - contact.created * `contact.updated` - contact.updated * `appointment.booked` - appointment.booked * `*` - * */
-    EventsEnum: "call.started" | "call.completed" | "transcript.ready" | "sms.received" | "sms.sent" | "voicemail.created" | "contact.created" | "contact.updated" | "appointment.booked" | "*";
+    /** * `call.started` - call.started * `call.completed` - call.completed * `transcript.ready` - transcript.ready * `sms.received` - sms.received * `sms.sent` - sms.sent * `voicemail.created` - voicemail.created * `contact.created` - contact.created * `contact.updated` - contact.updated * `appointment.booked` - appointment.booked * `sms.status_updated` - sms.status_updated * `contact.deleted` - contact.deleted * `*` - * */
+    EventsEnum: "call.started" | "call.completed" | "transcript.ready" | "sms.received" | "sms.sent" | "voicemail.created" | "contact.created" | "contact.updated" | "appointment.booked" | "sms.status_updated" | "contact.deleted" | "*";
     FreeQuota: {
       /** YYYY-MM (UTC). */
       month: string;
@@ -488,6 +505,16 @@ export interface components {
       charges: string;
       metrics: Array<components["schemas"]["UsageLine"]>;
     };
+    KnowledgeBase: {
+      /** Opaque id, `kb_…`; what an agent's `knowledgeBaseIds` lists. */
+      id: string;
+      name: string;
+      description: string | null;
+      documentCount: number;
+      createdAt: string;
+      /** The last change to the base or any of its documents. */
+      updatedAt: string;
+    };
     /** * `en-US` - en-US * `en-GB` - en-GB * `en-AU` - en-AU * `en-CA` - en-CA * `en-IE` - en-IE * `en-NZ` - en-NZ * `es-US` - es-US * `es-ES` - es-ES * `es-MX` - es-MX * `fr-FR` - fr-FR * `fr-CA` - fr-CA * `de-DE` - de-DE * `it-IT` - it-IT * `nl-NL` - nl-NL * `pt-BR` - pt-BR * `pt-PT` - pt-PT * `pl-PL` - pl-PL * `sv-SE` - sv-SE * `da-DK` - da-DK * `nb-NO` - nb-NO * `fi-FI` - fi-FI * `ja-JP` - ja-JP * `ko-KR` - ko-KR * `zh-CN` - zh-CN * `hi-IN` - hi-IN */
     LanguageEnum: "en-US" | "en-GB" | "en-AU" | "en-CA" | "en-IE" | "en-NZ" | "es-US" | "es-ES" | "es-MX" | "fr-FR" | "fr-CA" | "de-DE" | "it-IT" | "nl-NL" | "pt-BR" | "pt-PT" | "pl-PL" | "sv-SE" | "da-DK" | "nb-NO" | "fi-FI" | "ja-JP" | "ko-KR" | "zh-CN" | "hi-IN";
     /** * `succeeded` - succeeded * `failed` - failed * `rejected` - rejected * `refused` - refused */
@@ -508,17 +535,22 @@ export interface components {
       test: boolean;
       /** Why the carrier refused it, for failed messages. */
       error: (components["schemas"]["MessageError"] | null);
+      /** Null when the contact was erased. */
       contactId: string | null;
       createdAt: string;
       sentAt: string | null;
+      /** When the carrier reported delivery. */
+      deliveredAt: string | null;
+      /** When `status` last changed. */
+      statusUpdatedAt: string;
     };
     MessageError: {
       /** The carrier's error code. */
       code: string;
       message: string;
     };
-    /** * `queued` - Queued * `sent` - Sent * `failed` - Failed * `received` - Received */
-    MessageStatusEnum: "queued" | "sent" | "failed" | "received";
+    /** * `queued` - Queued * `sent` - Sent * `delivered` - Delivered * `failed` - Failed * `undelivered` - Undelivered * `received` - Received */
+    MessageStatusEnum: "queued" | "sent" | "delivered" | "failed" | "undelivered" | "received";
     /** * `api_requests` - api_requests * `webhook_attempts` - webhook_attempts * `tool_invocations` - tool_invocations * `sms_segments` - sms_segments */
     MetricEnum: "api_requests" | "webhook_attempts" | "tool_invocations" | "sms_segments";
     /** * `live` - live * `test` - test */
@@ -607,6 +639,26 @@ export interface components {
     PaginatedEventList: {
       success: components["schemas"]["SuccessEnum"];
       data: Array<components["schemas"]["Event"]>;
+      pagination: {
+        nextCursor: string | null;
+        hasMore: boolean;
+        limit: number;
+      };
+      message: string;
+    };
+    PaginatedKnowledgeBaseList: {
+      success: components["schemas"]["SuccessEnum"];
+      data: Array<components["schemas"]["KnowledgeBase"]>;
+      pagination: {
+        nextCursor: string | null;
+        hasMore: boolean;
+        limit: number;
+      };
+      message: string;
+    };
+    PaginatedMessageList: {
+      success: components["schemas"]["SuccessEnum"];
+      data: Array<components["schemas"]["Message"]>;
       pagination: {
         nextCursor: string | null;
         hasMore: boolean;
@@ -795,17 +847,22 @@ export interface components {
       encoding: "GSM-7" | "UCS-2";
       /** Billed units (SMS segments). */
       segments: number;
-      /** * `queued` - Queued * `sent` - Sent * `failed` - Failed * `received` - Received */
-      status: "queued" | "sent" | "failed" | "received";
+      /** * `queued` - Queued * `sent` - Sent * `delivered` - Delivered * `failed` - Failed * `undelivered` - Undelivered * `received` - Received */
+      status: "queued" | "sent" | "delivered" | "failed" | "undelivered" | "received";
       /** * `live` - live * `test` - test */
       mode: "live" | "test";
       /** Sent with a test key: nothing reached a carrier, nothing was billed. */
       test: boolean;
       /** Why the carrier refused it, for failed messages. */
       error: (components["schemas"]["MessageError"] | null);
+      /** Null when the contact was erased. */
       contactId: string | null;
       createdAt: string;
       sentAt: string | null;
+      /** When the carrier reported delivery. */
+      deliveredAt: string | null;
+      /** When `status` last changed. */
+      statusUpdatedAt: string;
       /** A compliance keyword (STOP, START, HELP and synonyms) already applied, or null for an ordinary text. * `opt_out` - opt_out * `opt_in` - opt_in * `help` - help */
       keyword: "opt_out" | "opt_in" | "help" | null;
     };
@@ -830,6 +887,49 @@ export interface components {
       /** The organisation's id, `biz_…`. */
       businessId: string;
       data: components["schemas"]["Message"];
+      /** False for events caused through a test key or test data. */
+      livemode: boolean;
+    };
+    SmsStatusUpdated: {
+      /** Opaque id, `msg_…`. */
+      id: string;
+      /** * `inbound` - Inbound * `outbound` - Outbound */
+      direction: "inbound" | "outbound";
+      from: string;
+      to: string;
+      body: string;
+      /** * `GSM-7` - GSM-7 * `UCS-2` - UCS-2 */
+      encoding: "GSM-7" | "UCS-2";
+      /** Billed units (SMS segments). */
+      segments: number;
+      /** * `queued` - Queued * `sent` - Sent * `delivered` - Delivered * `failed` - Failed * `undelivered` - Undelivered * `received` - Received */
+      status: "queued" | "sent" | "delivered" | "failed" | "undelivered" | "received";
+      /** * `live` - live * `test` - test */
+      mode: "live" | "test";
+      /** Sent with a test key: nothing reached a carrier, nothing was billed. */
+      test: boolean;
+      /** Why the carrier refused it, for failed messages. */
+      error: (components["schemas"]["MessageError"] | null);
+      /** Null when the contact was erased. */
+      contactId: string | null;
+      createdAt: string;
+      sentAt: string | null;
+      /** When the carrier reported delivery. */
+      deliveredAt: string | null;
+      /** When `status` last changed. */
+      statusUpdatedAt: string;
+      /** * `queued` - Queued * `sent` - Sent * `delivered` - Delivered * `failed` - Failed * `undelivered` - Undelivered * `received` - Received */
+      previousStatus: "queued" | "sent" | "delivered" | "failed" | "undelivered" | "received";
+    };
+    /** An outbound text's delivery status moves (sent, delivered, failed, undelivered). */
+    SmsStatusUpdatedEvent: {
+      /** `evt_…`. Delivery is at-least-once: dedupe on it. */
+      id: string;
+      type: "sms.status_updated";
+      createdAt: string;
+      /** The organisation's id, `biz_…`. */
+      businessId: string;
+      data: components["schemas"]["SmsStatusUpdated"];
       /** False for events caused through a test key or test data. */
       livemode: boolean;
     };
@@ -1039,8 +1139,8 @@ export interface components {
       /** The `whsec_…` signing secret. Shown only in this response. */
       secret: string;
     };
-    /** * `call.started` - call.started * `call.completed` - call.completed * `transcript.ready` - transcript.ready * `sms.received` - sms.received * `sms.sent` - sms.sent * `voicemail.created` - voicemail.created * `contact.created` - contact.created * `contact.updated` - contact.updated * `appointment.booked` - appointment.booked * `webhook.test` - webhook.test */
-    WebhookEventTypeEnum: "call.started" | "call.completed" | "transcript.ready" | "sms.received" | "sms.sent" | "voicemail.created" | "contact.created" | "contact.updated" | "appointment.booked" | "webhook.test";
+    /** * `call.started` - call.started * `call.completed` - call.completed * `transcript.ready` - transcript.ready * `sms.received` - sms.received * `sms.sent` - sms.sent * `voicemail.created` - voicemail.created * `contact.created` - contact.created * `contact.updated` - contact.updated * `appointment.booked` - appointment.booked * `sms.status_updated` - sms.status_updated * `contact.deleted` - contact.deleted * `webhook.test` - webhook.test */
+    WebhookEventTypeEnum: "call.started" | "call.completed" | "transcript.ready" | "sms.received" | "sms.sent" | "voicemail.created" | "contact.created" | "contact.updated" | "appointment.booked" | "sms.status_updated" | "contact.deleted" | "webhook.test";
     WebhookTestData: {
       message: string;
       endpointId: string;
@@ -1097,6 +1197,10 @@ export type ContactCreatedEvent = components["schemas"]["ContactCreatedEvent"];
 export type ContactUpdatedEvent = components["schemas"]["ContactUpdatedEvent"];
 /** The `appointment.booked` event. */
 export type AppointmentBookedEvent = components["schemas"]["AppointmentBookedEvent"];
+/** The `sms.status_updated` event. */
+export type SmsStatusUpdatedEvent = components["schemas"]["SmsStatusUpdatedEvent"];
+/** The `contact.deleted` event. */
+export type ContactDeletedEvent = components["schemas"]["ContactDeletedEvent"];
 /** The `webhook.test` event. */
 export type WebhookTestEvent = components["schemas"]["WebhookTestEvent"];
 
@@ -1111,6 +1215,8 @@ export type WebhookEvent =
   | ContactCreatedEvent
   | ContactUpdatedEvent
   | AppointmentBookedEvent
+  | SmsStatusUpdatedEvent
+  | ContactDeletedEvent
   | WebhookTestEvent;
 
 /** The `type` of every event. */
@@ -1120,4 +1226,4 @@ export type WebhookEventType = WebhookEvent["type"];
 export type EventOfType<T extends WebhookEventType> = Extract<WebhookEvent, { type: T }>;
 
 /** Every event type, in the document's order. */
-export const WEBHOOK_EVENT_TYPES = ["call.started", "call.completed", "transcript.ready", "sms.received", "sms.sent", "voicemail.created", "contact.created", "contact.updated", "appointment.booked", "webhook.test"] as const satisfies readonly WebhookEventType[];
+export const WEBHOOK_EVENT_TYPES = ["call.started", "call.completed", "transcript.ready", "sms.received", "sms.sent", "voicemail.created", "contact.created", "contact.updated", "appointment.booked", "sms.status_updated", "contact.deleted", "webhook.test"] as const satisfies readonly WebhookEventType[];

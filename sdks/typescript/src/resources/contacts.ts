@@ -1,6 +1,6 @@
 import type { Core, RequestOptions, WithResponse } from "../core.js";
 import type { PagePromise } from "../pagination.js";
-import type { Contact, ContactCreateParams, ContactListParams, ContactUpdateParams } from "../types.js";
+import type { Contact, ContactCreateParams, ContactListParams, ContactUpdateParams, DeletedObject } from "../types.js";
 
 const id = encodeURIComponent;
 
@@ -25,5 +25,10 @@ export class Contacts {
   /** Scope `write:contacts`. */
   async update(contactId: string, params: ContactUpdateParams, options?: RequestOptions): Promise<WithResponse<Contact>> {
     return this.core.call<Contact>("PATCH", `/contacts/${id(contactId)}`, { ...options, body: params });
+  }
+
+  /** Erase a contact: its calls and texts stay, unlinked. A second delete is a `NotFoundError`. Scope `write:contacts`. */
+  async delete(contactId: string, options?: RequestOptions): Promise<WithResponse<DeletedObject>> {
+    return this.core.call<DeletedObject>("DELETE", `/contacts/${id(contactId)}`, options);
   }
 }
