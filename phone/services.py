@@ -764,7 +764,8 @@ def sms_status_update(
     at = at or timezone.now()
     with transaction.atomic():
         message = (
-            Message.objects.select_for_update()
+            # of=("self",): PostgreSQL cannot lock the nullable side of the contact's outer join.
+            Message.objects.select_for_update(of=("self",))
             .select_related("organization", "contact")
             .filter(direction=Direction.OUTBOUND, provider_message_id=provider_message_id[:64])
             .first()

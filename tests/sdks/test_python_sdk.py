@@ -16,10 +16,11 @@ import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -492,9 +493,7 @@ def test_the_async_client_against_the_live_server_retries_a_lost_answer_once(ser
             return made, ids
 
     before = ApiKey.objects.filter(organization=server.org).count()
-    # On its own thread: a session's Playwright browser may hold this thread's running event loop.
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        made, ids = pool.submit(asyncio.run, run()).result()
+    made, ids = _run_async(run())
     assert made.last_response.idempotent_replayed and made.secret.startswith("aip_test_")
     assert ApiKey.objects.filter(organization=server.org).count() == before + 1
     assert made.id in ids and len(ids) == before + 1  # every key, one page of one at a time
@@ -540,4 +539,13 @@ def test_message_history_erasure_and_knowledge_bases(server: Server, client: AiP
             first = await aclient.messages.get(sent[1].id)
             return [first.id] + [kb.id async for kb in aclient.knowledge_bases.list()]
 
-    assert asyncio.run(read_async())[:1] == [sent[1].id]
+    assert _run_async(read_async())[:1] == [sent[1].id]
+
+
+T = TypeVar("T")
+
+
+def _run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run on its own thread: a session's Playwright browser may hold this thread's running loop."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

@@ -606,7 +606,8 @@ export interface Usage {
   wallet: { balance: string; monthToDateSpend: string };
   /** The billing month is the calendar month in UTC; its bounds also in the business's time zone. */
   billingPeriod: {
-    timeZone: "UTC";
+    /** Always "UTC". */
+    timeZone: string;
     start: string;
     end: string;
     localTimeZone: string;
