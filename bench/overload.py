@@ -11,7 +11,8 @@ ones were answered, and latency counts from that planned instant (no coordinated
 
     python bench/overload.py [--seconds 60] [--no-shed]
 
-`--no-shed` runs the same offer against the stock gthread worker, for comparison. Needs PostgreSQL
+`--no-shed` runs the same offer against the Procfile's stock gthread worker, for comparison;
+by default the shedding worker is swapped in. Needs PostgreSQL
 and Redis on 127.0.0.1 (DATABASE_URL / REDIS_URL override). The load generator shares the machine.
 """
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
+import resource
 import shlex
 import statistics
 import subprocess
@@ -37,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._server import PYTHON, ROOT, bench_env, prepare_database, provision
 
 PATH = "/api/public/v1/keys?limit=1"
+CLIENT_TIMEOUT = 10.0  # seconds
 
 
 @contextmanager
@@ -45,9 +48,8 @@ def procfile_web(env: dict[str, str], *, port: int, shed: bool) -> Iterator[str]
     line = re.sub(r"\$\{PORT:-[^}]*\}", str(port), line.removeprefix("web:"))
     line = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", line)
     args = shlex.split(line)[1:]  # past "gunicorn"
-    if not shed:
-        at = args.index("--worker-class")
-        args[at + 1] = "gthread"
+    if shed and "--worker-class" not in args:
+        args += ["--worker-class", "config.gunicorn_worker.SheddingWorker"]
     proc = subprocess.Popen(
         [PYTHON, "-m", "gunicorn", *args, "--log-level", "warning"],
         cwd=ROOT,
@@ -78,7 +80,7 @@ def procfile_web(env: dict[str, str], *, port: int, shed: bool) -> Iterator[str]
 class Tally:
     ok: list[float] = field(default_factory=list)
     shed: list[float] = field(default_factory=list)
-    other: dict[int, int] = field(default_factory=dict)  # status (0: connection failed) → count
+    other: dict[int, int] = field(default_factory=dict)  # status (0: connection failed, -1: timed out) → count
     seconds: float = 0.0
 
     def p(self, values: list[float], q: float) -> float:
@@ -135,7 +137,10 @@ async def offer(base: str, secret: str, *, rate: float, seconds: float) -> Tally
     loop = asyncio.get_running_loop()
 
     async def one(planned: float) -> None:
-        status = await connections.get(PATH)
+        try:
+            status = await asyncio.wait_for(connections.get(PATH), CLIENT_TIMEOUT)
+        except TimeoutError:
+            status = -1  # the client gave up, as real ones do: counted apart, never as goodput
         latency = loop.time() - planned
         if status == 200:
             tally.ok.append(latency)
@@ -174,6 +179,9 @@ def main() -> None:
     parser.add_argument("--no-shed", action="store_true", help="the stock gthread worker, for comparison")
     parser.add_argument("--sustainable", type=float, help="skip the search and use this rate")
     args = parser.parse_args()
+    # Open-loop clients hold a connection per request in flight: more than the default 1,024 descriptors.
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
     env = bench_env()
     prepare_database(env)

@@ -11,7 +11,8 @@ which renders the 503 in the API's envelope or as a page:
   (default 500): its answer would be late anyway, and serving it would delay the ones behind it.
 
 A shed request costs one short trip through the first middlewares, so the threads stay free for the
-requests that are served. The Procfile names this class with `--worker-class`.
+requests that are served. Opt in with `--worker-class config.gunicorn_worker.SheddingWorker`; it is not
+in the Procfile until bench/overload.py passes (README, "Overload").
 """
 
 from __future__ import annotations

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -11,7 +10,6 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -61,11 +59,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _procfile_worker_class() -> str:
-    web = next(line for line in Path(settings.BASE_DIR, "Procfile").read_text().splitlines() if line.startswith("web:"))
-    found = re.search(r"--worker-class (\S+)", web)
-    assert found, "the Procfile's web line names the shedding worker"
-    return found.group(1)
+SHEDDING_WORKER = "config.gunicorn_worker.SheddingWorker"
 
 
 def _get(url: str) -> tuple[int, str, float]:
@@ -108,8 +102,8 @@ def _burst(url: str, count: int) -> list[tuple[int, str, float]]:
         return list(pool.map(lambda _: _get(url), range(count)))
 
 
-def test_the_procfile_worker_sheds_a_burst_instead_of_queueing_it(gunicorn_app) -> None:
-    url = gunicorn_app(worker_class=_procfile_worker_class())
+def test_the_shedding_worker_sheds_a_burst_instead_of_queueing_it(gunicorn_app) -> None:
+    url = gunicorn_app(worker_class=SHEDDING_WORKER)
     _get(url)  # warm
 
     answers = _burst(url, 16)
