@@ -22,6 +22,7 @@ urlpatterns = [
     path("settings/developer/viewing-mode/", views.viewing_mode_switch, name="viewing_mode"),
     path("settings/developer/keys/", views.keys, name="keys"),
     path("settings/developer/keys/new/", views.key_create, name="key_create"),
+    path("settings/developer/keys/quickstart/", views.key_quickstart, name="key_quickstart"),
     path("settings/developer/keys/<str:key_id>/rotate/", views.key_rotate, name="key_rotate"),
     path("settings/developer/keys/<str:key_id>/revoke/", views.key_revoke, name="key_revoke"),
     path("settings/developer/logs/", views.logs, name="logs"),

@@ -52,6 +52,7 @@ from .dashboard import (
 )
 from .models import AccessRequest, ApiKey, Mode, RequestLog
 from .nav import nav_links
+from .quickstart import PLACEHOLDER_KEY, quickstart_snippets
 from .scopes import ALL_SCOPES, READ_ONLY_SCOPES, SCOPES
 
 # Expiry choices offered when creating a key (the API accepts any future date-time).
@@ -70,6 +71,9 @@ ACCESS_PRESETS: dict[str, tuple[str, tuple[str, ...] | None]] = {
 # Forms already used to create a key in this session: re-posting one (a browser reload of the
 # "secret shown once" page) must not create a second key or show a secret again.
 _USED_FORMS_SESSION_KEY = "developer_used_key_forms"
+# The key "Create a test key for the quickstart" makes: read-only (the quickstart only reads) and short-lived.
+QUICKSTART_KEY_NAME = "Quickstart"
+QUICKSTART_KEY_LIFETIME = timedelta(days=30)
 LOG_PAGE_SIZE = 50
 AUDIT_PAGE_SIZE = 50
 # Error codes of the public contract, offered as a request-log filter.
@@ -197,7 +201,31 @@ def _keys_context(request: HtmxHttpRequest, **extra: Any) -> dict[str, Any]:
         "total": sum(counts.values()),
         "scopes": SCOPES,
         "keys_blocked": _keys_blocked(request),
+        "quickstart": _quickstart_context(request, created_key=extra.get("created_key"), secret=extra.get("secret")),
         **extra,
+    }
+
+
+def _quickstart_context(request: HtmxHttpRequest, *, created_key: ApiKey | None, secret: str | None) -> dict[str, Any]:
+    """The Quickstart aimed at this instance (the address the browser reached it at) with a test key: the full
+    secret in the one response that created it, otherwise the chosen key's masked form to replace."""
+    test_keys = list(
+        ApiKey.objects.filter(organization=request.organization, mode=Mode.TEST).usable().order_by("-created_at")
+    )
+    full_secret = bool(created_key and secret and created_key.mode == Mode.TEST)
+    chosen = created_key if full_secret else None
+    if chosen is None:
+        wanted = request.GET.get("quickstart_key", "")
+        chosen = next((k for k in test_keys if k.public_id == wanted), test_keys[0] if test_keys else None)
+    key_text = secret if full_secret and secret else (chosen.masked if chosen else PLACEHOLDER_KEY)
+    base_url = request.build_absolute_uri("/api/public/v1").rstrip("/")
+    return {
+        "base_url": base_url,
+        "test_keys": test_keys,
+        "chosen": chosen,
+        "full_secret": full_secret,
+        "snippets": quickstart_snippets(base_url=base_url, key=key_text),
+        "form_token": new_form_token(),
     }
 
 
@@ -296,6 +324,35 @@ def key_create(request: HtmxHttpRequest) -> HttpResponse:
         return _render_create_form(request, _create_form_context(values, exc.message_dict), 400)
     remember_form_token(request, _USED_FORMS_SESSION_KEY, form_token)
     return _secret_response(request, key=key, secret=secret, rotated_from=None, status=201)
+
+
+@require_POST
+@dashboard_view
+def key_quickstart(request: HtmxHttpRequest) -> HttpResponse:
+    """ "Create a test key for the quickstart": the same service as the create form, with fixed choices; the
+    page comes back with the secret shown once and the snippets filled with it."""
+    require_manager(request)
+    form_token = request.POST.get("form_token", "")
+    if _keys_blocked(request) or form_token_used(request, _USED_FORMS_SESSION_KEY, form_token):
+        if not _keys_blocked(request):
+            messages.info(request, "That key was already created. Its secret was shown once and cannot be shown again.")
+        return redirect("developer:keys")
+    key, secret = services.api_key_create(
+        organization=request.organization,
+        name=QUICKSTART_KEY_NAME,
+        mode=Mode.TEST,
+        scopes=list(READ_ONLY_SCOPES),
+        expires_at=timezone.now() + QUICKSTART_KEY_LIFETIME,
+        actor=request.user,
+    )
+    remember_form_token(request, _USED_FORMS_SESSION_KEY, form_token)
+    response = render(
+        request,
+        "developer/keys.html",
+        _keys_context(request, created_key=key, secret=secret, rotated_from=None),
+        status=201,
+    )
+    return no_store(response)
 
 
 def _render_rotate_form(
@@ -441,6 +498,7 @@ def logs(request: HtmxHttpRequest) -> HttpResponse:
         "status_classes": ("2xx", "4xx", "5xx"),
         "next_query": filters.query(cursor=page.next_cursor) if page.next_cursor else "",
         "has_any": page.rows or _logs(request).exists(),
+        "api_base_url": request.build_absolute_uri("/api/public/v1"),
     }
     if request.htmx and request.htmx.target == "log-more":
         return render(request, "developer/logs.html#log-rows", context)

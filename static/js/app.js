@@ -58,6 +58,8 @@
   }
   showCopyButtons(document);
   document.addEventListener("htmx:afterSwap", function (event) { showCopyButtons(event.detail.target); });
+  // An outerHTML swap replaces its target: the new element arrives with htmx:load.
+  document.addEventListener("htmx:load", function (event) { showCopyButtons(event.detail.elt.parentElement || event.detail.elt); });
 
   function dialog() { return document.getElementById("dialog"); }
 
@@ -98,18 +100,41 @@
     var copy = event.target.closest("[data-copy]");
     if (copy) {
       event.preventDefault();
-      var source = document.getElementById(copy.getAttribute("data-copy"));
-      var status = copy.parentElement.parentElement.querySelector(".copy-status");
-      var done = function () { if (status) status.textContent = "Copied to clipboard."; };
-      source.select();
-      if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(source.value).then(done, function () { document.execCommand("copy"); done(); });
-      } else {
-        document.execCommand("copy");
-        done();
-      }
+      copyFrom(copy);
     }
   });
+
+  // One copy button (templates/includes/copy_button.html, or a secret panel's): copies the named element's
+  // value or text, then says so in the status next to it, clearing the one said before.
+  function copyFrom(button) {
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    if (!source) return;
+    var isField = source.tagName === "INPUT" || source.tagName === "TEXTAREA";
+    var text = isField ? source.value : source.textContent;
+    var next = button.nextElementSibling;
+    var status = next && next.classList.contains("copy-status") ? next : button.parentElement.parentElement.querySelector(".copy-status");
+    var done = function () {
+      document.querySelectorAll(".copy-status").forEach(function (s) { if (s !== status) s.textContent = ""; });
+      if (status) status.textContent = "Copied to clipboard.";
+    };
+    var selectAndCopy = function () {
+      if (isField) {
+        source.select();
+      } else {
+        var range = document.createRange();
+        range.selectNodeContents(source);
+        window.getSelection().removeAllRanges();
+        window.getSelection().addRange(range);
+      }
+      document.execCommand("copy");
+      done();
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, selectAndCopy);
+    } else {
+      selectAndCopy();
+    }
+  }
 
   // A form whose action cannot be undone names its consequence and asks first (without this script
   // the button posts directly; the page it lands on says what happened).
