@@ -24,13 +24,16 @@ class Snippet:
 def quickstart_snippets(*, base_url: str, key: str) -> list[Snippet]:
     """`base_url` is the API root, e.g. http://127.0.0.1:8000/api/public/v1."""
     # JSON string literals are valid in JavaScript and Python alike, and quote anything odd in the values.
-    key_literal, base_literal = json.dumps(key), json.dumps(base_url)
+    key_literal, base_literal = json.dumps(key, ensure_ascii=False), json.dumps(base_url, ensure_ascii=False)
     curl = f'curl "{base_url}/calls?limit=5" \\\n  -H "Authorization: Bearer {key}"'
     node = (
         "// npm install @aiphone360/sdk, then: node quickstart.mjs\n"
         'import { AiPhone360 } from "@aiphone360/sdk";\n'
         "\n"
-        f"const client = new AiPhone360({{ apiKey: {key_literal}, baseUrl: {base_literal} }});\n"
+        "const client = new AiPhone360({\n"
+        f"  apiKey: {key_literal},\n"
+        f"  baseUrl: {base_literal},\n"
+        "});\n"
         "const { data } = await client.calls.list({ limit: 5 });\n"
         "for (const call of data) console.log(call.id, call.status);\n"
         "console.log(`${data.length} call(s) listed with a ${client.mode} key`);\n"
@@ -39,7 +42,10 @@ def quickstart_snippets(*, base_url: str, key: str) -> list[Snippet]:
         "# pip install aiphone360, then: python quickstart.py\n"
         "from aiphone360 import AiPhone360\n"
         "\n"
-        f"client = AiPhone360(api_key={key_literal}, base_url={base_literal})\n"
+        "client = AiPhone360(\n"
+        f"    api_key={key_literal},\n"
+        f"    base_url={base_literal},\n"
+        ")\n"
         "page = client.calls.list(limit=5)\n"
         "for call in page.data:\n"
         "    print(call.id, call.status)\n"

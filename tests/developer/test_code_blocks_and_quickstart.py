@@ -86,8 +86,8 @@ def test_snippets_aim_at_the_base_url_with_the_key_for_curl_node_and_python() ->
         'curl "http://127.0.0.1:8000/api/public/v1/calls?limit=5" \\\n  -H "Authorization: Bearer K"'
     )
     assert 'import { AiPhone360 } from "@aiphone360/sdk";' in snippets["node"]
-    assert 'new AiPhone360({ apiKey: "K", baseUrl: "http://127.0.0.1:8000/api/public/v1" })' in snippets["node"]
-    assert 'AiPhone360(api_key="K", base_url="http://127.0.0.1:8000/api/public/v1")' in snippets["python"]
+    assert 'apiKey: "K",\n  baseUrl: "http://127.0.0.1:8000/api/public/v1",\n' in snippets["node"]
+    assert 'api_key="K",\n    base_url="http://127.0.0.1:8000/api/public/v1",\n' in snippets["python"]
     compile(snippets["python"], "quickstart.py", "exec")  # valid Python
 
 
@@ -166,3 +166,8 @@ def test_viewers_cannot_create_a_quickstart_key(viewer: Any, org: Any) -> None:
     assert "Create a test key for the quickstart" not in quickstart_html(client.get(KEYS))
     assert client.post(QUICKSTART, {"form_token": "x"}).status_code == 403
     assert not ApiKey.objects.filter(organization=org).exists()
+
+
+def test_a_masked_key_reads_as_itself_in_every_snippet() -> None:
+    for snippet in quickstart_snippets(base_url="http://x/api/public/v1", key="aip_test_…6a3k"):
+        assert "aip_test_…6a3k" in snippet.text and "\\u2026" not in snippet.text
