@@ -347,6 +347,19 @@ def _clean_tool(
     return cleaned
 
 
+def tool_check(
+    *, organization: Organization, mode: str, current: CustomTool | None, **values: Any
+) -> dict[str, list[str]]:
+    """Every problem a create (``current`` None) or an update of ``current`` would refuse with these keyword
+    values, keyed by wire name, without saving: the editor reports the other fields' problems together with
+    a schema that is not even JSON."""
+    try:
+        _clean_tool(values, organization=organization, mode=mode, current=current)
+    except ValidationError as exc:
+        return exc.message_dict
+    return {}
+
+
 def _name_taken(organization: Organization, mode: str, name: str, exclude: CustomTool | None = None) -> bool:
     tools = CustomTool.objects.filter(organization=organization, mode=mode, name=name)
     return tools.exclude(pk=exclude.pk).exists() if exclude else tools.exists()

@@ -107,7 +107,7 @@ def check_schema(schema: Any) -> SchemaProblem | None:
     errors = list(validator_class(validator_class.META_SCHEMA).iter_errors(schema))
     if errors:
         error = best_match(errors)
-        return SchemaProblem(_dotted(error.absolute_path), error.message)
+        return SchemaProblem(_dotted(error.absolute_path), plain_message(error, in_schema=True))
     return _dangling_ref(schema)
 
 
@@ -168,8 +168,103 @@ def validate_arguments(schema: Mapping[str, Any], arguments: Any) -> list[Argume
 
 
 def _message(error: ValidationError) -> str:
-    # jsonschema quotes the offending value; a long one would flood the AI's context.
-    return error.message if len(error.message) <= 300 else error.message[:297] + "…"
+    # A quoted offending value could be long; a long one would flood the AI's context.
+    message = plain_message(error)
+    return message if len(message) <= 300 else message[:297] + "…"
+
+
+# ---------------------------------------------------------------------------------------------
+# jsonschema's messages ("'date' is a required property", "'strin' is not valid under any of the given
+# schemas") as sentences a person reads: which field, and what is wrong with it.
+
+_TYPE_NAMES = {
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "object": "an object",
+    "array": "a list",
+    "null": "null",
+}
+_SCHEMA_TYPES = ", ".join(sorted(_TYPE_NAMES))
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int):
+        return "a whole number"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return "null"
+
+
+def _quoted(names: Iterable[Any]) -> str:
+    return ", ".join(f"“{name}”" for name in names)
+
+
+def _plural(count: Any, one: str, many: str) -> str:
+    return one if count == 1 else many
+
+
+def plain_message(error: ValidationError, *, in_schema: bool = False) -> str:
+    """One sentence naming the field (its dotted path) and the problem."""
+    path = _dotted(error.absolute_path)
+    if in_schema:
+        subject = f"“{path}” in the schema" if path else "The schema"
+        where = f" in “{path}”" if path else ""
+    else:
+        subject = f"The field “{path}”" if path else "The arguments"
+        where = f" in “{path}”" if path else ""
+    kind, expected, value = error.validator, error.validator_value, error.instance
+    if kind == "required" and isinstance(value, dict):
+        missing = [name for name in expected if name not in value] or list(expected)
+        noun = _plural(len(missing), "field", "fields")
+        verb = _plural(len(missing), "is", "are")
+        return f"The required {noun} {_quoted(missing)}{where} {verb} missing."
+    if kind == "additionalProperties" and isinstance(value, dict):
+        known = set((error.schema or {}).get("properties") or {}) if isinstance(error.schema, dict) else set()
+        extra = [name for name in value if name not in known] or list(value)
+        noun = _plural(len(extra), "field", "fields")
+        verb = _plural(len(extra), "is", "are")
+        return f"The {noun} {_quoted(extra)}{where} {verb} not allowed."
+    if kind == "type":
+        wanted = [expected] if isinstance(expected, str) else list(expected)
+        names = " or ".join(_TYPE_NAMES.get(w, w) for w in wanted)
+        return f"{subject} must be {names}, not {_kind_of(value)}."
+    if kind in ("anyOf", "oneOf") and in_schema and path.split(".")[-1] == "type":
+        return f"{subject} must be one of the JSON Schema types: {_SCHEMA_TYPES}."
+    simple = {
+        "enum": lambda: f"must be one of: {', '.join(json.dumps(v, ensure_ascii=False) for v in expected)}.",
+        "const": lambda: f"must be {json.dumps(expected, ensure_ascii=False)}.",
+        "minLength": lambda: f"must be at least {expected} {_plural(expected, 'character', 'characters')} long.",
+        "maxLength": lambda: f"must be at most {expected} {_plural(expected, 'character', 'characters')} long.",
+        "minimum": lambda: f"must be {expected} or more.",
+        "maximum": lambda: f"must be {expected} or less.",
+        "exclusiveMinimum": lambda: f"must be more than {expected}.",
+        "exclusiveMaximum": lambda: f"must be less than {expected}.",
+        "multipleOf": lambda: f"must be a multiple of {expected}.",
+        "pattern": lambda: f"must match the pattern {expected}.",
+        "format": lambda: f"must be a valid {expected}.",
+        "minItems": lambda: f"must have at least {expected} {_plural(expected, 'item', 'items')}.",
+        "maxItems": lambda: f"must have at most {expected} {_plural(expected, 'item', 'items')}.",
+        "uniqueItems": lambda: "must not repeat an item.",
+        "minProperties": lambda: f"must have at least {expected} {_plural(expected, 'field', 'fields')}.",
+        "maxProperties": lambda: f"must have at most {expected} {_plural(expected, 'field', 'fields')}.",
+        "anyOf": lambda: "does not match any of the allowed forms.",
+        "oneOf": lambda: "must match exactly one of the allowed forms.",
+        "not": lambda: "has a value that is not allowed.",
+    }
+    if kind in simple:
+        return f"{subject} {simple[kind]()}"
+    text = error.message.rstrip(".")
+    return f"{subject}: {text[:1].upper()}{text[1:]}."
 
 
 # ---------------------------------------------------------------------------------------------

@@ -214,6 +214,12 @@ def _posted_tool_values(request: HtmxHttpRequest) -> dict[str, Any]:
     return values
 
 
+def _json_problem(subject: str, exc: json.JSONDecodeError) -> str:
+    """ "The input schema is not valid JSON: expecting ',' delimiter (line 3, column 5)." (`subject` ends
+    with its verb: "The input schema is", "The arguments are".)"""
+    return f"{subject} not valid JSON: {exc.msg[:1].lower()}{exc.msg[1:]} (line {exc.lineno}, column {exc.colno})."
+
+
 def _tool_data(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """The form as the tool services' keyword arguments; JSON syntax errors are reported before the service."""
     errors: dict[str, list[str]] = {}
@@ -225,8 +231,8 @@ def _tool_data(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[s
     }
     try:
         data["input_schema"] = json.loads(values["input_schema"])
-    except ValueError as exc:
-        errors["inputSchema"] = [f"Not valid JSON: {exc}."]
+    except json.JSONDecodeError as exc:
+        errors["inputSchema"] = [_json_problem("The input schema is", exc)]
     raw_timeout = values["timeout_seconds"].strip()
     data["timeout_seconds"] = int(raw_timeout) if raw_timeout.lstrip("-").isdigit() else raw_timeout
     auth_type = values["auth_type"]
@@ -245,6 +251,20 @@ def _tool_data(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[s
         auth["username"] = values["auth_username"].strip()
     data["auth"] = auth
     return data, errors
+
+
+def _with_other_fields_errors(
+    request: HtmxHttpRequest,
+    data: dict[str, Any],
+    errors: dict[str, list[str]],
+    *,
+    current: CustomTool | None,
+) -> dict[str, list[str]]:
+    """The schema is not JSON, so nothing is saved; still check every other field with the service's own rules,
+    so the form lists all its problems at once rather than one per submit."""
+    mode = current.mode if current is not None else viewing_mode(request)
+    others = services.tool_check(organization=request.organization, mode=mode, current=current, **data)
+    return {**others, **errors}  # the JSON error replaces the schema's "required" from a missing schema
 
 
 def _tool_form_context(
@@ -323,6 +343,7 @@ def tool_create(request: HtmxHttpRequest) -> HttpResponse:
     values = _posted_tool_values(request)
     data, errors = _tool_data(values)
     if errors:
+        errors = _with_other_fields_errors(request, data, errors, current=None)
         return _render_tool_form(request, tool=None, values=values, errors=errors, status=400)
     try:
         tool = services.tool_create(
@@ -347,6 +368,7 @@ def tool_edit(request: HtmxHttpRequest, tool_id: str) -> HttpResponse:
     values = _posted_tool_values(request)
     data, errors = _tool_data(values)
     if errors:
+        errors = _with_other_fields_errors(request, data, errors, current=tool)
         return _render_tool_form(request, tool=tool, values=values, errors=errors, status=400)
     try:
         tool = services.tool_update(tool=tool, actor=request.user, **data)
@@ -364,8 +386,8 @@ def schema_check(request: HtmxHttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"schema_errors": [], "schema_ok": None}
     try:
         schema = json.loads(raw)
-    except ValueError as exc:
-        context["schema_errors"] = [("", f"Not valid JSON: {exc}.")]
+    except json.JSONDecodeError as exc:
+        context["schema_errors"] = [("", _json_problem("The input schema is", exc))]
     else:
         try:
             services.tool_schema_check(schema)
@@ -387,8 +409,8 @@ def tool_test(request: HtmxHttpRequest, tool_id: str) -> HttpResponse:
         try:
             arguments: Any = json.loads(raw_json)
             errors: dict[str, str] = {}
-        except ValueError as exc:
-            arguments, errors = None, {"arguments_json": f"Not valid JSON: {exc}."}
+        except json.JSONDecodeError as exc:
+            arguments, errors = None, {"arguments_json": _json_problem("The arguments are", exc)}
     else:
         arguments, errors = coerce_form_values(tool.input_schema, request.POST)
     if errors:

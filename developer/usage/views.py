@@ -74,6 +74,8 @@ def _preset_range(preset: str, today: date) -> tuple[date, date]:
 
 
 def _selection(request: HtmxHttpRequest) -> Selection:
+    """The range the switches ask for. A custom range that cannot be shown as asked is not ignored: the page
+    shows the nearest range it can and says why (GET /usage refuses an inverted or over-long range outright)."""
     today = timezone.now().date()
     metric = request.GET.get("metric", Metric.API_REQUESTS)
     if metric not in Metric.values:
@@ -82,27 +84,54 @@ def _selection(request: HtmxHttpRequest) -> Selection:
     if preset != "custom":
         preset = preset if preset in RANGE_PRESETS else "mtd"
         return Selection(preset, *_preset_range(preset, today), metric)
-    start, end = parse_iso_date(request.GET.get("from", "")), parse_iso_date(request.GET.get("to", ""))
-    if start is None or end is None:
-        return Selection(
-            "mtd", *_preset_range("mtd", today), metric, "Give both dates as YYYY-MM-DD; showing month to date instead."
+    raw = {"From": request.GET.get("from", "").strip(), "To": request.GET.get("to", "").strip()}
+    parsed = {name: parse_iso_date(value) for name, value in raw.items()}
+    unreadable = [name for name, day in parsed.items() if day is None]
+    start, end = parsed["From"], parsed["To"]
+    if unreadable or start is None or end is None:
+        which = " and ".join(f"“{name}”" for name in unreadable)
+        missing = all(not raw[name] for name in unreadable)
+        problem = (
+            f"Give {which}" if missing else f"{which} {'is not a date' if len(unreadable) == 1 else 'are not dates'}"
         )
+        return Selection(
+            "mtd",
+            *_preset_range("mtd", today),
+            metric,
+            f"{problem}: use YYYY-MM-DD, e.g. {today.isoformat()}. Showing month to date instead.",
+        )
+    notes = []
     if end < start:
         start, end = end, start
-    if (end - start).days + 1 > MAX_RANGE_DAYS:
-        start = end - timedelta(days=MAX_RANGE_DAYS - 1)
+        notes.append("“From” was after “To”, so the two dates were swapped.")
+    if start > today:
         return Selection(
-            "custom",
-            start,
-            end,
+            "mtd",
+            *_preset_range("mtd", today),
             metric,
-            f"A range covers at most {MAX_RANGE_DAYS} days; showing the last {MAX_RANGE_DAYS} up to the end date.",
+            f"The range starts after today ({_day(today)}, UTC), so there is no usage in it yet. Showing month to date instead.",
         )
+    if end > today:
+        end = today
+        notes.append(f"There is no usage after today yet, so the range ends today, {_day(today)} (UTC).")
+    if (end - start).days + 1 > MAX_RANGE_DAYS:
+        asked = (end - start).days + 1
+        start = end - timedelta(days=MAX_RANGE_DAYS - 1)
+        notes.append(
+            f"A range covers at most {MAX_RANGE_DAYS} days and this one has {asked}: "
+            f"showing the last {MAX_RANGE_DAYS}, from {_day(start)} to {_day(end)}."
+        )
+    if notes:
+        return Selection("custom", start, end, metric, " ".join(notes))
     # Dates that are exactly a preset's range (the metric switch re-sends them) keep that preset's name.
     for name in RANGE_PRESETS:
         if _preset_range(name, today) == (start, end):
             return Selection(name, start, end, metric)
     return Selection("custom", start, end, metric)
+
+
+def _day(day: date) -> str:
+    return f"{day:%b} {day.day}, {day.year}"
 
 
 def _chart(report: UsageReport, selection: Selection, chart_id: str, modes: tuple[str, ...]) -> str:
@@ -169,6 +198,8 @@ def _panel_context(
             for name, (label, _) in RANGE_PRESETS.items()
         ],
         "action": action,
+        "today": timezone.now().date(),  # the date inputs' max: usage stops at today (UTC)
+        "max_range_days": MAX_RANGE_DAYS,
         "csv_url": f"{reverse('usage:usage_csv')}?{urlencode(csv_query)}",
         "query_string": urlencode(selection.query()),
         "totals": [

@@ -148,6 +148,23 @@
     }
   }, true);
 
+  // A field's length limit is stated under it ("Up to 100 characters."); the browser never cuts input short
+  // (no maxlength): past the limit the line says by how much, and the server's check has the last word.
+  function showLength(input) {
+    var line = document.querySelector('[data-limit-for="' + input.id + '"]');
+    if (!line) return;
+    var limit = parseInt(input.getAttribute("data-limit"), 10);
+    if (!line.hasAttribute("data-limit-text")) line.setAttribute("data-limit-text", line.textContent);
+    var over = input.value.length - limit;
+    line.classList.toggle("limit-over", over > 0);
+    line.textContent = over > 0
+      ? input.value.length.toLocaleString() + " characters: " + over.toLocaleString() + " over the limit of " + limit.toLocaleString() + "."
+      : line.getAttribute("data-limit-text");
+  }
+  document.addEventListener("input", function (event) {
+    if (event.target.hasAttribute && event.target.hasAttribute("data-limit")) showLength(event.target);
+  });
+
   // Scope presets: choosing Full access / Read-only ticks the boxes; ticking a box means Custom.
   document.addEventListener("change", function (event) {
     var input = event.target;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from html import unescape
 from typing import Any
 
@@ -106,7 +107,10 @@ def test_the_editor_shows_errors_at_the_bad_schema_path(owner_client: Client) ->
     assert response.status_code == 400
     assert "properties.a.type" in response.content.decode()
     bad_json = owner_client.post("/settings/developer/tools/new/", {**form, "input_schema": "{oops"})
-    assert bad_json.status_code == 400 and "Not valid JSON" in bad_json.content.decode()
+    assert bad_json.status_code == 400
+    assert re.search(
+        r"The input schema is not valid JSON: [a-z][^<]* \(line 1, column 2\)\.", bad_json.content.decode()
+    )
     assert not CustomTool.objects.exists()
 
 
@@ -131,7 +135,7 @@ def test_inline_schema_check_answers_with_the_feedback_partial(owner_client: Cli
         {"input_schema": json.dumps({"type": "object", "required": "date"})},
         headers=HTMX,
     ).content.decode()
-    assert "required" in bad and "is not of type" in bad and "Valid schema" not in bad
+    assert "“required” in the schema must be a list, not text." in bad and "Valid schema" not in bad
 
 
 def test_the_test_form_makes_a_real_test_mode_call_and_shows_request_response_and_latency(
@@ -179,7 +183,7 @@ def test_test_argument_errors_re_render_the_form(owner_client: Client, tool: Cus
         f"/settings/developer/tools/{tool.public_id}/test/", {"arguments_json": "{not json"}, headers=HTMX
     )
     assert response.status_code == 400 and response["HX-Retarget"] == "#test-form"
-    assert "Not valid JSON" in response.content.decode() and not ToolInvocation.objects.exists()
+    assert "The arguments are not valid JSON" in response.content.decode() and not ToolInvocation.objects.exists()
 
 
 def test_the_invocation_log_filters_and_follows_the_viewing_mode(
@@ -394,3 +398,47 @@ def test_pages_render_for_an_agent_with_fields(owner_client: Client, org: Organi
     assert owner_client.get(f"/settings/developer/agents/{agent.public_id}/delete/").status_code == 200
     assert owner_client.post(f"/settings/developer/agents/{agent.public_id}/delete/").status_code == 302
     assert not Agent.objects.exists()
+
+
+def test_a_schema_that_is_not_json_is_reported_with_every_other_fields_problem(owner_client: Client) -> None:
+    form = {
+        "name": "Bad Name",
+        "description": "",
+        "endpoint_url": "",
+        "auth_type": "header",
+        "auth_header_name": "Content-Type",
+        "timeout_seconds": "10",
+        "input_schema": '{"type": "object",}',
+    }
+    response = owner_client.post("/settings/developer/tools/new/", form)
+    html = response.content.decode()
+    assert response.status_code == 400
+    errors = re.findall(r'<p class="error-text">(.*?)</p>', html)
+    assert "Use snake_case: lowercase letters, digits and underscores" in " ".join(errors)  # name
+    assert "Give the description." in errors
+    assert "Give the public https URL the AI should call." in errors
+    assert "Content-Type is set by AI Phone 360 on every call; choose another header." in errors
+    assert "Give the secret to send." in errors
+    # Python words the JSON problem itself (it varies by version); the sentence around it is ours.
+    assert re.search(r"The input schema is not valid JSON: [a-z][^<]* \(line 1, column 1[89]\)\.", html)
+    assert "This field is required." not in html  # the schema's "required" gives way to why it is not JSON
+    assert not CustomTool.objects.exists()
+
+
+def test_fields_state_their_limits_and_never_cut_input(owner_client: Client) -> None:
+    html = owner_client.get("/settings/developer/tools/new/").content.decode()
+    assert "maxlength" not in html
+    assert 'data-limit-for="tool-description">Up to 1,024 characters.' in html
+    long = owner_client.post(
+        "/settings/developer/tools/new/",
+        {
+            "name": "ok_tool",
+            "description": "d" * 1025,
+            "endpoint_url": "https://a.example.com/x",
+            "auth_type": "none",
+            "timeout_seconds": "10",
+            "input_schema": '{"type": "object"}',
+        },
+    )
+    assert long.status_code == 400 and "At most 1024 characters." in long.content.decode()
+    assert "d" * 1025 in long.content.decode()  # what was typed comes back whole, to shorten

@@ -37,13 +37,17 @@ def test_a_valid_schema_passes() -> None:
         ([], "", "JSON Schema object"),
         ({"type": "string"}, "type", '"type": "object"'),
         ({"properties": {}}, "type", '"type": "object"'),
-        ({"type": "object", "properties": {"a": {"type": "strin"}}}, "properties.a.type", "is not valid"),
+        (
+            {"type": "object", "properties": {"a": {"type": "strin"}}},
+            "properties.a.type",
+            "“properties.a.type” in the schema must be one of the JSON Schema types: array, boolean,",
+        ),
         (
             {"type": "object", "properties": {"a": {"minimum": "one"}}},
             "properties.a.minimum",
-            "is not of type 'number'",
+            "“properties.a.minimum” in the schema must be a number, not text.",
         ),
-        ({"type": "object", "required": "a"}, "required", "is not of type 'array'"),
+        ({"type": "object", "required": "a"}, "required", "“required” in the schema must be a list, not text."),
         (
             {"type": "object", "properties": {"a": {"$ref": "https://evil.example/s.json"}}},
             "properties.a.$ref",
@@ -91,8 +95,8 @@ def test_arguments_are_validated_with_paths_and_every_problem() -> None:
     by_path = {p.path: p.message for p in problems}
     assert set(by_path) == {"", "quantity", "size"}
     assert {p.message for p in problems if p.path == ""} == {
-        "'orderNumber' is a required property",
-        "Additional properties are not allowed ('extra' was unexpected)",
+        "The required field “orderNumber” is missing.",
+        "The field “extra” is not allowed.",
     }
     assert validate_arguments(ORDER_SCHEMA, {"orderNumber": "A-1042", "quantity": 2}) == []
     assert validate_arguments(ORDER_SCHEMA, ["not", "an", "object"])[0].path == ""
@@ -134,3 +138,22 @@ def test_example_arguments_fill_every_required_property_validly() -> None:
     arguments = example_arguments(schema)
     assert arguments == {"date": "2026-07-01", "party": 2}
     assert validate_arguments(schema, arguments) == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"orderNumber": 5}, "The field “orderNumber” must be text, not a whole number."),
+        ({"orderNumber": "A-1", "quantity": 0}, "The field “quantity” must be 1 or more."),
+        ({"orderNumber": "A-1", "size": "XL"}, 'The field “size” must be one of: "S", "M", "L".'),
+        ({"orderNumber": "A-1", "items": [{}]}, "The field “items[0]” must be text, not an object."),
+        ({"orderNumber": "A"}, "The field “orderNumber” must be at least 3 characters long."),
+        ("text", "The arguments must be an object, not text."),
+    ],
+)
+def test_argument_problems_are_sentences_that_name_the_field(arguments: object, message: str) -> None:
+    problems = validate_arguments(ORDER_SCHEMA, arguments)
+    assert message in [p.message for p in problems]
+    for problem in problems:
+        assert problem.message[0].isupper() and problem.message.endswith(".")
+        assert "is a required property" not in problem.message and "is not of type" not in problem.message

@@ -141,10 +141,57 @@ def test_a_custom_range_is_used_and_a_preset_range_keeps_its_name(usage, owner):
     assert re.search(r'aria-current="true">Last 7 days<', html)
 
 
+def _range_error(html: str) -> str:
+    match = re.search(r'<p class="flash flash-error usage-error" role="alert">(.*?)</p>', html, re.S)
+    assert match is not None, "no range message on the page"
+    return match.group(1)
+
+
 def test_a_bad_custom_range_falls_back_to_month_to_date_with_a_message(usage, owner):
     html = _client(owner).get(URL + "?range=custom&from=nope&to=2026-11-09").content.decode()
-    assert "Give both dates as YYYY-MM-DD" in html
+    assert _range_error(html) == "“From” is not a date: use YYYY-MM-DD, e.g. 2026-11-10. Showing month to date instead."
     assert "Usage Nov 1 – Nov 10, 2026" in html
+    html = _client(owner).get(URL + "?range=custom&from=&to=").content.decode()
+    assert _range_error(html).startswith("Give “From” and “To”: use YYYY-MM-DD")
+
+
+@pytest.mark.parametrize(
+    ("query", "message", "shown"),
+    [
+        (
+            "from=2026-11-09&to=2026-11-02",
+            "“From” was after “To”, so the two dates were swapped.",
+            "Usage Nov 2 – Nov 9, 2026",
+        ),
+        (
+            "from=2026-11-05&to=2026-12-31",
+            "There is no usage after today yet, so the range ends today, Nov 10, 2026 (UTC).",
+            "Usage Nov 5 – Nov 10, 2026",
+        ),
+        (
+            "from=2026-12-01&to=2026-12-31",
+            "The range starts after today (Nov 10, 2026, UTC), so there is no usage in it yet. "
+            "Showing month to date instead.",
+            "Usage Nov 1 – Nov 10, 2026",
+        ),
+        (
+            "from=2024-01-01&to=2026-11-10",
+            "A range covers at most 366 days and this one has 1045: showing the last 366, from Nov 10, 2025 "
+            "to Nov 10, 2026.",
+            "Nov 10, 2025",
+        ),
+    ],
+)
+def test_an_invalid_custom_range_is_explained_not_ignored(usage, owner, query, message, shown):
+    html = _client(owner).get(f"{URL}?range=custom&{query}").content.decode()
+    assert _range_error(html) == message
+    assert shown in html
+
+
+def test_the_range_inputs_state_their_limits_before_they_are_hit(usage, owner):
+    html = _client(owner).get(URL).content.decode()
+    assert 'id="usage-from" name="from"' in html and 'max="2026-11-10"' in html
+    assert "At most 366 days, up to today (UTC)." in html
 
 
 def test_the_key_drill_down_shows_that_key_by_day(usage, owner):
