@@ -7,28 +7,46 @@ PORT ?= 8000
 
 .PHONY: run test lint install migrate bench clean
 
+# Progress lines: a fresh install is quiet for about a minute otherwise.
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
-	touch $(STAMP)
+	@echo "==> Creating the virtual environment in $(VENV)"
+	@$(PYTHON) -m venv $(VENV)
+	@echo "==> Upgrading pip"
+	@$(BIN)/pip install --quiet --upgrade pip
+	@echo "==> Installing the project and its dev dependencies (about a minute the first time)"
+	@$(BIN)/pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
 
 install: $(STAMP)
 
+# Local settings (DEBUG on, SQLite) that the settings read, so `manage.py` works without exporting anything;
+# written once and git-ignored (config/local_env.py).
+.env:
+	@$(BIN)/python -m config.local_env .env
+
+# The workers log to var/log/ at WARNING, so their banners do not bury the block `demo_banner` prints last,
+# once the web server answers and all three workers have started.
+WORKER_LOGS := var/log/celery-default.log, var/log/celery-tools.log, var/log/celery-webhooks.log
+
 run: export DEBUG ?= true
 run: export OUTBOUND_ALLOW_LOOPBACK ?= true
-run: $(STAMP)
-	@mkdir -p var
-	$(BIN)/python manage.py migrate --noinput -v0
-	@$(BIN)/python manage.py seed_demo --port $(PORT)
-	@trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/celery -A config worker --beat --queues=default,maintenance --loglevel=INFO --concurrency=2 \
-	  --schedule var/celerybeat-schedule & \
-	$(BIN)/celery -A config worker --queues=tools --pool=threads --concurrency=8 --loglevel=INFO \
-	  --hostname=tools@%h & \
-	$(BIN)/celery -A config worker --queues=webhooks,webhooks_slow --pool=threads --concurrency=16 \
-	  --loglevel=INFO --hostname=webhooks@%h & \
-	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+run: $(STAMP) .env
+	@mkdir -p var/log
+	@echo "==> Migrating the database"
+	@$(BIN)/python manage.py migrate --noinput -v0
+	@echo "==> Loading the demo organisation"
+	@$(BIN)/python manage.py seed_demo
+	@echo "==> Starting the web server and three Celery workers (worker logs: $(WORKER_LOGS))"
+	@since=$$(date +%s); trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/celery -A config --quiet worker --beat --queues=default,maintenance --loglevel=WARNING --concurrency=2 \
+	  --schedule var/celerybeat-schedule --logfile var/log/celery-default.log & \
+	$(BIN)/celery -A config --quiet worker --queues=tools --pool=threads --concurrency=8 --loglevel=WARNING \
+	  --hostname=tools@%h --logfile var/log/celery-tools.log & \
+	$(BIN)/celery -A config --quiet worker --queues=webhooks,webhooks_slow --pool=threads --concurrency=16 \
+	  --loglevel=WARNING --hostname=webhooks@%h --logfile var/log/celery-webhooks.log & \
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT) & \
+	$(BIN)/python manage.py demo_banner --port $(PORT) --workers 3 --since $$since; \
+	wait
 
 test: $(STAMP)
 	$(BIN)/pytest

@@ -16,7 +16,12 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# A local `.env` (`make run` writes one: config/local_env.py) fills in what the environment leaves unset.
+# ENV_FILE names another file, or none when empty: pytest sets it empty, so a checkout's `.env` never
+# reaches the tests or the settings they start in subprocesses.
+ENV_FILE = env.str("ENV_FILE", default=str(BASE_DIR / ".env"))
+if ENV_FILE:
+    environ.Env.read_env(ENV_FILE, overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
