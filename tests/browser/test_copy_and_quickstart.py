@@ -235,3 +235,32 @@ def test_revealed_webhook_secret_is_shown_whole_at_phone_width_and_copies(
     assert copy(page, "Copy the signing secret") == secret
     screenshot(page, "webhook-secret-390", full_page=False)
     page.context.close()
+
+
+# --- the tool invocation log ------------------------------------------------------------------------------
+
+
+def test_invocation_request_and_response_copy_as_shown(browser: Any, live_server: Any, org: Any, owner: Any) -> None:
+    from agents.models import ToolInvocation
+
+    now = timezone.now()
+    invocation = ToolInvocation.objects.create(
+        invocation_id="inv_copy_1", organization=org, tool_name="lookup_order", mode="live", source="dashboard",
+        arguments={"orderNumber": "A-1042"}, status="succeeded", request_url="https://shop.example.com/lookup",
+        request_headers={"Content-Type": "application/json", "Authorization": "Bearer ••••9f2c"},
+        request_body='{"tool":"lookup_order","arguments":{"orderNumber":"A-1042"}}', response_status=200,
+        response_excerpt='{"status":"shipped","eta":"2026-12-05"}', response_bytes=38, latency_ms=42,
+        created_at=now, started_at=now, finished_at=now,
+    )  # fmt: skip
+    page = clipboard_page(browser, live_server, width=390)
+    login(page, live_server)
+    page.goto(f"{live_server.url}/settings/developer/tools/invocations/{invocation.public_id}/")
+    assert copy(page, "Copy the invocation id") == invocation.public_id
+    body = copy(page, "Copy the response body")
+    assert body == page.get_by_test_id("response-body").inner_text()
+    assert json.loads(body) == {"status": "shipped", "eta": "2026-12-05"} and '\n  "' in body
+    headers = json.loads(copy(page, "Copy the request headers"))
+    assert headers["Authorization"] == "Bearer ••••9f2c"  # masked, as stored
+    assert json.loads(copy(page, "Copy the request body"))["arguments"] == {"orderNumber": "A-1042"}
+    screenshot(page, "invocation-copy-390")
+    page.context.close()
