@@ -71,6 +71,16 @@ def _clean(*, name: object, mode: object, scopes: object, expires_at: datetime |
     return name.strip(), mode, scopes
 
 
+def api_key_check(*, name: object, mode: object, scopes: object) -> dict[str, list[str]]:
+    """The problems `api_key_create` would refuse these values with, without creating anything: a form
+    with another bad field (the dashboard's expiry choice) still lists them all at once."""
+    try:
+        _clean(name=name, mode=mode, scopes=scopes, expires_at=None)
+    except ValidationError as exc:
+        return exc.message_dict
+    return {}
+
+
 def _ensure_key_may_grant(actor: Actor, *, mode: str, scopes: Iterable[str]) -> None:
     """A key can only hand out what it holds: its own scopes, and only test keys if it is a test key."""
     if not isinstance(actor, ApiKey):

@@ -307,7 +307,9 @@ def key_create(request: HtmxHttpRequest) -> HttpResponse:
         "form_token": form_token,
     }
     if expires not in EXPIRY_CHOICES:
-        return _render_create_form(request, _create_form_context(values, {"expires": ["Choose an expiry."]}), 400)
+        errors = services.api_key_check(name=values["name"], mode=values["mode"], scopes=scopes)
+        errors["expires"] = ["Choose when the key expires."]
+        return _render_create_form(request, _create_form_context(values, errors), 400)
     if values["mode"] == Mode.LIVE and (reauthenticate := require_recent_authentication(request)):
         return reauthenticate  # a live key spends money: confirm the password first
     lifetime = EXPIRY_CHOICES[expires][1]

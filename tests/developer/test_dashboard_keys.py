@@ -337,3 +337,13 @@ def test_the_list_badges_expiring_only_within_seven_days(owner_client: Client, o
     assert thirty[: thirty.index("</tr>")].count("badge-active") == 1
     assert "badge-expiring" in six[: six.index("</tr>")]
     assert "badge-expiring" not in thirty[: thirty.index("</tr>")]
+
+
+@pytest.mark.django_db
+def test_a_bad_expiry_is_reported_together_with_the_other_fields_problems(owner_client: Client, org: Any) -> None:
+    response = owner_client.post(NEW, create_form(name="", mode="test", expires="forever"))
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "Choose when the key expires." in html
+    assert "Give the key a name (1–100 characters)." in html
+    assert not ApiKey.objects.filter(organization=org).exists()
