@@ -171,3 +171,10 @@ def test_viewers_cannot_create_a_quickstart_key(viewer: Any, org: Any) -> None:
 def test_a_masked_key_reads_as_itself_in_every_snippet() -> None:
     for snippet in quickstart_snippets(base_url="http://x/api/public/v1", key="aip_test_…6a3k"):
         assert "aip_test_…6a3k" in snippet.text and "\\u2026" not in snippet.text
+
+
+@pytest.mark.django_db
+def test_the_empty_request_log_shows_this_servers_address(owner: Any, org: Any) -> None:
+    html = signed_in("owner@acme.test").get("/settings/developer/logs/", HTTP_HOST="localhost:8123").content.decode()
+    assert 'curl "http://localhost:8123/api/public/v1/calls?limit=5"' in html
+    assert "api.aiphone360.com" not in html
