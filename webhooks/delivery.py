@@ -713,11 +713,14 @@ def deliveries_release_held(*, organization: Organization, now: datetime | None 
         )
         if not held:
             return 0
+        # Pending first, then the balance: an attempt recorded between the two reads (its charge and its
+        # delivery's status commit together) is then counted as pending and already paid, which releases one
+        # fewer for now (the sweep releases it next time), never one more than the wallet pays for.
+        pending_live = Delivery.objects.filter(
+            organization=organization, status=Delivery.Status.PENDING, event__mode="live"
+        ).count()
         budget = affordable_units(organization_id=organization.pk, metric="webhook_attempts", at=now)
         if budget is not None:
-            pending_live = Delivery.objects.filter(
-                organization=organization, status=Delivery.Status.PENDING, event__mode="live"
-            ).count()
             held = held[: max(0, budget - pending_live)]
         if not held:
             return 0

@@ -585,6 +585,41 @@ def test_a_partial_top_up_releases_in_event_order_only_what_it_pays_for(
     assert not Delivery.objects.filter(organization=broke, status=Delivery.Status.HELD).exists()
 
 
+def test_a_new_live_event_waits_behind_held_deliveries_and_goes_out_after_them(
+    receiver: Receiver, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Issue 21: with deliveries still held after a top-up, a new live event is held too: sent at once it
+    would overtake them on their endpoint and spend what the release promised them (wallet below zero)."""
+    from tests.billing.conftest import set_plan_terms
+
+    broke = make_org("Queue Dental", credits=None)
+    set_plan_terms(broke, webhook_attempts_free=0, webhook_attempt_price="0.0004")
+    endpoint_create(organization=broke, url=receiver.url, events=["*"], actor=None)
+    held = [pending(broke) for _ in range(3)]
+    with django_capture_on_commit_callbacks(execute=True):
+        wallet_credit(organization=broke, amount=Decimal("0.0004"), reason="Top-up", actor=None)
+    assert [r.headers["x-aip-delivery-id"] for r in receiver.requests] == [held[0].public_id]
+
+    # A top-up whose release has not run yet: $0.0004 in the wallet, promised to the oldest held delivery.
+    with django_capture_on_commit_callbacks(execute=False):
+        wallet_credit(organization=broke, amount=Decimal("0.0004"), reason="Top-up", actor=None)
+    late = pending(broke)
+    assert late.status == Delivery.Status.HELD
+    assert pending(broke, mode="test").status == Delivery.Status.PENDING  # test mode never waits
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliveries_release_held(organization=broke) == 1
+    broke.wallet.refresh_from_db()
+    assert broke.wallet.balance == Decimal("0")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        wallet_credit(organization=broke, amount=Decimal("1"), reason="Top-up", actor=None)
+    # Claimed oldest first (the requests of one batch travel side by side, so arrival order is the cap's to keep).
+    claimed = Attempt.objects.filter(delivery__organization=broke, delivery__event__mode="live").order_by("id")
+    assert [a.delivery_id for a in claimed] == [d.pk for d in (*held, late)]
+    broke.wallet.refresh_from_db()
+    assert broke.wallet.balance == Decimal("1.0008") - 4 * Decimal("0.0004")
+
+
 def test_a_release_counts_the_free_attempts_left_and_the_live_deliveries_already_pending(
     receiver: Receiver,
 ) -> None:
