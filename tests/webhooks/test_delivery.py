@@ -255,6 +255,27 @@ def test_a_pending_live_delivery_is_held_when_the_wallet_empties_before_its_atte
     assert receiver.requests == []
 
 
+def test_a_stale_cached_empty_wallet_does_not_re_hold_what_a_top_up_released(
+    org: Organization, hook: tuple[Endpoint, str], receiver: Receiver
+) -> None:
+    """A reader that loaded the gate state just before a top-up committed may cache "no credits" after the
+    top-up dropped the cache: the claim reads the wallet again before holding, and sends."""
+    from billing.access import refresh_access_state
+    from billing.models import Wallet
+
+    Wallet.objects.filter(organization=org).update(balance=Decimal("0"))
+    refresh_access_state(org.pk)  # the stale answer, cached
+    Wallet.objects.filter(organization=org).update(balance=Decimal("5"))  # the top-up, its invalidation lost
+    delivery = pending(org)  # held on the stale answer, as a racing emit would be
+    assert delivery.status == Delivery.Status.HELD
+    assert deliveries_release_held(organization=org) == 1  # the release reads the wallet itself
+
+    delivery_attempt(delivery_id=delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.SUCCEEDED
+    assert [r.headers["x-aip-delivery-id"] for r in receiver.requests] == [delivery.public_id]
+
+
 def test_held_deliveries_expire_after_thirty_days_with_the_reason(receiver: Receiver) -> None:
     broke = make_org("Broke Dental", credits=None)
     endpoint_create(organization=broke, url=receiver.url, events=["*"], actor=None)
