@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from django.conf import settings
@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.modes import Mode
+from core.prune import PRUNE_BATCH, delete_in_batches
 
 from .models import AuditEntry, Invitation, Membership, Organization, Role
 
@@ -72,6 +73,15 @@ def audit_record(
         entry.target_label = str(target)[:200]
     entry.save()
     return entry
+
+
+def audit_prune(*, now: datetime | None = None, batch: int = PRUNE_BATCH) -> int:
+    """Delete audit entries older than AUDIT_RETENTION_DAYS (the audit page says how long they are kept)."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.AUDIT_RETENTION_DAYS)
+    deleted = delete_in_batches(AuditEntry.objects.filter(created_at__lt=cutoff), batch=batch)
+    if deleted:
+        logger.info("pruned %d audit entries older than %d days", deleted, settings.AUDIT_RETENTION_DAYS)
+    return deleted
 
 
 def membership_set(*, organization: Organization, user: User, role: str) -> Membership:

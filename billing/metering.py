@@ -11,15 +11,17 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Organization
+from core.prune import PRUNE_BATCH, delete_in_batches
 
 from .attribution import UsageSource
 from .models import (
@@ -585,3 +587,33 @@ def apply_api_counts(*, batch_id: str, counts: dict[str, int], source: str) -> b
                 amount=amount,
             )
     return True
+
+
+# --- Retention of raw usage records ---------------------------------------------------------------
+
+
+def usage_settled_before(now: datetime) -> datetime:
+    """The start of the oldest month not yet settled: every month before it ended at least
+    USAGE_RECORD_RETENTION_DAYS ago, so its charges are final and its raw records may go."""
+    month = month_start(now - timedelta(days=settings.USAGE_RECORD_RETENTION_DAYS))
+    return datetime(month.year, month.month, 1, tzinfo=UTC)
+
+
+def usage_records_prune(*, now: datetime | None = None, batch: int = PRUNE_BATCH) -> int:
+    """Drop the raw usage records past retention; returns how many went.
+
+    Test-mode records (never billed) go TEST_USAGE_RETENTION_DAYS after they were made; live ones once
+    their month is settled (`usage_settled_before`). Nothing needs rolling up first: `record_usage` and
+    `usage_confirm` add every record to its hourly rollup in the same transaction, and every report,
+    export and the reviewers' admin read the rollups (and the ledger), never the raw rows. Both windows
+    are far longer than the minutes within which the same reference can be recorded again (README
+    "Retention"), so a late duplicate still finds its raw row and charges nothing.
+    """
+    now = now or timezone.now()
+    test_cutoff = now - timedelta(days=settings.TEST_USAGE_RETENTION_DAYS)
+    deleted = delete_in_batches(UsageRecord.objects.filter(mode=Mode.TEST, created_at__lt=test_cutoff), batch=batch)
+    live = UsageRecord.objects.filter(mode=Mode.LIVE, created_at__lt=usage_settled_before(now))
+    deleted += delete_in_batches(live, batch=batch)
+    if deleted:
+        logger.info("pruned %d usage records past retention", deleted)
+    return deleted

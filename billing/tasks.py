@@ -1,4 +1,5 @@
-"""Periodic billing work: pruning flush records (the API-request counters are flushed by developer.tasks)."""
+"""Periodic billing work: retention of flush records and raw usage records (the API-request counters are
+flushed by developer.tasks). Both run on the maintenance queue (settings.MAINTENANCE_TASKS)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
+from .metering import usage_records_prune
 from .models import FlushBatch
 
 # A batch id only has to be remembered until a crashed flush is re-run, which the next beat does
@@ -18,3 +20,9 @@ FLUSH_BATCH_RETENTION = timedelta(days=7)
 def prune_flush_batches() -> int:
     deleted, _ = FlushBatch.objects.filter(created_at__lt=timezone.now() - FLUSH_BATCH_RETENTION).delete()
     return deleted
+
+
+@shared_task(name="billing.prune_usage_records")
+def prune_usage_records() -> int:
+    """Test-mode usage records go after 30 days, live ones once their month is settled (README "Retention")."""
+    return usage_records_prune()

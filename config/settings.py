@@ -363,6 +363,26 @@ METERING_ENABLED = env.bool("METERING_ENABLED", default=True)
 METERING_LOCAL_FLUSH_SECONDS = env.float("METERING_LOCAL_FLUSH_SECONDS", default=10.0)
 METERING_LOCAL_FLUSH_SIZE = env.int("METERING_LOCAL_FLUSH_SIZE", default=1000)
 
+# Retention of the tables no partition drops (README "Retention"); pruned in chunks on the maintenance queue.
+# Every report reads the hourly usage rollups, written in the same transaction as each raw usage record, so
+# dropping raw records changes no figure. A raw record's unique reference is what makes re-recording the same
+# unit a no-op; the same unit is only ever recorded again within minutes (an answer recorded twice inside one
+# attempt's lease), so keeping raw records a week or more keeps that guarantee with a wide margin.
+# Test-mode usage records (never billed): kept this many days.
+TEST_USAGE_RETENTION_DAYS = env.int("TEST_USAGE_RETENTION_DAYS", default=30)
+# Live usage records: kept until their month is settled, this many days after the month (UTC) ends.
+# The month closes at its end; the grace covers late flushes dated into it, staff review and disputes.
+USAGE_RECORD_RETENTION_DAYS = env.int("USAGE_RECORD_RETENTION_DAYS", default=35)
+# Audit entries: kept this many days (the dashboard's audit page says so).
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
+for _name, _floor in (
+    ("TEST_USAGE_RETENTION_DAYS", 7),
+    ("USAGE_RECORD_RETENTION_DAYS", 7),
+    ("AUDIT_RETENTION_DAYS", 30),
+):
+    if globals()[_name] < _floor:
+        raise ImproperlyConfigured(f"{_name} must be at least {_floor} days.")
+
 # Celery: the database is the source of truth; the broker only carries ids.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
@@ -410,6 +430,8 @@ MAINTENANCE_TASKS = (
     "developer.prune_request_logs",
     "developer.flush_api_usage",
     "billing.prune_flush_batches",
+    "billing.prune_usage_records",
+    "accounts.prune_audit_entries",
     "webhooks.prune",
     "agents.expire_invocations",
     "agents.prune_invocations",
@@ -433,6 +455,15 @@ CELERY_BEAT_SCHEDULE["developer-flush-api-usage"] = {
 CELERY_BEAT_SCHEDULE["billing-prune-flush-batches"] = {
     "task": "billing.prune_flush_batches",
     "schedule": crontab(minute=41, hour=3),
+}
+# Retention of raw usage records and audit entries (the settings above), nightly.
+CELERY_BEAT_SCHEDULE["billing-prune-usage-records"] = {
+    "task": "billing.prune_usage_records",
+    "schedule": crontab(minute=47, hour=3),
+}
+CELERY_BEAT_SCHEDULE["accounts-prune-audit-entries"] = {
+    "task": "accounts.prune_audit_entries",
+    "schedule": crontab(minute=53, hour=3),
 }
 # Webhooks: re-send due/lost deliveries, expire and release holds; prune logs past 30 days.
 # The sweep frees dead workers' leases and wakes organisations whose turn was lost: every 5 s, so

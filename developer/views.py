@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -559,6 +560,7 @@ def audit(request: HtmxHttpRequest) -> HttpResponse:
         "action": action,
         "actions": list(actions),
         "next_query": urlencode({k: v for k, v in {"action": action, "cursor": page.next_cursor}.items() if v}),
+        "retention_days": settings.AUDIT_RETENTION_DAYS,
     }
     if request.htmx and request.htmx.target == "audit-more":
         return render(request, "developer/audit.html#audit-rows", context)

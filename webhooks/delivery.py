@@ -47,7 +47,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Organization
-from billing.access import access_state, load_access_state
+from billing.access import access_state, load_access_state, refresh_access_state
 from billing.metering import affordable_units, record_usage
 from core import metrics, outbound
 from core.signing import HEADER_NAME, sign
@@ -263,7 +263,13 @@ def _claim(
                 disabled.append(delivery)
                 continue
             if event.is_live and event.organization_id not in can_pay:
-                can_pay[event.organization_id] = access_state(event.organization_id).has_credits
+                # A cached "cannot pay" is read again from the database before holding: a reader that loaded
+                # the state just before a top-up committed can cache the old answer after the top-up dropped
+                # it, and would otherwise re-hold what the top-up released, for as long as the cache lasts.
+                can_pay[event.organization_id] = (
+                    access_state(event.organization_id).has_credits
+                    or refresh_access_state(event.organization_id).has_credits
+                )
             if event.is_live and not can_pay[event.organization_id]:
                 held.append(delivery)
             else:
@@ -713,11 +719,14 @@ def deliveries_release_held(*, organization: Organization, now: datetime | None 
         )
         if not held:
             return 0
+        # Pending first, then the balance: an attempt recorded between the two reads (its charge and its
+        # delivery's status commit together) is then counted as pending and already paid, which releases one
+        # fewer for now (the sweep releases it next time), never one more than the wallet pays for.
+        pending_live = Delivery.objects.filter(
+            organization=organization, status=Delivery.Status.PENDING, event__mode="live"
+        ).count()
         budget = affordable_units(organization_id=organization.pk, metric="webhook_attempts", at=now)
         if budget is not None:
-            pending_live = Delivery.objects.filter(
-                organization=organization, status=Delivery.Status.PENDING, event__mode="live"
-            ).count()
             held = held[: max(0, budget - pending_live)]
         if not held:
             return 0

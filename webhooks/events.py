@@ -126,8 +126,17 @@ def _create_event(
 
 
 def delivery_initial_state(*, event: Event, now: datetime) -> tuple[str, datetime | None]:
-    """A live event of an organisation that cannot pay waits as held; everything else goes out."""
-    if event.is_live and not access_state(event.organization_id).has_credits:
+    """A live event of an organisation that cannot pay waits as held; everything else goes out.
+
+    So does a live event of an organisation that still has held deliveries (a partial top-up paid for only
+    some): it queues behind them, so each endpoint still gets its events in order, and only a release, which
+    counts what the balance pays for, sends it. Sent at once, it would spend money the release had promised
+    to older deliveries and take the wallet below zero (issue 21).
+    """
+    if event.is_live and (
+        not access_state(event.organization_id).has_credits
+        or Delivery.objects.filter(organization_id=event.organization_id, status=Delivery.Status.HELD).exists()
+    ):
         return Delivery.Status.HELD, now
     return Delivery.Status.PENDING, None
 

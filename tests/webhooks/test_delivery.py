@@ -255,6 +255,27 @@ def test_a_pending_live_delivery_is_held_when_the_wallet_empties_before_its_atte
     assert receiver.requests == []
 
 
+def test_a_stale_cached_empty_wallet_does_not_re_hold_what_a_top_up_released(
+    org: Organization, hook: tuple[Endpoint, str], receiver: Receiver
+) -> None:
+    """A reader that loaded the gate state just before a top-up committed may cache "no credits" after the
+    top-up dropped the cache: the claim reads the wallet again before holding, and sends."""
+    from billing.access import refresh_access_state
+    from billing.models import Wallet
+
+    Wallet.objects.filter(organization=org).update(balance=Decimal("0"))
+    refresh_access_state(org.pk)  # the stale answer, cached
+    Wallet.objects.filter(organization=org).update(balance=Decimal("5"))  # the top-up, its invalidation lost
+    delivery = pending(org)  # held on the stale answer, as a racing emit would be
+    assert delivery.status == Delivery.Status.HELD
+    assert deliveries_release_held(organization=org) == 1  # the release reads the wallet itself
+
+    delivery_attempt(delivery_id=delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.SUCCEEDED
+    assert [r.headers["x-aip-delivery-id"] for r in receiver.requests] == [delivery.public_id]
+
+
 def test_held_deliveries_expire_after_thirty_days_with_the_reason(receiver: Receiver) -> None:
     broke = make_org("Broke Dental", credits=None)
     endpoint_create(organization=broke, url=receiver.url, events=["*"], actor=None)
@@ -583,6 +604,41 @@ def test_a_partial_top_up_releases_in_event_order_only_what_it_pays_for(
     )
     assert sent == [held[4].pk, held[0].pk, held[1].pk, held[2].pk, held[3].pk]
     assert not Delivery.objects.filter(organization=broke, status=Delivery.Status.HELD).exists()
+
+
+def test_a_new_live_event_waits_behind_held_deliveries_and_goes_out_after_them(
+    receiver: Receiver, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Issue 21: with deliveries still held after a top-up, a new live event is held too: sent at once it
+    would overtake them on their endpoint and spend what the release promised them (wallet below zero)."""
+    from tests.billing.conftest import set_plan_terms
+
+    broke = make_org("Queue Dental", credits=None)
+    set_plan_terms(broke, webhook_attempts_free=0, webhook_attempt_price="0.0004")
+    endpoint_create(organization=broke, url=receiver.url, events=["*"], actor=None)
+    held = [pending(broke) for _ in range(3)]
+    with django_capture_on_commit_callbacks(execute=True):
+        wallet_credit(organization=broke, amount=Decimal("0.0004"), reason="Top-up", actor=None)
+    assert [r.headers["x-aip-delivery-id"] for r in receiver.requests] == [held[0].public_id]
+
+    # A top-up whose release has not run yet: $0.0004 in the wallet, promised to the oldest held delivery.
+    with django_capture_on_commit_callbacks(execute=False):
+        wallet_credit(organization=broke, amount=Decimal("0.0004"), reason="Top-up", actor=None)
+    late = pending(broke)
+    assert late.status == Delivery.Status.HELD
+    assert pending(broke, mode="test").status == Delivery.Status.PENDING  # test mode never waits
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliveries_release_held(organization=broke) == 1
+    broke.wallet.refresh_from_db()
+    assert broke.wallet.balance == Decimal("0")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        wallet_credit(organization=broke, amount=Decimal("1"), reason="Top-up", actor=None)
+    # Claimed oldest first (the requests of one batch travel side by side, so arrival order is the cap's to keep).
+    claimed = Attempt.objects.filter(delivery__organization=broke, delivery__event__mode="live").order_by("id")
+    assert [a.delivery_id for a in claimed] == [d.pk for d in (*held, late)]
+    broke.wallet.refresh_from_db()
+    assert broke.wallet.balance == Decimal("1.0008") - 4 * Decimal("0.0004")
 
 
 def test_a_release_counts_the_free_attempts_left_and_the_live_deliveries_already_pending(
