@@ -53,13 +53,18 @@ def load_access_state(organization_id: int) -> AccessState:
 
 
 def refresh_access_state(organization_id: int) -> AccessState:
+    generation = fastcache.generation(access_cache_key(organization_id))
     state = load_access_state(organization_id)
     # The plain admission line lets the authentication script apply the gate and the rate limit
     # in the round trip that reads the key: "<gate open 0/1> <requests per minute> <has credits 0/1>".
     gate_open = not state.suspended and state.subscription_active and state.addon_active
     admission = f"{int(gate_open)} {state.rate_limit_per_minute} {int(state.has_credits)}"
     fastcache.set_with_admission(
-        access_cache_key(organization_id), state, admission, settings.ACCESS_STATE_CACHE_SECONDS
+        access_cache_key(organization_id),
+        state,
+        admission,
+        settings.ACCESS_STATE_CACHE_SECONDS,
+        generation=generation,
     )
     return state
 

@@ -54,19 +54,49 @@ def set(key: str, value: Any, timeout: int) -> None:  # noqa: A001 - mirrors the
 
 
 _ADMISSION = ":admit"
+_GENERATION = ":gen"
+# Generations outlive any cached value by far, so a reader never sees one reset under it.
+_GENERATION_SECONDS = 7 * 24 * 3600
 
 
-def set_with_admission(key: str, value: Any, admission: str, timeout: int) -> None:
+def generation(key: str) -> int:
+    """How many times `key` has been forgotten: read it before loading what `set_with_admission` stores."""
+    client = _redis()
+    raw = cache.get(_PREFIX + key + _GENERATION) if client is None else client.get(_PREFIX + key + _GENERATION)
+    return int(raw or 0)
+
+
+# KEYS: value, admission, generation. ARGV: pickled value, admission line, timeout, generation read
+# before loading. Writes only when no `forget` came in between: a reader that loaded the rows just
+# before a change committed must not cache the old answer after the change dropped it.
+_SET_IF_CURRENT_LUA = """
+if tonumber(redis.call('GET', KEYS[3]) or '0') ~= tonumber(ARGV[4]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[3]))
+redis.call('SET', KEYS[2], ARGV[2], 'EX', tonumber(ARGV[3]))
+return 1
+"""
+
+
+def set_with_admission(key: str, value: Any, admission: str, timeout: int, *, generation: int) -> None:
     """`set`, plus a plain-text companion the authentication script can read without unpickling
-    (see `read_key`). Without Redis only the value is stored."""
+    (see `read_key`), unless `key` was forgotten since `generation` was read. Without Redis only the
+    value is stored."""
     client = _redis()
     if client is None:
-        cache.set(_PREFIX + key, value, timeout)
+        if int(cache.get(_PREFIX + key + _GENERATION) or 0) == generation:
+            cache.set(_PREFIX + key, value, timeout)
         return
-    pipe = client.pipeline(transaction=True)
-    pipe.set(_PREFIX + key, pickle.dumps(value, pickle.HIGHEST_PROTOCOL), ex=timeout)
-    pipe.set(_PREFIX + key + _ADMISSION, admission, ex=timeout)
-    pipe.execute()
+    client.eval(
+        _SET_IF_CURRENT_LUA,
+        3,
+        _PREFIX + key,
+        _PREFIX + key + _ADMISSION,
+        _PREFIX + key + _GENERATION,
+        pickle.dumps(value, pickle.HIGHEST_PROTOCOL),
+        admission,
+        timeout,
+        generation,
+    )
 
 
 def get_and_claim(key: str, claim: str, claim_timeout: int) -> tuple[Any, bool]:
@@ -86,14 +116,25 @@ def get_and_claim(key: str, claim: str, claim_timeout: int) -> tuple[Any, bool]:
 
 
 def forget(key: str) -> None:
-    """Drop `key` now and again after the surrounding transaction commits, so no reader re-caches old rows."""
+    """Drop `key` now and again after the surrounding transaction commits, so no reader re-caches old rows.
+
+    Each drop also moves the key's generation on, so a reader that loaded the rows before it cannot
+    store them after it (`set_with_admission`).
+    """
 
     def delete() -> None:
         client = _redis()
         if client is None:
             cache.delete(_PREFIX + key)
+            generation_key = _PREFIX + key + _GENERATION
+            if not cache.add(generation_key, 1, _GENERATION_SECONDS):
+                cache.incr(generation_key)
         else:
-            client.delete(_PREFIX + key, _PREFIX + key + _ADMISSION)
+            pipe = client.pipeline(transaction=True)
+            pipe.delete(_PREFIX + key, _PREFIX + key + _ADMISSION)
+            pipe.incr(_PREFIX + key + _GENERATION)
+            pipe.expire(_PREFIX + key + _GENERATION, _GENERATION_SECONDS)
+            pipe.execute()
 
     delete()
     transaction.on_commit(delete)
