@@ -454,9 +454,13 @@ def main() -> None:
             f"emit→receipt:      p50 {statistics.median(latencies) * 1000:7.1f} ms   "
             f"p95 {percentile(latencies, 95) * 1000:7.1f} ms   max {max(latencies) * 1000:7.1f} ms"
         )
-    print(f"httpx POST loop:   {one_loop:8.1f} requests/s (one plain loop, same bodies, same receiver)")
     print(
-        f"httpx × {args.processes} loops:   {parallel:8.1f} requests/s ({args.processes} loops at once, one per worker process)"
+        f"httpx POST loop:   {one_loop:8.1f} requests/s (one plain loop, same bodies, same receiver; "
+        f"{one_before:.0f} before, {one_after:.0f} after)"
+    )
+    print(
+        f"httpx × {args.processes} loops:   {parallel:8.1f} requests/s ({args.processes} loops at once, one per worker "
+        f"process; {parallel_before:.0f} before, {parallel_after:.0f} after)"
     )
     per = 1000 / len(expected_pairs)
     print(
