@@ -53,6 +53,22 @@ def set(key: str, value: Any, timeout: int) -> None:  # noqa: A001 - mirrors the
         client.set(_PREFIX + key, pickle.dumps(value, pickle.HIGHEST_PROTOCOL), ex=timeout)
 
 
+def add(key: str, value: Any, timeout: int) -> bool:
+    """Set `key` only if it is absent (for `timeout` s); True if this call set it. A flag, in one round trip."""
+    client = _redis()
+    if client is None:
+        return bool(cache.add(_PREFIX + key, value, timeout))
+    return bool(client.set(_PREFIX + key, pickle.dumps(value, pickle.HIGHEST_PROTOCOL), ex=max(1, timeout), nx=True))
+
+
+def delete(key: str) -> None:
+    client = _redis()
+    if client is None:
+        cache.delete(_PREFIX + key)
+    else:
+        client.delete(_PREFIX + key)
+
+
 _ADMISSION = ":admit"
 _GENERATION = ":gen"
 # Generations outlive any cached value by far, so a reader never sees one reset under it.

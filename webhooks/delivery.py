@@ -226,18 +226,14 @@ def _claim(
         )
         picked: list[int] = []
         share = cap if delivery_ids is not None else _turn_share(cap)
-        for endpoint in mine:
-            room = cap - in_flight.get(endpoint.pk, 0)
-            if room <= 0:
-                continue  # the turn that holds its requests wakes the next one when they are answered
-            take = min(room, share)
-            due = _due(Delivery.objects.filter(endpoint=endpoint), now)
-            if delivery_ids is not None:
-                due = due.filter(pk__in=delivery_ids)
-            ids = list(due.order_by("next_attempt_at", "id").values_list("pk", flat=True)[: take + 1])
+        rooms = {e.pk: cap - in_flight.get(e.pk, 0) for e in mine}
+        # (The turn that holds a full endpoint's requests wakes the next one when they are answered.)
+        takes = {pk: min(room, share) for pk, room in rooms.items() if room > 0}
+        for endpoint_id, ids in _due_per_endpoint(takes, delivery_ids=delivery_ids, now=now).items():
+            take = takes[endpoint_id]
             if len(ids) > take:
                 ids = ids[:take]
-                batch.more = batch.more or take < room
+                batch.more = batch.more or take < rooms[endpoint_id]
             picked += ids
         if others:
             batch.other_lane_due = _due(Delivery.objects.filter(endpoint__in=others), now).exists()
@@ -326,6 +322,31 @@ def _claim(
             batch.claims.append(_Claim(delivery=delivery, attempt=attempt, headers=headers, token=token))
         Attempt.objects.bulk_create([claim.attempt for claim in batch.claims])
     return batch
+
+
+def _due_per_endpoint(takes: dict[int, int], *, delivery_ids: list[int] | None, now: datetime) -> dict[int, list[int]]:
+    """Each endpoint's oldest due rows, one more than its take (to tell whether more is due), oldest
+    first. One statement for all of them on PostgreSQL (a UNION ALL of the per-endpoint queries, each
+    still an index scan of its endpoint's due rows), so an organisation with many endpoints costs one
+    round trip, not one per endpoint."""
+    queries = []
+    for endpoint_id, take in takes.items():
+        due = _due(Delivery.objects.filter(endpoint_id=endpoint_id), now)
+        if delivery_ids is not None:
+            due = due.filter(pk__in=delivery_ids)
+        queries.append(
+            due.order_by("next_attempt_at", "id").values_list("endpoint_id", "next_attempt_at", "pk")[: take + 1]
+        )
+    if not queries:
+        return {}
+    if len(queries) > 1 and connection.features.supports_slicing_ordering_in_compound:
+        rows = list(queries[0].union(*queries[1:], all=True))
+    else:
+        rows = [row for query in queries for row in query]
+    found: dict[int, list[tuple[datetime, int]]] = {}
+    for endpoint_id, due_at, pk in rows:
+        found.setdefault(endpoint_id, []).append((due_at or now, pk))  # never None: due rows have a time
+    return {endpoint_id: [pk for _, pk in sorted(due)] for endpoint_id, due in found.items()}
 
 
 # Namespace of the per-endpoint claim locks (PostgreSQL advisory locks: two int4 keys).

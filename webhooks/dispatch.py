@@ -10,6 +10,8 @@ no task of their own: the waiting turn claims them when it starts. So the queue 
 one turn per organisation and lane, and organisations take turns in the order they asked, however
 long one of them's backlog is. The flag lives in the shared cache for a few seconds only
 (TURN_FLAG_SECONDS): if its task is lost with a worker, the next event or the sweep sends another.
+The flags go through core.fastcache's long-lived Redis client: every event checks one, and Django's
+RedisCache builds a client object per call.
 
 Never raising: a broker outage must not fail a committed request; whatever could not be sent stays
 pending in the database for the sweep.
@@ -21,8 +23,8 @@ import logging
 import time
 
 from django.conf import settings
-from django.core.cache import cache
 
+from core import fastcache
 from core.queue import enqueue
 
 logger = logging.getLogger(__name__)
@@ -51,14 +53,14 @@ def enqueue_turn(*, organization_id: int, lane: str, gather: bool = False, count
     elif gather:
         countdown = settings.WEBHOOK_FANOUT_GATHER_SECONDS
     try:
-        if not cache.add(key, 1, int(countdown or 0) + TURN_FLAG_SECONDS):
+        if not fastcache.add(key, 1, int(countdown or 0) + TURN_FLAG_SECONDS):
             return False
     except Exception:  # no cache: every wake sends its task (turns are idempotent)
         logger.warning("webhook turn flag unavailable; sending the task anyway", exc_info=True)
     try:
         enqueue("webhooks.turn", organization_id, lane, queue=LANE_QUEUES[lane], countdown=countdown or None)
     except Exception:  # the broker is down or unreachable
-        cache.delete(key)
+        fastcache.delete(key)
         logger.warning("could not enqueue a webhook turn; the sweep will retry it", exc_info=True)
         return False
     return True
@@ -71,6 +73,6 @@ def _queued_key(organization_id: int, lane: str) -> str:
 def forget_queued(organization_id: int, lane: str) -> None:
     """A turn starts: from now on the next event of its organisation wakes another."""
     try:
-        cache.delete(_queued_key(organization_id, lane))
+        fastcache.delete(_queued_key(organization_id, lane))
     except Exception:
         logger.warning("could not clear the webhook turn flag", exc_info=True)

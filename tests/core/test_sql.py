@@ -1,0 +1,51 @@
+"""core.sql.update_rows: many rows in one statement, each value adapted by its field, WHERE honoured per row."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from core.sql import update_rows
+from webhooks.events import emit
+from webhooks.models import Delivery
+from webhooks.services import endpoint_create
+
+
+@pytest.mark.django_db
+def test_update_rows_sets_each_row_and_skips_rows_whose_where_does_not_match(org: Any) -> None:
+    endpoint, _ = endpoint_create(organization=org, url="https://example.com/hook", events=["*"], actor=None)
+    emit(organization=org, type="call.started", data={}, mode="test")
+    emit(organization=org, type="call.started", data={}, mode="test")
+    first, second = Delivery.objects.filter(endpoint=endpoint).order_by("pk")
+    token = uuid.uuid4()
+    Delivery.objects.filter(pk__in=[first.pk, second.pk]).update(claim_token=token)
+    at = timezone.now() + timedelta(seconds=3)
+
+    update_rows(
+        Delivery,
+        set_fields=["completed_at", "last_status", "status", "status_reason", "next_attempt_at"],
+        where_fields=["id", "claim_token"],
+        rows=[
+            [at, 204, Delivery.Status.SUCCEEDED, 'it\'s "done"', None, first.pk, token],
+            # Another claim's token: this row must not move.
+            [at, 500, Delivery.Status.FAILED, "no", None, second.pk, uuid.uuid4()],
+        ],
+    )
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, first.last_status, first.completed_at, first.next_attempt_at) == (
+        Delivery.Status.SUCCEEDED,
+        204,
+        at,
+        None,
+    )
+    assert first.status_reason == 'it\'s "done"'
+    assert second.status == Delivery.Status.PENDING
+    assert second.last_status is None
+    assert second.completed_at is None
+    assert second.next_attempt_at is not None
