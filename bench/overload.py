@@ -22,44 +22,49 @@ import argparse
 import asyncio
 import re
 import resource
-import shlex
+import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._server import PYTHON, ROOT, bench_env, prepare_database, provision
+from bench._server import ROOT, bench_env, prepare_database, procfile_command, provision
 
 PATH = "/api/public/v1/keys?limit=1"
 CLIENT_TIMEOUT = 10.0  # seconds
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @contextmanager
-def procfile_web(env: dict[str, str], *, port: int, shed: bool) -> Iterator[str]:
-    line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
-    line = re.sub(r"\$\{PORT:-[^}]*\}", str(port), line.removeprefix("web:"))
-    line = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", line)
-    args = shlex.split(line)[1:]  # past "gunicorn"
-    if shed and "--worker-class" not in args:
-        args += ["--worker-class", "config.gunicorn_worker.SheddingWorker"]
-    proc = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", *args, "--log-level", "warning"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+def procfile_web(env: dict[str, str], *, shed: bool) -> Iterator[str]:
+    port = free_port()  # never a fixed one: another bench may be listening there, and would be measured
+    args = procfile_command("web", {**env, "PORT": str(port)})
+    if not shed:
+        args += ["--worker-class", "gthread"]  # the last one given wins
+    # Its log goes to a file: a pipe nobody reads fills up (64 KiB) and blocks every process that logs.
+    log = tempfile.NamedTemporaryFile(prefix="overload-web-", suffix=".log", delete=False)  # noqa: SIM115
+    print(f"web log: {log.name}", flush=True)
+    proc = subprocess.Popen([*args, "--log-level", "warning"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
+            if proc.poll() is not None:
+                sys.exit(f"gunicorn exited: see {log.name}")
             try:
                 urllib.request.urlopen(base + "/api/public/v1/ready-probe", timeout=1)
             except urllib.error.HTTPError:
@@ -103,7 +108,10 @@ class Connections:
 
     async def get(self, path: str) -> int:
         reused = bool(self.idle)
-        reader, writer = self.idle.pop() if reused else await asyncio.open_connection(self.host, self.port)
+        try:
+            reader, writer = self.idle.pop() if reused else await asyncio.open_connection(self.host, self.port)
+        except OSError:
+            return 0
         try:
             writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n{self.headers}\r\n".encode())
             head = await reader.readuntil(b"\r\n\r\n")
@@ -130,7 +138,8 @@ class Connections:
         return status
 
 
-async def offer(base: str, secret: str, *, rate: float, seconds: float) -> Tally:
+async def offer(base: str, secret: str, *, rate: float, seconds: float, start: float, part: int, parts: int) -> Tally:
+    """This process's share of the offer: requests part, part + parts, … of `rate` × `seconds`, from `start` (epoch)."""
     host, port = base.removeprefix("http://").split(":")
     connections = Connections(host, int(port), f"Authorization: Bearer {secret}\r\n")
     tally = Tally()
@@ -149,17 +158,34 @@ async def offer(base: str, secret: str, *, rate: float, seconds: float) -> Tally
         else:
             tally.other[status] = tally.other.get(status, 0) + 1
 
-    start = loop.time() + 0.05
+    begin = loop.time() + (start - time.time())
     tasks = []
-    count = int(rate * seconds)
-    for i in range(count):
-        planned = start + i / rate
+    for i in range(part, int(rate * seconds), parts):
+        planned = begin + i / rate
         delay = planned - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(one(planned)))
     await asyncio.wait_for(asyncio.gather(*tasks), timeout=seconds + 120)
     tally.seconds = seconds
+    return tally
+
+
+def _offer_part(base: str, secret: str, rate: float, seconds: float, start: float, part: int, parts: int) -> Tally:
+    return asyncio.run(offer(base, secret, rate=rate, seconds=seconds, start=start, part=part, parts=parts))
+
+
+def offer_from(pool: ProcessPoolExecutor, parts: int, base: str, secret: str, *, rate: float, seconds: float) -> Tally:
+    """The offer split over `parts` client processes, so the client is not what saturates first."""
+    start = time.time() + 0.5
+    shares = [pool.submit(_offer_part, base, secret, rate, seconds, start, part, parts) for part in range(parts)]
+    tally = Tally(seconds=seconds)
+    for share in shares:
+        result = share.result()
+        tally.ok += result.ok
+        tally.shed += result.shed
+        for status, count in result.other.items():
+            tally.other[status] = tally.other.get(status, 0) + count
     return tally
 
 
@@ -178,6 +204,7 @@ def main() -> None:
     parser.add_argument("--start-rate", type=float, default=40)
     parser.add_argument("--no-shed", action="store_true", help="the stock gthread worker, for comparison")
     parser.add_argument("--sustainable", type=float, help="skip the search and use this rate")
+    parser.add_argument("--clients", type=int, default=2, help="client processes sharing the offer")
     args = parser.parse_args()
     # Open-loop clients hold a connection per request in flight: more than the default 1,024 descriptors.
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -186,13 +213,17 @@ def main() -> None:
     env = bench_env()
     prepare_database(env)
     _, secret = provision(env)
-    with procfile_web(env, port=8766, shed=not args.no_shed) as base:
-        asyncio.run(offer(base, secret, rate=20, seconds=3))  # warm every worker's connections and caches
+    with procfile_web(env, shed=not args.no_shed) as base, ProcessPoolExecutor(args.clients) as pool:
+
+        def run(rate: float, seconds: float) -> Tally:
+            return offer_from(pool, args.clients, base, secret, rate=rate, seconds=seconds)
+
+        run(20, 3)  # warm every worker's connections and caches
         sustainable = args.sustainable
         if sustainable is None:
             rate, sustainable = args.start_rate, 0.0
             while True:
-                tally = asyncio.run(offer(base, secret, rate=rate, seconds=args.step_seconds))
+                tally = run(rate, args.step_seconds)
                 good = len(tally.ok) >= 0.99 * tally.total and tally.p(tally.ok, 0.99) < 0.5
                 print(f"step {rate:6.1f}/s: {describe(tally)}{'' if good else '  <- over'}", flush=True)
                 if not good:
@@ -204,7 +235,7 @@ def main() -> None:
         if not sustainable:
             sys.exit("no step met the target: lower --start-rate (is the machine busy?)")
         offered = 2 * sustainable
-        tally = asyncio.run(offer(base, secret, rate=offered, seconds=args.seconds))
+        tally = run(offered, args.seconds)
         print(f"offered {offered:.1f}/s for {args.seconds:.0f} s: {describe(tally)}")
         goodput = len(tally.ok) / tally.seconds
         print(
