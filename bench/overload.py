@@ -107,18 +107,25 @@ class Connections:
         self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
 
     async def get(self, path: str) -> int:
+        return await self.request("GET", path)
+
+    async def request(self, method: str, path: str, *, headers: str = "", body: bytes = b"") -> int:
+        """The response's status (0: connection failed); `headers` are "Name: value\\r\\n" lines."""
         reused = bool(self.idle)
         try:
             reader, writer = self.idle.pop() if reused else await asyncio.open_connection(self.host, self.port)
         except OSError:
             return 0
+        lines = self.headers + headers
+        if body:
+            lines += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
         try:
-            writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n{self.headers}\r\n".encode())
+            writer.write(f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n{lines}\r\n".encode() + body)
             head = await reader.readuntil(b"\r\n\r\n")
         except (OSError, asyncio.IncompleteReadError):
             writer.close()
             # The server closes idle keep-alive connections; a client retries those on a new one.
-            return await self.get(path) if reused else 0
+            return await self.request(method, path, headers=headers, body=body) if reused else 0
         try:
             status = int(head.split(b" ", 2)[1])
             length = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head)
