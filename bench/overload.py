@@ -1,6 +1,7 @@
 """Overload: offered twice what the web tier sustains, the Procfile's gunicorn sheds instead of collapsing.
 
-Starts the Procfile's `web` line (4 workers × 4 threads, the shedding worker) on PostgreSQL + Redis
+Starts the Procfile's `web` line (4 workers × 4 threads, the shedding worker; on a free port, its log in
+a file) on PostgreSQL + Redis
 and drives it open-loop, as real clients do: request i leaves at t0 + i/rate whether or not earlier
 ones were answered, and latency counts from that planned instant (no coordinated omission).
 
@@ -11,8 +12,8 @@ ones were answered, and latency counts from that planned instant (no coordinated
 
     python bench/overload.py [--seconds 60] [--no-shed]
 
-`--no-shed` runs the same offer against the Procfile's stock gthread worker, for comparison;
-by default the shedding worker is swapped in. Needs PostgreSQL
+`--no-shed` runs the same offer against gunicorn's stock gthread worker, for comparison. The
+offer is split over `--clients` processes (2) so the client is not what saturates first. Needs PostgreSQL
 and Redis on 127.0.0.1 (DATABASE_URL / REDIS_URL override). The load generator shares the machine.
 """
 
