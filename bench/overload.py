@@ -87,6 +87,7 @@ class Tally:
     ok: list[float] = field(default_factory=list)
     shed: list[float] = field(default_factory=list)
     other: dict[int, int] = field(default_factory=dict)  # status (0: connection failed, -1: timed out) → count
+    late: list[float] = field(default_factory=list)  # how late the client sent each request: its own lag
     seconds: float = 0.0
 
     def p(self, values: list[float], q: float) -> float:
@@ -154,6 +155,7 @@ async def offer(base: str, secret: str, *, rate: float, seconds: float, start: f
     loop = asyncio.get_running_loop()
 
     async def one(planned: float) -> None:
+        tally.late.append(loop.time() - planned)
         try:
             status = await asyncio.wait_for(connections.get(PATH), CLIENT_TIMEOUT)
         except TimeoutError:
@@ -192,6 +194,7 @@ def offer_from(pool: ProcessPoolExecutor, parts: int, base: str, secret: str, *,
         result = share.result()
         tally.ok += result.ok
         tally.shed += result.shed
+        tally.late += result.late
         for status, count in result.other.items():
             tally.other[status] = tally.other.get(status, 0) + count
     return tally
@@ -201,7 +204,8 @@ def describe(tally: Tally) -> str:
     return (
         f"2xx {len(tally.ok) / tally.seconds:6.1f}/s p50 {tally.p(tally.ok, 0.5) * 1000:6.0f} ms "
         f"p99 {tally.p(tally.ok, 0.99) * 1000:6.0f} ms | 503 {len(tally.shed):5d} "
-        f"(p99 {tally.p(tally.shed, 0.99) * 1000:4.0f} ms) | other {tally.other or 0}"
+        f"(p99 {tally.p(tally.shed, 0.99) * 1000:4.0f} ms) | other {tally.other or 0} "
+        f"| client sent late p99 {tally.p(tally.late, 0.99) * 1000:.0f} ms"
     )
 
 
