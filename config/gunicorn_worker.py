@@ -24,6 +24,7 @@ from typing import Any
 
 from gunicorn.workers.gthread import ThreadWorker  # type: ignore[import-untyped]
 
+from core.metrics import REQUESTS_SHED
 from developer.overload import ALWAYS_SERVED, refusal
 
 _LOG_EVERY = 10.0  # seconds
@@ -86,8 +87,6 @@ class SheddingWorker(ThreadWorker):
         conn.close()
 
     def count_shed(self) -> None:
-        from core.metrics import REQUESTS_SHED
-
         REQUESTS_SHED.inc()
         self.shed_since_log += 1
         now = time.monotonic()
