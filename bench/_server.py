@@ -115,7 +115,7 @@ def gunicorn(env: dict[str, str], *, workers: int = 2, port: int = 8765, threads
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,  # a pipe nobody reads would fill up and block the workers that log
     )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -1,18 +1,20 @@
 """Overload: offered twice what the web tier sustains, the Procfile's gunicorn sheds instead of collapsing.
 
-Starts the Procfile's `web` line (4 workers × 4 threads, the shedding worker) on PostgreSQL + Redis
+Starts the Procfile's `web` line (4 workers × 4 threads, the shedding worker; on a free port, its log in
+a file) on PostgreSQL + Redis
 and drives it open-loop, as real clients do: request i leaves at t0 + i/rate whether or not earlier
 ones were answered, and latency counts from that planned instant (no coordinated omission).
 
-1. **Sustainable rate**: the highest offered rate, stepping up, with ≥ 99 % answered 2xx and p99 < 500 ms.
+1. **Sustainable rate**: the highest offered rate, stepping up by 20 %, with ≥ 99 % answered 2xx and p99 < 500 ms
+   (a step that misses is tried once more before the search ends).
 2. **Overload**: twice that rate for --seconds (60). Printed: goodput (2xx per second) as a share of
    the sustainable rate (target ≥ 90 %), p99 of the accepted requests (target ≤ 1 s), and how many
    were refused with 503 and how fast.
 
     python bench/overload.py [--seconds 60] [--no-shed]
 
-`--no-shed` runs the same offer against the Procfile's stock gthread worker, for comparison;
-by default the shedding worker is swapped in. Needs PostgreSQL
+`--no-shed` runs the same offer against gunicorn's stock gthread worker, for comparison. The
+offer is split over `--clients` processes (2) so the client is not what saturates first. Needs PostgreSQL
 and Redis on 127.0.0.1 (DATABASE_URL / REDIS_URL override). The load generator shares the machine.
 """
 
@@ -22,44 +24,49 @@ import argparse
 import asyncio
 import re
 import resource
-import shlex
+import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._server import PYTHON, ROOT, bench_env, prepare_database, provision
+from bench._server import ROOT, bench_env, prepare_database, procfile_command, provision
 
 PATH = "/api/public/v1/keys?limit=1"
 CLIENT_TIMEOUT = 10.0  # seconds
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @contextmanager
-def procfile_web(env: dict[str, str], *, port: int, shed: bool) -> Iterator[str]:
-    line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
-    line = re.sub(r"\$\{PORT:-[^}]*\}", str(port), line.removeprefix("web:"))
-    line = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", line)
-    args = shlex.split(line)[1:]  # past "gunicorn"
-    if shed and "--worker-class" not in args:
-        args += ["--worker-class", "config.gunicorn_worker.SheddingWorker"]
-    proc = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", *args, "--log-level", "warning"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+def procfile_web(env: dict[str, str], *, shed: bool) -> Iterator[str]:
+    port = free_port()  # never a fixed one: another bench may be listening there, and would be measured
+    args = procfile_command("web", {**env, "PORT": str(port)})
+    if not shed:
+        args += ["--worker-class", "gthread"]  # the last one given wins
+    # Its log goes to a file: a pipe nobody reads fills up (64 KiB) and blocks every process that logs.
+    log = tempfile.NamedTemporaryFile(prefix="overload-web-", suffix=".log", delete=False)  # noqa: SIM115
+    print(f"web log: {log.name}", flush=True)
+    proc = subprocess.Popen([*args, "--log-level", "warning"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
+            if proc.poll() is not None:
+                sys.exit(f"gunicorn exited: see {log.name}")
             try:
                 urllib.request.urlopen(base + "/api/public/v1/ready-probe", timeout=1)
             except urllib.error.HTTPError:
@@ -81,6 +88,7 @@ class Tally:
     ok: list[float] = field(default_factory=list)
     shed: list[float] = field(default_factory=list)
     other: dict[int, int] = field(default_factory=dict)  # status (0: connection failed, -1: timed out) → count
+    late: list[float] = field(default_factory=list)  # how late the client sent each request: its own lag
     seconds: float = 0.0
 
     def p(self, values: list[float], q: float) -> float:
@@ -102,15 +110,25 @@ class Connections:
         self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
 
     async def get(self, path: str) -> int:
+        return await self.request("GET", path)
+
+    async def request(self, method: str, path: str, *, headers: str = "", body: bytes = b"") -> int:
+        """The response's status (0: connection failed); `headers` are "Name: value\\r\\n" lines."""
         reused = bool(self.idle)
-        reader, writer = self.idle.pop() if reused else await asyncio.open_connection(self.host, self.port)
         try:
-            writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n{self.headers}\r\n".encode())
+            reader, writer = self.idle.pop() if reused else await asyncio.open_connection(self.host, self.port)
+        except OSError:
+            return 0
+        lines = self.headers + headers
+        if body:
+            lines += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        try:
+            writer.write(f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n{lines}\r\n".encode() + body)
             head = await reader.readuntil(b"\r\n\r\n")
         except (OSError, asyncio.IncompleteReadError):
             writer.close()
             # The server closes idle keep-alive connections; a client retries those on a new one.
-            return await self.get(path) if reused else 0
+            return await self.request(method, path, headers=headers, body=body) if reused else 0
         try:
             status = int(head.split(b" ", 2)[1])
             length = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head)
@@ -130,13 +148,15 @@ class Connections:
         return status
 
 
-async def offer(base: str, secret: str, *, rate: float, seconds: float) -> Tally:
+async def offer(base: str, secret: str, *, rate: float, seconds: float, start: float, part: int, parts: int) -> Tally:
+    """This process's share of the offer: requests part, part + parts, … of `rate` × `seconds`, from `start` (epoch)."""
     host, port = base.removeprefix("http://").split(":")
     connections = Connections(host, int(port), f"Authorization: Bearer {secret}\r\n")
     tally = Tally()
     loop = asyncio.get_running_loop()
 
     async def one(planned: float) -> None:
+        tally.late.append(loop.time() - planned)
         try:
             status = await asyncio.wait_for(connections.get(PATH), CLIENT_TIMEOUT)
         except TimeoutError:
@@ -149,11 +169,10 @@ async def offer(base: str, secret: str, *, rate: float, seconds: float) -> Tally
         else:
             tally.other[status] = tally.other.get(status, 0) + 1
 
-    start = loop.time() + 0.05
+    begin = loop.time() + (start - time.time())
     tasks = []
-    count = int(rate * seconds)
-    for i in range(count):
-        planned = start + i / rate
+    for i in range(part, int(rate * seconds), parts):
+        planned = begin + i / rate
         delay = planned - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
@@ -163,11 +182,31 @@ async def offer(base: str, secret: str, *, rate: float, seconds: float) -> Tally
     return tally
 
 
+def _offer_part(base: str, secret: str, rate: float, seconds: float, start: float, part: int, parts: int) -> Tally:
+    return asyncio.run(offer(base, secret, rate=rate, seconds=seconds, start=start, part=part, parts=parts))
+
+
+def offer_from(pool: ProcessPoolExecutor, parts: int, base: str, secret: str, *, rate: float, seconds: float) -> Tally:
+    """The offer split over `parts` client processes, so the client is not what saturates first."""
+    start = time.time() + 0.5
+    shares = [pool.submit(_offer_part, base, secret, rate, seconds, start, part, parts) for part in range(parts)]
+    tally = Tally(seconds=seconds)
+    for share in shares:
+        result = share.result()
+        tally.ok += result.ok
+        tally.shed += result.shed
+        tally.late += result.late
+        for status, count in result.other.items():
+            tally.other[status] = tally.other.get(status, 0) + count
+    return tally
+
+
 def describe(tally: Tally) -> str:
     return (
         f"2xx {len(tally.ok) / tally.seconds:6.1f}/s p50 {tally.p(tally.ok, 0.5) * 1000:6.0f} ms "
         f"p99 {tally.p(tally.ok, 0.99) * 1000:6.0f} ms | 503 {len(tally.shed):5d} "
-        f"(p99 {tally.p(tally.shed, 0.99) * 1000:4.0f} ms) | other {tally.other or 0}"
+        f"(p99 {tally.p(tally.shed, 0.99) * 1000:4.0f} ms) | other {tally.other or 0} "
+        f"| client sent late p99 {tally.p(tally.late, 0.99) * 1000:.0f} ms"
     )
 
 
@@ -178,6 +217,7 @@ def main() -> None:
     parser.add_argument("--start-rate", type=float, default=40)
     parser.add_argument("--no-shed", action="store_true", help="the stock gthread worker, for comparison")
     parser.add_argument("--sustainable", type=float, help="skip the search and use this rate")
+    parser.add_argument("--clients", type=int, default=2, help="client processes sharing the offer")
     args = parser.parse_args()
     # Open-loop clients hold a connection per request in flight: more than the default 1,024 descriptors.
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -186,15 +226,22 @@ def main() -> None:
     env = bench_env()
     prepare_database(env)
     _, secret = provision(env)
-    with procfile_web(env, port=8766, shed=not args.no_shed) as base:
-        asyncio.run(offer(base, secret, rate=20, seconds=3))  # warm every worker's connections and caches
+    with procfile_web(env, shed=not args.no_shed) as base, ProcessPoolExecutor(args.clients) as pool:
+
+        def run(rate: float, seconds: float) -> Tally:
+            return offer_from(pool, args.clients, base, secret, rate=rate, seconds=seconds)
+
+        run(20, 3)  # warm every worker's connections and caches
         sustainable = args.sustainable
         if sustainable is None:
             rate, sustainable = args.start_rate, 0.0
             while True:
-                tally = asyncio.run(offer(base, secret, rate=rate, seconds=args.step_seconds))
-                good = len(tally.ok) >= 0.99 * tally.total and tally.p(tally.ok, 0.99) < 0.5
-                print(f"step {rate:6.1f}/s: {describe(tally)}{'' if good else '  <- over'}", flush=True)
+                for _ in range(2):  # a step that misses runs again: one burst next door must not end the search
+                    tally = run(rate, args.step_seconds)
+                    good = len(tally.ok) >= 0.99 * tally.total and tally.p(tally.ok, 0.99) < 0.5
+                    print(f"step {rate:6.1f}/s: {describe(tally)}{'' if good else '  <- over'}", flush=True)
+                    if good:
+                        break
                 if not good:
                     break
                 sustainable = rate
@@ -204,7 +251,7 @@ def main() -> None:
         if not sustainable:
             sys.exit("no step met the target: lower --start-rate (is the machine busy?)")
         offered = 2 * sustainable
-        tally = asyncio.run(offer(base, secret, rate=offered, seconds=args.seconds))
+        tally = run(offered, args.seconds)
         print(f"offered {offered:.1f}/s for {args.seconds:.0f} s: {describe(tally)}")
         goodput = len(tally.ok) / tally.seconds
         print(

@@ -1,67 +1,100 @@
-"""Gunicorn's threaded worker, refusing work it cannot start soon instead of queueing it.
+"""Gunicorn's threaded worker with a bound on the requests each process holds: beyond it, 503 at once.
 
-The stock gthread worker hands every readable connection to an unbounded thread-pool queue: offered
-more than it can serve, requests wait minutes and completions collapse. This worker decides, per
-request, whether to serve it or to shed it, and leaves the answer to Django (`developer.overload`),
-which renders the 503 in the API's envelope or as a page:
+The stock gthread worker hands every readable connection to its thread pool's queue, which has no
+bound: offered more than it can serve, requests wait minutes and clients time out. This worker
+counts the requests queued or running in its pool; when a connection becomes readable (a new
+request, on a new or a kept-alive connection) and the count is at `WEB_MAX_IN_FLIGHT` (default:
+twice the threads), the main thread answers 503 itself (`developer.overload.refusal`: the API's
+envelope with `Retry-After`, or the dashboard's page) without entering Django. Accepted requests
+therefore wait behind at most one request per thread, and a refusal costs microseconds, so the
+threads keep serving at full speed while the excess is turned away.
 
-- **busy**: when a request arrives, the process already holds `WEB_MAX_IN_FLIGHT` requests (queued
-  or running; default four per thread), so a new one could only wait;
-- **queued**: a thread picked the request up after it had waited longer than `WEB_MAX_QUEUE_MS`
-  (default 500): its answer would be late anyway, and serving it would delay the ones behind it.
-
-A shed request costs one short trip through the first middlewares, so the threads stay free for the
-requests that are served. Opt in with `--worker-class config.gunicorn_worker.SheddingWorker`; it is not
-in the Procfile until bench/overload.py passes (README, "Overload").
+Refusals are not logged one by one (a log line per refusal is load of its own; a pipe nobody reads
+blocks the process): the worker logs a count at most every `_LOG_EVERY` seconds, and counts them in
+`aip_http_requests_shed_total`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import threading
+import sys
 import time
 from typing import Any
 
 from gunicorn.workers.gthread import ThreadWorker  # type: ignore[import-untyped]
 
-from developer.overload import QUEUE_SECONDS_KEY, SHED_KEY
+from core.metrics import REQUESTS_SHED
+from developer.overload import ALWAYS_SERVED, refusal
 
-_current = threading.local()
-
-
-class _Stamped:
-    """The WSGI app with the worker's decision for this thread's request written into environ."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        environ[SHED_KEY], environ[QUEUE_SECONDS_KEY] = getattr(_current, "decision", (None, 0.0))
-        return self.app(environ, start_response)
+_LOG_EVERY = 10.0  # seconds
+_SWITCH_INTERVAL = 0.0005  # seconds
+_HEAD = 8192  # bytes read to find the request line
 
 
 class SheddingWorker(ThreadWorker):
     def init_process(self) -> None:
-        threads = max(1, int(self.cfg.threads))
-        self.max_in_flight = int(os.environ.get("WEB_MAX_IN_FLIGHT") or threads * 4)
-        self.max_queue_seconds = float(os.environ.get("WEB_MAX_QUEUE_MS") or 500) / 1000
+        self.max_in_flight = int(os.environ.get("WEB_MAX_IN_FLIGHT") or 2 * max(1, int(self.cfg.threads)))
+        self.shed_since_log = 0
+        self.shed_logged_at = time.monotonic()
+        # The main thread accepts, dispatches and refuses; while the threads run Python it waits for
+        # the GIL at every socket call, up to the switch interval (5 ms) each time. A shorter interval
+        # keeps it feeding the threads and refusing promptly (bench/overload.py: more goodput under load).
+        sys.setswitchinterval(_SWITCH_INTERVAL)
         super().init_process()
 
     def load_wsgi(self) -> None:
         super().load_wsgi()
-        self.wsgi: Any = _Stamped(self.wsgi)
+        refusal(b"/")  # renders the page now (Django is set up): a template error shows at boot, not under load
 
     def enqueue_req(self, conn: Any) -> None:
-        # Runs on the main thread; `futures` holds every request queued or running in this process.
-        conn.arrived_at = time.monotonic()
-        conn.shed = "busy" if len(self.futures) >= self.max_in_flight else None
+        # Runs on the main thread, for every request. Finished futures stay in `futures` until the
+        # main loop collects them, so count the ones still queued or running.
+        if sum(not future.done() for future in self.futures) >= self.max_in_flight and self.refuse(conn):
+            return
         super().enqueue_req(conn)
 
-    def handle(self, conn: Any) -> Any:
-        waited = time.monotonic() - getattr(conn, "arrived_at", time.monotonic())
-        shed = getattr(conn, "shed", None) or ("queued" if waited > self.max_queue_seconds else None)
-        _current.decision = (shed, waited)
+    def refuse(self, conn: Any) -> bool:
+        """Answer 503 to the request waiting on `conn`; False leaves it to be served after all."""
+        if self.cfg.is_ssl or (conn.parser is not None and conn.parser.unreader.buf.tell()):
+            return False  # TLS, or bytes already buffered by the parser: only the parser can read them
         try:
-            return super().handle(conn)
-        finally:
-            _current.decision = (None, 0.0)
+            data = conn.sock.recv(_HEAD)  # the socket is non-blocking here
+        except BlockingIOError:
+            return False
+        except OSError:
+            data = b""
+        if not data:  # the client has gone
+            self.close(conn)
+            return True
+        request_line = data.split(b"\r\n", 1)[0].split(b" ")
+        if len(request_line) != 3 or request_line[1].startswith(ALWAYS_SERVED):
+            # A probe, or an odd request the parser will answer: served after all, from the bytes read.
+            conn.init()
+            conn.parser.unreader.unread(data)
+            return False
+        with contextlib.suppress(OSError):
+            conn.sock.send(refusal(request_line[1]))  # a few hundred bytes: fits the empty send buffer
+        self.count_shed()
+        # Closed, not kept alive: the client's next request comes on a new connection, which a
+        # process with room is as likely to accept. (A body still arriving after the close may turn
+        # into a reset; requests are small and arrive whole.)
+        self.close(conn)
+        return True
+
+    def close(self, conn: Any) -> None:
+        self.nr_conns -= 1
+        conn.close()
+
+    def count_shed(self) -> None:
+        REQUESTS_SHED.inc()
+        self.shed_since_log += 1
+        now = time.monotonic()
+        if now - self.shed_logged_at >= _LOG_EVERY:
+            self.log.warning(
+                "Shed %d requests in %.0f s: %d in flight (WEB_MAX_IN_FLIGHT)",
+                self.shed_since_log,
+                now - self.shed_logged_at,
+                self.max_in_flight,
+            )
+            self.shed_since_log, self.shed_logged_at = 0, now

@@ -65,7 +65,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "developer.public_api.middleware.RequestIdMiddleware",
-    "developer.overload.OverloadMiddleware",  # requests the web worker shed: 503 at once
     "developer.public_api.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.headers.SecurityHeadersMiddleware",  # Content-Security-Policy, Permissions-Policy

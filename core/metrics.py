@@ -39,6 +39,10 @@ API_REFUSALS = Counter(
     "Public-API requests refused by authentication, the access gate, scopes or the rate limit, by error code.",
     ["code"],
 )
+REQUESTS_SHED = Counter(
+    "aip_http_requests_shed",
+    "Requests the web worker refused with 503 because its process already held WEB_MAX_IN_FLIGHT.",
+)
 
 WEBHOOK_ATTEMPTS = Counter(
     "aip_webhook_attempts",

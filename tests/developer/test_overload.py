@@ -1,7 +1,8 @@
-"""Load shedding: the web worker refuses what it cannot start soon, and Django answers 503 at once."""
+"""Load shedding: a web process holding its bound of requests answers the next ones 503 at once."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -9,48 +10,46 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from email.message import Message
+from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.test import Client, RequestFactory
 
-from developer.overload import SHED_KEY, OverloadMiddleware
+from developer.overload import refusal
 
-pytestmark = pytest.mark.django_db
-
-
-def _never_called(request):
-    raise AssertionError("a shed request must not reach the view")
+SHEDDING_WORKER = "config.gunicorn_worker.SheddingWorker"
 
 
-def test_a_shed_api_request_gets_the_envelope_with_retry_after() -> None:
-    response = Client().get("/api/public/v1/calls", **{SHED_KEY: "busy"})  # type: ignore[arg-type]
-
-    assert response.status_code == 503
-    assert response["Retry-After"] == "1"
-    body = response.json()
-    assert body["success"] is False
-    assert body["error"]["code"] == "SERVICE_UNAVAILABLE"
-    assert body["error"]["status"] == 503
-    assert body["error"]["requestId"] == response["X-Request-Id"]
+def _parse(raw: bytes) -> tuple[str, dict[str, str], bytes]:
+    head, _, body = raw.partition(b"\r\n\r\n")
+    status, *lines = head.decode().split("\r\n")
+    return status, dict(line.split(": ", 1) for line in lines), body
 
 
-def test_a_shed_dashboard_request_gets_a_page() -> None:
-    response = Client().get("/settings/developer/", **{SHED_KEY: "queued"})  # type: ignore[arg-type]
+def test_an_api_refusal_is_the_envelope_with_retry_after() -> None:
+    status, headers, body = _parse(refusal(b"/api/public/v1/calls?limit=5"))
 
-    assert response.status_code == 503
-    assert response["Content-Type"].startswith("text/html")
-    assert b"We are busy right now" in response.content
+    assert status == "HTTP/1.1 503 Service Unavailable"
+    assert headers["Retry-After"] == "1"
+    assert headers["Content-Type"] == "application/json"
+    assert int(headers["Content-Length"]) == len(body)
+    assert headers["Connection"] == "close"
+    error = json.loads(body)["error"]
+    assert json.loads(body)["success"] is False
+    assert (error["code"], error["status"]) == ("SERVICE_UNAVAILABLE", 503)
+    assert error["requestId"] == headers["X-Request-Id"] and error["requestId"].startswith("req_")
 
 
-def test_requests_the_worker_kept_and_health_probes_are_served() -> None:
-    middleware = OverloadMiddleware(_never_called)
-    assert Client().get("/api/public/v1/calls").status_code == 401  # not shed: the API answers as usual
-    for path in ("/healthz", "/readyz", "/metrics"):
-        request = RequestFactory().get(path, **{SHED_KEY: "busy"})  # type: ignore[arg-type]
-        with pytest.raises(AssertionError, match="must not reach"):
-            middleware(request)
+def test_a_dashboard_refusal_is_a_page() -> None:
+    status, headers, body = _parse(refusal(b"/settings/developer/"))
+
+    assert status.startswith("HTTP/1.1 503")
+    assert headers["Content-Type"].startswith("text/html")
+    assert headers["Retry-After"] == "1"
+    assert int(headers["Content-Length"]) == len(body)
+    assert b"We are busy right now" in body
 
 
 def _free_port() -> int:
@@ -59,80 +58,84 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-SHEDDING_WORKER = "config.gunicorn_worker.SheddingWorker"
-
-
-def _get(url: str) -> tuple[int, str, float]:
-    started = time.monotonic()
+def _get(url: str) -> tuple[int, Message, bytes]:
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, response.read().decode(), time.monotonic() - started
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
-        return error.code, error.read().decode(), time.monotonic() - started
+        return error.code, error.headers, error.read()
 
 
 @pytest.fixture
-def gunicorn_app():
-    def start(*, worker_class: str) -> str:
-        port = _free_port()
-        env = dict(os.environ, WEB_MAX_IN_FLIGHT="4", WEB_MAX_QUEUE_MS="250", PYTHONPATH=str(settings.BASE_DIR))
-        command = [sys.executable, "-m", "gunicorn", "tests.developer.overload_app:application"]
-        command += ["--workers", "1", "--threads", "2", "--worker-class", worker_class]
-        command += ["--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
-        process = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stderr=subprocess.PIPE)
-        processes.append(process)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                return f"http://127.0.0.1:{port}/"
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(process.stderr.read().decode() if process.stderr else "gunicorn did not start")
-
-    processes: list[subprocess.Popen[bytes]] = []
-    yield start
-    for process in processes:
+def gunicorn_server(tmp_path: Path):
+    """One process, two threads, a bound of two in flight; requests wait at `tmp_path / "gate"`."""
+    port = _free_port()
+    env = dict(
+        os.environ,
+        WEB_MAX_IN_FLIGHT="2",
+        OVERLOAD_TEST_GATE=str(tmp_path / "gate"),
+        PYTHONPATH=str(settings.BASE_DIR),
+    )
+    command = [sys.executable, "-m", "gunicorn", "tests.developer.overload_app:application"]
+    command += ["--workers", "1", "--threads", "2", "--worker-class", SHEDDING_WORKER]
+    command += ["--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
+    log = (tmp_path / "gunicorn.log").open("wb")
+    process = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stderr=log)
+    try:
+        while _get_or_none(f"http://127.0.0.1:{port}/healthz") != 200:
+            assert process.poll() is None, (tmp_path / "gunicorn.log").read_text()
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}", tmp_path
+    finally:
+        (tmp_path / "gate").touch()
         process.terminate()
-        process.wait(10)
+        process.wait(30)
+        log.close()
 
 
-def _burst(url: str, count: int) -> list[tuple[int, str, float]]:
-    with ThreadPoolExecutor(count) as pool:
-        return list(pool.map(lambda _: _get(url), range(count)))
+def _get_or_none(url: str) -> int | None:
+    try:
+        return _get(url)[0]
+    except OSError:
+        return None
 
 
-def test_the_shedding_worker_sheds_a_burst_instead_of_queueing_it(gunicorn_app) -> None:
-    url = gunicorn_app(worker_class=SHEDDING_WORKER)
-    _get(url)  # warm
-
-    answers = _burst(url, 16)
-
-    served = [seconds for status, _, seconds in answers if status == 200]
-    shed = [(body, seconds) for status, body, seconds in answers if status == 503]
-    assert len(served) + len(shed) == 16
-    # Two threads, a cap of four in flight and 250 ms of queueing: a few are served, the rest refused.
-    assert 2 <= len(served) <= 8
-    assert {body.split()[0] for body, _ in shed} <= {"busy", "queued"}
-    assert any(body.startswith("busy") for body, _ in shed)
-    # Served requests waited at most the queue limit before their 200 ms of work.
-    assert max(served) < 0.25 + 0.2 + 0.5
-    # A refusal never waited behind more than the cap: it answers well before the queue would drain.
-    assert max(seconds for _, seconds in shed) < 16 * 0.2 / 2
+def _started(tmp_path: Path) -> int:
+    return len(list(tmp_path.glob("started-*")))
 
 
-def test_the_stock_worker_queues_the_same_burst(gunicorn_app) -> None:
-    """The control: without shedding every request waits its turn, the last for the whole burst."""
-    url = gunicorn_app(worker_class="gthread")
-    _get(url)
+def test_requests_beyond_the_bound_are_refused_at_once_and_the_others_served(gunicorn_server) -> None:
+    base, tmp_path = gunicorn_server
+    with ThreadPoolExecutor(3) as pool:
+        held: list[Future[tuple[int, Message, bytes]]] = [
+            pool.submit(_get, f"{base}/api/public/v1/calls"),
+            pool.submit(_get, f"{base}/settings/developer/"),
+        ]
+        while _started(tmp_path) < 2:  # both threads are now held at the gate: the process is full
+            time.sleep(0.02)
 
-    answers = _burst(url, 16)
+        # These answer while the gate is still shut, so nothing waited for the held requests.
+        refused_api = [_get(f"{base}/api/public/v1/keys?limit=1") for _ in range(3)]
+        refused_page = _get(f"{base}/settings/developer/")
+        assert not (tmp_path / "gate").exists() and all(not future.done() for future in held)
+        # A health probe is never refused: it waits for a thread like any request within the bound.
+        probe = pool.submit(_get, f"{base}/healthz")
 
-    assert [status for status, _, _ in answers] == [200] * 16
-    assert max(seconds for _, _, seconds in answers) >= 16 * 0.2 / 2 * 0.9
+        (tmp_path / "gate").touch()
+        assert [future.result()[0] for future in held] == [200, 200]
+        assert probe.result()[0] == 200
 
+    for status, headers, body in refused_api:
+        assert status == 503
+        assert headers["Retry-After"] == "1"
+        envelope = json.loads(body)
+        assert envelope["success"] is False
+        assert envelope["error"]["code"] == "SERVICE_UNAVAILABLE"
+        assert envelope["error"]["requestId"] == headers["X-Request-Id"]
+    status, headers, body = refused_page
+    assert status == 503 and headers["Retry-After"] == "1"
+    assert headers["Content-Type"].startswith("text/html") and b"We are busy right now" in body
+    assert _started(tmp_path) == 2  # no refused request reached the app
 
-def test_a_refusal_carries_its_length_so_the_connection_stays_usable() -> None:
-    response = Client().get("/api/public/v1/calls", **{SHED_KEY: "busy"})  # type: ignore[arg-type]
-
-    assert int(response["Content-Length"]) == len(response.content) > 0
+    # With room again, the next request is served.
+    assert _get(f"{base}/api/public/v1/keys")[0] == 200
