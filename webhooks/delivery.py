@@ -389,7 +389,10 @@ def _meter_attempts(sent: list[_Sent]) -> None:
             continue  # nothing left the machine
         d = claim.delivery
         batches.setdefault((d.organization_id, d.event.mode, d.source, d.api_key_id), []).append(claim)
-    for (_, mode, source, api_key_id), batch in batches.items():
+    # Locks in one order in every transaction (organisation; live, whose month counter is locked first,
+    # before test; then each rollup row), so two turns metering the same organisations cannot deadlock.
+    ordered = sorted(batches.items(), key=lambda item: (item[0][0], item[0][1] != "live", item[0][2], item[0][3] or 0))
+    for (_, mode, source, api_key_id), batch in ordered:
         record_usage(
             organization=batch[0].delivery.organization,
             metric="webhook_attempts",
