@@ -7,7 +7,7 @@ a named partial of the page's template.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -158,21 +158,50 @@ def scope_summary(scopes: list[str]) -> str:
 
 @dataclass
 class KeyRow:
-    """A key as the table shows it."""
+    """A key as the table shows it: a row, with the older keys of its rotation chain folded under it."""
 
     key: ApiKey
     status: str
     scope_label: str
     replaced_by: ApiKey | None
+    previous: list[KeyRow] = field(default_factory=list)
 
     @property
     def public_id(self) -> str:
         return self.key.public_id
 
+    @property
+    def previous_summary(self) -> str:
+        """ "2 previous, expire within 23 h": what the folded predecessors still do, in one line."""
+        working = [row.key.expires_at for row in self.previous if row.status in USABLE_STATUSES]
+        ended = len(self.previous) - len(working)
+        parts = [f"{len(self.previous)} previous"]
+        if working:
+            last = max(when for when in working if when is not None)
+            verb = "expires" if len(working) == 1 else "expire"
+            parts.append(f"{len(working) if ended else ''} {verb} within {time_left(last - timezone.now())}".strip())
+        if ended:
+            parts.append(f"{ended} revoked or expired")
+        return ", ".join(parts)
+
 
 # The list badges a key "Expiring" only this close to its end (the API's status says "expiring" for any
 # key with an expiry): a fresh 30-day key is simply active.
 EXPIRING_BADGE_WITHIN = timedelta(days=7)
+USABLE_STATUSES = ("active", "expiring")
+# ?show=all lists revoked and expired keys too; by default the list shows the keys that still work.
+SHOW_ALL = "all"
+
+
+def time_left(delta: timedelta) -> str:
+    """A short, rounded-up duration for a list line: "45 min", "23 h", "3 days"."""
+    minutes = max(1, -(-int(delta.total_seconds()) // 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    hours = -(-minutes // 60)
+    if hours < 48:
+        return f"{hours} h"
+    return f"{-(-hours // 24)} days"
 
 
 def _key_row(key: ApiKey, now: datetime) -> KeyRow:
@@ -183,23 +212,58 @@ def _key_row(key: ApiKey, now: datetime) -> KeyRow:
     return KeyRow(key=key, status=status, scope_label=scope_summary(key.scopes), replaced_by=replaced_by)
 
 
-def _key_rows(request: HtmxHttpRequest, mode: str) -> list[KeyRow]:
+def _key_rows(request: HtmxHttpRequest, mode: str, *, show_all: bool) -> list[KeyRow]:
+    """The shown keys, newest first, one row per rotation chain: a chain's newest shown key is the row and
+    its older shown keys (rotated out, in their grace period) fold under it, each still revocable."""
     keys = ApiKey.objects.filter(organization=request.organization).select_related("rotated_to", "created_by")
-    if mode in Mode.values:
-        keys = keys.filter(mode=mode)
     now = timezone.now()
-    return [_key_row(key, now) for key in keys.order_by("-created_at", "-public_id")]
+    all_keys = list(keys.order_by("-created_at", "-public_id"))
+    predecessor = {key.pk: key.rotated_from_id for key in all_keys}
+
+    def chain_of(key: ApiKey) -> int:
+        pk, seen = key.pk, set()
+        while (older := predecessor.get(pk)) is not None and pk not in seen:  # `seen`: never loops on bad data
+            seen.add(pk)
+            pk = older
+        return pk
+
+    heads: dict[int, KeyRow] = {}
+    rows: list[KeyRow] = []
+    for key in all_keys:
+        if mode in Mode.values and key.mode != mode:
+            continue
+        row = _key_row(key, now)
+        if not show_all and row.status not in USABLE_STATUSES:
+            continue
+        chain = chain_of(key)
+        if chain in heads:
+            heads[chain].previous.append(row)  # newest first, so the head came before
+        else:
+            heads[chain] = row
+            rows.append(row)
+    return rows
 
 
 def _keys_context(request: HtmxHttpRequest, **extra: Any) -> dict[str, Any]:
     mode = request.GET.get("mode", "")
     mode = mode if mode in Mode.values else ""
-    counts = {m: ApiKey.objects.filter(organization=request.organization, mode=m).count() for m in Mode.values}
+    show_all = request.GET.get("show") == SHOW_ALL
+    keys = ApiKey.objects.filter(organization=request.organization)
+    shown = keys if show_all else keys.usable()
+    counts = {m: shown.filter(mode=m).count() for m in Mode.values}
+    in_mode = keys.filter(mode=mode) if mode else keys
     return {
-        "rows": _key_rows(request, mode),
+        "rows": _key_rows(request, mode, show_all=show_all),
         "mode_filter": mode,
         "counts": counts,
         "total": sum(counts.values()),
+        "show_all": show_all,
+        # How many revoked or expired keys the default view hides (in the chosen mode), for the filter link.
+        "hidden_count": in_mode.count() - in_mode.usable().count(),
+        # The mode tabs keep the status filter and the filter link keeps the mode.
+        "show_query": f"&show={SHOW_ALL}" if show_all else "",
+        "mode_query": f"mode={mode}&" if mode else "",
+        "usable_statuses": USABLE_STATUSES,
         "scopes": SCOPES,
         "keys_blocked": _keys_blocked(request),
         "quickstart": _quickstart_context(request, created_key=extra.get("created_key"), secret=extra.get("secret")),

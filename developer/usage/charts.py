@@ -1,7 +1,7 @@
-"""Server-rendered SVG line charts for the usage dashboard (pure Python, no Django, no JavaScript, no CDN).
+"""Server-rendered SVG bar charts for the usage dashboard (pure Python, no Django, no JavaScript, no CDN).
 
-The markup is self-describing for screen readers (<title>, <desc>, a point <title> per value) and
-draws its own axes, grid, tick labels and legend, so the page needs nothing else to read it.
+The markup is self-describing for screen readers (<title>, <desc>, a <title> per day, which browsers also
+show as the hover tooltip) and draws its own axes, grid and tick labels, so the page needs nothing else.
 """
 
 from __future__ import annotations
@@ -11,16 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from html import escape
 
-# Distinguishable for the common colour-vision deficiencies; the legend also names each line and
-# test lines are dashed, so colour is never the only cue.
-PALETTE = ("#2563eb", "#d97706", "#059669", "#9333ea", "#dc2626", "#0891b2")
-
-
-@dataclass(frozen=True)
-class Series:
-    label: str
-    values: list[int]
-    dashed: bool = False
+BAR_COLOUR = "#5145e5"  # the dashboard's accent (app.css --accent)
 
 
 def nice_step(max_value: float, target_ticks: int = 4) -> int:
@@ -65,97 +56,102 @@ def x_label_indexes(count: int, max_labels: int = 8) -> list[int]:
     return indexes
 
 
-def line_chart_svg(
+@dataclass(frozen=True)
+class ChartSize:
+    """One rendering of a chart: its viewBox, margins, font and how many date labels fit under it."""
+
+    width: int
+    height: int
+    left: int
+    right: int
+    top: int
+    bottom: int
+    font_size: int
+    max_date_labels: int
+    unit_label: bool  # the unit written up the y axis; no room beside the tick labels on a phone
+
+
+# The wide chart fills a desktop card; the narrow one is drawn for a phone (about 330 px of card), where
+# the wide one scaled down would shrink its text to 5 px. The page shows one of the two by media query.
+WIDE = ChartSize(
+    width=720, height=260, left=56, right=28, top=16, bottom=36, font_size=11, max_date_labels=8, unit_label=True
+)
+NARROW = ChartSize(
+    width=340, height=220, left=44, right=24, top=12, bottom=34, font_size=12, max_date_labels=4, unit_label=False
+)
+
+
+def bar_chart_svg(
     *,
     title: str,
     dates: list[date],
-    series: list[Series],
+    values: list[int],
     unit: str = "",
-    width: int = 720,
-    height: int = 280,
+    size: ChartSize = WIDE,
     chart_id: str = "usage-chart",
 ) -> str:
-    """An accessible SVG line chart of `series` over `dates` with axes, grid and a legend."""
-    left, right, top, bottom = 56, 36, 16, 64
-    plot_w, plot_h = width - left - right, height - top - bottom
-    peak = max((v for s in series for v in s.values), default=0)
-    ticks = y_ticks(peak)
+    """An accessible SVG bar chart: one bar per day, its height proportional to the value, each day's column
+    carrying a <title> (the browser's hover tooltip) with the date and the exact value."""
+    if len(values) != len(dates):
+        raise ValueError("One value per date.")
+    s = size
+    plot_w, plot_h = s.width - s.left - s.right, s.height - s.top - s.bottom
+    baseline = s.top + plot_h
+    ticks = y_ticks(max(values, default=0))
     y_max = ticks[-1]
     count = len(dates)
-
-    def x_at(index: int) -> float:
-        return left + (plot_w / 2 if count == 1 else plot_w * index / (count - 1))
-
-    def y_at(value: float) -> float:
-        return top + plot_h - plot_h * value / y_max
-
-    total_by_series = ", ".join(f"{s.label}: {sum(s.values):,} {unit}".strip() for s in series)
+    slot = plot_w / count if count else plot_w
+    # A gap between bars while they are wide enough to show one; a year of days is a solid band.
+    gap = slot * 0.25 if slot >= 4 else 0.0
+    unit_suffix = f" {unit}" if unit else ""
     span = f"{dates[0]:%b %-d, %Y} to {dates[-1]:%b %-d, %Y}" if dates else "no dates"
+    total = f"{sum(values):,}{unit_suffix}"
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {s.width} {s.height}" '
         f'width="100%" role="img" aria-labelledby="{chart_id}-title {chart_id}-desc">',
         f'<title id="{chart_id}-title">{escape(title)}</title>',
-        f'<desc id="{chart_id}-desc">{escape(f"Daily totals from {span}. {total_by_series}.")}</desc>',
+        f'<desc id="{chart_id}-desc">{escape(f"Daily totals from {span}: {total} in all.")}</desc>',
     ]
-    # Grid and y axis labels.
     for tick in ticks:
-        y = y_at(tick)
+        y = baseline - plot_h * tick / y_max
         parts.append(
-            f'<line class="chart-grid" x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" '
+            f'<line class="chart-grid" x1="{s.left}" x2="{s.left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" '
             f'stroke="#e5e7eb" stroke-width="1"/>'
+            f'<text class="chart-tick" x="{s.left - 6}" y="{y + 4:.1f}" text-anchor="end" '
+            f'font-size="{s.font_size}" fill="#4b5563">{compact_number(tick)}</text>'
         )
+    if unit and s.unit_label:
+        middle = s.top + plot_h / 2
         parts.append(
-            f'<text class="chart-tick" x="{left - 8}" y="{y + 4:.1f}" text-anchor="end" '
-            f'font-size="11" fill="#4b5563">{compact_number(tick)}</text>'
+            f'<text class="chart-unit" x="{s.font_size}" y="{middle:.1f}" font-size="{s.font_size}" fill="#4b5563" '
+            f'text-anchor="middle" transform="rotate(-90 {s.font_size} {middle:.1f})">{escape(unit)}</text>'
         )
-    # Axes.
+    for index, (day, value) in enumerate(zip(dates, values, strict=True)):
+        x = s.left + slot * index
+        height = plot_h * value / y_max
+        # The whole column is the hover target, so a zero day (no bar to point at) still has its tooltip.
+        parts.append(
+            f'<g class="chart-day" data-date="{day.isoformat()}" data-value="{value}">'
+            f"<title>{day:%a, %b %-d, %Y}: {value:,}{escape(unit_suffix)}</title>"
+            f'<rect class="chart-hit" x="{x:.2f}" y="{s.top}" width="{slot:.2f}" height="{plot_h}" fill="transparent"/>'
+            f'<rect class="chart-bar" x="{x + gap / 2:.2f}" y="{baseline - height:.2f}" width="{slot - gap:.2f}" '
+            f'height="{height:.2f}" fill="{BAR_COLOUR}"/></g>'
+        )
     parts.append(
-        f'<line class="chart-axis" x1="{left}" x2="{left}" y1="{top}" y2="{top + plot_h}" '
+        f'<line class="chart-axis" x1="{s.left}" x2="{s.left + plot_w}" y1="{baseline}" y2="{baseline}" '
         f'stroke="#6b7280" stroke-width="1"/>'
     )
-    parts.append(
-        f'<line class="chart-axis" x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" '
-        f'y2="{top + plot_h}" stroke="#6b7280" stroke-width="1"/>'
-    )
-    if unit:
+    for index in x_label_indexes(count, s.max_date_labels):
+        x = s.left + slot * (index + 0.5)
         parts.append(
-            f'<text class="chart-unit" x="12" y="{top + plot_h / 2:.1f}" font-size="11" fill="#4b5563" '
-            f'text-anchor="middle" transform="rotate(-90 12 {top + plot_h / 2:.1f})">{escape(unit)}</text>'
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{baseline}" y2="{baseline + 4}" stroke="#6b7280"/>'
+            f'<text class="chart-date" x="{x:.1f}" y="{baseline + 6 + s.font_size}" text-anchor="middle" '
+            f'font-size="{s.font_size}" fill="#4b5563">{dates[index]:%b %-d}</text>'
         )
-    # X axis date labels.
-    for index in x_label_indexes(count):
-        x = x_at(index)
-        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top + plot_h}" y2="{top + plot_h + 4}" stroke="#6b7280"/>')
+    if not count or not any(values):
         parts.append(
-            f'<text class="chart-date" x="{x:.1f}" y="{top + plot_h + 18}" text-anchor="middle" '
-            f'font-size="11" fill="#4b5563">{dates[index]:%b %-d}</text>'
+            f'<text class="chart-empty" x="{s.left + plot_w / 2:.1f}" y="{s.top + plot_h / 2:.1f}" '
+            f'text-anchor="middle" font-size="{s.font_size + 1}" fill="#6b7280">No usage in this range</text>'
         )
-    # Lines and points.
-    for number, line in enumerate(series):
-        colour = PALETTE[number % len(PALETTE)]
-        points = " ".join(f"{x_at(i):.1f},{y_at(v):.1f}" for i, v in enumerate(line.values))
-        dash = ' stroke-dasharray="6 4"' if line.dashed else ""
-        parts.append(f'<g class="chart-series" data-series="{escape(line.label)}">')
-        if count > 1:
-            parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2"{dash} points="{points}"/>')
-        for i, value in enumerate(line.values):
-            parts.append(
-                f'<circle cx="{x_at(i):.1f}" cy="{y_at(value):.1f}" r="{3 if count <= 62 else 1.5}" '
-                f'fill="{colour}"><title>{escape(line.label)}, {dates[i]:%Y-%m-%d}: {value:,}</title>'
-                f"</circle>"
-            )
-        parts.append("</g>")
-    # Legend below the plot.
-    legend_y = height - 18
-    x = left
-    for number, line in enumerate(series):
-        colour = PALETTE[number % len(PALETTE)]
-        dash = ' stroke-dasharray="6 4"' if line.dashed else ""
-        parts.append(
-            f'<g class="chart-legend-item"><line x1="{x}" x2="{x + 22}" y1="{legend_y - 4}" '
-            f'y2="{legend_y - 4}" stroke="{colour}" stroke-width="3"{dash}/>'
-            f'<text x="{x + 28}" y="{legend_y}" font-size="12" fill="#111827">{escape(line.label)}</text></g>'
-        )
-        x += 40 + 7 * len(line.label)
     parts.append("</svg>")
     return "".join(parts)

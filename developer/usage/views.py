@@ -24,7 +24,7 @@ from billing.quota import csv_text, days_between, money, parse_iso_date
 from developer.dashboard import HtmxHttpRequest, dashboard_view, viewing_mode
 from developer.models import ApiKey
 
-from .charts import Series, line_chart_svg
+from .charts import NARROW, WIDE, bar_chart_svg
 from .reports import (
     MAX_RANGE_DAYS,
     UsageReport,
@@ -134,19 +134,15 @@ def _day(day: date) -> str:
     return f"{day:%b} {day.day}, {day.year}"
 
 
-def _chart(report: UsageReport, selection: Selection, chart_id: str, modes: tuple[str, ...]) -> str:
+def _charts(report: UsageReport, selection: Selection, chart_id: str, mode: str) -> tuple[str, str]:
+    """The daily bars of the selected metric, drawn wide (desktop) and narrow (phone); CSS shows one."""
     dates = days_between(report.start, report.end)
-    series = [
-        Series(
-            label=f"{mode.title()}",
-            values=[report.modes[mode].by_day[day][selection.metric].quantity for day in dates],
-            dashed=mode == Mode.TEST,
-        )
-        for mode in modes
-    ]
+    values = [report.modes[mode].by_day[day][selection.metric].quantity for day in dates]
     title = f"{Metric(selection.metric).label} per day, {report.start:%b %-d} – {report.end:%b %-d, %Y} (UTC)"
-    return line_chart_svg(
-        title=title, dates=dates, series=series, unit=CHART_UNITS[selection.metric], chart_id=chart_id
+    unit = CHART_UNITS[selection.metric]
+    return (
+        bar_chart_svg(title=title, dates=dates, values=values, unit=unit, size=WIDE, chart_id=chart_id),
+        bar_chart_svg(title=title, dates=dates, values=values, unit=unit, size=NARROW, chart_id=f"{chart_id}-narrow"),
     )
 
 
@@ -187,11 +183,13 @@ def _panel_context(
     modes: tuple[str, ...] = (Mode.LIVE, Mode.TEST),
 ) -> dict[str, Any]:
     csv_query = selection.query() | ({"key": key.public_id} if key else {})
+    # A key has one mode; the overview charts the mode being viewed.
+    chart_wide, chart_narrow = _charts(report, selection, chart_id, key.mode if key else modes[0])
     return {
         "selection": selection,
         "report": report,
-        # A key has one mode; the overview draws the modes asked for (the one being viewed).
-        "chart_svg": _chart(report, selection, chart_id, (key.mode,) if key else modes),
+        "chart_wide": chart_wide,
+        "chart_narrow": chart_narrow,
         "metrics": Metric.choices,
         "preset_links": [
             (name, label, urlencode({"range": name, "metric": selection.metric}))

@@ -113,6 +113,8 @@ def test_owner_creates_sees_secret_once_rotates_and_revokes(
     new_key = ApiKey.objects.get(rotated_from=key)
     assert new_key.key_hash == hash_secret(new_secret)
     page.locator(f"#key-row-{new_key.public_id}").wait_for()
+    # The old key folds under its replacement: one line, opened to show it still working.
+    page.locator(f"#key-row-{new_key.public_id}").get_by_text("1 previous, expires within 1 h").click()
     assert "Expiring" in page.locator(f"#key-row-{key.public_id}").inner_text()
     assert _api_get(live_server, "/keys", secret).status_code == 200  # still inside the grace period
 
@@ -121,8 +123,14 @@ def test_owner_creates_sees_secret_once_rotates_and_revokes(
     dialog.get_by_text(f"Revoking CRM sync ({new_key.masked}, live) takes effect immediately").wait_for()
     screenshot(page, "key-revoke-dialog", full_page=False)
     dialog.get_by_role("button", name="Revoke CRM sync").click()
-    page.locator(f"#key-row-{new_key.public_id}").get_by_text("Revoked").wait_for()
+    # Revoked keys leave the list (the old key, still in its grace hour, is a row again) until the filter shows them.
+    page.get_by_text(f"Revoked CRM sync ({new_key.masked})").wait_for()
     assert not dialog.is_visible()
+    assert page.locator(f"#key-row-{new_key.public_id}").count() == 0
+    page.locator(f"tr#key-row-{key.public_id}").wait_for()
+    page.get_by_role("link", name="Show revoked and expired").click()
+    page.locator(f"#key-row-{new_key.public_id}").get_by_text("Revoked").wait_for()
+    assert "show=all" in page.url
     new_key.refresh_from_db()
     assert new_key.revoked_at is not None
     response = _api_get(live_server, "/keys", new_secret)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import time
 from pathlib import Path
 from typing import Any
@@ -114,5 +115,50 @@ def test_the_usage_page_works_without_javascript(browser: Any, live_server: Any,
         page.get_by_role("button", name="Show").click()
         page.get_by_role("img", name="SMS segments per day").wait_for()
         assert "metric=sms_segments" in page.url
+    finally:
+        context.close()
+
+
+CHART_GEOMETRY = """svg => {
+    const box = svg.getBoundingClientRect();
+    const days = [...svg.querySelectorAll('g.chart-day')].map(g => ({
+        title: g.querySelector(':scope > title')?.textContent ?? null,
+        height: g.querySelector('rect.chart-bar').getBoundingClientRect().height,
+    }));
+    const dates = [...svg.querySelectorAll('text.chart-date')].map(t => {
+        const r = t.getBoundingClientRect(); return {left: r.left, right: r.right, height: r.height};
+    });
+    return {left: box.left, right: box.right, width: box.width, days, dates};
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_daily_bars_render_as_svg_with_a_title_per_bar_and_read_at_both_widths(
+    browser: Any, live_server: Any, login_as: Any, usage_data: Any, width: int
+) -> None:
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    try:
+        login_as(page, live_server.url, "owner@acme.test", PASSWORD)
+        page.goto(f"{live_server.url}/settings/developer/usage/?range=7d&metric=api_requests")
+        # Exactly one of the two drawings shows: the wide one on a desktop, the narrow one on a phone.
+        charts = page.get_by_role("img", name="API requests per day")
+        assert charts.count() == 1
+        chart = charts.first
+        geometry = chart.evaluate(CHART_GEOMETRY)
+        # One bar per day of the range, each with its hover <title>; only today had requests (3,000).
+        assert len(geometry["days"]) == 7
+        assert all(day["title"] and ": " in day["title"] for day in geometry["days"])
+        assert geometry["days"][-1]["title"].endswith(": 3,000 requests") and geometry["days"][-1]["height"] > 50
+        assert [day["height"] for day in geometry["days"][:-1]] == [0] * 6
+        # Inside the page, with date labels that neither overlap nor shrink below a readable size.
+        assert 0 <= geometry["left"] and geometry["right"] <= width
+        dates = geometry["dates"]
+        assert len(dates) >= 2
+        assert all(b["left"] >= a["right"] for a, b in itertools.pairwise(dates))
+        assert min(d["height"] for d in dates) >= 10
+        # The pointer over today's bar finds its column (the target of the tooltip).
+        page.get_by_test_id("usage-chart").locator("g.chart-day:visible").last.hover()
+        screenshot(page, f"usage-chart-{width}")
     finally:
         context.close()

@@ -77,16 +77,17 @@ def test_runway_says_so_when_nothing_was_spent_recently(org, owner, clock):
     assert "No spend in the last 7 days" in html
 
 
-def test_the_page_draws_an_svg_chart_with_axes_legend_and_a_point_per_day(usage, owner):
+def test_the_page_draws_an_svg_bar_chart_with_axis_labels_and_a_titled_bar_per_day(usage, owner):
     html = _client(owner).get(URL + "?range=7d").content.decode()
     match = re.search(r"<svg.*?</svg>", html, re.S)
     assert match is not None, "no <svg> in the page"
     svg = match.group(0)
     assert 'role="img"' in svg and "API requests per day" in svg
-    assert svg.count('class="chart-axis"') == 2
+    assert svg.count('class="chart-axis"') == 1
     assert "Nov 4" in svg and "Nov 10" in svg  # first and last day labelled
-    assert ">Live</text>" in svg and ">Test</text>" not in svg  # legend: the mode being viewed
-    assert "Live, 2026-11-09: 3,000" in svg
+    assert svg.count('class="chart-day"') == 7 and svg.count('class="chart-bar"') == 7
+    assert "<title>Mon, Nov 9, 2026: 3,000 requests</title>" in svg  # the mode being viewed: live
+    assert "Nov 10, 2026: 700" not in svg  # the test key's requests
     assert "<script" not in html.split("</head>")[1]  # no chart library: htmx and app.js sit in <head>
 
 
@@ -97,8 +98,8 @@ def test_the_usage_page_follows_the_viewing_test_data_switch(usage, owner):
     chart = re.search(r"<svg.*?</svg>", html, re.S)
     assert chart is not None
     svg = chart.group(0)
-    assert ">Test</text>" in svg and ">Live</text>" not in svg
-    assert "Test, 2026-11-10: 700" in svg
+    assert "<title>Tue, Nov 10, 2026: 700 requests</title>" in svg
+    assert "Nov 9, 2026: 3,000" not in svg  # the live key's requests
     found = re.search(r'data-testid="key-table".*?</table>', html, re.S)
     assert found is not None
     table = found.group(0)
