@@ -53,7 +53,7 @@ from core import metrics, outbound
 from core.signing import HEADER_NAME, sign
 from core.sql import update_rows
 
-from . import policy
+from . import policy, wire
 from .dispatch import FAST, SLOW, enqueue_turn
 from .events import TEST_EVENT_TYPE
 from .models import Attempt, Delivery, Endpoint, Event
@@ -62,7 +62,6 @@ logger = logging.getLogger(__name__)
 
 DELIVERY_TIMEOUT_SECONDS = 15
 RESPONSE_EXCERPT_BYTES = 4096
-USER_AGENT = "AIPhone360-Webhooks/1.0"
 # A claim is a short lease, renewed every LEASE_RENEW_SECONDS while its request is in flight: a
 # worker that dies stops renewing, and the sweep frees its rows within seconds.
 CLAIM_LEASE = timedelta(seconds=10)
@@ -308,12 +307,13 @@ def _claim(
             )
             headers = _request_headers(delivery, number=delivery.attempt_count, secrets=secrets, now=now)
             due_since = delivery.next_attempt_at or now
+            # The row keeps only the signature's digests: the body is the event's and the other
+            # headers are rebuilt from the event and the delivery (webhooks.wire).
             attempt = Attempt(
                 delivery=delivery,
                 number=delivery.attempt_count,
                 request_url=delivery.endpoint.url,
-                request_headers=headers,
-                request_body=delivery.event.body,
+                signature=wire.signature_digests(headers[HEADER_NAME], timestamp=int(now.timestamp())),
                 queued_ms=max(0, int((now - due_since).total_seconds() * 1000)),
                 started_at=now,
             )
@@ -485,16 +485,14 @@ def _request_headers(delivery: Delivery, *, number: int, secrets: list[str], now
     event = delivery.event
     timestamp = int(now.timestamp())
     signature = sign(secrets=secrets, body=event.body.encode("utf-8"), timestamp=timestamp)
-    return {
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        HEADER_NAME: signature,
-        "X-AIP-Event-Id": event.public_id,
-        "X-AIP-Event-Type": event.type,
-        "X-AIP-Delivery-Id": delivery.public_id,
-        "X-AIP-Attempt": str(number),
-        "X-AIP-Mode": event.mode,
-    }
+    return wire.request_headers(
+        signature=signature,
+        event_id=event.public_id,
+        event_type=event.type,
+        mode=event.mode,
+        delivery_id=delivery.public_id,
+        number=number,
+    )
 
 
 def _excerpt(body: bytes) -> str:
