@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import secrets
 import sys
 import threading
 import time
@@ -188,7 +189,7 @@ def main() -> None:
         write = rng.random() < 0.3
         entries.append(
             {
-                "request_id": "req_" + rng.getrandbits(96).to_bytes(12, "big").hex(),
+                "request_id": "req_" + secrets.token_hex(12),  # new ids each run: a re-run is not deduped
                 "key_id": key.pk,
                 "org_id": org.pk,
                 "mode": key.mode,

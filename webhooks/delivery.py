@@ -500,8 +500,14 @@ def _excerpt(body: bytes) -> str:
     return body[:RESPONSE_EXCERPT_BYTES].decode("utf-8", errors="replace").replace("\x00", "\ufffd")
 
 
+# Response headers that say nothing the attempt row does not already (its finish time, the excerpt)
+# or that only concern the connection: not kept, they were most of a lean row's bytes.
+_UNKEPT_RESPONSE_HEADERS = frozenset({"date", "content-length", "connection", "keep-alive", "transfer-encoding"})
+
+
 def _kept_response_headers(headers: dict[str, str]) -> dict[str, str]:
-    return {name: value[:500] for name, value in list(headers.items())[:50]}
+    kept = [(name, value) for name, value in headers.items() if name not in _UNKEPT_RESPONSE_HEADERS]
+    return {name: value[:500] for name, value in kept[:50]}
 
 
 _RESULT_FIELDS = (
