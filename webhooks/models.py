@@ -106,13 +106,18 @@ class Event(models.Model):
     """One announced change. ``body`` holds the exact JSON text every delivery of it sends, stored
     compressed (about 60 % of its size), once for all deliveries and attempts."""
 
-    public_id = public_id_field("evt")
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhook_events")
+    public_id = public_id_field("evt", unique=False)  # unique by the constraint below
+    # No index on organization alone (evt_org_created starts with it); api_key is mostly empty.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="webhook_events", db_index=False
+    )
     type = models.CharField(max_length=64)
     mode = models.CharField(max_length=4, choices=[("live", "Live"), ("test", "Test")])
     # Who caused it (billing.attribution): its deliveries are metered under that key, or as the
     # dashboard's or the system's.
-    api_key = models.ForeignKey("developer.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    api_key = models.ForeignKey(
+        "developer.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     source = models.CharField(max_length=SOURCE_MAX_LENGTH, choices=UsageSource.choices, default=UsageSource.SYSTEM)
     body = CompressedTextField()
     # evt_org_created serves the pages and the event log; the prune's time range has a BRIN index on
@@ -121,7 +126,11 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-public_id"]
-        indexes = [models.Index(fields=["organization", "-created_at"], name="evt_org_created")]
+        constraints = [models.UniqueConstraint(fields=["public_id"], name="evt_public_id_unique")]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="evt_org_created"),
+            models.Index(fields=["api_key"], condition=models.Q(api_key__isnull=False), name="evt_api_key"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.public_id}"
@@ -149,7 +158,7 @@ class Delivery(models.Model):
         FAILED = "failed", "Failed"  # retries exhausted, 410, or the endpoint was disabled
         EXPIRED = "expired", "Expired"  # held for longer than the hold limit
 
-    public_id = public_id_field("del")
+    public_id = public_id_field("del", unique=False)  # unique by the constraint below
     # No single-column indexes on organization and endpoint: del_org_status and del_endpoint_page start
     # with them. replay_of and api_key are mostly empty: partial indexes below (for the SET NULLs).
     organization = models.ForeignKey(
@@ -184,6 +193,7 @@ class Delivery(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-public_id"]
+        constraints = [models.UniqueConstraint(fields=["public_id"], name="del_public_id_unique")]
         indexes = [
             models.Index(fields=["endpoint", "-created_at", "-public_id"], name="del_endpoint_page"),
             # The sweep's and the dashboards' unfinished rows only: finished ones are most of the table.

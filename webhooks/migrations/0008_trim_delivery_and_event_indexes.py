@@ -1,16 +1,20 @@
 """Delivery and event indexes that cost more than they give (issue 22, point 1).
 
-Single-column foreign-key indexes on delivery.organization and delivery.endpoint duplicate the
-composite indexes that start with them; replay_of and api_key are mostly empty, so they get partial
-indexes (the SET NULLs on delete still find their rows); the due index holds only unfinished rows
+Single-column foreign-key indexes on delivery.organization, delivery.endpoint and
+event.organization duplicate the composite indexes that start with them; public ids of deliveries
+and events are unique by a constraint instead of a unique field, which on PostgreSQL also carried a
+LIKE (varchar_pattern_ops) index as large as the unique one; replay_of and api_key (both tables)
+are mostly empty, so they get partial indexes (the SET NULLs on delete still find their rows); the due index holds only unfinished rows
 (the sweep's and dashboards' queries all ask for pending or held). created_at of deliveries and
 events trades its B-tree for a BRIN index on PostgreSQL: the prune's time range, at a tiny size.
 """
 
 from typing import Any
 
+import core.ids
 import django.db.models.deletion
 import django.utils.timezone
+import functools
 from django.db import migrations, models
 
 _BRIN = {
@@ -35,7 +39,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0005_membership_access_granted_seen_at'),
-        ('developer', '0006_redact_secrets_in_request_log_paths'),
+        ('developer', '0007_lean_request_log_indexes'),
         ('webhooks', '0007_compressed_event_body'),
     ]
 
@@ -66,13 +70,33 @@ class Migration(migrations.Migration):
         ),
         migrations.AlterField(
             model_name='delivery',
+            name='public_id',
+            field=models.CharField(default=functools.partial(core.ids.new_public_id, *('del',), **{}), editable=False, max_length=40),
+        ),
+        migrations.AlterField(
+            model_name='delivery',
             name='replay_of',
             field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='replays', to='webhooks.delivery'),
         ),
         migrations.AlterField(
             model_name='event',
+            name='api_key',
+            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='developer.apikey'),
+        ),
+        migrations.AlterField(
+            model_name='event',
             name='created_at',
             field=models.DateTimeField(default=django.utils.timezone.now),
+        ),
+        migrations.AlterField(
+            model_name='event',
+            name='organization',
+            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='webhook_events', to='accounts.organization'),
+        ),
+        migrations.AlterField(
+            model_name='event',
+            name='public_id',
+            field=models.CharField(default=functools.partial(core.ids.new_public_id, *('evt',), **{}), editable=False, max_length=40),
         ),
         migrations.AddIndex(
             model_name='delivery',
@@ -85,6 +109,18 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='delivery',
             index=models.Index(condition=models.Q(('api_key__isnull', False)), fields=['api_key'], name='del_api_key'),
+        ),
+        migrations.AddIndex(
+            model_name='event',
+            index=models.Index(condition=models.Q(('api_key__isnull', False)), fields=['api_key'], name='evt_api_key'),
+        ),
+        migrations.AddConstraint(
+            model_name='delivery',
+            constraint=models.UniqueConstraint(fields=('public_id',), name='del_public_id_unique'),
+        ),
+        migrations.AddConstraint(
+            model_name='event',
+            constraint=models.UniqueConstraint(fields=('public_id',), name='evt_public_id_unique'),
         ),
         migrations.RunPython(brin_forward, brin_backward, elidable=True),
     ]
