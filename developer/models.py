@@ -102,6 +102,9 @@ class RequestLog(models.Model):
     api_key = models.ForeignKey(
         ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False, db_index=False
     )
+    # Only for requests whose key matched none (a mistyped or deleted one): a matched key's mask is
+    # its row's (masked_key), not 26 more bytes in every row. Keys are deleted only with their
+    # organization, which takes its logs along.
     key_masked = models.CharField(max_length=40, blank=True)
     mode = models.CharField(max_length=4, choices=Mode.choices, blank=True)
     method = models.CharField(max_length=10)
@@ -133,6 +136,14 @@ class RequestLog(models.Model):
     def shown_path(self) -> str:
         """The path as pages show it: rows written before paths were redacted may still hold a key."""
         return redact_path(self.path)
+
+    @property
+    def masked_key(self) -> str:
+        """The key as pages show it (``aip_live_••••abcd``), whether or not it matched one."""
+        if self.key_masked or self.api_key_id is None:
+            return self.key_masked
+        key = self.api_key
+        return key.masked if key is not None else ""
 
     @property
     def status_class(self) -> str:
