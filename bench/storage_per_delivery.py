@@ -48,7 +48,13 @@ _SENTENCES = [
     "Cancelled Friday's appointment; the caller will book again once their schedule is clear.",
     "Asked whether gift cards can be bought by phone; the agent explained the in-store process.",
 ]
-_AGENTS = ["AIP-UA/python 1.4.0", "aiphone360-node/2.1.3 node/20.11", "Zapier", "curl/8.5.0", "okhttp/4.12.0"]
+_AGENTS = [  # what the SDKs send (sdks/python, sdks/typescript), and a few other clients
+    "aiphone360-python/1.4.0 (python 3.12.1; httpx 0.27.0)",
+    "aiphone360-python/1.4.0 (python 3.11.7; httpx 0.27.0)",
+    "aiphone360-node/1.4.0 (node 20.11.1)",
+    "Zapier",
+    "curl/8.5.0",
+]
 
 
 def _call_data(n: int, rng: random.Random) -> dict[str, Any]:
