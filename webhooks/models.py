@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from django.db import models
@@ -19,7 +18,7 @@ from django.utils import timezone
 from accounts.models import Organization
 from billing.attribution import SOURCE_MAX_LENGTH, Attribution, UsageSource, stored
 from core.fields import CompressedTextField
-from core.ids import new_public_id, public_id_field
+from core.ids import public_id_field
 from core.models import RotatingSecret
 from core.modes import Mode
 
@@ -159,10 +158,13 @@ class Delivery(models.Model):
         EXPIRED = "expired", "Expired"  # held for longer than the hold limit
 
     public_id = public_id_field("del", unique=False)  # unique by the constraint below
-    # No single-column indexes on organization and endpoint: del_org_status and del_endpoint_page start
+    # No single-column indexes on organization and endpoint: del_org_unfinished and del_endpoint_page start
     # with them. replay_of and api_key are mostly empty: partial indexes below (for the SET NULLs).
+    # DO_NOTHING: an organization's deliveries go with its endpoints (each delivery's endpoint is of the
+    # same organization), so deleting one never searches deliveries by organization, which only the
+    # partial del_org_unfinished indexes; the database's foreign key still refuses to orphan a row.
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="webhook_deliveries", db_index=False
+        Organization, on_delete=models.DO_NOTHING, related_name="webhook_deliveries", db_index=False
     )
     endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
@@ -202,7 +204,12 @@ class Delivery(models.Model):
                 condition=models.Q(status__in=["pending", "held"]),
                 name="del_unfinished",
             ),
-            models.Index(fields=["organization", "status", "created_at"], name="del_org_status"),
+            # An organization's pending and held rows (its turns, its holds): finished ones are not in it.
+            models.Index(
+                fields=["organization", "status", "created_at"],
+                condition=models.Q(status__in=["pending", "held"]),
+                name="del_org_unfinished",
+            ),
             # The claim: an endpoint's due deliveries, oldest first; finished rows are not in it.
             models.Index(
                 fields=["endpoint", "next_attempt_at"], condition=models.Q(status="pending"), name="del_endpoint_due"
@@ -236,8 +243,9 @@ class Attempt(models.Model):
     event, the delivery and the stored signature (``webhooks.wire``), so the delivery log shows
     exactly what went out without a copy of the payload and headers in every attempt."""
 
-    # Random like every public id, but no unique index: nothing looks an attempt up by it.
-    public_id = models.CharField(max_length=40, editable=False, default=partial(new_public_id, "att"))
+    # The random id attempts made before migration 0009 were given (their API id and usage reference);
+    # newer ones have none stored, their id follows from the delivery's (see public_id).
+    legacy_public_id = models.CharField(max_length=40, blank=True, default="", editable=False, db_column="public_id")
     # No index of its own: the (delivery, number) constraint's index starts with it.
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts", db_index=False)
     number = models.PositiveSmallIntegerField()
@@ -268,6 +276,12 @@ class Attempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery.public_id} #{self.number}"
+
+    @property
+    def public_id(self) -> str:
+        """``att_`` and the delivery's random part and the number: unique as (delivery, number) is, and
+        never equal to a legacy id (those have exactly 22 characters after the prefix)."""
+        return self.legacy_public_id or f"att_{self.delivery.public_id.removeprefix('del_')}{self.number}"
 
     @property
     def signature_header(self) -> str:
