@@ -309,11 +309,13 @@ def _claim(
             due_since = delivery.next_attempt_at or now
             # The row keeps only the signature's digests: the body is the event's and the other
             # headers are rebuilt from the event and the delivery (webhooks.wire).
+            digests = wire.signature_digests(headers[HEADER_NAME], timestamp=int(now.timestamp()))
             attempt = Attempt(
                 delivery=delivery,
                 number=delivery.attempt_count,
                 request_url=delivery.endpoint.url,
-                signature=wire.signature_digests(headers[HEADER_NAME], timestamp=int(now.timestamp())),
+                signature=digests,
+                request_headers_override=headers if digests is None else None,  # never expected: kept whole
                 queued_ms=max(0, int((now - due_since).total_seconds() * 1000)),
                 started_at=now,
             )
