@@ -10,7 +10,9 @@ entries (a mix of reads and writes, a handful of SDK user agents) go through the
 (`insert_entries`). Sizes are `pg_total_relation_size` (table, TOAST and indexes) of every
 ``webhooks_*`` table and of the request log, after ANALYZE, minus what they held before the run, per
 delivery and per request; then again after VACUUM FULL (the live rows alone, without the dead row
-versions the updates left). A figure to read, not a test.
+versions the updates left). A long transaction elsewhere on the server keeps dead versions through
+VACUUM FULL: if the second figures are close to the first, run it again on a quieter server. A
+figure to read, not a test.
 """
 
 from __future__ import annotations
