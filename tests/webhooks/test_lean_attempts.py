@@ -186,3 +186,16 @@ def test_the_migrations_keep_what_legacy_attempts_sent_both_ways() -> None:
     finally:
         executor.loader.build_graph()
         executor.migrate(latest)
+
+
+@pytest.mark.django_db
+def test_deleting_an_organization_takes_its_deliveries_along_through_its_endpoints(receiver: Receiver) -> None:
+    short_lived = Organization.objects.create(name="Short-lived")  # no ledger, so it may be deleted
+    endpoint, _ = endpoint_create(organization=short_lived, url=receiver.url, events=["*"], actor=None)
+    event = emit(organization=short_lived, type="call.completed", data={"callId": "call_1"}, mode="test")
+    delivery = Delivery.objects.get(event=event)
+    Attempt.objects.create(delivery=delivery, number=1, request_url=endpoint.url, signature=b"\x00" * 32)
+
+    short_lived.delete()
+
+    assert not Delivery.objects.exists() and not Attempt.objects.exists() and not Event.objects.exists()
