@@ -13,6 +13,10 @@ def new_public_id(prefix: str) -> str:
     return f"{prefix}_" + "".join(secrets.choice(_ALPHABET) for _ in range(22))
 
 
-def public_id_field(prefix: str) -> models.CharField:
-    """The column every exposed model uses instead of leaking its integer primary key."""
-    return models.CharField(max_length=40, unique=True, editable=False, default=partial(new_public_id, prefix))
+def public_id_field(prefix: str, *, unique: bool = True) -> models.CharField:
+    """The column every exposed model uses instead of leaking its integer primary key.
+
+    ``unique=False`` for the busiest tables, which declare a ``UniqueConstraint`` on it instead: on
+    PostgreSQL a unique field also gets a second, ``varchar_pattern_ops`` index for LIKE queries
+    that nothing runs on ids, as large as the first."""
+    return models.CharField(max_length=40, unique=unique, editable=False, default=partial(new_public_id, prefix))

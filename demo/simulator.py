@@ -285,12 +285,9 @@ def simulate_handoff_call(
     services.call_transcript_save(call=call, turns=turns)
     ended = max(timezone.now(), started + datetime.timedelta(milliseconds=offset))
     services.call_complete(call=call, ended_at=ended, summary=summary, outcome=Call.Outcome.QUESTION_ANSWERED)
-    completed = Event.objects.filter(
-        organization=organization,
-        type="call.completed",
-        created_at__gte=started,
-        body__contains=f'"data":{{"id":"{call.public_id}"',
-    ).latest("created_at")
+    # Bodies are stored compressed, so the event is found by its payload here, not by the database.
+    candidates = Event.objects.filter(organization=organization, type="call.completed", created_at__gte=started)
+    completed = next(e for e in candidates.order_by("-created_at") if e.payload["data"]["id"] == call.public_id)
     return HandoffCall(call=call, trace=trace, completed=completed)
 
 

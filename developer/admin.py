@@ -107,7 +107,7 @@ class RequestLogAdmin(admin.ModelAdmin):
         "shown_path",
         "status_code",
         "error_code",
-        "key_masked",
+        "masked_key",
         "mode",
         "latency_ms",
         "request_id",
@@ -115,10 +115,14 @@ class RequestLogAdmin(admin.ModelAdmin):
     list_filter = ["mode", "status_code", "error_code"]
     search_fields = ["request_id", "path", "organization__name", "key_masked"]
     date_hierarchy = "created_at"
-    list_select_related = ["organization"]
+    list_select_related = ["organization", "api_key"]
     # Rows written before paths were redacted may hold a key: the page shows the redacted path instead.
     exclude = ["path"]
     readonly_fields = [f.name if f.name != "path" else "shown_path" for f in RequestLog._meta.fields]
+
+    @admin.display(description="Key")
+    def masked_key(self, obj: RequestLog) -> str:
+        return obj.masked_key
 
     @admin.display(description="Path", ordering="path")
     def shown_path(self, obj: RequestLog) -> str:

@@ -190,12 +190,15 @@ def keyset_page(
             decoded = None
     if decoded is not None:
         value, last_id = decoded
-        queryset = keyset_after(queryset, value, last_id, time_field=time_field, id_field=id_field)
+        try:
+            queryset = keyset_after(queryset, value, last_id, time_field=time_field, id_field=id_field)
+        except ValueError:  # an integer id that is not one: a forged cursor
+            decoded = None
     rows = list(queryset.order_by(f"-{time_field}", f"-{id_field}")[: limit + 1])
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        next_cursor = encode_cursor(getattr(rows[-1], time_field), getattr(rows[-1], id_field))
+        next_cursor = encode_cursor(getattr(rows[-1], time_field), str(getattr(rows[-1], id_field)))
     return Page(rows=rows, next_cursor=next_cursor, is_first=decoded is None)
 
 

@@ -75,11 +75,17 @@ class ApiKey(models.Model):
 class RequestLog(models.Model):
     """One public-API request, as the Request logs page shows it. Written in batches, never on the request path.
 
-    `request_id` is the `X-Request-Id` the caller received; it is unique, so a batch flushed twice
-    (a retried flush, two flushers racing) inserts each request once.
+    `request_id` is the `X-Request-Id` the caller received. Rows are unique on (request_id,
+    created_at): both come from the buffered entry, so a batch flushed twice (a retried flush, two
+    flushers racing) inserts each request once, and the constraint can hold on a table partitioned
+    by time. The same index finds a request by its id.
+
+    Lean by design (about 300 bytes a row with its indexes on PostgreSQL): pages walk
+    (organization, created_at, id), a key's requests (api_key, created_at), and the prune's time
+    range has a BRIN index (migration 0007) instead of a B-tree.
     """
 
-    request_id = models.CharField(max_length=40, unique=True)
+    request_id = models.CharField(max_length=40)
     # The busiest insert of the platform: no database-level foreign keys (Django still cascades and
     # nulls on delete, and the flush drops rows of deleted organisations), and no index on
     # organization alone (both composite indexes start with it).
@@ -94,8 +100,11 @@ class RequestLog(models.Model):
         help_text="Empty when the request named no key of any organisation.",
     )
     api_key = models.ForeignKey(
-        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False, db_index=False
     )
+    # Only for requests whose key matched none (a mistyped or deleted one): a matched key's mask is
+    # its row's (masked_key), not 26 more bytes in every row. Keys are deleted only with their
+    # organization, which takes its logs along.
     key_masked = models.CharField(max_length=40, blank=True)
     mode = models.CharField(max_length=4, choices=Mode.choices, blank=True)
     method = models.CharField(max_length=10)
@@ -106,13 +115,18 @@ class RequestLog(models.Model):
     latency_ms = models.FloatField()
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField()
 
     class Meta:
-        ordering = ["-created_at", "-request_id"]
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["request_id", "created_at"], name="reqlog_request_unique")]
         indexes = [
-            models.Index(fields=["organization", "-created_at", "-request_id"], name="reqlog_org_page"),
-            models.Index(fields=["organization", "api_key", "-created_at"], name="reqlog_org_key"),
+            # The id breaks ties in the page order: 8 bytes in the index where the request id took 29.
+            models.Index(fields=["organization", "-created_at", "-id"], name="reqlog_org_time"),
+            # A key belongs to one organization, so the key alone narrows as far; it also serves the SET NULL.
+            models.Index(
+                fields=["api_key", "-created_at"], condition=models.Q(api_key__isnull=False), name="reqlog_key"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -122,6 +136,14 @@ class RequestLog(models.Model):
     def shown_path(self) -> str:
         """The path as pages show it: rows written before paths were redacted may still hold a key."""
         return redact_path(self.path)
+
+    @property
+    def masked_key(self) -> str:
+        """The key as pages show it (``aip_live_••••abcd``), whether or not it matched one."""
+        if self.key_masked or self.api_key_id is None:
+            return self.key_masked
+        key = self.api_key
+        return key.masked if key is not None else ""
 
     @property
     def status_class(self) -> str:

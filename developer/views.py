@@ -552,7 +552,7 @@ def logs(request: HtmxHttpRequest) -> HttpResponse:
         error_code=request.GET.get("error_code", ""),
     )
     queryset = filters.apply(_logs(request).select_related("api_key"))
-    page = keyset_page(queryset, cursor=request.GET.get("cursor"), limit=LOG_PAGE_SIZE, id_field="request_id")
+    page = keyset_page(queryset, cursor=request.GET.get("cursor"), limit=LOG_PAGE_SIZE, id_field="id")
     context = {
         "page": page,
         "filters": filters,

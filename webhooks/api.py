@@ -187,8 +187,11 @@ class AttemptSentSerializer(serializers.Serializer):
 
 class AttemptReceivedSerializer(serializers.Serializer):
     status = serializers.IntegerField(allow_null=True, help_text="Null when no response arrived.")
-    headers = serializers.DictField(child=serializers.CharField())
-    bodyExcerpt = serializers.CharField(allow_blank=True)
+    headers = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="Lower-case names; Date, Content-Length and connection headers are not kept.",
+    )
+    bodyExcerpt = serializers.CharField(allow_blank=True, help_text="The first 4 KB of the body.")
 
 
 class AttemptSerializer(serializers.Serializer):

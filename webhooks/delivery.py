@@ -53,7 +53,7 @@ from core import metrics, outbound
 from core.signing import HEADER_NAME, sign
 from core.sql import update_rows
 
-from . import policy
+from . import policy, wire
 from .dispatch import FAST, SLOW, enqueue_turn
 from .events import TEST_EVENT_TYPE
 from .models import Attempt, Delivery, Endpoint, Event
@@ -62,7 +62,6 @@ logger = logging.getLogger(__name__)
 
 DELIVERY_TIMEOUT_SECONDS = 15
 RESPONSE_EXCERPT_BYTES = 4096
-USER_AGENT = "AIPhone360-Webhooks/1.0"
 # A claim is a short lease, renewed every LEASE_RENEW_SECONDS while its request is in flight: a
 # worker that dies stops renewing, and the sweep frees its rows within seconds.
 CLAIM_LEASE = timedelta(seconds=10)
@@ -310,12 +309,15 @@ def _claim(
             )
             headers = _request_headers(delivery, number=delivery.attempt_count, secrets=secrets, now=now)
             due_since = delivery.next_attempt_at or now
+            # The row keeps only the signature's digests: the body is the event's and the other
+            # headers are rebuilt from the event and the delivery (webhooks.wire).
+            digests = wire.signature_digests(headers[HEADER_NAME], timestamp=int(now.timestamp()))
             attempt = Attempt(
                 delivery=delivery,
                 number=delivery.attempt_count,
                 request_url=delivery.endpoint.url,
-                request_headers=headers,
-                request_body=delivery.event.body,
+                signature=digests,
+                request_headers_override=headers if digests is None else None,  # never expected: kept whole
                 queued_ms=max(0, int((now - due_since).total_seconds() * 1000)),
                 started_at=now,
             )
@@ -515,16 +517,14 @@ def _request_headers(delivery: Delivery, *, number: int, secrets: list[str], now
     event = delivery.event
     timestamp = int(now.timestamp())
     signature = sign(secrets=secrets, body=event.body.encode("utf-8"), timestamp=timestamp)
-    return {
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        HEADER_NAME: signature,
-        "X-AIP-Event-Id": event.public_id,
-        "X-AIP-Event-Type": event.type,
-        "X-AIP-Delivery-Id": delivery.public_id,
-        "X-AIP-Attempt": str(number),
-        "X-AIP-Mode": event.mode,
-    }
+    return wire.request_headers(
+        signature=signature,
+        event_id=event.public_id,
+        event_type=event.type,
+        mode=event.mode,
+        delivery_id=delivery.public_id,
+        number=number,
+    )
 
 
 def _excerpt(body: bytes) -> str:
@@ -532,8 +532,14 @@ def _excerpt(body: bytes) -> str:
     return body[:RESPONSE_EXCERPT_BYTES].decode("utf-8", errors="replace").replace("\x00", "\ufffd")
 
 
+# Response headers that say nothing the attempt row does not already (its finish time, the excerpt)
+# or that only concern the connection: not kept, they were most of a lean row's bytes.
+_UNKEPT_RESPONSE_HEADERS = frozenset({"date", "content-length", "connection", "keep-alive", "transfer-encoding"})
+
+
 def _kept_response_headers(headers: dict[str, str]) -> dict[str, str]:
-    return {name: value[:500] for name, value in list(headers.items())[:50]}
+    kept = [(name, value) for name, value in headers.items() if name not in _UNKEPT_RESPONSE_HEADERS]
+    return {name: value[:500] for name, value in kept[:50]}
 
 
 _RESULT_FIELDS = (

@@ -17,9 +17,12 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from billing.attribution import SOURCE_MAX_LENGTH, Attribution, UsageSource, stored
+from core.fields import CompressedTextField
 from core.ids import public_id_field
 from core.models import RotatingSecret
 from core.modes import Mode
+
+from . import wire
 
 ALL_MODES = [Mode.LIVE.value, Mode.TEST.value]
 
@@ -99,22 +102,34 @@ class Endpoint(RotatingSecret):
 
 
 class Event(models.Model):
-    """One announced change. ``body`` holds the exact JSON bytes every delivery of it sends."""
+    """One announced change. ``body`` holds the exact JSON text every delivery of it sends, stored
+    compressed (about 60 % of its size), once for all deliveries and attempts."""
 
-    public_id = public_id_field("evt")
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhook_events")
+    public_id = public_id_field("evt", unique=False)  # unique by the constraint below
+    # No index on organization alone (evt_org_created starts with it); api_key is mostly empty.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="webhook_events", db_index=False
+    )
     type = models.CharField(max_length=64)
     mode = models.CharField(max_length=4, choices=[("live", "Live"), ("test", "Test")])
     # Who caused it (billing.attribution): its deliveries are metered under that key, or as the
     # dashboard's or the system's.
-    api_key = models.ForeignKey("developer.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    api_key = models.ForeignKey(
+        "developer.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     source = models.CharField(max_length=SOURCE_MAX_LENGTH, choices=UsageSource.choices, default=UsageSource.SYSTEM)
-    body = models.TextField()
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    body = CompressedTextField()
+    # evt_org_created serves the pages and the event log; the prune's time range has a BRIN index on
+    # PostgreSQL (migration 0008).
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-public_id"]
-        indexes = [models.Index(fields=["organization", "-created_at"], name="evt_org_created")]
+        constraints = [models.UniqueConstraint(fields=["public_id"], name="evt_public_id_unique")]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="evt_org_created"),
+            models.Index(fields=["api_key"], condition=models.Q(api_key__isnull=False), name="evt_api_key"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.public_id}"
@@ -142,13 +157,24 @@ class Delivery(models.Model):
         FAILED = "failed", "Failed"  # retries exhausted, 410, or the endpoint was disabled
         EXPIRED = "expired", "Expired"  # held for longer than the hold limit
 
-    public_id = public_id_field("del")
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhook_deliveries")
-    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries")
+    public_id = public_id_field("del", unique=False)  # unique by the constraint below
+    # No single-column indexes on organization and endpoint: del_org_unfinished and del_endpoint_page start
+    # with them. replay_of and api_key are mostly empty: partial indexes below (for the SET NULLs).
+    # DO_NOTHING: an organization's deliveries go with its endpoints (each delivery's endpoint is of the
+    # same organization), so deleting one never searches deliveries by organization, which only the
+    # partial del_org_unfinished indexes; the database's foreign key still refuses to orphan a row.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.DO_NOTHING, related_name="webhook_deliveries", db_index=False
+    )
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
-    replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays")
+    replay_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays", db_index=False
+    )
     # Whose usage its attempts are: the event's cause, or whoever asked for a replay.
-    api_key = models.ForeignKey("developer.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    api_key = models.ForeignKey(
+        "developer.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     source = models.CharField(max_length=SOURCE_MAX_LENGTH, choices=UsageSource.choices, default=UsageSource.SYSTEM)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     status_reason = models.CharField(max_length=500, blank=True)
@@ -162,15 +188,28 @@ class Delivery(models.Model):
     queued_at = models.DateTimeField(null=True, blank=True)
     held_since = models.DateTimeField(null=True, blank=True)
     last_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Pages filter by endpoint or organization first; the prune's time range has a BRIN index on
+    # PostgreSQL (migration 0008), a fraction of a B-tree's size on rows written in time order.
+    created_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-public_id"]
+        constraints = [models.UniqueConstraint(fields=["public_id"], name="del_public_id_unique")]
         indexes = [
             models.Index(fields=["endpoint", "-created_at", "-public_id"], name="del_endpoint_page"),
-            models.Index(fields=["status", "next_attempt_at"], name="del_due"),
-            models.Index(fields=["organization", "status", "created_at"], name="del_org_status"),
+            # The sweep's and the dashboards' unfinished rows only: finished ones are most of the table.
+            models.Index(
+                fields=["status", "next_attempt_at"],
+                condition=models.Q(status__in=["pending", "held"]),
+                name="del_unfinished",
+            ),
+            # An organization's pending and held rows (its turns, its holds): finished ones are not in it.
+            models.Index(
+                fields=["organization", "status", "created_at"],
+                condition=models.Q(status__in=["pending", "held"]),
+                name="del_org_unfinished",
+            ),
             # The claim: an endpoint's due deliveries, oldest first; finished rows are not in it.
             models.Index(
                 fields=["endpoint", "next_attempt_at"], condition=models.Q(status="pending"), name="del_endpoint_due"
@@ -181,6 +220,8 @@ class Delivery(models.Model):
                 condition=models.Q(claimed_until__isnull=False),
                 name="del_claimed",
             ),
+            models.Index(fields=["replay_of"], condition=models.Q(replay_of__isnull=False), name="del_replay_of"),
+            models.Index(fields=["api_key"], condition=models.Q(api_key__isnull=False), name="del_api_key"),
         ]
         verbose_name_plural = "deliveries"
 
@@ -197,14 +238,24 @@ class Delivery(models.Model):
 
 
 class Attempt(models.Model):
-    """One HTTP request of a delivery: what was sent (no secrets) and what came back."""
+    """One HTTP request of a delivery: what came back, and the few parts of what was sent that differ
+    from one attempt to the next. The body sent is the event's and the headers are rebuilt from the
+    event, the delivery and the stored signature (``webhooks.wire``), so the delivery log shows
+    exactly what went out without a copy of the payload and headers in every attempt."""
 
-    public_id = public_id_field("att")
-    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
-    number = models.PositiveIntegerField()
+    # The random id attempts made before migration 0009 were given (their API id and usage reference);
+    # newer ones have none stored, their id follows from the delivery's (see public_id).
+    legacy_public_id = models.CharField(max_length=40, blank=True, default="", editable=False, db_column="public_id")
+    # No index of its own: the (delivery, number) constraint's index starts with it.
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts", db_index=False)
+    number = models.PositiveSmallIntegerField()
     request_url = models.CharField(max_length=2048)
-    request_headers = models.JSONField(default=dict)
-    request_body = models.TextField()
+    # The X-AIP-Signature header's v1 digests (32 bytes per secret that signed); its t= is started_at's second.
+    signature = models.BinaryField(null=True, blank=True)
+    # Set only for attempts that did not send the standard headers or their event's body (older rows
+    # kept as they were by migration 0005); null means "rebuilt", see request_headers and request_body.
+    request_headers_override = models.JSONField(null=True, blank=True)
+    request_body_override = models.TextField(null=True, blank=True)  # noqa: DJ001 (null: none; "" was sent)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_headers = models.JSONField(default=dict, blank=True)
     response_body_excerpt = models.TextField(blank=True)
@@ -214,7 +265,9 @@ class Attempt(models.Model):
     succeeded = models.BooleanField(default=False)
     error_class = models.CharField(max_length=40, blank=True)
     error_message = models.CharField(max_length=500, blank=True)
-    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Indexed with a BRIN index on PostgreSQL (migration 0005): rows arrive in time order, so a few
+    # pages of summaries answer the 24-hour health query at a fraction of a B-tree's size.
+    started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -223,3 +276,36 @@ class Attempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery.public_id} #{self.number}"
+
+    @property
+    def public_id(self) -> str:
+        """``att_`` and the delivery's random part and the number: unique as (delivery, number) is, and
+        never equal to a legacy id (those have exactly 22 characters after the prefix)."""
+        return self.legacy_public_id or f"att_{self.delivery.public_id.removeprefix('del_')}{self.number}"
+
+    @property
+    def signature_header(self) -> str:
+        return wire.signature_header(bytes(self.signature or b""), timestamp=int(self.started_at.timestamp()))
+
+    @property
+    def request_headers(self) -> dict[str, str]:
+        """Exactly the headers this attempt sent (the signature, never the secret)."""
+        if self.request_headers_override is not None:
+            return dict(self.request_headers_override)
+        delivery = self.delivery
+        event = delivery.event
+        return wire.request_headers(
+            signature=self.signature_header,
+            event_id=event.public_id,
+            event_type=event.type,
+            mode=event.mode,
+            delivery_id=delivery.public_id,
+            number=self.number,
+        )
+
+    @property
+    def request_body(self) -> str:
+        """Exactly the body this attempt sent: its event's."""
+        if self.request_body_override is not None:
+            return self.request_body_override
+        return self.delivery.event.body

@@ -275,12 +275,13 @@ def insert_entries(entries: list[dict[str, Any]]) -> None:
         if not key_id and e.get("key_hash") in by_hash:
             key = by_hash[e["key_hash"]]
             key_id, org_id, mode, masked = key.pk, key.organization_id, key.mode, key.masked
+        key_id = key_id if key_id in live_keys else None
         rows.append(
             (
                 e["request_id"],
                 org_id,
-                key_id if key_id in live_keys else None,
-                masked,
+                key_id,
+                "" if key_id else masked,  # a matched key's mask is its row's
                 mode,
                 e["method"],
                 redact_path(e["path"]),  # again, for entries buffered by a process that predates the redaction

@@ -163,8 +163,9 @@ def delivery(org: Any, owner: Any, receiver: Receiver, monkeypatch: Any) -> Deli
     row = Delivery.objects.get(endpoint=endpoint, event=event)
     now = timezone.now()
     Attempt.objects.create(
-        delivery=row, number=1, request_url=endpoint.url, request_body=event.body,
-        request_headers={"Content-Type": "application/json", "X-AIP-Signature": "t=1,v1=abc"},
+        delivery=row, number=1, request_url=endpoint.url,
+        # Headers kept as sent (an override), so the copied text below is known exactly.
+        request_headers_override={"Content-Type": "application/json", "X-AIP-Signature": "t=1,v1=abc"},
         response_status=200, response_headers={"Content-Type": "application/json"},
         response_body_excerpt='{"received":true}', succeeded=True, duration_ms=12, queued_ms=3,
         started_at=now, finished_at=now,

@@ -37,7 +37,7 @@ def test_endpoints_show_backlog_in_flight_p95_and_the_slow_lane_and_a_delivery_i
     sent = list(Delivery.objects.filter(endpoint=healthy, event__in=events[:20]).order_by("id"))
     for n, row in enumerate(sent, start=1):
         Attempt.objects.create(
-            delivery=row, number=1, request_url=healthy.url, request_body="{}", response_status=200,
+            delivery=row, number=1, request_url=healthy.url, response_status=200,
             succeeded=True, duration_ms=n * 100, queued_ms=40, started_at=now, finished_at=now,
         )  # fmt: skip
     Delivery.objects.filter(pk__in=[row.pk for row in sent]).update(status="succeeded", attempt_count=1)
@@ -51,11 +51,11 @@ def test_endpoints_show_backlog_in_flight_p95_and_the_slow_lane_and_a_delivery_i
     # A delivery that waited 2.5 s for a worker, then 14.2 s for the slow endpoint, then a retry.
     shown = slow_rows[2]
     Attempt.objects.create(
-        delivery=shown, number=1, request_url=slow.url, request_body="{}", error_class="timeout",
+        delivery=shown, number=1, request_url=slow.url, error_class="timeout",
         duration_ms=14_200, queued_ms=2_500, started_at=now, finished_at=now,
     )  # fmt: skip
     Attempt.objects.create(
-        delivery=shown, number=2, request_url=slow.url, request_body="{}", response_status=200,
+        delivery=shown, number=2, request_url=slow.url, response_status=200,
         succeeded=True, duration_ms=300, queued_ms=120, started_at=now, finished_at=now,
     )  # fmt: skip
 

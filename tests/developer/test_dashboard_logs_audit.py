@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEntry
 from accounts.services import audit_record
+from core.cursor import encode_cursor
 from developer.models import ApiKey
 from developer.public_api import request_log
 from tests.conftest import ApiClient, make_key
@@ -120,6 +121,16 @@ def test_cursor_paging_walks_every_request_once_newest_first(owner_client: Clien
         url = f"{LOGS}?{more.group(1).replace('&amp;', '&')}" if more else ""
         pages += 1
     assert pages == 3 and seen == created
+
+
+def test_a_cursor_with_an_id_that_is_not_a_number_shows_the_first_page(owner_client: Client, org: Any) -> None:
+    created = [_log(org, minutes_ago=i) for i in range(3)]
+    forged = encode_cursor(timezone.now(), "req_not_a_row_id")  # the page's cursors carry row ids now
+
+    response = owner_client.get(f"{LOGS}?cursor={forged}")
+
+    assert response.status_code == 200
+    assert ROW_ID.findall(response.content.decode()) == created
 
 
 def test_load_more_with_htmx_returns_just_the_next_rows(owner_client: Client, org: Any) -> None:
