@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import html
 from datetime import timedelta
 from typing import Any
 
@@ -13,8 +12,10 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.utils import timezone
+from django.utils.html import escape
 
 from accounts.models import Organization
+from developer.templatetags.code_blocks import pretty_json
 from webhooks.delivery import delivery_attempt
 from webhooks.events import emit
 from webhooks.models import Attempt, Delivery, Event
@@ -83,10 +84,12 @@ def test_the_api_and_the_dashboard_show_exactly_what_the_receiver_got_even_after
     page = client.get(f"{BASE}{endpoint.public_id}/deliveries/{delivery.public_id}/")
     assert page.status_code == 200
     text = page.content.decode()
-    # Each attempt's request as the page prints it: the headers in the order sent, then the body.
+    # Each attempt's request as the page prints it: the headers in the order sent, one per line, then
+    # the body received, indented for reading (its copy button copies the same text).
     for attempt, received in zip(shown, (first, second), strict=True):
-        lines = "".join(f"{name}: {value}\n" for name, value in attempt["request"]["headers"].items())
-        assert html.escape(lines + "\n" + received.body.decode()) in text
+        lines = "\n".join(f"{name}: {value}" for name, value in attempt["request"]["headers"].items())
+        assert escape(lines) in text
+        assert escape(pretty_json(received.body.decode())) in text
     for shown_text in (text, str(detail.body)):
         assert first_secret not in shown_text and second_secret not in shown_text
 
