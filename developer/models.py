@@ -75,11 +75,13 @@ class ApiKey(models.Model):
 class RequestLog(models.Model):
     """One public-API request, as the Request logs page shows it. Written in batches, never on the request path.
 
-    `request_id` is the `X-Request-Id` the caller received; it is unique, so a batch flushed twice
-    (a retried flush, two flushers racing) inserts each request once.
+    `request_id` is the `X-Request-Id` the caller received; with `created_at` (the time the request was
+    buffered, which a retried batch carries unchanged) it is unique, so a batch flushed twice (a
+    retried flush, two flushers racing) inserts each request once. The pair, not the id alone: on
+    PostgreSQL the table is partitioned by `created_at`, and a unique constraint must include it.
     """
 
-    request_id = models.CharField(max_length=40, unique=True)
+    request_id = models.CharField(max_length=40)
     # The busiest insert of the platform: no database-level foreign keys (Django still cascades and
     # nulls on delete, and the flush drops rows of deleted organisations), and no index on
     # organization alone (both composite indexes start with it).
@@ -114,6 +116,7 @@ class RequestLog(models.Model):
             models.Index(fields=["organization", "-created_at", "-request_id"], name="reqlog_org_page"),
             models.Index(fields=["organization", "api_key", "-created_at"], name="reqlog_org_key"),
         ]
+        constraints = [models.UniqueConstraint(fields=["request_id", "created_at"], name="reqlog_request_once")]
 
     def __str__(self) -> str:
         return f"{self.method} {self.shown_path} → {self.status_code} ({self.request_id})"

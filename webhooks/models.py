@@ -145,8 +145,14 @@ class Delivery(models.Model):
     public_id = public_id_field("del")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhook_deliveries")
     endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries")
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
-    replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays")
+    # No database-level constraint on links to events and deliveries: on PostgreSQL those tables are
+    # partitioned by time (a foreign key would need the partition key). Django still cascades and
+    # nulls on delete; retention drops an event's partition only once no delivery refers to it, and
+    # nulls a replay's link before dropping the original (webhooks/delivery.py, deliveries_prune).
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries", db_constraint=False)
+    replay_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays", db_constraint=False
+    )
     # Whose usage its attempts are: the event's cause, or whoever asked for a replay.
     api_key = models.ForeignKey("developer.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     source = models.CharField(max_length=SOURCE_MAX_LENGTH, choices=UsageSource.choices, default=UsageSource.SYSTEM)
@@ -200,7 +206,8 @@ class Attempt(models.Model):
     """One HTTP request of a delivery: what was sent (no secrets) and what came back."""
 
     public_id = public_id_field("att")
-    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
+    # No database-level constraint: deliveries are partitioned by time on PostgreSQL (see Delivery.event).
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts", db_constraint=False)
     number = models.PositiveIntegerField()
     request_url = models.CharField(max_length=2048)
     request_headers = models.JSONField(default=dict)
