@@ -118,6 +118,9 @@ def drop_partitions(
             try:
                 with transaction.atomic():
                     c.execute(f"SET LOCAL lock_timeout = '{DROP_LOCK_TIMEOUT}'")
+                    # Within a longer transaction (tests), rows written earlier in it have deferred
+                    # foreign-key checks pending, and PostgreSQL refuses to drop their table until they run.
+                    c.execute("SET CONSTRAINTS ALL IMMEDIATE")
                     c.execute(f"ALTER TABLE {_q(table)} DETACH PARTITION {_q(partition.name)}")
                     c.execute(f"DROP TABLE {_q(partition.name)}")
             except DatabaseError:  # a lock timeout (or a concurrent drop) only postpones it
