@@ -25,9 +25,10 @@ from django.db import DatabaseError, connection, transaction
 logger = logging.getLogger(__name__)
 
 PERIOD = timedelta(days=1)
-# A DROP waits for the parent's lock behind any long query; rather than stall inserts queued behind
-# it, give up and try again on the next run.
-DROP_LOCK_TIMEOUT = "5s"
+# Creating and dropping a partition briefly locks the parent table: one that waits behind a long
+# query would stall the inserts queued behind it, so it gives up soon and the next run tries again
+# (partitions are made a week ahead, and a day dropped an hour late costs nothing).
+LOCK_TIMEOUT = "1s"
 _DAY_SUFFIX = re.compile(r"_p(\d{8})$")
 
 
@@ -92,9 +93,14 @@ def ensure_partitions(table: str, column: str, *, now: datetime, ahead: int = 7,
         for offset in range(ahead + 1):
             lower = today + offset * PERIOD
             name = partition_name(table, lower.date())
-            if name not in existing:
+            if name in existing:
+                continue
+            try:
                 _create_partition(c, table, column, name=name, lower=lower, upper=lower + PERIOD)
-                created.append(name)
+            except DatabaseError:  # a lock timeout: the next run tries again
+                logger.warning("partition %s not created this time", name, exc_info=True)
+                continue
+            created.append(name)
     if created:
         logger.info("partitions created: %s", ", ".join(created))
     return created
@@ -117,7 +123,7 @@ def drop_partitions(
                 continue
             try:
                 with transaction.atomic():
-                    c.execute(f"SET LOCAL lock_timeout = '{DROP_LOCK_TIMEOUT}'")
+                    c.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
                     # Within a longer transaction (tests), rows written earlier in it have deferred
                     # foreign-key checks pending, and PostgreSQL refuses to drop their table until they run.
                     c.execute("SET CONSTRAINTS ALL IMMEDIATE")
@@ -224,6 +230,7 @@ def _create_partition(c: Any, table: str, column: str, *, name: str, lower: date
         c.execute(f"SELECT 1 FROM {_q(default)} WHERE {_q(column)} >= %s AND {_q(column)} < %s LIMIT 1", [lower, upper])
         strays = c.fetchone() is not None
     with transaction.atomic():
+        c.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
         if not strays:
             c.execute(f"CREATE TABLE {_q(name)} PARTITION OF {_q(table)} FOR VALUES FROM (%s) TO (%s)", [lower, upper])
             return

@@ -94,6 +94,20 @@ def test_request_log_prune_makes_days_ahead_and_drops_whole_days_past_retention(
     assert RequestLog.objects.filter(request_id="req_kept").count() == 1
 
 
+def test_a_row_beyond_the_days_made_waits_in_the_default_partition_and_moves_into_its_day(org: Organization) -> None:
+    table = "developer_requestlog"
+    later = timezone.now() + timedelta(days=20)
+    request_log.insert_entries([_entry(org, "later", at=later)])
+    assert rows_in(partitions.default_name(table)) == 1
+
+    created = partitions.ensure_partitions(table, "created_at", now=later - timedelta(days=2), ahead=7)
+
+    assert name_of(table, later) in created
+    assert rows_in(partitions.default_name(table)) == 0
+    assert rows_in(name_of(table, later)) == 1
+    assert RequestLog.objects.get().request_id == "req_later"
+
+
 def test_webhook_prune_drops_whole_days_but_never_unfinished_work_or_an_event_still_referred_to(
     org: Organization, receiver: Receiver, api: ApiClient
 ) -> None:
