@@ -809,10 +809,10 @@ def deliveries_sweep(*, now: datetime | None = None) -> SweepResult:
 def deliveries_prune(*, now: datetime | None = None, batch: int = 1000) -> int:
     """Delete finished deliveries (and their attempts) and orphaned events older than the retention.
 
-    On PostgreSQL whole days go first (webhooks/retention.py), so what is left to delete here is only
-    what those days kept back and the default partition: a prune costs the same at any volume. Row
+    On PostgreSQL whole weeks go first (webhooks/retention.py), so what is left to delete here is only
+    what those weeks kept back and the default partition: a prune costs the same at any volume. Row
     deletes go in batches, each its own short transaction, so a large backlog never holds long locks.
-    Returns the number of deliveries deleted row by row (dropped days are logged, not counted).
+    Returns the number of deliveries deleted row by row (dropped weeks are logged, not counted).
     """
     now = now or timezone.now()
     cutoff = now - RETENTION

@@ -1,6 +1,6 @@
-"""The request log becomes a table partitioned by day of ``created_at`` on PostgreSQL (plain on SQLite).
+"""The request log becomes a table partitioned by week of ``created_at`` on PostgreSQL (plain on SQLite).
 
-Retention drops whole days (core/partitions.py, developer/public_api/request_log.py ``prune``). A
+Retention drops whole weeks (core/partitions.py, developer/public_api/request_log.py ``prune``). A
 unique constraint on a partitioned table must include the partition key, so the flush's dedupe
 moves from ``request_id`` alone to (``request_id``, ``created_at``): a retried batch carries the same
 pair, so each request is still inserted once. The rows are copied once, inside this migration's

@@ -53,8 +53,8 @@ logger = logging.getLogger(__name__)
 
 API_PATH_PREFIX = "/api/public/v1"
 RETENTION = timedelta(days=30)
-# Days of partitions made ahead by each prune (every 6 hours) on PostgreSQL.
-PARTITION_AHEAD_DAYS = 7
+# Weeks of partitions made ahead by each prune (every 6 hours) on PostgreSQL.
+PARTITION_AHEAD_WEEKS = 1
 
 # Query parameters whose value is a credential whatever it looks like.
 _SECRET_PARAM = re.compile(
@@ -324,8 +324,8 @@ def flush(batch_size: int | None = None) -> int:
 def prune(*, now: datetime | None = None, chunk: int = 5000) -> int:
     """Delete rows older than the retention, a chunk at a time so no long lock is held.
 
-    On PostgreSQL the table is partitioned by day (core/partitions.py): the days ahead are made and
-    whole days past the retention dropped, at the same cost at any volume; the row deletes below then
+    On PostgreSQL the table is partitioned by week (core/partitions.py): the weeks ahead are made and
+    whole weeks past the retention dropped, at the same cost at any volume; the row deletes below then
     meet only the default partition's strays. Returns the rows deleted one by one (drops are logged).
     """
     from core import partitions
@@ -335,8 +335,8 @@ def prune(*, now: datetime | None = None, chunk: int = 5000) -> int:
     cutoff = now - RETENTION
     table = RequestLog._meta.db_table
     if partitions.is_partitioned(table):
-        partitions.ensure_partitions(table, "created_at", now=now, ahead=PARTITION_AHEAD_DAYS)
-        cutoff = partitions.day_start(cutoff)
+        partitions.ensure_partitions(table, "created_at", now=now, ahead=PARTITION_AHEAD_WEEKS)
+        cutoff = partitions.period_start(cutoff)
         partitions.drop_partitions(table, before=cutoff)
     deleted = 0
     while True:

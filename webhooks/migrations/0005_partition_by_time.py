@@ -1,9 +1,9 @@
-"""Events, deliveries and attempts become tables partitioned by day on PostgreSQL (plain tables on SQLite).
+"""Events, deliveries and attempts become tables partitioned by week on PostgreSQL (plain tables on SQLite).
 
-Retention then drops whole days (core/partitions.py, webhooks/delivery.py ``deliveries_prune``), so a
+Retention then drops whole weeks (core/partitions.py, webhooks/delivery.py ``deliveries_prune``), so a
 prune costs the same at any volume. Each table is partitioned on the time its retention counts from:
 events and deliveries on ``created_at``, attempts on ``started_at`` (an attempt is never older than
-its delivery, so a day of attempts can go once the deliveries of that day and before are gone).
+its delivery, so a week of attempts can go once the deliveries of that week and before are gone).
 
 The foreign keys that point at these tables (delivery → event, delivery → replayed delivery,
 attempt → delivery) lose their database constraint first: PostgreSQL would need the partition key
