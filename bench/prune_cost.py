@@ -1,10 +1,10 @@
-"""What a retention prune costs at two volumes, on the day-partitioned tables (PostgreSQL).
+"""What a retention prune costs at two volumes, on the week-partitioned tables (PostgreSQL).
 
     .venv/bin/python bench/prune_cost.py [--volumes 100000 1000000]
 
 PostgreSQL only (DATABASE_URL, default from bench/_server.py). For each volume N, the request log
-gets N rows and the webhook log N finished deliveries (N events, 1.3 N attempts) on a day 32 days
-back, past the 30-day retention, plus N/10 of each today; then the maintenance tasks' prunes
+gets N rows and the webhook log N finished deliveries (N events, 1.3 N attempts) 40 days back, in
+a week wholly past the 30-day retention, plus N/10 of each today; then the maintenance tasks' prunes
 (``request_log.prune``, ``deliveries_prune``) run and are timed; for comparison, at volumes up to
 ``--delete-up-to`` the same prunes are timed again on the DELETE path (SQLite's, and PostgreSQL's
 before partitioning) over the same rows. Rows are cloned from one real
@@ -175,7 +175,7 @@ def main() -> None:
         now = timezone.now()
         request_log.prune(now=now)  # untimed: what earlier runs left past retention goes first
         deliveries_prune(now=now)
-        old = now - timedelta(days=32)
+        old = now - timedelta(days=40)
         for table in tables:
             partitions.ensure_partitions(table, time_column.get(table, "created_at"), now=old, ahead=0)
         fill(n, old, f"old{n}{by_rows}")
@@ -199,7 +199,7 @@ def main() -> None:
         after = {table: execute(f"SELECT count(*) FROM {table}")[0][0] for table in tables}
         gone = {table: before[table] - after[table] for table in tables}
         assert all(gone[table] >= n for table in tables), gone
-        how = "rows (DELETE)" if by_rows else "whole days"
+        how = "rows (DELETE)" if by_rows else "whole weeks"
         print(
             f"{n:>12,} | {how:>14} | {request_log_ms:>15.1f} ms | {webhooks_ms:>11.1f} ms | "
             + ", ".join(f"{table} {after[table]:,}" for table in tables)
