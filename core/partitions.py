@@ -88,6 +88,16 @@ def partitions(table: str, cursor: Any = None) -> list[Partition]:
     return sorted(found, key=lambda p: p.lower)
 
 
+def table_bytes(table: str, cursor: Any = None) -> int:
+    """Bytes on disk of a table with its indexes, counting every partition (PostgreSQL).
+
+    ``pg_total_relation_size`` of a partitioned table is 0: its rows live in the partitions."""
+    with _cursor(cursor) as c:
+        c.execute("SELECT coalesce(sum(pg_total_relation_size(relid)), 0) FROM pg_partition_tree(%s)", [table])
+        (size,) = c.fetchone()
+    return int(size)
+
+
 def ensure_partitions(table: str, column: str, *, now: datetime, ahead: int = 1, cursor: Any = None) -> list[str]:
     """Create the partitions of this week and the next ``ahead`` weeks that are missing; returns their names.
 

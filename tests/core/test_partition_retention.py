@@ -118,6 +118,11 @@ def test_a_row_beyond_the_weeks_made_waits_in_the_default_partition_and_moves_in
     assert rows_in(partitions.default_name(table)) == 0
     assert rows_in(name_of(table, later)) == 1
     assert RequestLog.objects.get().request_id == "req_later"
+    # Sizes count the partitions (the parent itself holds nothing).
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_total_relation_size(%s)", [table])
+        assert cursor.fetchone()[0] == 0
+    assert partitions.table_bytes(table) >= 8192
 
 
 def test_webhook_prune_drops_whole_weeks_but_never_unfinished_work_or_an_event_still_referred_to(
