@@ -18,9 +18,10 @@ Every check reads an index over a small range, so the cost does not grow with th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 
-from django.db.models import Max, Min
+from django.db.models import Q
 
 from core import partitions
 
@@ -30,6 +31,7 @@ UNFINISHED = (Delivery.Status.PENDING, Delivery.Status.HELD)
 # Weeks of partitions made ahead by each run (hourly): at least a week without a run before any row
 # lands in the default partition.
 AHEAD_WEEKS = 1
+REFERRER_BATCH = 1000
 
 
 def _table(model: type[Event] | type[Delivery] | type[Attempt]) -> str:
@@ -61,30 +63,41 @@ def _delivery_week_kept(week: partitions.Partition) -> bool:
     of_week = Delivery.objects.filter(created_at__gte=week.lower, created_at__lt=week.upper)
     if of_week.filter(status__in=UNFINISHED).exists():
         return True
-    ids = of_week.aggregate(low=Min("pk"), high=Max("pk"))
-    if ids["low"] is not None:
-        # Replays of this week's deliveries, made in a later week: the same as on_delete=SET_NULL.
-        Delivery.objects.filter(
-            replay_of_id__gte=ids["low"],
-            replay_of_id__lte=ids["high"],
-            replay_of__created_at__gte=week.lower,
-            replay_of__created_at__lt=week.upper,
-            created_at__gte=week.upper,
-        ).update(replay_of=None)
+    # Replays of this week's deliveries, made in a later week, forget them (as on_delete=SET_NULL).
+    for replays in _referrers(week, Delivery, link="replay_of_id", since=week.upper):
+        Delivery.objects.filter(pk__in=replays).update(replay_of=None)
     return False
 
 
 def _event_week_kept(week: partitions.Partition) -> bool:
-    ids = Event.objects.filter(created_at__gte=week.lower, created_at__lt=week.upper).aggregate(
-        low=Min("pk"), high=Max("pk")
+    # Deliveries of the same week too: the week of deliveries may have been kept.
+    return any(_referrers(week, Event, link="event_id", since=week.lower))
+
+
+def _referrers(
+    week: partitions.Partition, target: type[Event] | type[Delivery], *, link: str, since: datetime
+) -> Iterator[list[int]]:
+    """Batches of ids of deliveries made from ``since`` whose ``link`` points at a row of ``target`` in ``week``.
+
+    Ids follow time closely, so the week's id range (two index probes) picks the few candidates out
+    of the ``link`` index, and a lookup by primary key confirms them: the cost does not grow with the
+    week's rows. (A plain join could be planned as a scan of the whole week.)
+    """
+    in_week = target.objects.filter(created_at__gte=week.lower, created_at__lt=week.upper)
+    first = in_week.order_by("pk").values_list("pk", flat=True).first()
+    last = in_week.order_by("-pk").values_list("pk", flat=True).first()
+    if first is None or last is None:
+        return
+    candidates = (
+        Delivery.objects.filter(**{f"{link}__gte": first, f"{link}__lte": last, "created_at__gte": since})
+        .order_by(link, "pk")
+        .values_list("pk", link)
     )
-    if ids["low"] is None:
-        return False
-    # Ids follow time closely, so the id range picks out the few candidates from the delivery.event
-    # index; the join on the event's week confirms them.
-    return Delivery.objects.filter(
-        event_id__gte=ids["low"],
-        event_id__lte=ids["high"],
-        event__created_at__gte=week.lower,
-        event__created_at__lt=week.upper,
-    ).exists()
+    after = (first - 1, 0)
+    while batch := list(
+        candidates.filter(Q(**{f"{link}__gt": after[0]}) | Q(**{link: after[0], "pk__gt": after[1]}))[:REFERRER_BATCH]
+    ):
+        after = (batch[-1][1], batch[-1][0])
+        targets = set(in_week.filter(pk__in={target_id for _, target_id in batch}).values_list("pk", flat=True))
+        if referrers := [pk for pk, target_id in batch if target_id in targets]:
+            yield referrers
