@@ -140,20 +140,34 @@ def drop_partitions(
             if keep is not None and keep(partition):
                 continue
             try:
+                # Detached first, in a transaction of its own: the only one that locks the parent.
                 with transaction.atomic():
                     c.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
                     # Within a longer transaction (tests), rows written earlier in it have deferred
-                    # foreign-key checks pending, and PostgreSQL refuses to drop their table until they run.
+                    # foreign-key checks pending, and PostgreSQL refuses to detach their table until they run.
                     c.execute("SET CONSTRAINTS ALL IMMEDIATE")
                     c.execute(f"ALTER TABLE {_q(table)} DETACH PARTITION {_q(partition.name)}")
-                    c.execute(f"DROP TABLE {_q(partition.name)}")
             except DatabaseError:  # a lock timeout (or a concurrent drop) only postpones it
                 logger.warning("partition %s not dropped this time", partition.name, exc_info=True)
                 continue
             dropped.append(partition)
+        # Then dropped, which locks nothing anyone uses while the file system frees the files (the part
+        # of a drop that grows with the partition's size). Detached ones a failed run left go too.
+        for name in _detached(table, c):
+            c.execute(f"DROP TABLE {_q(name)}")
     if dropped:
         logger.info("partitions dropped: %s", ", ".join(p.name for p in dropped))
     return dropped
+
+
+def _detached(table: str, c: Any) -> list[str]:
+    """Tables named like a partition of ``table`` that are no longer attached to it."""
+    c.execute(
+        "SELECT relname FROM pg_class WHERE relkind = 'r' AND NOT relispartition "
+        "AND relnamespace = 'public'::regnamespace AND relname LIKE %s",
+        [table.replace("_", "\\_") + "\\_p%"],
+    )
+    return [name for (name,) in c.fetchall() if _DAY_SUFFIX.search(name) and name.startswith(table + "_p")]
 
 
 def convert_to_partitioned(

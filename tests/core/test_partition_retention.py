@@ -99,6 +99,9 @@ def test_request_log_prune_makes_weeks_ahead_and_drops_whole_weeks_past_retentio
     assert {name_of(table, now), name_of(table, now + timedelta(days=7))} <= remaining
     assert name_of(table, now - timedelta(days=38)) not in remaining
     assert name_of(table, now - timedelta(days=45)) not in remaining
+    with connection.cursor() as cursor:  # detached and dropped, not left behind
+        cursor.execute("SELECT to_regclass(%s)", [name_of(table, now - timedelta(days=38))])
+        assert cursor.fetchone()[0] is None
     assert name_of(table, now - timedelta(days=29.5)) in remaining
     assert min(p.upper for p in partitions.partitions(table)) > now - timedelta(days=30)
     # A retried flush of what is kept still inserts each request once.
