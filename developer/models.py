@@ -77,10 +77,11 @@ class RequestLog(models.Model):
 
     `request_id` is the `X-Request-Id` the caller received. Rows are unique on (request_id,
     created_at): both come from the buffered entry, so a batch flushed twice (a retried flush, two
-    flushers racing) inserts each request once, and the constraint can hold on a table partitioned
-    by time. The same index finds a request by its id.
+    flushers racing) inserts each request once. The pair, not the id alone: on PostgreSQL the table
+    is partitioned by `created_at` (migration 0008), and a unique constraint must include it. The
+    same index finds a request by its id.
 
-    Lean by design (about 300 bytes a row with its indexes on PostgreSQL): pages walk
+    Lean by design (about 370 bytes a row with its indexes on PostgreSQL): pages walk
     (organization, created_at, id), a key's requests (api_key, created_at), and the prune's time
     range has a BRIN index (migration 0007) instead of a B-tree.
     """

@@ -167,9 +167,19 @@ class Delivery(models.Model):
         Organization, on_delete=models.DO_NOTHING, related_name="webhook_deliveries", db_index=False
     )
     endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    # No database-level constraint on links to events and deliveries: on PostgreSQL those tables are
+    # partitioned by time (a foreign key would need the partition key). Django still cascades and
+    # nulls on delete; retention drops an event's partition only once no delivery refers to it, and
+    # nulls a replay's link before dropping the original (webhooks/retention.py).
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries", db_constraint=False)
     replay_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays", db_index=False
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="replays",
+        db_index=False,
+        db_constraint=False,
     )
     # Whose usage its attempts are: the event's cause, or whoever asked for a replay.
     api_key = models.ForeignKey(
@@ -246,8 +256,11 @@ class Attempt(models.Model):
     # The random id attempts made before migration 0009 were given (their API id and usage reference);
     # newer ones have none stored, their id follows from the delivery's (see public_id).
     legacy_public_id = models.CharField(max_length=40, blank=True, default="", editable=False, db_column="public_id")
-    # No index of its own: the (delivery, number) constraint's index starts with it.
-    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts", db_index=False)
+    # No index of its own: the (delivery, number) constraint's index starts with it. No database-level
+    # constraint: deliveries are partitioned by time on PostgreSQL (see Delivery.event).
+    delivery = models.ForeignKey(
+        Delivery, on_delete=models.CASCADE, related_name="attempts", db_index=False, db_constraint=False
+    )
     number = models.PositiveSmallIntegerField()
     request_url = models.CharField(max_length=2048)
     # The X-AIP-Signature header's v1 digests (32 bytes per secret that signed); its t= is started_at's second.

@@ -279,9 +279,9 @@ def test_beat_tasks_are_scheduled_and_flush_and_prune(org: Any) -> None:
     request_log.record(_entry(org))
     assert flush_request_logs.delay().get() == 1
     assert RequestLog.objects.count() == 1
-    RequestLog.objects.update(created_at=timezone.now() - timedelta(days=31))
+    RequestLog.objects.update(created_at=timezone.now() - timedelta(days=38))
     request_log.insert_entries([_entry(org)])
-    assert prune_request_logs.delay().get() == 1
+    prune_request_logs.delay().get()
     assert RequestLog.objects.count() == 1
 
 
@@ -290,12 +290,14 @@ def test_prune_keeps_thirty_days(org: Any) -> None:
     request_log.insert_entries(
         [
             _entry(org, at=(now - timedelta(days=29, hours=23)).isoformat()),
-            _entry(org, at=(now - timedelta(days=30, minutes=1)).isoformat()),
+            _entry(org, at=(now - timedelta(days=38)).isoformat()),
             _entry(org, at=(now - timedelta(days=90)).isoformat()),
         ]
     )
-    assert request_log.prune(now=now, chunk=1) == 2
-    assert RequestLog.objects.count() == 1
+    request_log.prune(now=now, chunk=1)
+    # Kept 30 days at least; on PostgreSQL whole weeks go (tests/core/test_partition_retention.py),
+    # so a row goes within a week after that.
+    assert [(now - r.created_at).days for r in RequestLog.objects.all()] == [29]
 
 
 # --- Redis buffer ----------------------------------------------------------------------------------------
