@@ -17,13 +17,20 @@ def partition(apps, schema_editor):
     convert_to_partitioned(schema_editor, "developer_requestlog", "created_at", now=timezone.now())
 
 
-class Migration(migrations.Migration):
+def one_way(apps, schema_editor):
+    # Earlier migrations, run backwards, would put back constraints a partitioned table cannot hold
+    # (a unique index or a foreign key without the partition key): refuse plainly instead of halfway.
+    if schema_editor.connection.vendor == "postgresql":
+        raise migrations.exceptions.IrreversibleError(
+            "The partitioned tables stay partitioned: restore a backup taken before this migration to go back."
+        )
 
+
+class Migration(migrations.Migration):
     dependencies = [
-        ('developer', '0007_lean_request_log_indexes'),
+        ("developer", "0007_lean_request_log_indexes"),
     ]
 
     operations = [
-        # Backwards the table stays partitioned: the older schema works on it as it is.
-        migrations.RunPython(partition, migrations.RunPython.noop, elidable=False),
+        migrations.RunPython(partition, one_way, elidable=False),
     ]

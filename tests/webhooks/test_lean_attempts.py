@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.db.migrations.exceptions import IrreversibleError
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.utils import timezone
@@ -16,6 +17,7 @@ from django.utils.html import escape
 
 from accounts.models import Organization
 from developer.templatetags.code_blocks import pretty_json
+from tests.conftest import is_postgres
 from webhooks.delivery import delivery_attempt
 from webhooks.events import emit
 from webhooks.models import Attempt, Delivery, Event
@@ -158,6 +160,10 @@ def _legacy_rows(apps: Any) -> dict[str, Any]:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    is_postgres(),
+    reason="on PostgreSQL the tables are partitioned from webhooks 0010 on, which is one way (its own test below)",
+)
 def test_the_migrations_keep_what_legacy_attempts_sent_both_ways() -> None:
     before = [("webhooks", "0004_delivery_leases_slow_lane_queue_times")]
     executor = MigrationExecutor(connection)
@@ -202,3 +208,17 @@ def test_deleting_an_organization_takes_its_deliveries_along_through_its_endpoin
     short_lived.delete()
 
     assert not Delivery.objects.exists() and not Attempt.objects.exists() and not Event.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(not is_postgres(), reason="the partitioning is PostgreSQL's; SQLite keeps plain tables")
+def test_going_back_past_the_partitioning_is_refused_before_anything_changes() -> None:
+    executor = MigrationExecutor(connection)
+    with pytest.raises(IrreversibleError, match="stay partitioned"):
+        executor.migrate([("webhooks", "0009_derived_attempt_ids_and_unfinished_org_index")])
+    executor.loader.build_graph()
+    assert ("webhooks", "0010_partition_by_time") in executor.loader.applied_migrations
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relkind FROM pg_class WHERE relname = 'webhooks_attempt'")
+        assert cursor.fetchone() == ("p",)  # still partitioned, and still in use
+    assert Attempt.objects.count() == 0

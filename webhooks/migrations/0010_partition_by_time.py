@@ -28,28 +28,54 @@ def partition(apps, schema_editor):
         convert_to_partitioned(schema_editor, table, column, now=now)
 
 
-class Migration(migrations.Migration):
+def one_way(apps, schema_editor):
+    # Earlier migrations, run backwards, would put back constraints a partitioned table cannot hold
+    # (a unique index or a foreign key without the partition key): refuse plainly instead of halfway.
+    if schema_editor.connection.vendor == "postgresql":
+        raise migrations.exceptions.IrreversibleError(
+            "The partitioned tables stay partitioned: restore a backup taken before this migration to go back."
+        )
 
+
+class Migration(migrations.Migration):
     dependencies = [
-        ('webhooks', '0009_derived_attempt_ids_and_unfinished_org_index'),
+        ("webhooks", "0009_derived_attempt_ids_and_unfinished_org_index"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='attempt',
-            name='delivery',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='attempts', to='webhooks.delivery'),
+            model_name="attempt",
+            name="delivery",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="attempts",
+                to="webhooks.delivery",
+            ),
         ),
         migrations.AlterField(
-            model_name='delivery',
-            name='event',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='webhooks.event'),
+            model_name="delivery",
+            name="event",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="deliveries",
+                to="webhooks.event",
+            ),
         ),
         migrations.AlterField(
-            model_name='delivery',
-            name='replay_of',
-            field=models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='replays', to='webhooks.delivery'),
+            model_name="delivery",
+            name="replay_of",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="replays",
+                to="webhooks.delivery",
+            ),
         ),
-        # Backwards the tables stay partitioned: the older schema works on them as they are.
-        migrations.RunPython(partition, migrations.RunPython.noop, elidable=False),
+        migrations.RunPython(partition, one_way, elidable=False),
     ]
