@@ -7,7 +7,7 @@ endpoint on a local receiver; ``--deliveries`` `call.completed` events (about 1.
 a summary in English) go through the real engine (`deliveries_attempt`): the receiver answers 500 to
 about 30 % of first attempts, so there are about 1.3 attempts per delivery. ``--requests`` request-log
 entries (a mix of reads and writes, a handful of SDK user agents) go through the flush's writer
-(`insert_entries`). Sizes are `pg_total_relation_size` (table, TOAST and indexes) of every
+(`insert_entries`). Sizes are `pg_total_relation_size` (table, TOAST and indexes, every partition summed) of every
 ``webhooks_*`` table and of the request log, after ANALYZE, minus what they held before the run, per
 delivery and per request; then again after VACUUM FULL (the live rows alone, without the dead row
 versions the updates left). A long transaction elsewhere on the server keeps dead versions through
@@ -113,14 +113,12 @@ class _Receiver:
 
 
 def _sizes(connection: Any, tables: list[str]) -> dict[str, int]:
+    from core.partitions import table_bytes  # a partitioned table's size is its partitions' (PostgreSQL)
+
     with connection.cursor() as cursor:
         for table in tables:
             cursor.execute(f"ANALYZE {table}")
-        cursor.execute(
-            "SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relkind IN ('r', 'p') AND relname = ANY(%s)",
-            [tables],
-        )
-        return dict(cursor.fetchall())
+        return {table: table_bytes(table, cursor) for table in tables}
 
 
 def _vacuum_full(connection: Any, tables: list[str]) -> None:
