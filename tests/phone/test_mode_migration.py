@@ -12,10 +12,17 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.models import F
 from django.utils import timezone
 
+from tests.conftest import is_postgres
+
 BEFORE = [("phone", "0001_initial"), ("webhooks", "0002_reencrypt_secrets_under_field_encryption_key")]
 AFTER = [("phone", "0003_mark_rows_made_in_test_mode")]
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    # Going back to webhooks 0002 would unapply webhooks 0010, which PostgreSQL refuses (its tables
+    # stay partitioned); the migration's logic is the same on SQLite, where this test runs.
+    pytest.mark.skipif(is_postgres(), reason="webhooks 0010 (partitioning) cannot be unapplied on PostgreSQL"),
+]
 
 
 def _migrate(targets: list[tuple[str, str]]) -> Any:

@@ -147,7 +147,9 @@ export interface components {
     AttemptReceived: {
       /** Null when no response arrived. */
       status: number | null;
+      /** Lower-case names; Date, Content-Length and connection headers are not kept. */
       headers: Record<string, string>;
+      /** The first 4 KB of the body. */
       bodyExcerpt: string;
     };
     AttemptSent: {
