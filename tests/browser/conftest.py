@@ -68,7 +68,9 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
+    # Playwright's own default: CI runs four workers with a Chromium each on two cores, where a page
+    # load can take more than 10 s while the layout tests run beside it.
+    context.set_default_timeout(30_000)
     page = context.new_page()
     yield page
     context.close()
