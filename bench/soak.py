@@ -17,7 +17,10 @@ delivery lag (event created → first receipt) p50/p99, and whether every delive
 once; database growth per hour by table (pg_total_relation_size after − before, partitions summed
 into their table, scaled to an hour); RSS growth per hour of every process (after a warm-up of a
 tenth of the run, at most a minute; a process replaced meanwhile, e.g. by --max-requests, is
-listed as such). A figure to read, not a test. The load generator shares the machine.
+listed as such); and, per minute, the CPU each process kind used (in cores: web, each worker line,
+PostgreSQL, Redis, the load generator) beside the machine's busy share, so a drift in latency can be
+told apart from a machine that filled up. A figure to read, not a test. The load generator shares the
+machine.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import random
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ProcessPoolExecutor
@@ -246,6 +250,7 @@ def main() -> None:
         if not wait_until(lambda: web_answers(base), 120):
             raise SystemExit(f"the web process never answered (logs in {log_dir})")
 
+        cpu = CpuSampler(processes, env["DATABASE_URL"].rsplit("/", 1)[-1])
         with ProcessPoolExecutor(args.clients) as pool:
             print(
                 f"offering {args.rate:g} req/s for {args.minutes:g} min over {args.businesses} businesses", flush=True
@@ -253,6 +258,7 @@ def main() -> None:
             sizes_before = table_sizes()
             started = time.time()
             start = started + 0.5
+            cpu.begin(start)
             shares = [
                 pool.submit(_offer_part, base, businesses, args.rate, seconds, start, part, args.clients)
                 for part in range(args.clients)
@@ -262,6 +268,7 @@ def main() -> None:
             rss_before, rss_at = rss_by_process(processes), time.time()
             results = [row for share in shares for row in share.result()]
             rss_after, rss_end = rss_by_process(processes), time.time()
+            cpu.stop()
 
         # Let the workers finish what was emitted, then compare with what arrived.
         expected = deliveries_since(started, endpoint_ids)
@@ -270,6 +277,7 @@ def main() -> None:
         sizes_after = table_sizes()
         elapsed = time.time() - started
         report(results, expected, receiver, start, seconds)
+        cpu.report()
         report_growth(sizes_before, sizes_after, elapsed)
         report_rss(rss_before, rss_after, rss_end - rss_at)
     finally:
@@ -289,6 +297,97 @@ def web_answers(base: str) -> bool:
         return True
     except OSError:
         return False
+
+
+def _cpu_by_pid() -> dict[int, tuple[int, str, float]]:
+    """(process group, command, CPU seconds used) of every process, children reaped included."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            head, _, rest = (entry / "stat").read_text().rpartition(")")
+            fields = rest.split()
+            used = sum(int(value) for value in fields[11:15]) / tick  # utime, stime, cutime, cstime
+            found[int(entry.name)] = (int(fields[2]), head.partition("(")[2], used)
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def _busy_seconds() -> float:
+    """CPU seconds the whole machine spent busy (not idle or waiting for I/O), all cores summed."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuSampler:
+    """Each minute of the offer, the CPU (in cores) each kind of process used: a Procfile process and its
+    children, PostgreSQL, Redis, this bench with its client processes, and the whole machine."""
+
+    def __init__(self, processes: Processes, database: str) -> None:
+        self.processes = processes
+        self.database = database
+        self.minutes: list[dict[str, float]] = []
+        self.stopped = threading.Event()
+
+    def _kind(self, pid: int, group: int, command: str, groups: dict[int, str]) -> str:
+        if group in groups:
+            return groups[group]
+        if command.startswith("postgres"):
+            # A backend's title names its database: another database's sessions are not this bench's.
+            try:
+                title = (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                return "other"
+            backend = any(mark in title for mark in (" 127.0.0.1(", "[local]", "autovacuum worker"))
+            return "postgres" if not backend or f" {self.database} " in title else "other"
+        if command.startswith("redis"):
+            return "redis"
+        if group == os.getpgrp():
+            return "load generator"
+        return "other"
+
+    def _sample(self) -> tuple[dict[int, tuple[str, float]], float]:
+        groups = {process.pid: name for name, process in self.processes.running.items()}
+        return {
+            pid: (self._kind(pid, group, command, groups), used)
+            for pid, (group, command, used) in _cpu_by_pid().items()
+        }, _busy_seconds()
+
+    def begin(self, start: float) -> None:
+        threading.Thread(target=self._run, args=(start,), daemon=True).start()
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+    def _run(self, start: float) -> None:
+        time.sleep(max(0.0, start - time.time()))
+        before, busy_before = self._sample()
+        at = time.time()
+        while True:
+            stopped = self.stopped.wait(max(0.0, at + 60 - time.time()))
+            after, busy_after = self._sample()
+            now = time.time()
+            if stopped and now - at < 5:  # the offer's last moments: too short to read
+                return
+            used: dict[str, float] = defaultdict(float)
+            for pid, (kind, seconds) in after.items():
+                used[kind] += seconds - before.get(pid, (kind, 0.0))[1]  # a new process counts from zero
+            minute = {kind: value / (now - at) for kind, value in used.items()}
+            minute["machine busy"] = (busy_after - busy_before) / (now - at)
+            self.minutes.append(minute)
+            if stopped:
+                return
+            before, busy_before, at = after, busy_after, now
+
+    def report(self) -> None:
+        kinds = (*PROCESSES, "postgres", "redis", "load generator")
+        print(f"CPU per minute, in cores ({os.cpu_count()} on this machine):")
+        print("minute " + " ".join(f"{kind[:13]:>13}" for kind in (*kinds, "machine busy")))
+        for number, minute in enumerate(self.minutes, 1):
+            print(f"{number:6d} " + " ".join(f"{minute.get(kind, 0.0):13.2f}" for kind in (*kinds, "machine busy")))
 
 
 def report(
