@@ -193,8 +193,8 @@ def main() -> None:
         return wrapper
 
     partitions.ensure_partitions = timed_step("make", partitions.ensure_partitions)
-    partitions._detach = timed_step("detach", partitions._detach)  # type: ignore[attr-defined]
-    partitions._drop_detached = timed_step("files", partitions._drop_detached)  # type: ignore[attr-defined]
+    partitions._detach = timed_step("detach", partitions._detach)
+    partitions._drop_detached = timed_step("files", partitions._drop_detached)
     retention._delivery_week_kept = timed_step("checks", retention._delivery_week_kept)
     retention._event_week_kept = timed_step("checks", retention._event_week_kept)
 
@@ -242,7 +242,7 @@ def main() -> None:
                 time.sleep(0.005)
 
     def longest_wait(work: Any) -> tuple[float, int]:
-        stop, waits = threading.Event(), []
+        stop, waits = threading.Event(), list[float]()
         thread = threading.Thread(target=inserter, args=(stop, waits))
         thread.start()
         try:

@@ -174,22 +174,23 @@ def _detach(c: Any, table: str, name: str) -> None:
         # Within a longer transaction (tests), rows written earlier in it have deferred foreign-key
         # checks pending, and PostgreSQL refuses to detach their table until they run.
         c.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        c.execute(f"ALTER TABLE {_q(table)} DETACH PARTITION {_q(name)}")
-        _drop_foreign_keys(c, name)
+        # The keys are looked up before the locks are taken (a detached partition keeps its keys'
+        # names), so the locks are held for one round trip and the commit.
+        c.execute(f"ALTER TABLE {_q(table)} DETACH PARTITION {_q(name)}; {_drop_foreign_keys_sql(c, name)}")
 
 
 def _drop_detached(c: Any, name: str) -> None:
     with transaction.atomic():
         c.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-        _drop_foreign_keys(c, name)  # a leftover of an older run may still have them
-        c.execute(f"DROP TABLE {_q(name)}")
+        # A leftover of an older run may still have foreign keys.
+        c.execute(f"{_drop_foreign_keys_sql(c, name)} DROP TABLE {_q(name)}")
 
 
-def _drop_foreign_keys(c: Any, table: str) -> None:
-    """Drop ``table``'s foreign keys, each of which locks the table it points at until the transaction ends."""
+def _drop_foreign_keys_sql(c: Any, table: str) -> str:
+    """The statement dropping ``table``'s foreign keys (each locks the table it points at), or nothing."""
     c.execute("SELECT conname FROM pg_constraint WHERE conrelid = to_regclass(%s) AND contype = 'f'", [table])
-    for (name,) in c.fetchall():
-        c.execute(f"ALTER TABLE {_q(table)} DROP CONSTRAINT {_q(name)}")
+    drops = ", ".join(f"DROP CONSTRAINT {_q(key)}" for (key,) in c.fetchall())
+    return f"ALTER TABLE {_q(table)} {drops};" if drops else ""
 
 
 def _detached(table: str, c: Any) -> list[str]:
