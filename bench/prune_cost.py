@@ -9,7 +9,11 @@ a week wholly past the 30-day retention, plus N/10 of each today; then the maint
 ``--delete-up-to`` the same prunes are timed again on the DELETE path (SQLite's, and PostgreSQL's
 before partitioning) over the same rows. Rows are cloned from one real
 row with ``INSERT … SELECT`` over the table's own columns, so the script follows column changes.
-A figure to read, not a test: the prune should cost the same at both volumes.
+Each prune runs beside an inserter on its own connection that writes into this week of every table
+in a loop: its longest wait is what the prune's locks cost other work. The time is also split into
+making partitions, the checks, the detaches (the only step that locks a parent) and the drops of the
+detached tables (the file system freeing the files, which PostgreSQL does after releasing the locks).
+A figure to read, not a test: the lock the prune holds should not grow with the volume.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -169,8 +174,9 @@ def main() -> None:
         for table in tables:
             execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
 
-    # Where a prune's time goes: partitions made, whole partitions dropped (the locks, DETACH and
-    # DROP), the checks that decide which webhook weeks stay; the rest is the row deletes.
+    # Where a prune's time goes: partitions made, the checks that decide which webhook weeks stay,
+    # the detaches (the only step that locks a parent table), the drops of the detached tables (the
+    # file system freeing their files, after PostgreSQL released the locks); the rest is row deletes.
     from webhooks import retention
 
     steps: dict[str, float] = {}
@@ -182,13 +188,69 @@ def main() -> None:
                 return function(*args, **kwargs)
             finally:
                 steps[name] = steps.get(name, 0.0) + (time.perf_counter() - started) * 1000
+                steps[f"{name} max"] = max(steps.get(f"{name} max", 0.0), (time.perf_counter() - started) * 1000)
 
         return wrapper
 
     partitions.ensure_partitions = timed_step("make", partitions.ensure_partitions)
-    partitions.drop_partitions = timed_step("drop", partitions.drop_partitions)
+    partitions._detach = timed_step("detach", partitions._detach)
+    partitions._drop_detached = timed_step("files", partitions._drop_detached)
     retention._delivery_week_kept = timed_step("checks", retention._delivery_week_kept)
     retention._event_week_kept = timed_step("checks", retention._event_week_kept)
+
+    # What other work feels: an inserter on its own connection writes a row into this week of each
+    # table (and reads the organisation, which a foreign key's drop would lock) in a loop; its longest
+    # wait during the prune, against its longest in as long a time before it, is the lock the prune held.
+    def unique_column(table: str) -> str:
+        return {"developer_requestlog": "request_id"}.get(table, "public_id")
+
+    probe_sql = []
+    for table in tables:
+        unique = unique_column(table)
+        names = [name for name in columns(table) if name != "id"]
+        select = ", ".join(
+            "clock_timestamp()"
+            if name == time_column.get(table, "created_at")
+            else "'probe_' || txid_current()"
+            if name == unique
+            else f't."{name}"'
+            for name in names
+        )
+        quoted = ", ".join(f'"{name}"' for name in names)
+        probe_sql.append(
+            f"INSERT INTO {table} ({quoted}) SELECT {select} FROM {table} t WHERE t.id = {templates[table]}"
+        )
+    probe_sql.append(f"SELECT name FROM accounts_organization WHERE id = {org.pk}")
+
+    def inserter(stop: threading.Event, waits: list[float]) -> None:
+        import psycopg
+
+        settings = connection.settings_dict
+        with psycopg.connect(
+            host=settings["HOST"],
+            port=settings["PORT"] or 5432,
+            user=settings["USER"],
+            password=settings["PASSWORD"],
+            dbname=settings["NAME"],
+            autocommit=True,
+        ) as probe:
+            while not stop.is_set():
+                for sql in probe_sql:
+                    started = time.perf_counter()
+                    probe.execute(sql)
+                    waits.append((time.perf_counter() - started) * 1000)
+                time.sleep(0.005)
+
+    def longest_wait(work: Any) -> tuple[float, int]:
+        stop, waits = threading.Event(), list[float]()
+        thread = threading.Thread(target=inserter, args=(stop, waits))
+        thread.start()
+        try:
+            work()
+        finally:
+            stop.set()
+            thread.join()
+        return max(waits, default=0.0), len(waits)
 
     def measure(n: int, *, by_rows: bool) -> None:
         for table in tables:
@@ -210,17 +272,27 @@ def main() -> None:
         real_is_partitioned = partitions.is_partitioned
         if by_rows:  # the DELETE path SQLite takes, on the same tables: today's cost, for comparison
             partitions.is_partitioned = lambda table, cursor=None: False
-        steps.clear()
-        try:
+        timings: dict[str, float] = {}
+
+        def prunes() -> None:
             started = time.perf_counter()
             request_log.prune(now=now)
-            request_log_ms = (time.perf_counter() - started) * 1000
+            timings["request log"] = (time.perf_counter() - started) * 1000
             started = time.perf_counter()
             deliveries_prune(now=now)
-            webhooks_ms = (time.perf_counter() - started) * 1000
+            timings["webhooks"] = (time.perf_counter() - started) * 1000
+
+        steps.clear()
+        try:
+            idle_wait, _ = longest_wait(lambda: time.sleep(3))
+            load = os.getloadavg()[0]
+            prune_wait, probes = longest_wait(prunes)
         finally:
             partitions.is_partitioned = real_is_partitioned
+        request_log_ms, webhooks_ms = timings["request log"], timings["webhooks"]
 
+        for table in tables:  # the inserter's rows, so the counts compare
+            execute(f"DELETE FROM {table} WHERE {unique_column(table)} LIKE 'probe\\_%%'")
         after = {table: execute(f"SELECT count(*) FROM {table}")[0][0] for table in tables}
         gone = {table: before[table] - after[table] for table in tables}
         assert all(gone[table] >= n for table in tables), gone
@@ -229,12 +301,18 @@ def main() -> None:
             f"{n:>12,} | {how:>14} | {request_log_ms:>15.1f} ms | {webhooks_ms:>11.1f} ms | "
             + ", ".join(f"{table} {after[table]:,}" for table in tables)
         )
+        print(
+            f"{'':>12}   concurrent inserter ({probes} statements): longest wait {prune_wait:.1f} ms during the "
+            f"prunes, {idle_wait:.1f} ms in 3 s before them; load {load:.2f}"
+        )
         if not by_rows:
-            drops = steps.get("drop", 0.0) - steps.get("checks", 0.0)
+            measured = sum(steps.get(name, 0.0) for name in ("make", "detach", "files", "checks"))
             print(
-                f"{'':>12}   both prunes: make {steps.get('make', 0.0):.1f} ms, drop {drops:.1f} ms, "
-                f"checks {steps.get('checks', 0.0):.1f} ms, the rest (row deletes, queries) "
-                f"{request_log_ms + webhooks_ms - steps.get('make', 0.0) - steps.get('drop', 0.0):.1f} ms"
+                f"{'':>12}   both prunes: make {steps.get('make', 0.0):.1f} ms, checks {steps.get('checks', 0.0):.1f} ms, "
+                f"detach (parent locked) {steps.get('detach', 0.0):.1f} ms (longest {steps.get('detach max', 0.0):.1f}), "
+                f"drop of the detached tables (file removal) {steps.get('files', 0.0):.1f} ms "
+                f"(longest {steps.get('files max', 0.0):.1f}), the rest (row deletes, queries) "
+                f"{request_log_ms + webhooks_ms - measured:.1f} ms"
             )
 
     print(f"{'rows past':>12} | {'pruned by':>14} | {'request-log prune':>18} | {'webhook prune':>14} | rows left")

@@ -8,11 +8,14 @@ that ended before the 30-day cutoff's week began; one younger than 30 days never
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Organization
@@ -196,6 +199,103 @@ def test_webhook_prune_drops_whole_weeks_but_never_unfinished_work_or_an_event_s
     assert not Event.objects.filter(pk=retrying.event_id).exists()
     assert not Attempt.objects.filter(delivery_id=retrying.pk).exists()
     assert min(p.lower for p in partitions.partitions("webhooks_attempt")) > retrying_at
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_prune_beside_an_open_insert_into_this_week_leaves_the_old_week_for_later_and_the_insert_lands(
+    org: Organization,
+) -> None:
+    now = timezone.now()
+    table = "developer_requestlog"
+    week_of(table, now - timedelta(days=38))
+    request_log.insert_entries([_entry(org, "old", at=now - timedelta(days=38))])
+
+    # The insert holds its lock on the table until it commits: the detach gives up after its lock
+    # timeout rather than queue every later insert behind it, and the prune carries on.
+    with _open_transaction(lambda: request_log.insert_entries([_entry(org, "during", at=timezone.now())])):
+        prune_request_logs.delay().get()
+        assert name_of(table, now - timedelta(days=38)) in week_names(table)
+        assert not RequestLog.objects.filter(request_id="req_old").exists()  # deleted row by row meanwhile
+
+    assert RequestLog.objects.filter(request_id="req_during").exists()
+    prune_request_logs.delay().get()
+    assert name_of(table, now - timedelta(days=38)) not in week_names(table)
+    assert _exists(name_of(table, now - timedelta(days=38))) is False
+    assert RequestLog.objects.filter(request_id="req_during").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_prune_beside_a_long_read_of_the_organisations_never_waits_on_it_for_long(
+    org: Organization, receiver: Receiver
+) -> None:
+    # Dropping a detached week's foreign keys locks the organisations outright: with a reader holding
+    # them, the prune gives that week up after the lock timeout (instead of stalling every request
+    # queued behind it), and drops it on the next run.
+    endpoint_create(organization=org, url=receiver.url, events=["*"], actor=None)
+    old = sent(org)
+    old_at = age(old, days=45)
+
+    with _open_transaction(lambda: Organization.objects.filter(pk=org.pk).exists()):
+        prune_webhooks.delay().get()
+        assert name_of("webhooks_delivery", old_at) in week_names("webhooks_delivery")
+
+    prune_webhooks.delay().get()
+    for table in WEBHOOK_TABLES:
+        assert name_of(table, old_at) not in week_names(table)
+        assert _exists(name_of(table, old_at)) is False
+    assert not Delivery.objects.filter(pk=old.pk).exists()
+    assert not Event.objects.filter(pk=old.event_id).exists()
+
+
+def test_a_detached_week_a_failed_run_left_behind_is_dropped_by_the_next_prune(org: Organization) -> None:
+    old = timezone.now() - timedelta(days=45)
+    table = "webhooks_event"
+    week_of(table, old)
+    leftover = name_of(table, old)
+    with connection.cursor() as cursor:  # as a run stopped between detaching and dropping leaves it
+        cursor.execute(f"ALTER TABLE {table} DETACH PARTITION {leftover}")
+        cursor.execute(f"CREATE TABLE {table}_p20200106_notes (id int)")  # not a week: not ours
+    assert leftover not in week_names(table) and _exists(leftover)
+
+    prune_webhooks.delay().get()
+
+    assert _exists(leftover) is False
+    assert _exists(f"{table}_p20200106_notes")
+    assert partitions.is_partitioned(table)
+
+
+@contextmanager
+def _open_transaction(work: Callable[[], object]) -> Iterator[None]:
+    """Run ``work`` in a transaction on another connection that stays open (its locks held) until the block ends."""
+    started, finish, failed = threading.Event(), threading.Event(), []
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                work()
+                started.set()
+                finish.wait(30)
+        except Exception as error:  # reported in the test's thread
+            failed.append(error)
+            started.set()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    started.wait(30)
+    try:
+        yield
+    finally:
+        finish.set()
+        thread.join(30)
+    assert not failed, failed
+
+
+def _exists(name: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
+        return bool(cursor.fetchone()[0])
 
 
 def _children(table: str) -> set[str]:
