@@ -76,6 +76,10 @@ class ApiKey(models.Model):
 class RequestIdField(models.BinaryField):
     """An `X-Request-Id`, a str in Python, packed into 12 bytes in the table (developer/log_codec.py)."""
 
+    # For django-stubs: the model attribute is a str, not bytes.
+    _pyi_private_set_type: str
+    _pyi_private_get_type: str  # type: ignore[assignment]
+
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> str | None:
         return None if value is None else decode_request_id(bytes(value))
 
