@@ -50,7 +50,7 @@ def _aware(value: Any) -> datetime:
 
 
 def _rows_aside(schema_editor: Any, columns: str) -> Any:
-    """The rows set aside, a chunk at a time, read once (a server-side cursor on PostgreSQL)."""
+    """The rows set aside, a chunk at a time (SQLite: small databases, so Python does the conversion)."""
     with schema_editor.connection.chunked_cursor() as cursor:
         cursor.execute(f"SELECT {columns} FROM {ASIDE}")
         while rows := cursor.fetchmany(CHUNK):
@@ -74,8 +74,41 @@ def _finish(schema_editor: Any) -> None:
     convert_to_partitioned(schema_editor, TABLE, "created_at", now=timezone.now())
 
 
+# On PostgreSQL the conversion is one INSERT … SELECT each way (a Python loop would take hours on a
+# month of requests); it encodes exactly as developer/log_codec.py does, which the tests check.
+_LEAN_SQL = f"""
+INSERT INTO developer_useragent (text)
+SELECT DISTINCT user_agent FROM {ASIDE} WHERE user_agent <> '' ON CONFLICT (text) DO NOTHING;
+INSERT INTO {TABLE} ({NEW_COLUMNS})
+SELECT a.id, a.created_at, a.organization_id, a.api_key_id, round(a.latency_ms * 100)::integer, u.id, a.status_code,
+       CASE WHEN a.request_id ~ '^req_[0-9a-f]{{24}}$' THEN decode(substr(a.request_id, 5), 'hex')
+            WHEN octet_length(a.request_id) = 11 THEN convert_to(a.request_id, 'UTF8') || '\\x0000'::bytea
+            ELSE convert_to(a.request_id, 'UTF8') || '\\x00'::bytea END,
+       a.mode, a.method,
+       CASE WHEN left(a.path, 14) = '/api/public/v1' AND substr(a.path, 15, 1) <> '!' THEN substr(a.path, 15)
+            ELSE '!' || a.path END,
+       a.query_string, a.error_code, a.key_masked, a.client_ip
+FROM {ASIDE} a LEFT JOIN developer_useragent u ON a.user_agent <> '' AND u.text = a.user_agent
+"""
+_OLD_SQL = f"""
+INSERT INTO {TABLE} ({OLD_COLUMNS})
+SELECT a.id,
+       CASE WHEN octet_length(a.request_id) = 12 THEN 'req_' || encode(a.request_id, 'hex')
+            ELSE convert_from(rtrim(a.request_id, '\\x00'::bytea), 'UTF8') END,
+       a.organization_id, a.api_key_id, a.key_masked, a.mode, a.method,
+       CASE WHEN left(a.path, 1) = '!' THEN substr(a.path, 2) ELSE '/api/public/v1' || a.path END,
+       a.query_string, a.status_code, a.error_code, (a.latency_hundredths / 100.0)::double precision, a.client_ip,
+       coalesce(u.text, ''), a.created_at
+FROM {ASIDE} a LEFT JOIN developer_useragent u ON u.id = a.agent_id
+"""
+
+
 def fill_lean(apps: Any, schema_editor: Any) -> None:
     """Forward: every row set aside, converted into the new layout (the fields encode the values)."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(_LEAN_SQL, params=None)
+        _finish(schema_editor)
+        return
     RequestLog = apps.get_model("developer", "RequestLog")
     UserAgent = apps.get_model("developer", "UserAgent")
     for rows in _rows_aside(schema_editor, OLD_COLUMNS):
@@ -125,6 +158,10 @@ def fill_lean(apps: Any, schema_editor: Any) -> None:
 
 def fill_old(apps: Any, schema_editor: Any) -> None:
     """Backward: every row set aside (lean), converted back into 0008's layout."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(_OLD_SQL, params=None)
+        _finish(schema_editor)
+        return
     RequestLog = apps.get_model("developer", "RequestLog")
     agents = dict(apps.get_model("developer", "UserAgent").objects.values_list("pk", "text"))
     for rows in _rows_aside(schema_editor, NEW_COLUMNS):

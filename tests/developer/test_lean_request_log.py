@@ -183,6 +183,8 @@ OLD_ROWS = [
     ("req_kept", "/api/public/v1/calls", "curl/8.5.0", 0.5, None),
     ("req_" + "b" * 22, "/api/public/v1!odd", "", 1500.0, "2001:db8::1"),
     ("abcdefghijk", "/not/the/api", "curl/8.5.0", 3.0, None),
+    ("req_0123456789ABCDEF01234567", "/api/public/v1", "Zapier", 0.01, None),
+    ("éééééé", "/api/public/v12", "", 99999.99, None),
 ]
 
 
