@@ -136,7 +136,7 @@ factory = RequestFactory()
 def one_request():
     req = factory.get('/api/public/v1/calls?limit=5&api_key=aip_live_' + 'A' * 43,
                       HTTP_AUTHORIZATION='Bearer aip_live_' + 'B' * 43, HTTP_USER_AGENT='bench')
-    req.request_id = 'req_' + uuid.uuid4().hex[:22]
+    req.request_id = 'req_' + uuid.uuid4().hex[:24]  # as the API makes them
     return req
 resp = JsonResponse({'success': False}, status=401); resp.error_code = 'INVALID_API_KEY'
 reqs = [one_request() for _ in range(20000)]
@@ -154,7 +154,7 @@ for label, buf in (('memory', MemoryBuffer(10**6)), ('redis', RedisBuffer(settin
         print(f'[flush] {n} entries Redis -> PostgreSQL in {dt:.2f} s = {n / dt:.0f} entries/s (batches of 500)')
     buf.clear()
 from developer.models import RequestLog
-RequestLog.objects.filter(user_agent='bench').delete()
+RequestLog.objects.filter(agent__text='bench').delete()
 """
     print(manage(env, "shell", "-v0", "-c", code), end="")
 

@@ -8,7 +8,7 @@ a summary in English) go through the real engine (`deliveries_attempt`): the rec
 about 30 % of first attempts, so there are about 1.3 attempts per delivery. ``--requests`` request-log
 entries (a mix of reads and writes, a handful of SDK user agents) go through the flush's writer
 (`insert_entries`). Sizes are `pg_total_relation_size` (table, TOAST and indexes, every partition summed) of every
-``webhooks_*`` table and of the request log, after ANALYZE, minus what they held before the run, per
+``webhooks_*`` table and of the request log with its user-agent table, after ANALYZE, minus what they held before the run, per
 delivery and per request; then again after VACUUM FULL (the live rows alone, without the dead row
 versions the updates left). A long transaction elsewhere on the server keeps dead versions through
 VACUUM FULL: if the second figures are close to the first, run it again on a quieter server. A
@@ -147,7 +147,7 @@ def main() -> None:
     from django.utils import timezone
 
     from billing.services import addon_grant, organization_create, subscription_set, wallet_credit
-    from developer.models import RequestLog
+    from developer.models import RequestLog, UserAgent
     from developer.public_api.request_log import insert_entries
     from developer.services import api_key_create
     from webhooks import delivery, events
@@ -166,11 +166,16 @@ def main() -> None:
     endpoint_create(organization=org, url=receiver.url, events=["*"], actor=None)
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT tablename FROM pg_tables WHERE tablename LIKE 'webhooks\\_%%'")
+        # Top-level tables only: a partitioned table's size already sums its partitions (table_bytes).
+        cursor.execute(
+            "SELECT relname FROM pg_class WHERE relkind IN ('r', 'p') AND NOT relispartition "
+            "AND relnamespace = 'public'::regnamespace AND relname LIKE 'webhooks\\_%%'"
+        )
         webhook_tables = sorted(row[0] for row in cursor.fetchall())
-    log_table = RequestLog._meta.db_table
-    _vacuum_full(connection, [*webhook_tables, log_table])  # earlier runs' rows, compacted as they will be below
-    before = _sizes(connection, [*webhook_tables, log_table])
+    log_table, agent_table = RequestLog._meta.db_table, UserAgent._meta.db_table
+    log_tables = [log_table, agent_table]  # a request's user agent is stored once, in its own table
+    _vacuum_full(connection, [*webhook_tables, *log_tables])  # earlier runs' rows, compacted as they will be below
+    before = _sizes(connection, [*webhook_tables, *log_tables])
 
     started = time.perf_counter()
     for n in range(args.deliveries):
@@ -219,11 +224,15 @@ def main() -> None:
         per_delivery = sum(grown[t] for t in webhook_tables) / args.deliveries
         parts = ", ".join(f"{t.removeprefix('webhooks_')} {grown[t] / args.deliveries:,.0f}" for t in webhook_tables)
         print(f"{label:<18} webhooks {per_delivery:7,.0f} bytes per delivery ({parts})")
-        print(f"{'':<18} request log {grown[log_table] / args.requests:7,.0f} bytes per request")
+        per_request = sum(grown[t] for t in log_tables) / args.requests
+        print(
+            f"{'':<18} request log {per_request:7,.0f} bytes per request "
+            f"(rows {grown[log_table] / args.requests:,.0f}, user agents {grown[agent_table] / args.requests:,.0f})"
+        )
 
-    report("after ANALYZE:", _sizes(connection, [*webhook_tables, log_table]))
-    _vacuum_full(connection, [*webhook_tables, log_table])
-    report("after VACUUM FULL:", _sizes(connection, [*webhook_tables, log_table]))
+    report("after ANALYZE:", _sizes(connection, [*webhook_tables, *log_tables]))
+    _vacuum_full(connection, [*webhook_tables, *log_tables])
+    report("after VACUUM FULL:", _sizes(connection, [*webhook_tables, *log_tables]))
     receiver.server.shutdown()
 
 

@@ -232,8 +232,9 @@ def convert_to_partitioned(
         old = f"{table}__unpartitioned"
         c.execute(
             "SELECT con.conname, con.contype, pg_get_constraintdef(con.oid), "
-            "ARRAY(SELECT att.attname FROM unnest(con.conkey) AS k(n) "
-            "      JOIN pg_attribute att ON att.attrelid = con.conrelid AND att.attnum = k.n) "
+            # In the constraint's column order, not the table's: (request_id, created_at) must stay so.
+            "ARRAY(SELECT att.attname FROM unnest(con.conkey) WITH ORDINALITY AS k(n, i) "
+            "      JOIN pg_attribute att ON att.attrelid = con.conrelid AND att.attnum = k.n ORDER BY k.i) "
             "FROM pg_constraint con WHERE con.conrelid = to_regclass(%s) AND con.contype IN ('p', 'u', 'f')",
             [table],
         )

@@ -32,6 +32,7 @@ from billing.quota import money, month_start
 from core.errors import ServiceError
 
 from . import services
+from .log_codec import API_PATH_PREFIX
 from .models import AccessRequest, ApiKey, RequestLog
 
 
@@ -113,12 +114,25 @@ class RequestLogAdmin(admin.ModelAdmin):
         "request_id",
     ]
     list_filter = ["mode", "status_code", "error_code"]
-    search_fields = ["request_id", "path", "organization__name", "key_masked"]
+    # The request id is matched exactly in get_search_results: it is stored packed, not as text.
+    search_fields = ["path", "organization__name", "key_masked"]
     date_hierarchy = "created_at"
     list_select_related = ["organization", "api_key"]
     # Rows written before paths were redacted may hold a key: the page shows the redacted path instead.
-    exclude = ["path"]
-    readonly_fields = [f.name if f.name != "path" else "shown_path" for f in RequestLog._meta.fields]
+    exclude = ["path", "agent"]
+    readonly_fields = [
+        {"path": "shown_path", "agent": "user_agent"}.get(f.name, f.name) for f in RequestLog._meta.fields
+    ]
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
+        term = search_term.strip()
+        # Paths are stored without the API prefix: a path pasted whole still finds its requests.
+        found, may_have_duplicates = super().get_search_results(
+            request, queryset, term.replace(API_PATH_PREFIX, "", 1) if term.startswith(API_PATH_PREFIX) else term
+        )
+        if term:
+            found |= queryset.filter(request_id=term)
+        return found, may_have_duplicates
 
     @admin.display(description="Key")
     def masked_key(self, obj: RequestLog) -> str:
@@ -127,6 +141,10 @@ class RequestLogAdmin(admin.ModelAdmin):
     @admin.display(description="Path", ordering="path")
     def shown_path(self, obj: RequestLog) -> str:
         return obj.shown_path
+
+    @admin.display(description="User agent")
+    def user_agent(self, obj: RequestLog) -> str:
+        return obj.user_agent
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -577,7 +577,7 @@ def logs(request: HtmxHttpRequest) -> HttpResponse:
 def log_detail(request: HtmxHttpRequest, request_id: str) -> HttpResponse:
     entry = (
         RequestLog.objects.filter(organization=request.organization, request_id=request_id)
-        .select_related("api_key")
+        .select_related("api_key", "agent")
         .first()
     )
     if entry is None:

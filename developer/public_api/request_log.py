@@ -47,11 +47,12 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from developer.keys import PREFIXES, hash_secret, mask, mode_of
+from developer.log_codec import API_PATH_PREFIX, decode_path, decode_request_id, encode_path, encode_request_id
 from developer.logging import redact_path
+from developer.public_api.middleware import new_request_id
 
 logger = logging.getLogger(__name__)
 
-API_PATH_PREFIX = "/api/public/v1"
 RETENTION = timedelta(days=30)
 # Weeks of partitions made ahead by each prune (every 6 hours) on PostgreSQL.
 PARTITION_AHEAD_WEEKS = 1
@@ -230,22 +231,40 @@ def _parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+# In the table's column order (migration 0009), the order COPY writes them in.
 _COLUMNS = (
-    "request_id",
+    "created_at",
     "organization_id",
     "api_key_id",
-    "key_masked",
+    "latency_hundredths",
+    "agent_id",
+    "status_code",
+    "request_id",
     "mode",
     "method",
     "path",
     "query_string",
-    "status_code",
     "error_code",
-    "latency_ms",
+    "key_masked",
     "client_ip",
-    "user_agent",
-    "created_at",
 )
+
+
+def agent_ids(texts: set[str]) -> dict[str, int]:
+    """The `UserAgent` id of each text, storing the ones not met before.
+
+    One query per batch when every agent is known (a handful of SDK versions make most requests).
+    Not cached across batches: a cached id could outlive its row's transaction.
+    """
+    from developer.models import UserAgent
+
+    if not texts:
+        return {}
+    found = dict(UserAgent.objects.filter(text__in=texts).values_list("text", "pk"))
+    if missing := texts - found.keys():
+        UserAgent.objects.bulk_create([UserAgent(text=text) for text in missing], ignore_conflicts=True)
+        found.update(UserAgent.objects.filter(text__in=missing).values_list("text", "pk"))
+    return found
 
 
 def insert_entries(entries: list[dict[str, Any]]) -> None:
@@ -271,6 +290,7 @@ def insert_entries(entries: list[dict[str, Any]]) -> None:
     )
     by_hash = {k.key_hash: k for k in keys}
     live_keys = {k.pk for k in keys}
+    agents = agent_ids({e["ua"] for e in entries if e.get("ua")})
     rows = []
     for e in entries:
         key_id, org_id, mode, masked = e.get("key_id"), e.get("org_id"), e.get("mode", ""), e.get("key_masked", "")
@@ -280,20 +300,21 @@ def insert_entries(entries: list[dict[str, Any]]) -> None:
         key_id = key_id if key_id in live_keys else None
         rows.append(
             (
-                e["request_id"],
+                _parse_time(e["at"]),
                 org_id,
                 key_id,
-                "" if key_id else masked,  # a matched key's mask is its row's
+                round(e["latency_ms"] * 100),  # hundredths of a millisecond (HundredthsField)
+                agents.get(e.get("ua", "")),
+                e["status"],
+                encode_request_id(e["request_id"]),
                 mode,
                 e["method"],
-                redact_path(e["path"]),  # again, for entries buffered by a process that predates the redaction
+                # Redacted again, for entries buffered by a process that predates the redaction.
+                encode_path(redact_path(e["path"])),
                 e.get("query", ""),
-                e["status"],
                 e.get("error_code", ""),
-                e["latency_ms"],
+                "" if key_id else masked,  # a matched key's mask is its row's
                 e.get("ip") or None,
-                e.get("ua", ""),
-                _parse_time(e["at"]),
             )
         )
     org_ids = {row[1] for row in rows if row[1]}
@@ -312,9 +333,18 @@ def insert_entries(entries: list[dict[str, Any]]) -> None:
             return
         except IntegrityError:
             pass  # some of the batch is already in: insert the rest row by row below
-    RequestLog.objects.bulk_create(
-        [RequestLog(**dict(zip(_COLUMNS, row, strict=True))) for row in rows], ignore_conflicts=True
-    )
+    RequestLog.objects.bulk_create([_model_row(row) for row in rows], ignore_conflicts=True)
+
+
+def _model_row(row: tuple[Any, ...]) -> Any:
+    """A COPY row as a model instance: its fields encode the values again, so they get the Python ones."""
+    from developer.models import RequestLog
+
+    values = dict(zip(_COLUMNS, row, strict=True))
+    values["latency_ms"] = values.pop("latency_hundredths") / 100
+    values["request_id"] = decode_request_id(values["request_id"])
+    values["path"] = decode_path(values["path"])
+    return RequestLog(**values)
 
 
 def flush(batch_size: int | None = None) -> int:
@@ -430,7 +460,7 @@ def entry_for(
     from .authentication import client_ip, presented_secret
 
     entry: dict[str, Any] = {
-        "request_id": getattr(request, "request_id", None) or f"req_{uuid.uuid4().hex[:22]}",
+        "request_id": getattr(request, "request_id", None) or new_request_id(),
         "at": started_at.isoformat(),
         "method": request.method or "",
         # A key pasted into the path is redacted before it is buffered; PostgreSQL text cannot hold NUL.
