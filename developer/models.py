@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -117,11 +117,21 @@ class HundredthsField(models.IntegerField):
         return None if value is None else round(float(value) * 100)
 
 
+def _utc_today() -> date:
+    return timezone.now().date()
+
+
 class UserAgent(models.Model):
-    """A `User-Agent` the request log has met, stored once: a handful of SDK versions make most requests."""
+    """A `User-Agent` the request log has met, stored once: a handful of SDK versions make most requests.
+
+    `last_seen_on` moves to the day of each flush that logs it (at most one update a day), so the
+    request-log prune can delete the agents no kept row can name: without it a client sending a new
+    agent on every request would grow this table without bound.
+    """
 
     id = models.AutoField(primary_key=True)  # 4 bytes in every request-log row, not 8
     text = models.CharField(max_length=200, unique=True)
+    last_seen_on = models.DateField(default=_utc_today)
 
     def __str__(self) -> str:
         return self.text

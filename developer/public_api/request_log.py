@@ -35,7 +35,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode
@@ -260,6 +260,10 @@ def agent_ids(texts: set[str]) -> dict[str, int]:
 
     if not texts:
         return {}
+    # Seen today, before they are looked up: the prune deletes only agents not seen within the retention,
+    # so one it deleted before this update is not found and is stored again below, and one found is kept.
+    today = timezone.now().date()
+    UserAgent.objects.filter(text__in=texts, last_seen_on__lt=today).update(last_seen_on=today)
     found = dict(UserAgent.objects.filter(text__in=texts).values_list("text", "pk"))
     if missing := texts - found.keys():
         UserAgent.objects.bulk_create([UserAgent(text=text) for text in missing], ignore_conflicts=True)
@@ -360,7 +364,7 @@ def prune(*, now: datetime | None = None, chunk: int = 5000) -> int:
     meet only the default partition's strays. Returns the rows deleted one by one (drops are logged).
     """
     from core import partitions
-    from developer.models import RequestLog
+    from developer.models import RequestLog, UserAgent
 
     now = now or timezone.now()
     cutoff = now - RETENTION
@@ -373,8 +377,11 @@ def prune(*, now: datetime | None = None, chunk: int = 5000) -> int:
     while True:
         ids = list(RequestLog.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:chunk])
         if not ids:
-            return deleted
+            break
         deleted += RequestLog.objects.filter(pk__in=ids).delete()[0]
+    # Every row left was logged on or after the cutoff's day, by a flush that marked its agent seen that day.
+    UserAgent.objects.filter(last_seen_on__lt=cutoff.astimezone(UTC).date()).delete()
+    return deleted
 
 
 class _Flusher:

@@ -4,7 +4,7 @@ migration converts existing rows exactly, both ways."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -247,3 +247,46 @@ def test_the_migration_converts_existing_rows_exactly_both_ways(org: Any) -> Non
     finally:
         executor.loader.build_graph()
         executor.migrate(latest)
+
+
+def _entry(request_id: str, at: datetime, org: Any, ua: str) -> dict[str, Any]:
+    return {
+        "request_id": request_id,
+        "at": at.isoformat(),
+        "method": "GET",
+        "path": "/api/public/v1/calls",
+        "status": 200,
+        "latency_ms": 1.0,
+        "org_id": org.pk,
+        "ua": ua,
+    }
+
+
+def test_the_prune_deletes_user_agents_no_kept_row_can_name_and_a_flush_keeps_its_own(org: Any) -> None:
+    now = timezone.now()
+    old = now - request_log.RETENTION - timedelta(days=10)
+    request_log.insert_entries([_entry(f"req_{1:024x}", now, org, "kept-sdk/1.0")])
+    request_log.insert_entries([_entry(f"req_{2:024x}", now, org, "gone-sdk/1.0")])
+    # Both agents were last seen long ago, by the clock of the rows that named them then.
+    UserAgent.objects.update(last_seen_on=old.date())
+    RequestLog.objects.filter(request_id=f"req_{2:024x}").delete()
+    RequestLog.objects.filter(request_id=f"req_{1:024x}").update(created_at=old)
+    # A new request from the kept agent is flushed: the flush marks it seen today.
+    request_log.insert_entries([_entry(f"req_{3:024x}", now, org, "kept-sdk/1.0")])
+    assert UserAgent.objects.get(text="kept-sdk/1.0").last_seen_on == now.astimezone(UTC).date()
+
+    request_log.prune(now=now)
+
+    assert set(UserAgent.objects.values_list("text", flat=True)) == {"kept-sdk/1.0"}
+    assert [(row.request_id, row.user_agent) for row in RequestLog.objects.all()] == [(f"req_{3:024x}", "kept-sdk/1.0")]
+    # An agent the prune deleted is stored again when it comes back.
+    request_log.insert_entries([_entry(f"req_{4:024x}", now, org, "gone-sdk/1.0")])
+    assert RequestLog.objects.get(request_id=f"req_{4:024x}").user_agent == "gone-sdk/1.0"
+
+
+def test_an_agent_seen_within_the_retention_is_kept_even_with_no_row_left(org: Any) -> None:
+    now = timezone.now()
+    request_log.insert_entries([_entry(f"req_{5:024x}", now, org, "recent-sdk/2.0")])
+    RequestLog.objects.all().delete()
+    request_log.prune(now=now)
+    assert UserAgent.objects.filter(text="recent-sdk/2.0").exists()
