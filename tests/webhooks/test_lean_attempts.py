@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib
 from datetime import timedelta
 from typing import Any
 
@@ -222,3 +223,33 @@ def test_going_back_past_the_partitioning_is_refused_before_anything_changes() -
         cursor.execute("SELECT relkind FROM pg_class WHERE relname = 'webhooks_attempt'")
         assert cursor.fetchone() == ("p",)  # still partitioned, and still in use
     assert Attempt.objects.count() == 0
+    # Only 0010 refused: what came after it (unapplied on the way) is applied again, as the other tests expect.
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(not is_postgres(), reason="the constraint's column order is PostgreSQL's partitioned index")
+def test_the_attempt_number_constraint_is_put_back_delivery_first() -> None:
+    """Databases partitioned by 0010 before the conversion kept the declared order got (number, delivery_id)."""
+    fix = importlib.import_module("webhooks.migrations.0011_attempt_unique_delivery_first")
+
+    def constraint() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conrelid = 'webhooks_attempt'::regclass AND conname = 'attempt_number_unique'"
+            )
+            return str(cursor.fetchone()[0])
+
+    assert constraint() == fix.RIGHT  # a fresh database has it right already
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"ALTER TABLE webhooks_attempt DROP CONSTRAINT attempt_number_unique, ADD CONSTRAINT attempt_number_unique {fix.WRONG}"
+        )
+    with connection.schema_editor() as editor:
+        fix.delivery_first(None, editor)
+    assert constraint() == fix.RIGHT
+    with connection.schema_editor() as editor:
+        fix.delivery_first(None, editor)  # and leaves a right one alone
+    assert constraint() == fix.RIGHT
