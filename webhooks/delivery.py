@@ -3,7 +3,7 @@
 From an event to an attempt row::
 
     emit()                        events.py, in the caller's transaction: the Event and one pending
-                                  Delivery per subscribed endpoint (events.deliveries_create)
+                                  Delivery per subscribed endpoint (on PostgreSQL in one statement)
       -> after commit             dispatch.enqueue_fanout(): the organisation's turn, unless one waits
       -> tasks.turn               a threaded worker (Procfile `webhooks`, or `webhooks_slow`) runs
          deliveries_turn()

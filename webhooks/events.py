@@ -85,7 +85,7 @@ def emit(
 
     organization_id = organization.pk
     if connection.vendor == "postgresql":
-        event = _emit_in_one_statement(organization=organization, type=type, data=data, mode=mode, caused_by=caused_by)
+        event = _emit_on_postgresql(organization=organization, type=type, data=data, mode=mode, caused_by=caused_by)
     else:
         with transaction.atomic():
             event = _create_event(organization=organization, type=type, data=data, mode=mode, caused_by=caused_by)
@@ -141,7 +141,7 @@ _EMIT_SQL = (
 )
 
 
-def _emit_in_one_statement(
+def _emit_on_postgresql(
     *, organization: Organization, type: str, data: dict[str, Any], mode: str, caused_by: Attribution
 ) -> Event:
     """``emit`` on PostgreSQL: the subscribed endpoints, then the event and its deliveries in one statement,
