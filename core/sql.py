@@ -3,9 +3,9 @@
 `QuerySet.bulk_update` builds a CASE expression per field and row and resolves it through the
 ORM, which costs more CPU than the statement itself on a busy worker. `update_rows` adapts every
 value through its model field exactly as `save()` would and, on PostgreSQL, sends one
-``UPDATE … FROM (VALUES …)`` per chunk of rows: one statement for the server to parse and plan
-instead of one per row (Django binds parameters on the client, so each row's UPDATE would be a new
-statement text). Elsewhere it is one parameterised UPDATE run with the driver's `executemany`.
+``UPDATE … FROM unnest(<one array per column>)``: one short statement for the server to parse and
+plan, whatever the number of rows (Django binds parameters on the client, so each row's UPDATE
+would be a new statement text). Elsewhere it is one parameterised UPDATE run with the driver's `executemany`.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ def update_rows(
         cursor.executemany(sql, params)
 
 
-# Rows per statement: far below PostgreSQL's 65,535 parameters for any model's columns.
-_VALUES_CHUNK = 500
+# Rows per statement: the arrays below have no parameter limit; this bounds one statement's size.
+_CHUNK = 1000
 
 
 def _update_from_values(
@@ -56,12 +56,13 @@ def _update_from_values(
     set_count: int,
     rows: list[Sequence[Any]],
 ) -> None:
+    """One ``UPDATE … FROM unnest(%s, %s, …)`` per chunk: one array parameter per column, so the statement
+    text is the same short one for any number of rows (the driver splits and caches it once; a VALUES
+    list with a placeholder per value cost more CPU to prepare on both sides than the update itself)."""
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
-    # Each value cast to its column's type: a VALUES list infers types from its first row only, and a
-    # NULL there would be text.
-    casts = [f"CAST(%s AS {field.cast_db_type(connection)})" for field in fields]
-    row_sql = "(" + ", ".join(casts) + ")"
+    # Each array cast to its column's type: an array of NULLs alone would be text[].
+    arrays = ", ".join(f"CAST(%s AS {field.cast_db_type(connection)}[])" for field in fields)
     names = [quote(f"v{n}") for n in range(len(fields))]
     assignments = ", ".join(
         f"{quote(column)} = v.{name}" for column, name in zip(columns[:set_count], names[:set_count], strict=True)
@@ -70,19 +71,48 @@ def _update_from_values(
         f"{table}.{quote(column)} = v.{name}"
         for column, name in zip(columns[set_count:], names[set_count:], strict=True)
     )
+    sql = f"UPDATE {table} SET {assignments} FROM unnest({arrays}) AS v({', '.join(names)}) WHERE {conditions}"
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), _VALUES_CHUNK):
-            chunk = rows[start : start + _VALUES_CHUNK]
-            params = [
-                field.get_db_prep_save(value, connection)
-                for row in chunk
-                for field, value in zip(fields, row, strict=True)
-            ]
+        for start in range(0, len(rows), _CHUNK):
+            chunk = rows[start : start + _CHUNK]
             cursor.execute(
-                f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join([row_sql] * len(chunk))}) "
-                f"AS v({', '.join(names)}) WHERE {conditions}",
-                params,
+                sql,
+                [[field.get_db_prep_save(row[n], connection) for row in chunk] for n, field in enumerate(fields)],
             )
+
+
+def insert_rows(objs: Sequence[models.Model]) -> None:
+    """``bulk_create(objs)`` for the hot paths: on PostgreSQL one ``INSERT … SELECT * FROM unnest(…)
+    RETURNING`` with one array per column, setting each object's primary key.
+
+    Django's own bulk_create takes that form too, but not for a model with a binary column (a
+    placeholder per value then: a long statement whose parsing cost more CPU than the insert). Values
+    are adapted by their fields as ``save()`` would; objects of one model, primary keys not set, and
+    no database defaults or ``pre_save`` hooks to honour (auto_now fields are not supported)."""
+    if not objs:
+        return
+    model = type(objs[0])
+    connection = connections[router.db_for_write(model)]
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_create(objs)
+        return
+    meta = model._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(_column(field)) for field in fields)
+    # Without a type's parameters (varchar[], not varchar(40)[]), as Django's unnest does.
+    arrays = ", ".join(f"CAST(%s AS {(field.db_type(connection) or '').split('(')[0]}[])" for field in fields)
+    params = [[field.get_db_prep_save(getattr(obj, field.attname), connection) for obj in objs] for field in fields]
+    with connection.cursor() as cursor:
+        # RETURNING gives the rows in the order unnest produced them: the objects' order.
+        cursor.execute(
+            f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT * FROM unnest({arrays}) "
+            f"RETURNING {quote(_column(meta.pk))}",
+            params,
+        )
+        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
+            obj.pk = pk
+            obj._state.adding, obj._state.db = False, connection.alias
 
 
 def _concrete_field(model: type[models.Model], name: str) -> models.Field[Any, Any]:

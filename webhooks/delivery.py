@@ -3,7 +3,7 @@
 From an event to an attempt row::
 
     emit()                        events.py, in the caller's transaction: the Event and one pending
-                                  Delivery per subscribed endpoint (events.deliveries_create)
+                                  Delivery per subscribed endpoint (on PostgreSQL in one statement)
       -> after commit             dispatch.enqueue_fanout(): the organisation's turn, unless one waits
       -> tasks.turn               a threaded worker (Procfile `webhooks`, or `webhooks_slow`) runs
          deliveries_turn()
@@ -51,7 +51,7 @@ from billing.access import access_state, load_access_state, refresh_access_state
 from billing.metering import affordable_units, record_usage
 from core import metrics, outbound, partitions
 from core.signing import HEADER_NAME, sign
-from core.sql import update_rows
+from core.sql import insert_rows, update_rows
 
 from . import policy, wire
 from .dispatch import FAST, SLOW, enqueue_turn
@@ -323,7 +323,7 @@ def _claim(
                 started_at=now,
             )
             batch.claims.append(_Claim(delivery=delivery, attempt=attempt, headers=headers, token=token))
-        Attempt.objects.bulk_create([claim.attempt for claim in batch.claims])
+        insert_rows([claim.attempt for claim in batch.claims])
     return batch
 
 

@@ -33,10 +33,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+
+from core import fastcache
 
 from .delivery import RETENTION
 from .events import TEST_EVENT_TYPE, event_signal_key
@@ -170,7 +171,7 @@ def _semaphore() -> threading.BoundedSemaphore:
 
 def _read_signal(key: str) -> Any:
     try:
-        return cache.get(key)
+        return fastcache.get(key)  # written by events.announce_events
     except Exception:  # the cache is an optimisation: the periodic recheck still finds the event
         logger.warning("event signal unreadable", exc_info=True)
         return None

@@ -24,14 +24,15 @@ import time
 from datetime import datetime
 from typing import Any
 
-from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Organization
 from billing.access import access_state
 from billing.attribution import SYSTEM, Attribution
+from core import fastcache
+from core.ids import new_public_id
 from core.timefmt import iso
 
 from .dispatch import enqueue_fanout
@@ -82,17 +83,109 @@ def emit(
     if not isinstance(data, dict):
         raise ValueError("data must be a dict")
 
-    with transaction.atomic():
-        event = _create_event(organization=organization, type=type, data=data, mode=mode, caused_by=caused_by)
-        endpoints = [
-            e
-            for e in Endpoint.objects.filter(organization=organization, enabled=True)
-            if e.subscribes_to(type) and e.receives_mode(mode)
-        ]
-        if endpoints:
-            deliveries_create(event=event, endpoints=endpoints)
-        organization_id = organization.pk
-        transaction.on_commit(lambda: announce_events(organization_id, mode))
+    organization_id = organization.pk
+    if connection.vendor == "postgresql":
+        event = _emit_on_postgresql(organization=organization, type=type, data=data, mode=mode, caused_by=caused_by)
+    else:
+        with transaction.atomic():
+            event = _create_event(organization=organization, type=type, data=data, mode=mode, caused_by=caused_by)
+            endpoints = [
+                e
+                for e in Endpoint.objects.filter(organization=organization, enabled=True)
+                if e.subscribes_to(type) and e.receives_mode(mode)
+            ]
+            if endpoints:
+                deliveries_create(event=event, endpoints=endpoints)
+    transaction.on_commit(lambda: announce_events(organization_id, mode))
+    return event
+
+
+# The endpoints an event goes to: those of its organisation that are enabled, subscribed to its type
+# (or "*") and receive its mode; the SQL twin of Endpoint.subscribes_to and Endpoint.receives_mode.
+_SUBSCRIBED_SQL = """
+    SELECT "id" FROM "webhooks_endpoint"
+    WHERE "organization_id" = %s AND "enabled" AND ("events" ? '*' OR "events" ? %s) AND "modes" ? %s
+    ORDER BY "id"
+"""
+
+# The event, the state its deliveries start in (delivery_initial_state's rule) and the deliveries, in one
+# statement: atomic without a transaction or savepoint of its own, and one round trip instead of six.
+_EVENT_SQL = """
+    INSERT INTO "webhooks_event"
+        ("public_id", "organization_id", "type", "mode", "api_key_id", "source", "body", "created_at")
+    VALUES (%(public_id)s, %(organization_id)s, %(type)s, %(mode)s, %(api_key_id)s, %(source)s, %(body)s, %(now)s)
+"""
+_EMIT_SQL = (
+    """
+    WITH "event" AS ("""
+    + _EVENT_SQL
+    + """ RETURNING "id"
+    ), "state" AS (
+        SELECT CASE WHEN %(cannot_pay)s OR (%(live)s AND EXISTS (
+            SELECT 1 FROM "webhooks_delivery" WHERE "organization_id" = %(organization_id)s AND "status" = 'held'
+        )) THEN 'held' ELSE 'pending' END AS "status"
+    ), "deliveries" AS (
+        INSERT INTO "webhooks_delivery"
+            ("public_id", "organization_id", "endpoint_id", "event_id", "api_key_id", "source", "status",
+             "status_reason", "attempt_count", "next_attempt_at", "queued_at", "held_since", "created_at")
+        SELECT "d"."public_id", %(organization_id)s, "d"."endpoint_id", "event"."id", %(api_key_id)s, %(source)s,
+               "state"."status", '', 0,
+               CASE WHEN "state"."status" = 'pending' THEN %(now)s END,
+               CASE WHEN "state"."status" = 'pending' THEN %(now)s END,
+               CASE WHEN "state"."status" = 'held' THEN %(now)s END,
+               %(now)s
+        FROM "event", "state", (VALUES {rows}) AS "d" ("public_id", "endpoint_id")
+    )
+    SELECT "event"."id", "state"."status" FROM "event", "state"
+"""
+)
+
+
+def _emit_on_postgresql(
+    *, organization: Organization, type: str, data: dict[str, Any], mode: str, caused_by: Attribution
+) -> Event:
+    """``emit`` on PostgreSQL: the subscribed endpoints, then the event and its deliveries in one statement,
+    written without the ORM (every change of the application comes through here, so its CPU counts).
+    The rules are those of the ORM path in ``emit``, which SQLite takes."""
+    now = timezone.now()
+    event = Event(
+        organization=organization,
+        type=type,
+        mode=mode,
+        api_key_id=caused_by.api_key_id,
+        source=caused_by.source,
+        created_at=now,
+    )
+    event.body = render_body(event=event, organization=organization, data=data)
+    with connection.cursor() as cursor:
+        cursor.execute(_SUBSCRIBED_SQL, [organization.pk, type, mode])
+        endpoint_ids = [row[0] for row in cursor.fetchall()]
+        params = {
+            "public_id": event.public_id,
+            "organization_id": organization.pk,
+            "type": type,
+            "mode": mode,
+            "api_key_id": event.api_key_id,
+            "source": event.source,
+            "body": Event._meta.get_field("body").get_db_prep_save(event.body, connection),
+            "now": now,
+        }
+        if not endpoint_ids:
+            cursor.execute(_EVENT_SQL + ' RETURNING "id"', params)
+            (event.pk,) = cursor.fetchone()
+        else:
+            rows = []
+            for n, endpoint_id in enumerate(endpoint_ids):
+                params[f"d{n}"], params[f"e{n}"] = new_public_id("del"), endpoint_id
+                rows.append(f"(%(d{n})s, %(e{n})s)")
+            # A live event of an organisation that cannot pay is held; the held-rows check is the SQL's.
+            params["live"] = event.is_live
+            params["cannot_pay"] = event.is_live and not access_state(organization.pk).has_credits
+            cursor.execute(_EMIT_SQL.format(rows=", ".join(rows)), params)
+            event.pk, status = cursor.fetchone()
+            if status == Delivery.Status.PENDING:
+                transaction.on_commit(lambda: enqueue_fanout(organization_id=organization.pk))
+    event._state.adding, event._state.db = False, connection.alias
     return event
 
 
@@ -102,9 +195,12 @@ def event_signal_key(organization_id: int, mode: str) -> str:
 
 
 def announce_events(organization_id: int, mode: str) -> None:
-    """Wake the event log's long polls of (organisation, mode): run after the commit that made an event."""
+    """Wake the event log's long polls of (organisation, mode): run after the commit that made an event.
+
+    Through core.fastcache's long-lived Redis client: Django's RedisCache builds a client per call, which
+    cost more than the write itself on every event."""
     try:
-        cache.set(event_signal_key(organization_id, mode), time.time_ns(), 3600)
+        fastcache.set(event_signal_key(organization_id, mode), time.time_ns(), 3600)
     except Exception:  # never fail a committed change for a wake-up; the long polls recheck anyway
         logger.warning("event signal not written", exc_info=True)
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from core.sql import update_rows
+from core.sql import insert_rows, update_rows
 from webhooks.events import emit
-from webhooks.models import Delivery
+from webhooks.models import Attempt, Delivery
 from webhooks.services import endpoint_create
 
 
@@ -49,3 +49,55 @@ def test_update_rows_sets_each_row_and_skips_rows_whose_where_does_not_match(org
     assert second.last_status is None
     assert second.completed_at is None
     assert second.next_attempt_at is not None
+
+
+@pytest.mark.django_db
+def test_insert_rows_writes_each_object_adapted_by_its_fields_and_sets_its_key_in_order(org: Any) -> None:
+    endpoint_create(organization=org, url="https://example.com/hook", events=["*"], actor=None)
+    emit(organization=org, type="call.started", data={}, mode="test")
+    emit(organization=org, type="call.started", data={}, mode="test")
+    first, second = Delivery.objects.order_by("pk")
+    at = timezone.now()
+    attempts = [
+        Attempt(
+            delivery=first,
+            number=1,
+            request_url="https://example.com/hook",
+            signature=b"\x00\xff" * 16,
+            queued_ms=5,
+            started_at=at,
+        ),
+        Attempt(
+            delivery=second,
+            number=1,
+            request_url="https://example.com/it's",
+            signature=None,
+            request_headers_override={"X-Odd": 'a "quoted", {braced} value'},
+            started_at=at + timedelta(seconds=1),
+        ),
+        Attempt(
+            delivery=first, number=2, request_url="https://example.com/hook", response_headers={"a": "b"}, started_at=at
+        ),
+    ]
+
+    insert_rows(attempts)
+
+    assert [a.pk for a in attempts] == sorted(a.pk for a in attempts) and None not in [a.pk for a in attempts]
+    stored = {a.pk: a for a in Attempt.objects.filter(pk__in=[a.pk for a in attempts])}
+    for attempt in attempts:
+        row = stored[attempt.pk]
+        assert (row.delivery_id, row.number, row.request_url, row.started_at, row.queued_ms) == (
+            attempt.delivery_id,
+            attempt.number,
+            attempt.request_url,
+            attempt.started_at,
+            attempt.queued_ms,
+        )
+        assert (bytes(row.signature) if row.signature is not None else None) == attempt.signature
+        assert row.request_headers_override == attempt.request_headers_override
+        assert (row.response_headers, row.succeeded, row.error_class, row.finished_at) == (
+            attempt.response_headers,
+            False,
+            "",
+            None,
+        )

@@ -10,12 +10,15 @@ import pytest
 from django.db import transaction
 
 from accounts.models import Organization
+from billing.attribution import by_key
 from billing.models import UsageRecord
 from core.signing import verify
+from developer.scopes import ALL_SCOPES
+from developer.services import api_key_create
 from tests.conftest import make_org
 from webhooks.events import EVENT_TYPES, emit
 from webhooks.models import Delivery, Event
-from webhooks.services import endpoint_create
+from webhooks.services import endpoint_create, endpoint_delete, endpoint_update
 
 from .receiver import Receiver
 
@@ -113,3 +116,86 @@ def test_events_emitted_in_a_rolled_back_transaction_are_never_sent(
     assert callbacks == []
     assert not Event.objects.exists() and not Delivery.objects.exists()
     assert receiver.requests == []
+
+
+def test_every_emit_reads_the_endpoints_as_they_are_now_by_the_rules_of_the_model(
+    org: Organization, other_org: Organization
+) -> None:
+    """On PostgreSQL emit() matches endpoints in SQL (no ORM); the rules stay Endpoint.subscribes_to and
+    Endpoint.receives_mode, and a change made just before is honoured by the very next emit."""
+    url = "https://example.com/hook"
+    endpoints = [
+        endpoint_create(organization=org, url=url, events=events, modes=modes, actor=None)[0]
+        for events, modes in [
+            (["*"], ["live", "test"]),
+            (["*"], ["live"]),
+            (["*"], ["test"]),
+            (["call.completed", "sms.sent"], ["live", "test"]),
+            (["sms.sent"], ["test"]),
+        ]
+    ]
+    endpoint_create(organization=other_org, url=url, events=["*"], actor=None)  # never another business's
+
+    def delivered_to(type: str, mode: str) -> set[int]:
+        event = emit(organization=org, type=type, data={}, mode=mode)
+        return set(Delivery.objects.filter(event=event).values_list("endpoint_id", flat=True))
+
+    for type in ["call.completed", "sms.sent", "contact.deleted"]:
+        for mode in ["live", "test"]:
+            expected = {e.pk for e in endpoints if e.subscribes_to(type) and e.receives_mode(mode)}
+            assert delivered_to(type, mode) == expected, (type, mode)
+
+    first, _, _, calls, _ = endpoints
+    endpoint_update(endpoint=first, enabled=False, actor=None)
+    assert first.pk not in delivered_to("sms.sent", "test")
+    endpoint_update(endpoint=calls, events=["contact.deleted"], actor=None)
+    assert calls.pk not in delivered_to("call.completed", "live")
+    assert calls.pk in delivered_to("contact.deleted", "live")
+    endpoint_update(endpoint=calls, modes=["test"], actor=None)
+    assert calls.pk not in delivered_to("contact.deleted", "live")
+    endpoint_update(endpoint=first, enabled=True, actor=None)
+    assert first.pk in delivered_to("sms.sent", "test")
+    endpoint_delete(endpoint=first, actor=None)
+    assert first.pk not in delivered_to("sms.sent", "test")
+
+
+def test_emitted_rows_carry_the_cause_the_times_and_the_queue_state(org: Organization) -> None:
+    endpoint, _ = endpoint_create(organization=org, url="https://example.com/hook", events=["*"], actor=None)
+    key, _ = api_key_create(organization=org, name="Caller", mode="live", scopes=list(ALL_SCOPES), actor=None)
+    event = emit(organization=org, type="sms.sent", data={"id": "msg_1"}, mode="live", caused_by=by_key(key.pk))
+
+    stored = Event.objects.get(pk=event.pk)
+    assert (stored.public_id, stored.body, stored.created_at) == (event.public_id, event.body, event.created_at)
+    assert (stored.type, stored.mode, stored.source, stored.api_key_id) == ("sms.sent", "live", "api", key.pk)
+    (delivery,) = Delivery.objects.filter(event=event)
+    assert delivery.public_id.startswith("del_") and len(delivery.public_id) == 26
+    assert (delivery.organization_id, delivery.endpoint_id) == (org.pk, endpoint.pk)
+    assert (delivery.source, delivery.api_key_id, delivery.replay_of_id) == ("api", key.pk, None)
+    assert delivery.status == Delivery.Status.PENDING and delivery.held_since is None
+    assert delivery.next_attempt_at == delivery.queued_at == delivery.created_at >= event.created_at
+    assert (delivery.attempt_count, delivery.status_reason, delivery.claimed_until) == (0, "", None)
+
+
+def test_a_live_event_waits_behind_held_deliveries_and_a_test_event_never_does(org: Organization) -> None:
+    """delivery_initial_state's rule (issue 21), which the PostgreSQL statement applies itself."""
+    endpoint_create(organization=org, url="https://example.com/hook", events=["*"], actor=None)
+    first = emit(organization=org, type="call.started", data={}, mode="live")
+    Delivery.objects.filter(event=first).update(status=Delivery.Status.HELD, next_attempt_at=None, queued_at=None)
+
+    live = Delivery.objects.get(event=emit(organization=org, type="call.completed", data={}, mode="live"))
+    test = Delivery.objects.get(event=emit(organization=org, type="call.completed", data={}, mode="test"))
+
+    assert live.status == Delivery.Status.HELD
+    assert live.held_since == live.created_at and live.next_attempt_at is None and live.queued_at is None
+    assert test.status == Delivery.Status.PENDING and test.held_since is None and test.next_attempt_at is not None
+
+
+def test_a_live_event_of_an_organisation_that_cannot_pay_is_held() -> None:
+    broke = make_org("Broke Dental", credits=None)
+    endpoint_create(organization=broke, url="https://example.com/hook", events=["*"], actor=None)
+
+    live = Delivery.objects.get(event=emit(organization=broke, type="call.completed", data={}, mode="live"))
+    test = Delivery.objects.get(event=emit(organization=broke, type="call.completed", data={}, mode="test"))
+
+    assert live.status == Delivery.Status.HELD and live.held_since is not None
+    assert test.status == Delivery.Status.PENDING
