@@ -107,14 +107,17 @@ def _flush_tables_with_rows(self: TransactionTestCase) -> None:
     test (each truncated table and index gets a new file); this deletes the rows of the dozen or so tables
     that have any, in one transaction (the foreign keys are deferred, so the order does not matter), then
     sends post_migrate as the flush does, which puts back the rows data migrations seeded (_reseed_after_flush).
-    Serialized rollback and `available_apps` keep Django's own flush."""
-    if self.serialized_rollback or self.available_apps is not None:
-        return _django_fixture_teardown(self)
-    for db_name in self._databases_names(include_mirrors=False):
+    SQLite (whose flush already deletes), serialized rollback and `available_apps` keep Django's own flush."""
+    names = self._databases_names(include_mirrors=False)
+    if (
+        self.serialized_rollback
+        or self.available_apps is not None
+        or any(connections[name].vendor != "postgresql" for name in names)
+    ):
+        _django_fixture_teardown(self)
+        return
+    for db_name in names:
         connection = connections[db_name]
-        if connection.vendor != "postgresql":
-            _django_fixture_teardown(self)
-            continue
         quote = connection.ops.quote_name
         tables = [
             table
