@@ -102,7 +102,7 @@ post_migrate.connect(
 _KEPT_BY_FLUSH = frozenset({"django_content_type", "auth_permission"})
 
 
-def _flush_tables_with_rows(self: TransactionTestCase) -> None:
+def _flush_tables_with_rows(self: Any) -> None:  # a TransactionTestCase (the stubs omit its private methods)
     """A transactional test's teardown on PostgreSQL: Django's flush TRUNCATEs all ~60 tables, about 0.6 s a
     test (each truncated table and index gets a new file); this deletes the rows of the dozen or so tables
     that have any, in one transaction (the foreign keys are deferred, so the order does not matter), then
@@ -134,8 +134,8 @@ def _flush_tables_with_rows(self: TransactionTestCase) -> None:
         emit_post_migrate_signal(verbosity=0, interactive=False, db=db_name)
 
 
-_django_fixture_teardown = TransactionTestCase._fixture_teardown
-TransactionTestCase._fixture_teardown = _flush_tables_with_rows  # type: ignore[method-assign]
+_django_fixture_teardown = TransactionTestCase._fixture_teardown  # type: ignore[attr-defined]
+TransactionTestCase._fixture_teardown = _flush_tables_with_rows  # type: ignore[attr-defined]
 
 
 def make_org(
