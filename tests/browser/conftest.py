@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.shortcuts import resolve_url
+from django.test import Client
 
 from tests.conftest import ensure_plans
 
@@ -78,13 +81,19 @@ def page(browser: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def login_as() -> Callable[[Any, str, str, str], None]:
-    """`login_as(page, live_server_url, email, password)`: signs in through the real login form."""
+    """`login_as(page, live_server_url, email, password)`: a signed-in browser on the dashboard's home page.
+
+    The session is made server-side by Django's `login()` (the test client's, with the password checked
+    by the same backends) and handed to the browser as its cookie: the page then lands where the sign-in
+    form sends people. The sign-in form itself is tested in test_signin.py (and by the layout test and
+    the phone-width test, which use it); going through it here cost every other test two page loads."""
 
     def _login(page: Any, live_server_url: str, email: str, password: str) -> None:
-        page.goto(f"{live_server_url}/accounts/login/")
-        page.get_by_label("Email").fill(email)
-        page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Sign in").click()
+        client = Client()
+        assert client.login(email=email, password=password), f"{email} cannot sign in with that password"
+        cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+        page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server_url}])
+        page.goto(live_server_url + resolve_url(settings.LOGIN_REDIRECT_URL))
         page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
     return _login
