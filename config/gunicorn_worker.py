@@ -5,7 +5,9 @@ bound: offered more than it can serve, requests wait minutes and clients time ou
 counts the requests queued or running in its pool; when a connection becomes readable (a new
 request, on a new or a kept-alive connection) and the count is at `WEB_MAX_IN_FLIGHT` (default:
 twice the threads), the main thread answers 503 itself (`developer.overload.refusal`: the API's
-envelope with `Retry-After`, or the dashboard's page) without entering Django. Accepted requests
+envelope with `Retry-After`, or the dashboard's page) without entering Django. A full process also
+answers a new connection's request as it accepts it when the request is already there, which saves the
+refused request a trip through the poller. Accepted requests
 therefore wait behind at most one request per thread, and a refusal costs microseconds, so the
 threads keep serving at full speed while the excess is turned away.
 
