@@ -5,11 +5,18 @@ a file) on PostgreSQL + Redis
 and drives it open-loop, as real clients do: request i leaves at t0 + i/rate whether or not earlier
 ones were answered, and latency counts from that planned instant (no coordinated omission).
 
-1. **Sustainable rate**: the highest offered rate, stepping up by 20 %, with ≥ 99 % answered 2xx and p99 < 500 ms
-   (a step that misses is tried once more before the search ends).
+1. **Sustainable rate**: the highest offered rate with ≥ 99 % answered 2xx and p99 < 500 ms. The
+   search steps up by 50 % until a rate misses, then bisects between the last rate that passed and the
+   first that missed until they are within 6 % (a step that misses is tried once more before it counts).
 2. **Overload**: twice that rate for --seconds (60). Printed: goodput (2xx per second) as a share of
-   the sustainable rate (target ≥ 90 %), p99 of the accepted requests (target ≤ 1 s), and how many
-   were refused with 503 and how fast.
+   the sustainable rate found in the same run (target ≥ 90 %), p99 of the accepted requests (target
+   ≤ 1 s), and how many were refused with 503 and how fast.
+
+Before the search, before each step and before the overload the bench waits for the machine to settle
+(CPU ≥ 85 % idle over a second, so a busy neighbour or the previous step's tail does not count against
+the next one) and prints the load average and idle share it started from; a phase that could not wait
+long enough says so. The overload line also says where the CPU went: the web processes, the client, and
+the rest of the machine (PostgreSQL, Redis, and anything else running).
 
     python bench/overload.py [--seconds 60] [--no-shed]
 
@@ -22,6 +29,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import re
 import resource
 import socket
@@ -44,6 +53,48 @@ from bench._server import ROOT, bench_env, prepare_database, procfile_command, p
 
 PATH = "/api/public/v1/keys?limit=1"
 CLIENT_TIMEOUT = 10.0  # seconds
+SETTLED_IDLE = 0.85  # the machine's CPU share idle over a second before a phase starts
+SEARCH_GROWTH = 1.5  # the search's step up, until a rate misses
+SEARCH_PRECISION = 1.06  # then it bisects until the rates that passed and missed are this close
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _machine_ticks() -> tuple[int, int]:
+    """(idle, total) CPU clock ticks of the whole machine since boot, from /proc/stat."""
+    user, nice, system, idle, iowait, irq, softirq, steal = (
+        int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    )
+    return idle + iowait, user + nice + system + idle + iowait + irq + softirq + steal
+
+
+def settle(phase: str, *, patience: float) -> str:
+    """Wait up to `patience` seconds for the machine to be SETTLED_IDLE; say how it was when the phase starts."""
+    began = time.monotonic()
+    while True:
+        idle_before, total_before = _machine_ticks()
+        time.sleep(1.0)
+        idle_after, total_after = _machine_ticks()
+        idle = (idle_after - idle_before) / max(1, total_after - total_before)
+        if idle >= SETTLED_IDLE or time.monotonic() - began >= patience:
+            break
+    one, five, _ = os.getloadavg()
+    waited = time.monotonic() - began - 1.0
+    state = "" if idle >= SETTLED_IDLE else f", NOT settled after {patience:.0f} s: this phase shared the CPU"
+    return f"[{phase}: load {one:.1f}/{five:.1f} (1/5 min), CPU {idle:.0%} idle, waited {waited:.0f} s{state}]"
+
+
+def _tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds used by process `pid`, its live children and the children it has reaped (Linux /proc)."""
+
+    def stat(pid: int) -> list[str]:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+    fields = stat(pid)
+    ticks = sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # exited: its time moves to cutime once reaped
+            ticks += sum(int(value) for value in stat(int(child))[11:13])
+    return ticks / TICKS
 
 
 def free_port() -> int:
@@ -52,8 +103,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass
+class Web:
+    base: str
+    pid: int
+
+
 @contextmanager
-def procfile_web(env: dict[str, str], *, shed: bool) -> Iterator[str]:
+def procfile_web(env: dict[str, str], *, shed: bool) -> Iterator[Web]:
     port = free_port()  # never a fixed one: another bench may be listening there, and would be measured
     args = procfile_command("web", {**env, "PORT": str(port)})
     if not shed:
@@ -73,7 +130,7 @@ def procfile_web(env: dict[str, str], *, shed: bool) -> Iterator[str]:
                 break
             except OSError:
                 time.sleep(0.1)
-        yield base
+        yield Web(base, proc.pid)
     finally:
         proc.terminate()
         try:
@@ -90,6 +147,7 @@ class Tally:
     other: dict[int, int] = field(default_factory=dict)  # status (0: connection failed, -1: timed out) → count
     late: list[float] = field(default_factory=list)  # how late the client sent each request: its own lag
     seconds: float = 0.0
+    client_cpu: float = 0.0  # CPU seconds the client processes used
 
     def p(self, values: list[float], q: float) -> float:
         if not values:
@@ -154,6 +212,7 @@ async def offer(base: str, secret: str, *, rate: float, seconds: float, start: f
     connections = Connections(host, int(port), f"Authorization: Bearer {secret}\r\n")
     tally = Tally()
     loop = asyncio.get_running_loop()
+    cpu_before = time.process_time()
 
     async def one(planned: float) -> None:
         tally.late.append(loop.time() - planned)
@@ -179,6 +238,7 @@ async def offer(base: str, secret: str, *, rate: float, seconds: float, start: f
         tasks.append(asyncio.create_task(one(planned)))
     await asyncio.wait_for(asyncio.gather(*tasks), timeout=seconds + 120)
     tally.seconds = seconds
+    tally.client_cpu = time.process_time() - cpu_before
     return tally
 
 
@@ -196,6 +256,7 @@ def offer_from(pool: ProcessPoolExecutor, parts: int, base: str, secret: str, *,
         tally.ok += result.ok
         tally.shed += result.shed
         tally.late += result.late
+        tally.client_cpu += result.client_cpu
         for status, count in result.other.items():
             tally.other[status] = tally.other.get(status, 0) + count
     return tally
@@ -218,6 +279,7 @@ def main() -> None:
     parser.add_argument("--no-shed", action="store_true", help="the stock gthread worker, for comparison")
     parser.add_argument("--sustainable", type=float, help="skip the search and use this rate")
     parser.add_argument("--clients", type=int, default=2, help="client processes sharing the offer")
+    parser.add_argument("--patience", type=float, default=180, help="seconds to wait for the machine to settle")
     args = parser.parse_args()
     # Open-loop clients hold a connection per request in flight: more than the default 1,024 descriptors.
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -226,38 +288,62 @@ def main() -> None:
     env = bench_env()
     prepare_database(env)
     _, secret = provision(env)
-    with procfile_web(env, shed=not args.no_shed) as base, ProcessPoolExecutor(args.clients) as pool:
+    with procfile_web(env, shed=not args.no_shed) as web, ProcessPoolExecutor(args.clients) as pool:
 
         def run(rate: float, seconds: float) -> Tally:
-            return offer_from(pool, args.clients, base, secret, rate=rate, seconds=seconds)
+            return offer_from(pool, args.clients, web.base, secret, rate=rate, seconds=seconds)
+
+        def passes(rate: float) -> bool:
+            """One search step (and, if it misses, a second try: one burst next door must not decide it)."""
+            for _ in range(2):
+                before = settle(f"step {rate:.1f}/s", patience=30)
+                tally = run(rate, args.step_seconds)
+                good = len(tally.ok) >= 0.99 * tally.total and tally.p(tally.ok, 0.99) < 0.5
+                print(f"step {rate:6.1f}/s: {describe(tally)}{'' if good else '  <- over'} {before}", flush=True)
+                if good:
+                    return True
+            return False
 
         run(20, 3)  # warm every worker's connections and caches
         sustainable = args.sustainable
         if sustainable is None:
-            rate, sustainable = args.start_rate, 0.0
-            while True:
-                for _ in range(2):  # a step that misses runs again: one burst next door must not end the search
-                    tally = run(rate, args.step_seconds)
-                    good = len(tally.ok) >= 0.99 * tally.total and tally.p(tally.ok, 0.99) < 0.5
-                    print(f"step {rate:6.1f}/s: {describe(tally)}{'' if good else '  <- over'}", flush=True)
-                    if good:
-                        break
-                if not good:
-                    break
-                sustainable = rate
-                rate = round(rate * 1.2, 1)
-            time.sleep(2)
-        print(f"sustainable rate: {sustainable:.1f} req/s (p99 < 500 ms, ≥ 99 % 2xx)")
+            print(settle("search", patience=args.patience), flush=True)
+            passed, missed = 0.0, args.start_rate
+            while passes(missed):  # up by half until a rate misses …
+                passed, missed = missed, round(missed * SEARCH_GROWTH, 1)
+            while passed and missed / passed > SEARCH_PRECISION:  # … then bisect (geometrically) between them
+                middle = round((passed * missed) ** 0.5, 1)
+                if passes(middle):
+                    passed = middle
+                else:
+                    missed = middle
+            sustainable = passed
+            print(f"sustainable rate: {sustainable:.1f} req/s (p99 < 500 ms, ≥ 99 % 2xx; {missed:.1f} missed)")
+        else:
+            print(f"sustainable rate: {sustainable:.1f} req/s (given)")
         if not sustainable:
             sys.exit("no step met the target: lower --start-rate (is the machine busy?)")
         offered = 2 * sustainable
+        print(settle("overload", patience=args.patience), flush=True)
+        idle_before, total_before = _machine_ticks()
+        web_before = _tree_cpu_seconds(web.pid)
         tally = run(offered, args.seconds)
+        idle_after, total_after = _machine_ticks()
+        machine_busy = ((total_after - total_before) - (idle_after - idle_before)) / TICKS
+        web_cpu = _tree_cpu_seconds(web.pid) - web_before
         print(f"offered {offered:.1f}/s for {args.seconds:.0f} s: {describe(tally)}")
         goodput = len(tally.ok) / tally.seconds
         print(
             f"goodput {goodput / sustainable * 100:.0f} % of sustainable (target ≥ 90 %), "
             f"p99 accepted {tally.p(tally.ok, 0.99) * 1000:.0f} ms (target ≤ 1000 ms), "
             f"refused {len(tally.shed)} with median {statistics.median(tally.shed) * 1000 if tally.shed else 0:.0f} ms"
+        )
+        # The phase's wall time is longer than --seconds by the tail of the last answers; close enough.
+        print(
+            f"CPU during the overload, in cores of {os.cpu_count()}: web {web_cpu / args.seconds:.2f}, "
+            f"client {tally.client_cpu / args.seconds:.2f}, "
+            f"the rest (PostgreSQL, Redis, anything else) {(machine_busy - web_cpu - tally.client_cpu) / args.seconds:.2f}; "
+            f"web CPU per 2xx {web_cpu / max(1, len(tally.ok)) * 1000:.1f} ms"
         )
 
 

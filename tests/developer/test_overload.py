@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import socket
 import subprocess
 import sys
@@ -82,7 +84,8 @@ def gunicorn_server(tmp_path: Path):
     log = (tmp_path / "gunicorn.log").open("wb")
     process = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stderr=log)
     try:
-        while _get_or_none(f"http://127.0.0.1:{port}/healthz") != 200:
+        # Its own answer, not a 200 from another test's server that took the port first.
+        while _get_or_none(f"http://127.0.0.1:{port}/healthz") != (200, b"served"):
             assert process.poll() is None, (tmp_path / "gunicorn.log").read_text()
             time.sleep(0.05)
         yield f"http://127.0.0.1:{port}", tmp_path
@@ -93,15 +96,23 @@ def gunicorn_server(tmp_path: Path):
         log.close()
 
 
-def _get_or_none(url: str) -> int | None:
+def _get_or_none(url: str) -> tuple[int, bytes] | None:
     try:
-        return _get(url)[0]
+        status, _, body = _get(url)
+        return status, body
     except OSError:
         return None
 
 
 def _started(tmp_path: Path) -> int:
     return len(list(tmp_path.glob("started-*")))
+
+
+def _wait_until_held(held: list[Future[tuple[int, Message, bytes]]], tmp_path: Path) -> None:
+    while _started(tmp_path) < 2:
+        # A held request answered already never reached the gate: fail with its answer, not hang.
+        assert not any(future.done() for future in held), [future.result()[:1] for future in held if future.done()]
+        time.sleep(0.02)
 
 
 def test_requests_beyond_the_bound_are_refused_at_once_and_the_others_served(gunicorn_server) -> None:
@@ -111,8 +122,7 @@ def test_requests_beyond_the_bound_are_refused_at_once_and_the_others_served(gun
             pool.submit(_get, f"{base}/api/public/v1/calls"),
             pool.submit(_get, f"{base}/settings/developer/"),
         ]
-        while _started(tmp_path) < 2:  # both threads are now held at the gate: the process is full
-            time.sleep(0.02)
+        _wait_until_held(held, tmp_path)  # both threads are now held at the gate: the process is full
 
         # These answer while the gate is still shut, so nothing waited for the held requests.
         refused_api = [_get(f"{base}/api/public/v1/keys?limit=1") for _ in range(3)]
@@ -139,3 +149,47 @@ def test_requests_beyond_the_bound_are_refused_at_once_and_the_others_served(gun
 
     # With room again, the next request is served.
     assert _get(f"{base}/api/public/v1/keys")[0] == 200
+
+
+def _read_to_close(sock: socket.socket) -> bytes:
+    chunks = []
+    while chunk := sock.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_a_request_sent_after_its_connection_was_accepted_by_a_full_process_is_refused(gunicorn_server) -> None:
+    base, tmp_path = gunicorn_server
+    port = int(base.rsplit(":", 1)[1])
+    with ThreadPoolExecutor(2) as pool:
+        held = [pool.submit(_get, f"{base}/api/public/v1/calls") for _ in range(2)]
+        _wait_until_held(held, tmp_path)
+
+        # The full process accepts this connection with nothing to read yet, so it waits for the request.
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as quiet:
+            # One process takes connections in order: once a later one's refusal is back, this one was accepted.
+            assert _get(f"{base}/api/public/v1/keys")[0] == 503
+            quiet.sendall(b"GET /api/public/v1/keys?limit=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            status, headers, body = _parse(_read_to_close(quiet))
+
+        assert not (tmp_path / "gate").exists()
+        (tmp_path / "gate").touch()
+        assert [future.result()[0] for future in held] == [200, 200]
+
+    assert status == "HTTP/1.1 503 Service Unavailable"
+    assert headers["Retry-After"] == "1" and headers["Connection"] == "close"
+    assert json.loads(body)["error"]["code"] == "SERVICE_UNAVAILABLE"
+    assert _started(tmp_path) == 2  # neither refused request reached the app
+
+
+def test_the_procfile_recycles_web_workers_rarely_and_never_all_at_once() -> None:
+    from gunicorn.config import Config  # type: ignore[import-untyped]
+
+    line = next(line for line in (settings.BASE_DIR / "Procfile").read_text().splitlines() if line.startswith("web:"))
+    cfg = Config()
+    arguments = cfg.parser().parse_args(shlex.split(re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", line))[3:])
+    # A restart costs a worker about a second of CPU (Django's import and first requests): at 2,000
+    # requests a busy worker restarted every few seconds under overload, eating the capacity it needed.
+    assert arguments.max_requests >= 10_000
+    assert arguments.max_requests_jitter >= arguments.max_requests // 20
+    assert arguments.worker_class == SHEDDING_WORKER
