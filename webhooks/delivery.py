@@ -293,12 +293,7 @@ def _claim(
         # The claim itself: a conditional update under a fresh token. Only the rows it moved are
         # this turn's (a second claim of the same rows, from a redelivered message or another
         # worker, finds them leased and takes nothing), with their attempt numbers as written.
-        _due(Delivery.objects.filter(pk__in=[d.pk for d in ready]), now).update(
-            claim_token=token, claimed_until=now + CLAIM_LEASE, attempt_count=F("attempt_count") + 1, held_since=None
-        )
-        numbers = dict(
-            Delivery.objects.filter(pk__in=[d.pk for d in ready], claim_token=token).values_list("pk", "attempt_count")
-        )
+        numbers = _take([d.pk for d in ready], token=token, now=now)
         signing: dict[int, list[str]] = {}
         for delivery in ready:
             if delivery.pk not in numbers:
@@ -325,6 +320,40 @@ def _claim(
             batch.claims.append(_Claim(delivery=delivery, attempt=attempt, headers=headers, token=token))
         insert_rows([claim.attempt for claim in batch.claims])
     return batch
+
+
+def _take(ids: list[int], *, token: uuid.UUID, now: datetime) -> dict[int, int]:
+    """The claim's conditional update, in one round trip: the rows among ``ids`` still due and
+    unleased get ``token``, a lease and their next attempt number; returns {pk: attempt number} of
+    the rows it moved (RETURNING: PostgreSQL, and SQLite since 3.35)."""
+    quote = connection.ops.quote_name
+    meta = Delivery._meta
+    fields = {field.name: field for field in meta.concrete_fields}
+
+    def column(name: str) -> str:
+        return quote(str(fields[name].column))
+
+    def value(name: str, value: Any) -> Any:
+        return fields[name].get_db_prep_save(value, connection)
+
+    id_params: list[Any]
+    if connection.vendor == "postgresql":
+        match, id_params = f"{column('id')} = ANY(%s)", [ids]  # one array parameter, however many rows
+    else:
+        match, id_params = f"{column('id')} IN ({', '.join(['%s'] * len(ids))})", list(ids)
+    count, until = column("attempt_count"), column("claimed_until")
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {column('claim_token')} = %s, {until} = %s, {count} = {count} + 1, "
+        f"{column('held_since')} = NULL "
+        f"WHERE {match} AND {column('status')} = %s AND {column('next_attempt_at')} <= %s "
+        f"AND ({until} IS NULL OR {until} <= %s) "
+        f"RETURNING {column('id')}, {count}"
+    )
+    at = value("next_attempt_at", now)
+    params = [value("claim_token", token), value("claimed_until", now + CLAIM_LEASE), *id_params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, Delivery.Status.PENDING.value, at, at])
+        return {pk: number for pk, number in cursor.fetchall()}
 
 
 def _due_per_endpoint(takes: dict[int, int], *, delivery_ids: list[int] | None, now: datetime) -> dict[int, list[int]]:

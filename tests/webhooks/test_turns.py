@@ -4,6 +4,7 @@ turns between businesses through a FIFO queue, the slow lane, and the flag that 
 from __future__ import annotations
 
 import threading
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -280,3 +281,25 @@ def test_a_lease_is_renewed_while_its_request_is_in_flight_so_the_sweep_leaves_i
     assert len(leases) >= 4 and leases == sorted(leases) and len(set(leases)) == len(leases)
     assert len(receiver.requests) == 1
     assert Delivery.objects.get(pk=pk).status == "succeeded"
+
+
+def test_the_claims_update_takes_only_due_unleased_rows_and_returns_their_attempt_numbers(org: Organization) -> None:
+    endpoint_create(organization=org, url="https://hooks.example.com/a", events=["*"], actor=None)
+    due, retried, leased, later, done = emitted(org, 5)
+    now = timezone.now()
+    Delivery.objects.filter(pk=retried).update(attempt_count=2)
+    Delivery.objects.filter(pk=leased).update(claimed_until=now + timedelta(seconds=5), attempt_count=1)
+    Delivery.objects.filter(pk=later).update(next_attempt_at=now + timedelta(hours=1))
+    Delivery.objects.filter(pk=done).update(status="succeeded")
+    token = uuid.uuid4()
+
+    taken = engine._take([due, retried, leased, later, done], token=token, now=now)
+
+    assert taken == {due: 1, retried: 3}
+    rows = {d.pk: d for d in Delivery.objects.filter(pk__in=[due, retried, leased])}
+    assert rows[due].claim_token == token and rows[due].claimed_until == now + engine.CLAIM_LEASE
+    assert rows[retried].attempt_count == 3 and rows[leased].attempt_count == 1 and rows[leased].claim_token is None
+    # Taken twice (a redelivered turn): the second finds them leased and takes nothing.
+    assert engine._take([due, retried], token=uuid.uuid4(), now=now) == {}
+    # Once the lease has run out (its worker died), the row is due again, with the next number.
+    assert engine._take([due], token=token, now=now + engine.CLAIM_LEASE) == {due: 2}
