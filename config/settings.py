@@ -435,6 +435,7 @@ MAINTENANCE_TASKS = (
     "agents.expire_invocations",
     "agents.prune_invocations",
     "phone.prune_idempotency_keys",
+    "core.refresh_table_statistics",
 )
 CELERY_TASK_ROUTES = {name: {"queue": MAINTENANCE_QUEUE} for name in MAINTENANCE_TASKS}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -475,6 +476,11 @@ CELERY_BEAT_SCHEDULE["agents-expire-invocations"] = {
     "schedule": timedelta(seconds=30),
 }
 CELERY_BEAT_SCHEDULE["agents-prune-invocations"] = {"task": "agents.prune_invocations", "schedule": crontab(minute=37)}
+# Planner statistics of partitions (and, where the server's autovacuum is off, vacuum): core/statistics.py.
+CELERY_BEAT_SCHEDULE["core-refresh-table-statistics"] = {
+    "task": "core.refresh_table_statistics",
+    "schedule": timedelta(seconds=60),
+}
 # Idempotency-Key records live 24 hours (developer/public_api/idempotency.py); expired ones are deleted hourly.
 CELERY_BEAT_SCHEDULE["prune-idempotency-keys"] = {
     "task": "phone.prune_idempotency_keys",
