@@ -300,7 +300,7 @@ def web_answers(base: str) -> bool:
 
 
 def _cpu_by_pid() -> dict[int, tuple[int, str, float]]:
-    """(process group, command, CPU seconds used) of every process, children reaped included."""
+    """(process group, command, CPU seconds used) of every process."""
     tick = os.sysconf("SC_CLK_TCK")
     found = {}
     for entry in Path("/proc").iterdir():
@@ -309,7 +309,9 @@ def _cpu_by_pid() -> dict[int, tuple[int, str, float]]:
         try:
             head, _, rest = (entry / "stat").read_text().rpartition(")")
             fields = rest.split()
-            used = sum(int(value) for value in fields[11:15]) / tick  # utime, stime, cutime, cstime
+            # utime and stime only: a reaped child's CPU lands in its parent's cutime/cstime, and each
+            # process here is counted on its own while it lives (a recycled one loses its last minute).
+            used = sum(int(value) for value in fields[11:13]) / tick
             found[int(entry.name)] = (int(fields[2]), head.partition("(")[2], used)
         except (OSError, IndexError, ValueError):
             continue
