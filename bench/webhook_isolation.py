@@ -243,8 +243,8 @@ def main() -> None:
             cursor.execute(
                 """
                 INSERT INTO webhooks_delivery (public_id, organization_id, endpoint_id, event_id, status, status_reason,
-                    attempt_count, created_at, next_attempt_at, queued_at)
-                SELECT %s || n, %s, (%s::bigint[])[1 + n %% 4], %s, 'pending', '', 0, now(), now(), now()
+                    attempt_count, created_at, next_attempt_at, queued_at, source)
+                SELECT %s || n, %s, (%s::bigint[])[1 + n %% 4], %s, 'pending', '', 0, now(), now(), now(), 'system'
                 FROM generate_series(1, %s) AS n
                 """,
                 [f"del_backlog{time.time_ns()}_", org_c.pk, [e.pk for e in c_endpoints], seed.pk, args.backlog],
