@@ -27,8 +27,9 @@ def _page() -> bytes:
     return render_to_string("503.html").encode()
 
 
-def refusal(path: bytes) -> bytes:
-    """The whole HTTP/1.1 response refusing a request for `path` (the request line's target)."""
+def refusal(path: bytes, *, keep_alive: bool = False) -> bytes:
+    """The whole HTTP/1.1 response refusing a request for `path` (the request line's target); with
+    `keep_alive` the connection stays open for the client's next request (the worker decides)."""
     request_id = new_request_id()
     if path.startswith(API_PATH_PREFIX.encode()):
         body = json.dumps(
@@ -47,6 +48,6 @@ def refusal(path: bytes) -> bytes:
         "X-Content-Type-Options: nosniff\r\n"
         "X-Frame-Options: DENY\r\n"
         f"X-Request-Id: {request_id}\r\n"
-        "Connection: close\r\n\r\n"
+        f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n"
     )
     return head.encode() + body

@@ -158,7 +158,22 @@ def _read_to_close(sock: socket.socket) -> bytes:
     return b"".join(chunks)
 
 
-def test_a_request_sent_after_its_connection_was_accepted_by_a_full_process_is_refused(gunicorn_server) -> None:
+def _read_response(sock: socket.socket) -> bytes:
+    """One response off a connection that stays open: its head, then Content-Length bytes of body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed after {data!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head).group(1))  # type: ignore[union-attr]
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
+def test_a_refused_request_keeps_its_connection_in_step_for_the_next_one(gunicorn_server) -> None:
+    """Also: a request sent after a full process accepted its connection is refused, not queued."""
     base, tmp_path = gunicorn_server
     port = int(base.rsplit(":", 1)[1])
     with ThreadPoolExecutor(2) as pool:
@@ -166,20 +181,67 @@ def test_a_request_sent_after_its_connection_was_accepted_by_a_full_process_is_r
         _wait_until_held(held, tmp_path)
 
         # The full process accepts this connection with nothing to read yet, so it waits for the request.
-        with socket.create_connection(("127.0.0.1", port), timeout=30) as quiet:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as kept:
             # One process takes connections in order: once a later one's refusal is back, this one was accepted.
             assert _get(f"{base}/api/public/v1/keys")[0] == 503
-            quiet.sendall(b"GET /api/public/v1/keys?limit=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            status, headers, body = _parse(_read_to_close(quiet))
+            kept.sendall(b"GET /api/public/v1/keys?limit=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            status, headers, body = _parse(_read_response(kept))
+            # Refused on the same connection again while the process is still full.
+            kept.sendall(b"GET /api/public/v1/keys?limit=2 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            again, again_headers, _ = _parse(_read_response(kept))
+            assert not (tmp_path / "gate").exists()
 
-        assert not (tmp_path / "gate").exists()
+            (tmp_path / "gate").touch()
+            assert [future.result()[0] for future in held] == [200, 200]
+            # With room again, the same connection's next request is served: it stayed in step.
+            kept.sendall(b"GET /api/public/v1/keys?limit=3 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            served, _, served_body = _parse(_read_response(kept))
+
+    assert status == again == "HTTP/1.1 503 Service Unavailable"
+    assert headers["Connection"] == again_headers["Connection"] == "keep-alive"
+    assert headers["Retry-After"] == "1"
+    assert json.loads(body)["error"]["code"] == "SERVICE_UNAVAILABLE"
+    assert (served, served_body) == ("HTTP/1.1 200 OK", b"served")
+    assert _started(tmp_path) == 3  # the two held requests and the last one; no refused request reached the app
+
+
+def test_a_refused_request_with_a_body_closes_its_connection(gunicorn_server) -> None:
+    base, tmp_path = gunicorn_server
+    port = int(base.rsplit(":", 1)[1])
+    with ThreadPoolExecutor(2) as pool:
+        held = [pool.submit(_get, f"{base}/api/public/v1/calls") for _ in range(2)]
+        _wait_until_held(held, tmp_path)
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as posted:
+            body = b'{"name": "Ada"}'
+            posted.sendall(
+                b"POST /api/public/v1/contacts HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            status, headers, _ = _parse(_read_to_close(posted))  # returns: the server closed it
         (tmp_path / "gate").touch()
         assert [future.result()[0] for future in held] == [200, 200]
+    assert status == "HTTP/1.1 503 Service Unavailable" and headers["Connection"] == "close"
+    assert _started(tmp_path) == 2
 
-    assert status == "HTTP/1.1 503 Service Unavailable"
-    assert headers["Retry-After"] == "1" and headers["Connection"] == "close"
-    assert json.loads(body)["error"]["code"] == "SERVICE_UNAVAILABLE"
-    assert _started(tmp_path) == 2  # neither refused request reached the app
+
+@pytest.mark.parametrize(
+    ("request_bytes", "reusable"),
+    [
+        (b"GET /api/public/v1/calls HTTP/1.1\r\nHost: x\r\n\r\n", True),
+        (b"DELETE /api/public/v1/contacts/con_1 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", True),
+        (b"POST /api/public/v1/contacts HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}", False),
+        (b"POST /api/public/v1/contacts HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", False),
+        (b"GET /api/public/v1/calls HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", False),
+        (b"GET /api/public/v1/calls HTTP/1.0\r\nHost: x\r\n\r\n", False),
+        (b"GET /api/public/v1/calls HTTP/1.1\r\nHost: x\r\n", False),  # the head is not whole yet
+        (b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\n\r\n", False),  # a pipelined second request
+    ],
+)
+def test_only_a_whole_request_without_a_body_keeps_its_connection(request_bytes: bytes, reusable: bool) -> None:
+    from config.gunicorn_worker import reusable_after
+
+    assert reusable_after(request_bytes) is reusable
 
 
 def test_the_procfile_recycles_web_workers_rarely_and_never_all_at_once() -> None:
