@@ -334,7 +334,7 @@ def main() -> None:
         print(f"offered {offered:.1f}/s for {args.seconds:.0f} s: {describe(tally)}")
         goodput = len(tally.ok) / tally.seconds
         print(
-            f"goodput {goodput / sustainable * 100:.0f} % of sustainable (target ≥ 90 %), "
+            f"goodput {goodput / sustainable * 100:.1f} % of sustainable (target ≥ 90 %), "
             f"p99 accepted {tally.p(tally.ok, 0.99) * 1000:.0f} ms (target ≤ 1000 ms), "
             f"refused {len(tally.shed)} with median {statistics.median(tally.shed) * 1000 if tally.shed else 0:.0f} ms"
         )
