@@ -169,6 +169,14 @@ def owner(org: Organization) -> Any:
 
 
 @pytest.fixture
+def owner_client(owner: Any) -> Client:
+    """The owner, signed in to the dashboard (without the sign-in form, which has its own tests)."""
+    client = Client()
+    client.force_login(owner)
+    return client
+
+
+@pytest.fixture
 def viewer(org: Organization) -> Any:
     user = user_get_or_create(email="viewer@acme.test", password="correct-horse-battery")
     membership_set(organization=org, user=user, role=Role.VIEWER)

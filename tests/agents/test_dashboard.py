@@ -25,13 +25,6 @@ HTMX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-def owner_client(owner: Any) -> Client:
-    client = Client()
-    client.force_login(owner)
-    return client
-
-
-@pytest.fixture
 def viewer_client(viewer: Any) -> Client:
     client = Client()
     client.force_login(viewer)

@@ -139,13 +139,6 @@ def test_the_dashboard_finds_a_request_by_its_id_and_shows_its_user_agent(
 
 
 @pytest.fixture
-def owner_client(owner: Any) -> Client:
-    client = Client()
-    client.force_login(owner)
-    return client
-
-
-@pytest.fixture
 def staff(django_user_model: Any) -> Client:
     user = django_user_model.objects.create_superuser("staff@aiphone360.test", "staff@aiphone360.test", "pw")
     client = Client()

@@ -259,13 +259,6 @@ def test_a_surrogate_pair_spelled_as_escapes_is_valid_text(test_api: ApiClient) 
 WEBHOOKS_PAGE = "/settings/developer/webhooks/"
 
 
-@pytest.fixture
-def owner_client(owner: Any) -> Client:
-    client = Client()
-    client.force_login(owner)
-    return client
-
-
 def test_a_nul_in_a_dashboard_form_is_400_naming_the_field_and_writes_nothing(owner_client: Client) -> None:
     token = owner_client.get(WEBHOOKS_PAGE + "new/").context["values"]["form_token"]
     before = _rows()

@@ -4,7 +4,6 @@ and the ids an agent's `knowledgeBaseIds` takes."""
 from __future__ import annotations
 
 import datetime
-from typing import Any
 
 import pytest
 from django.test import Client
@@ -13,13 +12,6 @@ from django.utils import timezone
 from accounts.models import Organization
 from phone.models import KnowledgeBase, KnowledgeDocument
 from tests.conftest import ApiClient, make_key
-
-
-@pytest.fixture
-def owner_client(owner: Any) -> Client:
-    client = Client()
-    client.force_login(owner)
-    return client
 
 
 @pytest.fixture

@@ -137,13 +137,6 @@ def test_send_test_event_and_replay_still_reach_an_endpoint_that_excludes_the_mo
 # --- dashboard ---------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def owner_client(owner: Any) -> Client:
-    client = Client()
-    client.force_login(owner)
-    return client
-
-
 def test_the_dashboard_form_sets_and_changes_modes_and_the_list_shows_them(
     org: Organization, owner_client: Client
 ) -> None:

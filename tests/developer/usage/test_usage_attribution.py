@@ -45,13 +45,6 @@ def hook(org: Organization, receiver: Receiver) -> Receiver:
     return receiver
 
 
-@pytest.fixture
-def owner_client(owner: Any) -> Client:
-    client = Client()
-    client.force_login(owner)
-    return client
-
-
 def test_a_live_keys_contact_webhook_attempt_and_its_retry_are_that_keys_usage(
     org: Organization, hook: Receiver, django_capture_on_commit_callbacks: Any
 ) -> None:
