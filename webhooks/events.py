@@ -147,16 +147,8 @@ def _emit_on_postgresql(
     """``emit`` on PostgreSQL: the subscribed endpoints, then the event and its deliveries in one statement,
     written without the ORM (every change of the application comes through here, so its CPU counts).
     The rules are those of the ORM path in ``emit``, which SQLite takes."""
-    now = timezone.now()
-    event = Event(
-        organization=organization,
-        type=type,
-        mode=mode,
-        api_key_id=caused_by.api_key_id,
-        source=caused_by.source,
-        created_at=now,
-    )
-    event.body = render_body(event=event, organization=organization, data=data)
+    event = _new_event(organization=organization, type=type, data=data, mode=mode, caused_by=caused_by)
+    now = event.created_at
     with connection.cursor() as cursor:
         cursor.execute(_SUBSCRIBED_SQL, [organization.pk, type, mode])
         endpoint_ids = [row[0] for row in cursor.fetchall()]
@@ -205,9 +197,10 @@ def announce_events(organization_id: int, mode: str) -> None:
         logger.warning("event signal not written", exc_info=True)
 
 
-def _create_event(
+def _new_event(
     *, organization: Organization, type: str, data: dict[str, Any], mode: str, caused_by: Attribution
 ) -> Event:
+    """The event, not yet saved, with the body every delivery of it will send."""
     event = Event(
         organization=organization,
         type=type,
@@ -217,6 +210,13 @@ def _create_event(
         created_at=timezone.now(),
     )
     event.body = render_body(event=event, organization=organization, data=data)
+    return event
+
+
+def _create_event(
+    *, organization: Organization, type: str, data: dict[str, Any], mode: str, caused_by: Attribution
+) -> Event:
+    event = _new_event(organization=organization, type=type, data=data, mode=mode, caused_by=caused_by)
     event.save()
     return event
 
