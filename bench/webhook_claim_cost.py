@@ -121,9 +121,9 @@ def main() -> None:
         cursor.execute(
             """
             INSERT INTO webhooks_delivery (public_id, organization_id, endpoint_id, event_id, status, status_reason,
-                attempt_count, created_at, completed_at, next_attempt_at, last_status)
+                attempt_count, created_at, completed_at, next_attempt_at, last_status, source)
             SELECT 'del_fin' || n, %s, (%s::bigint[])[1 + n %% 4], %s, 'succeeded', '', 1,
-                   now() - (n || ' seconds')::interval, now() - (n || ' seconds')::interval, NULL, 200
+                   now() - (n || ' seconds')::interval, now() - (n || ' seconds')::interval, NULL, 200, 'system'
             FROM generate_series(1, %s) AS n
             """,
             [org.pk, endpoint_ids, event_id, args.finished],
