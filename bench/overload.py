@@ -8,6 +8,10 @@ ones were answered, and latency counts from that planned instant (no coordinated
 1. **Sustainable rate**: the highest offered rate with ≥ 99 % answered 2xx and p99 < 500 ms. The
    search steps up by 50 % until a rate misses, then bisects between the last rate that passed and the
    first that missed until they are within 6 % (a step that misses is tried once more before it counts).
+   The rate found must then hold for --confirm-seconds (30) in one piece; if it does not, the search
+   steps down by that 6 % and confirms again. A short step above capacity can pass (the queue has not
+   grown far enough yet, and a miss gets a second try); a rate the server only kept up for 8 s is not
+   one it sustains.
 2. **Overload**: twice that rate for --seconds (60). Printed: goodput (2xx per second) as a share of
    the sustainable rate found in the same run (target ≥ 90 %), p99 of the accepted requests (target
    ≤ 1 s), and how many were refused with 503 and how fast.
@@ -56,6 +60,7 @@ CLIENT_TIMEOUT = 10.0  # seconds
 SETTLED_IDLE = 0.85  # the machine's CPU share idle over a second before a phase starts
 SEARCH_GROWTH = 1.5  # the search's step up, until a rate misses
 SEARCH_PRECISION = 1.06  # then it bisects until the rates that passed and missed are this close
+CONFIRMATIONS = 4  # how many times the search may step down before it gives up confirming
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -276,6 +281,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--step-seconds", type=float, default=8)
     parser.add_argument("--start-rate", type=float, default=40)
+    parser.add_argument("--confirm-seconds", type=float, default=30, help="how long the rate found must hold")
     parser.add_argument("--no-shed", action="store_true", help="the stock gthread worker, for comparison")
     parser.add_argument("--sustainable", type=float, help="skip the search and use this rate")
     parser.add_argument("--clients", type=int, default=2, help="client processes sharing the offer")
@@ -293,13 +299,14 @@ def main() -> None:
         def run(rate: float, seconds: float) -> Tally:
             return offer_from(pool, args.clients, web.base, secret, rate=rate, seconds=seconds)
 
-        def passes(rate: float) -> bool:
+        def passes(rate: float, *, seconds: float | None = None, tries: int = 2) -> bool:
             """One search step (and, if it misses, a second try: one burst next door must not decide it)."""
-            for _ in range(2):
-                before = settle(f"step {rate:.1f}/s", patience=30)
-                tally = run(rate, args.step_seconds)
+            label = "step" if seconds is None else "confirm"
+            for _ in range(tries):
+                before = settle(f"{label} {rate:.1f}/s", patience=30)
+                tally = run(rate, seconds or args.step_seconds)
                 good = len(tally.ok) >= 0.99 * tally.total and tally.p(tally.ok, 0.99) < 0.5
-                print(f"step {rate:6.1f}/s: {describe(tally)}{'' if good else '  <- over'} {before}", flush=True)
+                print(f"{label} {rate:6.1f}/s: {describe(tally)}{'' if good else '  <- over'} {before}", flush=True)
                 if good:
                     return True
             return False
@@ -317,8 +324,19 @@ def main() -> None:
                     passed = middle
                 else:
                     missed = middle
+            # The bisection's steps are short and a miss gets a second try, so its figure can sit above
+            # what the server keeps up: the rate must also hold for a long run, or it steps down.
+            for _ in range(CONFIRMATIONS):
+                if not passed or passes(passed, seconds=args.confirm_seconds, tries=1):
+                    break
+                missed, passed = passed, round(passed / SEARCH_PRECISION, 1)
+            else:
+                sys.exit(f"no rate held for {args.confirm_seconds:.0f} s down to {missed:.1f}/s (is the machine busy?)")
             sustainable = passed
-            print(f"sustainable rate: {sustainable:.1f} req/s (p99 < 500 ms, ≥ 99 % 2xx; {missed:.1f} missed)")
+            print(
+                f"sustainable rate: {sustainable:.1f} req/s (p99 < 500 ms, ≥ 99 % 2xx, held for "
+                f"{args.confirm_seconds:.0f} s; {missed:.1f} missed)"
+            )
         else:
             print(f"sustainable rate: {sustainable:.1f} req/s (given)")
         if not sustainable:
