@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import email.utils
 import json
 import logging
 import platform
@@ -29,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from ._errors import AiPhone360Error, APIConnectionError, APITimeoutError, error_class
+from ._errors import AiPhone360Error, APIConnectionError, APITimeoutError, error_class, parse_retry_after
 from ._version import __version__
 
 VERSION = __version__
@@ -48,22 +47,6 @@ WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 Timeout = float | httpx.Timeout
 
 logger = logging.getLogger("aiphone360")
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (seconds or an HTTP date); None when absent or unreadable."""
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        return max(0.0, when.timestamp() - (time.time() if now is None else now))
-    return seconds if seconds >= 0 else None
 
 
 def retry_delay(retry: int, retry_after: float | None, rand: Callable[[], float] = random.random) -> float:

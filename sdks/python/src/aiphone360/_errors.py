@@ -16,9 +16,27 @@ and the base class for the rest::
 
 from __future__ import annotations
 
+import email.utils
+import time
 from typing import Any
 
 import httpx
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date); None when absent or unreadable."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    return seconds if seconds >= 0 else None
 
 
 class AiPhone360Error(Exception):
@@ -93,8 +111,6 @@ class RateLimitError(APIStatusError):
 
     @property
     def retry_after(self) -> float | None:
-        from ._core import parse_retry_after
-
         return parse_retry_after(self.headers.get("retry-after") if self.headers is not None else None)
 
 
