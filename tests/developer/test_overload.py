@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import socket
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import pytest
 from django.conf import settings
 
 from developer.overload import refusal
+from tests.procfile import procfile_arguments
 
 SHEDDING_WORKER = "config.gunicorn_worker.SheddingWorker"
 
@@ -247,11 +247,12 @@ def test_only_a_whole_request_without_a_body_keeps_its_connection(request_bytes:
 def test_the_procfile_recycles_web_workers_rarely_and_never_all_at_once() -> None:
     from gunicorn.config import Config  # type: ignore[import-untyped]
 
-    line = next(line for line in (settings.BASE_DIR / "Procfile").read_text().splitlines() if line.startswith("web:"))
-    cfg = Config()
-    arguments = cfg.parser().parse_args(shlex.split(re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", line))[3:])
+    arguments = Config().parser().parse_args(procfile_arguments("web")[2:])  # past "gunicorn config.wsgi"
     # A restart costs a worker about a second of CPU (Django's import and first requests): at 2,000
     # requests a busy worker restarted every few seconds under overload, eating the capacity it needed.
     assert arguments.max_requests >= 10_000
     assert arguments.max_requests_jitter >= arguments.max_requests // 20
     assert arguments.worker_class == SHEDDING_WORKER
+    # Loaded once in the master, so a recycled worker is a fork (a few ms of CPU), not Django's import
+    # again (0.75 s of CPU, and a second without that worker); tests/ops/test_multiprocess.py runs it.
+    assert arguments.preload_app is True

@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import importlib
 import logging
-import re
-import shlex
 import uuid
 from datetime import timedelta
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from django.apps import apps
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
@@ -25,6 +21,7 @@ from developer.logging import redact_path
 from developer.models import RequestLog
 from developer.public_api import request_log
 from tests.conftest import ApiClient, make_key
+from tests.procfile import procfile_arguments
 from tests.webhooks.receiver import Receiver
 
 PASSWORD = "correct-horse-battery"
@@ -134,21 +131,13 @@ def test_entries_buffered_unredacted_are_redacted_when_flushed(org: Organization
 # --- the access log and error logs ------------------------------------------------------------------------
 
 
-def _procfile_web_arguments() -> list[str]:
-    line = next(
-        line for line in Path(settings.BASE_DIR, "Procfile").read_text().splitlines() if line.startswith("web:")
-    )
-    line = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", line.removeprefix("web:"))
-    return shlex.split(line)[2:]  # past "gunicorn config.wsgi"
-
-
 def test_gunicorn_access_log_as_the_procfile_configures_it_has_no_secret(
     leaked: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from gunicorn.config import Config  # type: ignore[import-untyped]
 
     cfg = Config()
-    for name, value in vars(cfg.parser().parse_args(_procfile_web_arguments())).items():
+    for name, value in vars(cfg.parser().parse_args(procfile_arguments("web")[2:])).items():
         if value is not None and name != "args":
             cfg.set(name.lower(), value)
     logger = cfg.logger_class(cfg)

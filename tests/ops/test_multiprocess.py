@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from prometheus_client import generate_latest
 from ops import heartbeat
 from ops.metrics import build_registry
 from tests.conftest import redis_available
+from tests.procfile import procfile_arguments
 
 from .metrics_helpers import TOKEN, Scrape, parse
 
@@ -184,3 +186,95 @@ def test_a_real_celery_worker_beats_and_its_task_metrics_are_summed_from_its_chi
     finally:
         worker.terminate()
         worker.wait(timeout=20)
+
+
+def _workers(master: int) -> set[int]:
+    return {int(pid) for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split()}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads the process tree from /proc (Linux)")
+def test_the_procfile_web_line_preloads_and_a_replaced_worker_serves_and_keeps_the_totals(tmp_path: Path) -> None:
+    """The Procfile's web line, as deployed: Django is loaded once in the master and each worker is a fork
+    of it. Nothing the master loaded may be shared by its workers (no database connection opened before
+    the fork), a worker forked to replace one (as after --max-requests) serves, and its metrics add up
+    with the others'."""
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    database = tmp_path / "empty.sqlite3"
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "false",
+        "SECRET_KEY": "gunicorn-test-secret",
+        "FIELD_ENCRYPTION_KEY": "gunicorn-test-field-key",
+        "ALLOWED_HOSTS": "*",
+        "SECURE_SSL_REDIRECT": "false",
+        "DATABASE_URL": f"sqlite:///{database}",
+        "CACHE_URL": "locmemcache://",
+        "CELERY_BROKER_URL": "memory://",
+        "REQUEST_LOG_ENABLED": "false",
+        "METRICS_TOKEN": TOKEN,
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
+    }
+    env.pop("REDIS_URL", None)
+    arguments = procfile_arguments("web", WEB_CONCURRENCY="2", PORT=str(port))
+    assert arguments[0] == "gunicorn" and "--preload" in arguments
+    command = [str(Path(sys.executable).parent / "gunicorn"), *arguments[1:], "--log-level", "warning"]
+    server = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+
+    def call(_: int) -> int:
+        # No key: refused before any database work, by whichever worker accepts the connection.
+        return httpx.get(f"{base}/api/public/v1/keys", headers={"Connection": "close"}).status_code
+
+    try:
+        deadline = time.monotonic() + 30
+        while len(_workers(server.pid)) < 2 or not _answers(f"{base}/healthz"):
+            assert server.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        # The master loaded Django and the app, but opened no database connection its forks would share.
+        assert not any(os.path.realpath(fd).startswith(str(database)) for fd in _open_files(server.pid)), (
+            "the master holds the database open"
+        )
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            assert set(pool.map(call, range(40))) == {401}
+        first = _workers(server.pid)
+        killed = min(first)
+        os.kill(killed, signal.SIGKILL)  # as a crash, or --max-requests without the grace
+        while len(_workers(server.pid) - {killed}) < 2:
+            assert server.poll() is None and time.monotonic() < deadline + 30
+            time.sleep(0.05)
+        (replacement,) = _workers(server.pid) - first
+        calls = 40
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            while not (metrics_dir / f"counter_{replacement}.db").exists():  # until the new worker has answered
+                assert set(pool.map(call, range(10))) == {401}
+                calls += 10
+                assert calls < 2000, "the replacement worker never answered"
+
+        totals = set()
+        for _ in range(6):
+            response = httpx.get(f"{base}/metrics", headers={"Authorization": f"Bearer {TOKEN}", "Connection": "close"})
+            assert response.status_code == 200
+            found = Scrape(parse(response.text))
+            totals.add(found.value("aip_api_refusals_total", code="API_KEY_REQUIRED"))
+        # Every refusal counted once: the killed worker's, its replacement's and the other's.
+        assert totals == {float(calls)}
+    finally:
+        server.terminate()
+        server.wait(timeout=40)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, headers={"Connection": "close"}).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def _open_files(pid: int) -> list[str]:
+    return [str(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
