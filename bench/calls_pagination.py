@@ -68,7 +68,8 @@ import json
 from django.db import connection, transaction
 from accounts.models import Organization
 from billing.services import organization_create
-from billing.services import addon_grant, subscription_set, wallet_credit
+from billing.services import addon_grant, subscription_set
+from billing.wallet import wallet_credit
 from billing.models import Plan
 from decimal import Decimal
 from phone.models import Call

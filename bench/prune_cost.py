@@ -56,7 +56,8 @@ def main() -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from billing.services import addon_grant, organization_create, subscription_set, wallet_credit
+    from billing.services import addon_grant, organization_create, subscription_set
+    from billing.wallet import wallet_credit
     from core import partitions
     from developer.public_api import request_log
     from webhooks import events

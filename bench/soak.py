@@ -66,7 +66,8 @@ def provision(count: int, receiver_base: str) -> list[Business]:
     import datetime
     from decimal import Decimal
 
-    from billing.services import addon_grant, organization_create, subscription_set, wallet_credit
+    from billing.services import addon_grant, organization_create, subscription_set
+    from billing.wallet import wallet_credit
     from developer.scopes import ALL_SCOPES
     from developer.services import api_key_create
     from phone import services as phone

@@ -146,7 +146,8 @@ def main() -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from billing.services import addon_grant, organization_create, subscription_set, wallet_credit
+    from billing.services import addon_grant, organization_create, subscription_set
+    from billing.wallet import wallet_credit
     from developer.models import RequestLog, UserAgent
     from developer.public_api.request_log import insert_entries
     from developer.services import api_key_create

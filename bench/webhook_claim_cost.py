@@ -66,7 +66,8 @@ def main() -> None:
     from django.db.models import Count
     from django.utils import timezone
 
-    from billing.services import addon_grant, organization_create, subscription_set, wallet_credit
+    from billing.services import addon_grant, organization_create, subscription_set
+    from billing.wallet import wallet_credit
     from webhooks import delivery, events
     from webhooks.models import Delivery
     from webhooks.services import endpoint_create

@@ -156,7 +156,8 @@ def main() -> None:
 
     from django.db import connection
 
-    from billing.services import addon_grant, organization_create, subscription_set, wallet_credit
+    from billing.services import addon_grant, organization_create, subscription_set
+    from billing.wallet import wallet_credit
     from webhooks.dispatch import enqueue_turn
     from webhooks.events import emit
     from webhooks.models import Endpoint

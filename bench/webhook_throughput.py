@@ -291,12 +291,8 @@ def main() -> None:
     from django.db import connections, transaction
     from django.utils import timezone
 
-    from billing.services import (
-        addon_grant,
-        organization_create,
-        subscription_set,
-        wallet_credit,
-    )
+    from billing.services import addon_grant, organization_create, subscription_set
+    from billing.wallet import wallet_credit
     from webhooks.events import emit, render_body
     from webhooks.models import Delivery, Event
     from webhooks.services import endpoint_create

@@ -53,8 +53,8 @@ from .services import (
     organization_suspend,
     plan_save,
     subscription_set,
-    wallet_credit,
 )
+from .wallet import wallet_credit
 
 _PRICE_FIELDS = (
     "api_request_block_price",

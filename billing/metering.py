@@ -42,7 +42,7 @@ from .quota import (
     month_start,
     units_to_bill,
 )
-from .services import ChargeDetail, Reservation, wallet_debit, wallet_release, wallet_reserve
+from .wallet import ChargeDetail, Reservation, wallet_debit, wallet_release, wallet_reserve
 
 logger = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from billing.services import (
     addon_grant,
     organization_create,
     subscription_set,
-    wallet_credit,
 )
+from billing.wallet import wallet_credit
 from developer.public_api.authentication import lookup_principal
 from developer.scopes import ALL_SCOPES
 from developer.services import api_key_create

@@ -19,12 +19,8 @@ from django.test import Client, TransactionTestCase
 
 from accounts.models import Organization, Role
 from accounts.services import membership_set, user_get_or_create
-from billing.services import (
-    addon_grant,
-    organization_create,
-    subscription_set,
-    wallet_credit,
-)
+from billing.services import addon_grant, organization_create, subscription_set
+from billing.wallet import wallet_credit
 from core.ratelimit import limiter
 from developer.public_api.apicount import api_counter
 from developer.public_api.request_log import buffer as request_log_buffer

@@ -11,15 +11,8 @@ from django.test import Client
 
 from accounts.models import Organization
 from billing.models import Subscription
-from billing.services import (
-    addon_grant,
-    addon_revoke,
-    organization_reinstate,
-    organization_suspend,
-    subscription_set,
-    wallet_credit,
-    wallet_debit,
-)
+from billing.services import addon_grant, addon_revoke, organization_reinstate, organization_suspend, subscription_set
+from billing.wallet import wallet_credit, wallet_debit
 from tests.conftest import API, ApiClient, make_key, make_org, redis_available
 
 pytestmark = pytest.mark.django_db

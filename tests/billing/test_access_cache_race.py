@@ -14,7 +14,7 @@ import pytest
 
 from billing import access
 from billing.models import Wallet
-from billing.services import wallet_credit
+from billing.wallet import wallet_credit
 from core import fastcache
 from tests.conftest import make_org, redis_available
 

@@ -16,7 +16,7 @@ from django.db.models import Sum
 from billing.metering import apply_api_counts, record_usage
 from billing.models import LedgerEntry, Metric, MonthlyUsage, UsageRecord, UsageRollup, Wallet
 from billing.quota import encode_counter_field
-from billing.services import InsufficientCredits, wallet_debit
+from billing.wallet import InsufficientCredits, wallet_debit
 from developer.models import ApiKey
 from phone import services as phone_services
 from phone.backends import local

@@ -10,7 +10,7 @@ import pytest
 from billing.access import access_state, can_pay
 from billing.metering import record_usage
 from billing.models import Metric
-from billing.services import wallet_credit, wallet_debit
+from billing.wallet import wallet_credit, wallet_debit
 from tests.conftest import ApiClient, make_key, make_org
 from tests.webhooks.receiver import Receiver
 from webhooks.events import emit

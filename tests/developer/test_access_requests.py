@@ -21,13 +21,8 @@ from accounts.models import AuditEntry, Role
 from accounts.services import membership_set, user_get_or_create
 from billing.access import access_state
 from billing.models import Metric, PlatformAddon, Subscription, UsageRollup
-from billing.services import (
-    addon_grant,
-    addon_revoke,
-    organization_suspend,
-    subscription_set,
-    wallet_debit,
-)
+from billing.services import addon_grant, addon_revoke, organization_suspend, subscription_set
+from billing.wallet import wallet_debit
 from core.errors import NotPermitted, ServiceError
 from developer import services
 from developer.access_status import Step, access_step, needs_request_lookup, plan_list

@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import Membership, Organization, Role
 from accounts.services import membership_set, user_get_or_create
 from billing.models import Wallet
-from billing.services import wallet_credit, wallet_debit
+from billing.wallet import wallet_credit, wallet_debit
 from developer.models import ApiKey
 from developer.services import api_key_revoke
 from ops import alerts

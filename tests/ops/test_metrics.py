@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import Organization
 from agents.services import tool_invoke
 from billing.models import Wallet
-from billing.services import wallet_debit
+from billing.wallet import wallet_debit
 from tests.agents.conftest import make_tool
 from tests.conftest import ApiClient
 from tests.webhooks.receiver import Receiver, Reply

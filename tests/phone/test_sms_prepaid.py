@@ -12,7 +12,7 @@ from accounts.models import Organization
 from billing.metering import apply_api_counts
 from billing.models import LedgerEntry, MonthlyUsage, UsageRecord, UsageRollup, Wallet
 from billing.quota import encode_counter_field, epoch_hours
-from billing.services import wallet_debit
+from billing.wallet import wallet_debit
 from developer.models import ApiKey
 from developer.usage.reports import wallet_summary
 from phone import services

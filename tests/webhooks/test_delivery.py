@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from billing.models import UsageRecord
-from billing.services import wallet_credit
+from billing.wallet import wallet_credit
 from tests.conftest import is_postgres, make_org
 from webhooks import delivery as engine
 from webhooks import services
@@ -647,7 +647,7 @@ def test_a_new_live_event_waits_behind_held_deliveries_and_goes_out_after_them(
 def test_a_release_counts_the_free_attempts_left_and_the_live_deliveries_already_pending(
     receiver: Receiver,
 ) -> None:
-    from billing.services import wallet_debit
+    from billing.wallet import wallet_debit
     from tests.billing.conftest import set_plan_terms
 
     org = make_org("Few Free", credits=Decimal("0.0008"))

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 
 from billing.models import LedgerEntry, Wallet
-from billing.services import wallet_credit
+from billing.wallet import wallet_credit
 from tests.billing.conftest import set_plan_terms
 from tests.conftest import make_org
 from webhooks.delivery import deliveries_sweep

@@ -8,12 +8,8 @@ from django.db import transaction
 from accounts.models import Role
 from accounts.services import membership_set, user_get_or_create
 from billing.models import Plan
-from billing.services import (
-    addon_grant,
-    organization_create,
-    subscription_set,
-    wallet_credit,
-)
+from billing.services import addon_grant, organization_create, subscription_set
+from billing.wallet import wallet_credit
 
 
 class Command(BaseCommand):

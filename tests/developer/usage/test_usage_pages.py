@@ -14,7 +14,7 @@ from django.test import Client
 from billing.metering import apply_api_counts, record_usage
 from billing.models import Metric
 from billing.quota import encode_counter_field, epoch_hours
-from billing.services import wallet_debit
+from billing.wallet import wallet_debit
 from developer.models import ApiKey
 from tests.billing.conftest import set_plan_terms
 from tests.conftest import make_key, make_org
