@@ -28,12 +28,11 @@ export {
 export {
   DEFAULT_BASE_URL,
   VERSION,
-  ResponseInfo,
   type Logger,
-  type RateLimitInfo,
   type RequestLogEntry,
   type RequestOptions,
   type WithResponse,
 } from "./core.js";
+export { ResponseInfo, type RateLimitInfo } from "./response.js";
 export { WEBHOOK_EVENT_TYPES, type components } from "./generated/openapi.js";
 export type * from "./types.js";

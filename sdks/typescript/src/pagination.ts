@@ -6,7 +6,7 @@
  * item across all pages — the next page is fetched only when the current one is used up.
  */
 
-import type { ResponseInfo } from "./core.js";
+import type { ResponseInfo } from "./response.js";
 import type { ListParams, Pagination } from "./types.js";
 
 export interface PageBody<T> {
