@@ -5,7 +5,8 @@ ORM, which costs more CPU than the statement itself on a busy worker. `update_ro
 value through its model field exactly as `save()` would and, on PostgreSQL, sends one
 ``UPDATE … FROM unnest(<one array per column>)``: one short statement for the server to parse and
 plan, whatever the number of rows (Django binds parameters on the client, so each row's UPDATE
-would be a new statement text). Elsewhere it is one parameterised UPDATE run with the driver's `executemany`.
+would be a new statement text); a column with the same value in every row is one parameter instead
+of an array. Elsewhere it is one parameterised UPDATE run with the driver's `executemany`.
 """
 
 from __future__ import annotations
