@@ -18,8 +18,10 @@ Why not an ``httpx.Client``: its transport resolves the host again when connecti
 goes through ``getaddrinfo``), gives no way to bound the *total* time of a request, and pools
 connections by address, so a TLS connection verified for one customer's hostname could be reused
 for another hostname served from the same IP. We therefore connect and handshake the socket
-ourselves and let httpcore (httpx's own HTTP/1.1 engine) speak HTTP over it, one connection per
-request. What is shared per process is the TLS context, the costly part to build.
+ourselves and let h11 (the HTTP/1.1 state machine under httpx and httpcore) speak HTTP over it, one
+connection per request. Not httpcore's connection on top of it: for a single exchange on a socket we
+already hold it added as much CPU again as h11 itself, on every webhook delivery. What is shared per
+process is the TLS context, the costly part to build, and the checked form of each URL.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from typing import Any, Literal, NoReturn, TypeAlias
 from urllib.parse import quote, urlsplit
 
 import certifi
-import httpcore
+import h11
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
@@ -358,6 +360,13 @@ def _parse_target(url: str, *, allow_loopback: bool, allowed_ports: Collection[i
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def _checked_target(url: str, *, allow_loopback: bool, allowed_ports: frozenset[int]) -> _Target:
+    """``_parse_target`` remembered per URL and policy: it is a pure function of them (no DNS), and
+    a busy endpoint's URL is checked again for every request. A refusal raises, so it is never kept."""
+    return _parse_target(url, allow_loopback=allow_loopback, allowed_ports=allowed_ports)
+
+
 def _split_host_port(netloc: str, *, default_port: int) -> tuple[str, int]:
     if netloc.startswith("["):
         end = netloc.find("]")
@@ -490,7 +499,7 @@ def _post(
     allow_loopback = _allow_loopback()
     try:
         allowed_ports = _allowed_ports()
-        target = _parse_target(url, allow_loopback=allow_loopback, allowed_ports=allowed_ports)
+        target = _checked_target(url, allow_loopback=allow_loopback, allowed_ports=allowed_ports)
         header_list = _request_headers(target, headers, content_length=len(body))
         if target.literal is not None:
             peer = target.literal
@@ -502,31 +511,19 @@ def _post(
         logger.info("outbound POST refused: %s", exc.reason)
         raise
 
-    # The URL names the checked address, never the host name, so nothing downstream can
-    # resolve it again; the name travels only in the Host header and TLS SNI.
-    request_url = httpcore.URL(
-        scheme=target.scheme.encode(),
-        host=str(peer).encode(),
-        port=target.port,
-        target=target.request_target.encode("ascii"),
-    )
-    stream = _DeadlineStream(_connect(target, peer, deadline=deadline, timeout=timeout), deadline)
-    connection = httpcore.HTTP11Connection(origin=request_url.origin, stream=stream)
+    sock = _DeadlineSocket(_connect(target, peer, deadline=deadline, timeout=timeout), deadline)
     try:
-        with connection.stream("POST", request_url, headers=header_list, content=body) as response:
-            status = response.status
-            response_headers = _decode_headers(response.headers)
-            response_body = _read_capped(
-                response, response_headers, target=target, max_bytes=max_bytes, truncate=truncate
-            )
-    except httpcore.TimeoutException as exc:
+        status, response_headers, response_body = _exchange(
+            sock, target, header_list, body, max_bytes=max_bytes, truncate=truncate
+        )
+    except (TimeoutError, _DeadlinePassed) as exc:
         raise OutboundError("timeout", f"{target.host} did not answer within {timeout:g} s") from exc
-    except httpcore.NetworkError as exc:
-        raise OutboundError("connect", f"the connection to {target.host} failed: {exc}") from exc
-    except httpcore.ProtocolError as exc:
+    except h11.ProtocolError as exc:
         raise OutboundError("protocol", f"{target.host} sent an invalid HTTP response: {exc}") from exc
+    except OSError as exc:
+        raise OutboundError("connect", f"the connection to {target.host} failed: {exc}") from exc
     finally:
-        connection.close()
+        sock.close()
 
     elapsed_ms = int((time.monotonic() - started) * 1000)
     logger.debug("outbound POST to %s (%s): %s in %d ms", target.host, peer, status, elapsed_ms)
@@ -677,71 +674,69 @@ def _remaining(deadline: float) -> float:
     return remaining
 
 
-class _DeadlineStream(httpcore.NetworkStream):
+class _DeadlineSocket:
     """A connected socket whose every read and write must finish by the request's deadline.
 
-    httpcore applies its timeouts per socket operation; a server trickling a byte at a time
-    could then hold a request open indefinitely. Clamping each operation to what is left of
-    the total makes ``timeout`` a true bound.
+    A timeout per socket operation would let a server trickling a byte at a time hold a request
+    open indefinitely; clamping each operation to what is left of the total makes ``timeout`` a
+    true bound. Raises _DeadlinePassed or TimeoutError when it is reached, OSError when the
+    connection fails.
     """
 
     def __init__(self, sock: socket.socket, deadline: float) -> None:
         self._sock = sock
         self._deadline = deadline
 
-    def _budget(self, timeout: float | None, exc: type[Exception]) -> float:
-        try:
-            remaining = _remaining(self._deadline)
-        except _DeadlinePassed:
-            raise exc("the total time limit was reached") from None
-        return remaining if timeout is None else min(timeout, remaining)
+    def read(self, max_bytes: int) -> bytes:
+        self._sock.settimeout(_remaining(self._deadline))
+        return self._sock.recv(max_bytes)
 
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        try:
-            self._sock.settimeout(self._budget(timeout, httpcore.ReadTimeout))
-            return self._sock.recv(max_bytes)
-        except TimeoutError as exc:
-            raise httpcore.ReadTimeout(str(exc)) from exc
-        except OSError as exc:
-            raise httpcore.ReadError(str(exc)) from exc
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+    def write(self, buffer: bytes) -> None:
         # send() in a loop rather than sendall(): an SSL socket's sendall restarts the timeout
         # for every piece it sends.
         view = memoryview(buffer)
-        try:
-            while view:
-                self._sock.settimeout(self._budget(timeout, httpcore.WriteTimeout))
-                view = view[self._sock.send(view) :]
-        except TimeoutError as exc:
-            raise httpcore.WriteTimeout(str(exc)) from exc
-        except OSError as exc:
-            raise httpcore.WriteError(str(exc)) from exc
+        while view:
+            self._sock.settimeout(_remaining(self._deadline))
+            view = view[self._sock.send(view) :]
 
     def close(self) -> None:
         self._sock.close()
 
-    def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        raise NotImplementedError("TLS is established before the stream is handed to httpcore")
 
-    def get_extra_info(self, info: str) -> Any:
-        if info == "socket":
-            return self._sock
-        if info == "server_addr":
-            return self._sock.getpeername()
-        if info == "client_addr":
-            return self._sock.getsockname()
-        if info == "ssl_object" and isinstance(self._sock, ssl.SSLSocket):
-            # What httpcore's own stream returns; a private CPython attribute, absent from typeshed.
-            return self._sock._sslobj  # type: ignore[attr-defined]
-        if info == "is_readable":
-            return False  # asked only of idle pooled connections, which we never keep
-        return None
+_READ_BYTES = 65536
+
+
+def _exchange(
+    sock: _DeadlineSocket,
+    target: _Target,
+    header_list: list[tuple[bytes, bytes]],
+    body: bytes,
+    *,
+    max_bytes: int,
+    truncate: bool,
+) -> tuple[int, dict[str, str], bytes]:
+    """One POST and its response on ``sock``: (status, lower-cased headers, body up to ``max_bytes``).
+
+    Interim (1xx) responses are skipped. Raises h11.ProtocolError for anything that is not valid
+    HTTP/1.1 (a connection closed before the response ended included)."""
+    connection = h11.Connection(h11.CLIENT)
+    request = h11.Request(method="POST", target=target.request_target, headers=header_list)
+    sock.write(connection.send(request) + connection.send(h11.Data(data=body)) + connection.send(h11.EndOfMessage()))
+    while not isinstance(event := _next_event(connection, sock), h11.Response):
+        if not isinstance(event, h11.InformationalResponse):
+            raise h11.RemoteProtocolError(f"unexpected {type(event).__name__} before the response")
+    headers = _decode_headers(event.headers)
+    return (
+        event.status_code,
+        headers,
+        _read_capped(connection, sock, headers, target=target, max_bytes=max_bytes, truncate=truncate),
+    )
+
+
+def _next_event(connection: h11.Connection, sock: _DeadlineSocket) -> object:
+    while (event := connection.next_event()) is h11.NEED_DATA:
+        connection.receive_data(sock.read(_READ_BYTES))  # b"" (closed) makes h11 judge what it has
+    return event
 
 
 def _decode_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
@@ -754,7 +749,8 @@ def _decode_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
 
 
 def _read_capped(
-    response: httpcore.Response,
+    connection: h11.Connection,
+    sock: _DeadlineSocket,
     headers: Mapping[str, str],
     *,
     target: _Target,
@@ -768,13 +764,14 @@ def _read_capped(
 
     chunks: list[bytes] = []
     size = 0
-    for chunk in response.iter_stream():
+    while isinstance(event := _next_event(connection, sock), h11.Data):
+        chunk = bytes(event.data)
         room = max_bytes - size
         if len(chunk) > room:
             if not truncate:
                 raise too_large
             chunks.append(chunk[:room])
-            break  # leaving the stream unread closes the connection
+            break  # leaving the rest unread: the connection is closed
         chunks.append(chunk)
         size += len(chunk)
     return b"".join(chunks)

@@ -5,11 +5,14 @@ ORM, which costs more CPU than the statement itself on a busy worker. `update_ro
 value through its model field exactly as `save()` would and, on PostgreSQL, sends one
 ``UPDATE … FROM unnest(<one array per column>)``: one short statement for the server to parse and
 plan, whatever the number of rows (Django binds parameters on the client, so each row's UPDATE
-would be a new statement text). Elsewhere it is one parameterised UPDATE run with the driver's `executemany`.
+would be a new statement text); a column with the same value in every row is one parameter instead
+of an array. Elsewhere it is one parameterised UPDATE run with the driver's `executemany`.
 """
 
 from __future__ import annotations
 
+import datetime
+import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -58,32 +61,84 @@ def _update_from_values(
 ) -> None:
     """One ``UPDATE … FROM unnest(%s, %s, …)`` per chunk: one array parameter per column, so the statement
     text is the same short one for any number of rows (the driver splits and caches it once; a VALUES
-    list with a placeholder per value cost more CPU to prepare on both sides than the update itself)."""
+    list with a placeholder per value cost more CPU to prepare on both sides than the update itself).
+    A column with the same value in every row is one parameter instead (see _split_constant_columns)."""
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
-    # Each array cast to its column's type: an array of NULLs alone would be text[].
-    arrays = ", ".join(f"CAST(%s AS {field.cast_db_type(connection)}[])" for field in fields)
-    names = [quote(f"v{n}") for n in range(len(fields))]
-    assignments = ", ".join(
-        f"{quote(column)} = v.{name}" for column, name in zip(columns[:set_count], names[:set_count], strict=True)
-    )
-    conditions = " AND ".join(
-        f"{table}.{quote(column)} = v.{name}"
-        for column, name in zip(columns[set_count:], names[set_count:], strict=True)
-    )
-    sql = f"UPDATE {table} SET {assignments} FROM unnest({arrays}) AS v({', '.join(names)}) WHERE {conditions}"
+    # Each value cast to its column's type: an array of NULLs alone would be text[].
+    types = [field.cast_db_type(connection) for field in fields]
     with connection.cursor() as cursor:
         for start in range(0, len(rows), _CHUNK):
             chunk = rows[start : start + _CHUNK]
+            assignments, set_params, conditions, where_params, arrays, array_params = [], [], [], [], [], []
+            for n, (column, kind, value) in enumerate(
+                zip(columns, types, _split_constant_columns(connection, fields, chunk), strict=True)
+            ):
+                if isinstance(value, _Array):
+                    expr, params = f"v.{quote(f'v{n}')}", []
+                    arrays.append((quote(f"v{n}"), f"CAST(%s AS {kind}[])"))
+                    array_params.append(value.items)
+                else:
+                    expr, params = f"CAST(%s AS {kind})", [value]
+                if n < set_count:
+                    assignments.append(f"{quote(column)} = {expr}")
+                    set_params += params
+                else:
+                    conditions.append(f"{table}.{quote(column)} = {expr}")
+                    where_params += params
+            unnest = f"unnest({', '.join(cast for _, cast in arrays)}) AS v({', '.join(name for name, _ in arrays)})"
             cursor.execute(
-                sql,
-                [[field.get_db_prep_save(row[n], connection) for row in chunk] for n, field in enumerate(fields)],
+                f"UPDATE {table} SET {', '.join(assignments)} FROM {unnest} WHERE {' AND '.join(conditions)}",
+                [*set_params, *array_params, *where_params],
             )
 
 
+class _Array:
+    """A column sent as an array of one value per row."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: list[Any]) -> None:
+        self.items = items
+
+
+# Types whose equal values are adapted to the same text (not float or Decimal: 0.0 and -0.0, 1.0 and
+# 1.00 are equal), so a column of equal ones can be sent once.
+_PLAIN_TYPES = frozenset({type(None), bool, int, str, bytes, datetime.datetime, uuid.UUID})
+
+
+def _split_constant_columns(
+    connection: Any, fields: Sequence[models.Field[Any, Any]], rows: Sequence[Sequence[Any]]
+) -> list[Any]:
+    """Per column, its value adapted once when every row has the same one, or an _Array of each row's,
+    adapted by the field as ``save()`` would. At least one column stays an array (unnest needs one).
+
+    Most columns of a batch of attempts or results are constants (the claim's start time, empty
+    results, the success's status): sending each once spares adapting and quoting it for every row."""
+    out: list[Any] = []
+    for n, field in enumerate(fields):
+        column = [row[n] for row in rows]
+        if len(rows) > 1 and _same_in_every_row(column):
+            out.append(field.get_db_prep_save(column[0], connection))
+        else:
+            out.append(_Array([field.get_db_prep_save(value, connection) for value in column]))
+    if not any(isinstance(value, _Array) for value in out):
+        out[0] = _Array([fields[0].get_db_prep_save(row[0], connection) for row in rows])
+    return out
+
+
+def _same_in_every_row(values: list[Any]) -> bool:
+    first = values[0]
+    kind = type(first)
+    if kind not in _PLAIN_TYPES and not (kind is dict and not first):  # an empty dict is one JSON text too
+        return False
+    return all(type(value) is kind for value in values) and values.count(first) == len(values)
+
+
 def insert_rows(objs: Sequence[models.Model]) -> None:
-    """``bulk_create(objs)`` for the hot paths: on PostgreSQL one ``INSERT … SELECT * FROM unnest(…)
-    RETURNING`` with one array per column, setting each object's primary key.
+    """``bulk_create(objs)`` for the hot paths: on PostgreSQL one ``INSERT … SELECT … FROM unnest(…)
+    RETURNING`` with one array per column (one parameter for a column with the same value in every
+    object), setting each object's primary key.
 
     Django's own bulk_create takes that form too, but not for a model with a binary column (a
     placeholder per value then: a long statement whose parsing cost more CPU than the insert). Values
@@ -100,15 +155,25 @@ def insert_rows(objs: Sequence[models.Model]) -> None:
     fields = [field for field in meta.concrete_fields if not field.primary_key]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(_column(field)) for field in fields)
-    # Without a type's parameters (varchar[], not varchar(40)[]), as Django's unnest does.
-    arrays = ", ".join(f"CAST(%s AS {(field.db_type(connection) or '').split('(')[0]}[])" for field in fields)
-    params = [[field.get_db_prep_save(getattr(obj, field.attname), connection) for obj in objs] for field in fields]
+    values = _split_constant_columns(connection, fields, [[getattr(obj, f.attname) for f in fields] for obj in objs])
+    selected, arrays, constants, array_params = [], [], [], []
+    for n, (field, value) in enumerate(zip(fields, values, strict=True)):
+        # Without a type's parameters (varchar[], not varchar(40)[]), as Django's unnest does.
+        kind = (field.db_type(connection) or "").split("(")[0]
+        if isinstance(value, _Array):
+            selected.append(f"v.{quote(f'v{n}')}")
+            arrays.append((quote(f"v{n}"), f"CAST(%s AS {kind}[])"))
+            array_params.append(value.items)
+        else:
+            selected.append(f"CAST(%s AS {kind})")
+            constants.append(value)
+    unnest = f"unnest({', '.join(cast for _, cast in arrays)}) AS v({', '.join(name for name, _ in arrays)})"
     with connection.cursor() as cursor:
         # RETURNING gives the rows in the order unnest produced them: the objects' order.
         cursor.execute(
-            f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT * FROM unnest({arrays}) "
+            f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {', '.join(selected)} FROM {unnest} "
             f"RETURNING {quote(_column(meta.pk))}",
-            params,
+            [*constants, *array_params],
         )
         for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
             obj.pk = pk

@@ -101,3 +101,54 @@ def test_insert_rows_writes_each_object_adapted_by_its_fields_and_sets_its_key_i
             "",
             None,
         )
+
+
+@pytest.mark.django_db
+def test_columns_equal_in_every_row_are_written_to_each_row_and_equal_values_of_another_type_are_not_merged(
+    org: Any,
+) -> None:
+    """A column with one value for all rows goes once; values that are equal in Python but written
+    differently (1 and True in JSON) still reach their own rows."""
+    endpoint_create(organization=org, url="https://example.com/hook", events=["*"], actor=None)
+    for _ in range(3):
+        emit(organization=org, type="call.started", data={}, mode="test")
+    deliveries = list(Delivery.objects.order_by("pk"))
+    at = timezone.now()
+    attempts = [
+        Attempt(delivery=d, number=1, request_url="https://example.com/hook", started_at=at, response_headers={})
+        for d in deliveries
+    ]
+    insert_rows(attempts)
+    token = uuid.uuid4()
+    Delivery.objects.update(claim_token=token)
+
+    update_rows(
+        Attempt,
+        set_fields=["response_status", "response_headers", "succeeded", "finished_at"],
+        where_fields=["id"],
+        rows=[
+            [200, {"n": 1}, True, at, attempts[0].pk],
+            [200, {"n": True}, True, at, attempts[1].pk],
+            [200, {"n": 1}, True, at, attempts[2].pk],
+        ],
+    )
+    # Every value the same, the WHERE's included: one row named, one row moved.
+    update_rows(
+        Delivery,
+        set_fields=["status", "completed_at"],
+        where_fields=["id", "claim_token"],
+        rows=[[Delivery.Status.SUCCEEDED, at, deliveries[0].pk, token]],
+    )
+
+    stored = list(Attempt.objects.filter(pk__in=[a.pk for a in attempts]).order_by("pk"))
+    assert [(a.number, a.request_url, a.started_at, a.response_headers) for a in stored[:1]] == [
+        (1, "https://example.com/hook", at, {"n": 1})
+    ]
+    assert [a.response_headers for a in stored] == [{"n": 1}, {"n": True}, {"n": 1}]
+    assert [(a.response_status, a.succeeded, a.finished_at) for a in stored] == [(200, True, at)] * 3
+    assert [a.delivery_id for a in stored] == [d.pk for d in deliveries]
+    assert list(Delivery.objects.order_by("pk").values_list("status", flat=True)) == [
+        Delivery.Status.SUCCEEDED,
+        Delivery.Status.PENDING,
+        Delivery.Status.PENDING,
+    ]

@@ -766,6 +766,63 @@ def test_non_http_reply_is_a_protocol_error(start_receiver: Callable[..., Receiv
     assert error.value.kind == "protocol"
 
 
+def raw_reply(data: bytes) -> Responder:
+    """Writes ``data`` as it is and closes: framings http.server would not produce by itself."""
+
+    def respond(handler: _Handler) -> None:
+        handler.wfile.write(data)
+        handler.close_connection = True
+
+    return respond
+
+
+def test_a_chunked_response_is_read_whole(start_receiver: Callable[..., Receiver], loopback_on: None) -> None:
+    receiver = start_receiver(
+        raw_reply(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n")
+    )
+
+    response = post(receiver.url(), body=b"{}", headers={}, timeout=5)
+
+    assert (response.status, response.body) == (200, b"abcdefg")
+    assert response.headers["transfer-encoding"] == "chunked"
+
+
+def test_an_interim_response_is_skipped_for_the_final_one(
+    start_receiver: Callable[..., Receiver], loopback_on: None
+) -> None:
+    receiver = start_receiver(
+        raw_reply(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 4\r\n\r\ndone")
+    )
+
+    response = post(receiver.url(), body=b"{}", headers={}, timeout=5)
+
+    assert (response.status, response.body) == (201, b"done")
+
+
+def test_a_response_cut_short_is_a_protocol_error(start_receiver: Callable[..., Receiver], loopback_on: None) -> None:
+    receiver = start_receiver(raw_reply(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"))
+
+    with pytest.raises(OutboundError) as error:
+        post(receiver.url(), body=b"{}", headers={}, timeout=5)
+
+    assert error.value.kind == "protocol"
+
+
+def test_a_url_accepted_once_is_refused_when_the_policy_changes(
+    start_receiver: Callable[..., Receiver], settings: Any
+) -> None:
+    """Each URL's check is remembered per policy: turning the loopback flag off refuses it again."""
+    receiver = start_receiver()
+    settings.OUTBOUND_ALLOW_LOOPBACK = True
+    assert post(receiver.url(), body=b"1", headers={}, timeout=5).status == 200
+
+    settings.OUTBOUND_ALLOW_LOOPBACK = False
+    with pytest.raises(OutboundRefused):
+        post(receiver.url(), body=b"2", headers={}, timeout=5)
+
+    assert [r.body for r in receiver.received] == [b"1"]
+
+
 def test_bad_caller_headers_are_rejected_without_echoing_their_value(loopback_on: None) -> None:
     secret = "Bearer sk_live_secret\r\nX-Injected: 1"
 
