@@ -51,7 +51,7 @@ from billing.access import access_state, load_access_state, refresh_access_state
 from billing.metering import affordable_units, record_usage
 from core import metrics, outbound, partitions
 from core.signing import HEADER_NAME, sign
-from core.sql import insert_rows, update_rows
+from core.sql import insert_rows, prepared_cursor, update_rows
 
 from . import policy, wire
 from .dispatch import FAST, SLOW, enqueue_turn
@@ -344,14 +344,14 @@ def _take(ids: list[int], *, token: uuid.UUID, now: datetime) -> dict[int, int]:
     sql = (
         f"UPDATE {quote(meta.db_table)} SET {column('claim_token')} = %s, {until} = %s, {count} = {count} + 1, "
         f"{column('held_since')} = NULL "
-        f"WHERE {match} AND {column('status')} = %s AND {column('next_attempt_at')} <= %s "
+        f"WHERE {match} AND {column('status')} = '{Delivery.Status.PENDING.value}' AND {column('next_attempt_at')} <= %s "
         f"AND ({until} IS NULL OR {until} <= %s) "
         f"RETURNING {column('id')}, {count}"
     )
     at = value("next_attempt_at", now)
     params = [value("claim_token", token), value("claimed_until", now + CLAIM_LEASE), *id_params]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, Delivery.Status.PENDING.value, at, at])
+    with prepared_cursor(connection) as cursor:
+        cursor.execute(sql, [*params, at, at])
         return {pk: number for pk, number in cursor.fetchall()}
 
 
@@ -364,8 +364,8 @@ def _due_per_endpoint(takes: dict[int, int], *, delivery_ids: list[int] | None, 
         return {}
     if connection.vendor == "postgresql":
         only = "AND d.id = ANY(%s)" if delivery_ids is not None else ""
-        params: list[Any] = [list(takes), list(takes.values()), Delivery.Status.PENDING.value, now, now]
-        with connection.cursor() as cursor:
+        params: list[Any] = [list(takes), list(takes.values()), now, now]
+        with prepared_cursor(connection) as cursor:
             cursor.execute(_DUE_SQL.format(only=only), params + ([delivery_ids] if delivery_ids is not None else []))
             rows = cursor.fetchall()
     else:
@@ -392,7 +392,7 @@ _DUE_SQL = """
     FROM unnest(%s::bigint[], %s::integer[]) AS e (endpoint_id, take)
     CROSS JOIN LATERAL (
         SELECT d.id, d.next_attempt_at FROM "webhooks_delivery" d
-        WHERE d.endpoint_id = e.endpoint_id AND d.status = %s AND d.next_attempt_at <= %s
+        WHERE d.endpoint_id = e.endpoint_id AND d.status = 'pending' AND d.next_attempt_at <= %s
               AND (d.claimed_until IS NULL OR d.claimed_until <= %s) {only}
         ORDER BY d.next_attempt_at, d.id
         LIMIT e.take + 1

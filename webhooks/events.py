@@ -33,6 +33,7 @@ from billing.access import access_state
 from billing.attribution import SYSTEM, Attribution
 from core import fastcache
 from core.ids import new_public_id
+from core.sql import prepared_cursor
 from core.timefmt import iso
 
 from .dispatch import enqueue_fanout
@@ -149,7 +150,7 @@ def _emit_on_postgresql(
     The rules are those of the ORM path in ``emit``, which SQLite takes."""
     event = _new_event(organization=organization, type=type, data=data, mode=mode, caused_by=caused_by)
     now = event.created_at
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(_SUBSCRIBED_SQL, [organization.pk, type, mode])
         endpoint_ids = [row[0] for row in cursor.fetchall()]
         params = {

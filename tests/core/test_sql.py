@@ -152,3 +152,29 @@ def test_columns_equal_in_every_row_are_written_to_each_row_and_equal_values_of_
         Delivery.Status.PENDING,
         Delivery.Status.PENDING,
     ]
+
+
+@pytest.mark.django_db
+def test_a_prepared_cursor_runs_statements_and_on_postgresql_the_server_keeps_their_plan(org: Any) -> None:
+    from django.db import connection
+
+    from core.sql import prepared_cursor
+
+    endpoint_create(organization=org, url="https://example.com/hook", events=["*"], actor=None)
+    for n in range(7):  # PostgreSQL plans a prepared statement 5 times before it weighs a generic plan
+        emit(organization=org, type="call.completed", data={"n": n}, mode="live")
+    with prepared_cursor(connection) as cursor:
+        cursor.execute("SELECT COUNT(*) FROM webhooks_delivery WHERE organization_id = %s", [org.pk])
+        assert cursor.fetchone() == (7,)
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE '%%INSERT INTO \"webhooks_delivery\"%%'"
+        )
+        ((statement, generic, custom),) = cursor.fetchall()
+    # emit's statement is prepared once on this connection and run 7 times; the held check inside it
+    # no longer costs a plan over every partition each time.
+    assert "$1" in statement and generic + custom == 7 and generic >= 1
+    assert Delivery.objects.filter(organization=org, status=Delivery.Status.PENDING).count() == 7
