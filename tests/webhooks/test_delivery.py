@@ -259,21 +259,27 @@ def test_a_stale_cached_empty_wallet_does_not_re_hold_what_a_top_up_released(
     org: Organization, hook: tuple[Endpoint, str], receiver: Receiver
 ) -> None:
     """A reader that loaded the gate state just before a top-up committed may cache "no credits" after the
-    top-up dropped the cache: the claim reads the wallet again before holding, and sends."""
-    from billing.access import refresh_access_state
+    top-up dropped the cache: a new event is not held on it, and what was held before the top-up is
+    released and sent, because emit, the release and the claim read the wallet itself."""
+    from billing.access import access_state, refresh_access_state
     from billing.models import Wallet
 
     Wallet.objects.filter(organization=org).update(balance=Decimal("0"))
-    refresh_access_state(org.pk)  # the stale answer, cached
-    Wallet.objects.filter(organization=org).update(balance=Decimal("5"))  # the top-up, its invalidation lost
-    delivery = pending(org)  # held on the stale answer, as a racing emit would be
+    delivery = pending(org)  # held: the wallet is empty
     assert delivery.status == Delivery.Status.HELD
+    refresh_access_state(org.pk)  # "no credits", cached
+    Wallet.objects.filter(organization=org).update(balance=Decimal("5"))  # the top-up, its invalidation lost
+    assert access_state(org.pk).has_credits is False  # the stale answer every cache reader now gets
     assert deliveries_release_held(organization=org) == 1  # the release reads the wallet itself
+    later = pending(org)
+    assert later.status == Delivery.Status.PENDING  # not held on the stale answer
 
     delivery_attempt(delivery_id=delivery.pk)
+    delivery_attempt(delivery_id=later.pk)
     delivery.refresh_from_db()
-    assert delivery.status == Delivery.Status.SUCCEEDED
-    assert [r.headers["x-aip-delivery-id"] for r in receiver.requests] == [delivery.public_id]
+    later.refresh_from_db()
+    assert (delivery.status, later.status) == (Delivery.Status.SUCCEEDED, Delivery.Status.SUCCEEDED)
+    assert [r.headers["x-aip-delivery-id"] for r in receiver.requests] == [delivery.public_id, later.public_id]
 
 
 def test_held_deliveries_expire_after_thirty_days_with_the_reason(receiver: Receiver) -> None:
