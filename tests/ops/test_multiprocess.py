@@ -61,11 +61,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.mark.slow
-def test_gunicorn_with_two_workers_reports_the_same_totals_whichever_worker_is_scraped(tmp_path: Path) -> None:
-    metrics_dir = tmp_path / "metrics"
-    metrics_dir.mkdir()
-    port = _free_port()
+def _gunicorn_env(tmp_path: Path) -> dict[str, str]:
+    """A gunicorn of this project on an empty SQLite file (`tmp_path/empty.sqlite3`), no Redis, writing
+    its metrics to `tmp_path/metrics` (made here)."""
+    (tmp_path / "metrics").mkdir()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -79,10 +78,18 @@ def test_gunicorn_with_two_workers_reports_the_same_totals_whichever_worker_is_s
         "CELERY_BROKER_URL": "memory://",
         "REQUEST_LOG_ENABLED": "false",
         "METRICS_TOKEN": TOKEN,
-        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
         "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
     }
     env.pop("REDIS_URL", None)
+    return env
+
+
+@pytest.mark.slow
+def test_gunicorn_with_two_workers_reports_the_same_totals_whichever_worker_is_scraped(tmp_path: Path) -> None:
+    env = _gunicorn_env(tmp_path)
+    metrics_dir = tmp_path / "metrics"
+    port = _free_port()
     server = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),
@@ -199,27 +206,10 @@ def test_the_procfile_web_line_preloads_and_a_replaced_worker_serves_and_keeps_t
     of it. Nothing the master loaded may be shared by its workers (no database connection opened before
     the fork), a worker forked to replace one (as after --max-requests) serves, and its metrics add up
     with the others'."""
+    env = _gunicorn_env(tmp_path)
     metrics_dir = tmp_path / "metrics"
-    metrics_dir.mkdir()
     database = tmp_path / "empty.sqlite3"
     port = _free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DEBUG": "false",
-        "SECRET_KEY": "gunicorn-test-secret",
-        "FIELD_ENCRYPTION_KEY": "gunicorn-test-field-key",
-        "ALLOWED_HOSTS": "*",
-        "SECURE_SSL_REDIRECT": "false",
-        "DATABASE_URL": f"sqlite:///{database}",
-        "CACHE_URL": "locmemcache://",
-        "CELERY_BROKER_URL": "memory://",
-        "REQUEST_LOG_ENABLED": "false",
-        "METRICS_TOKEN": TOKEN,
-        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-        "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
-    }
-    env.pop("REDIS_URL", None)
     arguments = procfile_arguments("web", WEB_CONCURRENCY="2", PORT=str(port))
     assert arguments[0] == "gunicorn" and "--preload" in arguments
     command = [str(Path(sys.executable).parent / "gunicorn"), *arguments[1:], "--log-level", "warning"]
