@@ -37,6 +37,8 @@ def prepared_cursor(connection: Any) -> CursorWrapper:
     ordinary cursor."""
     if connection.vendor != "postgresql":
         return connection.cursor()
+    # What connection.cursor() does before making its cursor: a persistent connection found dead is replaced.
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
     with connection.wrap_database_errors:
         return connection._prepare_cursor(_PreparingCursor(connection.connection))

@@ -178,3 +178,22 @@ def test_a_prepared_cursor_runs_statements_and_on_postgresql_the_server_keeps_th
     # no longer costs a plan over every partition each time.
     assert "$1" in statement and generic + custom == 7 and generic >= 1
     assert Delivery.objects.filter(organization=org, status=Delivery.Status.PENDING).count() == 7
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_prepared_cursor_replaces_a_dead_persistent_connection_as_django_s_cursor_does() -> None:
+    from django.db import connection
+
+    from core.sql import prepared_cursor
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the prepared cursor is PostgreSQL's; elsewhere it is connection.cursor() itself")
+    connection.ensure_connection()
+    dead = connection.connection
+    dead.close()  # the server or a network device dropped it between two requests
+    # A new request begins (attributes Django sets per request; absent from the stubs).
+    connection.health_check_enabled, connection.health_check_done = True, False  # type: ignore[attr-defined]
+    with prepared_cursor(connection) as cursor:
+        cursor.execute("SELECT %s + 1", [41])
+        assert cursor.fetchone() == (42,)
+    assert connection.connection is not dead
