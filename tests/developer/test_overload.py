@@ -108,21 +108,31 @@ def _started(tmp_path: Path) -> int:
     return len(list(tmp_path.glob("started-*")))
 
 
-def _wait_until_held(held: list[Future[tuple[int, Message, bytes]]], tmp_path: Path) -> None:
-    while _started(tmp_path) < 2:
-        # A held request answered already never reached the gate: fail with its answer, not hang.
-        assert not any(future.done() for future in held), [future.result()[:1] for future in held if future.done()]
-        time.sleep(0.02)
+def _hold(pool: ThreadPoolExecutor, urls: list[str], tmp_path: Path) -> list[Future[tuple[int, Message, bytes]]]:
+    """Send the requests one by one, each once the one before waits at the gate: the process is then full.
+
+    A request's thread counts until gthread collects it, a moment after its response went out, so a
+    request sent right after the fixture's probe can find the bound reached and be refused: that one is
+    sent again. Any other answer before the gate opens fails the test, rather than hanging it.
+    """
+    held: list[Future[tuple[int, Message, bytes]]] = []
+    deadline = time.monotonic() + 20
+    for url in urls:
+        future = pool.submit(_get, url)
+        while _started(tmp_path) <= len(held):
+            if future.done():
+                status = future.result()[0]
+                assert status == 503 and time.monotonic() < deadline, status
+                future = pool.submit(_get, url)
+            time.sleep(0.02)
+        held.append(future)
+    return held
 
 
 def test_requests_beyond_the_bound_are_refused_at_once_and_the_others_served(gunicorn_server) -> None:
     base, tmp_path = gunicorn_server
     with ThreadPoolExecutor(3) as pool:
-        held: list[Future[tuple[int, Message, bytes]]] = [
-            pool.submit(_get, f"{base}/api/public/v1/calls"),
-            pool.submit(_get, f"{base}/settings/developer/"),
-        ]
-        _wait_until_held(held, tmp_path)  # both threads are now held at the gate: the process is full
+        held = _hold(pool, [f"{base}/api/public/v1/calls", f"{base}/settings/developer/"], tmp_path)
 
         # These answer while the gate is still shut, so nothing waited for the held requests.
         refused_api = [_get(f"{base}/api/public/v1/keys?limit=1") for _ in range(3)]
@@ -177,8 +187,7 @@ def test_a_refused_request_keeps_its_connection_in_step_for_the_next_one(gunicor
     base, tmp_path = gunicorn_server
     port = int(base.rsplit(":", 1)[1])
     with ThreadPoolExecutor(2) as pool:
-        held = [pool.submit(_get, f"{base}/api/public/v1/calls") for _ in range(2)]
-        _wait_until_held(held, tmp_path)
+        held = _hold(pool, [f"{base}/api/public/v1/calls"] * 2, tmp_path)
 
         # The full process accepts this connection with nothing to read yet, so it waits for the request.
         with socket.create_connection(("127.0.0.1", port), timeout=30) as kept:
@@ -209,8 +218,7 @@ def test_a_refused_request_with_a_body_closes_its_connection(gunicorn_server) ->
     base, tmp_path = gunicorn_server
     port = int(base.rsplit(":", 1)[1])
     with ThreadPoolExecutor(2) as pool:
-        held = [pool.submit(_get, f"{base}/api/public/v1/calls") for _ in range(2)]
-        _wait_until_held(held, tmp_path)
+        held = _hold(pool, [f"{base}/api/public/v1/calls"] * 2, tmp_path)
         with socket.create_connection(("127.0.0.1", port), timeout=30) as posted:
             body = b'{"name": "Ada"}'
             posted.sendall(
