@@ -240,13 +240,17 @@ def _claim(
         if not picked:
             return batch
 
-        rows = list(Delivery.objects.filter(pk__in=picked).select_related("event").order_by("next_attempt_at", "id"))
+        rows = list(Delivery.objects.filter(pk__in=picked).order_by("next_attempt_at", "id"))
         by_pk = {e.pk: e for e in mine}
-        # One instance per organisation (a turn's rows are all one's), not one joined into every row.
+        # One instance per organisation (a turn's rows are all one's) and per event (shared by its endpoints'
+        # deliveries: its body decompressed once), not one joined into every row.
         organizations = Organization.objects.in_bulk({row.organization_id for row in rows})
+        events = Event.objects.in_bulk({row.event_id for row in rows})
+        rows = [row for row in rows if row.event_id in events]  # as the join did: never claimed without its event
         for row in rows:
             row.endpoint = by_pk[row.endpoint_id]  # one instance per endpoint: its secrets are decrypted once
             row.organization = organizations[row.organization_id]
+            row.event = events[row.event_id]
         lost = [d.pk for d in rows if d.claimed_until is not None]  # a lease that ran out: its worker died
         if lost:
             _close_lost_attempts(lost, now=now)
