@@ -53,12 +53,24 @@ def set(key: str, value: Any, timeout: int) -> None:  # noqa: A001 - mirrors the
         client.set(_PREFIX + key, pickle.dumps(value, pickle.HIGHEST_PROTOCOL), ex=timeout)
 
 
-def add(key: str, value: Any, timeout: int) -> bool:
-    """Set `key` only if it is absent (for `timeout` s); True if this call set it. A flag, in one round trip."""
+def add(key: str, value: Any, timeout: int, *, also_set: tuple[str, Any, int] | None = None) -> bool:
+    """Set `key` only if it is absent (for `timeout` s); True if this call set it. A flag, in one round trip.
+
+    `also_set` (key, value, timeout) is set unconditionally in the same round trip: a caller with two
+    writes to make (an event's commit wakes its turn and the event log's long polls) pays for one."""
     client = _redis()
     if client is None:
+        if also_set is not None:
+            set(*also_set)
         return bool(cache.add(_PREFIX + key, value, timeout))
-    return bool(client.set(_PREFIX + key, pickle.dumps(value, pickle.HIGHEST_PROTOCOL), ex=max(1, timeout), nx=True))
+    flag = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+    if also_set is None:
+        return bool(client.set(_PREFIX + key, flag, ex=max(1, timeout), nx=True))
+    other_key, other_value, other_timeout = also_set
+    pipe = client.pipeline(transaction=False)
+    pipe.set(_PREFIX + other_key, pickle.dumps(other_value, pickle.HIGHEST_PROTOCOL), ex=other_timeout)
+    pipe.set(_PREFIX + key, flag, ex=max(1, timeout), nx=True)
+    return bool(pipe.execute()[1])
 
 
 def delete(key: str) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from django.conf import settings
 
@@ -35,25 +36,33 @@ LANE_QUEUES = {FAST: "webhooks", SLOW: "webhooks_slow"}
 TURN_FLAG_SECONDS = 5
 
 
-def enqueue_fanout(*, organization_id: int) -> None:
+def enqueue_fanout(*, organization_id: int, also_set: tuple[str, Any, int] | None = None) -> None:
     """After an event's commit: wake the organisation's fast-lane turn after a short gather
     (WEBHOOK_FANOUT_GATHER_SECONDS, so a burst goes out in a few large batches). The turn wakes
-    the slow lane itself when slow endpoints have work."""
-    enqueue_turn(organization_id=organization_id, lane=FAST, gather=True)
+    the slow lane itself when slow endpoints have work. ``also_set``: see enqueue_turn."""
+    enqueue_turn(organization_id=organization_id, lane=FAST, gather=True, also_set=also_set)
 
 
-def enqueue_turn(*, organization_id: int, lane: str, gather: bool = False, countdown: float | None = None) -> bool:
+def enqueue_turn(
+    *,
+    organization_id: int,
+    lane: str,
+    gather: bool = False,
+    countdown: float | None = None,
+    also_set: tuple[str, Any, int] | None = None,
+) -> bool:
     """Send a turn unless one of this organisation and lane is already waiting; True if sent.
 
     ``countdown`` (a retry's backoff) sends a turn for later; those are deduplicated per second of
-    their due time, so a failing burst schedules one wake, not one per delivery."""
+    their due time, so a failing burst schedules one wake, not one per delivery. ``also_set`` (a
+    shared-cache key, value and timeout) is written in the flag's round trip (fastcache.add)."""
     key = _queued_key(organization_id, lane)
     if countdown:
         key += f":at:{int(time.time() + countdown)}"
     elif gather:
         countdown = settings.WEBHOOK_FANOUT_GATHER_SECONDS
     try:
-        if not fastcache.add(key, 1, int(countdown or 0) + TURN_FLAG_SECONDS):
+        if not fastcache.add(key, 1, int(countdown or 0) + TURN_FLAG_SECONDS, also_set=also_set):
             return False
     except Exception:  # no cache: every wake sends its task (turns are idempotent)
         logger.warning("webhook turn flag unavailable; sending the task anyway", exc_info=True)

@@ -59,6 +59,9 @@ MODES = ("live", "test")
 
 logger = logging.getLogger(__name__)
 
+# How long the event log's wake-up value (event_signal_key) is kept after the last event.
+EVENT_SIGNAL_SECONDS = 3600
+
 
 def render_body(*, event: Event, organization: Organization, data: dict[str, Any]) -> str:
     """The exact JSON text sent for ``event``; stored once so every retry sends the same bytes."""
@@ -84,19 +87,19 @@ def emit(
     if not isinstance(data, dict):
         raise ValueError("data must be a dict")
 
-    organization_id = organization.pk
     if connection.vendor == "postgresql":
-        event = _emit_on_postgresql(organization=organization, type=type, data=data, mode=mode, caused_by=caused_by)
-    else:
-        with transaction.atomic():
-            event = _create_event(organization=organization, type=type, data=data, mode=mode, caused_by=caused_by)
-            endpoints = [
-                e
-                for e in Endpoint.objects.filter(organization=organization, enabled=True)
-                if e.subscribes_to(type) and e.receives_mode(mode)
-            ]
-            if endpoints:
-                deliveries_create(event=event, endpoints=endpoints)
+        # It announces the event after the commit itself (with its turn's flag, in one round trip).
+        return _emit_on_postgresql(organization=organization, type=type, data=data, mode=mode, caused_by=caused_by)
+    with transaction.atomic():
+        event = _create_event(organization=organization, type=type, data=data, mode=mode, caused_by=caused_by)
+        endpoints = [
+            e
+            for e in Endpoint.objects.filter(organization=organization, enabled=True)
+            if e.subscribes_to(type) and e.receives_mode(mode)
+        ]
+        if endpoints:
+            deliveries_create(event=event, endpoints=endpoints)
+    organization_id = organization.pk
     transaction.on_commit(lambda: announce_events(organization_id, mode))
     return event
 
@@ -166,6 +169,7 @@ def _emit_on_postgresql(
             "body": Event._meta.get_field("body").get_db_prep_save(event.body, connection),
             "now": now,
         }
+        pending = False
         if not endpoint_ids:
             cursor.execute(_EVENT_SQL + ' RETURNING "id"', params)
             (event.pk,) = cursor.fetchone()
@@ -180,8 +184,14 @@ def _emit_on_postgresql(
             params["live"] = event.is_live
             cursor.execute(_EMIT_SQL.format(rows=", ".join(rows)), params)
             event.pk, status = cursor.fetchone()
-            if status == Delivery.Status.PENDING:
-                transaction.on_commit(lambda: enqueue_fanout(organization_id=organization.pk))
+            pending = status == Delivery.Status.PENDING
+    organization_id = organization.pk
+    if pending:
+        # The event log's wake-up rides on the turn flag's round trip: one Redis call per event, not two.
+        signal = (event_signal_key(organization_id, mode), time.time_ns(), EVENT_SIGNAL_SECONDS)
+        transaction.on_commit(lambda: enqueue_fanout(organization_id=organization_id, also_set=signal))
+    else:
+        transaction.on_commit(lambda: announce_events(organization_id, mode))
     event._state.adding, event._state.db = False, connection.alias
     return event
 
@@ -197,7 +207,7 @@ def announce_events(organization_id: int, mode: str) -> None:
     Through core.fastcache's long-lived Redis client: Django's RedisCache builds a client per call, which
     cost more than the write itself on every event."""
     try:
-        fastcache.set(event_signal_key(organization_id, mode), time.time_ns(), 3600)
+        fastcache.set(event_signal_key(organization_id, mode), time.time_ns(), EVENT_SIGNAL_SECONDS)
     except Exception:  # never fail a committed change for a wake-up; the long polls recheck anyway
         logger.warning("event signal not written", exc_info=True)
 

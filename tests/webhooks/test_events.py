@@ -11,12 +11,14 @@ from django.db import transaction
 
 from accounts.models import Organization
 from billing.attribution import by_key
-from billing.models import UsageRecord
+from billing.models import UsageRecord, Wallet
+from core import fastcache
 from core.signing import verify
 from developer.scopes import ALL_SCOPES
 from developer.services import api_key_create
 from tests.conftest import make_org
-from webhooks.events import EVENT_TYPES, emit
+from webhooks import dispatch
+from webhooks.events import EVENT_TYPES, emit, event_signal_key
 from webhooks.models import Delivery, Event
 from webhooks.services import endpoint_create, endpoint_delete, endpoint_update
 
@@ -199,3 +201,39 @@ def test_a_live_event_of_an_organisation_that_cannot_pay_is_held() -> None:
 
     assert live.status == Delivery.Status.HELD and live.held_since is not None
     assert test.status == Delivery.Status.PENDING
+
+
+@pytest.mark.parametrize("wallet", ["funded", "empty"])
+@pytest.mark.parametrize("endpoints", [0, 1])
+def test_every_committed_event_wakes_the_event_log_and_a_pending_one_its_turn(
+    org: Organization,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+    wallet: str,
+    endpoints: int,
+) -> None:
+    """On PostgreSQL the wake-up rides on the turn flag's round trip when there is a turn to wake; either way
+    every committed event changes the event log's signal, and only pending deliveries queue a turn."""
+    turns: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(dispatch, "enqueue", lambda *args, **kwargs: turns.append(args))
+    if wallet == "empty":
+        Wallet.objects.filter(organization=org).update(balance=Decimal("0"))
+    for n in range(endpoints):
+        endpoint_create(organization=org, url=f"https://hooks.example.com/{n}", events=["*"], actor=None)
+    key = event_signal_key(org.pk, "live")
+    fastcache.delete(key)
+    fastcache.delete(dispatch._queued_key(org.pk, "fast"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        emit(organization=org, type="call.completed", data={}, mode="live")
+        assert fastcache.get(key) is None  # nothing before the commit
+    first = fastcache.get(key)
+    with django_capture_on_commit_callbacks(execute=True):
+        emit(organization=org, type="call.completed", data={}, mode="live")
+
+    assert first is not None and fastcache.get(key) not in (None, first)
+    pending = endpoints and wallet == "funded"
+    assert turns == ([("webhooks.turn", org.pk, "fast")] if pending else [])  # the second waits behind the first
+    assert Delivery.objects.filter(organization=org, status="held").count() == (
+        2 * endpoints if wallet == "empty" else 0
+    )
