@@ -327,6 +327,11 @@ if REQUEST_LOG_BUFFER not in ("memory", "redis"):
 
 # Outbound HTTP (webhooks, tools): loopback receivers are allowed only in tests and the demo.
 OUTBOUND_ALLOW_LOOPBACK = env.bool("OUTBOUND_ALLOW_LOOPBACK", default=False)
+# The ports https receivers may use (comma-separated); read on every request, so defined here rather
+# than left to a getattr default, which costs a raised AttributeError each time.
+OUTBOUND_ALLOWED_PORTS = env.list("OUTBOUND_ALLOWED_PORTS", cast=int, default=[443])
+if not all(1 <= port <= 65535 for port in OUTBOUND_ALLOWED_PORTS):
+    raise ImproperlyConfigured("OUTBOUND_ALLOWED_PORTS must list ports between 1 and 65535.")
 
 # Every secret at rest (webhook signing secrets, custom-tool credentials, tool-call signing secrets)
 # is Fernet-encrypted by core/crypto.py under this key: a Fernet key or any passphrase (stretched with

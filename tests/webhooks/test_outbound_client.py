@@ -835,6 +835,459 @@ def test_bad_caller_headers_are_rejected_without_echoing_their_value(loopback_on
         post("http://127.0.0.1:9/hook", body=b"{}", headers={"Host": "evil.test"}, timeout=1)
 
 
+def test_header_values_with_control_characters_or_outer_spaces_are_rejected_without_echo(loopback_on: None) -> None:
+    for value in ("sk_live_secret\x01", " sk_live_secret", "sk_live_secret\t", "sk_live_secr\x7fet", "sk_live_secrét"):
+        with pytest.raises(ValueError) as error:
+            post("http://127.0.0.1:9/hook", body=b"{}", headers={"X-Api-Key": value}, timeout=1)
+        assert "sk_live" not in str(error.value)
+        assert "X-Api-Key" in str(error.value)
+
+
+# --------------------------------------------------------------------------------------------
+# Our HTTP/1.1 exchange, against a raw-socket server that sends exactly the bytes a test scripts
+
+
+@dataclass
+class RawServer:
+    """Answers each connection with ``pieces``, one send each (``pause`` seconds apart), then closes
+    it, or with ``hold`` keeps it open until teardown. ``requests`` holds the raw bytes received."""
+
+    pieces: list[bytes]
+    pause: float = 0.0
+    hold: bool = False
+    requests: list[bytes] = field(default_factory=list)
+    release: threading.Event = field(default_factory=threading.Event)
+    listener: socket.socket = field(default_factory=socket.socket)
+
+    @property
+    def port(self) -> int:
+        return int(self.listener.getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:  # closed at teardown
+                return
+            with conn:
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # one send, one segment
+                self.requests.append(_read_request(conn))
+                try:
+                    for piece in self.pieces:
+                        conn.sendall(piece)
+                        if self.pause:
+                            time.sleep(self.pause)
+                except OSError:  # the client hung up first, as it may once it has what it needs
+                    continue
+                if self.hold:
+                    self.release.wait(10)
+
+
+def _read_request(conn: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        if not (more := conn.recv(65536)):
+            return data
+        data += more
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(next(line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:"))[15:])
+    while len(body) < length:
+        if not (more := conn.recv(65536)):
+            break
+        body += more
+        data += more
+    return data
+
+
+@pytest.fixture
+def raw_server(loopback_on: None) -> Iterator[Callable[..., RawServer]]:
+    servers: list[RawServer] = []
+
+    def start(*pieces: bytes, pause: float = 0.0, hold: bool = False) -> RawServer:
+        server = RawServer(list(pieces), pause=pause, hold=hold)
+        server.listener.bind(("127.0.0.1", 0))
+        server.listener.listen()
+        threading.Thread(target=server.serve, daemon=True).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.release.set()
+        server.listener.close()
+
+
+def protocol_error(url: str, **kwargs: Any) -> str:
+    with pytest.raises(OutboundError) as error:
+        post(url, body=b"{}", headers={}, timeout=kwargs.pop("timeout", 5), **kwargs)
+    assert error.value.kind == "protocol"
+    return str(error.value)
+
+
+def test_the_request_is_written_exactly_with_our_framing_first(raw_server: Callable[..., RawServer]) -> None:
+    server = raw_server(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    response = post(
+        server.url + "?a=%20b",
+        body=b'{"x":1}',
+        headers={"Content-Type": "application/json", "X-Tab": "a\tb"},
+        timeout=5,
+    )
+
+    assert (response.status, response.body) == (200, b"ok")
+    assert server.requests == [
+        (
+            "POST /hook?a=%20b HTTP/1.1\r\n"
+            f"Host: 127.0.0.1:{server.port}\r\n"
+            "Content-Length: 7\r\n"
+            "Connection: close\r\n"
+            "User-Agent: AIPhone360-Outbound/1.0\r\n"
+            "Accept-Encoding: identity\r\n"
+            "Content-Type: application/json\r\n"
+            "X-Tab: a\tb\r\n"
+            "\r\n"
+            '{"x":1}'
+        ).encode()
+    ]
+
+
+def test_response_headers_are_lower_cased_trimmed_and_repeats_joined(raw_server: Callable[..., RawServer]) -> None:
+    server = raw_server(
+        b"HTTP/1.1 200 OK\r\nX-Many: a\r\nSet-Cookie:  b=1 \t\r\nx-many: c\r\nX-Empty:\r\nX-Latin: caf\xe9\r\n"
+        b"Content-Length: 2\r\n\r\nok"
+    )
+
+    response = post(server.url, body=b"{}", headers={}, timeout=5)
+
+    assert response.headers == {
+        "x-many": "a, c",
+        "set-cookie": "b=1",
+        "x-empty": "",
+        "x-latin": "café",
+        "content-length": "2",
+    }
+
+
+def _head_of_size(size: int) -> bytes:
+    """A response head whose status line and fields take ``size`` bytes, up to its blank line."""
+    status_line, framing = b"HTTP/1.1 200 OK\r\n", b"Content-Length: 2"
+    filler = b"X-Big: " + b"a" * (size - len(status_line) - len(framing) - 9) + b"\r\n"
+    head = status_line + filler + framing
+    assert len(head) == size
+    return head + b"\r\n\r\n"
+
+
+@pytest.mark.parametrize("pieces", [1, 3], ids=["one-send", "three-sends"])
+def test_a_head_of_16_kib_is_read_and_one_byte_more_is_a_protocol_error(
+    raw_server: Callable[..., RawServer], pieces: int
+) -> None:
+    def split(data: bytes) -> list[bytes]:
+        step = len(data) // pieces + 1
+        return [data[i : i + step] for i in range(0, len(data), step)]
+
+    fits = raw_server(*split(_head_of_size(16 * 1024) + b"ok"), pause=0.01)
+    too_big = raw_server(*split(_head_of_size(16 * 1024 + 1) + b"ok"), pause=0.01)
+
+    response = post(fits.url, body=b"{}", headers={}, timeout=5)
+    assert response.body == b"ok"
+    assert len(response.headers["x-big"]) > 16_000
+    assert "longer than 16384 bytes" in protocol_error(too_big.url)
+
+
+@pytest.mark.parametrize("hold", [False, True], ids=["then-closed", "held-open-unfinished"])
+def test_a_head_over_16_kib_is_a_protocol_error(raw_server: Callable[..., RawServer], hold: bool) -> None:
+    """Held open with no end in sight, the head is refused once 16 KiB arrived, not at the deadline."""
+    big = b"X-Big: " + b"a" * (16 * 1024) + b"\r\n"
+    rest = [] if hold else [b"Content-Length: 2\r\n\r\nok"]
+    server = raw_server(b"HTTP/1.1 200 OK\r\n", big, *rest, hold=hold)
+
+    assert "longer than 16384 bytes" in protocol_error(server.url)
+
+
+@pytest.mark.parametrize(
+    "status_line",
+    [
+        b"HTTP/1.1 20 OK",
+        b"HTTP/1.1 2000 OK",
+        b"HTTP/1.1 099 Low",
+        b"HTTP/1.1 abc OK",
+        b"HTTP/1.1 200OK",
+        b"HTTP/1.1  200 OK",
+        b"HTTP/2 200 OK",
+        b"HTTP/1.2 200 OK",
+        b"http/1.1 200 OK",
+        b"ICY 200 OK",
+        b" HTTP/1.1 200 OK",
+        b"HTTP/1.1 200 O\x00K",
+        b"",
+    ],
+)
+def test_an_invalid_status_line_is_a_protocol_error(raw_server: Callable[..., RawServer], status_line: bytes) -> None:
+    server = raw_server(status_line + b"\r\nContent-Length: 2\r\n\r\nok")
+
+    assert "status line" in protocol_error(server.url)
+
+
+@pytest.mark.parametrize(
+    "status_line", [b"HTTP/1.1 200 OK", b"HTTP/1.0 200 OK", b"HTTP/1.1 200", b"HTTP/1.1 200 ", b"HTTP/1.1 200 \xc9a va"]
+)
+def test_valid_status_lines_are_read(raw_server: Callable[..., RawServer], status_line: bytes) -> None:
+    server = raw_server(status_line + b"\r\nContent-Length: 2\r\n\r\nok")
+
+    response = post(server.url, body=b"{}", headers={}, timeout=5)
+
+    assert (response.status, response.body) == (200, b"ok")
+
+
+def test_bare_line_feeds_are_accepted_as_line_ends(raw_server: Callable[..., RawServer]) -> None:
+    server = raw_server(b"HTTP/1.1 201 Created\nX-A: 1\nContent-Length: 2\n\nok")
+
+    response = post(server.url, body=b"{}", headers={}, timeout=5)
+
+    assert (response.status, response.headers, response.body) == (201, {"x-a": "1", "content-length": "2"}, b"ok")
+
+
+def test_an_obs_fold_header_is_a_protocol_error(raw_server: Callable[..., RawServer]) -> None:
+    server = raw_server(b"HTTP/1.1 200 OK\r\nX-A: one\r\n two\r\nContent-Length: 2\r\n\r\nok")
+
+    assert "obs-fold" in protocol_error(server.url)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [b"X-A one", b"X A: one", b"X-A : one", b": one", b"X-\xe9: one", b"X-A: o\x01ne", b"X-A: one\rtwo", b"\x00"],
+)
+def test_an_invalid_header_line_is_a_protocol_error(raw_server: Callable[..., RawServer], line: bytes) -> None:
+    server = raw_server(b"HTTP/1.1 200 OK\r\n" + line + b"\r\nContent-Length: 2\r\n\r\nok")
+
+    protocol_error(server.url)
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        b"zz\r\nabc\r\n0\r\n\r\n",
+        b"-3\r\nabc\r\n0\r\n\r\n",
+        b"0x3\r\nabc\r\n0\r\n\r\n",
+        b"\r\nabc\r\n0\r\n\r\n",
+        b" 3\r\nabc\r\n0\r\n\r\n",
+        b"11111111111111111\r\nabc\r\n0\r\n\r\n",
+        b"3;ext=\x01\r\nabc\r\n0\r\n\r\n",
+        b"3\r\nabcd\r\n0\r\n\r\n",
+    ],
+)
+def test_a_bad_chunk_line_is_a_protocol_error(raw_server: Callable[..., RawServer], chunks: bytes) -> None:
+    server = raw_server(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks)
+
+    assert "chunk" in protocol_error(server.url)
+
+
+def test_chunk_extensions_are_ignored_and_sizes_are_hex(raw_server: Callable[..., RawServer]) -> None:
+    server = raw_server(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n"
+        b'3;name=value\r\nabc\r\nA ; x="y"\r\n0123456789\r\n0\r\n\r\n'
+    )
+
+    response = post(server.url, body=b"{}", headers={}, timeout=5)
+
+    assert response.body == b"abc0123456789"
+
+
+def test_trailers_after_the_last_chunk_are_read_and_dropped(raw_server: Callable[..., RawServer]) -> None:
+    """Held open afterwards: the response ends at the trailers' blank line, not when the server closes."""
+    server = raw_server(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n"
+        b"3\r\nabc\r\n0\r\nX-Checksum: 900150983cd24fb0\r\nX-Other: 2\r\n\r\n",
+        hold=True,
+    )
+
+    response = post(server.url, body=b"{}", headers={}, timeout=5)
+
+    assert response.body == b"abc"
+    assert "x-checksum" not in response.headers
+    assert "x-other" not in response.headers
+
+
+def test_invalid_trailers_are_a_protocol_error(raw_server: Callable[..., RawServer]) -> None:
+    server = raw_server(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nno colon\r\n\r\n")
+
+    protocol_error(server.url)
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [
+        b"Content-Length: 2\r\nContent-Length: 3",
+        b"Content-Length: 2, 3",
+        b"Content-Length: abc",
+        b"Content-Length: -2",
+        b"Content-Length: +2",
+        b"Content-Length: 2 2",
+        b"Content-Length:",
+        b"Content-Length: 1234567890123456789",
+        b"Content-Length: 2\r\nTransfer-Encoding: chunked",
+        b"Transfer-Encoding: gzip",
+        b"Transfer-Encoding: gzip, chunked",
+        b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked",
+    ],
+)
+def test_conflicting_or_invalid_framing_is_a_protocol_error(
+    raw_server: Callable[..., RawServer], framing: bytes
+) -> None:
+    server = raw_server(b"HTTP/1.1 200 OK\r\n" + framing + b"\r\n\r\nok\r\n0\r\n\r\n")
+
+    message = protocol_error(server.url)
+
+    assert "Content-Length" in message or "Transfer-Encoding" in message
+
+
+def test_chunked_on_an_http_1_0_response_is_a_protocol_error(raw_server: Callable[..., RawServer]) -> None:
+    server = raw_server(b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n")
+
+    assert "HTTP/1.0" in protocol_error(server.url)
+
+
+def test_repeated_identical_content_lengths_are_one(raw_server: Callable[..., RawServer]) -> None:
+    server = raw_server(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2 , 2\r\n\r\nok")
+
+    assert post(server.url, body=b"{}", headers={}, timeout=5).body == b"ok"
+
+
+@pytest.mark.parametrize("status", [204, 304])
+def test_204_and_304_have_no_body_whatever_their_headers_say(raw_server: Callable[..., RawServer], status: int) -> None:
+    """Held open: a client waiting for a body (or the close) would time out instead."""
+    server = raw_server(f"HTTP/1.1 {status} Nothing\r\nContent-Length: 5\r\n\r\n".encode(), hold=True)
+
+    response = post(server.url, body=b"{}", headers={}, timeout=3)
+
+    assert (response.status, response.body) == (status, b"")
+
+
+@pytest.mark.parametrize("version", [b"1.1", b"1.0"])
+def test_without_framing_the_body_runs_until_the_server_closes(
+    raw_server: Callable[..., RawServer], version: bytes
+) -> None:
+    server = raw_server(b"HTTP/" + version + b" 200 OK\r\nX-A: 1\r\n\r\nhello ", b"world\r\n", b"\r\nagain", pause=0.01)
+
+    response = post(server.url, body=b"{}", headers={}, timeout=5)
+
+    assert (response.status, response.body) == (200, b"hello world\r\n\r\nagain")
+
+
+def test_101_switching_protocols_is_a_protocol_error(raw_server: Callable[..., RawServer]) -> None:
+    server = raw_server(
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    )
+
+    assert "101" in protocol_error(server.url)
+
+
+def test_several_interim_responses_are_skipped(raw_server: Callable[..., RawServer]) -> None:
+    server = raw_server(
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"
+        b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\nok"
+    )
+
+    response = post(server.url, body=b"{}", headers={}, timeout=5)
+
+    assert (response.status, response.headers, response.body) == (202, {"content-length": "2"}, b"ok")
+
+
+@pytest.mark.parametrize(
+    "reply_bytes",
+    [
+        b"",
+        b"HTTP/1.1 200 OK\r\nContent-Le",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\nX-T: 1\r\n",
+        b"HTTP/1.1 100 Continue\r\n\r\n",
+    ],
+    ids=["nothing", "in-head", "in-chunk", "before-last-chunk", "in-trailers", "after-interim"],
+)
+def test_a_connection_closed_early_is_a_protocol_error(
+    raw_server: Callable[..., RawServer], reply_bytes: bytes
+) -> None:
+    server = raw_server(reply_bytes)
+
+    assert "cut short" in protocol_error(server.url)
+
+
+def test_a_response_sent_one_byte_at_a_time_is_read_whole(raw_server: Callable[..., RawServer]) -> None:
+    response_bytes = (
+        b"HTTP/1.1 100 Continue\r\n\r\n"
+        b"HTTP/1.1 200 OK\r\nX-A: 1\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"3\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\nX-T: 2\r\n\r\n"
+    )
+    server = raw_server(*(response_bytes[i : i + 1] for i in range(len(response_bytes))), pause=0.001, hold=True)
+
+    response = post(server.url, body=b"{}", headers={}, timeout=10)
+
+    assert (response.status, response.body) == (200, b"abc0123456789abcdef")
+    assert response.headers == {"x-a": "1", "transfer-encoding": "chunked"}
+
+
+def test_a_content_length_response_split_across_writes_is_read_whole(raw_server: Callable[..., RawServer]) -> None:
+    response_bytes = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789"
+    # Splits at every awkward place: inside the CRLF CRLF, right after it, inside the body.
+    server = raw_server(
+        response_bytes[:35], response_bytes[35:37], response_bytes[37:41], response_bytes[41:], pause=0.01
+    )
+
+    response = post(server.url, body=b"{}", headers={}, timeout=5)
+
+    assert response.body == b"0123456789"
+
+
+def test_a_declared_length_over_the_cap_is_refused_before_the_body_arrives(
+    raw_server: Callable[..., RawServer],
+) -> None:
+    server = raw_server(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n", hold=True)
+
+    with pytest.raises(OutboundError) as error:
+        post(server.url, body=b"{}", headers={}, timeout=3, max_bytes=1024)
+
+    assert error.value.kind == "too_large"
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [b"Content-Length: 100000\r\n\r\n", b"Transfer-Encoding: chunked\r\n\r\n186a0\r\n"],
+    ids=["length", "chunked"],
+)
+def test_truncating_reads_no_more_than_the_cap(raw_server: Callable[..., RawServer], framing: bytes) -> None:
+    """Held open with the body unfinished: the client stops once it has ``max_bytes``."""
+    server = raw_server(b"HTTP/1.1 200 OK\r\n" + framing + b"x" * 3000, hold=True)
+
+    response = post(server.url, body=b"{}", headers={}, timeout=3, max_bytes=1000, truncate=True)
+
+    assert response.body == b"x" * 1000
+
+
+def test_a_chunked_body_over_the_cap_is_too_large(raw_server: Callable[..., RawServer]) -> None:
+    chunk = b"200\r\n" + b"y" * 512 + b"\r\n"
+    server = raw_server(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk * 2 + b"0\r\n\r\n")
+
+    with pytest.raises(OutboundError) as error:
+        post(server.url, body=b"{}", headers={}, timeout=5, max_bytes=1023)
+
+    assert error.value.kind == "too_large"
+
+
+def test_a_chunked_body_of_exactly_the_cap_is_accepted(raw_server: Callable[..., RawServer]) -> None:
+    chunk = b"200\r\n" + b"y" * 512 + b"\r\n"
+    server = raw_server(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk * 2 + b"0\r\n\r\n")
+
+    response = post(server.url, body=b"{}", headers={}, timeout=5, max_bytes=1024)
+
+    assert response.body == b"y" * 1024
+
+
 # --------------------------------------------------------------------------------------------
 # TLS: the pinned connection still verifies the certificate against the host name
 
