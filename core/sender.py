@@ -252,7 +252,11 @@ class Sender:
             return
         exchange.sock = sock
         sock.setblocking(False)
-        code = sock.connect_ex((str(peer), exchange.target.port))
+        try:
+            code = sock.connect_ex((str(peer), exchange.target.port))
+        except OSError as exc:
+            self._fail(exchange, _connect_error(exchange, exc))
+            return
         if code == 0:
             self._step(exchange)
         elif code in (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN):
@@ -362,7 +366,10 @@ def _end(
     set_future: bool = True,
 ) -> None:
     for finish in finishes:
-        finish(response, error)
+        try:
+            finish(response, error)
+        except Exception:  # they must not raise; if one does, the request still ends for its caller
+            logger.exception("outbound observer error")
     if not set_future:
         return
     if error is not None:
