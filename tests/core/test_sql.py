@@ -155,6 +155,43 @@ def test_columns_equal_in_every_row_are_written_to_each_row_and_equal_values_of_
 
 
 @pytest.mark.django_db
+def test_values_that_need_their_field_are_adapted_and_plain_ones_arrive_as_they_are(org: Any) -> None:
+    """Plain values (ints, texts, aware times) skip their field's adaptation on PostgreSQL; the others still
+    get it: a number given as text, JSON, a naive time (made aware by the field, as save() would)."""
+    endpoint_create(organization=org, url="https://example.com/hook", events=["*"], actor=None)
+    for _ in range(3):
+        emit(organization=org, type="call.started", data={}, mode="test")
+    deliveries = list(Delivery.objects.order_by("pk"))
+    at = timezone.now()
+    attempts = [
+        Attempt(delivery=d, number=1, request_url="https://example.com/hook", started_at=at) for d in deliveries
+    ]
+    insert_rows(attempts)
+    naive = (at + timedelta(seconds=5)).replace(tzinfo=None)
+
+    with pytest.warns(RuntimeWarning, match="naive datetime"):
+        update_rows(
+            Attempt,
+            set_fields=["response_status", "duration_ms", "response_headers", "error_message", "finished_at"],
+            where_fields=["id"],
+            rows=[
+                ["201", 7, {"server": "a", "x-id": "1"}, "it's", at, attempts[0].pk],
+                [204, 8, {"server": "a", "x-id": "1"}, 'a "b"', naive, attempts[1].pk],
+                [500, None, {"server": "a", "x-id": "1"}, "", at + timedelta(seconds=1), attempts[2].pk],
+            ],
+        )
+
+    stored = list(Attempt.objects.filter(pk__in=[a.pk for a in attempts]).order_by("pk"))
+    assert [(a.response_status, a.duration_ms, a.error_message) for a in stored] == [
+        (201, 7, "it's"),
+        (204, 8, 'a "b"'),
+        (500, None, ""),
+    ]
+    assert [a.response_headers for a in stored] == [{"server": "a", "x-id": "1"}] * 3
+    assert [a.finished_at for a in stored] == [at, naive.replace(tzinfo=at.tzinfo), at + timedelta(seconds=1)]
+
+
+@pytest.mark.django_db
 def test_a_prepared_cursor_runs_statements_and_on_postgresql_the_server_keeps_their_plan(org: Any) -> None:
     from django.db import connection
 
