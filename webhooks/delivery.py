@@ -52,7 +52,7 @@ from billing.metering import affordable_units, record_usage
 from core import metrics, outbound, partitions
 from core.sender import sender
 from core.signing import HEADER_NAME, sign
-from core.sql import insert_rows, prepared_cursor, update_rows
+from core.sql import ARRAY_PARAMETER, insert_rows, prepared_cursor, update_rows
 
 from . import policy, wire
 from .dispatch import FAST, SLOW, enqueue_turn
@@ -342,7 +342,7 @@ def _take(ids: list[int], *, token: uuid.UUID, now: datetime) -> dict[int, int]:
 
     id_params: list[Any]
     if connection.vendor == "postgresql":
-        match, id_params = f"{column('id')} = ANY(%s)", [ids]  # one array parameter, however many rows
+        match, id_params = f"{column('id')} = ANY({ARRAY_PARAMETER})", [ids]  # one array, however many rows
     else:
         match, id_params = f"{column('id')} IN ({', '.join(['%s'] * len(ids))})", list(ids)
     count, until = column("attempt_count"), column("claimed_until")
@@ -368,10 +368,13 @@ def _due_per_endpoint(takes: dict[int, int], *, delivery_ids: list[int] | None, 
     if not takes:
         return {}
     if connection.vendor == "postgresql":
-        only = "AND d.id = ANY(%s)" if delivery_ids is not None else ""
+        only = f"AND d.id = ANY({ARRAY_PARAMETER})" if delivery_ids is not None else ""
         params: list[Any] = [list(takes), list(takes.values()), now, now]
         with prepared_cursor(connection) as cursor:
-            cursor.execute(_DUE_SQL.format(only=only), params + ([delivery_ids] if delivery_ids is not None else []))
+            cursor.execute(
+                _DUE_SQL.format(only=only, array=ARRAY_PARAMETER),
+                params + ([delivery_ids] if delivery_ids is not None else []),
+            )
             rows = cursor.fetchall()
     else:
         rows = []
@@ -394,7 +397,7 @@ def _due_per_endpoint(takes: dict[int, int], *, delivery_ids: list[int] | None, 
 # rows (del_endpoint_due) for each (endpoint, take) of the arrays.
 _DUE_SQL = """
     SELECT e.endpoint_id, d.next_attempt_at, d.id
-    FROM unnest(%s::bigint[], %s::integer[]) AS e (endpoint_id, take)
+    FROM unnest(CAST({array} AS bigint[]), CAST({array} AS integer[])) AS e (endpoint_id, take)
     CROSS JOIN LATERAL (
         SELECT d.id, d.next_attempt_at FROM "webhooks_delivery" d
         WHERE d.endpoint_id = e.endpoint_id AND d.status = 'pending' AND d.next_attempt_at <= %s
