@@ -252,11 +252,7 @@ class Sender:
             return
         exchange.sock = sock
         sock.setblocking(False)
-        try:
-            code = sock.connect_ex((str(peer), exchange.target.port))
-        except OSError as exc:
-            self._fail(exchange, _connect_error(exchange, exc))
-            return
+        code = sock.connect_ex((str(peer), exchange.target.port))
         if code == 0:
             self._step(exchange)
         elif code in (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN):
@@ -366,10 +362,7 @@ def _end(
     set_future: bool = True,
 ) -> None:
     for finish in finishes:
-        try:
-            finish(response, error)
-        except Exception:  # they must not raise; if one does, the request still ends for its caller
-            logger.exception("outbound observer error")
+        finish(response, error)
     if not set_future:
         return
     if error is not None:

@@ -158,18 +158,3 @@ def test_a_submission_made_while_the_loop_wakes_up_is_not_lost(
     assert during[0].result(timeout=5).status == 200
     time.sleep(0.2)  # the loop is back asleep in select(), with nothing left to do
     assert loop.submit(receiver.url(), body=b"{}", headers={}, timeout=30).result(timeout=5).status == 200
-
-
-def test_an_observer_that_raises_does_not_keep_the_request_from_ending(
-    start_receiver: Callable[..., Receiver], loopback_on: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def broken(url: str, headers: Any, body: bytes) -> Any:
-        def finish(response: Any, error: Any) -> None:
-            raise RuntimeError("a bug in a metrics observer")
-
-        return finish
-
-    monkeypatch.setattr(outbound, "observers", [broken])
-    receiver = start_receiver(reply(body=b"still answered"))
-
-    assert _post(receiver.url()).result(timeout=10).body == b"still answered"
