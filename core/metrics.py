@@ -11,7 +11,8 @@ worker answers. Without it (tests, `make run`) they live in this process only.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
@@ -81,10 +82,14 @@ CELERY_TASK_DURATION = Histogram(
 )
 
 
-def webhook_request_started(endpoint_id: str) -> Callable[[], None]:
-    """Count a webhook request as in flight to `endpoint_id` (its `whk_` id) until the returned function
-    is called, once, from any thread (the delivery engine calls it when the sender ends the request).
-    The gauge is summed over live processes only."""
+@contextmanager
+def webhook_request_in_flight(endpoint_id: str) -> Iterator[None]:
+    """Count a webhook request as in flight to `endpoint_id` (its `whk_` id) while the block runs.
+
+    For the delivery engine to wrap each POST in; the gauge is summed over live processes only."""
     gauge = WEBHOOK_IN_FLIGHT.labels(endpoint=endpoint_id)
     gauge.inc()
-    return gauge.dec
+    try:
+        yield
+    finally:
+        gauge.dec()

@@ -10,8 +10,7 @@ From an event to an attempt row::
            _claim()               locks the organisation's endpoints of the lane, takes each one's oldest
                                   due rows up to its room (WEBHOOK_ENDPOINT_MAX_IN_FLIGHT minus what is in
                                   flight), claims them under a lease token, writes an Attempt per row
-           _send_and_record()     hands them all at once to the process's sender (core.sender: one thread
-                                  drives every request), renews the leases while any is in
+           _send_and_record()     POSTs them all at once on threads, renews the leases while any is in
                                   flight, and _record()s answers as they come: the Attempt, the Delivery
                                   (succeeded, retry later, failed) and the endpoint's lane; the
                                   attempts whose request left are metered there (_meter_attempts)
@@ -19,7 +18,7 @@ From an event to an attempt row::
                                   closed as worker_lost), wakes organisations with due work, expires and
                                   releases holds
 
-Isolation: a request waits on a socket of the sender, never a thread or a process; an endpoint never has more than its
+Isolation: a request waits on a thread, never a whole process; an endpoint never has more than its
 cap in flight; organisations take turns (at most one queued turn each per lane, see dispatch.py); an
 endpoint whose attempts time out or answer slowly is served by the slow lane's own queue and workers.
 Order: none is promised between deliveries (a retry waits its backoff while later events go out);
@@ -32,9 +31,10 @@ rendered in events.py.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import datetime, timedelta
@@ -50,7 +50,6 @@ from accounts.models import Organization
 from billing.access import access_state, load_access_state, refresh_access_state
 from billing.metering import affordable_units, record_usage
 from core import metrics, outbound, partitions
-from core.sender import sender
 from core.signing import HEADER_NAME, sign
 from core.sql import ARRAY_PARAMETER, insert_rows, prepared_cursor, update_rows
 
@@ -475,10 +474,11 @@ _Sent = tuple[_Claim, policy.Outcome, outbound.OutboundResponse | None, int]
 
 
 def _send_and_record(claims: list[_Claim], *, now: datetime | None) -> None:
-    """POST every claim at once (the process's sender drives them all from one thread: the requests of a
-    batch go to different endpoints or, up to the cap, to the same one) and record the answers as they come."""
+    """POST every claim at once, each on its own thread (the requests of a batch go to different
+    endpoints or, up to the cap, to the same one), and record the answers as they come."""
     sent_at = now or timezone.now()
-    waiting: set[Future[_Sent]] = {_send(claim, now=sent_at) for claim in claims}
+    pool = _sending_pool()
+    waiting: set[Future[_Sent]] = {pool.submit(_send, claim, now=sent_at) for claim in claims}
     done, waiting = wait(waiting, timeout=GATHER_RESULTS_SECONDS)
     renewed = time.monotonic()
     while True:
@@ -495,6 +495,23 @@ def _send_and_record(claims: list[_Claim], *, now: datetime | None) -> None:
             done |= more
 
 
+# The sending threads of this process, shared by its turns: a thread waits on one request at a time
+# and is reused by the next (starting a thread per request cost more CPU than the request). Threads
+# are started only as needed; SENDING_THREADS bounds them far above what the per-endpoint cap lets
+# any few endpoints hold, and the slow lane's endpoints are sent by another process's pool.
+SENDING_THREADS = 1024
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _sending_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=SENDING_THREADS, thread_name_prefix="webhook-send")
+        return _pool
+
+
 def _renew(claims: list[_Claim], *, now: datetime | None) -> None:
     """Extend the leases of the turn's requests still in flight: its rows still leased under its token
     (a recorded one's lease is cleared, so it is not renewed)."""
@@ -503,46 +520,28 @@ def _renew(claims: list[_Claim], *, now: datetime | None) -> None:
     ).update(claimed_until=(now or timezone.now()) + CLAIM_LEASE)
 
 
-def _send(claim: _Claim, *, now: datetime) -> Future[_Sent]:
-    """Hand the claim's POST to the process's sender; the future ends with what came back, classified.
-    No database access in what the future runs: it runs on the sender's thread."""
-    ended = metrics.webhook_request_started(claim.delivery.endpoint.public_id)
-    sent: Future[_Sent] = Future()
-    sent.set_running_or_notify_cancel()
-
-    def classify(response: Future[outbound.OutboundResponse]) -> None:
-        ended()
-        try:
-            answer = response.result()
-        except outbound.OutboundRefused as exc:
-            outcome = policy.classify_error("refused", f"Refused before connecting: {exc.reason}")
-            duration_ms = int((time.monotonic() - started) * 1000)
-            sent.set_result((claim, outcome, None, duration_ms))
-        except outbound.OutboundError as exc:
-            outcome = policy.classify_error(exc.kind, str(exc))
-            duration_ms = int((time.monotonic() - started) * 1000)
-            sent.set_result((claim, outcome, None, duration_ms))
-        except BaseException as exc:  # not the receiver's doing: the turn sees it
-            sent.set_exception(exc)
-        else:
-            outcome = policy.classify_response(answer.status, answer.headers, now=now)
-            sent.set_result((claim, outcome, answer, answer.elapsed_ms))
-
+def _send(claim: _Claim, *, now: datetime) -> _Sent:
+    """No database access here: this runs on a sending thread."""
     started = time.monotonic()
+    response = None
     try:
-        response = sender().submit(
-            claim.delivery.endpoint.url,
-            body=claim.delivery.event.body.encode("utf-8"),
-            headers=claim.headers,
-            timeout=DELIVERY_TIMEOUT_SECONDS,
-            max_bytes=RESPONSE_EXCERPT_BYTES,
-            truncate=True,
-        )
-    except BaseException:
-        ended()
-        raise
-    response.add_done_callback(classify)
-    return sent
+        with metrics.webhook_request_in_flight(claim.delivery.endpoint.public_id):
+            response = outbound.post(
+                claim.delivery.endpoint.url,
+                body=claim.delivery.event.body.encode("utf-8"),
+                headers=claim.headers,
+                timeout=DELIVERY_TIMEOUT_SECONDS,
+                max_bytes=RESPONSE_EXCERPT_BYTES,
+                truncate=True,
+            )
+    except outbound.OutboundRefused as exc:
+        outcome = policy.classify_error("refused", f"Refused before connecting: {exc.reason}")
+    except outbound.OutboundError as exc:
+        outcome = policy.classify_error(exc.kind, str(exc))
+    else:
+        outcome = policy.classify_response(response.status, response.headers, now=now)
+    duration_ms = response.elapsed_ms if response else int((time.monotonic() - started) * 1000)
+    return claim, outcome, response, duration_ms
 
 
 def _record(sent: list[_Sent], *, now: datetime) -> None:

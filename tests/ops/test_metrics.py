@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client, override_settings
 from django.utils import timezone
 
@@ -204,35 +203,28 @@ def test_every_metric_the_sample_alert_rules_use_is_exported(org: Organization) 
     assert len(used) >= 7
 
 
-@pytest.mark.django_db(transaction=True)  # the delivery is sent from another thread, on its own connection
 def test_a_webhook_request_counts_as_in_flight_to_its_endpoint_while_it_is_out(
     org: Organization, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from prometheus_client import REGISTRY
 
-    monkeypatch.setattr("webhooks.events.enqueue_fanout", lambda **kwargs: None)  # sent below, not at commit
+    from core import outbound
+
     endpoint, _ = endpoint_create(organization=org, url=receiver.url, events=["*"], actor=None)
-    release = threading.Event()
-    receiver.reply(Reply(200, wait_for=release))  # held open at the receiver until the gauge is read
-    event = emit(organization=org, type="call.completed", data={"callId": "call_1"}, mode="live")
-    delivery_id = Delivery.objects.get(event=event).pk
+    seen_during: list[float | None] = []
+    real_post = outbound._post
 
-    def send() -> None:
-        try:
-            delivery_attempt(delivery_id=delivery_id)
-        finally:
-            connection.close()  # this thread's connection
-
-    sending = threading.Thread(target=send)
-    sending.start()
-    try:
-        receiver.wait_for_requests(1)
+    def post_and_look(*args: Any, **kwargs: Any) -> Any:
         # The registry, not a scrape: the scrape's collectors would read the database from this thread.
-        during = REGISTRY.get_sample_value("aip_webhook_requests_in_flight", {"endpoint": endpoint.public_id})
-    finally:
-        release.set()
-        sending.join(30)
+        seen_during.append(
+            REGISTRY.get_sample_value("aip_webhook_requests_in_flight", {"endpoint": endpoint.public_id})
+        )
+        return real_post(*args, **kwargs)
 
-    assert during == 1
-    assert Delivery.objects.get(pk=delivery_id).status == "succeeded"
+    monkeypatch.setattr(outbound, "_post", post_and_look)
+    event = emit(organization=org, type="call.completed", data={"callId": "call_1"}, mode="live")
+    delivery_attempt(delivery_id=Delivery.objects.get(event=event).pk)
+
+    assert len(receiver.requests) == 1
+    assert seen_during == [1]
     assert scrape().value("aip_webhook_requests_in_flight", endpoint=endpoint.public_id) == 0

@@ -27,13 +27,14 @@ from .metrics_helpers import TOKEN, Scrape, parse
 pytestmark = pytest.mark.django_db
 
 WRITER = """
-from core.metrics import HTTP_REQUESTS, WEBHOOK_ATTEMPTS, webhook_request_started
+from core.metrics import HTTP_REQUESTS, WEBHOOK_ATTEMPTS, webhook_request_in_flight
 import sys
 n = int(sys.argv[1])
 for _ in range(n):
     HTTP_REQUESTS.labels(route="/api/public/v1/calls", method="GET", status="200", mode="live").inc()
 WEBHOOK_ATTEMPTS.labels(outcome="succeeded").inc(n)
-webhook_request_started("whk_ended")()
+with webhook_request_in_flight("whk_ended"):
+    pass
 """
 
 

@@ -518,7 +518,7 @@ def test_an_endpoint_deleted_while_its_request_is_in_flight_is_no_error(
     receiver.default = Reply(500)
     delivery = pending(org)
     (claim,) = engine._claim(delivery_ids=[delivery.pk], now=timezone.now()).claims
-    sent = engine._send(claim, now=timezone.now()).result()
+    sent = engine._send(claim, now=timezone.now())
     endpoint.delete()
 
     engine._finish(claim, outcome=sent[1], response=sent[2], duration_ms=sent[3], now=timezone.now())
