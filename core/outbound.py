@@ -24,13 +24,11 @@ Why our own HTTP/1.1 rather than h11 (the state machine under httpx and httpcore
 always the same single POST and single response, and h11's generality (its events, its state
 machine, validating every header of both messages by regex, ours again after ``_request_head``
 had) was more than half of the CPU of a delivery to a local receiver. So the request is written in
-one send, and the response is parsed strictly by ``response_parser``: status line, fields, and the
+one send, and the response is parsed strictly by ``_ResponseReader``: status line, fields, and the
 body framed as RFC 9112 §6.3 says for a response to a POST (no body for 204 and 304, chunked,
-Content-Length, or until the server closes); anything else is a protocol error, never a guess. The
-parser is a generator that is sent the bytes read, so the same rules serve ``post`` (one blocking
-exchange on the calling thread, for custom tools) and ``core.sender`` (every webhook delivery of a
-process on one thread, non-blocking). What is shared per process is the TLS context, the costly part
-to build, and the checked form of each URL.
+Content-Length, or until the server closes); anything else is a protocol error, never a guess.
+What is shared per process is the TLS context, the costly part to build, and the checked form of
+each URL.
 """
 
 from __future__ import annotations
@@ -43,7 +41,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Collection, Generator, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, NoReturn, TypeAlias
 from urllib.parse import quote, urlsplit
@@ -758,30 +756,12 @@ def _exchange(
     Interim (1xx) responses are skipped. Raises _TooLarge, or _InvalidResponse for anything that is
     not valid HTTP/1.1, a connection closed before the response ended included."""
     sock.write(request_head + body)
-    parser = response_parser(max_bytes=max_bytes, truncate=truncate)
-    wanted = next(parser)
-    while True:
-        try:
-            wanted = parser.send(sock.read(wanted))
-        except StopIteration as done:
-            return done.value
-
-
-# What a parser yields (at most how many bytes it wants next) and is sent (the bytes read; b"" once the
-# server has closed), and what it returns: (status, lower-cased headers, body).
-ResponseParser: TypeAlias = Generator[int, bytes, tuple[int, dict[str, str], bytes]]
-
-
-def response_parser(*, max_bytes: int, truncate: bool) -> ResponseParser:
-    """The response to our POST, parsed from the bytes it is sent: a generator, so the same rules serve a
-    blocking socket (`_exchange`) and the non-blocking ones of core.sender. Raises _TooLarge, or
-    _InvalidResponse for anything that is not valid HTTP/1.1, a connection closed too early included."""
-    reader = _ResponseReader()
-    version, status, headers = yield from reader.head()
+    reader = _ResponseReader(sock)
+    version, status, headers = reader.head()
     while status < 200:
         if status == 101:
             raise _InvalidResponse("101 Switching Protocols, though no upgrade was asked for")
-        version, status, headers = yield from reader.head()
+        version, status, headers = reader.head()
 
     # RFC 9112 §6.3, for a response to a POST.
     if status in (204, 304):
@@ -793,13 +773,13 @@ def response_parser(*, max_bytes: int, truncate: bool) -> ResponseParser:
             raise _InvalidResponse("both Transfer-Encoding and Content-Length")
         if transfer_encoding.lower() != "chunked" or version == 0:
             raise _InvalidResponse("a Transfer-Encoding other than chunked, or on an HTTP/1.0 response")
-        return status, headers, (yield from reader.chunked(max_bytes=max_bytes, truncate=truncate))
+        return status, headers, reader.chunked(max_bytes=max_bytes, truncate=truncate)
     if "content-length" in headers:
         length = _content_length(headers["content-length"])
         if length > max_bytes and not truncate:
             raise _TooLarge  # no need to download what we would refuse
-        return status, headers, (yield from reader.exactly(min(length, max_bytes)))
-    return status, headers, (yield from reader.until_close(max_bytes=max_bytes, truncate=truncate))
+        return status, headers, reader.exactly(min(length, max_bytes))
+    return status, headers, reader.until_close(max_bytes=max_bytes, truncate=truncate)
 
 
 def _content_length(value: str) -> int:
@@ -834,19 +814,19 @@ def _parse_fields(lines: Iterable[bytes]) -> dict[str, str]:
 class _ResponseReader:
     """The response's bytes as they are needed: ``_buffer`` holds those received and not yet parsed.
 
-    Each part is a generator that yields at most how many bytes it wants (no more than the part being
-    read needs; a whole head may arrive at once) and is sent what was read."""
+    Reads ask for no more than the part being read needs (a whole head may arrive in one read)."""
 
-    def __init__(self) -> None:
+    def __init__(self, sock: _DeadlineSocket) -> None:
+        self._sock = sock
         self._buffer = bytearray()
 
-    def _receive(self, max_bytes: int = _READ_BYTES) -> Generator[int, bytes, None]:
-        data = yield max_bytes
+    def _receive(self, max_bytes: int = _READ_BYTES) -> None:
+        data = self._sock.read(max_bytes)
         if not data:
             raise _InvalidResponse("the connection closed before the response ended (cut short)")
         self._buffer += data
 
-    def head(self) -> Generator[int, bytes, tuple[int, int, dict[str, str]]]:
+    def head(self) -> tuple[int, int, dict[str, str]]:
         """(minor version, status, headers) of the next response head."""
         searched = 0
         # A blank line not yet found ends at least 3 bytes back: no need to search there again.
@@ -854,7 +834,7 @@ class _ResponseReader:
             if len(self._buffer) - 3 > _MAX_HEAD_BYTES:  # the blank line could only start past the cap
                 raise _InvalidResponse(f"a response head longer than {_MAX_HEAD_BYTES} bytes")
             searched = len(self._buffer)
-            yield from self._receive()
+            self._receive()
         if end.start() > _MAX_HEAD_BYTES:
             raise _InvalidResponse(f"a response head longer than {_MAX_HEAD_BYTES} bytes")
         status_line, *lines = _LINE_END_RE.split(self._buffer[: end.start()])
@@ -863,29 +843,29 @@ class _ResponseReader:
             raise _InvalidResponse(f"an invalid status line {bytes(status_line[:40])!r}")
         return int(match[1]), int(match[2]), _parse_fields(lines)
 
-    def exactly(self, size: int) -> Generator[int, bytes, bytes]:
+    def exactly(self, size: int) -> bytes:
         while len(self._buffer) < size:
-            yield from self._receive(min(size - len(self._buffer), _READ_BYTES))
+            self._receive(min(size - len(self._buffer), _READ_BYTES))
         data = bytes(self._buffer[:size])
         del self._buffer[:size]
         return data
 
-    def line(self) -> Generator[int, bytes, bytes]:
+    def line(self) -> bytes:
         """The next line, without its line end."""
         searched = 0
         while (end := self._buffer.find(b"\n", searched)) == -1:
             if len(self._buffer) > _MAX_HEAD_BYTES:
                 raise _InvalidResponse(f"a line longer than {_MAX_HEAD_BYTES} bytes in the body")
             searched = len(self._buffer)
-            yield from self._receive()
+            self._receive()
         line = bytes(self._buffer[:end])
         del self._buffer[: end + 1]
         return line.removesuffix(b"\r")
 
-    def chunked(self, *, max_bytes: int, truncate: bool) -> Generator[int, bytes, bytes]:
+    def chunked(self, *, max_bytes: int, truncate: bool) -> bytes:
         body = bytearray()
         while True:
-            if not (match := _CHUNK_LINE_RE.fullmatch((yield from self.line()))):
+            if not (match := _CHUNK_LINE_RE.fullmatch(self.line())):
                 raise _InvalidResponse("an invalid chunk size line")
             size = int(match[1], 16)
             if size == 0:
@@ -893,14 +873,14 @@ class _ResponseReader:
             if len(body) + size > max_bytes:
                 if not truncate:
                     raise _TooLarge
-                body += yield from self.exactly(max_bytes - len(body))
+                body += self.exactly(max_bytes - len(body))
                 return bytes(body)  # leaving the rest unread: the connection is closed
-            body += yield from self.exactly(size)
-            if (yield from self.line()):
+            body += self.exactly(size)
+            if self.line():
                 raise _InvalidResponse("chunk data longer than its size")
         trailers: list[bytes] = []
         trailer_bytes = 0
-        while line := (yield from self.line()):
+        while line := self.line():
             trailer_bytes += len(line)
             if trailer_bytes > _MAX_HEAD_BYTES:
                 raise _InvalidResponse(f"trailers longer than {_MAX_HEAD_BYTES} bytes")
@@ -908,10 +888,10 @@ class _ResponseReader:
         _parse_fields(trailers)  # checked, then dropped: nothing we keep comes from trailers
         return bytes(body)
 
-    def until_close(self, *, max_bytes: int, truncate: bool) -> Generator[int, bytes, bytes]:
+    def until_close(self, *, max_bytes: int, truncate: bool) -> bytes:
         # One byte past the cap tells a body that is too large from one that fits exactly.
         needed = max_bytes if truncate else max_bytes + 1
-        while len(self._buffer) < needed and (data := (yield min(needed - len(self._buffer), _READ_BYTES))):
+        while len(self._buffer) < needed and (data := self._sock.read(min(needed - len(self._buffer), _READ_BYTES))):
             self._buffer += data
         if len(self._buffer) > max_bytes and not truncate:
             raise _TooLarge
