@@ -160,8 +160,14 @@ def main() -> None:
     from billing.wallet import wallet_credit
     from webhooks.dispatch import enqueue_turn
     from webhooks.events import emit
-    from webhooks.models import Endpoint
+    from webhooks.models import Delivery, Endpoint
     from webhooks.services import endpoint_create, endpoint_update
+
+    # Work an earlier run left due (one stopped before its cleanup) competes with this run's businesses for
+    # the same workers, and the sweep wakes it: the figures would measure that backlog, not isolation.
+    leftover = Delivery.objects.filter(status=Delivery.Status.PENDING).count()
+    if leftover:
+        print(f"WARNING: {leftover:,} pending deliveries of earlier runs share the workers; use a fresh database")
 
     def business(name: str) -> Any:
         org = organization_create(name=f"{name} {time.time():.0f}")
