@@ -103,12 +103,8 @@ def test_insert_rows_writes_each_object_adapted_by_its_fields_and_sets_its_key_i
         )
 
 
-@pytest.mark.django_db
-def test_columns_equal_in_every_row_are_written_to_each_row_and_equal_values_of_another_type_are_not_merged(
-    org: Any,
-) -> None:
-    """A column with one value for all rows goes once; values that are equal in Python but written
-    differently (1 and True in JSON) still reach their own rows."""
+def _three_attempts(org: Any) -> tuple[list[Delivery], list[Attempt], Any]:
+    """Three deliveries of one endpoint, each with a first attempt inserted by insert_rows, and its start time."""
     endpoint_create(organization=org, url="https://example.com/hook", events=["*"], actor=None)
     for _ in range(3):
         emit(organization=org, type="call.started", data={}, mode="test")
@@ -119,6 +115,16 @@ def test_columns_equal_in_every_row_are_written_to_each_row_and_equal_values_of_
         for d in deliveries
     ]
     insert_rows(attempts)
+    return deliveries, attempts, at
+
+
+@pytest.mark.django_db
+def test_columns_equal_in_every_row_are_written_to_each_row_and_equal_values_of_another_type_are_not_merged(
+    org: Any,
+) -> None:
+    """A column with one value for all rows goes once; values that are equal in Python but written
+    differently (1 and True in JSON) still reach their own rows."""
+    deliveries, attempts, at = _three_attempts(org)
     token = uuid.uuid4()
     Delivery.objects.update(claim_token=token)
 
@@ -158,15 +164,7 @@ def test_columns_equal_in_every_row_are_written_to_each_row_and_equal_values_of_
 def test_values_that_need_their_field_are_adapted_and_plain_ones_arrive_as_they_are(org: Any) -> None:
     """Plain values (ints, texts, aware times) skip their field's adaptation on PostgreSQL; the others still
     get it: a number given as text, JSON, a naive time (made aware by the field, as save() would)."""
-    endpoint_create(organization=org, url="https://example.com/hook", events=["*"], actor=None)
-    for _ in range(3):
-        emit(organization=org, type="call.started", data={}, mode="test")
-    deliveries = list(Delivery.objects.order_by("pk"))
-    at = timezone.now()
-    attempts = [
-        Attempt(delivery=d, number=1, request_url="https://example.com/hook", started_at=at) for d in deliveries
-    ]
-    insert_rows(attempts)
+    _, attempts, at = _three_attempts(org)
     naive = (at + timedelta(seconds=5)).replace(tzinfo=None)
 
     with pytest.warns(RuntimeWarning, match="naive datetime"):
