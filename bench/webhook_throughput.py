@@ -1,7 +1,7 @@
 """Webhook throughput: N events fanned out to M endpoints through real Celery workers to a local receiver.
 
     .venv/bin/python bench/webhook_throughput.py [--events 600] [--endpoints 4] [--processes 2]
-        [--concurrency 32] [--emitters 4] [--emit-batch 1]
+        [--concurrency 32] [--emitters 4] [--emit-batch 1] [--timeline]
 
 Uses PostgreSQL and Redis (DATABASE_URL / REDIS_URL / CELERY_BROKER_URL, defaults from bench/_server.py).
 A figure to read, not a test.
@@ -211,11 +211,17 @@ def _emitter(
     from django.db import transaction
 
     from accounts.models import Organization
+    from core.queue import enqueue
+    from webhooks.dispatch import FAST, LANE_QUEUES
     from webhooks.events import emit
 
     organization = Organization.objects.get(pk=organization_id)
     # Warm-up: this process's connections (database, cache, broker) are open before the clock starts.
     emit(organization=organization, type="call.started", data={"warmup": index}, mode=mode)
+    # Its wake-up may have been gathered into another emitter's turn, so this process may have sent no
+    # task yet: a turn of its own opens its broker connection (the first send in a process costs tens of
+    # milliseconds of CPU, which a long-running application has long since paid).
+    enqueue("webhooks.turn", organization.pk, FAST, queue=LANE_QUEUES[FAST])
     out.put(("ready", index))
     go.wait()
     emitted: list[tuple[str, float]] = []
@@ -260,6 +266,9 @@ def main() -> None:
     parser.add_argument("--emitters", type=int, default=4, help="processes calling emit() at once")
     parser.add_argument("--emit-batch", type=int, default=1, help="events per emitting transaction")
     parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument(
+        "--timeline", action="store_true", help="print events committed and deliveries received per 250 ms"
+    )
     parser.add_argument(
         "--mode",
         choices=["live", "test"],
@@ -487,6 +496,13 @@ def main() -> None:
             f"drain:             {drain_rate:8.1f} deliveries/s from one commit of {args.events} events to the last "
             f"attempt recorded, ratio {drain_rate / one_loop:.2f}"
         )
+    if args.timeline:
+        print("timeline:          events committed and deliveries first received, per 250 ms from the start")
+        for step in range(int(elapsed / 0.25) + 1):
+            print(
+                f"  {step * 0.25:5.2f} s   emitted {sum(int((t - wall_start) / 0.25) == step for t in emitted_at.values()):4d}"
+                f"   received {sum(int((t - wall_start) / 0.25) == step for t in seen.values()):5d}"
+            )
     print(
         f"arrived:           {deliveries}/{len(expected_pairs)} pairs, {total} requests "
         f"({total - deliveries} duplicates), {bad} bad signatures, {succeeded} rows succeeded"
