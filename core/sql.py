@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any, TypeVar
 
 import psycopg
 from django.db import connections, models, router
 from django.db.backends.utils import CursorWrapper
+
+M = TypeVar("M", bound=models.Model)
 
 
 def prepared_cursor(connection: Any) -> CursorWrapper:
@@ -267,6 +269,50 @@ def insert_rows(objs: Sequence[models.Model]) -> None:
         for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
             obj.pk = pk
             obj._state.adding, obj._state.db = False, connection.alias
+
+
+def rows_by_pk(model: type[M], pks: Collection[Any], *, order_by: Sequence[str] = ()) -> list[M]:
+    """``list(model.objects.filter(pk__in=pks).order_by(*order_by))`` for the hot paths: on PostgreSQL one
+    prepared ``SELECT <every column> … WHERE pk = ANY(<array>)``, its rows made instances as the ORM makes
+    them (each value through its field's converters, then ``from_db``), without a query to build and
+    compile: for a claim's 80 deliveries that cost more CPU than fetching them. ``order_by``: field
+    names, "-" first for descending."""
+    if not pks:
+        return []
+    connection = connections[router.db_for_read(model)]
+    if connection.vendor != "postgresql":
+        return list(model._default_manager.filter(pk__in=list(pks)).order_by(*order_by))
+    meta = model._meta
+    quote = connection.ops.quote_name
+    fields = meta.concrete_fields
+    sql = (
+        f"SELECT {', '.join(quote(_column(field)) for field in fields)} FROM {quote(meta.db_table)} "
+        f"WHERE {quote(_column(meta.pk))} = ANY(CAST({ARRAY_PARAMETER} AS {meta.pk.cast_db_type(connection)}[]))"
+    )
+    if order_by:
+        sql += " ORDER BY " + ", ".join(
+            quote(_column(_concrete_field(model, name.removeprefix("-")))) + (" DESC" if name[0] == "-" else "")
+            for name in order_by
+        )
+    names = [field.attname for field in fields]
+    converters = []
+    for n, field in enumerate(fields):
+        column = field.get_col(meta.db_table)
+        functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if functions:
+            converters.append((n, column, functions))
+    with prepared_cursor(connection) as cursor:
+        cursor.execute(sql, [list(pks)])
+        rows = cursor.fetchall()
+    objs = []
+    for row in rows:
+        if converters:
+            row = list(row)
+            for n, column, functions in converters:
+                for function in functions:
+                    row[n] = function(row[n], column, connection)
+        objs.append(model.from_db(connection.alias, names, row))
+    return objs
 
 
 def _concrete_field(model: type[models.Model], name: str) -> models.Field[Any, Any]:

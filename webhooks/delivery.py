@@ -51,7 +51,7 @@ from billing.access import access_state, load_access_state, refresh_access_state
 from billing.metering import affordable_units, record_usage
 from core import metrics, outbound, partitions
 from core.signing import HEADER_NAME, sign
-from core.sql import ARRAY_PARAMETER, insert_rows, prepared_cursor, update_rows
+from core.sql import ARRAY_PARAMETER, insert_rows, prepared_cursor, rows_by_pk, update_rows
 
 from . import policy, wire
 from .dispatch import FAST, SLOW, enqueue_turn
@@ -154,7 +154,7 @@ def deliveries_turn(*, organization_id: int, lane: str = FAST, now: datetime | N
     if not batch.claims:
         return []
     _send_and_record(batch.claims, now=now)
-    if _lane_due(Delivery.objects.filter(organization_id=organization_id), lane=lane, now=now or timezone.now()):
+    if _lane_due(organization_id, lane=lane, now=now or timezone.now()):
         enqueue_turn(organization_id=organization_id, lane=lane)
     return [claim.attempt for claim in batch.claims]
 
@@ -193,8 +193,50 @@ def _due(queryset: QuerySet[Delivery], now: datetime) -> QuerySet[Delivery]:
     return queryset.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now).filter(_unclaimed(now))
 
 
-def _lane_due(queryset: QuerySet[Delivery], *, lane: str, now: datetime) -> bool:
-    return _due(queryset, now).filter(endpoint__slow_since__isnull=lane == FAST).exists()
+def _lane_due(organization_id: int, *, lane: str, now: datetime) -> bool:
+    """Whether the organisation's endpoints of ``lane`` have due work: asked after every turn, so on
+    PostgreSQL a prepared statement (planned once per connection, not over every partition each time)."""
+    if connection.vendor == "postgresql":
+        with prepared_cursor(connection) as cursor:
+            cursor.execute(
+                _LANE_DUE_SQL.format(slow="NULL" if lane == FAST else "NOT NULL"), [organization_id, now, now]
+            )
+            return cursor.fetchone() is not None
+    due = _due(Delivery.objects.filter(organization_id=organization_id), now)
+    return due.filter(endpoint__slow_since__isnull=lane == FAST).exists()
+
+
+# _lane_due's query: _due's rows (the status in the text, for the partial index) of the lane's endpoints.
+_LANE_DUE_SQL = """
+    SELECT 1 FROM "webhooks_delivery" d JOIN "webhooks_endpoint" e ON e.id = d.endpoint_id
+    WHERE d.organization_id = %s AND d.status = 'pending' AND d.next_attempt_at <= %s
+          AND (d.claimed_until IS NULL OR d.claimed_until <= %s) AND e.slow_since IS {slow}
+    LIMIT 1
+"""
+
+
+def _in_flight(endpoints: list[Endpoint], *, now: datetime) -> dict[int, int]:
+    """Requests in flight per endpoint (its rows leased past ``now``): asked by every claim, so on
+    PostgreSQL a prepared statement, as _lane_due."""
+    if not endpoints:
+        return {}
+    if connection.vendor == "postgresql":
+        with prepared_cursor(connection) as cursor:
+            cursor.execute(_IN_FLIGHT_SQL.format(array=ARRAY_PARAMETER), [[e.pk for e in endpoints], now])
+            return dict(cursor.fetchall())
+    return dict(
+        Delivery.objects.filter(endpoint__in=endpoints, claimed_until__gt=now)
+        .values("endpoint_id")
+        .annotate(n=Count("id"))
+        .values_list("endpoint_id", "n")
+    )
+
+
+_IN_FLIGHT_SQL = """
+    SELECT "endpoint_id", count(*) FROM "webhooks_delivery"
+    WHERE "endpoint_id" = ANY(CAST({array} AS bigint[])) AND "claimed_until" > %s
+    GROUP BY "endpoint_id"
+"""
 
 
 def _claim(
@@ -218,12 +260,7 @@ def _claim(
         endpoints = _lock_endpoints(list(scope.order_by("pk")))
         mine = [e for e in endpoints if lane is None or e.lane == lane]
         others = [e for e in endpoints if lane is not None and e.lane != lane]
-        in_flight = dict(
-            Delivery.objects.filter(endpoint__in=mine, claimed_until__gt=now)
-            .values("endpoint_id")
-            .annotate(n=Count("id"))
-            .values_list("endpoint_id", "n")
-        )
+        in_flight = _in_flight(mine, now=now)
         picked: list[int] = []
         share = cap if delivery_ids is not None else _turn_share(cap)
         rooms = {e.pk: cap - in_flight.get(e.pk, 0) for e in mine}
@@ -240,12 +277,12 @@ def _claim(
         if not picked:
             return batch
 
-        rows = list(Delivery.objects.filter(pk__in=picked).order_by("next_attempt_at", "id"))
+        rows = rows_by_pk(Delivery, picked, order_by=("next_attempt_at", "id"))
         by_pk = {e.pk: e for e in mine}
         # One instance per organisation (a turn's rows are all one's) and per event (shared by its endpoints'
         # deliveries: its body decompressed once), not one joined into every row.
-        organizations = Organization.objects.in_bulk({row.organization_id for row in rows})
-        events = Event.objects.in_bulk({row.event_id for row in rows})
+        organizations = {o.pk: o for o in rows_by_pk(Organization, {row.organization_id for row in rows})}
+        events = {e.pk: e for e in rows_by_pk(Event, {row.event_id for row in rows})}
         rows = [row for row in rows if row.event_id in events]  # as the join did: never claimed without its event
         for row in rows:
             row.endpoint = by_pk[row.endpoint_id]  # one instance per endpoint: its secrets are decrypted once
@@ -831,7 +868,7 @@ def deliveries_release_held(*, organization: Organization, now: datetime | None 
 
 def _wake_lanes(organization_id: int, *, now: datetime) -> None:
     for lane in (FAST, SLOW):
-        if _lane_due(Delivery.objects.filter(organization_id=organization_id), lane=lane, now=now):
+        if _lane_due(organization_id, lane=lane, now=now):
             enqueue_turn(organization_id=organization_id, lane=lane)
 
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from core.sql import insert_rows, update_rows
+from core.sql import insert_rows, rows_by_pk, update_rows
 from webhooks.events import emit
-from webhooks.models import Attempt, Delivery
+from webhooks.models import Attempt, Delivery, Event
 from webhooks.services import endpoint_create
 
 
@@ -232,3 +232,31 @@ def test_a_prepared_cursor_replaces_a_dead_persistent_connection_as_django_s_cur
         cursor.execute("SELECT %s + 1", [41])
         assert cursor.fetchone() == (42,)
     assert connection.connection is not dead
+
+
+def _field_values(obj: Any) -> dict[str, Any]:
+    return {field.attname: getattr(obj, field.attname) for field in type(obj)._meta.concrete_fields}
+
+
+@pytest.mark.django_db
+def test_rows_by_pk_loads_the_rows_the_orm_would_in_the_order_asked(org: Any) -> None:
+    _, attempts, _ = _three_attempts(org)
+    attempts[0].response_headers = {"Content-Type": "text/plain", "X-Odd": 'a "quoted" value'}
+    attempts[0].save(update_fields=["response_headers"])
+    deliveries = list(Delivery.objects.order_by("pk"))
+    Delivery.objects.filter(pk=deliveries[0].pk).update(next_attempt_at=timezone.now() + timedelta(hours=1))
+
+    for model, pks, order_by in [
+        (Delivery, [d.pk for d in deliveries] + [10**12], ("next_attempt_at", "id")),  # an unknown id is no row
+        (Attempt, [a.pk for a in attempts], ("-number", "id")),  # JSON and bytes go through their fields
+        (Event, {d.event_id for d in deliveries}, ()),  # the compressed body comes back as text
+    ]:
+        loaded = rows_by_pk(model, pks, order_by=order_by)
+        expected = list(model._default_manager.filter(pk__in=list(pks)).order_by(*order_by))
+        assert [_field_values(obj) for obj in loaded] == [_field_values(obj) for obj in expected], model
+        assert all(not obj._state.adding and obj._state.db == "default" for obj in loaded)
+    assert [d.pk for d in rows_by_pk(Delivery, [d.pk for d in deliveries], order_by=("next_attempt_at", "id"))][
+        -1
+    ] == deliveries[0].pk  # the one due last comes last
+    assert isinstance(rows_by_pk(Event, [deliveries[0].event_id])[0].body, str)
+    assert rows_by_pk(Delivery, []) == []
