@@ -63,11 +63,11 @@ def main() -> None:
     from decimal import Decimal
 
     from django.db import connection, transaction
-    from django.db.models import Count
     from django.utils import timezone
 
     from billing.services import addon_grant, organization_create, subscription_set
     from billing.wallet import wallet_credit
+    from core.sql import ARRAY_PARAMETER, prepared_cursor
     from webhooks import delivery, events
     from webhooks.models import Delivery
     from webhooks.services import endpoint_create
@@ -133,16 +133,22 @@ def main() -> None:
     measure(f"{args.pending} pending, +{args.finished:,} finished:")
 
     now = timezone.now()
+    # The claim's statements as the code runs them (prepared, the ids as arrays); the sweep's are ORM queries.
+    statements: dict[str, tuple[str, list[Any]]] = {
+        "claim: each endpoint's oldest due rows (delivery._DUE_SQL)": (
+            delivery._DUE_SQL.format(only="", array=ARRAY_PARAMETER),
+            [endpoint_ids, [11] * len(endpoint_ids), now, now],
+        ),
+        "claim: requests in flight per endpoint (delivery._IN_FLIGHT_SQL)": (
+            delivery._IN_FLIGHT_SQL.format(array=ARRAY_PARAMETER),
+            [endpoint_ids, now],
+        ),
+    }
+    for label, (sql, params) in statements.items():
+        with prepared_cursor(connection) as cursor:
+            cursor.execute("EXPLAIN ANALYZE " + sql, params)
+            print(f"\n-- {label}\n" + "\n".join(row[0] for row in cursor.fetchall()))
     plans = {
-        "claim: an endpoint's oldest due rows": delivery._due(Delivery.objects.filter(endpoint_id=endpoint_ids[0]), now)
-        .order_by("next_attempt_at", "id")
-        .values_list("pk", flat=True)[:11],
-        "claim: requests in flight per endpoint": Delivery.objects.filter(
-            endpoint__in=endpoint_ids, claimed_until__gt=now
-        )
-        .values("endpoint_id")
-        .annotate(n=Count("id"))
-        .values_list("endpoint_id", "n"),
         "sweep: leases run out": Delivery.objects.filter(claimed_until__lte=now)
         .order_by()
         .values_list("pk", flat=True)[:500],
