@@ -303,3 +303,39 @@ def test_the_claims_update_takes_only_due_unleased_rows_and_returns_their_attemp
     assert engine._take([due, retried], token=uuid.uuid4(), now=now) == {}
     # Once the lease has run out (its worker died), the row is due again, with the next number.
     assert engine._take([due], token=token, now=now + engine.CLAIM_LEASE) == {due: 2}
+
+
+def test_the_lane_check_and_the_in_flight_count_see_only_their_own_business_and_lane(
+    org: Organization, other_org: Organization
+) -> None:
+    mine, _ = endpoint_create(organization=org, url="https://hooks.example.com/mine", events=["*"], actor=None)
+    theirs, _ = endpoint_create(
+        organization=other_org, url="https://hooks.example.com/theirs", events=["*"], actor=None
+    )
+    # The other business has due work of both modes, some of it in flight.
+    for mode in ("live", "test"):
+        for _ in range(3):
+            emit(organization=other_org, type="call.completed", data={}, mode=mode)
+    now = timezone.now()
+    Delivery.objects.filter(endpoint=theirs).filter(pk__in=Delivery.objects.filter(endpoint=theirs)[:2]).update(
+        claimed_until=now + timedelta(seconds=5)
+    )
+
+    assert not engine._lane_due(org.pk, lane=engine.FAST, now=now)
+    assert not engine._lane_due(org.pk, lane=engine.SLOW, now=now)
+    assert engine._in_flight([mine], now=now) == {}
+    assert engine._in_flight([mine, theirs], now=now) == {theirs.pk: 2}
+    assert engine._lane_due(other_org.pk, lane=engine.FAST, now=now)
+    assert not engine._lane_due(other_org.pk, lane=engine.SLOW, now=now)
+
+    # A test-mode event of mine makes my lane due, only while its endpoint is in that lane.
+    emit(organization=org, type="call.completed", data={}, mode="test")
+    assert engine._lane_due(org.pk, lane=engine.FAST, now=now + timedelta(seconds=1))
+    Endpoint.objects.filter(pk=mine.pk).update(slow_since=now)
+    assert not engine._lane_due(org.pk, lane=engine.FAST, now=now + timedelta(seconds=1))
+    assert engine._lane_due(org.pk, lane=engine.SLOW, now=now + timedelta(seconds=1))
+    # Leased rows are not due; the count is of rows leased past the moment asked.
+    Delivery.objects.filter(endpoint=mine).update(claimed_until=now + timedelta(seconds=5))
+    assert not engine._lane_due(org.pk, lane=engine.SLOW, now=now + timedelta(seconds=1))
+    assert engine._in_flight([mine], now=now + timedelta(seconds=1)) == {mine.pk: 1}
+    assert engine._in_flight([mine], now=now + timedelta(seconds=6)) == {}
